@@ -1,0 +1,93 @@
+// One esbuild config, one bundle per target. `node esbuild.mjs` builds once,
+// `node esbuild.mjs --watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+/** Options shared by every Node bundle. */
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  minify: production,
+  logLevel: 'info',
+  absWorkingDir: root,
+};
+
+/**
+ * Every bundle the project ships. `optional` entries are skipped while their
+ * source file does not exist yet; `executable` entries get chmod +x after a build.
+ * @type {{ name: string, optional?: boolean, executable?: boolean, options: import('esbuild').BuildOptions }[]}
+ */
+const targets = [
+  {
+    name: 'extension',
+    options: { ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  },
+  {
+    name: 'cli',
+    executable: true,
+    options: { ...nodeCommon, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  },
+  {
+    name: 'engine',
+    options: { ...nodeCommon, entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
+  },
+  {
+    name: 'bench',
+    optional: true,
+    options: { ...nodeCommon, entryPoints: ['src/bench/bench.ts'], outfile: 'dist/bench.js' },
+  },
+  // Webview bundle (browser) goes here, e.g.:
+  // {
+  //   name: 'webview',
+  //   options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true,
+  //              minify: production, logLevel: 'info', absWorkingDir: root,
+  //              entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
+  // },
+];
+
+/** esbuild plugin that marks a file executable after each successful build. */
+function makeExecutable(outfile) {
+  return {
+    name: 'make-executable',
+    setup(build) {
+      build.onEnd((result) => {
+        if (result.errors.length === 0 && existsSync(path.join(root, outfile))) {
+          chmodSync(path.join(root, outfile), 0o755);
+        }
+      });
+    },
+  };
+}
+
+function optionsFor(target) {
+  const plugins = [...(target.options.plugins ?? [])];
+  if (target.executable) plugins.push(makeExecutable(target.options.outfile));
+  return { ...target.options, plugins };
+}
+
+const active = targets.filter((t) => {
+  if (!t.optional) return true;
+  return t.options.entryPoints.every((e) => existsSync(path.join(root, e)));
+});
+
+if (watch) {
+  const contexts = await Promise.all(active.map((t) => esbuild.context(optionsFor(t))));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log(`[esbuild] watching ${active.map((t) => t.name).join(', ')}`);
+} else {
+  const results = await Promise.allSettled(active.map((t) => esbuild.build(optionsFor(t))));
+  const failed = active.filter((_, i) => results[i].status === 'rejected').map((t) => t.name);
+  if (failed.length > 0) {
+    console.error(`[esbuild] failed: ${failed.join(', ')}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,122 @@
+// Command-line argument parsing and input-file screening for `dmascope`.
+// Pure functions (no I/O) so they are unit-tested without spawning processes.
+
+export const USAGE = `Usage:
+  dmascope check FILE...         report diagnostics of scenario files (does not run them)
+  dmascope run FILE [--json]     run a scenario and report expectations, checks and faults
+  dmascope --help                show this help
+  dmascope --version             show the version
+
+FILE may be - to read the scenario from standard input.
+
+Options of run:
+  --json       print one JSON object (LANGUAGE.md section 7) instead of the report
+  --verbose    also list checks and faults consumed by an expect, and the kernel log
+
+Exit codes:
+  0  ok
+  1  the run failed: an expectation failed, an error-level check fired, or an
+     IO page fault happened that no \`expect fault\` asked for
+  2  the file does not parse (any error diagnostic), or the call is wrong
+     (unknown command or option, missing, unreadable, binary or oversized file)
+  3  internal error of dmascope (please report it)
+`;
+
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'check'; files: string[] }
+  | { kind: 'run'; file: string; json: boolean; verbose: boolean }
+  /** The call is wrong: print `message` and the usage, exit 2. */
+  | { kind: 'usage-error'; message: string };
+
+const COMMANDS = ['check', 'run'] as const;
+
+function usageError(message: string): CliCommand {
+  return { kind: 'usage-error', message };
+}
+
+/** Parses the arguments after `node cli.js` (i.e. `process.argv.slice(2)`). */
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  // --help / --version win wherever they stand before a `--`.
+  const endOfOptions = argv.indexOf('--');
+  const optionPart = endOfOptions === -1 ? argv : argv.slice(0, endOfOptions);
+  if (optionPart.includes('--help') || optionPart.includes('-h')) return { kind: 'help' };
+  if (optionPart.includes('--version') || optionPart.includes('-V')) return { kind: 'version' };
+
+  if (argv.length === 0) return usageError('missing command');
+  const [command, ...rest] = argv;
+  if (command === 'help') return { kind: 'help' };
+  if (command === 'version') return { kind: 'version' };
+  if (command.startsWith('-')) return usageError(`unknown option '${command}'`);
+  if (!(COMMANDS as readonly string[]).includes(command)) return usageError(`unknown command '${command}'`);
+
+  const files: string[] = [];
+  let json = false;
+  let verbose = false;
+  let onlyFiles = false;
+  for (const arg of rest) {
+    if (onlyFiles) {
+      files.push(arg);
+    } else if (arg === '--') {
+      onlyFiles = true;
+    } else if (arg === '--json' && command === 'run') {
+      json = true;
+    } else if (arg === '--verbose' && command === 'run') {
+      verbose = true;
+    } else if (arg.startsWith('-') && arg !== '-') {
+      return usageError(`unknown option '${arg}' for '${command}'`);
+    } else if (arg === '') {
+      return usageError('empty file name');
+    } else {
+      files.push(arg);
+    }
+  }
+  if (files.includes('')) return usageError('empty file name');
+
+  if (command === 'check') {
+    if (files.length === 0) return usageError("'check' needs at least one FILE");
+    return { kind: 'check', files };
+  }
+  if (files.length === 0) return usageError("'run' needs a FILE");
+  if (files.length > 1) return usageError(`'run' takes one FILE, got ${files.length}`);
+  return { kind: 'run', file: files[0], json, verbose };
+}
+
+/** Largest scenario file accepted: 16 MiB. */
+export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Screens a file's size before reading it. Returns a message when the file
+ * must not be read, undefined when it may.
+ */
+export function checkSourceSize(size: number): string | undefined {
+  if (size > MAX_SOURCE_BYTES) {
+    return `file is too large (${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes = 16 MiB)`;
+  }
+  return undefined;
+}
+
+export type DecodedSource = { ok: true; source: string } | { ok: false; message: string };
+
+/**
+ * Turns a file's bytes into scenario text: rejects oversized and binary input
+ * (a NUL byte never occurs in a text scenario), strips a UTF-8 byte-order mark.
+ * Invalid UTF-8 sequences become U+FFFD and are left to the lexer to report.
+ */
+export function decodeSource(bytes: Uint8Array): DecodedSource {
+  const tooLarge = checkSourceSize(bytes.length);
+  if (tooLarge !== undefined) return { ok: false, message: tooLarge };
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    let count = 0;
+    for (let i = nul; i < bytes.length; i++) if (bytes[i] === 0) count++;
+    return {
+      ok: false,
+      message: `binary file: ${count} NUL byte${count === 1 ? '' : 's'} (first at byte offset ${nul}); a scenario must be UTF-8 text`,
+    };
+  }
+  let source = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(bytes);
+  if (source.charCodeAt(0) === 0xfeff) source = source.slice(1);
+  return { ok: true, source };
+}

@@ -1,0 +1,200 @@
+// drivers/iommu/dma-iommu.c: streaming maps through the device's DMA domain.
+// IOVA allocation (32-bit first for PCI), granule rounding, bouncing of
+// unaligned buffers for untrusted devices, strict vs flush-queue unmap.
+
+import type { EngineCtx } from '../context';
+import type { Device } from '../device';
+import type { IommuDomain } from '../iommu/iommu-domain';
+import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
+import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
+import { DMA_MAPPING_ERROR, fls, hex } from '../u64';
+import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
+import { dmaKmallocNeedsBounce } from './dma-direct';
+import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from './dma-direction';
+import { swiotlbSyncSingleForCpu, swiotlbSyncSingleForDevice, swiotlbTblMapSingle, swiotlbTblUnmapSingle } from './swiotlb-glue';
+
+/** The DMA domain the device's DMA API uses (its group's current domain on the near IOMMU). */
+export function dmaDomain(dev: Device): IommuDomain | null {
+  return dev.path[0]?.group.domain ?? null;
+}
+
+/** dma_info_to_prot. */
+export function dmaInfoToProt(dir: DmaDirection, coherent: boolean, attrs: number): number {
+  let prot = coherent ? IOMMU_CACHE : 0;
+  if (attrs & DMA_ATTR_PRIVILEGED) prot |= IOMMU_PRIV;
+  if (dir === DMA_BIDIRECTIONAL) prot |= IOMMU_READ | IOMMU_WRITE;
+  else if (dir === DMA_TO_DEVICE) prot |= IOMMU_READ;
+  else if (dir === DMA_FROM_DEVICE) prot |= IOMMU_WRITE;
+  return prot;
+}
+
+/** dev_use_swiotlb(). */
+export function devUseSwiotlb(ctx: EngineCtx, dev: Device, size: bigint, dir: DmaDirection): boolean {
+  return ctx.swiotlb !== null && (dev.untrusted || dmaKmallocNeedsBounce(ctx, dev, size, dir));
+}
+
+function iovaShift(domain: IommuDomain): bigint {
+  return BigInt(fls(domain.minPagesz));
+}
+
+/** iommu_dma_alloc_iova: try below 4 GiB first for PCI devices until that fails once. */
+export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: bigint, dmaLimit: bigint, dev: Device): bigint {
+  const iovad = domain.iovad;
+  if (!iovad) return 0n;
+  const shift = iovaShift(domain);
+  const iovaLen = Number(size >> shift);
+  let limit = dmaLimit;
+  if (limit > domain.apertureEnd) limit = domain.apertureEnd; // force_aperture
+  const limit32 = 0xffff_ffffn;
+  if (limit > limit32 && dev.pci32bitWorkaround) {
+    const pfn = iovad.allocIovaFast(iovaLen, Number(limit32 >> shift), false, ctx.cpu);
+    ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: hex(limit32 >> shift), pfn: hex(pfn), src: iovad.lastAllocSource });
+    if (pfn !== 0) return BigInt(pfn) << shift;
+    dev.pci32bitWorkaround = false;
+    ctx.trace.printk(`${dev.driver} ${dev.busId}: Using ${fls(limit) + 1}-bit DMA addresses`);
+  }
+  const pfn = iovad.allocIovaFast(iovaLen, Number(limit >> shift), true, ctx.cpu);
+  ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: hex(limit >> shift), pfn: hex(pfn), src: iovad.lastAllocSource });
+  return BigInt(pfn) << shift;
+}
+
+/** iommu_dma_free_iova: straight back to the allocator, or through the flush queue. */
+export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint, queued: boolean): void {
+  const iovad = domain.iovad;
+  if (!iovad) return;
+  const shift = iovaShift(domain);
+  const pfn = Number(iova >> shift);
+  const pages = Number(size >> shift);
+  if (queued && domain.fq) {
+    queueIova(ctx, domain, pfn, pages);
+    return;
+  }
+  iovad.freeIovaFast(pfn, pages, ctx.cpu);
+  ctx.trace.emit('engine:free_iova_fast', { pfn: hex(pfn), size: pages, dest: iovad.lastFreeDest });
+}
+
+/** fq_flush_iotlb + fq_ring_free on every CPU: what the timer or a full ring does. */
+export function fqFlush(ctx: EngineCtx, domain: IommuDomain): void {
+  const fq = domain.fq;
+  const iovad = domain.iovad;
+  if (!fq || !iovad) return;
+  fq.flushStartCnt++;
+  const n = domain.iommu.iotlb.invalidateDomain(domain.id);
+  fq.flushFinishCnt++;
+  ctx.trace.emit('engine:fq_flush_iotlb', { domain: domain.label, iotlb_entries: n });
+  fq.rings.forEach((_, cpu) => {
+    for (const e of fq.takeFreeable(cpu)) iovad.freeIovaFast(e.pfn, e.pages, cpu);
+  });
+  fq.timerDeadline = null;
+}
+
+/** queue_iova: free what earlier flushes released, flush when the ring is full, queue, arm the timer. */
+function queueIova(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: number): void {
+  const fq = domain.fq;
+  const iovad = domain.iovad;
+  if (!fq || !iovad) return;
+  for (const e of fq.takeFreeable(ctx.cpu)) iovad.freeIovaFast(e.pfn, e.pages, ctx.cpu);
+  if (fq.isFull(ctx.cpu)) {
+    fqFlush(ctx, domain);
+  }
+  fq.push(ctx.cpu, pfn, pages);
+  if (fq.timerDeadline === null) fq.timerDeadline = ctx.timeMs + fq.timeoutMs;
+  ctx.trace.emit('engine:queue_iova', { pfn: hex(pfn), pages, pending: fq.pending() });
+}
+
+/** __iommu_dma_map: allocate IOVA for the granule-aligned span and map it. */
+export function iommuDmaMapRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain, phys: bigint, size: bigint, prot: number, dmaMask: bigint): bigint {
+  const granule = domain.minPagesz;
+  const iovaOff = phys & (granule - 1n);
+  const len = (size + iovaOff + granule - 1n) & ~(granule - 1n);
+  const iova = iommuDmaAllocIova(ctx, domain, len, dmaMask, dev);
+  if (iova === 0n) return DMA_MAPPING_ERROR;
+  if (iommuMap(ctx, domain, iova, phys - iovaOff, len, prot) !== 0) {
+    iommuDmaFreeIova(ctx, domain, iova, len, false);
+    return DMA_MAPPING_ERROR;
+  }
+  return iova + iovaOff;
+}
+
+/** __iommu_dma_unmap: unmap the granule-aligned span, sync (strict) or queue (FQ), free the IOVA. */
+export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: bigint, size: bigint): void {
+  const granule = domain.minPagesz;
+  const iovaOff = dmaAddr & (granule - 1n);
+  const start = dmaAddr - iovaOff;
+  const len = (size + iovaOff + granule - 1n) & ~(granule - 1n);
+  const queued = domain.fq !== null;
+  const unmapped = iommuUnmapFast(ctx, domain, start, len);
+  if (unmapped !== len) ctx.trace.printk(`WARNING: __iommu_dma_unmap: unmapped 0x${unmapped.toString(16)} of 0x${len.toString(16)}`);
+  if (!queued) iommuIotlbSync(ctx, domain, start, len);
+  iommuDmaFreeIova(ctx, domain, start, len, queued);
+}
+
+/** iommu_dma_map_phys (iommu_dma_map_page before v6.18). Returns the DMA address and whether it bounced. */
+export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
+  return ctx.trace.call('iommu_dma_map_phys', { device: dev.busId, phys: hex(phys), size: Number(size) }, () => {
+    const domain = dmaDomain(dev);
+    if (!domain) return { dma: DMA_MAPPING_ERROR, bounce: null };
+    const prot = dmaInfoToProt(dir, dev.coherent, attrs);
+    const granule = domain.minPagesz;
+    let mapPhys = phys;
+    let bounce: bigint | null = null;
+    if (dev.minAlignMask > granule - 1n) ctx.trace.printk(`WARNING: ${dev.busId}: Unsupported alignment constraint`);
+    if (devUseSwiotlb(ctx, dev, size, dir) && ((phys | size) & (granule - 1n)) !== 0n) {
+      if (attrs & DMA_ATTR_MMIO) return { dma: DMA_MAPPING_ERROR, bounce: null };
+      const tlb = swiotlbTblMapSingle(ctx, dev, phys, size, granule - 1n, dir, attrs, phys);
+      if (tlb === DMA_MAPPING_ERROR) return { dma: DMA_MAPPING_ERROR, bounce: null };
+      if (dev.untrusted) zeroBouncePadding(ctx, tlb, size, granule);
+      mapPhys = tlb;
+      bounce = tlb;
+    }
+    if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, mapPhys, size, dir);
+    const dma = iommuDmaMapRaw(ctx, dev, domain, mapPhys, size, prot, dev.dmaMask);
+    if (dma === DMA_MAPPING_ERROR && bounce !== null) swiotlbTblUnmapSingle(ctx, bounce, size, dir, attrs);
+    return { dma, bounce: dma === DMA_MAPPING_ERROR ? null : bounce };
+  });
+}
+
+/** Untrusted devices see the whole granule: zero what lies around the bounced data. */
+function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, granule: bigint): void {
+  const start = tlb & ~(granule - 1n);
+  const end = tlb + size;
+  const endAligned = (end + granule - 1n) & ~(granule - 1n);
+  ctx.cache.cpuWrite(start, new Uint8Array(Number(tlb - start)));
+  ctx.cache.cpuWrite(end, new Uint8Array(Number(endAligned - end)));
+}
+
+/** iommu_dma_unmap_phys. */
+export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
+  ctx.trace.call('iommu_dma_unmap_phys', { device: dev.busId, dma_addr: hex(dmaAddr), size: Number(size) }, () => {
+    const domain = dmaDomain(dev);
+    if (!domain) return;
+    const phys = iommuIovaToPhys(domain, dmaAddr);
+    if (phys === 0n) {
+      ctx.trace.printk(`WARNING: iommu_dma_unmap_phys: no mapping at IOVA ${hex(dmaAddr)}`);
+      return;
+    }
+    if ((attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0 && !dev.coherent) archSyncDmaForCpu(ctx, phys, size, dir);
+    iommuDmaUnmapRaw(ctx, domain, dmaAddr, size);
+    swiotlbTblUnmapSingle(ctx, phys, size, dir, attrs);
+  });
+}
+
+export function iommuDmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection): void {
+  const domain = dmaDomain(dev);
+  if (!domain) return;
+  if (dev.coherent && !devUseSwiotlb(ctx, dev, size, dir)) return;
+  const phys = iommuIovaToPhys(domain, dmaAddr);
+  if (phys === 0n) return;
+  if (!dev.coherent) archSyncDmaForCpu(ctx, phys, size, dir);
+  swiotlbSyncSingleForCpu(ctx, phys, size, dir);
+}
+
+export function iommuDmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection): void {
+  const domain = dmaDomain(dev);
+  if (!domain) return;
+  if (dev.coherent && !devUseSwiotlb(ctx, dev, size, dir)) return;
+  const phys = iommuIovaToPhys(domain, dmaAddr);
+  if (phys === 0n) return;
+  swiotlbSyncSingleForDevice(ctx, phys, size, dir);
+  if (!dev.coherent) archSyncDmaForDevice(ctx, phys, size, dir);
+}

@@ -1,0 +1,276 @@
+// kernel/dma/mapping.c: the DMA API a driver calls. Picks dma-direct or
+// dma-iommu, emits the dma: tracepoints, feeds dma-debug, and tracks buffer
+// ownership and what a mapping exposes to the device.
+
+import type { EngineCtx } from '../context';
+import type { Device } from '../device';
+import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
+import { iommuIovaToPhys } from '../iommu/iommu-core';
+import { DMA_MAPPING_ERROR, hex } from '../u64';
+import { dmaDirectMapPhys, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys } from './dma-direct';
+import { DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_ATTR_WEAK_ORDERING, DMA_ATTR_WRITE_COMBINE, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_FORCE_CONTIGUOUS, DMA_ATTR_ALLOC_SINGLE_PAGES, DMA_BIDIRECTIONAL, type DmaDirection } from './dma-direction';
+import { dmaDomain, iommuDmaMapPhys, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPhys } from './dma-iommu';
+import { mappingKey } from './mapping-records';
+import { dmaDirectMapSg, dmaDirectUnmapSg, iommuDmaMapSg, iommuDmaUnmapSg, type SgTable } from './scatterlist';
+
+const TRACE_DIR = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
+
+/** The attrs field of the dma: tracepoints: |-joined names, empty when none. */
+export function traceAttrs(attrs: number): string {
+  const names: [number, string][] = [
+    [DMA_ATTR_WEAK_ORDERING, 'WEAK_ORDERING'], [DMA_ATTR_WRITE_COMBINE, 'WRITE_COMBINE'], [DMA_ATTR_NO_KERNEL_MAPPING, 'NO_KERNEL_MAPPING'],
+    [DMA_ATTR_SKIP_CPU_SYNC, 'SKIP_CPU_SYNC'], [DMA_ATTR_FORCE_CONTIGUOUS, 'FORCE_CONTIGUOUS'], [DMA_ATTR_ALLOC_SINGLE_PAGES, 'ALLOC_SINGLE_PAGES'],
+    [DMA_ATTR_NO_WARN, 'NO_WARN'], [DMA_ATTR_PRIVILEGED, 'PRIVILEGED'], [DMA_ATTR_MMIO, 'MMIO'],
+  ];
+  return names.filter(([bit]) => (attrs & bit) !== 0).map(([, n]) => n).join('|');
+}
+
+export function debugDevice(dev: Device): DmaDebugDevice {
+  return { name: dev.busId, driver: dev.driver, maxSegmentSize: Number(dev.maxSegmentSize), segmentBoundaryMask: dev.segmentBoundary };
+}
+
+/** dma_map_direct(): no IOMMU, or not a DMA API domain (identity). */
+function usesDirect(dev: Device): boolean {
+  return !dev.dmaIommu;
+}
+
+/** Bytes around the mapped buffer that the device can reach because the IOMMU maps whole granules. */
+function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, bounced: boolean): void {
+  if (bounced || usesDirect(dev)) return;
+  const domain = dmaDomain(dev);
+  if (!domain || !domain.isPaging()) return;
+  const g = domain.minPagesz;
+  const start = phys & ~(g - 1n);
+  const end = (phys + size + g - 1n) & ~(g - 1n);
+  const buf = ctx.buffers.find(phys);
+  const bufStart = buf ? buf.phys : phys;
+  const bufEnd = buf ? buf.phys + buf.size : phys + size;
+  const exposed = (bufStart > start ? bufStart - start : 0n) + (end > bufEnd ? end - bufEnd : 0n);
+  if (exposed > 0n) {
+    ctx.trace.check(
+      'granule-exposure',
+      'warning',
+      `mapping ${hex(phys)}+${size} exposes ${exposed} bytes beyond the buffer to ${dev.busId}: the IOMMU maps whole ${g}-byte granules [${hex(start)}..${hex(end)})`,
+      buf?.line,
+    );
+  }
+}
+
+/** dma_map_phys (v6.18; dma_map_page_attrs and dma_map_single_attrs land here). */
+export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
+  return ctx.trace.call('dma_map_phys', { device: dev.busId, phys: hex(phys), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+    let dma: bigint;
+    let bounce: bigint | null = null;
+    if (usesDirect(dev)) {
+      dma = dmaDirectMapPhys(ctx, dev, phys, size, dir, attrs);
+      if (dma !== DMA_MAPPING_ERROR && dma !== phys) bounce = dma;
+    } else {
+      const r = iommuDmaMapPhys(ctx, dev, phys, size, dir, attrs);
+      dma = r.dma;
+      bounce = r.bounce;
+    }
+    ctx.trace.emit('dma:dma_map_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(dma), size: Number(size), phys_addr: hex(phys), attrs: traceAttrs(attrs) });
+    ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
+    if (dma !== DMA_MAPPING_ERROR) {
+      ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
+      ctx.ownership.add({ mappingKey: mappingKey(dev.name, dma), device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
+      checkGranuleExposure(ctx, dev, phys, size, bounce !== null);
+    }
+    return dma;
+  });
+}
+
+export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
+  ctx.trace.call('dma_unmap_phys', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+    const known = ctx.mappings.live.has(mappingKey(dev.name, addr));
+    // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
+    if (known) {
+      if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
+      else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
+    }
+    ctx.trace.emit('dma:dma_unmap_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size), attrs: traceAttrs(attrs) });
+    ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
+    ctx.mappings.end(dev.name, addr);
+    ctx.ownership.remove(mappingKey(dev.name, addr));
+  });
+}
+
+export function dmaMappingError(ctx: EngineCtx, dev: Device, addr: bigint): boolean {
+  ctx.debug.debugDmaMappingError(debugDevice(dev), addr);
+  return addr === DMA_MAPPING_ERROR;
+}
+
+/** The mapping (if any) whose DMA range holds addr, to move ownership on a sync. */
+function ownerMapping(ctx: EngineCtx, dev: Device, addr: bigint): string | undefined {
+  for (const r of ctx.mappings.live.values()) if (r.device === dev.name && addr >= r.dma && addr < r.dma + r.size) return r.key;
+  return undefined;
+}
+
+export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
+  ctx.trace.call('dma_sync_single_for_cpu', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+    const key = ownerMapping(ctx, dev, addr);
+    if (key) {
+      if (usesDirect(dev)) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
+      else iommuDmaSyncSingleForCpu(ctx, dev, addr, size, dir);
+      ctx.ownership.setOwner(key, 'cpu');
+    }
+    ctx.trace.emit('dma:dma_sync_single_for_cpu', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size) });
+    ctx.debug.debugDmaSyncSingleForCpu(debugDevice(dev), addr, size, dir);
+  });
+}
+
+export function dmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
+  ctx.trace.call('dma_sync_single_for_device', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+    const key = ownerMapping(ctx, dev, addr);
+    if (key) {
+      if (usesDirect(dev)) dmaDirectSyncSingleForDevice(ctx, dev, addr, size, dir);
+      else iommuDmaSyncSingleForDevice(ctx, dev, addr, size, dir);
+      ctx.ownership.setOwner(key, 'device');
+    }
+    ctx.trace.emit('dma:dma_sync_single_for_device', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size) });
+    ctx.debug.debugDmaSyncSingleForDevice(debugDevice(dev), addr, size, dir);
+  });
+}
+
+function debugSg(sgt: SgTable): DmaDebugSg[] {
+  return sgt.entries.map((s) => ({ phys: s.phys, length: Number(s.length), dmaAddress: s.dmaAddress, dmaLength: Number(s.dmaLength) }));
+}
+
+function hexList(xs: bigint[]): string {
+  return `{${xs.map((x) => hex(x)).join(',')}}`;
+}
+
+/** dma_map_sg_attrs: the number of DMA segments, 0 on failure. */
+export function dmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): number {
+  return ctx.trace.call('dma_map_sg', { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
+    const ents = usesDirect(dev) ? dmaDirectMapSg(ctx, dev, sgt, dir, attrs) : iommuDmaMapSg(ctx, dev, sgt, dir, attrs);
+    const phys = sgt.entries.map((s) => s.phys);
+    if (ents <= 0) {
+      ctx.trace.emit('dma:dma_map_sg_err', { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(phys), err: ents, attrs: traceAttrs(attrs) });
+      sgt.mappedNents = 0;
+      return 0;
+    }
+    sgt.mappedNents = ents;
+    const out = sgt.entries.slice(0, ents);
+    ctx.trace.emit('dma:dma_map_sg', {
+      device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(out.map((s) => s.dmaAddress)), sizes: hexList(out.map((s) => s.dmaLength)), phys_addrs: hexList(phys), attrs: traceAttrs(attrs),
+    });
+    ctx.debug.debugDmaMapSg(debugDevice(dev), debugSg(sgt), sgt.nents, ents, dir, attrs);
+    for (const s of out) {
+      ctx.mappings.add({ device: dev.name, dma: s.dmaAddress, size: s.dmaLength, phys: s.phys, dir, bounce: null, kind: 'sg', line: ctx.trace.line });
+    }
+    for (const s of sgt.entries) {
+      ctx.ownership.add({ mappingKey: `sg:${dev.name}:${sgt.line}:${hex(s.phys)}`, device: dev.name, phys: s.phys, size: s.length, dir, owner: 'device', line: ctx.trace.line });
+    }
+    return ents;
+  });
+}
+
+export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): void {
+  ctx.trace.call('dma_unmap_sg', { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
+    const mapped = sgt.mappedNents > 0;
+    ctx.debug.debugDmaUnmapSg(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
+    if (mapped) {
+      if (usesDirect(dev)) dmaDirectUnmapSg(ctx, dev, sgt, dir, attrs);
+      else iommuDmaUnmapSg(ctx, dev, sgt, dir, attrs);
+    }
+    ctx.trace.emit('dma:dma_unmap_sg', { device: dev.busId, dir: TRACE_DIR[dir], phys_addrs: hexList(sgt.entries.map((s) => s.phys)), attrs: traceAttrs(attrs) });
+    for (const s of sgt.entries.slice(0, sgt.mappedNents)) ctx.mappings.end(dev.name, s.dmaAddress);
+    for (const s of sgt.entries) ctx.ownership.remove(`sg:${dev.name}:${sgt.line}:${hex(s.phys)}`);
+    sgt.mappedNents = 0;
+  });
+}
+
+export function dmaSyncSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, forCpu: boolean): void {
+  const name = forCpu ? 'dma_sync_sg_for_cpu' : 'dma_sync_sg_for_device';
+  ctx.trace.call(name, { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
+    for (const s of sgt.entries.slice(0, sgt.mappedNents)) {
+      if (usesDirect(dev)) {
+        if (forCpu) dmaDirectSyncSingleForCpu(ctx, dev, s.dmaAddress, s.dmaLength, dir);
+        else dmaDirectSyncSingleForDevice(ctx, dev, s.dmaAddress, s.dmaLength, dir);
+      } else if (sgt.bouncedEach) {
+        if (forCpu) iommuDmaSyncSingleForCpu(ctx, dev, s.dmaAddress, s.dmaLength, dir);
+        else iommuDmaSyncSingleForDevice(ctx, dev, s.dmaAddress, s.dmaLength, dir);
+      }
+    }
+    if (!usesDirect(dev) && !sgt.bouncedEach && !dev.coherent) {
+      for (const s of sgt.entries) {
+        if (forCpu) ctx.cache.invalidate(s.phys, Number(s.length));
+        else ctx.cache.clean(s.phys, Number(s.length));
+      }
+    }
+    for (const s of sgt.entries) ctx.ownership.setOwner(`sg:${dev.name}:${sgt.line}:${hex(s.phys)}`, forCpu ? 'cpu' : 'device');
+    const out = sgt.entries.slice(0, sgt.mappedNents);
+    ctx.trace.emit(`dma:${name}`, { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(out.map((s) => s.dmaAddress)), sizes: hexList(out.map((s) => s.dmaLength)) });
+    if (forCpu) ctx.debug.debugDmaSyncSgForCpu(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
+    else ctx.debug.debugDmaSyncSgForDevice(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
+  });
+}
+
+export interface CoherentAlloc {
+  /** The CPU side (physical address of the pages). */
+  cpu: bigint;
+  dma: bigint;
+  size: bigint;
+  line: number;
+}
+
+/** dma_alloc_coherent. */
+export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): CoherentAlloc | null {
+  return ctx.trace.call('dma_alloc_coherent', { device: dev.busId, size: Number(size) }, () => {
+    const bytes = (size + ctx.platform.pageSize - 1n) & ~(ctx.platform.pageSize - 1n);
+    let order = 0;
+    while (ctx.platform.pageSize << BigInt(order) < bytes) order++;
+    let phys = ctx.pages.allocPages(order, `coherent ${dev.name}`);
+    if (phys !== null && usesDirect(dev) && phys + bytes - 1n > dev.dmaMask) {
+      // dma_direct_alloc retries in ZONE_DMA32/ZONE_DMA: memory below the mask.
+      ctx.pages.free(phys);
+      phys = ctx.pages.allocTopDown(ctx.platform.pageSize << BigInt(order), ctx.platform.pageSize << BigInt(order), dev.dmaMask + 1n, `coherent ${dev.name}`);
+    }
+    if (phys === null) {
+      ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: hex(DMA_MAPPING_ERROR), size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
+      return null;
+    }
+    ctx.mem.fill(phys, Number(bytes), 0);
+    let dma = phys;
+    if (!usesDirect(dev)) {
+      const domain = dmaDomain(dev);
+      const r = domain ? iommuDmaMapPhysForCoherent(ctx, dev, phys, size) : DMA_MAPPING_ERROR;
+      dma = r;
+      if (dma === DMA_MAPPING_ERROR) {
+        ctx.pages.free(phys);
+        return null;
+      }
+    }
+    if (!dev.coherent) ctx.cache.uncached.push({ start: phys, end: phys + bytes });
+    ctx.buffers.add('coherent', phys, size, bytes, ctx.trace.line, `coherent ${dev.name}`);
+    ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: hex(dma), size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
+    ctx.debug.debugDmaAllocCoherent(debugDevice(dev), size, dma, phys);
+    ctx.mappings.add({ device: dev.name, dma, size, phys, dir: DMA_BIDIRECTIONAL, bounce: null, kind: 'coherent', line: ctx.trace.line });
+    return { cpu: phys, dma, size, line: ctx.trace.line };
+  });
+}
+
+/** iommu_dma_alloc's __iommu_dma_map of the new pages, always bidirectional. */
+function iommuDmaMapPhysForCoherent(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint): bigint {
+  // Coherent memory is page aligned, so iommu_dma_map_phys never bounces it.
+  return iommuDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma;
+}
+
+export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: CoherentAlloc): void {
+  ctx.trace.call('dma_free_coherent', { device: dev.busId, size: Number(size), dma_addr: hex(coh.dma) }, () => {
+    ctx.debug.debugDmaFreeCoherent(debugDevice(dev), size, coh.cpu, coh.dma);
+    const rec = ctx.mappings.end(dev.name, coh.dma);
+    if (rec) {
+      if (!usesDirect(dev)) {
+        const domain = dmaDomain(dev);
+        if (domain && iommuIovaToPhys(domain, coh.dma) !== 0n) iommuDmaUnmapPhys(ctx, dev, coh.dma, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
+      }
+      ctx.pages.free(coh.cpu);
+      ctx.buffers.remove(coh.cpu);
+      const i = ctx.cache.uncached.findIndex((r) => r.start === coh.cpu);
+      if (i >= 0) ctx.cache.uncached.splice(i, 1);
+    }
+    ctx.trace.emit('dma:dma_free', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: hex(coh.dma), size: Number(size), attrs: '' });
+  });
+}

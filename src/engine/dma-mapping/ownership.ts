@@ -1,0 +1,41 @@
+// Who owns each streaming-mapped buffer right now: the device from map or
+// sync_for_device until sync_for_cpu or unmap, the CPU otherwise. CPU access
+// to device-owned memory is the bug class the DMA API's ownership rules exist for.
+
+import type { DmaDirection } from './dma-direction';
+
+export interface OwnedRegion {
+  /** Key of the mapping (device name and DMA address). */
+  mappingKey: string;
+  device: string;
+  phys: bigint;
+  size: bigint;
+  dir: DmaDirection;
+  owner: 'device' | 'cpu';
+  line: number;
+}
+
+export class OwnershipTracker {
+  readonly regions: OwnedRegion[] = [];
+
+  add(region: OwnedRegion): void {
+    this.regions.push(region);
+  }
+
+  remove(mappingKey: string): void {
+    for (let i = this.regions.length - 1; i >= 0; i--) if (this.regions[i].mappingKey === mappingKey) this.regions.splice(i, 1);
+  }
+
+  setOwner(mappingKey: string, owner: 'device' | 'cpu', phys?: bigint, size?: bigint): void {
+    for (const r of this.regions) {
+      if (r.mappingKey !== mappingKey) continue;
+      if (phys !== undefined && size !== undefined && (phys >= r.phys + r.size || phys + size <= r.phys)) continue;
+      r.owner = owner;
+    }
+  }
+
+  /** Device-owned regions overlapping [phys, phys + len). */
+  deviceOwned(phys: bigint, len: bigint): OwnedRegion[] {
+    return this.regions.filter((r) => r.owner === 'device' && phys < r.phys + r.size && phys + len > r.phys);
+  }
+}

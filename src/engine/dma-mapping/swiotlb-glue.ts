@@ -1,0 +1,69 @@
+// The calls into swiotlb that dma-direct and dma-iommu share: map with the
+// trace_swiotlb_bounced event and the "buffer is full" report, unmap and the
+// two syncs, all copying through the CPU (swiotlb_bounce is a memcpy).
+
+import type { EngineCtx } from '../context';
+import type { Device } from '../device';
+import { CpuMemcpy } from '../memory/cpu-memcpy';
+import { DMA_MAPPING_ERROR, hex } from '../u64';
+import { DMA_ATTR_NO_WARN, type DmaDirection } from './dma-direction';
+
+export function swiotlbActive(ctx: EngineCtx): boolean {
+  return ctx.swiotlb !== null;
+}
+
+export function isSwiotlbBuffer(ctx: EngineCtx, addr: bigint): boolean {
+  return ctx.swiotlb !== null && ctx.swiotlb.isSwiotlbBuffer(addr);
+}
+
+/** trace_swiotlb_bounced + swiotlb_tbl_map_single; DMA_MAPPING_ERROR when the pool is full. */
+export function swiotlbTblMapSingle(ctx: EngineCtx, dev: Device, orig: bigint, size: bigint, allocAlignMask: bigint, dir: DmaDirection, attrs: number, traceAddr: bigint): bigint {
+  const pool = ctx.swiotlb;
+  if (!pool) return DMA_MAPPING_ERROR;
+  ctx.trace.emit('swiotlb:swiotlb_bounced', {
+    dev_name: dev.busId,
+    dma_mask: hex(dev.dmaMask),
+    dev_addr: hex(traceAddr),
+    size: Number(size),
+    mode: ctx.platform.swiotlbForce ? 'FORCE' : 'NORMAL',
+  });
+  const r = pool.mapSingle(
+    { orig, mappingSize: Number(size), allocAlignMask, minAlignMask: dev.minAlignMask, segBoundaryMask: dev.segmentBoundary, cpu: ctx.cpu, dir, attrs },
+    new CpuMemcpy(ctx.cache),
+  );
+  if (!r.ok) {
+    if ((attrs & DMA_ATTR_NO_WARN) === 0) {
+      const text = `${dev.driver} ${dev.busId}: ${r.message}`;
+      ctx.trace.printk(text);
+      ctx.trace.check('swiotlb-full', 'error', text);
+    }
+    return DMA_MAPPING_ERROR;
+  }
+  ctx.trace.emit('engine:swiotlb_map', { orig: hex(orig), tlb_addr: hex(r.tlbAddr), index: r.index, nslots: r.nslots, pad_slots: r.padSlots });
+  return r.tlbAddr;
+}
+
+export function swiotlbTblUnmapSingle(ctx: EngineCtx, tlbAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
+  if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
+  ctx.trace.emit('engine:swiotlb_unmap', { tlb_addr: hex(tlbAddr), size: Number(size) });
+  ctx.swiotlb.unmapSingle(tlbAddr, Number(size), dir, attrs, new CpuMemcpy(ctx.cache));
+}
+
+function reportOverflow(ctx: EngineCtx, message: string | undefined): void {
+  if (message) {
+    ctx.trace.printk(message);
+    ctx.trace.check('swiotlb-overflow', 'error', message);
+  }
+}
+
+export function swiotlbSyncSingleForDevice(ctx: EngineCtx, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
+  if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
+  ctx.trace.emit('engine:swiotlb_sync_for_device', { tlb_addr: hex(tlbAddr), size: Number(size) });
+  reportOverflow(ctx, ctx.swiotlb.syncSingleForDevice(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache)));
+}
+
+export function swiotlbSyncSingleForCpu(ctx: EngineCtx, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
+  if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
+  ctx.trace.emit('engine:swiotlb_sync_for_cpu', { tlb_addr: hex(tlbAddr), size: Number(size) });
+  reportOverflow(ctx, ctx.swiotlb.syncSingleForCpu(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache)));
+}

@@ -1,0 +1,605 @@
+// Arm LPAE (VMSAv8-64) io-pgtable, stage 1 and stage 2, 4K/16K/64K granules:
+// drivers/iommu/io-pgtable-arm.c as of v6.18. Table memory is reached only
+// through hooks.mem, so a table's contents are what a walker reads and what
+// the kernel would have written, descriptor for descriptor.
+//
+// Modelled configuration: ARM_64_LPAE_S1 / ARM_64_LPAE_S2, quirks 0,
+// coherent_walk = true (no SW_SYNC bit, no dma_sync of tables).
+
+import { EEXIST, EINVAL, ENOENT, ENOMEM, ERANGE, KernelError } from '../errno';
+import { ffs, fls, u64 } from '../u64';
+import {
+  DescriptorFetch, IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
+  IoPgtableConfig, IoPgtableOps, PgtableHooks, WalkFaultReason, WalkResult, WalkStep,
+} from './types';
+
+const ARM_LPAE_MAX_ADDR_BITS = 52;
+const ARM_LPAE_S2_MAX_CONCAT_PAGES = 16;
+const ARM_LPAE_MAX_LEVELS = 4;
+/** ilog2(sizeof(arm_lpae_iopte)). */
+const PTE_SHIFT = 3;
+
+const SZ_4K = 1n << 12n;
+const SZ_16K = 1n << 14n;
+const SZ_64K = 1n << 16n;
+const SZ_2M = 1n << 21n;
+const SZ_32M = 1n << 25n;
+const SZ_512M = 1n << 29n;
+const SZ_1G = 1n << 30n;
+const SZ_4T = 1n << 42n;
+
+// Descriptor bits (ARM_LPAE_PTE_*).
+const PTE_TYPE_MASK = 3n;
+const PTE_TYPE_BLOCK = 1n;
+const PTE_TYPE_TABLE = 3n;
+const PTE_TYPE_PAGE = 3n;
+const PTE_ADDR_MASK = ((1n << 48n) - 1n) & ~((1n << 12n) - 1n); // GENMASK_ULL(47, 12)
+const PTE_XN = 3n << 53n;
+const PTE_AF = 1n << 10n;
+const PTE_SH_OS = 2n << 8n;
+const PTE_SH_IS = 3n << 8n;
+const PTE_AP_UNPRIV = 1n << 6n;
+const PTE_AP_RDONLY = 1n << 7n;
+const PTE_ATTRINDX_SHIFT = 2n;
+const PTE_NG = 1n << 11n;
+const PTE_HAP_READ = 1n << 6n;
+const PTE_HAP_WRITE = 2n << 6n;
+const PTE_MEMATTR_OIWB = 0xfn << 2n;
+const PTE_MEMATTR_NC = 0x5n << 2n;
+const PTE_MEMATTR_DEV = 0x1n << 2n;
+
+const MAIR_ATTR_IDX_CACHE = 1n;
+const MAIR_ATTR_IDX_DEV = 2n;
+
+// TCR/VTCR field values (io-pgtable-arm.h).
+const TCR_TG0_4K = 0;
+const TCR_TG0_64K = 1;
+const TCR_TG0_16K = 2;
+const TCR_SH_IS = 3;
+const TCR_RGN_WBWA = 1;
+const TCR_PS: Readonly<Record<number, number>> = { 32: 0, 36: 1, 40: 2, 42: 3, 44: 4, 48: 5, 52: 6 };
+const VTCR_SL0_MASK = 3;
+
+/**
+ * MAIR as the kernel computes it: NC(0x44) | WBRWA(0xff)<<8 | DEVICE(0x04)<<16 |
+ * INC_OWBRWA(0xf4)<<24. The last term is an int shift that goes negative and
+ * sign-extends into the u64, hence the 0xffffffff top half.
+ */
+const ARM_LPAE_S1_MAIR = u64(BigInt.asIntN(32, 0xf404ff44n));
+
+const MSG_PARTIAL_UNMAP = 'Unmap of a partial large IOPTE is not allowed';
+
+export interface ArmLpaeConfig {
+  stage: 1 | 2;
+  /** Translation granule; only used to build pgsizeBitmap when none is given. */
+  granule: bigint;
+  ias: number;
+  oas: number;
+  /** The IOMMU's page sizes before arm_lpae_restrict_pgsizes(); defaults to the granule's sizes. */
+  pgsizeBitmap?: bigint;
+  /** CPU PAGE_SIZE: arm_lpae_restrict_pgsizes() prefers it as the granule. */
+  pageSize: bigint;
+}
+
+export interface ArmLpaeTcr {
+  ips: number;
+  tg: number;
+  sh: number;
+  orgn: number;
+  irgn: number;
+  tsz: number;
+}
+
+export interface ArmLpaeVtcr {
+  ps: number;
+  tg: number;
+  sh: number;
+  orgn: number;
+  irgn: number;
+  sl: number;
+  tsz: number;
+}
+
+/** struct io_pgtable_cfg after alloc_io_pgtable_ops() for the two LPAE formats. */
+export interface ArmLpaeIoPgtableCfg extends IoPgtableConfig {
+  fmt: 'ARM_64_LPAE_S1' | 'ARM_64_LPAE_S2';
+  armLpaeS1Cfg?: { ttbr: bigint; tcr: ArmLpaeTcr; mair: bigint };
+  armLpaeS2Cfg?: { vttbr: bigint; vtcr: ArmLpaeVtcr };
+}
+
+/** One table reachable from the pgd, with its non-zero descriptors (for dumps and leak checks). */
+export interface ArmLpaeTableDump {
+  level: number;
+  table: bigint;
+  /** Table size in bytes (the pgd may be smaller or larger than a granule). */
+  size: bigint;
+  entries: { index: number; desc: bigint }[];
+}
+
+/** Page sizes a granule can map (the switch in arm_lpae_restrict_pgsizes()). */
+export function armLpaeGranulePageSizes(granule: bigint, oas: number): bigint {
+  if (granule === SZ_4K) return SZ_4K | SZ_2M | SZ_1G;
+  if (granule === SZ_16K) return SZ_16K | SZ_32M;
+  if (granule === SZ_64K) return SZ_64K | SZ_512M | (oas > 48 ? SZ_4T : 0n);
+  return 0n;
+}
+
+/** arm_lpae_restrict_pgsizes(): pick the granule relative to PAGE_SIZE and clamp ias/oas. */
+function armLpaeRestrictPgsizes(bitmap: bigint, ias: number, oas: number, pageSize: bigint): { bitmap: bigint; ias: number; oas: number } {
+  const pageMask = u64(~(pageSize - 1n));
+  let granule = 0n;
+  if (bitmap & pageSize) granule = pageSize;
+  else if (bitmap & ~pageMask) granule = 1n << BigInt(fls(bitmap & ~pageMask));
+  else if (bitmap & pageMask) granule = 1n << BigInt(ffs(bitmap & pageMask));
+  const maxAddrBits = granule === SZ_64K ? 52 : 48;
+  return {
+    bitmap: bitmap & armLpaeGranulePageSizes(granule, oas),
+    ias: Math.min(ias, maxAddrBits),
+    oas: Math.min(oas, maxAddrBits),
+  };
+}
+
+export class ArmLpaeIoPgtable implements IoPgtableOps {
+  readonly name: string;
+  readonly cfg: ArmLpaeIoPgtableCfg;
+  readonly root: bigint;
+  readonly stage: 1 | 2;
+  readonly startLevel: number;
+  readonly bitsPerLevel: number;
+  /** log2 of the pgd's entry count, concatenated tables included. */
+  readonly pgdBits: number;
+  readonly granule: bigint;
+  /** Stage 2 only: the pgd is 2..16 concatenated tables (arm_lpae_concat_mandatory()). */
+  readonly concatenated: boolean;
+  /** 4 - start_level. */
+  readonly levels: number;
+  private freed = false;
+
+  constructor(config: ArmLpaeConfig, private readonly hooks: PgtableHooks) {
+    this.stage = config.stage;
+    const fmt = config.stage === 1 ? 'ARM_64_LPAE_S1' : 'ARM_64_LPAE_S2';
+    this.name = `arm-lpae ${fmt}`;
+
+    // arm_lpae_alloc_pgtable()
+    const wanted = config.pgsizeBitmap ?? armLpaeGranulePageSizes(config.granule, config.oas);
+    const r = armLpaeRestrictPgsizes(wanted, config.ias, config.oas, config.pageSize);
+    if (!(r.bitmap & (SZ_4K | SZ_16K | SZ_64K))) throw allocFail(`no usable granule in pgsize_bitmap ${hexOf(wanted)} for PAGE_SIZE ${hexOf(config.pageSize)}`);
+    if (r.ias > ARM_LPAE_MAX_ADDR_BITS || r.oas > ARM_LPAE_MAX_ADDR_BITS) throw allocFail('ias/oas above 52 bits');
+    const pgShift = ffs(r.bitmap);
+    this.bitsPerLevel = pgShift - PTE_SHIFT;
+    this.granule = 1n << BigInt(pgShift);
+    const vaBits = r.ias - pgShift;
+    const levels = Math.ceil(vaBits / this.bitsPerLevel);
+    let startLevel = ARM_LPAE_MAX_LEVELS - levels;
+    let pgdBits = vaBits - this.bitsPerLevel * (levels - 1);
+
+    // Stage 2 concatenates level-0 tables only where the architecture requires it (v6.15+).
+    let concatenated = false;
+    if (config.stage === 2 && armLpaeConcatMandatory(this.granule, startLevel, r.ias, r.oas)) {
+      if ((1 << pgdBits) > ARM_LPAE_S2_MAX_CONCAT_PAGES) {
+        this.warn('arm_64_lpae_alloc_pgtable_s2', 'WARN_ON((ARM_LPAE_PGD_SIZE(data) / sizeof(arm_lpae_iopte)) > ARM_LPAE_S2_MAX_CONCAT_PAGES)');
+        throw allocFail('too many concatenated stage-2 tables');
+      }
+      pgdBits += this.bitsPerLevel;
+      startLevel++;
+      concatenated = true;
+    }
+    this.startLevel = startLevel;
+    this.pgdBits = pgdBits;
+    this.concatenated = concatenated;
+    this.levels = ARM_LPAE_MAX_LEVELS - startLevel;
+
+    const ps = TCR_PS[r.oas];
+    if (ps === undefined) throw allocFail(`unsupported oas ${r.oas}`);
+    const tg = this.granule === SZ_4K ? TCR_TG0_4K : this.granule === SZ_16K ? TCR_TG0_16K : TCR_TG0_64K;
+
+    this.root = this.allocPages(this.pgdSize);
+    if (this.root < 0n) throw allocFail('pgd allocation failed');
+
+    const cfg: ArmLpaeIoPgtableCfg = { fmt, pgsizeBitmap: r.bitmap, ias: r.ias, oas: r.oas };
+    if (config.stage === 1) {
+      cfg.armLpaeS1Cfg = {
+        ttbr: this.root,
+        tcr: { ips: ps, tg, sh: TCR_SH_IS, orgn: TCR_RGN_WBWA, irgn: TCR_RGN_WBWA, tsz: 64 - r.ias },
+        mair: ARM_LPAE_S1_MAIR,
+      };
+    } else {
+      // SL0 encodes the start level differently for the 4K granule.
+      const sl = startLevel + (this.granule === SZ_4K ? 1 : 0);
+      cfg.armLpaeS2Cfg = {
+        vttbr: this.root,
+        vtcr: { ps, tg, sh: TCR_SH_IS, orgn: TCR_RGN_WBWA, irgn: TCR_RGN_WBWA, sl: ~sl & VTCR_SL0_MASK, tsz: 64 - r.ias },
+      };
+    }
+    this.cfg = cfg;
+  }
+
+  get pgdSize(): bigint {
+    return 8n << BigInt(this.pgdBits);
+  }
+
+  get ptesPerTable(): number {
+    return 1 << this.bitsPerLevel;
+  }
+
+  // ---- geometry (the ARM_LPAE_* macros) ----
+
+  /** ARM_LPAE_LVL_SHIFT. */
+  lvlShift(lvl: number): number {
+    return (ARM_LPAE_MAX_LEVELS - lvl) * this.bitsPerLevel + PTE_SHIFT;
+  }
+
+  /** ARM_LPAE_BLOCK_SIZE: bytes one entry at `lvl` maps. */
+  blockSize(lvl: number): bigint {
+    return 1n << BigInt(this.lvlShift(lvl));
+  }
+
+  /** ARM_LPAE_LVL_IDX: the pgd index spans all concatenated tables; upper iova bits are ignored. */
+  lvlIdx(iova: bigint, lvl: number): number {
+    const bits = lvl === this.startLevel ? this.pgdBits : this.bitsPerLevel;
+    return Number((iova >> BigInt(this.lvlShift(lvl))) & ((1n << BigInt(bits)) - 1n));
+  }
+
+  /** arm_lpae_max_entries: entries left in the same table page from index i. */
+  private maxEntries(i: number): number {
+    const n = this.ptesPerTable;
+    return n - (i & (n - 1));
+  }
+
+  private tableSize(lvl: number): bigint {
+    return lvl === this.startLevel ? this.pgdSize : this.granule;
+  }
+
+  // ---- descriptor encoding ----
+
+  /** paddr_to_iopte: PA[51:48] folds into bits 15:12 (64K granule only; RES0 otherwise). */
+  paddrToIopte(paddr: bigint): bigint {
+    return (paddr | (paddr >> 36n)) & PTE_ADDR_MASK;
+  }
+
+  /** iopte_to_paddr. */
+  iopteToPaddr(pte: bigint): bigint {
+    const paddr = pte & PTE_ADDR_MASK;
+    if (this.granule < SZ_64K) return paddr;
+    return u64(paddr | (paddr << 36n)) & (PTE_ADDR_MASK << 4n);
+  }
+
+  private iopteLeaf(pte: bigint, lvl: number): boolean {
+    if (lvl === ARM_LPAE_MAX_LEVELS - 1) return (pte & PTE_TYPE_MASK) === PTE_TYPE_PAGE;
+    return (pte & PTE_TYPE_MASK) === PTE_TYPE_BLOCK;
+  }
+
+  private iopteTable(pte: bigint, lvl: number): boolean {
+    if (lvl === ARM_LPAE_MAX_LEVELS - 1) return false;
+    return (pte & PTE_TYPE_MASK) === PTE_TYPE_TABLE;
+  }
+
+  /** arm_lpae_prot_to_pte(): attribute bits of a leaf for IOMMU_* prot. */
+  protToPte(prot: number): bigint {
+    let pte: bigint;
+    if (this.stage === 1) {
+      pte = PTE_NG;
+      if (!(prot & IOMMU_WRITE) && prot & IOMMU_READ) pte |= PTE_AP_RDONLY;
+      if (!(prot & IOMMU_PRIV)) pte |= PTE_AP_UNPRIV;
+      if (prot & IOMMU_MMIO) pte |= MAIR_ATTR_IDX_DEV << PTE_ATTRINDX_SHIFT;
+      else if (prot & IOMMU_CACHE) pte |= MAIR_ATTR_IDX_CACHE << PTE_ATTRINDX_SHIFT;
+    } else {
+      pte = 0n; // HAP_FAULT
+      if (prot & IOMMU_READ) pte |= PTE_HAP_READ;
+      if (prot & IOMMU_WRITE) pte |= PTE_HAP_WRITE;
+      if (prot & IOMMU_MMIO) pte |= PTE_MEMATTR_DEV;
+      else if (prot & IOMMU_CACHE) pte |= PTE_MEMATTR_OIWB;
+      else pte |= PTE_MEMATTR_NC;
+    }
+    pte |= prot & IOMMU_CACHE ? PTE_SH_IS : PTE_SH_OS;
+    if (prot & IOMMU_NOEXEC) pte |= PTE_XN;
+    return pte | PTE_AF;
+  }
+
+  // ---- memory, allocation and callbacks ----
+
+  private read(addr: bigint): bigint {
+    return this.hooks.mem.readU64(addr);
+  }
+
+  private write(addr: bigint, value: bigint): void {
+    this.hooks.mem.writeU64(addr, value);
+  }
+
+  private warn(func: string, what: string): void {
+    this.hooks.warn?.(func, what);
+  }
+
+  /** __arm_lpae_alloc_pages(): tiny starting-level tables still get 64-byte alignment. -1 on ENOMEM. */
+  private allocPages(size: bigint): bigint {
+    try {
+      return this.hooks.alloc.allocTable(Number(size > 64n ? size : 64n));
+    } catch (e) {
+      if (e instanceof KernelError && e.errno === ENOMEM) return -1n;
+      throw e;
+    }
+  }
+
+  /** __arm_lpae_free_pages(): same byte count as the allocation request, so allocators can match them. */
+  private freePages(table: bigint, size: bigint): void {
+    this.hooks.alloc.freeTable(table, Number(size > 64n ? size : 64n));
+  }
+
+  // ---- map ----
+
+  mapPages(iova: bigint, paddr: bigint, pgsize: bigint, count: number, prot: number): { mapped: bigint; ret: number } {
+    const cfg = this.cfg;
+    if (!pgsize || (pgsize & cfg.pgsizeBitmap) !== pgsize) {
+      this.warn('arm_lpae_map_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize)');
+      return { mapped: 0n, ret: -EINVAL };
+    }
+    if (iova >> BigInt(cfg.ias) || paddr >> BigInt(cfg.oas)) {
+      this.warn('arm_lpae_map_pages', 'WARN_ON(iaext || paddr >> cfg->oas)');
+      return { mapped: 0n, ret: -ERANGE };
+    }
+    if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return { mapped: 0n, ret: -EINVAL };
+    const acc = { mapped: 0n };
+    const ret = this.lpaeMap(iova, paddr, pgsize, count, this.protToPte(prot), this.startLevel, this.root, acc);
+    return { mapped: acc.mapped, ret };
+  }
+
+  /** __arm_lpae_map(): descend to the level whose block size is `size`, allocating tables on the way. */
+  private lpaeMap(iova: bigint, paddr: bigint, size: bigint, pgcount: number, prot: bigint, lvl: number, table: bigint, acc: { mapped: bigint }): number {
+    const idx = this.lvlIdx(iova, lvl);
+    if (size === this.blockSize(lvl)) {
+      const num = Math.min(pgcount, this.maxEntries(idx));
+      const ret = this.initPte(iova, paddr, prot, lvl, num, table, idx);
+      if (!ret) acc.mapped += BigInt(num) * size;
+      return ret;
+    }
+    if (lvl >= ARM_LPAE_MAX_LEVELS - 1) {
+      this.warn('__arm_lpae_map', 'WARN_ON(lvl >= ARM_LPAE_MAX_LEVELS - 1)');
+      return -EINVAL;
+    }
+    const ptep = table + BigInt(idx) * 8n;
+    let pte = this.read(ptep);
+    let next = 0n;
+    if (!pte) {
+      next = this.allocPages(this.granule);
+      if (next < 0n) return -ENOMEM;
+      pte = this.installTable(next, ptep, 0n);
+      if (pte) this.freePages(next, this.granule); // lost a race; cannot happen single-threaded
+    }
+    if (pte && !this.iopteLeaf(pte, lvl)) {
+      next = this.iopteToPaddr(pte);
+    } else if (pte) {
+      // We require an unmap first
+      this.warn('__arm_lpae_map', 'WARN_ON(!(cfg->quirks & IO_PGTABLE_QUIRK_NO_WARN))');
+      return -EEXIST;
+    }
+    return this.lpaeMap(iova, paddr, size, pgcount, prot, lvl + 1, next, acc);
+  }
+
+  /** arm_lpae_install_table(): cmpxchg of the table descriptor; returns the old value. */
+  private installTable(table: bigint, ptep: bigint, curr: bigint): bigint {
+    const next = this.paddrToIopte(table) | PTE_TYPE_TABLE;
+    const old = this.read(ptep);
+    if (old === curr) this.write(ptep, next);
+    return old;
+  }
+
+  /** arm_lpae_init_pte(): refuses live leaves, replaces (empty) tables by unmapping them first. */
+  private initPte(iova: bigint, paddr: bigint, prot: bigint, lvl: number, num: number, table: bigint, idx: number): number {
+    const sz = this.blockSize(lvl);
+    for (let i = 0; i < num; i++) {
+      const pte = this.read(table + BigInt(idx + i) * 8n);
+      if (this.iopteLeaf(pte, lvl)) {
+        // We require an unmap first
+        this.warn('arm_lpae_init_pte', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
+        return -EEXIST;
+      } else if ((pte & PTE_TYPE_MASK) === PTE_TYPE_TABLE) {
+        if (this.lpaeUnmap(false, u64(iova + BigInt(i) * sz), sz, 1, lvl, table) !== sz) {
+          this.warn('arm_lpae_init_pte', 'WARN_ON(1)');
+          return -EINVAL;
+        }
+      }
+    }
+    const type = lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE : PTE_TYPE_BLOCK;
+    for (let i = 0; i < num; i++) {
+      this.write(table + BigInt(idx + i) * 8n, prot | type | this.paddrToIopte(paddr + BigInt(i) * sz));
+    }
+    return 0;
+  }
+
+  // ---- unmap ----
+
+  unmapPages(iova: bigint, pgsize: bigint, count: number): bigint {
+    if (!pgsize || (pgsize & this.cfg.pgsizeBitmap) !== pgsize || !count) {
+      this.warn('arm_lpae_unmap_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize || !pgcount)');
+      return 0n;
+    }
+    if (iova >> BigInt(this.cfg.ias)) {
+      this.warn('arm_lpae_unmap_pages', 'WARN_ON(iaext)');
+      return 0n;
+    }
+    return this.lpaeUnmap(true, iova, pgsize, count, this.startLevel, this.root);
+  }
+
+  /**
+   * __arm_lpae_unmap(). `gather` is false for the unmap arm_lpae_init_pte() does
+   * (no tlb_add_page then). Returns a size_t, so -ENOENT comes back as 2^64-2.
+   */
+  private lpaeUnmap(gather: boolean, iova: bigint, size: bigint, pgcount: number, lvl: number, table: bigint): bigint {
+    if (lvl === ARM_LPAE_MAX_LEVELS) {
+      this.warn('__arm_lpae_unmap', 'WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)');
+      return 0n;
+    }
+    const idx = this.lvlIdx(iova, lvl);
+    const ptep = table + BigInt(idx) * 8n;
+    const pte = this.read(ptep);
+    if (!pte) {
+      this.warn('__arm_lpae_unmap', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
+      return u64(BigInt(-ENOENT));
+    }
+
+    if (size === this.blockSize(lvl)) {
+      const num = Math.min(pgcount, this.maxEntries(idx));
+      let i = 0;
+      for (; i < num; i++) {
+        const e = this.read(ptep + BigInt(i) * 8n);
+        if (!e) {
+          this.warn('__arm_lpae_unmap', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
+          break;
+        }
+        if (!this.iopteLeaf(e, lvl)) {
+          this.write(ptep + BigInt(i) * 8n, 0n);
+          // Also flush any partial walks
+          this.hooks.tlb?.tlbFlushWalk?.(u64(iova + BigInt(i) * size), size, this.granule);
+          this.freePgtable(lvl + 1, this.iopteToPaddr(e));
+        }
+      }
+      for (let j = 0; j < i; j++) this.write(ptep + BigInt(j) * 8n, 0n);
+      if (gather) for (let j = 0; j < i; j++) this.hooks.tlb?.tlbAddPage?.(u64(iova + BigInt(j) * size), size);
+      return BigInt(i) * size;
+    } else if (this.iopteLeaf(pte, lvl)) {
+      this.warn('__arm_lpae_unmap', MSG_PARTIAL_UNMAP);
+      return 0n;
+    }
+    return this.lpaeUnmap(gather, iova, size, pgcount, lvl + 1, this.iopteToPaddr(pte));
+  }
+
+  /** __arm_lpae_free_pgtable(): children first, then the table itself. */
+  private freePgtable(lvl: number, table: bigint): void {
+    const size = this.tableSize(lvl);
+    // Only leaf entries at the last level (and nothing sane below it).
+    if (lvl < ARM_LPAE_MAX_LEVELS - 1) {
+      const n = Number(size / 8n);
+      for (let i = 0; i < n; i++) {
+        const pte = this.read(table + BigInt(i) * 8n);
+        if (!pte || this.iopteLeaf(pte, lvl)) continue;
+        this.freePgtable(lvl + 1, this.iopteToPaddr(pte));
+      }
+    }
+    this.freePages(table, size);
+  }
+
+  /** free_io_pgtable_ops(): tlb_flush_all, then arm_lpae_free_pgtable(). */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.hooks.tlb?.tlbFlushAll?.();
+    this.freePgtable(this.startLevel, this.root);
+  }
+
+  // ---- lookups ----
+
+  /**
+   * arm_lpae_iova_to_phys(): the kernel's walk, 0 when unmapped. Like the
+   * kernel it masks the iova per level, so bits above ias are not checked.
+   */
+  iovaToPhys(iova: bigint): bigint {
+    // walk_data.end = iova + 1 wraps for ~0UL and the kernel walk visits nothing.
+    if (u64(iova + 1n) <= iova) return 0n;
+    let table = this.root;
+    for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
+      const pte = this.read(table + BigInt(this.lvlIdx(iova, lvl)) * 8n);
+      if (this.iopteLeaf(pte, lvl)) return this.iopteToPaddr(pte) | (iova & (this.blockSize(lvl) - 1n));
+      if (!this.iopteTable(pte, lvl)) return 0n;
+      table = this.iopteToPaddr(pte);
+    }
+    return 0n;
+  }
+
+  /**
+   * An architectural table walk, recording each descriptor read. Faults:
+   * input above ias and invalid descriptors are translation faults, an
+   * output or next-table address above oas is an address-size fault, a leaf
+   * without AF is an access-flag fault. A block at a level the granule cannot
+   * use for blocks is invalid. Read is always granted by a valid stage-1 leaf
+   * (AP[2] only removes write); stage 2 uses S2AP (HAP) bits 6 and 7.
+   */
+  walk(iova: bigint, fetch?: DescriptorFetch): WalkResult {
+    const stage = this.stage;
+    const steps: WalkStep[] = [];
+    let accesses = 0;
+    const fault = (level: number, reason: WalkFaultReason): WalkResult => ({ steps, fault: { level, reason, stage }, accesses });
+
+    if (iova >> BigInt(this.cfg.ias)) return fault(this.startLevel, 'translation');
+    const blockSizes = armLpaeGranulePageSizes(this.granule, this.cfg.oas);
+    const oasLimit = 1n << BigInt(this.cfg.oas);
+    let table = this.root;
+    for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
+      const index = this.lvlIdx(iova, lvl);
+      const descAddr = table + BigInt(index) * 8n;
+      let desc: bigint;
+      let nested: WalkResult | undefined;
+      if (fetch) {
+        const got = fetch(descAddr, lvl);
+        if ('fault' in got) {
+          accesses += got.fault.accesses;
+          return { steps, fault: got.fault.fault ?? { level: lvl, reason: 'translation', stage }, accesses };
+        }
+        desc = got.value;
+        nested = got.nested;
+      } else {
+        desc = this.read(descAddr);
+      }
+      const step: WalkStep = { stage, level: lvl, table, index, descAddr, desc };
+      if (nested) step.nested = nested;
+      steps.push(step);
+      accesses += 1 + (nested?.accesses ?? 0);
+
+      const type = desc & PTE_TYPE_MASK;
+      const size = this.blockSize(lvl);
+      const isPage = lvl === ARM_LPAE_MAX_LEVELS - 1 && type === PTE_TYPE_PAGE;
+      const isBlock = lvl < ARM_LPAE_MAX_LEVELS - 1 && type === PTE_TYPE_BLOCK && (blockSizes & size) !== 0n;
+      const isTable = lvl < ARM_LPAE_MAX_LEVELS - 1 && type === PTE_TYPE_TABLE;
+      if (isTable) {
+        table = this.iopteToPaddr(desc);
+        if (table >= oasLimit) return fault(lvl, 'address-size');
+        continue;
+      }
+      if (!isPage && !isBlock) return fault(lvl, 'translation');
+      const base = this.iopteToPaddr(desc) & ~(size - 1n);
+      if (base >= oasLimit) return fault(lvl, 'address-size');
+      if (!(desc & PTE_AF)) return fault(lvl, 'access');
+      const read = stage === 1 ? true : (desc & PTE_HAP_READ) !== 0n;
+      const write = stage === 1 ? (desc & PTE_AP_RDONLY) === 0n : (desc & PTE_HAP_WRITE) !== 0n;
+      return { steps, phys: base | (iova & (size - 1n)), leafLevel: lvl, pageSize: size, read, write, accesses };
+    }
+    return fault(ARM_LPAE_MAX_LEVELS - 1, 'translation');
+  }
+
+  /** Every table reachable from the pgd, depth first, with its non-zero entries. */
+  tables(): ArmLpaeTableDump[] {
+    const out: ArmLpaeTableDump[] = [];
+    const visit = (lvl: number, table: bigint): void => {
+      const size = this.tableSize(lvl);
+      const dump: ArmLpaeTableDump = { level: lvl, table, size, entries: [] };
+      out.push(dump);
+      const n = Number(size / 8n);
+      for (let i = 0; i < n; i++) {
+        const pte = this.read(table + BigInt(i) * 8n);
+        if (!pte) continue;
+        dump.entries.push({ index: i, desc: pte });
+        if (this.iopteTable(pte, lvl)) visit(lvl + 1, this.iopteToPaddr(pte));
+      }
+    };
+    visit(this.startLevel, this.root);
+    return out;
+  }
+}
+
+/**
+ * arm_lpae_concat_mandatory(): Arm DDI0487 R_DXBSH / R_SRKBC. Only these
+ * cases start one level lower with concatenated tables (since v6.15).
+ */
+export function armLpaeConcatMandatory(granule: bigint, startLevel: number, ias: number, oas: number): boolean {
+  if (granule === SZ_16K && startLevel === 0) return oas === 48 || ias === 48;
+  if (granule === SZ_4K && startLevel === 0) return oas === 40 || oas === 42;
+  return granule === SZ_16K && startLevel === 1 && oas === 40;
+}
+
+function allocFail(why: string): KernelError {
+  // alloc_io_pgtable_ops() returns NULL; the SMMU drivers turn that into -ENOMEM.
+  return new KernelError(ENOMEM, `alloc_io_pgtable_ops: ${why}`);
+}
+
+function hexOf(x: bigint): string {
+  return '0x' + x.toString(16);
+}

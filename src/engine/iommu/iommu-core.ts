@@ -1,0 +1,203 @@
+// The IOMMU core (drivers/iommu/iommu.c): probing devices into groups with a
+// default domain, allocating paging domains, attach/detach, iommu_map /
+// iommu_unmap with IOTLB maintenance, and iova_to_phys.
+
+import type { EngineCtx } from '../context';
+import type { Device } from '../device';
+import { EBUSY, EINVAL, ENODEV, ENOMEM, KernelError } from '../errno';
+import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
+import { IovaDomain } from '../iova/iova';
+import { hex } from '../u64';
+import { FlushQueue } from './flush-queue';
+import { IommuDomain, type DomainPolicy, type DomainType } from './iommu-domain';
+import { IommuGroup } from './iommu-group';
+import type { Iommu } from './iommu-instance';
+import { apertureEnd, pagingFormat } from './iommu-kinds';
+import { iommuMapPages, iommuUnmapPages } from './iommu-pgsize';
+import { PgtableWarnSink } from './pgtable-warn';
+
+/** Allocate a domain of `type` on `iommu`; a negative errno when the driver refuses. */
+export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType, label: string, nestParent = false): IommuDomain | number {
+  if (type === 'dma-fq' && !iommu.deferredFlush) type = 'dma'; // no IOMMU_CAP_DEFERRED_FLUSH: silently strict
+  const domain = new IommuDomain(ctx.nextId(), type, iommu, label, ctx.trace.line);
+  if (type === 'identity' || type === 'blocked') return domain;
+  // apple_dart_finalize_domain(): a DART page larger than PAGE_SIZE cannot back a paging domain.
+  if (iommu.cfg.kind === 'apple-dart' && iommu.granule > ctx.platform.pageSize) return -EINVAL;
+  const fmt = pagingFormat(iommu.cfg, nestParent);
+  const pgsizes = iommu.cfg.pgsizes && iommu.cfg.pgsizes.length > 0 ? iommu.cfg.pgsizes.reduce((a, b) => a | b, 0n) : defaultPgsizeBitmap(fmt, iommu.granule);
+  const ias = nestParent ? iommu.oas : iommu.ias;
+  try {
+    domain.ops = allocIoPgtableOps(
+      fmt,
+      { granule: iommu.granule, ias, oas: iommu.oas, levels: iommu.cfg.levels, pgsizeBitmap: pgsizes, pageSize: ctx.platform.pageSize },
+      { mem: ctx.mem, alloc: ctx.tables, warn: new PgtableWarnSink(ctx.trace) },
+    );
+  } catch (e) {
+    if (e instanceof KernelError) return -e.errno;
+    throw e;
+  }
+  domain.fmt = fmt;
+  domain.nestParent = nestParent;
+  domain.pgsizeBitmap = domain.ops.cfg.pgsizeBitmap;
+  domain.apertureEnd = apertureEnd(iommu.cfg, fmt, domain.ops.cfg.ias);
+  if (domain.isDmaApi()) iommuDmaInitDomain(ctx, domain);
+  ctx.trace.emit('engine:domain_alloc', { domain: domain.label, type, format: fmt, pgsize_bitmap: hex(domain.pgsizeBitmap) });
+  return domain;
+}
+
+/** iommu_dma_init_domain: the IOVA cookie over the aperture, and the flush queue for DMA_FQ. */
+function iommuDmaInitDomain(ctx: EngineCtx, domain: IommuDomain): void {
+  const granule = domain.minPagesz;
+  if (granule > ctx.platform.pageSize) throw new KernelError(EINVAL, 'init_iova_domain: granule larger than PAGE_SIZE');
+  const shift = BigInt(granule.toString(2).length - 1);
+  const basePfn = Number(domain.apertureStart >> shift) || 1;
+  domain.iovad = new IovaDomain(granule, basePfn, ctx.platform.cpus, ctx.platform.pageSize);
+  if (domain.type === 'dma-fq') domain.fq = new FlushQueue(ctx.platform.cpus);
+}
+
+/** The default domain type iommu_get_def_domain_type() and the driver settle on. */
+function defaultDomainType(ctx: EngineCtx, dev: Device, iommu: Iommu, asked: DomainPolicy | undefined): DomainType {
+  // apple_dart_def_domain_type(): "bypass forced" when the DART page exceeds PAGE_SIZE.
+  if (iommu.cfg.kind === 'apple-dart' && iommu.granule > ctx.platform.pageSize) return 'identity';
+  if (dev.untrusted) return 'dma'; // untrusted devices are always translated, strictly
+  return asked ?? iommu.traits.defaultPolicy;
+}
+
+/** Probe: put the device in a group on each IOMMU of its path and attach the default domain. */
+export function iommuProbeDevice(ctx: EngineCtx, dev: Device, iommus: Iommu[], policies: DomainPolicy[] | undefined, groups: Map<string, IommuGroup>, groupName: string | undefined): void {
+  iommus.forEach((iommu, i) => {
+    const key = groupName !== undefined ? `${iommu.name}/${groupName}` : `${iommu.name}/${dev.name}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = new IommuGroup(groups.size, groupName ?? dev.name, iommu.name);
+      groups.set(key, group);
+    }
+    group.devices.push(dev.name);
+    dev.path.push({ iommu, group });
+    ctx.trace.emit('iommu:add_device_to_group', { groupID: group.id, device: dev.busId });
+    if (!group.defaultDomain) {
+      const type = defaultDomainType(ctx, dev, iommu, policies?.[i] ?? policies?.[0]);
+      const d = iommuDomainAlloc(ctx, iommu, type, `default domain of ${dev.name}${iommus.length > 1 ? ` on ${iommu.name}` : ''}`);
+      if (typeof d === 'number') throw new KernelError(-d, `cannot allocate the default domain of ${dev.name}`);
+      group.defaultDomain = d;
+      group.domain = d;
+    }
+    group.domain?.users.add(dev.name);
+    ctx.trace.emit('iommu:attach_device_to_domain', { device: dev.busId, domain: group.domain?.label ?? '' });
+  });
+  const near = dev.path[0];
+  dev.dmaIommu = near !== undefined && near.group.domain !== null && near.group.domain.isDmaApi();
+}
+
+/** iommu_paging_domain_alloc(dev) (nest_parent: iommufd's IOMMU_HWPT_ALLOC_NEST_PARENT). */
+export function iommuPagingDomainAlloc(ctx: EngineCtx, dev: Device, label: string, nestParent: boolean): IommuDomain | number {
+  const near = dev.path[0];
+  if (!near) return -ENODEV;
+  return ctx.trace.call('iommu_paging_domain_alloc', { device: dev.busId, nest_parent: nestParent }, () => iommuDomainAlloc(ctx, near.iommu, 'unmanaged', label, nestParent));
+}
+
+function pathEntryFor(dev: Device, domain: IommuDomain): { iommu: Iommu; group: IommuGroup } | undefined {
+  return dev.path.find((p) => p.iommu === domain.iommu);
+}
+
+/** iommu_attach_device: singleton groups only, and only from the default domain. */
+export function iommuAttachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Device): number {
+  return ctx.trace.call('iommu_attach_device', { device: dev.busId, domain: domain.label }, () => {
+    const entry = pathEntryFor(dev, domain);
+    if (!entry) return -EINVAL;
+    const group = entry.group;
+    if (group.devices.length !== 1) return -EINVAL;
+    if (group.domain === domain) return 0;
+    if (group.domain !== group.defaultDomain) return -EBUSY;
+    group.domain?.users.delete(dev.name);
+    group.domain = domain;
+    domain.users.add(dev.name);
+    ctx.trace.emit('iommu:attach_device_to_domain', { device: dev.busId, domain: domain.label });
+    return 0;
+  });
+}
+
+/** iommu_detach_device: back to the default domain. */
+export function iommuDetachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Device): number {
+  return ctx.trace.call('iommu_detach_device', { device: dev.busId, domain: domain.label }, () => {
+    const entry = pathEntryFor(dev, domain);
+    if (!entry || entry.group.domain !== domain) {
+      ctx.trace.printk(`WARNING: iommu_detach_device: ${dev.busId} is not attached to ${domain.label}`);
+      return -EINVAL;
+    }
+    domain.users.delete(dev.name);
+    entry.group.domain = entry.group.defaultDomain;
+    entry.group.domain?.users.add(dev.name);
+    ctx.trace.emit('iommu:attach_device_to_domain', { device: dev.busId, domain: entry.group.domain?.label ?? '' });
+    return 0;
+  });
+}
+
+/** iommu_map_nosync: split into page sizes and write the page table; no IOTLB sync. */
+export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
+  if (!domain.ops) return -EINVAL;
+  const r = iommuMapPages(domain.ops, iova, paddr, size, prot);
+  if (r.message) {
+    ctx.trace.printk(`iommu: ${r.message}`);
+    ctx.trace.check('iommu-unaligned', 'error', `iommu: ${r.message}`);
+  }
+  if (r.ret === 0) ctx.trace.emit('iommu:map', { iova: hex(iova), paddr: hex(paddr), size: Number(size) });
+  return r.ret;
+}
+
+/** iommu_map = iommu_map_nosync + iommu_sync_map. */
+export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
+  return ctx.trace.call('iommu_map', { domain: domain.label, iova: hex(iova), paddr: hex(paddr), size: Number(size), prot }, () => {
+    const ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
+    if (ret === 0) iommuSyncMap(ctx, domain, iova, size);
+    return ret;
+  });
+}
+
+/** iommu_sync_map: on IOMMUs that cache non-present entries, new mappings become visible only now. */
+export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
+  if (!domain.iommu.traits.needsSyncMap) return;
+  ctx.trace.emit('engine:iotlb_sync_map', { domain: domain.label, iova: hex(iova), size: Number(size) });
+  domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
+}
+
+/** iommu_unmap_fast: clear the page table; the caller decides when the IOTLB is synced. */
+export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): bigint {
+  if (!domain.ops) return 0n;
+  const r = iommuUnmapPages(domain.ops, iova, size);
+  if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
+  ctx.trace.emit('iommu:unmap', { iova: hex(iova), size: Number(size), unmapped_size: Number(r.unmapped) });
+  return r.unmapped;
+}
+
+/** iommu_iotlb_sync for a range: drop the IOTLB entries that translate it. */
+export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
+  const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
+  ctx.trace.emit('engine:iotlb_inv', { domain: domain.label, iova: hex(iova), size: Number(size), entries: n });
+}
+
+/** iommu_unmap = iommu_unmap_fast + iommu_iotlb_sync. */
+export function iommuUnmap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): bigint {
+  return ctx.trace.call('iommu_unmap', { domain: domain.label, iova: hex(iova), size: Number(size) }, () => {
+    const unmapped = iommuUnmapFast(ctx, domain, iova, size);
+    iommuIotlbSync(ctx, domain, iova, size);
+    return unmapped;
+  });
+}
+
+export function iommuIovaToPhys(domain: IommuDomain, iova: bigint): bigint {
+  if (domain.type === 'identity') return iova;
+  if (!domain.ops) return 0n;
+  return domain.ops.iovaToPhys(iova);
+}
+
+/** iommu_flush_iotlb_all. */
+export function iommuFlushIotlbAll(ctx: EngineCtx, domain: IommuDomain): void {
+  const n = domain.iommu.iotlb.invalidateDomain(domain.id);
+  ctx.trace.emit('engine:iotlb_flush_all', { domain: domain.label, entries: n });
+}
+
+export function assertNotOom(pa: bigint | null, what: string): bigint {
+  if (pa === null) throw new KernelError(ENOMEM, `out of memory: ${what}`);
+  return pa;
+}

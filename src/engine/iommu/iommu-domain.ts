@@ -1,0 +1,50 @@
+// struct iommu_domain: its type, page table, aperture and, for DMA API
+// domains, the IOVA cookie (iova_domain) and flush queue.
+
+import type { IoPgtableOps } from '../io-pgtable/types';
+import type { IovaDomain } from '../iova/iova';
+import type { FlushQueue } from './flush-queue';
+import type { Iommu } from './iommu-instance';
+import type { PgtableFormat } from './iommu-kinds';
+
+/** What a device's default_domain key asks for. */
+export type DomainPolicy = 'dma' | 'dma-fq' | 'identity';
+
+/** IOMMU_DOMAIN_*: blocked, identity, unmanaged (iommu_paging_domain_alloc), dma, dma-fq, sva, nested. */
+export type DomainType = 'blocked' | 'identity' | 'unmanaged' | 'dma' | 'dma-fq' | 'sva' | 'nested';
+
+export class IommuDomain {
+  ops: IoPgtableOps | null = null;
+  fmt: PgtableFormat | null = null;
+  pgsizeBitmap = 0n;
+  apertureStart = 0n;
+  apertureEnd = 0n;
+  /** The dma-iommu cookie's iova_domain. */
+  iovad: IovaDomain | null = null;
+  fq: FlushQueue | null = null;
+  /** Allocated with IOMMU_HWPT_ALLOC_NEST_PARENT. */
+  nestParent = false;
+  /** The stage-2 parent of a nested domain. */
+  parent: IommuDomain | null = null;
+  /** What the scenario calls it (variable name, or "default domain of X"). */
+  label: string;
+  /** Devices attached (RID or PASID). */
+  readonly users = new Set<string>();
+
+  constructor(readonly id: number, public type: DomainType, readonly iommu: Iommu, label: string, readonly line: number) {
+    this.label = label;
+  }
+
+  isDmaApi(): boolean {
+    return this.type === 'dma' || this.type === 'dma-fq';
+  }
+
+  isPaging(): boolean {
+    return this.ops !== null;
+  }
+
+  /** Smallest page size: the granule iommu_map checks alignment against. */
+  get minPagesz(): bigint {
+    return this.pgsizeBitmap & -this.pgsizeBitmap;
+  }
+}

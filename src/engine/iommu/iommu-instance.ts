@@ -1,0 +1,33 @@
+// One IOMMU instance (struct iommu_device): its configuration, driver traits and IOTLB.
+
+import { Iotlb } from './iotlb';
+import { IOMMU_TRAITS, type IommuConfig, type IommuTraits } from './iommu-kinds';
+
+export class Iommu {
+  readonly traits: IommuTraits;
+  readonly iotlb: Iotlb;
+  readonly granule: bigint;
+  readonly ias: number;
+  readonly oas: number;
+
+  constructor(readonly cfg: IommuConfig, readonly line: number) {
+    this.traits = IOMMU_TRAITS[cfg.kind];
+    this.granule = cfg.granule ?? (cfg.pgsizes && cfg.pgsizes.length > 0 ? cfg.pgsizes.reduce((a, b) => (a < b ? a : b)) : this.traits.defaultGranule);
+    this.ias = cfg.ias ?? (cfg.kind === 'intel-vtd' ? cfg.aw ?? 48 : this.traits.defaultIas);
+    this.oas = cfg.oas ?? this.traits.defaultOas;
+    this.iotlb = new Iotlb(cfg.iotlb ?? 128, this.granule);
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  get deferredFlush(): boolean {
+    return this.cfg.deferredFlush ?? this.traits.deferredFlush;
+  }
+
+  get maxPasids(): number {
+    const bits = this.cfg.pasidBits ?? 20;
+    return 1 << bits;
+  }
+}

@@ -1,0 +1,135 @@
+// The iommu core's page-size splitting (drivers/iommu/iommu.c, v6.18):
+// iommu_pgsize(), the iommu_map_nosync() loop with its unroll on failure, and
+// __iommu_unmap(). Each call of the format's map_pages/unmap_pages is
+// reported as a chunk, so a run shows exactly how a request was split.
+
+import { EINVAL, ENODEV } from '../errno';
+import { IoPgtableOps } from '../io-pgtable/types';
+import { fmtPa, ffs, fls, hex, u64, U64_MASK } from '../u64';
+
+/** One call of the domain's map_pages or unmap_pages. */
+export interface IommuChunk {
+  fn: 'map_pages' | 'unmap_pages';
+  iova: bigint;
+  /** map_pages only. */
+  paddr?: bigint;
+  pgsize: bigint;
+  count: number;
+  /** Bytes mapped or unmapped by this call. */
+  result: bigint;
+  /** map_pages only: its 0 / -errno. */
+  ret?: number;
+}
+
+export interface IommuMapResult {
+  /** 0 or -errno, as iommu_map() returns it. */
+  ret: number;
+  /** Bytes the loop mapped; on failure these were unmapped again by the unroll. */
+  mapped: bigint;
+  /** map_pages calls, then (on failure) the unroll's unmap_pages calls. */
+  chunks: IommuChunk[];
+  /** pr_err() text (without the "iommu: " prefix) when the request was rejected. */
+  message?: string;
+}
+
+export interface IommuUnmapResult {
+  /** size_t returned by iommu_unmap(): a prefix of the request. */
+  unmapped: bigint;
+  chunks: IommuChunk[];
+  message?: string;
+}
+
+/** GENMASK(h, 0) on unsigned long. */
+function genmask(h: number): bigint {
+  return (1n << BigInt(h + 1)) - 1n;
+}
+
+/**
+ * iommu_pgsize(): the largest supported page size that the alignment of
+ * iova|paddr and the remaining size allow, and how many of them to map
+ * before a larger page size becomes usable.
+ */
+export function iommuPgsize(pgsizeBitmap: bigint, iova: bigint, paddr: bigint, size: bigint): { pgsize: bigint; count: number } {
+  const addrMerge = paddr | iova;
+  let pgsizes = pgsizeBitmap & genmask(fls(size));
+  if (addrMerge) pgsizes &= genmask(ffs(addrMerge));
+  if (!pgsizes) throw new Error('kernel BUG at drivers/iommu/iommu.c: iommu_pgsize: BUG_ON(!pgsizes)');
+
+  const pgsizeIdx = fls(pgsizes);
+  const pgsize = 1n << BigInt(pgsizeIdx);
+  let count = size;
+
+  const bigger = pgsizeBitmap & ~genmask(pgsizeIdx);
+  if (bigger) {
+    const pgsizeNext = 1n << BigInt(ffs(bigger));
+    // A bigger page only helps if iova and paddr are equally offset within it.
+    if (!((iova ^ paddr) & (pgsizeNext - 1n))) {
+      const offset = pgsizeNext - (addrMerge & (pgsizeNext - 1n));
+      const offsetEnd = offset + pgsizeNext;
+      if (offsetEnd <= U64_MASK && offsetEnd <= size) count = offset;
+    }
+  }
+  return { pgsize, count: Number(count >> BigInt(pgsizeIdx)) };
+}
+
+/** 1 << __ffs(pgsize_bitmap), an unsigned int in the kernel. */
+function minPagesz(pgsizeBitmap: bigint): bigint {
+  return (1n << BigInt(ffs(pgsizeBitmap))) & 0xffffffffn;
+}
+
+/**
+ * iommu_map() on an unmanaged paging domain whose map_pages/unmap_pages go
+ * straight to the io-pgtable (as arm-smmu does); iotlb_sync_map is absent.
+ * `pgsizeBitmap` is domain->pgsize_bitmap, the format's by default.
+ */
+export function iommuMapPages(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint = ops.cfg.pgsizeBitmap): IommuMapResult {
+  const chunks: IommuChunk[] = [];
+  if (pgsizeBitmap === 0n) return { ret: -ENODEV, mapped: 0n, chunks };
+  const minPg = minPagesz(pgsizeBitmap);
+  if ((iova | paddr | size) & (minPg - 1n)) {
+    const message = `unaligned: iova ${hex(iova)} pa ${fmtPa(paddr)} size ${hex(size)} min_pagesz ${hex(minPg)}`;
+    return { ret: -EINVAL, mapped: 0n, chunks, message };
+  }
+
+  const origIova = iova;
+  const origSize = size;
+  let ret = 0;
+  while (size) {
+    const { pgsize, count } = iommuPgsize(pgsizeBitmap, iova, paddr, size);
+    const r = ops.mapPages(iova, paddr, pgsize, count, prot);
+    chunks.push({ fn: 'map_pages', iova, paddr, pgsize, count, result: r.mapped, ret: r.ret });
+    // Some pages may be mapped even on error; they are unrolled below.
+    size = u64(size - r.mapped);
+    ret = r.ret;
+    if (ret) break;
+    iova = u64(iova + r.mapped);
+    paddr = u64(paddr + r.mapped);
+  }
+  const mapped = u64(origSize - size);
+  if (ret) chunks.push(...iommuUnmapPages(ops, origIova, mapped, pgsizeBitmap).chunks);
+  return { ret, mapped, chunks };
+}
+
+/**
+ * __iommu_unmap() (iommu_unmap()): splits like the map side with iova as
+ * paddr, and stops at the first unmap_pages call that returns 0, so what was
+ * unmapped is always a prefix of the request.
+ */
+export function iommuUnmapPages(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint = ops.cfg.pgsizeBitmap): IommuUnmapResult {
+  const chunks: IommuChunk[] = [];
+  if (pgsizeBitmap === 0n) return { unmapped: 0n, chunks };
+  const minPg = minPagesz(pgsizeBitmap);
+  if ((iova | size) & (minPg - 1n)) {
+    return { unmapped: 0n, chunks, message: `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}` };
+  }
+  let unmapped = 0n;
+  while (unmapped < size) {
+    const { pgsize, count } = iommuPgsize(pgsizeBitmap, iova, iova, size - unmapped);
+    const page = ops.unmapPages(iova, pgsize, count);
+    chunks.push({ fn: 'unmap_pages', iova, pgsize, count, result: page });
+    if (!page) break;
+    iova = u64(iova + page);
+    unmapped = u64(unmapped + page);
+  }
+  return { unmapped, chunks };
+}

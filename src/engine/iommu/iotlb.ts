@@ -1,0 +1,81 @@
+// An IOMMU's IOTLB: cached IOVA -> PA translations per granule page, tagged
+// by domain (ASID/VMID or DID) and PASID, LRU-replaced. Strict unmaps
+// invalidate it at once; flush-queue domains leave stale entries until the
+// queue is flushed, which is exactly what the device can still reach.
+
+export interface IotlbEntry {
+  domainId: number;
+  pasid: number;
+  /** Granule-aligned IOVA. */
+  iova: bigint;
+  phys: bigint;
+  read: boolean;
+  write: boolean;
+}
+
+export class Iotlb {
+  /** Insertion order is LRU order: the first key is the least recently used. */
+  readonly entries = new Map<string, IotlbEntry>();
+  hits = 0;
+  misses = 0;
+  invalidations = 0;
+
+  constructor(readonly capacity: number, readonly granule: bigint) {}
+
+  private key(domainId: number, pasid: number, page: bigint): string {
+    return `${domainId}:${pasid}:${page}`;
+  }
+
+  lookup(domainId: number, pasid: number, iova: bigint): IotlbEntry | undefined {
+    if (this.capacity === 0) return undefined;
+    const k = this.key(domainId, pasid, iova & ~(this.granule - 1n));
+    const e = this.entries.get(k);
+    if (e) {
+      this.entries.delete(k);
+      this.entries.set(k, e);
+    }
+    return e;
+  }
+
+  /** Non-mutating probe for translate(): no LRU update, no counters. */
+  peek(domainId: number, pasid: number, iova: bigint): IotlbEntry | undefined {
+    if (this.capacity === 0) return undefined;
+    return this.entries.get(this.key(domainId, pasid, iova & ~(this.granule - 1n)));
+  }
+
+  insert(entry: IotlbEntry): void {
+    if (this.capacity === 0) return;
+    const k = this.key(entry.domainId, entry.pasid, entry.iova);
+    this.entries.delete(k);
+    if (this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+    this.entries.set(k, entry);
+  }
+
+  invalidateRange(domainId: number, iova: bigint, size: bigint): number {
+    let n = 0;
+    const end = iova + size;
+    for (const [k, e] of this.entries) {
+      if (e.domainId === domainId && e.iova + this.granule > iova && e.iova < end) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
+    this.invalidations++;
+    return n;
+  }
+
+  invalidateDomain(domainId: number): number {
+    let n = 0;
+    for (const [k, e] of this.entries) {
+      if (e.domainId === domainId) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
+    this.invalidations++;
+    return n;
+  }
+}

@@ -1,0 +1,90 @@
+// Emulated physical memory: RAM ranges and their byte contents, stored
+// sparsely in 4 KiB frames that are created (zeroed) on first write.
+
+const FRAME_SHIFT = 12;
+const FRAME_SIZE = 1 << FRAME_SHIFT;
+const FRAME_MASK = BigInt(FRAME_SIZE - 1);
+
+export interface RamRange {
+  start: bigint;
+  /** Exclusive. */
+  end: bigint;
+}
+
+export class PhysicalMemory {
+  private readonly frames = new Map<number, Uint8Array>();
+
+  constructor(readonly ram: readonly RamRange[]) {}
+
+  isRam(addr: bigint, len: bigint = 1n): boolean {
+    const end = addr + len;
+    return this.ram.some((r) => addr >= r.start && end <= r.end);
+  }
+
+  read(addr: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + BigInt(done);
+      const pfn = Number(a >> BigInt(FRAME_SHIFT));
+      const off = Number(a & FRAME_MASK);
+      const n = Math.min(len - done, FRAME_SIZE - off);
+      const frame = this.frames.get(pfn);
+      if (frame) out.set(frame.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  write(addr: bigint, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const a = addr + BigInt(done);
+      const off = Number(a & FRAME_MASK);
+      const n = Math.min(bytes.length - done, FRAME_SIZE - off);
+      this.frame(a).set(bytes.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  fill(addr: bigint, len: number, value: number): void {
+    let done = 0;
+    while (done < len) {
+      const a = addr + BigInt(done);
+      const off = Number(a & FRAME_MASK);
+      const n = Math.min(len - done, FRAME_SIZE - off);
+      const pfn = Number(a >> BigInt(FRAME_SHIFT));
+      if (value !== 0 || this.frames.has(pfn)) this.frame(a).fill(value, off, off + n);
+      done += n;
+    }
+  }
+
+  /** Little-endian 64-bit load (page-table descriptors). `addr` must be 8-byte aligned. */
+  readU64(addr: bigint): bigint {
+    const frame = this.frames.get(Number(addr >> BigInt(FRAME_SHIFT)));
+    if (!frame) return 0n;
+    const off = Number(addr & FRAME_MASK);
+    return new DataView(frame.buffer, frame.byteOffset).getBigUint64(off, true);
+  }
+
+  writeU64(addr: bigint, value: bigint): void {
+    const frame = this.frame(addr);
+    const off = Number(addr & FRAME_MASK);
+    new DataView(frame.buffer, frame.byteOffset).setBigUint64(off, value, true);
+  }
+
+  /** Copy `len` bytes from `src` to `dst` (swiotlb and VDUSE bounces). */
+  copy(dst: bigint, src: bigint, len: number): void {
+    this.write(dst, this.read(src, len));
+  }
+
+  private frame(addr: bigint): Uint8Array {
+    const pfn = Number(addr >> BigInt(FRAME_SHIFT));
+    let frame = this.frames.get(pfn);
+    if (!frame) {
+      frame = new Uint8Array(FRAME_SIZE);
+      this.frames.set(pfn, frame);
+    }
+    return frame;
+  }
+}

@@ -34,7 +34,7 @@ function swiotlbMap(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir
   const tlb = swiotlbTblMapSingle(ctx, dev, phys, size, 0n, dir, attrs, phys);
   if (tlb === DMA_MAPPING_ERROR) return tlb;
   if (!dmaCapable(dev, tlb, size)) {
-    swiotlbTblUnmapSingle(ctx, tlb, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+    swiotlbTblUnmapSingle(ctx, dev, tlb, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
     return overflow(ctx, dev, 'swiotlb addr', tlb, size);
   }
   if (!dev.coherent && (attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0) archSyncDmaForDevice(ctx, tlb, size, dir);
@@ -56,17 +56,17 @@ export function dmaDirectMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size
 
 export function dmaDirectSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
   if (!dev.coherent) archSyncDmaForCpu(ctx, addr, size, dir);
-  swiotlbSyncSingleForCpu(ctx, addr, size, dir);
+  swiotlbSyncSingleForCpu(ctx, dev, addr, size, dir);
 }
 
 export function dmaDirectSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
-  swiotlbSyncSingleForDevice(ctx, addr, size, dir);
+  swiotlbSyncSingleForDevice(ctx, dev, addr, size, dir);
   if (!dev.coherent) archSyncDmaForDevice(ctx, addr, size, dir);
 }
 
 export function dmaDirectUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   ctx.trace.call('dma_direct_unmap_phys', { device: dev.busId, dma_addr: hex(addr), size: Number(size) }, () => {
     if ((attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
-    if (isSwiotlbBuffer(ctx, addr)) swiotlbTblUnmapSingle(ctx, addr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+    if (isSwiotlbBuffer(ctx, addr)) swiotlbTblUnmapSingle(ctx, dev, addr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
   });
 }

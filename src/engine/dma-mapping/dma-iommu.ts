@@ -149,7 +149,7 @@ export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size:
     }
     if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, mapPhys, size, dir);
     const dma = iommuDmaMapRaw(ctx, dev, domain, mapPhys, size, prot, dev.dmaMask);
-    if (dma === DMA_MAPPING_ERROR && bounce !== null) swiotlbTblUnmapSingle(ctx, bounce, size, dir, attrs);
+    if (dma === DMA_MAPPING_ERROR && bounce !== null) swiotlbTblUnmapSingle(ctx, dev, bounce, size, dir, attrs);
     return { dma, bounce: dma === DMA_MAPPING_ERROR ? null : bounce };
   });
 }
@@ -175,7 +175,7 @@ export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, 
     }
     if ((attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0 && !dev.coherent) archSyncDmaForCpu(ctx, phys, size, dir);
     iommuDmaUnmapRaw(ctx, domain, dmaAddr, size);
-    swiotlbTblUnmapSingle(ctx, phys, size, dir, attrs);
+    swiotlbTblUnmapSingle(ctx, dev, phys, size, dir, attrs);
   });
 }
 
@@ -186,7 +186,7 @@ export function iommuDmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, dmaAddr: b
   const phys = iommuIovaToPhys(domain, dmaAddr);
   if (phys === 0n) return;
   if (!dev.coherent) archSyncDmaForCpu(ctx, phys, size, dir);
-  swiotlbSyncSingleForCpu(ctx, phys, size, dir);
+  swiotlbSyncSingleForCpu(ctx, dev, phys, size, dir);
 }
 
 export function iommuDmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection): void {
@@ -195,6 +195,6 @@ export function iommuDmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, dmaAddr
   if (dev.coherent && !devUseSwiotlb(ctx, dev, size, dir)) return;
   const phys = iommuIovaToPhys(domain, dmaAddr);
   if (phys === 0n) return;
-  swiotlbSyncSingleForDevice(ctx, phys, size, dir);
+  swiotlbSyncSingleForDevice(ctx, dev, phys, size, dir);
   if (!dev.coherent) archSyncDmaForDevice(ctx, phys, size, dir);
 }

@@ -28,10 +28,14 @@ export function swiotlbTblMapSingle(ctx: EngineCtx, dev: Device, orig: bigint, s
     mode: ctx.platform.swiotlbForce ? 'FORCE' : 'NORMAL',
   });
   const r = pool.mapSingle(
-    { orig, mappingSize: Number(size), allocAlignMask, minAlignMask: dev.minAlignMask, segBoundaryMask: dev.segmentBoundary, cpu: ctx.cpu, dir, attrs },
+    { orig, mappingSize: Number(size), allocAlignMask, minAlignMask: dev.minAlignMask, segBoundaryMask: dev.segmentBoundary, cpu: ctx.cpu, dir, attrs, dev: dev.busId },
     new CpuMemcpy(ctx.cache),
   );
   if (!r.ok) {
+    if (r.reason === 'bug') {
+      report(ctx, dev, r);
+      return DMA_MAPPING_ERROR;
+    }
     if ((attrs & DMA_ATTR_NO_WARN) === 0) {
       const text = `${dev.driver} ${dev.busId}: ${r.message}`;
       ctx.trace.printk(text);
@@ -39,31 +43,38 @@ export function swiotlbTblMapSingle(ctx: EngineCtx, dev: Device, orig: bigint, s
     }
     return DMA_MAPPING_ERROR;
   }
+  for (const w of r.warnings) ctx.trace.printk(`${dev.driver} ${dev.busId}: ${w}`);
   ctx.trace.emit('engine:swiotlb_map', { orig: hex(orig), tlb_addr: hex(r.tlbAddr), index: r.index, nslots: r.nslots, pad_slots: r.padSlots });
   return r.tlbAddr;
 }
 
-export function swiotlbTblUnmapSingle(ctx: EngineCtx, tlbAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
+export function swiotlbTblUnmapSingle(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
   ctx.trace.emit('engine:swiotlb_unmap', { tlb_addr: hex(tlbAddr), size: Number(size) });
-  ctx.swiotlb.unmapSingle(tlbAddr, Number(size), dir, attrs, new CpuMemcpy(ctx.cache));
+  report(ctx, dev, ctx.swiotlb.unmapSingle(tlbAddr, Number(size), dir, attrs, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
 }
 
-function reportOverflow(ctx: EngineCtx, message: string | undefined): void {
-  if (message) {
-    ctx.trace.printk(message);
-    ctx.trace.check('swiotlb-overflow', 'error', message);
+/** WARNs (buffer overflow on a sync) and BUG()s (DMA_NONE) swiotlb hit: kernel log plus an error check. */
+function report(ctx: EngineCtx, dev: Device, r: { ok: boolean; warnings: string[]; message?: string }): void {
+  for (const w of r.warnings) {
+    const text = `${dev.driver} ${dev.busId}: ${w}`;
+    ctx.trace.printk(text);
+    ctx.trace.check('swiotlb-warn', 'error', text);
+  }
+  if (!r.ok && r.message) {
+    ctx.trace.printk(r.message);
+    ctx.trace.check('swiotlb-bug', 'error', r.message);
   }
 }
 
-export function swiotlbSyncSingleForDevice(ctx: EngineCtx, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
+export function swiotlbSyncSingleForDevice(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
   ctx.trace.emit('engine:swiotlb_sync_for_device', { tlb_addr: hex(tlbAddr), size: Number(size) });
-  reportOverflow(ctx, ctx.swiotlb.syncSingleForDevice(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache)));
+  report(ctx, dev, ctx.swiotlb.syncSingleForDevice(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
 }
 
-export function swiotlbSyncSingleForCpu(ctx: EngineCtx, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
+export function swiotlbSyncSingleForCpu(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
   ctx.trace.emit('engine:swiotlb_sync_for_cpu', { tlb_addr: hex(tlbAddr), size: Number(size) });
-  reportOverflow(ctx, ctx.swiotlb.syncSingleForCpu(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache)));
+  report(ctx, dev, ctx.swiotlb.syncSingleForCpu(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
 }

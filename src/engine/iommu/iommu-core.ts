@@ -14,7 +14,7 @@ import { IommuGroup } from './iommu-group';
 import type { Iommu } from './iommu-instance';
 import { apertureEnd, pagingFormat } from './iommu-kinds';
 import { iommuMapPages, iommuUnmapPages } from './iommu-pgsize';
-import { PgtableWarnSink } from './pgtable-warn';
+import { DomainPgtableHooks } from './pgtable-warn';
 
 /** Allocate a domain of `type` on `iommu`; a negative errno when the driver refuses. */
 export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType, label: string, nestParent = false): IommuDomain | number {
@@ -30,16 +30,17 @@ export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType,
     domain.ops = allocIoPgtableOps(
       fmt,
       { granule: iommu.granule, ias, oas: iommu.oas, levels: iommu.cfg.levels, pgsizeBitmap: pgsizes, pageSize: ctx.platform.pageSize },
-      { mem: ctx.mem, alloc: ctx.tables, warn: new PgtableWarnSink(ctx.trace) },
+      new DomainPgtableHooks(ctx.mem, ctx.tables, ctx.trace),
     );
   } catch (e) {
     if (e instanceof KernelError) return -e.errno;
     throw e;
   }
+  const ops = domain.ops;
   domain.fmt = fmt;
   domain.nestParent = nestParent;
-  domain.pgsizeBitmap = domain.ops.cfg.pgsizeBitmap;
-  domain.apertureEnd = apertureEnd(iommu.cfg, fmt, domain.ops.cfg.ias);
+  domain.pgsizeBitmap = ops.cfg.pgsizeBitmap;
+  domain.apertureEnd = apertureEnd(iommu.cfg, fmt, ops.cfg.ias);
   if (domain.isDmaApi()) iommuDmaInitDomain(ctx, domain);
   ctx.trace.emit('engine:domain_alloc', { domain: domain.label, type, format: fmt, pgsize_bitmap: hex(domain.pgsizeBitmap) });
   return domain;

@@ -1,0 +1,188 @@
+// The device side: a DMA read or write is translated through the device's
+// IOMMU path (IOTLB first, then a page-table walk), checked against the
+// permissions, and then touches memory through the cache rules of the
+// device's coherency - or raises an IO page fault.
+
+import type { EngineCtx } from './context';
+import type { Device } from './device';
+import type { IommuDomain } from './iommu/iommu-domain';
+import type { WalkResult, WalkStep } from './io-pgtable/types';
+import type { AccessKind } from './trace/recorder';
+import { hex } from './u64';
+
+export interface Translation {
+  phys?: bigint;
+  fault?: string;
+  iotlbHit: boolean;
+  /** Memory accesses the translation made (descriptor reads, nested included). */
+  accesses: number;
+  steps: WalkStep[];
+  /** The domain that translated (or faulted), per IOMMU of the path. */
+  domains: string[];
+  /** The IOTLB hit came from an entry the page table no longer backs (flush queue pending). */
+  staleIotlb: boolean;
+}
+
+function domainFor(dev: Device, index: number, pasid: number | null): { domain: IommuDomain | null; why?: string } {
+  const entry = dev.path[index];
+  if (pasid === null) return { domain: entry.group.domain, why: entry.group.domain ? undefined : 'no domain attached' };
+  if (dev.maxPasids === 0 || pasid >= dev.maxPasids) return { domain: null, why: `PASID ${pasid} is beyond the device's ${dev.pasidBits} PASID bits` };
+  const att = entry.group.pasidArray.get(pasid);
+  if (!att) return { domain: null, why: `no domain attached to PASID ${pasid} (blocked)` };
+  return { domain: att.domain };
+}
+
+function walkFault(walk: WalkResult): string {
+  const f = walk.fault;
+  if (!f) return 'translation fault';
+  const stage = f.stage > 1 ? `stage-${f.stage} ` : '';
+  if (f.reason === 'address-size') return `${stage}address size fault at level ${f.level} (input address outside the table's range)`;
+  if (f.reason === 'permission') return `${stage}permission fault at level ${f.level}`;
+  return `${stage}translation fault at level ${f.level} (no valid descriptor)`;
+}
+
+/** Translate one DMA address for one access. `probe` leaves every state (IOTLB included) untouched. */
+export function translateDma(_ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean): Translation {
+  const t: Translation = { iotlbHit: false, accesses: 0, steps: [], domains: [], staleIotlb: false };
+  if (dev.path.length === 0) {
+    if (addr > dev.dmaMask) t.fault = `address ${hex(addr)} is above the device's ${dev.dmaMaskBits}-bit DMA mask`;
+    else t.phys = addr;
+    return t;
+  }
+  let cur = addr;
+  for (let i = 0; i < dev.path.length; i++) {
+    const { iommu } = dev.path[i];
+    const { domain, why } = domainFor(dev, i, i === 0 ? pasid : null);
+    if (!domain) {
+      t.fault = `${iommu.name}: ${why ?? 'no domain'}`;
+      return t;
+    }
+    t.domains.push(domain.label);
+    if (domain.type === 'identity') continue;
+    if (domain.type === 'blocked' || !domain.ops) {
+      t.fault = `${iommu.name}: ${domain.label} is a blocking domain`;
+      return t;
+    }
+    const tag = pasid ?? 0;
+    const hit = probe ? iommu.iotlb.peek(domain.id, tag, cur) : iommu.iotlb.lookup(domain.id, tag, cur);
+    let phys: bigint;
+    let read: boolean;
+    let write: boolean;
+    if (hit) {
+      t.iotlbHit = true;
+      if (!probe) iommu.iotlb.hits++;
+      phys = hit.phys + (cur & (iommu.iotlb.granule - 1n));
+      read = hit.read;
+      write = hit.write;
+      if (domain.ops.iovaToPhys(cur) === 0n) t.staleIotlb = true;
+    } else {
+      if (!probe) iommu.iotlb.misses++;
+      const walk = domain.ops.walk(cur);
+      t.accesses += walk.accesses;
+      t.steps.push(...walk.steps.map((s) => ({ ...s, stage: dev.path.length > 1 ? i + 1 : s.stage })));
+      if (walk.phys === undefined) {
+        t.fault = `${iommu.name}: ${walkFault(walk)} for ${hex(cur)}`;
+        return t;
+      }
+      phys = walk.phys;
+      read = walk.read ?? true;
+      write = walk.write ?? true;
+      if (!probe) {
+        const g = iommu.iotlb.granule;
+        iommu.iotlb.insert({ domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read, write });
+      }
+    }
+    if (access === 'read' && !read) {
+      t.fault = `${iommu.name}: permission fault: read of ${hex(cur)} which is mapped without read access`;
+      return t;
+    }
+    if (access === 'write' && !write) {
+      t.fault = `${iommu.name}: permission fault: write to ${hex(cur)} which is mapped read-only`;
+      return t;
+    }
+    cur = phys;
+  }
+  t.phys = cur;
+  return t;
+}
+
+function reportFault(ctx: EngineCtx, dev: Device, addr: bigint, access: AccessKind, pasid: number | null, reason: string): void {
+  const driver = dev.path[0]?.iommu.traits.driver ?? 'dma-direct';
+  ctx.trace.emit('iommu:io_page_fault', { driver, device: dev.busId, iova: hex(addr), flags: access === 'write' ? '0x0001' : '0x0000' });
+  ctx.trace.fault(dev.name, addr, access, pasid, reason);
+  const rw = access === 'write' ? 'DMA Write' : 'DMA Read';
+  const p = pasid === null ? 'NO_PASID' : `PASID 0x${pasid.toString(16)}`;
+  ctx.trace.printk(`${driver}: [${rw} ${p}] Request device [${dev.busId}] fault addr ${hex(addr)}: ${reason}`);
+}
+
+/** Chunks of [addr, addr+len) that stay within one smallest page, so each is translated once. */
+function chunks(addr: bigint, len: number, page: bigint): { addr: bigint; len: number; off: number }[] {
+  const out: { addr: bigint; len: number; off: number }[] = [];
+  let off = 0;
+  while (off < len) {
+    const a = addr + BigInt(off);
+    const room = Number(page - (a & (page - 1n)));
+    const n = Math.min(room, len - off);
+    out.push({ addr: a, len: n, off });
+    off += n;
+  }
+  return out;
+}
+
+function accessGranule(dev: Device): bigint {
+  return dev.path.length > 0 ? dev.path.map((p) => p.iommu.granule).reduce((a, b) => (a < b ? a : b)) : 4096n;
+}
+
+function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, t: Translation): void {
+  if (!t.staleIotlb) return;
+  ctx.trace.check('use-after-unmap', 'error', `${dev.busId} used IOVA ${hex(addr)} after it was unmapped: a stale IOTLB entry still translates it until the flush queue is flushed`);
+}
+
+function checkRam(ctx: EngineCtx, dev: Device, addr: bigint, phys: bigint, len: number, access: AccessKind, pasid: number | null): boolean {
+  if (ctx.mem.isRam(phys, BigInt(len))) return true;
+  reportFault(ctx, dev, addr, access, pasid, `no memory at physical address ${hex(phys)} (bus error)`);
+  return false;
+}
+
+/** dev_read: the device reads `len` bytes at DMA address `addr`. Faulting bytes read as 0xff (a PCIe error completion). */
+export function devRead(ctx: EngineCtx, dev: Device, addr: bigint, len: number, pasid: number | null): { bytes: Uint8Array; faulted: boolean } {
+  return ctx.trace.call('device_read', { device: dev.busId, addr: hex(addr), len, ...(pasid !== null ? { pasid } : {}) }, () => {
+    const out = new Uint8Array(len).fill(0xff);
+    for (const c of chunks(addr, len, accessGranule(dev))) {
+      const t = translateDma(ctx, dev, c.addr, pasid, 'read', false);
+      if (t.phys === undefined) {
+        reportFault(ctx, dev, c.addr, 'read', pasid, t.fault ?? 'fault');
+        return { bytes: out, faulted: true };
+      }
+      checkStaleIotlb(ctx, dev, c.addr, t);
+      if (!checkRam(ctx, dev, c.addr, t.phys, c.len, 'read', pasid)) return { bytes: out, faulted: true };
+      const r = ctx.cache.deviceRead(t.phys, c.len, dev.coherent);
+      if (r.staleLines.length > 0) {
+        ctx.trace.check(
+          'stale-device-read',
+          'error',
+          `${dev.busId} read stale data at ${hex(t.phys)}: the CPU cache holds newer data (dirty line ${hex(r.staleLines[0])}) that was not cleaned before the device access; a dma_sync_single_for_device is missing`,
+        );
+      }
+      out.set(r.bytes, c.off);
+    }
+    return { bytes: out, faulted: false };
+  });
+}
+
+/** dev_write: the device writes `bytes` at DMA address `addr`. */
+export function devWrite(ctx: EngineCtx, dev: Device, addr: bigint, bytes: Uint8Array, pasid: number | null): { faulted: boolean } {
+  return ctx.trace.call('device_write', { device: dev.busId, addr: hex(addr), len: bytes.length, ...(pasid !== null ? { pasid } : {}) }, () => {
+    for (const c of chunks(addr, bytes.length, accessGranule(dev))) {
+      const t = translateDma(ctx, dev, c.addr, pasid, 'write', false);
+      if (t.phys === undefined) {
+        reportFault(ctx, dev, c.addr, 'write', pasid, t.fault ?? 'fault');
+        return { faulted: true };
+      }
+      checkStaleIotlb(ctx, dev, c.addr, t);
+      if (!checkRam(ctx, dev, c.addr, t.phys, c.len, 'write', pasid)) return { faulted: true };
+      ctx.cache.deviceWrite(t.phys, bytes.subarray(c.off, c.off + c.len), dev.coherent);
+    }
+    return { faulted: false };
+  });
+}

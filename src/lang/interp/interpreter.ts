@@ -1,0 +1,475 @@
+// Runs a parsed scenario on the engine, one statement at a time, and
+// collects what each statement produced: expectation results, the checks and
+// faults it raised (consumed when an `expect` asked for them), values.
+
+import { DEFAULT_PLATFORM, type PlatformConfig } from '../../engine/platform';
+import { Machine } from '../../engine/machine';
+import { KernelError, errnoName } from '../../engine/errno';
+import { hex, U64_MASK } from '../../engine/u64';
+import { ERRNO_NAMES } from '../../engine/errno';
+import type { CallExpr, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
+import type { Diagnostic, ExpectationResult, StatementResult } from '../run-result';
+import { BUILTINS } from './builtins-impl';
+import { CONSTANTS } from './constants-runtime';
+import { deviceFromDecl, iommuFromDecl, platformFromDecl } from './declarations';
+import { RuntimeError } from './runtime-error';
+import { BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, TranslateValue, renderValue, truthy, typeName, valuesEqual, type Value } from './values';
+import { SgTable } from '../../engine/dma-mapping/scatterlist';
+import { IommuDomain } from '../../engine/iommu/iommu-domain';
+
+/** Statements one run may execute (loops included) before it is stopped. */
+export const MAX_STEPS = 2_000_000;
+
+export interface InterpreterHooks {
+  /** Called before each statement; the debugger pauses here. */
+  beforeStatement?(stmt: Statement, interp: Interpreter): void;
+}
+
+export class Interpreter {
+  machine: Machine | null = null;
+  platform: PlatformConfig = { ...DEFAULT_PLATFORM };
+  readonly vars = new Map<string, Value>();
+  readonly expectations: ExpectationResult[] = [];
+  readonly statements: StatementResult[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+  readonly prints: { line: number; text: string }[] = [];
+  /** Indexes into trace.checks / trace.faults that an expect consumed. */
+  readonly consumedChecks = new Set<number>();
+  readonly consumedFaults = new Set<number>();
+  steps = 0;
+  stopped = false;
+
+  constructor(readonly source: string, readonly hooks: InterpreterHooks = {}) {}
+
+  /** The machine, created from the platform block (or defaults) at first use. */
+  get m(): Machine {
+    if (!this.machine) this.machine = new Machine(this.platform);
+    return this.machine;
+  }
+
+  run(program: Program): void {
+    for (const stmt of program.body) {
+      if (this.stopped) break;
+      this.exec(stmt);
+    }
+    if (!this.stopped) this.finish();
+  }
+
+  /** End of the scenario: dma-debug's leak report, at the line that made each leaked mapping. */
+  finish(): void {
+    const m = this.m;
+    const pending = m.debug.pendingEntries();
+    const byDev = new Map<string, number>();
+    for (const e of pending) if (!byDev.has(e.devName)) byDev.set(e.devName, e.line);
+    for (const [devName, line] of byDev) {
+      m.trace.line = line;
+      const dev = [...m.devices.values()].find((d) => d.busId === devName);
+      if (dev) m.debug.reportLeaks({ name: dev.busId, driver: dev.driver });
+    }
+  }
+
+  private text(span: Span): string {
+    return this.source.slice(span.start, span.end);
+  }
+
+  private diag(span: Span, message: string, code: string, severity: Diagnostic['severity'] = 'error'): void {
+    this.diagnostics.push({ line: span.line, column: span.column, endLine: span.endLine, endColumn: span.endColumn, severity, code, message });
+  }
+
+  exec(stmt: Statement): void {
+    if (++this.steps > MAX_STEPS) {
+      this.diag(stmt.span, `the run stopped after ${MAX_STEPS} statements (a loop too long?)`, 'step-limit');
+      this.stopped = true;
+      return;
+    }
+    this.hooks.beforeStatement?.(stmt, this);
+    if (stmt.kind === 'platform') {
+      if (this.machine) {
+        this.diag(stmt.span, 'platform must come before anything that uses the machine', 'platform-late');
+        return;
+      }
+      try {
+        this.platform = platformFromDecl(stmt, (e) => this.eval(e));
+      } catch (e) {
+        this.reportError(e, stmt.span);
+      }
+      return;
+    }
+    const m = this.m;
+    m.trace.line = stmt.span.line;
+    const checksBefore = m.trace.checks.length;
+    const faultsBefore = m.trace.faults.length;
+    try {
+      switch (stmt.kind) {
+        case 'iommu':
+          this.vars.set(stmt.name.text, m.addIommu(iommuFromDecl(stmt, (e) => this.eval(e)), stmt.span.line));
+          break;
+        case 'device':
+          this.vars.set(stmt.name.text, m.addDevice(deviceFromDecl(stmt, (e) => this.eval(e)), stmt.span.line));
+          break;
+        case 'mm':
+          this.vars.set(
+            stmt.name.text,
+            new MmValue(stmt.name.text, stmt.maps.map((mp) => {
+              const perm = mp.perm.text;
+              return { addr: this.int(this.eval(mp.addr), 'address'), phys: this.int(this.eval(mp.target), 'target'), size: this.int(this.eval(mp.size), 'size'), read: perm.includes('r'), write: perm.includes('w') };
+            })),
+          );
+          break;
+        case 'assign':
+          this.assign(stmt.target, stmt.value);
+          break;
+        case 'expr': {
+          const v = this.eval(stmt.expr);
+          if (stmt.expr.kind === 'call') this.recordResult(stmt.span.line, v);
+          break;
+        }
+        case 'for':
+          this.execFor(stmt.variable.name, stmt.iterable, stmt.body);
+          break;
+        case 'expect':
+          this.execExpect(stmt, checksBefore, faultsBefore);
+          break;
+        case 'print':
+          this.prints.push({ line: stmt.span.line, text: renderValue(this.eval(stmt.expr)) });
+          break;
+        case 'checkpoint':
+          m.trace.emit('engine:checkpoint', { label: stmt.label.value });
+          break;
+      }
+    } catch (e) {
+      this.reportError(e, stmt.span);
+    }
+  }
+
+  private reportError(e: unknown, span: Span): void {
+    if (e instanceof RuntimeError) this.diag(e.span ?? span, e.message, e.code);
+    else if (e instanceof KernelError) this.diag(span, e.message, 'kernel-error');
+    else if (e instanceof RangeError && /Invalid array length|Array buffer allocation failed/.test(e.message)) this.diag(span, 'the statement asks for more memory than the emulator can give', 'too-large');
+    else this.diag(span, `internal error in the emulator: ${e instanceof Error ? e.message : String(e)}`, 'internal-error');
+  }
+
+  private recordResult(line: number, v: Value): void {
+    if (v === null) return;
+    this.statements.push({ line, value: renderValue(v) });
+  }
+
+  private assign(target: Statement extends never ? never : Expr, valueExpr: Expr): void {
+    if (target.kind === 'ident') {
+      const v = this.eval(valueExpr, target.name);
+      this.label(v, target.name);
+      this.vars.set(target.name, v);
+      this.recordResult(target.span.line, v);
+      return;
+    }
+    if (target.kind === 'index' && target.object.kind === 'ident') {
+      const name = target.object.name;
+      const idx = this.int(this.eval(target.index), 'index');
+      if (idx < 0n || idx > 1_000_000n) throw new RuntimeError(`index ${idx} is out of range (0..1000000)`, target.index.span);
+      const v = this.eval(valueExpr, `${name}[${idx}]`);
+      let list = this.vars.get(name);
+      if (list === undefined) {
+        list = [];
+        this.vars.set(name, list);
+      }
+      if (!Array.isArray(list)) throw new RuntimeError(`${name} is a ${typeName(list)}, not a list`, target.object.span);
+      while (list.length <= Number(idx)) list.push(null);
+      list[Number(idx)] = v;
+      this.label(v, `${name}[${idx}]`);
+      this.recordResult(target.span.line, v);
+      return;
+    }
+    throw new RuntimeError('can only assign to a name or name[index]', target.span);
+  }
+
+  /** Give engine objects the scenario's name for them, so traces and hovers read naturally. */
+  private label(v: Value, name: string): void {
+    if (v instanceof BufferValue) v.buf.label = name;
+    else if (v instanceof IommuDomain && !v.label.startsWith('default domain')) v.label = name;
+  }
+
+  private execFor(name: string, iterable: Expr, body: Statement[]): void {
+    const items: Value[] | { start: bigint; end: bigint } = iterable.kind === 'range'
+      ? { start: this.int(this.eval(iterable.start), 'range start'), end: this.int(this.eval(iterable.end), 'range end') }
+      : (() => {
+          const v = this.eval(iterable);
+          if (!Array.isArray(v)) throw new RuntimeError(`for needs a range or a list, got ${typeName(v)}`, iterable.span);
+          return v;
+        })();
+    const saved = this.vars.get(name);
+    const runBody = (v: Value): void => {
+      this.vars.set(name, v);
+      for (const s of body) {
+        if (this.stopped) return;
+        this.exec(s);
+      }
+    };
+    if (Array.isArray(items)) for (const v of items) runBody(v);
+    else {
+      if (items.end - items.start > BigInt(MAX_STEPS)) throw new RuntimeError(`the loop would run ${items.end - items.start} times (at most ${MAX_STEPS})`, iterable.span);
+      for (let i = items.start; i < items.end && !this.stopped; i++) runBody(i);
+    }
+    if (saved === undefined) this.vars.delete(name);
+    else this.vars.set(name, saved);
+  }
+
+  // --- expectations ------------------------------------------------------------
+
+  private expectResult(stmt: ExpectStmt, passed: boolean, message: string, checksBefore: number, faultsBefore: number): void {
+    this.expectations.push({ line: stmt.span.line, passed, message });
+    if (!passed) return;
+    const m = this.m;
+    for (let i = checksBefore; i < m.trace.checks.length; i++) this.consumedChecks.add(i);
+    for (let i = faultsBefore; i < m.trace.faults.length; i++) this.consumedFaults.add(i);
+  }
+
+  private execExpect(stmt: ExpectStmt, checksBefore: number, faultsBefore: number): void {
+    const m = this.m;
+    const src = this.text(stmt.span).replace(/^expect\s+/, '');
+    switch (stmt.mode) {
+      case 'value': {
+        const { passed, detail } = this.evalCondition(stmt.expr);
+        this.expectResult(stmt, passed, passed ? `${src} holds` : `expected ${src}${detail}`, checksBefore, faultsBefore);
+        return;
+      }
+      case 'fault': {
+        this.evalCall(stmt.call);
+        const n = m.trace.faults.length - faultsBefore;
+        const f = m.trace.faults[faultsBefore];
+        this.expectResult(stmt, n > 0, n > 0 ? `faulted as expected: ${f.reason}` : `expected an IO page fault from ${this.text(stmt.call.span)}, but the access succeeded`, checksBefore, faultsBefore);
+        return;
+      }
+      case 'stale': {
+        this.evalCall(stmt.call);
+        const stale = m.trace.checks.slice(checksBefore).find((c) => c.id.startsWith('stale-'));
+        this.expectResult(stmt, stale !== undefined, stale ? `stale as expected: ${stale.message}` : `expected ${this.text(stmt.call.span)} to read stale data, but it saw current data`, checksBefore, faultsBefore);
+        return;
+      }
+      case 'error': {
+        const want = this.errnoValue(stmt.errno);
+        const got = this.evalCall(stmt.call);
+        const passed = typeof got === 'bigint' && (got === -want || got === want);
+        this.expectResult(stmt, passed, passed ? `failed with -${errnoName(Number(want))} as expected` : `expected ${this.text(stmt.call.span)} to fail with -${errnoName(Number(want))}, but it returned ${this.describe(got)}`, checksBefore, faultsBefore);
+        return;
+      }
+      case 'violation': {
+        this.evalCall(stmt.call);
+        const hit = m.trace.checks.slice(checksBefore).find((c) => c.message.includes(stmt.text.value));
+        const others = m.trace.checks.slice(checksBefore).map((c) => c.message);
+        this.expectResult(
+          stmt,
+          hit !== undefined,
+          hit ? `reported as expected: ${hit.message}` : `expected a report containing "${stmt.text.value}"${others.length ? `; got: ${others.join(' | ')}` : ', but nothing was reported'}`,
+          checksBefore,
+          faultsBefore,
+        );
+        return;
+      }
+      case 'bounced': {
+        const v = this.eval(stmt.expr);
+        const addr = v instanceof CoherentValue ? v.coh.dma : this.int(v, 'address');
+        const rec = m.mappings.findByDma(addr);
+        const bounced = rec !== undefined && rec.bounce !== null;
+        const passed = bounced !== stmt.negated;
+        const what = rec ? (rec.bounce !== null ? `bounced through ${hex(rec.bounce)}` : 'mapped in place') : 'not a DMA address of any mapping';
+        this.expectResult(stmt, passed, passed ? `${hex(addr)} ${what}` : `expected ${hex(addr)} ${stmt.negated ? 'not ' : ''}to be bounced; it is ${what}`, checksBefore, faultsBefore);
+        return;
+      }
+      case 'no_leaks': {
+        const pending = m.debug.pendingEntries();
+        const passed = pending.length === 0;
+        this.expectResult(
+          stmt,
+          passed,
+          passed ? 'nothing is left mapped' : `${pending.length} mapping(s) still live: ${pending.slice(0, 4).map((e) => `${e.type} ${hex(e.devAddr)}+${e.size} (line ${e.line})`).join(', ')}`,
+          checksBefore,
+          faultsBefore,
+        );
+        return;
+      }
+    }
+  }
+
+  /** Evaluates an expect condition, explaining a failed comparison with both sides. */
+  private evalCondition(e: Expr): { passed: boolean; detail: string } {
+    if (e.kind === 'binary' && ['==', '!=', '<', '<=', '>', '>='].includes(e.op)) {
+      const l = this.eval(e.left);
+      const r = this.eval(e.right);
+      const passed = truthy(this.binary(e.op, l, r, e.span));
+      return { passed, detail: passed ? '' : `, but ${this.text(e.left.span)} is ${this.describe(l)}${e.right.kind === 'number' ? '' : ` and ${this.text(e.right.span)} is ${this.describe(r)}`}` };
+    }
+    const v = this.eval(e);
+    return { passed: truthy(v), detail: truthy(v) ? '' : `, but it is ${this.describe(v)}` };
+  }
+
+  private describe(v: Value): string {
+    if (typeof v === 'bigint' && v < 0n && v >= -4095n) return `-${errnoName(Number(-v))}`;
+    return renderValue(v);
+  }
+
+  private errnoValue(e: Expr): bigint {
+    if (e.kind === 'ident' && ERRNO_NAMES[e.name] !== undefined) return BigInt(ERRNO_NAMES[e.name]);
+    const v = this.int(this.eval(e), 'errno');
+    return v < 0n ? -v : v;
+  }
+
+  // --- expressions -------------------------------------------------------------
+
+  private int(v: Value, what: string): bigint {
+    if (typeof v === 'bigint') return v;
+    if (typeof v === 'boolean') return v ? 1n : 0n;
+    if (v instanceof BufferValue) return v.buf.phys;
+    throw new RuntimeError(`${what} must be an integer, got ${typeName(v)}`);
+  }
+
+  private evalCall(call: CallExpr, target?: string): Value {
+    const b = BUILTINS[call.callee.text];
+    if (!b) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
+    if (call.args.length < b.min || call.args.length > b.max) {
+      throw new RuntimeError(`${call.callee.text} takes ${b.min === b.max ? b.min : `${b.min} to ${b.max}`} arguments, got ${call.args.length}`, call.argsSpan, 'arg-count');
+    }
+    const args = call.args.map((a) => this.eval(a));
+    const named = new Map<string, Value>();
+    for (const n of call.named) {
+      if (!b.named?.includes(n.name.text)) throw new RuntimeError(`${call.callee.text} has no argument named ${n.name.text}`, n.name.span, 'arg-name');
+      named.set(n.name.text, this.eval(n.value));
+    }
+    try {
+      return b.impl({ m: this.m, target }, args, named);
+    } catch (e) {
+      if (e instanceof RuntimeError && !e.span) throw new RuntimeError(e.message, call.span, e.code);
+      throw e;
+    }
+  }
+
+  eval(e: Expr, target?: string): Value {
+    switch (e.kind) {
+      case 'number':
+        return e.value;
+      case 'string':
+        return e.value;
+      case 'bytes':
+        return e.bytes;
+      case 'bool':
+        return e.value;
+      case 'ident': {
+        const v = this.vars.get(e.name);
+        if (v !== undefined) return v;
+        const c = CONSTANTS[e.name];
+        if (c !== undefined) return c;
+        throw new RuntimeError(`unknown name ${e.name}`, e.span, 'unknown-name');
+      }
+      case 'unary': {
+        const v = this.eval(e.operand);
+        if (e.op === '!') return !truthy(v);
+        const n = this.int(v, 'operand');
+        return e.op === '-' ? (-n) & U64_MASK : ~n & U64_MASK;
+      }
+      case 'binary': {
+        if (e.op === '&&') return truthy(this.eval(e.left)) && truthy(this.eval(e.right));
+        if (e.op === '||') return truthy(this.eval(e.left)) || truthy(this.eval(e.right));
+        return this.binary(e.op, this.eval(e.left), this.eval(e.right), e.span);
+      }
+      case 'range':
+        throw new RuntimeError('a range is only allowed in `for` and in `memory`', e.span);
+      case 'member':
+        return this.member(this.eval(e.object), e.property.text, e.span);
+      case 'index': {
+        const o = this.eval(e.object);
+        const i = this.int(this.eval(e.index), 'index');
+        if (Array.isArray(o)) {
+          if (i < 0n || i >= BigInt(o.length)) throw new RuntimeError(`index ${i} is outside the list (length ${o.length})`, e.span);
+          return o[Number(i)];
+        }
+        if (o instanceof SgTable) {
+          if (i < 0n || i >= BigInt(o.entries.length)) throw new RuntimeError(`index ${i} is outside the sg_table (${o.entries.length} entries)`, e.span);
+          return new SgEntryValue(o, Number(i));
+        }
+        throw new RuntimeError(`cannot index a ${typeName(o)}`, e.span);
+      }
+      case 'list':
+        return e.items.map((i) => this.eval(i));
+      case 'record':
+        return new RecordValue(new Map(e.fields.map((f) => [f.name.text, this.eval(f.value)])));
+      case 'call':
+        return this.evalCall(e, target);
+      case 'sg_entry':
+        return new RecordValue(new Map<string, Value>([['addr', this.eval(e.addr)], ['length', this.eval(e.length)]]));
+      case 'error':
+        throw new RuntimeError('this expression has a syntax error', e.span, 'syntax');
+    }
+  }
+
+  private binary(op: string, l: Value, r: Value, span: Span): Value {
+    if (op === '==') return valuesEqual(l, r);
+    if (op === '!=') return !valuesEqual(l, r);
+    const a = this.int(l, 'left operand');
+    const b = this.int(r, 'right operand');
+    switch (op) {
+      case '<': return a < b;
+      case '<=': return a <= b;
+      case '>': return a > b;
+      case '>=': return a >= b;
+      case '+': return (a + b) & U64_MASK;
+      case '-': return (a - b) & U64_MASK;
+      case '*': return (a * b) & U64_MASK;
+      case '/':
+        if (b === 0n) throw new RuntimeError('division by zero', span);
+        return a / b;
+      case '%':
+        if (b === 0n) throw new RuntimeError('division by zero', span);
+        return a % b;
+      case '&': return a & b;
+      case '|': return a | b;
+      case '^': return a ^ b;
+      case '<<': return b >= 64n ? 0n : (a << b) & U64_MASK;
+      case '>>': return b >= 64n ? 0n : a >> b;
+    }
+    throw new RuntimeError(`unknown operator ${op}`, span);
+  }
+
+  private member(o: Value, name: string, span: Span): Value {
+    const fail = (): never => {
+      throw new RuntimeError(`a ${typeName(o)} has no member ${name}`, span);
+    };
+    if (o instanceof BufferValue) {
+      if (name === 'phys') return o.buf.phys;
+      if (name === 'size') return o.buf.size;
+      return fail();
+    }
+    if (o instanceof CoherentValue) {
+      if (name === 'cpu') return o.coh.cpu;
+      if (name === 'dma') return o.coh.dma;
+      if (name === 'size') return o.coh.size;
+      return fail();
+    }
+    if (o instanceof SgEntryValue) {
+      const e = o.table.entries[o.index];
+      if (name === 'dma_address') return e.dmaAddress;
+      if (name === 'dma_length') return e.dmaLength;
+      if (name === 'phys') return e.phys;
+      if (name === 'length') return e.length;
+      return fail();
+    }
+    if (o instanceof SgTable) {
+      if (name === 'nents') return BigInt(o.nents);
+      if (name === 'mapped_nents') return BigInt(o.mappedNents);
+      return fail();
+    }
+    if (o instanceof TranslateValue) {
+      const t = o.t;
+      if (name === 'phys') return t.phys ?? 0n;
+      if (name === 'fault') return t.phys === undefined;
+      if (name === 'reason') return t.fault ?? '';
+      if (name === 'iotlb_hit') return t.iotlbHit;
+      if (name === 'accesses') return BigInt(t.accesses);
+      if (name === 'steps') return t.steps.map((s) => new RecordValue(new Map<string, Value>([['stage', BigInt(s.stage)], ['level', BigInt(s.level)], ['table', s.table], ['index', BigInt(s.index)], ['desc', s.desc]])));
+      return fail();
+    }
+    if (o instanceof RecordValue) {
+      const v = o.fields.get(name);
+      return v === undefined ? fail() : v;
+    }
+    return fail();
+  }
+}

@@ -1,0 +1,736 @@
+// Recursive-descent parser with error recovery. One mistake never hides the
+// rest: a bad statement is reported with a precise range and parsing resumes
+// at the next line (or `;` / `}`), a bad key inside a declaration skips only
+// that key, and unclosed brackets or braces are reported at the opener and
+// closed where the layout says they should have been. Nesting is capped so
+// hostile input cannot overflow the stack, and nothing here throws to callers.
+
+import type {
+  Span, Name, Expr, Ident, CallExpr, NamedArg, StringLit, RecordField, KeyValue, MmMapping,
+  Statement, Program, PlatformDecl, IommuDecl, DeviceDecl, MmDecl, ForStmt, ExpectStmt,
+  PrintStmt, CheckpointStmt, AssignStmt, IndexExpr, BinaryOp, UnaryOp,
+} from './ast';
+import type { Diagnostic } from './run-result';
+import {
+  type Token, type TokenKind, tokenSpan, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
+} from './tokens';
+import { lex } from './lexer';
+
+/** Larger files get one diagnostic and are not parsed (a 10,000-line scenario is ~400 KB). */
+export const MAX_SOURCE_LENGTH = 2 * 1024 * 1024;
+/** Deepest bracket/block/operator nesting accepted; keeps every tree walk far from the JS stack limit. */
+export const MAX_NESTING = 200;
+
+export interface ParseResult {
+  program: Program;
+  diagnostics: Diagnostic[];
+}
+
+/** Thrown inside the parser after a diagnostic was recorded; caught at the nearest recovery point. */
+class SyntaxFailure {}
+const FAIL = new SyntaxFailure();
+
+/** Binary operator precedence, C's order (higher binds tighter). `..` sits below all of them. */
+const BINARY_PREC: Partial<Record<TokenKind, number>> = {
+  '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5,
+  '==': 6, '!=': 6, '<': 7, '<=': 7, '>': 7, '>=': 7,
+  '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10,
+};
+const COMPARISON = new Set<string>(['==', '!=', '<', '<=', '>', '>=']);
+const BITWISE = new Set<string>(['&', '|', '^']);
+
+function isStatementEnd(k: TokenKind): boolean {
+  return k === 'newline' || k === ';' || k === 'eof' || k === '}';
+}
+
+/** For each `{` token: index of its matching `}`, or -1 when it is never closed. */
+function matchBraces(tokens: Token[]): Int32Array {
+  const match = new Int32Array(tokens.length).fill(-1);
+  const stack: number[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const k = tokens[i]!.kind;
+    if (k === '{') stack.push(i);
+    else if (k === '}') {
+      const open = stack.pop();
+      if (open !== undefined) match[open] = i;
+    }
+  }
+  return match;
+}
+
+class Parser {
+  private i = 0;
+  /** >0 inside `(`, `[` or a record `{` of an expression: newlines there are insignificant. */
+  private nl = 0;
+  private depth = 0;
+  /** Column of the first token of the statement (or key) being parsed: the layout hint for unclosed brackets. */
+  private stmtColumn = 1;
+  /** Inside declaration values: `dma-fq`, `arm-smmu-v3` read as one word. */
+  private wordMode = false;
+  private last: Token;
+  private readonly heights = new WeakMap<object, number>();
+  private readonly parenthesized = new WeakSet<Expr>();
+  private readonly match: Int32Array;
+
+  constructor(private readonly tokens: Token[], readonly diagnostics: Diagnostic[]) {
+    this.match = matchBraces(tokens);
+    this.last = tokens[0]!;
+  }
+
+  // ---- token access --------------------------------------------------------
+
+  private get tok(): Token {
+    if (this.nl > 0) while (this.tokens[this.i]!.kind === 'newline') this.i++;
+    return this.tokens[this.i]!;
+  }
+
+  /** The k-th token after the current one (newlines skipped where they are insignificant). */
+  private peek(k: number): Token {
+    let j = this.i;
+    const skip = (): void => { if (this.nl > 0) while (this.tokens[j]!.kind === 'newline') j++; };
+    skip();
+    for (let n = 0; n < k; n++) {
+      if (this.tokens[j]!.kind !== 'eof') j++;
+      skip();
+    }
+    return this.tokens[j]!;
+  }
+
+  private advance(): Token {
+    const t = this.tok;
+    if (t.kind !== 'eof') this.i++;
+    this.last = t;
+    return t;
+  }
+
+  private report(span: Span, message: string, code = 'parse', severity: 'error' | 'warning' = 'error'): void {
+    pushCapped(this.diagnostics, makeDiagnostic(span, code, message, severity));
+  }
+
+  private fail(span: Span, message: string): never {
+    this.report(span, message);
+    throw FAIL;
+  }
+
+  private failAt(t: Token, expected: string): never {
+    this.fail(tokenSpan(t), `expected ${expected}, found ${describeToken(t)}`);
+  }
+
+  private expectKind(kind: TokenKind, expected: string): Token {
+    if (this.tok.kind !== kind) this.failAt(this.tok, expected);
+    return this.advance();
+  }
+
+  private name(expected: string): Name {
+    const t = this.tok;
+    if (t.kind !== 'ident') this.failAt(t, expected);
+    this.advance();
+    return { text: t.text, span: tokenSpan(t) };
+  }
+
+  /** An identifier, joined with `-`-separated identifiers that touch it (`arm-smmu-v3`). */
+  private word(expected: string): Name {
+    const first = this.tok;
+    if (first.kind !== 'ident') this.failAt(first, expected);
+    this.advance();
+    let text = first.text;
+    let end = first;
+    for (;;) {
+      const dash = this.tokens[this.i]!;
+      const next = this.tokens[this.i + 1];
+      if (dash.kind !== '-' || dash.start !== end.end || next === undefined || next.kind !== 'ident' || next.start !== dash.end) break;
+      text += '-' + next.text;
+      this.i += 2;
+      end = next;
+      this.last = next;
+    }
+    return { text, span: joinSpans(tokenSpan(first), tokenSpan(end)) };
+  }
+
+  private spanFrom(start: Span): Span {
+    return joinSpans(start, tokenSpan(this.last));
+  }
+
+  private enter(at: Span): void {
+    if (++this.depth > MAX_NESTING) this.fail(at, `nesting deeper than ${MAX_NESTING} levels`);
+  }
+
+  private leave(): void {
+    this.depth--;
+  }
+
+  /** Records the height of a new node; refuses trees deeper than MAX_NESTING (long operator chains). */
+  private grow<T extends Expr>(node: T, ...children: Expr[]): T {
+    let h = 0;
+    for (const c of children) h = Math.max(h, this.heights.get(c) ?? 1);
+    if (h + 1 > MAX_NESTING) this.fail(node.span, `expression nests deeper than ${MAX_NESTING} levels`);
+    this.heights.set(node, h + 1);
+    return node;
+  }
+
+  /** Skips to the end of the current statement (not consuming the newline/`;`/`}`), hopping over whole `{ }` blocks. */
+  private recover(): void {
+    this.nl = 0;
+    for (;;) {
+      const t = this.tokens[this.i]!;
+      if (t.kind === 'eof' || t.kind === 'newline' || t.kind === ';' || t.kind === '}') return;
+      if (t.kind === '{' && this.match[this.i]! >= 0) { this.i = this.match[this.i]! + 1; continue; }
+      this.i++;
+    }
+  }
+
+  private skipSeparators(alsoComma = false): void {
+    for (;;) {
+      const k = this.tokens[this.i]!.kind;
+      if (k === 'newline' || k === ';' || (alsoComma && k === ',')) this.i++;
+      else return;
+    }
+  }
+
+  /** Runs `fn`; on a syntax failure restores parser modes, skips the rest of the statement and returns undefined. */
+  private guarded<T>(fn: () => T): T | undefined {
+    const saved = { nl: this.nl, depth: this.depth, wordMode: this.wordMode };
+    try {
+      return fn();
+    } catch (e) {
+      if (e !== FAIL) throw e;
+      this.nl = saved.nl;
+      this.depth = saved.depth;
+      this.wordMode = saved.wordMode;
+      this.recover();
+      return undefined;
+    }
+  }
+
+  // ---- program and statements ----------------------------------------------
+
+  parseProgram(sourceLength: number): Program {
+    const body: Statement[] = [];
+    for (;;) {
+      this.skipSeparators();
+      const t = this.tokens[this.i]!;
+      if (t.kind === 'eof') break;
+      if (t.kind === '}') {
+        this.report(tokenSpan(t), "unmatched '}'");
+        this.i++;
+        continue;
+      }
+      const s = this.statementGuarded();
+      if (s !== undefined) body.push(s);
+    }
+    const end = this.tokens[this.tokens.length - 1]!;
+    const span: Span = { start: 0, end: sourceLength, line: 1, column: 1, endLine: end.line, endColumn: end.column };
+    return { kind: 'program', body, span };
+  }
+
+  private statementGuarded(): Statement | undefined {
+    this.stmtColumn = this.tokens[this.i]!.column;
+    return this.guarded(() => {
+      const s = this.statement();
+      this.endOfStatement();
+      return s;
+    });
+  }
+
+  private endOfStatement(): void {
+    const t = this.tokens[this.i]!;
+    if (isStatementEnd(t.kind)) return;
+    this.report(tokenSpan(t), `expected end of line after the statement, found ${describeToken(t)}`);
+    this.recover();
+  }
+
+  private statement(): Statement {
+    const t = this.tok;
+    if (t.kind === 'ident') {
+      const next = this.peek(1);
+      if (RESERVED_WORDS.has(t.text) && next.kind === '=') this.fail(tokenSpan(t), `'${t.text}' is a reserved word and cannot be assigned`);
+      switch (t.text) {
+        case 'platform': if (next.kind === '{') return this.platformDecl(); break;
+        case 'iommu': if (next.kind === 'ident') return this.iommuDecl(); break;
+        case 'device': if (next.kind === 'ident') return this.deviceDecl(); break;
+        case 'mm': if (next.kind === 'ident') return this.mmDecl(); break;
+        case 'for': return this.forStmt();
+        case 'expect': return this.expectStmt();
+        case 'print': return this.printStmt();
+        case 'checkpoint': return this.checkpointStmt();
+        default: break;
+      }
+    }
+    const start = tokenSpan(t);
+    const expr = this.expr();
+    if (this.tok.kind !== '=') return { kind: 'expr', expr, span: expr.span };
+    const eq = this.advance();
+    const target = this.assignTarget(expr);
+    const assign = (value: Expr): AssignStmt => ({ kind: 'assign', target, value, span: this.spanFrom(start) });
+    const value = this.guarded(() => this.expr());
+    if (value !== undefined) return assign(value);
+    // Keep the assignment so the name stays defined; the value's diagnostic is already out.
+    const errSpan = joinSpans(spanAfter(tokenSpan(eq)), tokenSpan(this.last));
+    return assign({ kind: 'error', span: errSpan });
+  }
+
+  private assignTarget(e: Expr): Ident | IndexExpr {
+    if (e.kind === 'ident') {
+      if (RESERVED_WORDS.has(e.name)) this.fail(e.span, `'${e.name}' is a reserved word and cannot be assigned`);
+      return e;
+    }
+    if (e.kind === 'index' && e.object.kind === 'ident') return e;
+    this.fail(e.span, 'only a name (x = ...) or an element of a list (xs[i] = ...) can be assigned');
+  }
+
+  /** `{ item; item \n item }`. An unclosed `{` ends at the first line indented no deeper than `indentColumn`. */
+  private block<T>(indentColumn: number, what: string, item: () => T | undefined, commaSeparates: boolean): T[] {
+    const open = this.tok;
+    if (open.kind !== '{') this.failAt(open, `'{' to open the ${what}`);
+    this.enter(tokenSpan(open));
+    const closed = this.match[this.i]! >= 0;
+    this.advance();
+    const items: T[] = [];
+    for (;;) {
+      this.skipSeparators(commaSeparates);
+      const t = this.tokens[this.i]!;
+      if (t.kind === '}') { this.advance(); break; }
+      if (t.kind === 'eof' || (!closed && t.firstOnLine && t.column <= indentColumn)) {
+        this.report(tokenSpan(open), `unclosed '{' of the ${what}: add '}'`);
+        break;
+      }
+      const it = item();
+      if (it !== undefined) items.push(it);
+    }
+    this.leave();
+    return items;
+  }
+
+  private forStmt(): ForStmt {
+    const kw = this.advance();
+    const v = this.name('the loop variable after for');
+    const variable: Ident = { kind: 'ident', name: v.text, span: v.span };
+    const inTok = this.tok;
+    if (inTok.kind !== 'ident' || inTok.text !== 'in') this.failAt(inTok, "'in'");
+    this.advance();
+    const iterable = this.expr();
+    const body = this.block(kw.column, 'for loop', () => this.statementGuarded(), false);
+    return { kind: 'for', variable, iterable, body, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private printStmt(): PrintStmt {
+    const kw = this.advance();
+    if (isStatementEnd(this.tok.kind)) this.failAt(this.tok, 'an expression to print');
+    const expr = this.expr();
+    return { kind: 'print', expr, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private checkpointStmt(): CheckpointStmt {
+    const kw = this.advance();
+    const t = this.tok;
+    if (t.kind !== 'string') this.failAt(t, 'a label string, e.g. checkpoint "after map"');
+    this.advance();
+    return { kind: 'checkpoint', label: this.stringLit(t), span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private expectStmt(): ExpectStmt {
+    const kw = this.advance();
+    const start = tokenSpan(kw);
+    const t = this.tok;
+    const n = this.peek(1);
+    if (t.kind === 'ident') {
+      switch (t.text) {
+        case 'no_leaks':
+          if (isStatementEnd(n.kind)) { this.advance(); return { kind: 'expect', mode: 'no_leaks', span: this.spanFrom(start) }; }
+          break;
+        case 'fault':
+        case 'stale':
+          if (n.kind === 'ident') {
+            this.advance();
+            const mode = t.text === 'fault' ? 'fault' : 'stale';
+            const call = this.callOperand(mode);
+            return { kind: 'expect', mode, call, span: this.spanFrom(start) };
+          }
+          break;
+        case 'error':
+          if (n.kind === 'ident' || n.kind === 'number' || n.kind === '-') {
+            this.advance();
+            const errno = this.unary();
+            const call = this.callOperand('error ERRNO');
+            return { kind: 'expect', mode: 'error', errno, call, span: this.spanFrom(start) };
+          }
+          break;
+        case 'violation':
+          if (n.kind === 'string') {
+            this.advance();
+            const text = this.stringLit(this.advance());
+            const call = this.callOperand('violation "..."');
+            return { kind: 'expect', mode: 'violation', text, call, span: this.spanFrom(start) };
+          }
+          break;
+        case 'bounced':
+          if (n.kind === 'ident' || n.kind === 'number' || n.kind === '(') {
+            this.advance();
+            const expr = this.expr();
+            return { kind: 'expect', mode: 'bounced', negated: false, expr, span: this.spanFrom(start) };
+          }
+          break;
+        default: break;
+      }
+    }
+    if (t.kind === '!' && n.kind === 'ident' && n.text === 'bounced') {
+      const after = this.peek(2).kind;
+      if (after === 'ident' || after === 'number' || after === '(') {
+        this.advance();
+        this.advance();
+        const expr = this.expr();
+        return { kind: 'expect', mode: 'bounced', negated: true, expr, span: this.spanFrom(start) };
+      }
+    }
+    if (isStatementEnd(t.kind)) {
+      this.fail(tokenSpan(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect stale CALL, expect bounced EXPR or expect no_leaks');
+    }
+    const expr = this.expr();
+    return { kind: 'expect', mode: 'value', expr, span: this.spanFrom(start) };
+  }
+
+  private callOperand(form: string): CallExpr {
+    const e = this.expr();
+    if (e.kind !== 'call') this.fail(e.span, `'expect ${form}' needs a call here, e.g. dev_read(dev, addr, 4)`);
+    return e;
+  }
+
+  // ---- declarations ---------------------------------------------------------
+
+  /** Runs a declaration header; on a mistake reports it and resumes at a `{` on the same line, if any. */
+  private header(fn: () => void): void {
+    const saved = { nl: this.nl, depth: this.depth, wordMode: this.wordMode };
+    try {
+      fn();
+    } catch (e) {
+      if (e !== FAIL) throw e;
+      this.nl = saved.nl;
+      this.depth = saved.depth;
+      this.wordMode = saved.wordMode;
+      while (!isStatementEnd(this.tokens[this.i]!.kind) && this.tokens[this.i]!.kind !== '{') this.i++;
+    }
+  }
+
+  private entries(indentColumn: number, what: string): KeyValue[] {
+    if (this.tok.kind !== '{') return [];
+    return this.block(indentColumn, what, () => this.guarded(() => this.entry()), true);
+  }
+
+  private entry(): KeyValue {
+    this.stmtColumn = this.tok.column;
+    const key = this.name('a key name (key = value)');
+    this.expectKind('=', `'=' after ${key.text}`);
+    this.wordMode = true;
+    const value = this.expr();
+    this.wordMode = false;
+    const t = this.tokens[this.i]!;
+    if (!isStatementEnd(t.kind) && t.kind !== ',') {
+      this.report(tokenSpan(t), `expected ';' or a new line after the value of ${key.text}, found ${describeToken(t)}`);
+      this.recover();
+    }
+    return { key, value, span: joinSpans(key.span, value.span) };
+  }
+
+  private platformDecl(): PlatformDecl {
+    const kw = this.advance();
+    const entries = this.entries(kw.column, 'platform block');
+    return { kind: 'platform', keyword: tokenSpan(kw), entries, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private missingName(at: Span): Name {
+    return { text: '', span: spanAfter(at) };
+  }
+
+  private iommuDecl(): IommuDecl {
+    const kw = this.advance();
+    const name = this.name('the IOMMU name');
+    let iommuKind = this.missingName(name.span);
+    this.header(() => {
+      this.expectKind(':', "':' and the IOMMU kind (iommu NAME : arm-smmu-v3 { ... })");
+      iommuKind = this.word('the IOMMU kind (arm-smmu-v3, intel-vtd, amd-vi, apple-dart, generic, vduse, virtio-iommu)');
+    });
+    const entries = this.entries(kw.column, `iommu ${name.text} block`);
+    return { kind: 'iommu', name, iommuKind, entries, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private deviceDecl(): DeviceDecl {
+    const kw = this.advance();
+    const name = this.name('the device name');
+    let bus = this.missingName(name.span);
+    let id: StringLit = { kind: 'string', value: '', bytes: new Uint8Array(0), span: spanAfter(name.span) };
+    this.header(() => {
+      this.expectKind(':', "':' and the bus (device NAME : pci \"0000:01:00.0\" { ... })");
+      bus = this.word('the bus (pci, platform or virtio)');
+      const t = this.tok;
+      if (t.kind !== 'string') this.failAt(t, 'the device id string, e.g. "0000:01:00.0"');
+      id = this.stringLit(this.advance());
+    });
+    const entries = this.entries(kw.column, `device ${name.text} block`);
+    return { kind: 'device', name, bus, id, entries, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private mmDecl(): MmDecl {
+    const kw = this.advance();
+    const name = this.name('the address space name');
+    const maps = this.tok.kind === '{'
+      ? this.block(kw.column, `mm ${name.text} block`, () => this.guarded(() => this.mmMapping()), true)
+      : this.fail(tokenSpan(this.tok), `expected '{' with map lines, found ${describeToken(this.tok)}`);
+    return { kind: 'mm', name, maps, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  private mmMapping(): MmMapping {
+    const usage = 'map ADDR -> BUFFER size SIZE PERM';
+    const kw = this.tok;
+    this.stmtColumn = kw.column;
+    if (kw.kind !== 'ident' || kw.text !== 'map') this.failAt(kw, `'${usage}'`);
+    this.advance();
+    const addr = this.expr();
+    this.expectKind('->', `'->' (${usage})`);
+    const target = this.expr();
+    const sz = this.tok;
+    if (sz.kind !== 'ident' || sz.text !== 'size') this.failAt(sz, `'size' (${usage})`);
+    this.advance();
+    const size = this.expr();
+    const perm = this.name(`a permission such as r, w or rw (${usage})`);
+    const t = this.tokens[this.i]!;
+    if (!isStatementEnd(t.kind) && t.kind !== ',') this.failAt(t, "';' or a new line after the mapping");
+    return { addr, target, size, perm, span: this.spanFrom(tokenSpan(kw)) };
+  }
+
+  // ---- expressions ----------------------------------------------------------
+
+  private expr(): Expr {
+    const left = this.binary(1);
+    if (this.tok.kind !== '..') return left;
+    this.advance();
+    const right = this.binary(1);
+    return this.grow({ kind: 'range', start: left, end: right, span: joinSpans(left.span, right.span) }, left, right);
+  }
+
+  private binary(minPrec: number): Expr {
+    let left = this.unary();
+    for (;;) {
+      const opTok = this.tok;
+      const prec = BINARY_PREC[opTok.kind];
+      if (prec === undefined || prec < minPrec) return left;
+      this.advance();
+      const right = this.binary(prec + 1);
+      const op = opTok.kind as BinaryOp;
+      if (BITWISE.has(op)) this.warnPrecedence(op, left, right);
+      left = this.grow({ kind: 'binary', op, left, right, opSpan: tokenSpan(opTok), span: joinSpans(left.span, right.span) }, left, right);
+    }
+  }
+
+  /** C's trap: `a & b == c` is `a & (b == c)`. gcc -Wparentheses warns; so do we. */
+  private warnPrecedence(op: string, left: Expr, right: Expr): void {
+    for (const side of [left, right]) {
+      if (side.kind === 'binary' && COMPARISON.has(side.op) && !this.parenthesized.has(side)) {
+        this.report(side.opSpan, `'${side.op}' binds tighter than '${op}' (as in C); add parentheses to say which you mean`, 'precedence', 'warning');
+      }
+    }
+  }
+
+  private unary(): Expr {
+    const t = this.tok;
+    if (t.kind !== '-' && t.kind !== '~' && t.kind !== '!') return this.postfix();
+    const start = tokenSpan(t);
+    this.enter(start);
+    this.advance();
+    const operand = this.unary();
+    this.leave();
+    return this.grow({ kind: 'unary', op: t.kind as UnaryOp, operand, span: joinSpans(start, operand.span) }, operand);
+  }
+
+  private postfix(): Expr {
+    let e = this.primary();
+    for (;;) {
+      const t = this.tok;
+      if (t.kind === '(') {
+        if (e.kind !== 'ident') this.fail(tokenSpan(t), 'only builtin functions can be called (f(...))');
+        e = this.call(e);
+      } else if (t.kind === '[') {
+        this.enter(tokenSpan(t));
+        const openIndex = this.i;
+        this.advance();
+        this.nl++;
+        const index = this.expr();
+        this.close(']', t, openIndex);
+        this.nl--;
+        this.leave();
+        e = this.grow({ kind: 'index', object: e, index, span: this.spanFrom(e.span) }, e, index);
+      } else if (t.kind === '.') {
+        this.advance();
+        const property = this.name('a member name after "."');
+        e = this.grow({ kind: 'member', object: e, property, span: this.spanFrom(e.span) }, e);
+      } else {
+        return e;
+      }
+    }
+  }
+
+  /** Consumes the closing bracket; an opener left open across a line break is reported at the opener. */
+  private close(kind: TokenKind, open: Token, openIndex: number): Token {
+    const t = this.tok;
+    if (t.kind === kind) return this.advance();
+    const resume = this.unclosedResumePoint(openIndex);
+    if (resume >= 0) {
+      // The bracket was left open across a line break: resume where the layout
+      // says the next statement starts, not at the far end of the file.
+      this.i = resume;
+      this.fail(tokenSpan(open), `unclosed '${open.kind}': expected '${kind}' before the end of the line`);
+    }
+    this.failAt(t, `'${kind}' to close the '${open.kind}' at column ${open.column}`);
+  }
+
+  /**
+   * Index of the newline where an unclosed bracket most likely ended: the first
+   * skipped line break followed by a line indented no deeper than the statement
+   * (closing brackets excepted), else the line break just before the current
+   * token; -1 when no line break was skipped.
+   */
+  private unclosedResumePoint(openIndex: number): number {
+    for (let j = openIndex + 1; j < this.i; j++) {
+      if (this.tokens[j]!.kind !== 'newline') continue;
+      const next = this.tokens[j + 1]!;
+      const closer = next.kind === ')' || next.kind === ']' || next.kind === '}';
+      if (!closer && next.column <= this.stmtColumn) return j;
+    }
+    return this.tokens[this.i - 1]?.kind === 'newline' ? this.i - 1 : -1;
+  }
+
+  private primary(): Expr {
+    const t = this.tok;
+    switch (t.kind) {
+      case 'number':
+        this.advance();
+        return { kind: 'number', value: t.value ?? 0n, raw: t.text, span: tokenSpan(t) };
+      case 'string':
+        this.advance();
+        return this.stringLit(t);
+      case 'bytes':
+        this.advance();
+        return { kind: 'bytes', bytes: t.bytes ?? new Uint8Array(0), span: tokenSpan(t) };
+      case 'ident': {
+        if (t.text === 'true' || t.text === 'false') {
+          this.advance();
+          return { kind: 'bool', value: t.text === 'true', span: tokenSpan(t) };
+        }
+        const w = this.wordMode ? this.word('a name') : this.name('a name');
+        return { kind: 'ident', name: w.text, span: w.span };
+      }
+      case '(': {
+        this.enter(tokenSpan(t));
+        const openIndex = this.i;
+        this.advance();
+        this.nl++;
+        const inner = this.expr();
+        this.close(')', t, openIndex);
+        this.nl--;
+        this.leave();
+        this.parenthesized.add(inner);
+        return inner;
+      }
+      case '[':
+        return this.list(t);
+      case '{':
+        return this.record(t);
+      default:
+        this.failAt(t, 'an expression');
+    }
+  }
+
+  private stringLit(t: Token): StringLit {
+    return { kind: 'string', value: t.str ?? '', bytes: t.bytes ?? new Uint8Array(0), span: tokenSpan(t) };
+  }
+
+  private list(open: Token): Expr {
+    this.enter(tokenSpan(open));
+    const openIndex = this.i;
+    this.advance();
+    this.nl++;
+    const items: Expr[] = [];
+    while (this.tok.kind !== ']') {
+      items.push(this.expr());
+      if (this.tok.kind !== ',') break;
+      this.advance();
+    }
+    this.close(']', open, openIndex);
+    this.nl--;
+    this.leave();
+    return this.grow({ kind: 'list', items, span: this.spanFrom(tokenSpan(open)) }, ...items);
+  }
+
+  private record(open: Token): Expr {
+    this.enter(tokenSpan(open));
+    const openIndex = this.i;
+    this.advance();
+    this.nl++;
+    const fields: RecordField[] = [];
+    while (this.tok.kind !== '}') {
+      const name = this.name('a field name ({name = value, ...})');
+      this.expectKind('=', `'=' after ${name.text}`);
+      const value = this.expr();
+      fields.push({ name, value, span: joinSpans(name.span, value.span) });
+      const k = this.tok.kind;
+      if (k !== ',' && k !== ';') break;
+      this.advance();
+    }
+    this.close('}', open, openIndex);
+    this.nl--;
+    this.leave();
+    return this.grow({ kind: 'record', fields, span: this.spanFrom(tokenSpan(open)) }, ...fields.map((f) => f.value));
+  }
+
+  private call(callee: Ident): CallExpr {
+    const open = this.tok;
+    this.enter(tokenSpan(open));
+    const openIndex = this.i;
+    this.advance();
+    this.nl++;
+    const args: Expr[] = [];
+    const named: NamedArg[] = [];
+    while (this.tok.kind !== ')') {
+      if (this.tok.kind === 'ident' && this.peek(1).kind === '=') {
+        const name = this.name('an argument name');
+        this.advance();
+        const value = this.expr();
+        named.push({ name, value, span: joinSpans(name.span, value.span) });
+      } else {
+        let e = this.expr();
+        if (this.tok.kind === ':') {
+          this.advance();
+          const length = this.expr();
+          e = this.grow({ kind: 'sg_entry', addr: e, length, span: joinSpans(e.span, length.span) }, e, length);
+        }
+        if (named.length > 0) this.report(e.span, 'positional arguments must come before named ones');
+        args.push(e);
+      }
+      if (this.tok.kind !== ',') break;
+      this.advance();
+    }
+    const close = this.close(')', open, openIndex);
+    this.nl--;
+    this.leave();
+    const argsSpan = joinSpans(tokenSpan(open), tokenSpan(close));
+    const node: CallExpr = {
+      kind: 'call', callee: { text: callee.name, span: callee.span }, args, named, argsSpan, span: joinSpans(callee.span, argsSpan),
+    };
+    return this.grow(node, ...args, ...named.map((n) => n.value));
+  }
+}
+
+/** Parses a scenario. Never throws; every problem is a diagnostic. */
+export function parse(source: string): ParseResult {
+  if (source.length > MAX_SOURCE_LENGTH) {
+    const mb = (source.length / (1024 * 1024)).toFixed(1);
+    const span: Span = { start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
+    return {
+      program: { kind: 'program', body: [], span },
+      diagnostics: [makeDiagnostic(span, 'too-large', `scenario is ${mb} MB; files over ${MAX_SOURCE_LENGTH / (1024 * 1024)} MB are not parsed`)],
+    };
+  }
+  const { tokens, diagnostics } = lex(source);
+  const parser = new Parser(tokens, diagnostics);
+  const program = parser.parseProgram(source.length);
+  return { program, diagnostics: parser.diagnostics };
+}

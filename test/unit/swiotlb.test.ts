@@ -26,6 +26,7 @@ import {
 // The oracle's pool: page aligned but not 8 KiB aligned.
 const BASE = 0x7c00_1000n;
 const NO_COPY: BounceCopier = { copy: () => undefined };
+const DIR_NAME = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
 
 function newMem(over: Partial<IoTlbMemConfig> = {}): IoTlbMem {
   return new IoTlbMem({ base: BASE, nslabs: 2048, possibleCpus: 4, pageSize: 4096, ...over });
@@ -217,7 +218,7 @@ describe('swiotlb copies', () => {
   };
 
   for (const dir of [DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL] as const) {
-    it(`map copies orig -> bounce for direction ${dir}`, () => {
+    it(`map copies orig -> bounce for ${DIR_NAME[dir]}`, () => {
       const { ram, r } = setup(dir);
       assert.deepEqual(r.copy, { from: ORIG, to: r.tlbAddr, len: LEN });
       assert.deepEqual(ram.read(r.tlbAddr, LEN), bytes(LEN, 1));
@@ -232,7 +233,7 @@ describe('swiotlb copies', () => {
     [DMA_BIDIRECTIONAL, true, true, true],
   ];
   for (const [dir, forDevice, forCpu, atUnmap] of table) {
-    it(`sync and unmap follow the copy table for direction ${dir}`, () => {
+    it(`sync and unmap follow the copy table for ${DIR_NAME[dir]}`, () => {
       const { mem, ram, r } = setup(dir);
       ram.write(ORIG, bytes(LEN, 2));
       const d = mem.syncSingleForDevice(r.tlbAddr, LEN, dir, ram, device);
@@ -518,6 +519,8 @@ describe('CONFIG_SWIOTLB_DYNAMIC', () => {
     assert.equal(mem.totalSlots, 512);
     assert.ok(mem.isSwiotlbBuffer(r.tlbAddr, dev));
     assert.ok(!mem.isSwiotlbBuffer(r.tlbAddr, { name: 'other', minAlignMask: 0n }));
+    assert.ok(!mem.isSwiotlbBuffer(BASE, { name: 'other', minAlignMask: 0n }), 'dma_uses_io_tlb is clear');
+    assert.ok(mem.isSwiotlbBuffer(r.tlbAddr), 'the debugger view sees every device');
 
     const u = mem.unmapSingle(r.tlbAddr, 3000, DMA_TO_DEVICE, 0, NO_COPY, dev);
     assert.ok(u.ok);

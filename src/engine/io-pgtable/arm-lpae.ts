@@ -169,6 +169,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     this.bitsPerLevel = pgShift - PTE_SHIFT;
     this.granule = 1n << BigInt(pgShift);
     const vaBits = r.ias - pgShift;
+    if (vaBits <= 0) throw allocFail(`ias ${r.ias} leaves no bits to translate`);
     const levels = Math.ceil(vaBits / this.bitsPerLevel);
     let startLevel = ARM_LPAE_MAX_LEVELS - levels;
     let pgdBits = vaBits - this.bitsPerLevel * (levels - 1);

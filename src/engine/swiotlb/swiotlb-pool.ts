@@ -182,10 +182,13 @@ export class IoTlbPool {
     if (area.used <= this.areaNslabs && nslots > this.areaNslabs - area.used) return SEARCH_NOT_FOUND;
 
     const span = spanChecker(u64(tblDmaAddr + BigInt(IO_TLB_SIZE - 1)) >> BigInt(IO_TLB_SHIFT), maxSlots);
+    const slotBase = areaIndex * this.areaNslabs;
+    // Shortcut, exact because the walk can only stop at a slot with a long enough free run
+    // (kept off for a bad boundary, where the walk would BUG() before reading any list).
+    if (isPowerOf2(maxSlots) && !this.hasFreeRun(slotBase, nslots)) return SEARCH_NOT_FOUND;
     const tblLow = low32(tblDmaAddr);
     const checkOrig = s.origAddr !== 0n;
     const origBits = (low32(s.origAddr) & iotlbAlignMask) >>> 0;
-    const slotBase = areaIndex * this.areaNslabs;
     let index = area.index;
     let slotIndex = 0;
     let found = false;
@@ -221,6 +224,14 @@ export class IoTlbPool {
     return slotIndex;
   }
 
+  /** Whether any slot of the area starting at `slotBase` begins a free run of `nslots`. */
+  private hasFreeRun(slotBase: number, nslots: number): boolean {
+    const list = this.list;
+    const end = slotBase + this.areaNslabs;
+    for (let i = slotBase; i < end; i++) if (list[i] >= nslots) return true;
+    return false;
+  }
+
   /**
    * swiotlb_release_slots(): find the allocation from the bounce address
    * (the device's min_align_mask gives the in-slot offset, pad_slots the
@@ -249,6 +260,10 @@ export class IoTlbPool {
   }
 }
 
+function isPowerOf2(x: bigint): boolean {
+  return x > 0n && (x & (x - 1n)) === 0n;
+}
+
 /** ALIGN(x, IO_TLB_SEGSIZE). */
 function alignSegment(x: number): number {
   return Math.ceil(x / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
@@ -261,7 +276,7 @@ function alignSegment(x: number): number {
  * numbers unless the boundary is beyond what a double holds exactly.
  */
 function spanChecker(shift: bigint, boundarySize: bigint): (index: number, nr: number) => boolean | null {
-  if (boundarySize <= 0n || (boundarySize & (boundarySize - 1n)) !== 0n) return () => null;
+  if (!isPowerOf2(boundarySize)) return () => null;
   if (boundarySize <= 1n << 52n) {
     const bs = Number(boundarySize);
     const base = Number(shift % boundarySize);

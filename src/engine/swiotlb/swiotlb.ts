@@ -14,6 +14,7 @@ import {
 } from '../dma-mapping/dma-direction';
 import {
   INVALID_PHYS_ADDR,
+  IO_TLB_MIN_SLABS,
   IO_TLB_SEGSIZE,
   IO_TLB_SHIFT,
   IO_TLB_SIZE,
@@ -62,8 +63,6 @@ export interface BounceCopy {
 }
 
 export const SWIOTLB_MSG_ALLOC_ALIGN = 'Alloc alignment may prevent fulfilling requests with max mapping_size';
-export const SWIOTLB_MSG_NO_POOL =
-  "Can not allocate SWIOTLB buffer earlier and can't now provide you with the DMA bounce buffer";
 
 /** "swiotlb buffer is full (sz: %zd bytes), total %lu (slots), used %lu (slots)". */
 export function swiotlbFullMessage(sz: number, total: number, used: number): string {
@@ -315,7 +314,7 @@ export class IoTlbMem {
       if (nslabs < IO_TLB_SEGSIZE * nareas) nslabs = IO_TLB_SEGSIZE * nareas;
       nslabs = roundupPowOfTwo(nslabs);
       this.bootLog.push(
-        `software IO TLB: SWIOTLB bounce buffer size roundup to ${(nslabs * IO_TLB_SIZE) / (1 << 20)}MB`,
+        `software IO TLB: SWIOTLB bounce buffer size roundup to ${Math.floor((nslabs * IO_TLB_SIZE) / (1 << 20))}MB`,
       );
     }
     this.defaultNslabs = nslabs;
@@ -368,23 +367,24 @@ export class IoTlbMem {
   /**
    * swiotlb_find_pool(): the pool holding `addr`, mem->pools first, then the
    * device's transient pools. Under CONFIG_SWIOTLB_DYNAMIC a device that never
-   * mapped through swiotlb (dma_uses_io_tlb clear) finds nothing.
+   * mapped through swiotlb (dma_uses_io_tlb clear) finds nothing. Without a
+   * device name (debugger views) every pool of every device is searched.
    */
-  findPool(addr: bigint, devName = ''): IoTlbPool | null {
-    if (this.dynamic && !this.devicesUsingIoTlb.includes(devName)) return null;
+  findPool(addr: bigint, devName?: string): IoTlbPool | null {
+    if (this.dynamic && devName !== undefined && !this.devicesUsingIoTlb.includes(devName)) return null;
     for (const p of this.pools) if (p.contains(addr)) return p;
-    for (const p of this.transientPools) if (p.owner === devName && p.contains(addr)) return p;
+    for (const p of this.transientPools) if ((devName === undefined || p.owner === devName) && p.contains(addr)) return p;
     return null;
   }
 
   /** is_swiotlb_buffer(). */
   isSwiotlbBuffer(addr: bigint, dev?: SwiotlbDevice): boolean {
-    return this.findPool(addr, dev?.name ?? '') !== null;
+    return this.findPool(addr, dev ? (dev.name ?? '') : undefined) !== null;
   }
 
   /** The original address a bounce address stands for (swiotlb_bounce()'s arithmetic), or null. */
   origAddr(tlbAddr: bigint, dev?: SwiotlbDevice): bigint | null {
-    const pool = this.findPool(tlbAddr, dev?.name ?? '');
+    const pool = this.findPool(tlbAddr, dev ? (dev.name ?? '') : undefined);
     if (!pool) return null;
     const index = Number((tlbAddr - pool.start) >> BigInt(IO_TLB_SHIFT));
     const orig = pool.origAddr[index];
@@ -406,6 +406,7 @@ export class IoTlbMem {
    */
   growPool(base: bigint, nslabs = this.growNslabs): IoTlbPool {
     if (!this.dynamic) throw new Error('growPool needs CONFIG_SWIOTLB_DYNAMIC');
+    if (nslabs < IO_TLB_MIN_SLABS) throw new RangeError(`a grown pool needs at least ${IO_TLB_MIN_SLABS} slots`);
     const pool = new IoTlbPool(base, nslabs, limitNareas(this.defaultNareas, nslabs), true);
     this.addMemPool(pool);
     this.dynAllocPending = false;
@@ -584,7 +585,7 @@ export class IoTlbMem {
     dev?: SwiotlbDevice,
   ): SwiotlbUnmapResult {
     const minAlignMask = u32(dev?.minAlignMask ?? 0n);
-    const pool = this.findPool(tlbAddr, dev?.name ?? '');
+    const pool = this.findPool(tlbAddr, dev ? (dev.name ?? '') : undefined);
     if (!pool) return { ok: true, found: false, copy: null, freed: null, releasedTransient: null, warnings: [] };
 
     let copy: BounceCopy | null = null;
@@ -651,7 +652,7 @@ export class IoTlbMem {
     quietDir: SwiotlbDir,
     fn: string,
   ): SwiotlbSyncResult {
-    const pool = this.findPool(tlbAddr, dev?.name ?? '');
+    const pool = this.findPool(tlbAddr, dev ? (dev.name ?? '') : undefined);
     if (!pool) return { ok: true, found: false, copy: null, warnings: [] };
     if (dir === copyDir || dir === DMA_BIDIRECTIONAL) {
       const b = this.bounce(pool, tlbAddr, size, copyDir, u32(dev?.minAlignMask ?? 0n), mem);

@@ -155,7 +155,7 @@ export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size:
 }
 
 /** Untrusted devices see the whole granule: zero what lies around the bounced data. */
-function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, granule: bigint): void {
+export function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, granule: bigint): void {
   const start = tlb & ~(granule - 1n);
   const end = tlb + size;
   const endAligned = (end + granule - 1n) & ~(granule - 1n);

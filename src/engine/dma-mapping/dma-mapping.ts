@@ -5,6 +5,7 @@
 import type { EngineCtx } from '../context';
 import type { Device } from '../device';
 import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
+import { EINVAL } from '../errno';
 import { iommuIovaToPhys } from '../iommu/iommu-core';
 import { DMA_MAPPING_ERROR, hex } from '../u64';
 import { dmaDirectMapPhys, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys } from './dma-direct';
@@ -12,6 +13,7 @@ import { DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU
 import { dmaDomain, iommuDmaMapPhys, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPhys } from './dma-iommu';
 import { mappingKey } from './mapping-records';
 import { dmaDirectMapSg, dmaDirectUnmapSg, iommuDmaMapSg, iommuDmaUnmapSg, type SgTable } from './scatterlist';
+import { vduseDevAllocCoherent, vduseDevFreeCoherent, vduseDevMapPage, vduseDevSyncSingleForCpu, vduseDevSyncSingleForDevice, vduseDevUnmapPage, vduseDomainOf } from '../vduse/vduse-dma-ops';
 
 const TRACE_DIR = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
 
@@ -61,7 +63,11 @@ export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigi
   return ctx.trace.call('dma_map_phys', { device: dev.busId, phys: hex(phys), size: Number(size), dir: TRACE_DIR[dir] }, () => {
     let dma: bigint;
     let bounce: bigint | null = null;
-    if (usesDirect(dev)) {
+    const vduse = vduseDomainOf(dev);
+    if (vduse) {
+      // VDUSE: its own ops, always bounced below bounce_size (vduse-dma-ops.ts).
+      ({ dma, bounce } = vduseDevMapPage(ctx, vduse, phys, size, dir, attrs));
+    } else if (usesDirect(dev)) {
       dma = dmaDirectMapPhys(ctx, dev, phys, size, dir, attrs);
       if (dma !== DMA_MAPPING_ERROR && dma !== phys) bounce = dma;
     } else {
@@ -85,7 +91,9 @@ export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bi
     const known = ctx.mappings.live.has(mappingKey(dev.name, addr));
     // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
     if (known) {
-      if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
+      const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
+      if (vduse) vduseDevUnmapPage(ctx, vduse, addr, size, dir, attrs);
+      else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
       else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
     }
     ctx.trace.emit('dma:dma_unmap_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size), attrs: traceAttrs(attrs) });
@@ -110,7 +118,9 @@ export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, s
   ctx.trace.call('dma_sync_single_for_cpu', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const key = ownerMapping(ctx, dev, addr);
     if (key) {
-      if (usesDirect(dev)) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
+      const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
+      if (vduse) vduseDevSyncSingleForCpu(ctx, vduse, addr, size, dir);
+      else if (usesDirect(dev)) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
       else iommuDmaSyncSingleForCpu(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, 'cpu');
     }
@@ -123,7 +133,9 @@ export function dmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint
   ctx.trace.call('dma_sync_single_for_device', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const key = ownerMapping(ctx, dev, addr);
     if (key) {
-      if (usesDirect(dev)) dmaDirectSyncSingleForDevice(ctx, dev, addr, size, dir);
+      const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
+      if (vduse) vduseDevSyncSingleForDevice(ctx, vduse, addr, size, dir);
+      else if (usesDirect(dev)) dmaDirectSyncSingleForDevice(ctx, dev, addr, size, dir);
       else iommuDmaSyncSingleForDevice(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, 'device');
     }
@@ -143,7 +155,10 @@ function hexList(xs: bigint[]): string {
 /** dma_map_sg_attrs: the number of DMA segments, 0 on failure. */
 export function dmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): number {
   return ctx.trace.call('dma_map_sg', { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
-    const ents = usesDirect(dev) ? dmaDirectMapSg(ctx, dev, sgt, dir, attrs) : iommuDmaMapSg(ctx, dev, sgt, dir, attrs);
+    // VDUSE's DMA ops have no map_sg: the kernel's virtio core maps VDUSE buffers one page at a time.
+    const vduseSg = vduseDomainOf(dev) !== null;
+    if (vduseSg) ctx.trace.check('vduse-no-map-sg', 'error', `${dev.busId}: dma_map_sg on a VDUSE device: its DMA ops have no map_sg, map each segment with dma_map_page`);
+    const ents = vduseSg ? -EINVAL : usesDirect(dev) ? dmaDirectMapSg(ctx, dev, sgt, dir, attrs) : iommuDmaMapSg(ctx, dev, sgt, dir, attrs);
     const phys = sgt.entries.map((s) => s.phys);
     if (ents <= 0) {
       ctx.trace.emit('dma:dma_map_sg_err', { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(phys), err: ents, attrs: traceAttrs(attrs) });
@@ -221,8 +236,11 @@ export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): Coh
     const bytes = (size + ctx.platform.pageSize - 1n) & ~(ctx.platform.pageSize - 1n);
     let order = 0;
     while (ctx.platform.pageSize << BigInt(order) < bytes) order++;
-    let phys = ctx.pages.allocPages(order, `coherent ${dev.name}`);
-    if (phys !== null && usesDirect(dev) && phys + bytes - 1n > dev.dmaMask) {
+    // VDUSE: vduse_dev_alloc_coherent takes the pages and an IOVA above the bounce area itself.
+    const vduse = vduseDomainOf(dev);
+    const vduseCoh = vduse ? vduseDevAllocCoherent(ctx, vduse, size) : null;
+    let phys = vduse ? vduseCoh?.cpu ?? null : ctx.pages.allocPages(order, `coherent ${dev.name}`);
+    if (phys !== null && !vduse && usesDirect(dev) && phys + bytes - 1n > dev.dmaMask) {
       // dma_direct_alloc retries in ZONE_DMA32/ZONE_DMA: memory below the mask.
       ctx.pages.free(phys);
       phys = ctx.pages.allocTopDown(ctx.platform.pageSize << BigInt(order), ctx.platform.pageSize << BigInt(order), dev.dmaMask + 1n, `coherent ${dev.name}`);
@@ -233,7 +251,8 @@ export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): Coh
     }
     ctx.mem.fill(phys, Number(bytes), 0);
     let dma = phys;
-    if (!usesDirect(dev)) {
+    if (vduseCoh) dma = vduseCoh.dma;
+    else if (!usesDirect(dev)) {
       const domain = dmaDomain(dev);
       const r = domain ? iommuDmaMapPhysForCoherent(ctx, dev, phys, size) : DMA_MAPPING_ERROR;
       dma = r;
@@ -262,11 +281,14 @@ export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: 
     ctx.debug.debugDmaFreeCoherent(debugDevice(dev), size, coh.cpu, coh.dma);
     const rec = ctx.mappings.end(dev.name, coh.dma);
     if (rec) {
-      if (!usesDirect(dev)) {
+      // VDUSE: vduse_dev_free_coherent drops the IOTLB range and the IOVA and frees the pages itself.
+      const vduse = vduseDomainOf(dev);
+      if (vduse) vduseDevFreeCoherent(ctx, vduse, size, coh.dma);
+      else if (!usesDirect(dev)) {
         const domain = dmaDomain(dev);
         if (domain && iommuIovaToPhys(domain, coh.dma) !== 0n) iommuDmaUnmapPhys(ctx, dev, coh.dma, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
       }
-      ctx.pages.free(coh.cpu);
+      if (!vduse) ctx.pages.free(coh.cpu);
       ctx.buffers.remove(coh.cpu);
       const i = ctx.cache.uncached.findIndex((r) => r.start === coh.cpu);
       if (i >= 0) ctx.cache.uncached.splice(i, 1);

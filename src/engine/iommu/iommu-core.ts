@@ -15,6 +15,7 @@ import type { Iommu } from './iommu-instance';
 import { apertureEnd, pagingFormat } from './iommu-kinds';
 import { iommuMapPages, iommuUnmapPages } from './iommu-pgsize';
 import { DomainPgtableHooks } from './pgtable-warn';
+import { vduseIommuDomain } from '../vduse/vduse-dma-ops';
 
 /** Allocate a domain of `type` on `iommu`; a negative errno when the driver refuses. */
 export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType, label: string, nestParent = false): IommuDomain | number {
@@ -76,6 +77,11 @@ export function iommuProbeDevice(ctx: EngineCtx, dev: Device, iommus: Iommu[], p
     group.devices.push(dev.name);
     dev.path.push({ iommu, group });
     ctx.trace.emit('iommu:add_device_to_group', { groupID: group.id, device: dev.busId });
+    // VDUSE: no page-table domain; the device's DMA goes through the instance's vduse_iova_domain.
+    if (iommu.cfg.kind === 'vduse') {
+      vduseIommuDomain(ctx, iommu);
+      return;
+    }
     if (!group.defaultDomain) {
       const type = defaultDomainType(ctx, dev, iommu, policies?.[i] ?? policies?.[0]);
       const d = iommuDomainAlloc(ctx, iommu, type, `default domain of ${dev.name}${iommus.length > 1 ? ` on ${iommu.name}` : ''}`);

@@ -2,6 +2,7 @@
 
 import { Iotlb } from './iotlb';
 import { IOMMU_TRAITS, type IommuConfig, type IommuTraits } from './iommu-kinds';
+import type { VduseIovaDomain } from '../vduse/vduse-iova-domain';
 
 export class Iommu {
   readonly traits: IommuTraits;
@@ -9,6 +10,8 @@ export class Iommu {
   readonly granule: bigint;
   readonly ias: number;
   readonly oas: number;
+  /** A `vduse` instance's struct vduse_iova_domain (vduse-dma-ops.ts creates it); null otherwise. */
+  vduse: VduseIovaDomain | null = null;
 
   constructor(readonly cfg: IommuConfig, readonly line: number) {
     this.traits = IOMMU_TRAITS[cfg.kind];

@@ -46,6 +46,7 @@ export class Iotlb {
   insert(entry: IotlbEntry): void {
     if (this.capacity === 0) return;
     const k = this.key(entry.domainId, entry.pasid, entry.iova);
+    this.pasidsSeen.add(entry.pasid);
     this.entries.delete(k);
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value as string;
@@ -57,13 +58,35 @@ export class Iotlb {
   invalidateRange(domainId: number, iova: bigint, size: bigint): number {
     let n = 0;
     const end = iova + size;
-    for (const [k, e] of this.entries) {
-      if (e.domainId === domainId && e.iova + this.granule > iova && e.iova < end) {
-        this.entries.delete(k);
-        n++;
+    const pages = size / this.granule + 1n;
+    if (pages <= BigInt(this.entries.size)) {
+      // Few pages: look each one up (every PASID tag of the domain shares the page keys' prefix).
+      for (const [k, e] of this.entries) {
+        if (e.domainId === domainId && e.iova + this.granule > iova && e.iova < end && pages > 64n) {
+          this.entries.delete(k);
+          n++;
+        }
+      }
+      if (pages <= 64n) n += this.invalidatePages(domainId, iova & ~(this.granule - 1n), end);
+    } else {
+      for (const [k, e] of this.entries) {
+        if (e.domainId === domainId && e.iova + this.granule > iova && e.iova < end) {
+          this.entries.delete(k);
+          n++;
+        }
       }
     }
     this.invalidations++;
+    return n;
+  }
+
+  private readonly pasidsSeen = new Set<number>([0]);
+
+  private invalidatePages(domainId: number, start: bigint, end: bigint): number {
+    let n = 0;
+    for (let page = start; page < end; page += this.granule) {
+      for (const pasid of this.pasidsSeen) if (this.entries.delete(this.key(domainId, pasid, page))) n++;
+    }
     return n;
   }
 

@@ -4,12 +4,15 @@
 
 import type { CoherentAlloc } from '../../engine/dma-mapping/dma-mapping';
 import type { SgTable } from '../../engine/dma-mapping/scatterlist';
+import { DmaIovaState, dmaIovaSize } from '../../engine/dma-mapping/dma-iova';
 import type { Device } from '../../engine/device';
 import type { IommuDomain } from '../../engine/iommu/iommu-domain';
 import type { Iommu } from '../../engine/iommu/iommu-instance';
+import type { PasidAttachment } from '../../engine/iommu/iommu-group';
+import { iommuSvaGetPasid, type IommuSva, type MmStruct } from '../../engine/iommu/iommu-sva';
 import type { DmaBuffer } from '../../engine/memory/buffers';
 import type { Translation } from '../../engine/device-access';
-import { hex } from '../../engine/u64';
+import { hex, U64_MASK } from '../../engine/u64';
 import type { JsonValue } from '../run-result';
 
 export class BufferValue {
@@ -32,9 +35,35 @@ export class RecordValue {
   constructor(readonly fields: Map<string, Value>) {}
 }
 
-/** A declared process address space (SVA), kept as the scenario wrote it. */
+/** A declared process address space (SVA), as the scenario wrote it and as the engine's mm_struct. */
 export class MmValue {
-  constructor(readonly name: string, readonly maps: { addr: bigint; phys: bigint; size: bigint; read: boolean; write: boolean }[]) {}
+  constructor(readonly name: string, readonly maps: { addr: bigint; phys: bigint; size: bigint; read: boolean; write: boolean }[], readonly mm: MmStruct) {}
+}
+
+/** struct iommu_sva from iommu_sva_bind_device(): `.pasid` (iommu_sva_get_pasid), `.domain`. */
+export class SvaHandleValue {
+  static readonly kindName = 'sva_handle';
+  constructor(readonly sva: IommuSva) {}
+
+  member(name: string): Value | undefined {
+    if (name === 'pasid') return BigInt(iommuSvaGetPasid(this.sva));
+    if (name === 'domain') return this.sva.domain;
+    if (name === 'users') return BigInt(this.sva.users);
+    return undefined;
+  }
+}
+
+/** The attach handle iommu_attach_handle_get() found: `.domain`, `.pasid`, `.type`. */
+export class AttachHandleValue {
+  static readonly kindName = 'attach_handle';
+  constructor(readonly att: PasidAttachment, readonly pasid: number) {}
+
+  member(name: string): Value | undefined {
+    if (name === 'domain') return this.att.domain;
+    if (name === 'pasid') return BigInt(this.pasid);
+    if (name === 'type') return this.att.domain.type;
+    return undefined;
+  }
 }
 
 /** Any engine object handed to the scenario without members of its own. */
@@ -52,7 +81,11 @@ export type Value =
   | TranslateValue
   | RecordValue
   | MmValue
+  | SvaHandleValue
+  | AttachHandleValue
   | HandleValue
+  /** struct dma_iova_state from dma_iova_try_alloc (st.addr, st.size). */
+  | DmaIovaState
   | null;
 
 export function typeName(v: Value): string {
@@ -89,12 +122,14 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function valuesEqual(a: Value, b: Value): boolean {
-  if (typeof a === 'bigint' && typeof b === 'bigint') return a === b;
+  // -EINVAL written in a scenario wraps to u64; a failed call returns it signed: compare as u64.
+  if (typeof a === 'bigint' && typeof b === 'bigint') return (a & U64_MASK) === (b & U64_MASK);
   if (typeof a === 'boolean' || typeof b === 'boolean') return truthy(a) === truthy(b);
   const ba = asBytes(a);
   const bb = asBytes(b);
   if (ba && bb && (a instanceof Uint8Array || b instanceof Uint8Array)) return bytesEqual(ba, bb);
   if (typeof a === 'string' && typeof b === 'string') return a === b;
+  if (a instanceof SvaHandleValue && b instanceof SvaHandleValue) return a.sva === b.sva; // a second bind returns the same bond
   return a === b;
 }
 
@@ -123,7 +158,10 @@ export function renderValue(v: Value): string {
     return t.phys !== undefined ? `phys ${hex(t.phys)}, ${t.accesses} accesses${t.iotlbHit ? ', IOTLB hit' : ''}` : `fault: ${t.fault ?? ''}`;
   }
   if (v instanceof RecordValue) return `{${[...v.fields].map(([k, x]) => `${k} = ${renderValue(x)}`).join(', ')}}`;
-  if (v instanceof MmValue) return `mm ${v.name}`;
+  if (v instanceof MmValue) return `mm ${v.name}${v.mm.pasid ? ` (PASID ${v.mm.pasid})` : ''}`;
+  if (v instanceof SvaHandleValue) return `iommu_sva ${v.sva.dev.busId} <-> ${v.sva.domain.mm.name}, PASID ${iommuSvaGetPasid(v.sva)}${v.sva.users > 0 ? '' : ' (unbound)'}`;
+  if (v instanceof AttachHandleValue) return `attach handle PASID ${v.pasid}: ${v.att.domain.label} (${v.att.domain.type})`;
+  if (v instanceof DmaIovaState) return v.__size === 0n ? 'dma_iova_state (not allocated)' : `dma_iova_state addr ${hex(v.addr)} size ${hex(dmaIovaSize(v))}${v.ended ? ' (released)' : ''}`;
   if ('label' in v && typeof v.label === 'string') return v.label;
   if ('name' in v && typeof v.name === 'string') return v.name;
   return typeName(v);
@@ -157,6 +195,9 @@ export function toJson(v: Value): JsonValue {
     for (const [k, x] of v.fields) o[k] = toJson(x);
     return o;
   }
-  if (v instanceof MmValue) return { mm: v.name };
+  if (v instanceof MmValue) return { mm: v.name, pasid: v.mm.pasid };
+  if (v instanceof SvaHandleValue) return { device: v.sva.dev.busId, mm: v.sva.domain.mm.name, pasid: iommuSvaGetPasid(v.sva), users: v.sva.users };
+  if (v instanceof AttachHandleValue) return { pasid: v.pasid, domain: v.att.domain.label, type: v.att.domain.type };
+  if (v instanceof DmaIovaState) return { addr: hex(v.addr), size: hex(dmaIovaSize(v)), use_swiotlb: v.__size !== dmaIovaSize(v) };
   return renderValue(v);
 }

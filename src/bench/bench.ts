@@ -1,0 +1,116 @@
+// `npm run bench`: throughput of the engine's hot paths and of the language
+// front end, printed as one JSON object on the last line. BENCH_QUICK=1
+// shortens every measurement so the whole run stays well under 30 s.
+
+import { DMA_TO_DEVICE } from '../engine/dma-mapping/dma-direction';
+import { dmaMapPhys, dmaUnmapPhys } from '../engine/dma-mapping/dma-mapping';
+import { IovaDomain } from '../engine/iova/iova';
+import { Machine } from '../engine/machine';
+import { DEFAULT_PLATFORM } from '../engine/platform';
+import { checkScenario, runScenario } from '../lang/run';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+
+/** Runs `body` repeatedly for about `ms` milliseconds; returns operations per second. */
+function rate(ms: number, opsPerCall: number, body: () => void): number {
+  for (let i = 0; i < 1000; i++) body(); // warm up the JIT
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(ms) * 1_000_000n;
+  let elapsed = 0n;
+  while (elapsed < budget) {
+    for (let i = 0; i < 1000; i++) body();
+    calls += 1000;
+    elapsed = process.hrtime.bigint() - start;
+  }
+  return Math.round((calls * opsPerCall) / (Number(elapsed) / 1e9));
+}
+
+function timeMs(body: () => void, repeat: number): number {
+  body();
+  const times: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const start = process.hrtime.bigint();
+    body();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(times.length / 2)] * 10) / 10;
+}
+
+/** dma_map_page + dma_unmap_page on a strict DMA domain, as a driver's hot path runs them (trace kept at API level). */
+function mapUnmapPairs(ms: number): number {
+  const m = new Machine({ ...DEFAULT_PLATFORM, swiotlb: 0n });
+  m.trace.detailed = false;
+  m.addIommu({ name: 'smmu0', kind: 'arm-smmu-v3' }, 1);
+  const dev = m.addDevice({ name: 'nvme0', bus: 'pci', busId: '0000:01:00.0', iommus: ['smmu0'], coherent: true, dmaMask: 64, defaultDomain: ['dma'] }, 2);
+  const buf = m.allocPages(0, 'buf');
+  if (!buf) throw new Error('no memory');
+  const events = m.trace.events as unknown[];
+  return rate(ms, 1, () => {
+    const h = dmaMapPhys(m, dev, buf.phys, 4096n, DMA_TO_DEVICE, 0);
+    dmaUnmapPhys(m, dev, h, 4096n, DMA_TO_DEVICE, 0);
+    if (events.length > 100_000) events.length = 0; // a long benchmark must not measure trace growth
+  });
+}
+
+function iovaAllocs(ms: number): number {
+  const iovad = new IovaDomain(4096n, 1, 1);
+  return rate(ms, 1, () => {
+    const pfn = iovad.allocIovaFast(1, 0xfffff, true, 0);
+    iovad.freeIovaFast(pfn, 1, 0);
+  });
+}
+
+const HEADER = `platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }
+iommu smmu0 : arm-smmu-v3 { granule = 4K; ias = 48; oas = 48 }
+device nvme0 : pci "0000:01:00.0" { iommu = smmu0; coherent = true; dma_mask = 64; default_domain = dma }
+`;
+
+/** A 10,000-line scenario of the kinds of statements users write. */
+function tenThousandLines(): string {
+  const lines = [HEADER];
+  for (let i = 0; lines.length < 10_000; i++) {
+    lines.push(`b${i} = alloc_pages(0)`);
+    lines.push(`cpu_write(b${i}, 0, "data ${i}")`);
+    lines.push(`h${i} = dma_map_page(nvme0, b${i}, 0, 4K, DMA_TO_DEVICE)`);
+    lines.push(`expect dev_read(nvme0, h${i}, 4) == "data"   # the device sees the buffer`);
+    lines.push(`dma_unmap_page(nvme0, h${i}, 4K, DMA_TO_DEVICE)`);
+  }
+  return lines.join('\n');
+}
+
+/** A scenario whose loop makes `ops` DMA API calls. */
+function opsScenario(ops: number): string {
+  return `${HEADER}b = alloc_pages(0)
+for i in 0 .. ${ops / 2} {
+  h = dma_map_page(nvme0, b, 0, 4K, DMA_TO_DEVICE)
+  dma_unmap_page(nvme0, h, 4K, DMA_TO_DEVICE)
+}
+`;
+}
+
+function main(): void {
+  const ms = QUICK ? 300 : 2000;
+  const source10k = tenThousandLines();
+  const result = {
+    machine: `${process.platform} ${process.arch}, node ${process.version}`,
+    quick: QUICK,
+    map_unmap_pairs_per_s: mapUnmapPairs(ms),
+    iova_allocs_per_s: iovaAllocs(ms),
+    parse_check_10k_lines_ms: timeMs(() => checkScenario(source10k), QUICK ? 3 : 10),
+    run_10k_lines_ms: timeMs(() => runScenario(source10k, 'bench-10k.dmas'), QUICK ? 1 : 3),
+    run_100k_ops_ms: timeMs(() => {
+      const r = runScenario(opsScenario(100_000), 'bench-100k.dmas');
+      if (r.diagnostics.some((d) => d.severity === 'error')) throw new Error(r.diagnostics[0].message);
+    }, QUICK ? 1 : 3),
+  };
+  console.log(`map/unmap pairs per second: ${result.map_unmap_pairs_per_s}`);
+  console.log(`IOVA alloc+free per second (rcache warm): ${result.iova_allocs_per_s}`);
+  console.log(`parse + check 10,000 lines: ${result.parse_check_10k_lines_ms} ms`);
+  console.log(`run a 10,000-line scenario: ${result.run_10k_lines_ms} ms`);
+  console.log(`run 100,000 DMA API calls: ${result.run_100k_ops_ms} ms`);
+  console.log(JSON.stringify(result));
+}
+
+main();

@@ -119,7 +119,7 @@ export abstract class RadixIoPgtable implements IoPgtableOps {
 
   /**
    * The hardware walk: one descriptor read per level, permissions ANDed over
-   * the table entries and the leaf. Reads nothing back into the tables (no
+   * the table entries and the leaf. Writes nothing back into the tables (no
    * accessed/dirty updates), so walking is free of side effects.
    */
   walk(iova: bigint, fetch?: DescriptorFetch): WalkResult {
@@ -261,7 +261,7 @@ export class GenericIoPgtable extends RadixIoPgtable {
     return 0;
   }
 
-  /** Maps page by page; refuses (-EEXIST) to overwrite a live entry, whatever it is. */
+  /** Maps page by page; refuses (-EEXIST) to overwrite a live leaf or a table with leaves below it. */
   mapPages(iova: bigint, paddr: bigint, pgsize: bigint, count: number, prot: number): { mapped: bigint; ret: number } {
     const target = this.leafLevel(pgsize);
     if (!isPowerOfTwo(pgsize) || !(pgsize & this.cfg.pgsizeBitmap) || !target || count < 1) {
@@ -296,9 +296,17 @@ export class GenericIoPgtable extends RadixIoPgtable {
         table = pte & GPT_ADDR_MASK;
       }
       const ptep = table + BigInt(this.pteIndex(va, target)) * 8n;
-      if (this.read(ptep) & GPT_VALID) {
-        this.warn('generic_map_pages', 'WARN_ON(entry already valid): we require an unmap first');
-        return { mapped, ret: -EEXIST };
+      const old = this.read(ptep);
+      if (old & GPT_VALID) {
+        // A block may replace a table left empty by unmaps; anything live needs an unmap first.
+        const emptyTable = target < this.levels && !(old & GPT_LEAF) && !this.hasLeaves(old & GPT_ADDR_MASK, target + 1);
+        if (!emptyTable) {
+          this.warn('generic_map_pages', 'WARN_ON(entry already valid): we require an unmap first');
+          return { mapped, ret: -EEXIST };
+        }
+        this.write(ptep, 0n);
+        this.hooks.tlb?.tlbFlushWalk?.(va, pgsize, this.granule);
+        this.freeSubtree(old & GPT_ADDR_MASK, target + 1);
       }
       this.write(ptep, attr | ((paddr + mapped) & GPT_ADDR_MASK));
       mapped += pgsize;
@@ -330,6 +338,31 @@ export class GenericIoPgtable extends RadixIoPgtable {
       unmapped += pgsize;
     }
     return unmapped;
+  }
+
+  private tableEntries(level: number): number {
+    return this.tableBytes(level) / 8;
+  }
+
+  /** Whether any valid leaf hangs below the table at `level`. */
+  private hasLeaves(table: bigint, level: number): boolean {
+    for (let i = 0; i < this.tableEntries(level); i++) {
+      const pte = this.read(table + BigInt(i) * 8n);
+      if (!(pte & GPT_VALID)) continue;
+      if (level === this.levels || pte & GPT_LEAF || this.hasLeaves(pte & GPT_ADDR_MASK, level + 1)) return true;
+    }
+    return false;
+  }
+
+  /** Frees a table and the tables below it, children first. */
+  private freeSubtree(table: bigint, level: number): void {
+    if (level < this.levels) {
+      for (let i = 0; i < this.tableEntries(level); i++) {
+        const pte = this.read(table + BigInt(i) * 8n);
+        if (pte & GPT_VALID && !(pte & GPT_LEAF)) this.freeSubtree(pte & GPT_ADDR_MASK, level + 1);
+      }
+    }
+    this.freeTable(table);
   }
 
   iovaToPhys(iova: bigint): bigint {

@@ -5,7 +5,9 @@
 
 import type { EngineCtx } from './context';
 import type { Device } from './device';
+import { iovaUnsyncedAccess } from './dma-mapping/dma-iova';
 import type { IommuDomain } from './iommu/iommu-domain';
+import { iommuSvaTranslate } from './iommu/iommu-sva';
 import type { WalkResult, WalkStep } from './io-pgtable/types';
 import type { AccessKind } from './trace/recorder';
 import { hex } from './u64';
@@ -42,7 +44,7 @@ function walkFault(walk: WalkResult): string {
 }
 
 /** Translate one DMA address for one access. `probe` leaves every state (IOTLB included) untouched. */
-export function translateDma(_ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean): Translation {
+export function translateDma(ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean): Translation {
   const t: Translation = { iotlbHit: false, accesses: 0, steps: [], domains: [], staleIotlb: false };
   if (dev.path.length === 0) {
     if (addr > dev.dmaMask) t.fault = `address ${hex(addr)} is above the device's ${dev.dmaMaskBits}-bit DMA mask`;
@@ -59,8 +61,28 @@ export function translateDma(_ctx: EngineCtx, dev: Device, addr: bigint, pasid: 
     }
     t.domains.push(domain.label);
     if (domain.type === 'identity') continue;
+    // SVA: the bound mm's CPU page table, with recoverable page faults on a miss (iommu-sva.ts).
+    if (domain.type === 'sva') {
+      const s = iommuSvaTranslate(ctx, dev, domain, cur, pasid, access, probe);
+      t.iotlbHit ||= s.iotlbHit;
+      t.accesses += s.accesses;
+      t.steps.push(...s.steps);
+      if (s.phys === undefined) {
+        t.fault = s.fault;
+        return t;
+      }
+      cur = s.phys;
+      continue;
+    }
     if (domain.type === 'blocked' || !domain.ops) {
       t.fault = `${iommu.name}: ${domain.label} is a blocking domain`;
+      return t;
+    }
+    // Two-step IOVA API: a dma_iova_link() range dma_iova_sync() has not published yet is
+    // reported, and faults on IOMMUs whose new mappings need iotlb_sync_map (dma-iova.ts).
+    const unsynced = iovaUnsyncedAccess(ctx, dev, domain, cur, probe);
+    if (unsynced !== undefined) {
+      t.fault = unsynced;
       return t;
     }
     const tag = pasid ?? 0;

@@ -10,11 +10,12 @@ export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ERANGE = 34;
+export const EOVERFLOW = 75;
 export const EOPNOTSUPP = 95;
 export const EREMOTEIO = 121;
 
 export const ERRNO_NAMES: Readonly<Record<string, number>> = {
-  EPERM, ENOENT, EIO, ENOMEM, EFAULT, EBUSY, EEXIST, ENODEV, EINVAL, ENOSPC, ERANGE, EOPNOTSUPP, EREMOTEIO,
+  EPERM, ENOENT, EIO, ENOMEM, EFAULT, EBUSY, EEXIST, ENODEV, EINVAL, ENOSPC, ERANGE, EOVERFLOW, EOPNOTSUPP, EREMOTEIO,
 };
 
 export function errnoName(code: number): string {

@@ -85,7 +85,7 @@ export class Machine implements EngineCtx {
   addIommu(cfg: IommuConfig, line: number): Iommu {
     const iommu = new Iommu(cfg, line);
     this.iommus.set(cfg.name, iommu);
-    this.trace.emit('engine:iommu_register', { name: cfg.name, kind: cfg.kind, granule: hex(iommu.granule) });
+    this.trace.emit('engine:iommu_register', { name: cfg.name, kind: cfg.kind, granule: iommu.granule });
     return iommu;
   }
 
@@ -108,14 +108,14 @@ export class Machine implements EngineCtx {
     const phys = this.pages.allocPages(order, label);
     if (phys === null) return null;
     const size = this.platform.pageSize << BigInt(order);
-    this.trace.emit('engine:alloc_pages', { order, phys: hex(phys), size: Number(size) });
+    this.trace.emit('engine:alloc_pages', { order, phys: phys, size: Number(size) });
     return this.buffers.add('alloc_pages', phys, size, size, this.trace.line, label);
   }
 
   kmalloc(size: number, label: string): DmaBuffer | null {
     const r = this.pages.kmalloc(size, label);
     if (!r) return null;
-    this.trace.emit('engine:kmalloc', { size, cache: `kmalloc-${r.objSize}`, phys: hex(r.phys) });
+    this.trace.emit('engine:kmalloc', { size, cache: `kmalloc-${r.objSize}`, phys: r.phys });
     return this.buffers.add('kmalloc', r.phys, BigInt(size), BigInt(r.objSize), this.trace.line, label);
   }
 
@@ -140,13 +140,13 @@ export class Machine implements EngineCtx {
   }
 
   cpuWrite(phys: bigint, bytes: Uint8Array): void {
-    this.trace.emit('engine:cpu_write', { phys: hex(phys), len: bytes.length });
+    this.trace.emit('engine:cpu_write', { phys: phys, len: bytes.length });
     this.checkCpuAccess('write', phys, BigInt(bytes.length));
     this.cache.cpuWrite(phys, bytes);
   }
 
   cpuRead(phys: bigint, len: number): Uint8Array {
-    this.trace.emit('engine:cpu_read', { phys: hex(phys), len });
+    this.trace.emit('engine:cpu_read', { phys: phys, len });
     this.checkCpuAccess('read', phys, BigInt(len));
     const r = this.cache.cpuRead(phys, len);
     if (r.staleLines.length > 0) {

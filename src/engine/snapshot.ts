@@ -1,6 +1,6 @@
 // Deep copies of engine state for the debugger's step back: a snapshot is a
-// clone of the whole object graph (prototypes, Maps, Sets, typed arrays and
-// shared references preserved), restored by cloning it again. Engine state
+// clone of the whole object graph (prototypes, Maps, Sets, typed arrays with
+// their shared buffers, and shared references preserved), restored by cloning it again. Engine state
 // holds no closures, so a structural copy is a complete one.
 
 export function cloneState<T>(root: T): T {
@@ -9,14 +9,16 @@ export function cloneState<T>(root: T): T {
     if (value === null || typeof value !== 'object') return value;
     const done = seen.get(value);
     if (done !== undefined) return done;
-    if (value instanceof Uint8Array) {
-      const copy = value.slice();
-      seen.set(value, copy);
-      return copy;
-    }
     if (ArrayBuffer.isView(value)) {
-      const ctor = value.constructor as new (buf: ArrayBufferLike) => ArrayBufferView;
-      const copy = new ctor(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+      // Views that share a buffer (a frame's bytes and its 64-bit words) must share the copy too.
+      let buf = seen.get(value.buffer) as ArrayBuffer | undefined;
+      if (!buf) {
+        buf = (value.buffer as ArrayBuffer).slice(0);
+        seen.set(value.buffer, buf);
+      }
+      const ctor = value.constructor as new (b: ArrayBuffer, offset: number, length: number) => ArrayBufferView;
+      const perElement = (value as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+      const copy = new ctor(buf, value.byteOffset, value.byteLength / perElement);
       seen.set(value, copy);
       return copy;
     }

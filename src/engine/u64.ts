@@ -36,22 +36,23 @@ export function isPowerOfTwo(x: bigint): boolean {
 
 /** __ffs: index of the lowest set bit (x must be non-zero). */
 export function ffs(x: bigint): number {
-  let n = 0;
-  while ((x & 1n) === 0n) {
-    x >>= 1n;
-    n++;
+  if (x <= 0xffff_ffffn) {
+    const v = Number(x);
+    return 31 - Math.clz32(v & -v);
   }
-  return n;
+  let n = 0;
+  while ((x & 0xffff_ffffn) === 0n) {
+    x >>= 32n;
+    n += 32;
+  }
+  return n + ffs(x & 0xffff_ffffn);
 }
 
 /** fls64 - 1 for x > 0: index of the highest set bit. */
 export function fls(x: bigint): number {
-  let n = -1;
-  while (x > 0n) {
-    x >>= 1n;
-    n++;
-  }
-  return n;
+  if (x <= 0n) return -1;
+  if (x <= 0xffff_ffffn) return 31 - Math.clz32(Number(x));
+  return x.toString(2).length - 1;
 }
 
 /** ilog2 of a power of two (or floor log2). */

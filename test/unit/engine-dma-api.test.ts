@@ -10,6 +10,8 @@ import { devRead, devWrite, translateDma } from '../../src/engine/device-access'
 import { iommuAttachDevice, iommuMap, iommuPagingDomainAlloc } from '../../src/engine/iommu/iommu-core';
 import { IOMMU_READ } from '../../src/engine/io-pgtable/types';
 import { DMA_MAPPING_ERROR } from '../../src/engine/u64';
+import { cloneState } from '../../src/engine/snapshot';
+import { PhysicalMemory } from '../../src/engine/memory/physmem';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -181,5 +183,17 @@ describe('engine: snapshots', () => {
     assert.ok(rdev);
     assert.equal(dmaMapPhys(r, rdev, a.phys, 4096n, DMA_TO_DEVICE, 0), next);
     assert.equal(r.trace.events.length, m.trace.events.length);
+  });
+});
+
+describe('engine: snapshot of memory', () => {
+  it('keeps the byte and 64-bit views of a frame aliased after a clone', () => {
+    const mem = new PhysicalMemory([{ start: 0x8000_0000n, end: 0x9000_0000n }]);
+    mem.writeU64(0x8000_1000n, 0x1122_3344_5566_7788n);
+    const copy = cloneState(mem);
+    copy.writeU64(0x8000_1008n, 0xaabbn);
+    assert.equal(copy.read(0x8000_1008n, 2)[0], 0xbb);
+    assert.equal(copy.read(0x8000_1000n, 1)[0], 0x88);
+    assert.equal(mem.readU64(0x8000_1008n), 0n, 'the original is untouched');
   });
 });

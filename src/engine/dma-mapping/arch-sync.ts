@@ -4,17 +4,16 @@
 // lines again at any time, which is why the for_cpu invalidate is needed.
 
 import type { EngineCtx } from '../context';
-import { hex } from '../u64';
 import { DMA_TO_DEVICE, dirName, type DmaDirection } from './dma-direction';
 
 export function archSyncDmaForDevice(ctx: EngineCtx, phys: bigint, size: bigint, dir: DmaDirection): void {
-  ctx.trace.emit('engine:arch_sync_dma_for_device', { phys: hex(phys), size: Number(size), dir: dirName(dir), op: 'clean' });
+  ctx.trace.emit('engine:arch_sync_dma_for_device', { phys: phys, size: Number(size), dir: dirName(dir), op: 'clean' });
   ctx.cache.clean(phys, Number(size));
   if (dir !== DMA_TO_DEVICE) ctx.cache.speculativeFill(phys, Number(size));
 }
 
 export function archSyncDmaForCpu(ctx: EngineCtx, phys: bigint, size: bigint, dir: DmaDirection): void {
   if (dir === DMA_TO_DEVICE) return;
-  ctx.trace.emit('engine:arch_sync_dma_for_cpu', { phys: hex(phys), size: Number(size), dir: dirName(dir), op: 'invalidate' });
+  ctx.trace.emit('engine:arch_sync_dma_for_cpu', { phys: phys, size: Number(size), dir: dirName(dir), op: 'invalidate' });
   ctx.cache.invalidate(phys, Number(size));
 }

@@ -4,7 +4,7 @@
 
 import type { EngineCtx } from '../context';
 import type { Device } from '../device';
-import { DMA_MAPPING_ERROR, fmtPa, hex } from '../u64';
+import { DMA_MAPPING_ERROR, fmtPa } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
 import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_TO_DEVICE, type DmaDirection } from './dma-direction';
 import { isSwiotlbBuffer, swiotlbActive, swiotlbSyncSingleForCpu, swiotlbSyncSingleForDevice, swiotlbTblMapSingle, swiotlbTblUnmapSingle } from './swiotlb-glue';
@@ -42,7 +42,7 @@ function swiotlbMap(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir
 }
 
 export function dmaDirectMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
-  return ctx.trace.call('dma_direct_map_phys', { device: dev.busId, phys: hex(phys), size: Number(size) }, () => {
+  return ctx.trace.call('dma_direct_map_phys', { device: dev.busId, phys: phys, size: Number(size) }, () => {
     const mmio = (attrs & DMA_ATTR_MMIO) !== 0;
     if (ctx.platform.swiotlbForce && swiotlbActive(ctx)) return mmio ? DMA_MAPPING_ERROR : swiotlbMap(ctx, dev, phys, size, dir, attrs);
     if (!dmaCapable(dev, phys, size) || (!mmio && dmaKmallocNeedsBounce(ctx, dev, size, dir))) {
@@ -65,7 +65,7 @@ export function dmaDirectSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: 
 }
 
 export function dmaDirectUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('dma_direct_unmap_phys', { device: dev.busId, dma_addr: hex(addr), size: Number(size) }, () => {
+  ctx.trace.call('dma_direct_unmap_phys', { device: dev.busId, dma_addr: addr, size: Number(size) }, () => {
     if ((attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
     if (isSwiotlbBuffer(ctx, addr)) swiotlbTblUnmapSingle(ctx, dev, addr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
   });

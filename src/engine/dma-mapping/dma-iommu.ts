@@ -48,13 +48,13 @@ export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: big
   const limit32 = 0xffff_ffffn;
   if (limit > limit32 && dev.pci32bitWorkaround) {
     const pfn = iovad.allocIovaFast(iovaLen, Number(limit32 >> shift), false, ctx.cpu);
-    ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: hex(limit32 >> shift), pfn: hex(pfn), src: iovad.lastAllocSource });
+    ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: limit32 >> shift, pfn: BigInt(pfn), src: iovad.lastAllocSource });
     if (pfn !== 0) return BigInt(pfn) << shift;
     dev.pci32bitWorkaround = false;
     ctx.trace.printk(`${dev.driver} ${dev.busId}: Using ${fls(limit) + 1}-bit DMA addresses`);
   }
   const pfn = iovad.allocIovaFast(iovaLen, Number(limit >> shift), true, ctx.cpu);
-  ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: hex(limit >> shift), pfn: hex(pfn), src: iovad.lastAllocSource });
+  ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: limit >> shift, pfn: BigInt(pfn), src: iovad.lastAllocSource });
   return BigInt(pfn) << shift;
 }
 
@@ -70,7 +70,7 @@ export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigi
     return;
   }
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
-  ctx.trace.emit('engine:free_iova_fast', { pfn: hex(pfn), size: pages, dest: iovad.lastFreeDest });
+  ctx.trace.emit('engine:free_iova_fast', { pfn: BigInt(pfn), size: pages, dest: iovad.lastFreeDest });
 }
 
 /** fq_flush_iotlb + fq_ring_free on every CPU: what the timer or a full ring does. */
@@ -99,7 +99,7 @@ function queueIova(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: numb
   }
   fq.push(ctx.cpu, pfn, pages);
   if (fq.timerDeadline === null) fq.timerDeadline = ctx.timeMs + fq.timeoutMs;
-  ctx.trace.emit('engine:queue_iova', { pfn: hex(pfn), pages, pending: fq.pending() });
+  ctx.trace.emit('engine:queue_iova', { pfn: BigInt(pfn), pages, pending: fq.pending() });
 }
 
 /** __iommu_dma_map: allocate IOVA for the granule-aligned span and map it. */
@@ -131,7 +131,7 @@ export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: b
 
 /** iommu_dma_map_phys (iommu_dma_map_page before v6.18). Returns the DMA address and whether it bounced. */
 export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
-  return ctx.trace.call('iommu_dma_map_phys', { device: dev.busId, phys: hex(phys), size: Number(size) }, () => {
+  return ctx.trace.call('iommu_dma_map_phys', { device: dev.busId, phys: phys, size: Number(size) }, () => {
     const domain = dmaDomain(dev);
     if (!domain) return { dma: DMA_MAPPING_ERROR, bounce: null };
     const prot = dmaInfoToProt(dir, dev.coherent, attrs);
@@ -165,7 +165,7 @@ export function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, gra
 
 /** iommu_dma_unmap_phys. */
 export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('iommu_dma_unmap_phys', { device: dev.busId, dma_addr: hex(dmaAddr), size: Number(size) }, () => {
+  ctx.trace.call('iommu_dma_unmap_phys', { device: dev.busId, dma_addr: dmaAddr, size: Number(size) }, () => {
     const domain = dmaDomain(dev);
     if (!domain) return;
     const phys = iommuIovaToPhys(domain, dmaAddr);

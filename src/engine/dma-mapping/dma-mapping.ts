@@ -60,7 +60,7 @@ function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: b
 
 /** dma_map_phys (v6.18; dma_map_page_attrs and dma_map_single_attrs land here). */
 export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
-  return ctx.trace.call('dma_map_phys', { device: dev.busId, phys: hex(phys), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+  return ctx.trace.call('dma_map_phys', { device: dev.busId, phys: phys, size: Number(size), dir: TRACE_DIR[dir] }, () => {
     let dma: bigint;
     let bounce: bigint | null = null;
     const vduse = vduseDomainOf(dev);
@@ -75,7 +75,7 @@ export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigi
       dma = r.dma;
       bounce = r.bounce;
     }
-    ctx.trace.emit('dma:dma_map_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(dma), size: Number(size), phys_addr: hex(phys), attrs: traceAttrs(attrs) });
+    ctx.trace.emit('dma:dma_map_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: dma, size: Number(size), phys_addr: phys, attrs: traceAttrs(attrs) });
     ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
     if (dma !== DMA_MAPPING_ERROR) {
       ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
@@ -87,7 +87,7 @@ export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigi
 }
 
 export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('dma_unmap_phys', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+  ctx.trace.call('dma_unmap_phys', { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const known = ctx.mappings.live.has(mappingKey(dev.name, addr));
     // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
     if (known) {
@@ -96,7 +96,7 @@ export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bi
       else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
       else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
     }
-    ctx.trace.emit('dma:dma_unmap_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size), attrs: traceAttrs(attrs) });
+    ctx.trace.emit('dma:dma_unmap_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size), attrs: traceAttrs(attrs) });
     ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
     ctx.mappings.end(dev.name, addr);
     ctx.ownership.remove(mappingKey(dev.name, addr));
@@ -115,7 +115,7 @@ function ownerMapping(ctx: EngineCtx, dev: Device, addr: bigint): string | undef
 }
 
 export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
-  ctx.trace.call('dma_sync_single_for_cpu', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+  ctx.trace.call('dma_sync_single_for_cpu', { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const key = ownerMapping(ctx, dev, addr);
     if (key) {
       const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
@@ -124,13 +124,13 @@ export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, s
       else iommuDmaSyncSingleForCpu(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, 'cpu');
     }
-    ctx.trace.emit('dma:dma_sync_single_for_cpu', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size) });
+    ctx.trace.emit('dma:dma_sync_single_for_cpu', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size) });
     ctx.debug.debugDmaSyncSingleForCpu(debugDevice(dev), addr, size, dir);
   });
 }
 
 export function dmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
-  ctx.trace.call('dma_sync_single_for_device', { device: dev.busId, dma_addr: hex(addr), size: Number(size), dir: TRACE_DIR[dir] }, () => {
+  ctx.trace.call('dma_sync_single_for_device', { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const key = ownerMapping(ctx, dev, addr);
     if (key) {
       const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
@@ -139,7 +139,7 @@ export function dmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint
       else iommuDmaSyncSingleForDevice(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, 'device');
     }
-    ctx.trace.emit('dma:dma_sync_single_for_device', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: hex(addr), size: Number(size) });
+    ctx.trace.emit('dma:dma_sync_single_for_device', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size) });
     ctx.debug.debugDmaSyncSingleForDevice(debugDevice(dev), addr, size, dir);
   });
 }
@@ -246,7 +246,7 @@ export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): Coh
       phys = ctx.pages.allocTopDown(ctx.platform.pageSize << BigInt(order), ctx.platform.pageSize << BigInt(order), dev.dmaMask + 1n, `coherent ${dev.name}`);
     }
     if (phys === null) {
-      ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: hex(DMA_MAPPING_ERROR), size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
+      ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: DMA_MAPPING_ERROR, size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
       return null;
     }
     ctx.mem.fill(phys, Number(bytes), 0);
@@ -263,7 +263,7 @@ export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): Coh
     }
     if (!dev.coherent) ctx.cache.uncached.push({ start: phys, end: phys + bytes });
     ctx.buffers.add('coherent', phys, size, bytes, ctx.trace.line, `coherent ${dev.name}`);
-    ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: hex(dma), size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
+    ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: dma, size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
     ctx.debug.debugDmaAllocCoherent(debugDevice(dev), size, dma, phys);
     ctx.mappings.add({ device: dev.name, dma, size, phys, dir: DMA_BIDIRECTIONAL, bounce: null, kind: 'coherent', line: ctx.trace.line });
     return { cpu: phys, dma, size, line: ctx.trace.line };
@@ -277,7 +277,7 @@ function iommuDmaMapPhysForCoherent(ctx: EngineCtx, dev: Device, phys: bigint, s
 }
 
 export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: CoherentAlloc): void {
-  ctx.trace.call('dma_free_coherent', { device: dev.busId, size: Number(size), dma_addr: hex(coh.dma) }, () => {
+  ctx.trace.call('dma_free_coherent', { device: dev.busId, size: Number(size), dma_addr: coh.dma }, () => {
     ctx.debug.debugDmaFreeCoherent(debugDevice(dev), size, coh.cpu, coh.dma);
     const rec = ctx.mappings.end(dev.name, coh.dma);
     if (rec) {
@@ -293,6 +293,6 @@ export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: 
       const i = ctx.cache.uncached.findIndex((r) => r.start === coh.cpu);
       if (i >= 0) ctx.cache.uncached.splice(i, 1);
     }
-    ctx.trace.emit('dma:dma_free', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: hex(coh.dma), size: Number(size), attrs: '' });
+    ctx.trace.emit('dma:dma_free', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: coh.dma, size: Number(size), attrs: '' });
   });
 }

@@ -21,16 +21,26 @@ export interface MappingRecord {
 }
 
 export function mappingKey(device: string, dma: bigint): string {
-  return `${device}@${dma.toString(16)}`;
+  return `${device}@${dma}`;
 }
 
+/** Ended mappings remembered for lookups after unmap (hovers, `expect bounced` on a stale handle). */
+const ENDED_KEPT = 4096;
+
 export class MappingRecords {
-  readonly records: MappingRecord[] = [];
   readonly live = new Map<string, MappingRecord>();
+  /** The most recently ended mappings, oldest first, at most ENDED_KEPT. */
+  readonly ended: MappingRecord[] = [];
+
+  /** Every remembered mapping, ended ones first (oldest first), then the live ones. */
+  get records(): MappingRecord[] {
+    return [...this.ended, ...this.live.values()];
+  }
 
   add(r: Omit<MappingRecord, 'key' | 'live'>): MappingRecord {
-    const rec: MappingRecord = { ...r, key: mappingKey(r.device, r.dma), live: true };
-    this.records.push(rec);
+    const rec: MappingRecord = {
+      key: mappingKey(r.device, r.dma), device: r.device, dma: r.dma, size: r.size, phys: r.phys, dir: r.dir, bounce: r.bounce, kind: r.kind, line: r.line, live: true,
+    };
     this.live.set(rec.key, rec);
     return rec;
   }
@@ -41,16 +51,19 @@ export class MappingRecords {
     if (rec) {
       rec.live = false;
       this.live.delete(key);
+      this.ended.push(rec);
+      if (this.ended.length > ENDED_KEPT * 2) this.ended.splice(0, this.ended.length - ENDED_KEPT);
     }
     return rec;
   }
 
-  /** The newest mapping (live or not) whose DMA range contains addr. */
+  /** The live mapping whose DMA range contains addr, else the most recently ended one. */
   findByDma(addr: bigint): MappingRecord | undefined {
-    for (let i = this.records.length - 1; i >= 0; i--) {
-      const r = this.records[i];
-      if (addr >= r.dma && addr < r.dma + (r.size > 0n ? r.size : 1n)) return r;
-    }
+    const within = (r: MappingRecord): boolean => addr >= r.dma && addr < r.dma + (r.size > 0n ? r.size : 1n);
+    let best: MappingRecord | undefined;
+    for (const r of this.live.values()) if (within(r)) best = r;
+    if (best) return best;
+    for (let i = this.ended.length - 1; i >= 0; i--) if (within(this.ended[i])) return this.ended[i];
     return undefined;
   }
 }

@@ -44,13 +44,13 @@ export function swiotlbTblMapSingle(ctx: EngineCtx, dev: Device, orig: bigint, s
     return DMA_MAPPING_ERROR;
   }
   for (const w of r.warnings) ctx.trace.printk(`${dev.driver} ${dev.busId}: ${w}`);
-  ctx.trace.emit('engine:swiotlb_map', { orig: hex(orig), tlb_addr: hex(r.tlbAddr), index: r.index, nslots: r.nslots, pad_slots: r.padSlots });
+  ctx.trace.emit('engine:swiotlb_map', { orig: orig, tlb_addr: r.tlbAddr, index: r.index, nslots: r.nslots, pad_slots: r.padSlots });
   return r.tlbAddr;
 }
 
 export function swiotlbTblUnmapSingle(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
-  ctx.trace.emit('engine:swiotlb_unmap', { tlb_addr: hex(tlbAddr), size: Number(size) });
+  ctx.trace.emit('engine:swiotlb_unmap', { tlb_addr: tlbAddr, size: Number(size) });
   report(ctx, dev, ctx.swiotlb.unmapSingle(tlbAddr, Number(size), dir, attrs, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
 }
 
@@ -69,12 +69,12 @@ function report(ctx: EngineCtx, dev: Device, r: { ok: boolean; warnings: string[
 
 export function swiotlbSyncSingleForDevice(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
-  ctx.trace.emit('engine:swiotlb_sync_for_device', { tlb_addr: hex(tlbAddr), size: Number(size) });
+  ctx.trace.emit('engine:swiotlb_sync_for_device', { tlb_addr: tlbAddr, size: Number(size) });
   report(ctx, dev, ctx.swiotlb.syncSingleForDevice(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
 }
 
 export function swiotlbSyncSingleForCpu(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
-  ctx.trace.emit('engine:swiotlb_sync_for_cpu', { tlb_addr: hex(tlbAddr), size: Number(size) });
+  ctx.trace.emit('engine:swiotlb_sync_for_cpu', { tlb_addr: tlbAddr, size: Number(size) });
   report(ctx, dev, ctx.swiotlb.syncSingleForCpu(tlbAddr, Number(size), dir, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
 }

@@ -7,7 +7,6 @@ import type { Device } from '../device';
 import { EBUSY, EINVAL, ENODEV, ENOMEM, KernelError } from '../errno';
 import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
 import { IovaDomain } from '../iova/iova';
-import { hex } from '../u64';
 import { FlushQueue } from './flush-queue';
 import { IommuDomain, type DomainPolicy, type DomainType } from './iommu-domain';
 import { IommuGroup } from './iommu-group';
@@ -43,7 +42,7 @@ export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType,
   domain.pgsizeBitmap = ops.cfg.pgsizeBitmap;
   domain.apertureEnd = apertureEnd(iommu.cfg, fmt, ops.cfg.ias);
   if (domain.isDmaApi()) iommuDmaInitDomain(ctx, domain);
-  ctx.trace.emit('engine:domain_alloc', { domain: domain.label, type, format: fmt, pgsize_bitmap: hex(domain.pgsizeBitmap) });
+  ctx.trace.emit('engine:domain_alloc', { domain: domain.label, type, format: fmt, pgsize_bitmap: domain.pgsizeBitmap });
   return domain;
 }
 
@@ -148,13 +147,13 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
     ctx.trace.printk(`iommu: ${r.message}`);
     ctx.trace.check('iommu-unaligned', 'error', `iommu: ${r.message}`);
   }
-  if (r.ret === 0) ctx.trace.emit('iommu:map', { iova: hex(iova), paddr: hex(paddr), size: Number(size) });
+  if (r.ret === 0) ctx.trace.emit('iommu:map', { iova: iova, paddr: paddr, size: Number(size) });
   return r.ret;
 }
 
 /** iommu_map = iommu_map_nosync + iommu_sync_map. */
 export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
-  return ctx.trace.call('iommu_map', { domain: domain.label, iova: hex(iova), paddr: hex(paddr), size: Number(size), prot }, () => {
+  return ctx.trace.call('iommu_map', { domain: domain.label, iova: iova, paddr: paddr, size: Number(size), prot }, () => {
     const ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
     if (ret === 0) iommuSyncMap(ctx, domain, iova, size);
     return ret;
@@ -164,7 +163,7 @@ export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, padd
 /** iommu_sync_map: on IOMMUs that cache non-present entries, new mappings become visible only now. */
 export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   if (!domain.iommu.traits.needsSyncMap) return;
-  ctx.trace.emit('engine:iotlb_sync_map', { domain: domain.label, iova: hex(iova), size: Number(size) });
+  ctx.trace.emit('engine:iotlb_sync_map', { domain: domain.label, iova: iova, size: Number(size) });
   domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
 }
 
@@ -173,19 +172,19 @@ export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   if (!domain.ops) return 0n;
   const r = iommuUnmapPages(domain.ops, iova, size);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
-  ctx.trace.emit('iommu:unmap', { iova: hex(iova), size: Number(size), unmapped_size: Number(r.unmapped) });
+  ctx.trace.emit('iommu:unmap', { iova: iova, size: Number(size), unmapped_size: Number(r.unmapped) });
   return r.unmapped;
 }
 
 /** iommu_iotlb_sync for a range: drop the IOTLB entries that translate it. */
 export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
-  ctx.trace.emit('engine:iotlb_inv', { domain: domain.label, iova: hex(iova), size: Number(size), entries: n });
+  ctx.trace.emit('engine:iotlb_inv', { domain: domain.label, iova: iova, size: Number(size), entries: n });
 }
 
 /** iommu_unmap = iommu_unmap_fast + iommu_iotlb_sync. */
 export function iommuUnmap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): bigint {
-  return ctx.trace.call('iommu_unmap', { domain: domain.label, iova: hex(iova), size: Number(size) }, () => {
+  return ctx.trace.call('iommu_unmap', { domain: domain.label, iova: iova, size: Number(size) }, () => {
     const unmapped = iommuUnmapFast(ctx, domain, iova, size);
     iommuIotlbSync(ctx, domain, iova, size);
     return unmapped;

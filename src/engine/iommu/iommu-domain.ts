@@ -3,6 +3,7 @@
 
 import type { IoPgtableOps } from '../io-pgtable/types';
 import type { IovaDomain } from '../iova/iova';
+import type { DomainIovaLinks } from '../dma-mapping/dma-iova';
 import type { FlushQueue } from './flush-queue';
 import type { Iommu } from './iommu-instance';
 import type { PgtableFormat } from './iommu-kinds';
@@ -30,6 +31,8 @@ export class IommuDomain {
   label: string;
   /** Devices attached (RID or PASID). */
   readonly users = new Set<string>();
+  /** Two-step IOVA API state kept with the cookie (dma-iova.ts): live dma_iova states, ranges linked but not yet synced. */
+  iovaLinks: DomainIovaLinks | null = null;
 
   constructor(readonly id: number, public type: DomainType, readonly iommu: Iommu, label: string, readonly line: number) {
     this.label = label;

@@ -30,7 +30,8 @@ export class Iommu {
   }
 
   get maxPasids(): number {
-    const bits = this.cfg.pasidBits ?? 20;
-    return 1 << bits;
+    // pasid_bits = 0 (or absent): no PASID support at all, not one PASID.
+    const bits = this.cfg.pasidBits ?? 0;
+    return bits > 0 ? 1 << bits : 0;
   }
 }

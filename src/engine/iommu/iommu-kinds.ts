@@ -47,7 +47,8 @@ export const IOMMU_TRAITS: Readonly<Record<IommuKind, IommuTraits>> = {
   'arm-smmu-v3': { driver: 'arm-smmu-v3', defaultPolicy: 'dma', deferredFlush: true, needsSyncMap: false, defaultGranule: 4096n, defaultIas: 48, defaultOas: 48 },
   'intel-vtd': { driver: 'DMAR', defaultPolicy: 'dma-fq', deferredFlush: true, needsSyncMap: false, defaultGranule: 4096n, defaultIas: 48, defaultOas: 48 },
   'amd-vi': { driver: 'AMD-Vi', defaultPolicy: 'dma-fq', deferredFlush: true, needsSyncMap: false, defaultGranule: 4096n, defaultIas: 64, defaultOas: 52 },
-  'apple-dart': { driver: 'apple-dart', defaultPolicy: 'dma', deferredFlush: false, needsSyncMap: false, defaultGranule: 16384n, defaultIas: 32, defaultOas: 36 },
+  // apple_dart_iotlb_sync_map() flushes: the DART TLB may hold a non-present result for a new mapping.
+  'apple-dart': { driver: 'apple-dart', defaultPolicy: 'dma', deferredFlush: false, needsSyncMap: true, defaultGranule: 16384n, defaultIas: 32, defaultOas: 36 },
   generic: { driver: 'generic-iommu', defaultPolicy: 'dma', deferredFlush: false, needsSyncMap: false, defaultGranule: 4096n, defaultIas: 32, defaultOas: 48 },
   vduse: { driver: 'vduse', defaultPolicy: 'dma', deferredFlush: false, needsSyncMap: false, defaultGranule: 4096n, defaultIas: 64, defaultOas: 64 },
   'virtio-iommu': { driver: 'virtio-iommu', defaultPolicy: 'dma', deferredFlush: true, needsSyncMap: true, defaultGranule: 4096n, defaultIas: 48, defaultOas: 48 },

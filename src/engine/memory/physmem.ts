@@ -4,6 +4,8 @@
 const FRAME_SHIFT = 12;
 const FRAME_SIZE = 1 << FRAME_SHIFT;
 const FRAME_MASK = BigInt(FRAME_SIZE - 1);
+const FRAME_SHIFT_N = BigInt(FRAME_SHIFT);
+// Descriptors are little-endian; BigUint64Array uses the host's order, which is little-endian on every host Node runs this on.
 
 export interface RamRange {
   start: bigint;
@@ -13,6 +15,8 @@ export interface RamRange {
 
 export class PhysicalMemory {
   private readonly frames = new Map<number, Uint8Array>();
+  /** 64-bit views of the same frames, for descriptor loads and stores (created with the frame). */
+  private readonly words = new Map<number, BigUint64Array>();
 
   constructor(readonly ram: readonly RamRange[]) {}
 
@@ -61,16 +65,15 @@ export class PhysicalMemory {
 
   /** Little-endian 64-bit load (page-table descriptors). `addr` must be 8-byte aligned. */
   readU64(addr: bigint): bigint {
-    const frame = this.frames.get(Number(addr >> BigInt(FRAME_SHIFT)));
-    if (!frame) return 0n;
-    const off = Number(addr & FRAME_MASK);
-    return new DataView(frame.buffer, frame.byteOffset).getBigUint64(off, true);
+    const words = this.words.get(Number(addr >> FRAME_SHIFT_N));
+    if (!words) return 0n;
+    return words[Number(addr & FRAME_MASK) >> 3];
   }
 
   writeU64(addr: bigint, value: bigint): void {
-    const frame = this.frame(addr);
-    const off = Number(addr & FRAME_MASK);
-    new DataView(frame.buffer, frame.byteOffset).setBigUint64(off, value, true);
+    this.frame(addr);
+    const words = this.words.get(Number(addr >> FRAME_SHIFT_N)) as BigUint64Array;
+    words[Number(addr & FRAME_MASK) >> 3] = value;
   }
 
   /** Copy `len` bytes from `src` to `dst` (swiotlb and VDUSE bounces). */
@@ -82,8 +85,10 @@ export class PhysicalMemory {
     const pfn = Number(addr >> BigInt(FRAME_SHIFT));
     let frame = this.frames.get(pfn);
     if (!frame) {
-      frame = new Uint8Array(FRAME_SIZE);
+      const words = new BigUint64Array(FRAME_SIZE / 8);
+      frame = new Uint8Array(words.buffer);
       this.frames.set(pfn, frame);
+      this.words.set(pfn, words);
     }
     return frame;
   }

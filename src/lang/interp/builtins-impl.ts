@@ -1,4 +1,5 @@
-// The builtins a scenario calls, bound to the engine. Each takes the kernel
+// The core builtins a scenario calls (memory, streaming DMA API, IOMMU API,
+// device access), bound to the engine. Each takes the kernel
 // function's arguments in kernel order and returns what the kernel returns
 // (a negative errno, or DMA_MAPPING_ERROR, where the kernel does).
 
@@ -9,24 +10,10 @@ import {
 } from '../../engine/dma-mapping/dma-mapping';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { iommuAttachDevice, iommuDetachDevice, iommuFlushIotlbAll, iommuIovaToPhys, iommuMap, iommuPagingDomainAlloc, iommuUnmap } from '../../engine/iommu/iommu-core';
-import type { Machine } from '../../engine/machine';
-import { ENOMEM } from '../../engine/errno';
+import type { BuiltinBinding } from './builtin-types';
 import { address, buffer, bytes, device, direction, domain, int, length, sgTable, smallInt } from './coerce';
 import { RuntimeError } from './runtime-error';
 import { BufferValue, CoherentValue, RecordValue, TranslateValue, truthy, type Value } from './values';
-
-export interface CallContext {
-  m: Machine;
-  /** Name the result will be assigned to, for labels ("buf", "d"). */
-  target?: string;
-}
-
-export interface BuiltinBinding {
-  min: number;
-  max: number;
-  named?: readonly string[];
-  impl(c: CallContext, args: Value[], named: Map<string, Value>): Value;
-}
 
 /** Largest single mapping the emulator accepts (keeps page-table work bounded). */
 const MAX_MAP_BYTES = 1n << 36n;
@@ -59,16 +46,7 @@ function sgSegments(args: Value[]): { phys: bigint; length: bigint }[] {
   });
 }
 
-const notYet = (name: string): BuiltinBinding => ({
-  min: 0,
-  max: 16,
-  named: ['pasid', 'nest_parent', 'ias', 'granule'],
-  impl: () => {
-    throw new RuntimeError(`${name} is not emulated yet (two-step IOVA, PASID/SVA, nested and VDUSE support is the next engine milestone)`, undefined, 'not-implemented');
-  },
-});
-
-export const BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
+export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
   alloc_pages: {
     min: 1, max: 1,
     impl: (c, [order]) => {
@@ -271,23 +249,5 @@ export const BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
       return null;
     },
   },
-  dma_iova_try_alloc: notYet('dma_iova_try_alloc'),
-  dma_use_iova: notYet('dma_use_iova'),
-  dma_iova_link: notYet('dma_iova_link'),
-  dma_iova_sync: notYet('dma_iova_sync'),
-  dma_iova_unlink: notYet('dma_iova_unlink'),
-  dma_iova_destroy: notYet('dma_iova_destroy'),
-  dma_iova_free: notYet('dma_iova_free'),
-  iommu_nested_domain_alloc: notYet('iommu_nested_domain_alloc'),
-  iommu_attach_device_pasid: notYet('iommu_attach_device_pasid'),
-  iommu_detach_device_pasid: notYet('iommu_detach_device_pasid'),
-  iommu_replace_device_pasid: notYet('iommu_replace_device_pasid'),
-  iommu_attach_handle_get: notYet('iommu_attach_handle_get'),
-  iommu_sva_bind_device: notYet('iommu_sva_bind_device'),
-  iommu_sva_unbind_device: notYet('iommu_sva_unbind_device'),
-  vduse_domain_set_map: notYet('vduse_domain_set_map'),
-  user_read: notYet('user_read'),
-  user_write: notYet('user_write'),
 };
 
-export const OUT_OF_MEMORY = -BigInt(ENOMEM);

@@ -14,10 +14,10 @@ import {
   IommufdAttachHandle, devMaxPasids, iommuAttachDevicePasid, iommuAttachHandleGet, iommuDetachDevicePasid, iommuReplaceDevicePasid,
 } from '../../src/engine/iommu/iommu-pasid';
 import {
-  EOVERFLOW, IommuSva, SvaDomain, iommuSvaBindDevice, iommuSvaUnbindDevice, mmAlloc, mmPasidDrop, svaGlobals, type MmStruct,
+  IommuSva, SvaDomain, iommuSvaBindDevice, iommuSvaUnbindDevice, mmAlloc, mmPasidDrop, svaGlobals, type MmStruct,
 } from '../../src/engine/iommu/iommu-sva';
 import { IOMMU_READ } from '../../src/engine/io-pgtable/types';
-import { EBUSY, EINVAL, ENODEV, ENOENT, ENOSPC, EOPNOTSUPP } from '../../src/engine/errno';
+import { EBUSY, EINVAL, ENODEV, ENOENT, ENOSPC, EOPNOTSUPP, EOVERFLOW } from '../../src/engine/errno';
 import { runScenario } from '../../src/lang/run';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -187,7 +187,7 @@ function runCommand(io: CliIo, path: string, json: boolean, verbose: boolean): n
     if (loaded.kind === 'call' && !json) return EXIT_BAD_INPUT;
   } else {
     try {
-      result = runScenario(loaded.source, file);
+      result = runScenario(loaded.source, file, { events: json ? 'all' : 'none' });
     } catch (err) {
       return internalError(io, file, err);
     }

@@ -30,3 +30,10 @@ export class KernelError extends Error {
     super(message);
   }
 }
+
+/** A path on which the kernel would BUG(): the emulator stops the statement and reports it. */
+export class KernelBug extends Error {
+  constructor(message: string) {
+    super(message.startsWith('kernel BUG') ? message : `kernel BUG: ${message}`);
+  }
+}

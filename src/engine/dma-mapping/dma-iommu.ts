@@ -6,7 +6,7 @@ import type { EngineCtx } from '../context';
 import type { Device } from '../device';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
-import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
+import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
 import { DMA_MAPPING_ERROR, fls, hex } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
 import { dmaKmallocNeedsBounce } from './dma-direct';
@@ -20,7 +20,8 @@ export function dmaDomain(dev: Device): IommuDomain | null {
 
 /** dma_info_to_prot. */
 export function dmaInfoToProt(dir: DmaDirection, coherent: boolean, attrs: number): number {
-  let prot = coherent ? IOMMU_CACHE : 0;
+  // v6.18: MMIO is mapped IOMMU_MMIO and never cacheable.
+  let prot = attrs & DMA_ATTR_MMIO ? IOMMU_MMIO : coherent ? IOMMU_CACHE : 0;
   if (attrs & DMA_ATTR_PRIVILEGED) prot |= IOMMU_PRIV;
   if (dir === DMA_BIDIRECTIONAL) prot |= IOMMU_READ | IOMMU_WRITE;
   else if (dir === DMA_TO_DEVICE) prot |= IOMMU_READ;

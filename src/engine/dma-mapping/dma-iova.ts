@@ -181,7 +181,7 @@ function usable(ctx: EngineCtx, dev: Device, state: DmaIovaState, fn: string): {
 
 /** dma_iova_try_alloc(): a zeroed state (dma_use_iova() false) unless IOVA space was reserved. */
 export function dmaIovaTryAlloc(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint): DmaIovaState {
-  return ctx.trace.call('dma_iova_try_alloc', { device: dev.busId, phys: hex(phys), size: hex(size) }, () => {
+  return ctx.trace.call('dma_iova_try_alloc', { device: dev.busId, phys, size }, () => {
     const state = new DmaIovaState(ctx.trace.line);
     const domain = dmaDomain(dev);
     // use_dma_iommu(); the emulator's stacked DMA ops over a chain of IOMMUs do not cover this API.
@@ -197,20 +197,20 @@ export function dmaIovaTryAlloc(ctx: EngineCtx, dev: Device, phys: bigint, size:
       return state;
     }
     const len = iovad.iovaAlign(size + pad);
-    const iova = ctx.trace.call('iommu_dma_alloc_iova', { size: hex(len), dma_limit: hex(dev.dmaMask) }, () => iommuDmaAllocIova(ctx, domain, len, dev.dmaMask, dev));
+    const iova = ctx.trace.call('iommu_dma_alloc_iova', { size: len, dma_limit: dev.dmaMask }, () => iommuDmaAllocIova(ctx, domain, len, dev.dmaMask, dev));
     if (iova === 0n) return state;
     state.addr = iova + pad;
     state.__size = size;
     state.device = dev.name;
     domainLinks(domain).states.push(state);
-    ctx.trace.emit('engine:dma_iova_state', { addr: hex(state.addr), size: hex(size), iova: hex(iova), iova_len: hex(len) });
+    ctx.trace.emit('engine:dma_iova_state', { addr: state.addr, size, iova, iova_len: len });
     return state;
   });
 }
 
 /** dma_iova_free(): give back iova_align(size + pad); every link must have been undone. */
 export function dmaIovaFree(ctx: EngineCtx, dev: Device, state: DmaIovaState): void {
-  ctx.trace.call('dma_iova_free', { device: dev.busId, addr: hex(state.addr), size: hex(dmaIovaSize(state)) }, () => {
+  ctx.trace.call('dma_iova_free', { device: dev.busId, addr: state.addr, size: dmaIovaSize(state) }, () => {
     const u = usable(ctx, dev, state, 'dma_iova_free');
     if (!u) return;
     if (state.links.length > 0) {
@@ -230,7 +230,7 @@ export function dmaIovaFree(ctx: EngineCtx, dev: Device, state: DmaIovaState): v
 function freeReservation(ctx: EngineCtx, domain: IommuDomain, iovad: IovaDomain, state: DmaIovaState): void {
   const pad = iovad.iovaOffset(state.addr);
   const len = iovad.iovaAlign(dmaIovaSize(state) + pad);
-  ctx.trace.call('iommu_dma_free_iova', { iova: hex(state.addr - pad), size: hex(len) }, () => iommuDmaFreeIova(ctx, domain, state.addr - pad, len, false));
+  ctx.trace.call('iommu_dma_free_iova', { iova: state.addr - pad, size: len }, () => iommuDmaFreeIova(ctx, domain, state.addr - pad, len, false));
 }
 
 /** Mark the state released; the domain keeps it only while it still explains a leak. */
@@ -245,7 +245,7 @@ function release(domain: IommuDomain, state: DmaIovaState, fn: 'dma_iova_destroy
 
 /** __dma_iova_link(): CPU cache maintenance for non-coherent devices, then map without an IOTLB sync. */
 function dmaIovaLinkRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain, addr: bigint, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): number {
-  return ctx.trace.call('__dma_iova_link', { iova: hex(addr), phys: hex(phys), size: Number(size) }, () => {
+  return ctx.trace.call('__dma_iova_link', { iova: addr, phys, size: Number(size) }, () => {
     const mmio = (attrs & DMA_ATTR_MMIO) !== 0;
     if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, phys, size, dir);
     // dma_info_to_prot(): MMIO is never cacheable in the IOMMU.
@@ -258,7 +258,7 @@ function dmaIovaLinkRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain, addr: 
 
 /** iommu_dma_map_swiotlb(): bounce one partial granule; the padding around it is zeroed for untrusted devices. */
 function iommuDmaMapSwiotlb(ctx: EngineCtx, dev: Device, iovad: IovaDomain, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
-  return ctx.trace.call('iommu_dma_map_swiotlb', { phys: hex(phys), size: Number(size) }, () => {
+  return ctx.trace.call('iommu_dma_map_swiotlb', { phys, size: Number(size) }, () => {
     if (!ctx.swiotlb) {
       ctx.trace.printk(`${dev.driver} ${dev.busId}: DMA bounce buffers are inactive, unable to map unaligned transaction.`);
       return DMA_MAPPING_ERROR;
@@ -273,7 +273,7 @@ function iommuDmaMapSwiotlb(ctx: EngineCtx, dev: Device, iovad: IovaDomain, phys
 function bounceAndLink(
   ctx: EngineCtx, dev: Device, domain: IommuDomain, iovad: IovaDomain, addr: bigint, phys: bigint, len: bigint, dir: DmaDirection, attrs: number, pad: bigint,
 ): { ret: number; bounce: bigint } {
-  return ctx.trace.call('iommu_dma_iova_bounce_and_link', { iova: hex(addr), phys: hex(phys), len: Number(len) }, () => {
+  return ctx.trace.call('iommu_dma_iova_bounce_and_link', { iova: addr, phys, len: Number(len) }, () => {
     const bounce = iommuDmaMapSwiotlb(ctx, dev, iovad, phys, len, dir, attrs);
     if (bounce === DMA_MAPPING_ERROR) return { ret: -ENOMEM, bounce };
     if (iovad.iovaOffset(bounce) !== pad) {
@@ -294,7 +294,7 @@ function bounceAndLink(
 function iommuDmaIovaLinkSwiotlb(
   ctx: EngineCtx, dev: Device, domain: IommuDomain, iovad: IovaDomain, state: DmaIovaState, phys: bigint, offset: bigint, size: bigint, dir: DmaDirection, attrs: number,
 ): number {
-  return ctx.trace.call('iommu_dma_iova_link_swiotlb', { phys: hex(phys), offset: hex(offset), size: Number(size) }, () => {
+  return ctx.trace.call('iommu_dma_iova_link_swiotlb', { phys, offset, size: Number(size) }, () => {
     const startPad = iovad.iovaOffset(phys);
     const endPad = iovad.iovaOffset(phys + size);
     const addr = state.addr + offset;
@@ -346,7 +346,7 @@ function iommuDmaIovaLinkSwiotlb(
         `dma_iova_link at offset ${hex(offset)} failed with -${errnoName(ret)} after mapping ${hex(mapped)} bytes, and v6.18 unwinds with dma_iova_unlink(state, 0, ${hex(mapped)}): from offset 0, not ${hex(offset)}, so it unmaps IOVA ${span(state.addr - pad0, hit)} (with DMA_IOVA_USE_SWIOTLB set, also releasing the bounce slot there) and leaves ${mapped > 0n ? `this link's ${span(offset, mapped)}` : 'nothing of this link'} mapped (fixed after v6.18 by commit 6ec91df8aff7)`,
       );
     }
-    ctx.trace.call('dma_iova_unlink', { device: dev.busId, offset: '0x0', size: Number(mapped) }, () => unlinkAndForget(ctx, dev, domain, iovad, state, 0n, mapped, dir, attrs, false));
+    ctx.trace.call('dma_iova_unlink', { device: dev.busId, offset: 0n, size: Number(mapped) }, () => unlinkAndForget(ctx, dev, domain, iovad, state, 0n, mapped, dir, attrs, false));
     return ret;
   });
 }
@@ -393,7 +393,7 @@ function checkLink(ctx: EngineCtx, iovad: IovaDomain, state: DmaIovaState, phys:
 
 /** dma_iova_link(): 0 or a negative errno; no IOTLB sync until dma_iova_sync(). */
 export function dmaIovaLink(ctx: EngineCtx, dev: Device, state: DmaIovaState, phys: bigint, offset: bigint, size: bigint, dir: DmaDirection, attrs: number): number {
-  const fields = { device: dev.busId, addr: hex(state.addr), phys: hex(phys), offset: hex(offset), size: Number(size), dir: dirName(dir), attrs: traceAttrs(attrs) };
+  const fields = { device: dev.busId, addr: state.addr, phys, offset, size: Number(size), dir: dirName(dir), attrs: traceAttrs(attrs) };
   return ctx.trace.call('dma_iova_link', fields, () => {
     const u = usable(ctx, dev, state, 'dma_iova_link');
     if (!u) return -EINVAL;
@@ -426,14 +426,14 @@ export function dmaIovaLink(ctx: EngineCtx, dev: Device, state: DmaIovaState, ph
 
 /** dma_iova_sync(): iommu_sync_map() over the granules of the range; the device may use them from now on. */
 export function dmaIovaSync(ctx: EngineCtx, dev: Device, state: DmaIovaState, offset: bigint, size: bigint): number {
-  return ctx.trace.call('dma_iova_sync', { device: dev.busId, addr: hex(state.addr), offset: hex(offset), size: Number(size) }, () => {
+  return ctx.trace.call('dma_iova_sync', { device: dev.busId, addr: state.addr, offset, size: Number(size) }, () => {
     const u = usable(ctx, dev, state, 'dma_iova_sync');
     if (!u) return -EINVAL;
     const addr = state.addr + offset;
     const pad = u.iovad.iovaOffset(addr);
     const start = addr - pad;
     const len = u.iovad.iovaAlign(size + pad);
-    ctx.trace.call('iommu_sync_map', { iova: hex(start), size: Number(len) }, () => iommuSyncMap(ctx, u.domain, start, len));
+    ctx.trace.call('iommu_sync_map', { iova: start, size: Number(len) }, () => iommuSyncMap(ctx, u.domain, start, len));
     forgetUnsynced(u.domain, start, len);
     return 0;
   });
@@ -453,7 +453,7 @@ function forgetUnsynced(domain: IommuDomain, start: bigint, len: bigint): void {
 
 /** iommu_dma_iova_unlink_range_slow(): per granule, CPU cache maintenance and the swiotlb unmap. */
 function unlinkRangeSlow(ctx: EngineCtx, dev: Device, domain: IommuDomain, iovad: IovaDomain, start: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('iommu_dma_iova_unlink_range_slow', { iova: hex(start), size: Number(size) }, () => {
+  ctx.trace.call('iommu_dma_iova_unlink_range_slow', { iova: start, size: Number(size) }, () => {
     let addr = start;
     let pad = iovad.iovaOffset(addr);
     const end = start + size;
@@ -477,7 +477,7 @@ function unlinkRangeSlow(ctx: EngineCtx, dev: Device, domain: IommuDomain, iovad
 function unlinkAndForget(
   ctx: EngineCtx, dev: Device, domain: IommuDomain, iovad: IovaDomain, state: DmaIovaState, offset: bigint, size: bigint, dir: DmaDirection, attrs: number, freeIova: boolean,
 ): void {
-  ctx.trace.call('__iommu_dma_iova_unlink', { offset: hex(offset), size: Number(size), free_iova: freeIova }, () => {
+  ctx.trace.call('__iommu_dma_iova_unlink', { offset, size: Number(size), free_iova: freeIova }, () => {
     let addr = state.addr + offset;
     const pad = iovad.iovaOffset(addr);
     if (state.__size & DMA_IOVA_USE_SWIOTLB || (!dev.coherent && (attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0)) unlinkRangeSlow(ctx, dev, domain, iovad, addr, size, dir, attrs);
@@ -497,7 +497,7 @@ function unlinkAndForget(
     }
     if (unmapped !== len) ctx.trace.printk(`WARNING: drivers/iommu/dma-iommu.c: __iommu_dma_iova_unlink: WARN_ON(unmapped != size): unmapped ${hex(unmapped)} of ${hex(len)} at ${hex(addr)}`);
     if (!queued) iommuIotlbSync(ctx, domain, addr, len);
-    if (freeIova) ctx.trace.call('iommu_dma_free_iova', { iova: hex(addr), size: hex(len), queued }, () => iommuDmaFreeIova(ctx, domain, addr, len, queued));
+    if (freeIova) ctx.trace.call('iommu_dma_free_iova', { iova: addr, size: len, queued }, () => iommuDmaFreeIova(ctx, domain, addr, len, queued));
     forgetMapped(ctx, domain, state, addr, len);
   });
 }
@@ -560,7 +560,7 @@ function checkUnlink(ctx: EngineCtx, state: DmaIovaState, offset: bigint, size: 
 
 /** dma_iova_unlink(): unmap and sync the IOTLB; the IOVA stays reserved for new links. */
 export function dmaIovaUnlink(ctx: EngineCtx, dev: Device, state: DmaIovaState, offset: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('dma_iova_unlink', { device: dev.busId, addr: hex(state.addr), offset: hex(offset), size: Number(size), dir: dirName(dir), attrs: traceAttrs(attrs) }, () => {
+  ctx.trace.call('dma_iova_unlink', { device: dev.busId, addr: state.addr, offset, size: Number(size), dir: dirName(dir), attrs: traceAttrs(attrs) }, () => {
     const u = usable(ctx, dev, state, 'dma_iova_unlink');
     if (!u) return;
     checkUnlink(ctx, state, offset, size, dir, attrs, 'dma_iova_unlink', 'iova-unlink-not-linked');
@@ -570,7 +570,7 @@ export function dmaIovaUnlink(ctx: EngineCtx, dev: Device, state: DmaIovaState, 
 
 /** dma_iova_destroy(): unlink [0, mapped_len) and free the IOVA it spans; mapped_len 0 is dma_iova_free(). */
 export function dmaIovaDestroy(ctx: EngineCtx, dev: Device, state: DmaIovaState, mappedLen: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('dma_iova_destroy', { device: dev.busId, addr: hex(state.addr), mapped_len: Number(mappedLen), dir: dirName(dir), attrs: traceAttrs(attrs) }, () => {
+  ctx.trace.call('dma_iova_destroy', { device: dev.busId, addr: state.addr, mapped_len: Number(mappedLen), dir: dirName(dir), attrs: traceAttrs(attrs) }, () => {
     const u = usable(ctx, dev, state, 'dma_iova_destroy');
     if (!u) return;
     const { domain, iovad } = u;
@@ -578,7 +578,7 @@ export function dmaIovaDestroy(ctx: EngineCtx, dev: Device, state: DmaIovaState,
       if (state.links.length > 0) {
         ctx.trace.check('iova-destroy-mapped-len', 'error', `dma_iova_destroy with mapped_len 0 only frees the IOVA, but ${fmtRanges(linkRanges(state))} is still linked and stays mapped in the IOMMU`, state.links[0].line);
       }
-      ctx.trace.call('dma_iova_free', { device: dev.busId, addr: hex(state.addr), size: hex(dmaIovaSize(state)) }, () => freeReservation(ctx, domain, iovad, state));
+      ctx.trace.call('dma_iova_free', { device: dev.busId, addr: state.addr, size: dmaIovaSize(state) }, () => freeReservation(ctx, domain, iovad, state));
       release(domain, state, 'dma_iova_destroy', ctx.trace.line);
       return;
     }

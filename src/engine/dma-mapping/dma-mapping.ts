@@ -13,6 +13,7 @@ import { DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU
 import { dmaDomain, iommuDmaMapPhys, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPhys } from './dma-iommu';
 import { mappingKey } from './mapping-records';
 import { dmaDirectMapSg, dmaDirectUnmapSg, iommuDmaMapSg, iommuDmaUnmapSg, type SgTable } from './scatterlist';
+import { iommuChainStacked, stackedDmaMapPhys, stackedDmaMapSg, stackedDmaSyncSingle, stackedDmaUnmapPhys, stackedDmaUnmapSg } from '../iommu/iommu-chain';
 import { vduseDevAllocCoherent, vduseDevFreeCoherent, vduseDevMapPage, vduseDevSyncSingleForCpu, vduseDevSyncSingleForDevice, vduseDevUnmapPage, vduseDomainOf } from '../vduse/vduse-dma-ops';
 
 const TRACE_DIR = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
@@ -67,6 +68,9 @@ export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigi
     if (vduse) {
       // VDUSE: its own ops, always bounced below bounce_size (vduse-dma-ops.ts).
       ({ dma, bounce } = vduseDevMapPage(ctx, vduse, phys, size, dir, attrs));
+    } else if (iommuChainStacked(dev)) {
+      // IOMMUs in series: stacked ops map at the far IOMMU first, then nearer (iommu-chain.ts).
+      ({ dma, bounce } = stackedDmaMapPhys(ctx, dev, phys, size, dir, attrs));
     } else if (usesDirect(dev)) {
       dma = dmaDirectMapPhys(ctx, dev, phys, size, dir, attrs);
       if (dma !== DMA_MAPPING_ERROR && dma !== phys) bounce = dma;
@@ -93,6 +97,7 @@ export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bi
     if (known) {
       const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
       if (vduse) vduseDevUnmapPage(ctx, vduse, addr, size, dir, attrs);
+      else if (iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, addr, size, dir, attrs); // IOMMU chain (iommu-chain.ts)
       else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
       else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
     }
@@ -120,6 +125,7 @@ export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, s
     if (key) {
       const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
       if (vduse) vduseDevSyncSingleForCpu(ctx, vduse, addr, size, dir);
+      else if (iommuChainStacked(dev)) stackedDmaSyncSingle(ctx, dev, addr, size, dir, true); // IOMMU chain (iommu-chain.ts)
       else if (usesDirect(dev)) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
       else iommuDmaSyncSingleForCpu(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, 'cpu');
@@ -135,6 +141,7 @@ export function dmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint
     if (key) {
       const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
       if (vduse) vduseDevSyncSingleForDevice(ctx, vduse, addr, size, dir);
+      else if (iommuChainStacked(dev)) stackedDmaSyncSingle(ctx, dev, addr, size, dir, false); // IOMMU chain (iommu-chain.ts)
       else if (usesDirect(dev)) dmaDirectSyncSingleForDevice(ctx, dev, addr, size, dir);
       else iommuDmaSyncSingleForDevice(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, 'device');
@@ -158,7 +165,8 @@ export function dmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDire
     // VDUSE's DMA ops have no map_sg: the kernel's virtio core maps VDUSE buffers one page at a time.
     const vduseSg = vduseDomainOf(dev) !== null;
     if (vduseSg) ctx.trace.check('vduse-no-map-sg', 'error', `${dev.busId}: dma_map_sg on a VDUSE device: its DMA ops have no map_sg, map each segment with dma_map_page`);
-    const ents = vduseSg ? -EINVAL : usesDirect(dev) ? dmaDirectMapSg(ctx, dev, sgt, dir, attrs) : iommuDmaMapSg(ctx, dev, sgt, dir, attrs);
+    // IOMMU chain: stacked ops map each segment through the whole chain (iommu-chain.ts).
+    const ents = vduseSg ? -EINVAL : iommuChainStacked(dev) ? stackedDmaMapSg(ctx, dev, sgt, dir, attrs) : usesDirect(dev) ? dmaDirectMapSg(ctx, dev, sgt, dir, attrs) : iommuDmaMapSg(ctx, dev, sgt, dir, attrs);
     const phys = sgt.entries.map((s) => s.phys);
     if (ents <= 0) {
       ctx.trace.emit('dma:dma_map_sg_err', { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(phys), err: ents, attrs: traceAttrs(attrs) });
@@ -186,7 +194,8 @@ export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDi
     const mapped = sgt.mappedNents > 0;
     ctx.debug.debugDmaUnmapSg(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
     if (mapped) {
-      if (usesDirect(dev)) dmaDirectUnmapSg(ctx, dev, sgt, dir, attrs);
+      if (iommuChainStacked(dev)) stackedDmaUnmapSg(ctx, dev, sgt, dir, attrs); // IOMMU chain (iommu-chain.ts)
+      else if (usesDirect(dev)) dmaDirectUnmapSg(ctx, dev, sgt, dir, attrs);
       else iommuDmaUnmapSg(ctx, dev, sgt, dir, attrs);
     }
     ctx.trace.emit('dma:dma_unmap_sg', { device: dev.busId, dir: TRACE_DIR[dir], phys_addrs: hexList(sgt.entries.map((s) => s.phys)), attrs: traceAttrs(attrs) });
@@ -273,6 +282,7 @@ export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): Coh
 /** iommu_dma_alloc's __iommu_dma_map of the new pages, always bidirectional. */
 function iommuDmaMapPhysForCoherent(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint): bigint {
   // Coherent memory is page aligned, so iommu_dma_map_phys never bounces it.
+  if (iommuChainStacked(dev)) return stackedDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma; // IOMMU chain (iommu-chain.ts)
   return iommuDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma;
 }
 
@@ -284,6 +294,7 @@ export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: 
       // VDUSE: vduse_dev_free_coherent drops the IOTLB range and the IOVA and frees the pages itself.
       const vduse = vduseDomainOf(dev);
       if (vduse) vduseDevFreeCoherent(ctx, vduse, size, coh.dma);
+      else if (iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, coh.dma, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC); // IOMMU chain (iommu-chain.ts)
       else if (!usesDirect(dev)) {
         const domain = dmaDomain(dev);
         if (domain && iommuIovaToPhys(domain, coh.dma) !== 0n) iommuDmaUnmapPhys(ctx, dev, coh.dma, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);

@@ -17,7 +17,7 @@ export class Iommu {
     this.traits = IOMMU_TRAITS[cfg.kind];
     this.granule = cfg.granule ?? (cfg.pgsizes && cfg.pgsizes.length > 0 ? cfg.pgsizes.reduce((a, b) => (a < b ? a : b)) : this.traits.defaultGranule);
     this.ias = cfg.ias ?? (cfg.kind === 'intel-vtd' ? cfg.aw ?? 48 : this.traits.defaultIas);
-    this.oas = cfg.oas ?? this.traits.defaultOas;
+    this.oas = smmuIdr5Oas(cfg.kind, cfg.oas ?? this.traits.defaultOas);
     this.iotlb = new Iotlb(cfg.iotlb ?? 128, this.granule);
   }
 
@@ -34,4 +34,10 @@ export class Iommu {
     const bits = this.cfg.pasidBits ?? 0;
     return bits > 0 ? 1 << bits : 0;
   }
+}
+
+/** SMMUv3 IDR5.OAS encodes only these sizes, so a declared oas in between (39) reads back as the next one up (40). */
+function smmuIdr5Oas(kind: IommuConfig['kind'], oas: number): number {
+  if (kind !== 'arm-smmu-v3') return oas;
+  return [32, 36, 40, 42, 44, 48, 52].find((x) => x >= oas) ?? 52;
 }

@@ -3,7 +3,7 @@
 // __iommu_unmap(). Each call of the format's map_pages/unmap_pages is
 // reported as a chunk, so a run shows exactly how a request was split.
 
-import { EINVAL, ENODEV } from '../errno';
+import { EINVAL, ENODEV, KernelBug } from '../errno';
 import { IoPgtableOps } from '../io-pgtable/types';
 import { fmtPa, ffs, fls, hex, u64, U64_MASK } from '../u64';
 
@@ -53,7 +53,7 @@ export function iommuPgsize(pgsizeBitmap: bigint, iova: bigint, paddr: bigint, s
   const addrMerge = paddr | iova;
   let pgsizes = pgsizeBitmap & genmask(fls(size));
   if (addrMerge) pgsizes &= genmask(ffs(addrMerge));
-  if (!pgsizes) throw new Error('kernel BUG at drivers/iommu/iommu.c: iommu_pgsize: BUG_ON(!pgsizes)');
+  if (!pgsizes) throw new KernelBug('kernel BUG at drivers/iommu/iommu.c: iommu_pgsize: BUG_ON(!pgsizes)');
 
   const pgsizeIdx = fls(pgsizes);
   const pgsize = 1n << BigInt(pgsizeIdx);

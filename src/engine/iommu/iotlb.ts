@@ -11,6 +11,8 @@ export interface IotlbEntry {
   phys: bigint;
   read: boolean;
   write: boolean;
+  /** A nested domain's combined IOVA->PA entry also carries its stage-2 parent (the VMID): any stage-2 invalidation drops it (TLBI_NH_ALL). */
+  s2DomainId?: number;
 }
 
 export class Iotlb {
@@ -47,6 +49,7 @@ export class Iotlb {
     if (this.capacity === 0) return;
     const k = this.key(entry.domainId, entry.pasid, entry.iova);
     this.pasidsSeen.add(entry.pasid);
+    if (entry.s2DomainId !== undefined) this.s2Parents.add(entry.s2DomainId);
     this.entries.delete(k);
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value as string;
@@ -76,6 +79,7 @@ export class Iotlb {
         }
       }
     }
+    n += this.invalidateNestedOver(domainId);
     this.invalidations++;
     return n;
   }
@@ -91,7 +95,7 @@ export class Iotlb {
   }
 
   invalidateDomain(domainId: number): number {
-    let n = 0;
+    let n = this.invalidateNestedOver(domainId);
     for (const [k, e] of this.entries) {
       if (e.domainId === domainId) {
         this.entries.delete(k);
@@ -99,6 +103,22 @@ export class Iotlb {
       }
     }
     this.invalidations++;
+    return n;
+  }
+
+  /** Stage-2 parents that tag some nested domain's entries. */
+  private readonly s2Parents = new Set<number>();
+
+  /** A stage-2 invalidation of a nest parent also drops every combined entry over it (SMMUv3 TLBI_NH_ALL for the VMID). */
+  private invalidateNestedOver(s2DomainId: number): number {
+    if (!this.s2Parents.has(s2DomainId)) return 0;
+    let n = 0;
+    for (const [k, e] of this.entries) {
+      if (e.s2DomainId === s2DomainId) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
     return n;
   }
 }

@@ -10,6 +10,7 @@
 // Cached nodes are held by their pfn_lo (unique in the tree) rather than by
 // reference, so a deep-cloned snapshot stays self-consistent.
 
+import { KernelBug } from '../errno';
 import {
   IOVA_RANGE_CACHE_MAX_SIZE,
   IovaRcache,
@@ -103,7 +104,7 @@ export class IovaDomain {
    */
   constructor(granule: bigint, startPfn: number, ncpus = 1, pageSize: bigint = 4096n) {
     if (granule <= 0n || (granule & (granule - 1n)) !== 0n || granule > pageSize) {
-      throw new Error(`kernel BUG in init_iova_domain: granule ${granule} is not a power of two <= PAGE_SIZE ${pageSize}`);
+      throw new KernelBug(`kernel BUG in init_iova_domain: granule ${granule} is not a power of two <= PAGE_SIZE ${pageSize}`);
     }
     let shift = 0;
     while (granule >> BigInt(shift) > 1n) shift++;

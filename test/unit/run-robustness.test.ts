@@ -94,5 +94,5 @@ describe('run: bad input ends in diagnostics', () => {
       }),
       { numRuns: 150, seed: 20261121 },
     );
-  });
+  }).timeout(60_000);
 });

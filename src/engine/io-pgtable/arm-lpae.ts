@@ -232,13 +232,28 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
 
   /** ARM_LPAE_BLOCK_SIZE: bytes one entry at `lvl` maps. */
   blockSize(lvl: number): bigint {
-    return 1n << BigInt(this.lvlShift(lvl));
+    return this.levelGeometry()[lvl].size;
   }
 
   /** ARM_LPAE_LVL_IDX: the pgd index spans all concatenated tables; upper iova bits are ignored. */
   lvlIdx(iova: bigint, lvl: number): number {
-    const bits = lvl === this.startLevel ? this.pgdBits : this.bitsPerLevel;
-    return Number((iova >> BigInt(this.lvlShift(lvl))) & ((1n << BigInt(bits)) - 1n));
+    const g = this.levelGeometry()[lvl];
+    return Number((iova >> g.shift) & g.mask);
+  }
+
+  /** Shift, index mask and block size per level as bigints, computed once: the walkers' hot path. */
+  private geometryCache: { shift: bigint; mask: bigint; size: bigint }[] | null = null;
+
+  private levelGeometry(): { shift: bigint; mask: bigint; size: bigint }[] {
+    if (this.geometryCache) return this.geometryCache;
+    const out: { shift: bigint; mask: bigint; size: bigint }[] = [];
+    for (let lvl = 0; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
+      const shift = BigInt(this.lvlShift(lvl));
+      const bits = lvl === this.startLevel ? this.pgdBits : this.bitsPerLevel;
+      out.push({ shift, mask: (1n << BigInt(bits)) - 1n, size: 1n << shift });
+    }
+    this.geometryCache = out;
+    return out;
   }
 
   /** arm_lpae_max_entries: entries left in the same table page from index i. */

@@ -7,8 +7,9 @@ import type { EngineCtx } from './context';
 import type { Device } from './device';
 import { iovaUnsyncedAccess } from './dma-mapping/dma-iova';
 import type { IommuDomain } from './iommu/iommu-domain';
+import { iommuNestedIovaToPhys, iommuNestedWalk, nestedFaultText } from './iommu/iommu-nested';
 import { iommuSvaTranslate } from './iommu/iommu-sva';
-import type { WalkResult, WalkStep } from './io-pgtable/types';
+import type { DescriptorFetch, WalkFaultReason, WalkResult, WalkStep } from './io-pgtable/types';
 import type { AccessKind } from './trace/recorder';
 import { hex } from './u64';
 
@@ -23,6 +24,12 @@ export interface Translation {
   domains: string[];
   /** The IOTLB hit came from an entry the page table no longer backs (flush queue pending). */
   staleIotlb: boolean;
+  /**
+   * Where the translation failed: the IOMMU, the stage (2 = a nest parent's
+   * stage 2; on a chain the MMU's position, 1 = nearest the device) and the
+   * level (-1 for a permission fault on an IOTLB hit).
+   */
+  faultAt?: { iommu: string; stage: number; level: number; reason: WalkFaultReason };
 }
 
 function domainFor(dev: Device, index: number, pasid: number | null): { domain: IommuDomain | null; why?: string } {
@@ -51,13 +58,58 @@ export function translateDma(ctx: EngineCtx, dev: Device, addr: bigint, pasid: n
     else t.phys = addr;
     return t;
   }
+  translateFrom(ctx, dev, 0, addr, pasid, access, probe, t);
+  return t;
+}
+
+/** What a leaf grants, and which stage and level said so (for the fault message). */
+interface Grant {
+  read: boolean;
+  write: boolean;
+  /** Stage that refuses each kind of access, with the level of its leaf. */
+  denyRead?: { stage: number; level: number; what: string };
+  denyWrite?: { stage: number; level: number; what: string };
+}
+
+/** A descriptor fetch that failed in the IOMMUs after the walking MMU. */
+interface FetchFailure {
+  descAddr: bigint;
+  level: number;
+  why: string;
+  /** Where upstream it failed. */
+  at?: Translation['faultAt'];
+}
+
+/**
+ * A chained MMU's table read: the descriptor address is a DMA address of the
+ * IOMMUs after it, translated through them (their IOTLBs and walks) like any
+ * other read, and recorded as the step's nested sub-walk.
+ */
+function upstreamFetch(ctx: EngineCtx, dev: Device, next: number, probe: boolean, failure: { at?: FetchFailure }): DescriptorFetch {
+  return (descAddr, level) => {
+    const u: Translation = { iotlbHit: false, accesses: 0, steps: [], domains: [], staleIotlb: false };
+    translateFrom(ctx, dev, next, descAddr, null, 'read', probe, u);
+    const sub: WalkResult = { steps: u.steps, accesses: u.accesses };
+    if (u.phys === undefined) {
+      failure.at = { descAddr, level, why: u.fault ?? 'fault', at: u.faultAt };
+      sub.fault = { level: u.faultAt?.level ?? 0, reason: u.faultAt?.reason ?? 'translation', stage: u.faultAt?.stage ?? next + 1 };
+      return { fault: sub };
+    }
+    sub.phys = u.phys;
+    return u.steps.length > 0 ? { value: ctx.mem.readU64(u.phys), nested: sub } : { value: ctx.mem.readU64(u.phys) };
+  };
+}
+
+/** Translate `addr` as it enters path[start] through the rest of the path, adding to `t`. */
+function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean, t: Translation): void {
+  const chained = dev.path.length > 1;
   let cur = addr;
-  for (let i = 0; i < dev.path.length; i++) {
+  for (let i = start; i < dev.path.length; i++) {
     const { iommu } = dev.path[i];
     const { domain, why } = domainFor(dev, i, i === 0 ? pasid : null);
     if (!domain) {
       t.fault = `${iommu.name}: ${why ?? 'no domain'}`;
-      return t;
+      return;
     }
     t.domains.push(domain.label);
     if (domain.type === 'identity') continue;
@@ -69,63 +121,107 @@ export function translateDma(ctx: EngineCtx, dev: Device, addr: bigint, pasid: n
       t.steps.push(...s.steps);
       if (s.phys === undefined) {
         t.fault = s.fault;
-        return t;
+        return;
       }
       cur = s.phys;
       continue;
     }
     if (domain.type === 'blocked' || !domain.ops) {
       t.fault = `${iommu.name}: ${domain.label} is a blocking domain`;
-      return t;
+      return;
     }
     // Two-step IOVA API: a dma_iova_link() range dma_iova_sync() has not published yet is
     // reported, and faults on IOMMUs whose new mappings need iotlb_sync_map (dma-iova.ts).
     const unsynced = iovaUnsyncedAccess(ctx, dev, domain, cur, probe);
     if (unsynced !== undefined) {
       t.fault = unsynced;
-      return t;
+      return;
     }
-    const tag = pasid ?? 0;
+    // Only the device's own requests carry a PASID; the IOMMUs after the first see plain requests.
+    const tag = i === 0 ? pasid ?? 0 : 0;
     const hit = probe ? iommu.iotlb.peek(domain.id, tag, cur) : iommu.iotlb.lookup(domain.id, tag, cur);
+    const nested = domain.type === 'nested';
+    const stage = chained ? i + 1 : 1;
     let phys: bigint;
-    let read: boolean;
-    let write: boolean;
+    let grant: Grant;
     if (hit) {
       t.iotlbHit = true;
       if (!probe) iommu.iotlb.hits++;
       phys = hit.phys + (cur & (iommu.iotlb.granule - 1n));
-      read = hit.read;
-      write = hit.write;
-      if (domain.ops.iovaToPhys(cur) === 0n) t.staleIotlb = true;
+      grant = { read: hit.read, write: hit.write };
+      // A nested entry is stale once either stage stopped mapping it.
+      if ((nested ? iommuNestedIovaToPhys(domain, cur) : domain.ops.iovaToPhys(cur)) === 0n) t.staleIotlb = true;
     } else {
       if (!probe) iommu.iotlb.misses++;
-      const walk = domain.ops.walk(cur);
-      t.accesses += walk.accesses;
-      t.steps.push(...walk.steps.map((s) => ({ ...s, stage: dev.path.length > 1 ? i + 1 : s.stage })));
-      if (walk.phys === undefined) {
-        t.fault = `${iommu.name}: ${walkFault(walk)} for ${hex(cur)}`;
-        return t;
-      }
-      phys = walk.phys;
-      read = walk.read ?? true;
-      write = walk.write ?? true;
-      if (!probe) {
-        const g = iommu.iotlb.granule;
-        iommu.iotlb.insert({ domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read, write });
+      const g = iommu.iotlb.granule;
+      if (nested) {
+        // Two stages: every stage-1 descriptor read goes through stage 2, then the final IPA does.
+        const w = iommuNestedWalk(ctx, domain, cur);
+        t.accesses += w.accesses;
+        t.steps.push(...w.steps);
+        if (w.phys === undefined || !w.s1 || !w.s2) {
+          const f = w.fault ?? { stage: 1, level: 0, reason: 'translation' as const };
+          t.fault = `${iommu.name}: ${nestedFaultText(f)} for ${hex(cur)}`;
+          t.faultAt = { iommu: iommu.name, stage: f.stage, level: f.level, reason: f.reason };
+          return;
+        }
+        phys = w.phys;
+        grant = nestedGrant(w.s1, w.s2, w.ipa ?? 0n);
+        // The IOTLB holds the combined IOVA->PA translation, tagged by the nested domain and its parent (VMID).
+        if (!probe && w.s1.pageSize >= g && w.s2.pageSize >= g) {
+          iommu.iotlb.insert({ domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read: grant.read, write: grant.write, s2DomainId: domain.parent?.id });
+        }
+      } else {
+        // A chained MMU's own table reads go through the IOMMUs after it.
+        const failure: { at?: FetchFailure } | null = i + 1 < dev.path.length ? {} : null;
+        const walk = failure ? domain.ops.walk(cur, upstreamFetch(ctx, dev, i + 1, probe, failure)) : domain.ops.walk(cur);
+        t.accesses += walk.accesses;
+        for (const s of walk.steps) t.steps.push(chained ? { ...s, stage } : s);
+        if (walk.phys === undefined) {
+          const f = failure?.at;
+          t.fault = f
+            ? `${iommu.name}: its level-${f.level} table read at ${hex(f.descAddr)} failed upstream (${f.why}) for ${hex(cur)}`
+            : `${iommu.name}: ${walkFault(walk)} for ${hex(cur)}`;
+          t.faultAt = f?.at ?? { iommu: iommu.name, stage: chained ? stage : walk.fault?.stage ?? 1, level: walk.fault?.level ?? 0, reason: walk.fault?.reason ?? 'translation' };
+          return;
+        }
+        phys = walk.phys;
+        grant = { read: walk.read ?? true, write: walk.write ?? true };
+        const leaf = { stage: chained ? stage : walk.steps[walk.steps.length - 1]?.stage ?? 1, level: walk.leafLevel ?? 0 };
+        if (!grant.read) grant.denyRead = { ...leaf, what: 'mapped without read access' };
+        if (!grant.write) grant.denyWrite = { ...leaf, what: 'mapped read-only' };
+        if (!probe) iommu.iotlb.insert({ domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read: grant.read, write: grant.write });
       }
     }
-    if (access === 'read' && !read) {
-      t.fault = `${iommu.name}: permission fault: read of ${hex(cur)} which is mapped without read access`;
-      return t;
+    if (access === 'read' && !grant.read) {
+      const d = grant.denyRead;
+      t.fault = d && nested
+        ? `${iommu.name}: stage-${d.stage} permission fault at level ${d.level}: read of ${hex(cur)} ${d.what}`
+        : `${iommu.name}: permission fault: read of ${hex(cur)} which is mapped without read access`;
+      t.faultAt = { iommu: iommu.name, stage: d?.stage ?? stage, level: d?.level ?? -1, reason: 'permission' };
+      return;
     }
-    if (access === 'write' && !write) {
-      t.fault = `${iommu.name}: permission fault: write to ${hex(cur)} which is mapped read-only`;
-      return t;
+    if (access === 'write' && !grant.write) {
+      const d = grant.denyWrite;
+      t.fault = d && nested
+        ? `${iommu.name}: stage-${d.stage} permission fault at level ${d.level}: write to ${hex(cur)} ${d.what}`
+        : `${iommu.name}: permission fault: write to ${hex(cur)} which is mapped read-only`;
+      t.faultAt = { iommu: iommu.name, stage: d?.stage ?? stage, level: d?.level ?? -1, reason: 'permission' };
+      return;
     }
     cur = phys;
   }
   t.phys = cur;
-  return t;
+}
+
+/** Both stages must grant an access; the first that refuses is the one the fault names. */
+function nestedGrant(s1: { read: boolean; write: boolean; level: number }, s2: { read: boolean; write: boolean; level: number }, ipa: bigint): Grant {
+  const g: Grant = { read: s1.read && s2.read, write: s1.write && s2.write };
+  if (!s1.read) g.denyRead = { stage: 1, level: s1.level, what: 'which the guest\'s stage 1 maps without read access' };
+  else if (!s2.read) g.denyRead = { stage: 2, level: s2.level, what: `whose IPA ${hex(ipa)} stage 2 maps without read access` };
+  if (!s1.write) g.denyWrite = { stage: 1, level: s1.level, what: 'which the guest\'s stage 1 maps read-only' };
+  else if (!s2.write) g.denyWrite = { stage: 2, level: s2.level, what: `whose IPA ${hex(ipa)} stage 2 maps read-only` };
+  return g;
 }
 
 function reportFault(ctx: EngineCtx, dev: Device, addr: bigint, access: AccessKind, pasid: number | null, reason: string): void {

@@ -13,6 +13,7 @@ import { fqFlush } from './dma-mapping/dma-iommu';
 import { EINVAL, KernelError } from './errno';
 import type { IommuDomain } from './iommu/iommu-domain';
 import { iommuProbeDevice } from './iommu/iommu-core';
+import { iommuChainProbe } from './iommu/iommu-chain';
 import { IommuGroup } from './iommu/iommu-group';
 import { Iommu } from './iommu/iommu-instance';
 import type { IommuConfig } from './iommu/iommu-kinds';
@@ -98,7 +99,10 @@ export class Machine implements EngineCtx {
       return i;
     });
     this.devices.set(cfg.name, dev);
-    this.trace.call('device_probe', { device: dev.busId, bus: dev.bus }, () => iommuProbeDevice(this, dev, iommus, cfg.defaultDomain, this.groups, cfg.group));
+    this.trace.call('device_probe', { device: dev.busId, bus: dev.bus }, () => {
+      iommuProbeDevice(this, dev, iommus, cfg.defaultDomain, this.groups, cfg.group);
+      iommuChainProbe(this, dev); // IOMMUs in series: near MMU tables behind the far ones, stacked DMA ops
+    });
     return dev;
   }
 

@@ -1,5 +1,33 @@
-// Builtins for nested domains (iommu_nested_domain_alloc).
+// Builtins for nested (two-stage) domains: iommu_nested_domain_alloc, bound
+// to iommu-nested.ts. What iommufd does for a VMM, in kernel argument order.
 
+import { iommuNestedDomainAlloc } from '../../engine/iommu/iommu-nested';
 import type { BuiltinBinding } from './builtin-types';
+import { device, domain, int, smallInt } from './coerce';
+import { RuntimeError } from './runtime-error';
+import type { Value } from './values';
 
-export const NESTED_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {};
+/** An optional argument given by position or by name. */
+function optional(args: Value[], i: number, named: Map<string, Value>, name: string): Value | undefined {
+  const byName = named.get(name);
+  if (byName !== undefined && args.length > i) throw new RuntimeError(`${name} is given both by position and by name`);
+  return byName ?? args[i];
+}
+
+export const NESTED_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
+  iommu_nested_domain_alloc: {
+    min: 2, max: 4, named: ['ias', 'granule'],
+    impl: (c, args, named) => {
+      const iasV = optional(args, 2, named, 'ias');
+      const granuleV = optional(args, 3, named, 'granule');
+      const ias = iasV === undefined ? undefined : smallInt(iasV, 'ias', 64);
+      if (ias !== undefined && ias < 16) throw new RuntimeError(`ias = ${ias} is out of range (16..64)`);
+      const granule = granuleV === undefined ? undefined : int(granuleV, 'granule');
+      if (granule !== undefined && (granule <= 0n || (granule & (granule - 1n)) !== 0n)) throw new RuntimeError(`granule = ${granule} is not a power of two`);
+      const d = iommuNestedDomainAlloc(c.m, domain(args[0], 'parent'), device(args[1]), c.target ?? 'nested domain', ias, granule);
+      if (typeof d === 'number') return BigInt(d);
+      c.m.domains.push(d);
+      return d;
+    },
+  },
+};

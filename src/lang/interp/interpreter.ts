@@ -4,7 +4,7 @@
 
 import { DEFAULT_PLATFORM, type PlatformConfig } from '../../engine/platform';
 import { Machine } from '../../engine/machine';
-import { KernelError, errnoName } from '../../engine/errno';
+import { KernelBug, KernelError, errnoName } from '../../engine/errno';
 import { hex, U64_MASK } from '../../engine/u64';
 import { ERRNO_NAMES } from '../../engine/errno';
 import type { CallExpr, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
@@ -151,6 +151,11 @@ export class Interpreter {
   private reportError(e: unknown, span: Span): void {
     if (e instanceof RuntimeError) this.diag(e.span ?? span, e.message, e.code);
     else if (e instanceof KernelError) this.diag(span, e.message, 'kernel-error');
+    else if (e instanceof KernelBug) {
+      // The kernel would BUG() here: report it where it happened and carry on with the next statement.
+      this.m.trace.check('kernel-bug', 'error', e.message);
+      this.diag(span, `${e.message} (the real kernel would crash here)`, 'kernel-bug');
+    }
     else if (e instanceof RangeError && /Invalid array length|Array buffer allocation failed/.test(e.message)) this.diag(span, 'the statement asks for more memory than the emulator can give', 'too-large');
     else this.diag(span, `internal error in the emulator: ${e instanceof Error ? e.message : String(e)}`, 'internal-error');
   }

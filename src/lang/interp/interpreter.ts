@@ -26,6 +26,22 @@ export const MAX_STEPS = 2_000_000;
 export interface InterpreterHooks {
   /** Called before each statement; the debugger pauses here. */
   beforeStatement?(stmt: Statement, interp: Interpreter): void;
+  /** Called at every statement boundary (position already set); returning true pauses the run there. */
+  atBoundary?(interp: Interpreter): boolean;
+}
+
+/**
+ * Where execution stands at one nesting level: the statement index in its
+ * body and, when that statement is a `for`, the iteration and what it
+ * iterates over (kept so a run can resume inside a loop after a restore).
+ */
+export interface PositionFrame {
+  index: number;
+  iter: number;
+  loop?: { items: Value[] } | { start: bigint; end: bigint };
+  /** The loop variable's value before the loop, restored when the loop ends. */
+  saved?: Value;
+  hadSaved?: boolean;
 }
 
 export class Interpreter {
@@ -44,7 +60,7 @@ export class Interpreter {
   /** Per call site results and walks for the editor (inlay hints, hovers, lenses). */
   readonly callLog = new CallLog();
 
-  constructor(readonly source: string, readonly hooks: InterpreterHooks = {}) {}
+  constructor(readonly source: string, public hooks: InterpreterHooks = {}) {}
 
   /** The machine, created from the platform block (or defaults) at first use. */
   get m(): Machine {
@@ -52,12 +68,34 @@ export class Interpreter {
     return this.machine;
   }
 
-  run(program: Program): void {
-    for (const stmt of program.body) {
-      if (this.stopped) break;
-      this.exec(stmt);
+  /** Execution position, outermost first; a snapshot keeps a copy to resume from. */
+  position: PositionFrame[] = [];
+  /** Set when atBoundary asked to pause: the run can be resumed from `position`. */
+  paused = false;
+
+  /** Run the program, or resume it at `resume` (a position saved at a statement boundary). */
+  run(program: Program, resume?: PositionFrame[]): void {
+    this.paused = false;
+    this.execBody(program.body, 0, resume);
+    if (!this.stopped && !this.paused) this.finish();
+  }
+
+  private execBody(body: Statement[], depth: number, resume: PositionFrame[] | undefined): void {
+    const first = resume?.[depth]?.index ?? 0;
+    for (let i = first; i < body.length; i++) {
+      if (this.stopped || this.paused) return;
+      const inner = resume !== undefined && i === first && resume.length > depth + 1 ? resume : undefined;
+      this.position.length = depth;
+      this.position.push(inner ? { ...inner[depth] } : { index: i, iter: 0 });
+      if (!inner && this.hooks.atBoundary?.(this)) {
+        this.paused = true;
+        return;
+      }
+      const stmt = body[i];
+      if (inner && stmt.kind === 'for') this.resumeFor(stmt.variable.name, stmt.body, depth, inner);
+      else this.exec(stmt, depth);
     }
-    if (!this.stopped) this.finish();
+    this.position.length = depth;
   }
 
   /** End of the scenario: dma-debug's leak report, at the line that made each leaked mapping. */
@@ -81,7 +119,7 @@ export class Interpreter {
     this.diagnostics.push({ line: span.line, column: span.column, endLine: span.endLine, endColumn: span.endColumn, severity, code, message });
   }
 
-  exec(stmt: Statement): void {
+  exec(stmt: Statement, depth = 0): void {
     if (++this.steps > MAX_STEPS) {
       this.diag(stmt.span, `the run stopped after ${MAX_STEPS} statements (a loop too long?)`, 'step-limit');
       this.stopped = true;
@@ -131,7 +169,7 @@ export class Interpreter {
           break;
         }
         case 'for':
-          this.execFor(stmt.variable.name, stmt.iterable, stmt.body);
+          this.execFor(stmt.variable.name, stmt.iterable, stmt.body, depth);
           break;
         case 'expect':
           this.execExpect(stmt, checksBefore, faultsBefore);
@@ -199,29 +237,44 @@ export class Interpreter {
     else if (v instanceof IommuDomain && !v.label.startsWith('default domain')) v.label = name;
   }
 
-  private execFor(name: string, iterable: Expr, body: Statement[]): void {
-    const items: Value[] | { start: bigint; end: bigint } = iterable.kind === 'range'
+  private execFor(name: string, iterable: Expr, body: Statement[], depth: number): void {
+    const loop: PositionFrame['loop'] = iterable.kind === 'range'
       ? { start: this.int(this.eval(iterable.start), 'range start'), end: this.int(this.eval(iterable.end), 'range end') }
       : (() => {
           const v = this.eval(iterable);
           if (!Array.isArray(v)) throw new RuntimeError(`for needs a range or a list, got ${typeName(v)}`, iterable.span);
-          return v;
+          return { items: v };
         })();
-    const saved = this.vars.get(name);
-    const runBody = (v: Value): void => {
-      this.vars.set(name, v);
-      for (const s of body) {
-        if (this.stopped) return;
-        this.exec(s);
-      }
-    };
-    if (Array.isArray(items)) for (const v of items) runBody(v);
-    else {
-      if (items.end - items.start > BigInt(MAX_STEPS)) throw new RuntimeError(`the loop would run ${items.end - items.start} times (at most ${MAX_STEPS})`, iterable.span);
-      for (let i = items.start; i < items.end && !this.stopped; i++) runBody(i);
+    if ('start' in loop && loop.end - loop.start > BigInt(MAX_STEPS)) {
+      throw new RuntimeError(`the loop would run ${loop.end - loop.start} times (at most ${MAX_STEPS})`, iterable.span);
     }
-    if (saved === undefined) this.vars.delete(name);
-    else this.vars.set(name, saved);
+    const frame = this.position[depth];
+    frame.loop = loop;
+    frame.hadSaved = this.vars.has(name);
+    frame.saved = this.vars.get(name) ?? null;
+    this.loopFrom(name, body, depth, frame, 0, undefined);
+  }
+
+  /** Re-enter a loop at the iteration and statement a saved position names. */
+  private resumeFor(name: string, body: Statement[], depth: number, resume: PositionFrame[]): void {
+    const frame = this.position[depth];
+    this.loopFrom(name, body, depth, frame, frame.iter, resume);
+  }
+
+  private loopFrom(name: string, body: Statement[], depth: number, frame: PositionFrame, firstIter: number, resume: PositionFrame[] | undefined): void {
+    const loop = frame.loop;
+    if (!loop) return;
+    const count = 'items' in loop ? loop.items.length : Number(loop.end > loop.start ? loop.end - loop.start : 0n);
+    for (let iter = firstIter; iter < count; iter++) {
+      if (this.stopped || this.paused) return;
+      frame.iter = iter;
+      this.vars.set(name, 'items' in loop ? loop.items[iter] : loop.start + BigInt(iter));
+      this.execBody(body, depth + 1, iter === firstIter ? resume : undefined);
+      this.position.length = depth + 1;
+    }
+    if (this.paused) return;
+    if (frame.hadSaved) this.vars.set(name, frame.saved ?? null);
+    else this.vars.delete(name);
   }
 
   // --- expectations ------------------------------------------------------------

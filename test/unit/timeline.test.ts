@@ -19,7 +19,7 @@ function runTo(source: string, k: number): Interpreter {
   return it;
 }
 
-function view(it: Interpreter): unknown {
+function view(it: Interpreter): Record<string, unknown> {
   const m = it.machine;
   assert.ok(m);
   return {

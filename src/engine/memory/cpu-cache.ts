@@ -79,6 +79,32 @@ export class CpuCache {
     }
   }
 
+  /** A streaming load (memcpy source): sees cached data, allocates no lines. */
+  cpuReadNoAlloc(addr: bigint, len: number): Uint8Array {
+    const bytes = this.mem.read(addr, len);
+    if (this.isUncached(addr)) return bytes;
+    for (const index of this.lineIndexes(addr, len)) {
+      const line = this.lines.get(index);
+      if (line) this.copyOut(index, line, addr, bytes);
+    }
+    return bytes;
+  }
+
+  /**
+   * A streaming store (memcpy destination, as swiotlb and VDUSE bounce): the
+   * data reaches memory and any cached copy, and no line is allocated, so a
+   * multi-megabyte bounce does not fill the model with lines. Lines already
+   * cached and dirty stay dirty (their other bytes may still be unwritten).
+   */
+  cpuWriteThrough(addr: bigint, bytes: Uint8Array): void {
+    this.mem.write(addr, bytes);
+    if (this.isUncached(addr)) return;
+    for (const index of this.lineIndexes(addr, bytes.length)) {
+      const line = this.lines.get(index);
+      if (line) this.copyIn(index, line, addr, bytes);
+    }
+  }
+
   /** Clean (write back) dirty lines to memory; lines stay cached. */
   clean(addr: bigint, len: number): void {
     for (const index of this.lineIndexes(addr, len)) {

@@ -18,7 +18,7 @@ export type ValueKind =
 
 /**
  * What a parameter accepts:
- * - `phys`: a physical address, or a buffer standing for its start (`buf` = `buf.phys`);
+ * - `phys`: a physical address, or a buffer standing for its start (`buf` = `buf.phys`), or a coherent allocation;
  * - `dir` / `prot` / `attrs`: integers from the DMA_*, IOMMU_* and DMA_ATTR_* families;
  * - `bytes`: a bytes value or a string; `data`: bytes, a string, or an integer length;
  * - `sg_entry`: `addr : len` (or a whole buffer), only in sg_table.
@@ -62,7 +62,6 @@ const DIR = p('dir', 'dir', 'DMA direction: DMA_TO_DEVICE, DMA_FROM_DEVICE or DM
 const ATTRS = p('attrs', 'attrs', 'DMA_ATTR_* flags, or-ed together.', { optional: true, default: '0' });
 const DOMAIN = p('domain', 'domain', 'An IOMMU domain (from iommu_paging_domain_alloc or iommu_nested_domain_alloc).');
 const PASID = p('pasid', 'int', 'Process Address Space ID; 0 is IOMMU_NO_PASID.');
-const NENTS = p('nents', 'int', 'Entry count passed to the kernel; dma-debug reports a count that differs from the map.', { optional: true, namedOnly: true, default: 'all entries' });
 const ACCESS_PASID = p('pasid', 'int', 'Tag the access with this PASID (a PASID-tagged TLP).', { optional: true, namedOnly: true, default: 'no PASID (the RID)' });
 
 const list: BuiltinSpec[] = [
@@ -94,13 +93,13 @@ const list: BuiltinSpec[] = [
   },
   {
     name: 'cpu_write', group: 'memory', returns: 'void', kernel: 'memcpy(buf + offset, data, len)',
-    params: [p('buf', 'buffer', 'The buffer to write.'), p('offset', 'int', 'Byte offset inside the buffer.'), p('data', 'bytes', 'A string or bytes value.')],
+    params: [p('buf', 'phys', 'The buffer to write, or a physical address such as coh.cpu.'), p('offset', 'int', 'Byte offset from there.'), p('data', 'bytes', 'A string or bytes value.')],
     doc: 'The CPU stores bytes into a buffer through its cache (lines become dirty on non-coherent platforms). Writing a buffer that is mapped or synced for the device is reported: the CPU does not own it.',
   },
   {
     name: 'cpu_fill', group: 'memory', returns: 'void', kernel: 'memset(buf + offset, c, len)',
     params: [
-      p('buf', 'buffer', 'The buffer to fill.'),
+      p('buf', 'phys', 'The buffer to fill, or a physical address.'),
       p('c', 'int', 'The byte value (0..255).'),
       p('offset', 'int', 'Byte offset inside the buffer.', { optional: true, default: '0' }),
       p('len', 'int', 'Bytes to fill.', { optional: true, default: 'to the end of the buffer' }),
@@ -109,14 +108,14 @@ const list: BuiltinSpec[] = [
   },
   {
     name: 'cpu_read', group: 'memory', returns: 'bytes', kernel: 'memcpy(out, buf + offset, len)',
-    params: [p('buf', 'buffer', 'The buffer to read.'), p('offset', 'int', 'Byte offset inside the buffer.'), p('len', 'int', 'Bytes to read.')],
+    params: [p('buf', 'phys', 'The buffer to read, or a physical address.'), p('offset', 'int', 'Byte offset from there.'), p('len', 'int', 'Bytes to read.')],
     doc: 'The CPU loads bytes from a buffer through its cache. A read of lines the device wrote without a dma_sync_*_for_cpu() or unmap since is a stale read.',
   },
 
   // ---- streaming DMA API
   {
     name: 'dma_map_page', group: 'dma', returns: 'int', kernel: 'dma_addr_t dma_map_page_attrs(struct device *dev, struct page *page, size_t offset, size_t size, enum dma_data_direction dir, unsigned long attrs)',
-    params: [DEV, p('page', 'buffer', 'The buffer (its first page).'), p('offset', 'int', 'Byte offset into the buffer.'), p('size', 'int', 'Bytes to map.'), DIR, ATTRS],
+    params: [DEV, p('page', 'phys', 'The buffer (its first page), or a physical address.'), p('offset', 'int', 'Byte offset into the buffer.'), p('size', 'int', 'Bytes to map.'), DIR, ATTRS],
     doc: 'Maps part of a buffer for streaming DMA and returns the device address: through the IOMMU DMA domain (IOVA allocation, page-table map), dma-direct, or a swiotlb bounce slot. Syncs CPU caches for the device. Returns DMA_MAPPING_ERROR on failure; check it with dma_mapping_error().',
   },
   {
@@ -158,22 +157,22 @@ const list: BuiltinSpec[] = [
   },
   {
     name: 'dma_map_sg', group: 'sg', returns: 'int', kernel: 'int dma_map_sg_attrs(struct device *dev, struct scatterlist *sg, int nents, enum dma_data_direction dir, unsigned long attrs)',
-    params: [DEV, p('sgl', 'sg', 'A scatterlist from sg_table().'), DIR, ATTRS, NENTS],
+    params: [DEV, p('sgl', 'sg', 'A scatterlist from sg_table().'), DIR, ATTRS],
     doc: 'Maps every entry of a scatterlist; behind an IOMMU the entries are merged into one contiguous IOVA range where segment size and boundary allow. Returns the number of DMA segments (0 on failure); each entry then has `.dma_address` and `.dma_length`.',
   },
   {
     name: 'dma_unmap_sg', group: 'sg', returns: 'void', kernel: 'void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents, enum dma_data_direction dir, unsigned long attrs)',
-    params: [DEV, p('sgl', 'sg', 'The scatterlist passed to dma_map_sg().'), DIR, ATTRS, NENTS],
+    params: [DEV, p('sgl', 'sg', 'The scatterlist passed to dma_map_sg().'), DIR, ATTRS],
     doc: 'Unmaps a scatterlist. nents must be the count passed to dma_map_sg(), not the count it returned; dma-debug reports a different entry count or direction.',
   },
   {
     name: 'dma_sync_sg_for_cpu', group: 'sg', returns: 'void', kernel: 'void dma_sync_sg_for_cpu(struct device *dev, struct scatterlist *sg, int nelems, enum dma_data_direction dir)',
-    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR, NENTS],
+    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR],
     doc: 'dma_sync_single_for_cpu() for every entry of a mapped scatterlist.',
   },
   {
     name: 'dma_sync_sg_for_device', group: 'sg', returns: 'void', kernel: 'void dma_sync_sg_for_device(struct device *dev, struct scatterlist *sg, int nelems, enum dma_data_direction dir)',
-    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR, NENTS],
+    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR],
     doc: 'dma_sync_single_for_device() for every entry of a mapped scatterlist.',
   },
 
@@ -276,7 +275,7 @@ const list: BuiltinSpec[] = [
   },
   {
     name: 'iommu_attach_handle_get', group: 'pasid', returns: 'attach_handle', kernel: 'struct iommu_attach_handle *iommu_attach_handle_get(struct iommu_group *group, ioasid_t pasid, unsigned int type)',
-    params: [DEV, PASID],
+    params: [DEV, PASID, p('type', 'any', 'Only a domain of this type counts: 0 or a type name string such as "sva".', { optional: true, default: 'any type' })],
     doc: 'Looks up the attach handle of whatever is attached to the PASID in the device\'s group; -ENOENT when nothing is.',
   },
 
@@ -335,6 +334,11 @@ const list: BuiltinSpec[] = [
     params: [p('name', 'string', 'A trace event name such as "swiotlb:swiotlb_bounced" or "iommu:map".')],
     doc: 'Counts the trace events of that name recorded so far in the run.',
   },
+  {
+    name: 'msleep', group: 'inspect', returns: 'void', kernel: 'void msleep(unsigned int msecs)',
+    params: [p('ms', 'int', 'Milliseconds of emulated time.')],
+    doc: 'Advances the emulated clock, so timers run: a dma-fq flush queue drains (IOTLB invalidation and IOVA free) after its timeout.',
+  },
 ];
 
 export const BUILTINS: ReadonlyMap<string, BuiltinSpec> = new Map(list.map((b) => [b.name, b]));
@@ -361,21 +365,28 @@ export const MEMBERS: Partial<Record<ValueKind, Readonly<Record<string, MemberSp
   },
   sva_handle: {
     pasid: { kind: 'int', doc: 'The PASID of the bound mm (iommu_sva_get_pasid()).' },
+    domain: { kind: 'domain', doc: 'The SVA domain attached to the PASID.' },
+    users: { kind: 'int', doc: 'Bindings sharing this handle.' },
+  },
+  attach_handle: {
+    domain: { kind: 'domain', doc: 'The domain attached to the PASID.' },
+    pasid: { kind: 'int', doc: 'The PASID looked up.' },
+    type: { kind: 'unknown', doc: 'The domain type.' },
   },
   sg: {
-    nents: { kind: 'int', doc: 'Mapped entries (what dma_map_sg() returned).' },
-    orig_nents: { kind: 'int', doc: 'Entries in the table.' },
+    nents: { kind: 'int', doc: 'Entries in the table.' },
+    mapped_nents: { kind: 'int', doc: 'DMA segments after dma_map_sg() (what it returned).' },
   },
   sg_entry: {
     dma_address: { kind: 'int', doc: 'sg_dma_address(): device address of this DMA segment.' },
     dma_length: { kind: 'int', doc: 'sg_dma_len(): length of this DMA segment.' },
     phys: { kind: 'int', doc: 'sg_phys(): physical address of the entry.' },
     length: { kind: 'int', doc: 'Length of the entry in bytes.' },
-    offset: { kind: 'int', doc: 'Offset of the entry inside its first page.' },
   },
   walk: {
     phys: { kind: 'int', doc: 'The physical address reached (absent when the walk faults).' },
-    fault: { kind: 'unknown', doc: 'Why the walk failed (false when it did not).' },
+    fault: { kind: 'bool', doc: 'The access would fault.' },
+    reason: { kind: 'string', doc: 'Why it would fault (empty when it would not).' },
     iotlb_hit: { kind: 'bool', doc: 'The IOTLB already held the translation: no table reads.' },
     accesses: { kind: 'int', doc: 'Memory accesses the walk makes, nested stage-2 reads included.' },
     steps: { kind: 'list', doc: 'Each table read: stage, level, table address, index, descriptor.' },
@@ -425,18 +436,18 @@ export const DECL_KEYS: Readonly<Record<DeclKind, ReadonlyMap<string, KeySpec>>>
     { name: 'page_size', value: 'size', oneOf: [4n * K, 16n * K, 64n * K], default: '4K', doc: 'CPU PAGE_SIZE: 4K, 16K or 64K.' },
     { name: 'memory', value: 'memory', default: '0x8000_0000 .. 0x2_0000_0000', doc: 'RAM: a range `start .. end` (end exclusive), or a list of ranges.' },
     { name: 'cache_line', value: 'size', powerOfTwo: true, min: 16n, max: 4096n, default: '64', doc: 'ARCH_DMA_MINALIGN, the cache line size that non-coherent DMA must respect.' },
-    { name: 'swiotlb', value: 'size', min: 0n, max: 1n << 40n, default: '64M', doc: 'Size of the swiotlb bounce pool; 0 = none.' },
+    { name: 'swiotlb', value: 'size', min: 0n, max: 16n * G, default: '64M', doc: 'Size of the swiotlb bounce pool: 0 = none, else 1M..16G.' },
     { name: 'swiotlb_force', value: 'bool', default: 'false', doc: 'swiotlb=force: every dma-direct mapping bounces.' },
     { name: 'swiotlb_dynamic', value: 'bool', default: 'false', doc: 'CONFIG_SWIOTLB_DYNAMIC: the pool grows when full.' },
-    { name: 'cpus', value: 'int', min: 1n, max: 4096n, default: '4', doc: 'Number of CPUs (IOVA rcache magazines, swiotlb areas).' },
+    { name: 'cpus', value: 'int', min: 1n, max: 1024n, default: '4', doc: 'Number of CPUs (IOVA rcache magazines, swiotlb areas).' },
   ]),
   iommu: keys([
     { name: 'granule', value: 'size', powerOfTwo: true, min: 4n * K, max: 1n * G, doc: 'Smallest page size of pgsize_bitmap (the IOVA granule).' },
     { name: 'pgsizes', value: 'size-list', doc: 'Supported page sizes (pgsize_bitmap), e.g. [4K, 2M, 1G].' },
-    { name: 'ias', value: 'bits', min: 16n, max: 64n, doc: 'Input address bits (the IOVA size; on arm-smmu-v3 the stage-1 size, min(48, VA_BITS)).' },
-    { name: 'oas', value: 'bits', min: 16n, max: 64n, doc: 'Output address bits (stage-2 IPA size on arm-smmu-v3).' },
+    { name: 'ias', value: 'bits', min: 12n, max: 64n, doc: 'Input address bits (the IOVA size; on arm-smmu-v3 the stage-1 size, min(48, VA_BITS)).' },
+    { name: 'oas', value: 'bits', min: 12n, max: 64n, doc: 'Output address bits (stage-2 IPA size on arm-smmu-v3).' },
     { name: 'levels', value: 'int', min: 1n, max: 6n, doc: 'Page-table levels (derived from ias and granule when absent).' },
-    { name: 'iotlb', value: 'int', min: 0n, max: 1n << 20n, doc: 'IOTLB entries; 0 = no IOTLB.' },
+    { name: 'iotlb', value: 'int', min: 0n, max: 1n << 20n, default: '128', doc: 'IOTLB entries; 0 = no IOTLB.' },
     { name: 'deferred_flush', value: 'bool', doc: 'IOMMU_CAP_DEFERRED_FLUSH: dma-fq domains are allowed.' },
     { name: 'pasid_bits', value: 'bits', min: 0n, max: 20n, doc: 'PASID width the IOMMU supports (0 = no PASID).' },
     { name: 'coherent_walk', value: 'bool', doc: 'The table walker snoops CPU caches (no cache maintenance for table updates).' },
@@ -447,9 +458,9 @@ export const DECL_KEYS: Readonly<Record<DeclKind, ReadonlyMap<string, KeySpec>>>
   ]),
   device: keys([
     { name: 'iommu', value: 'iommu-ref', doc: 'The IOMMU in front of the device, or a chain `[near, far]` (device side first). Absent: dma-direct.' },
-    { name: 'coherent', value: 'bool', default: 'true', doc: 'DMA snoops CPU caches (dev_is_dma_coherent).' },
+    { name: 'coherent', value: 'bool', default: 'true, false on the platform bus', doc: 'DMA snoops CPU caches (dev_is_dma_coherent).' },
     { name: 'untrusted', value: 'bool', default: 'false', doc: 'External-facing device: partial-granule maps bounce through swiotlb.' },
-    { name: 'dma_mask', value: 'bits', min: 1n, max: 64n, default: '32', doc: 'DMA mask in bits (dma_set_mask(dev, DMA_BIT_MASK(n))).' },
+    { name: 'dma_mask', value: 'bits', min: 12n, max: 64n, default: '32', doc: 'DMA mask in bits (dma_set_mask(dev, DMA_BIT_MASK(n))).' },
     { name: 'max_segment_size', value: 'size', min: 1n, max: 0xffff_ffffn, default: '64K', doc: 'dma_set_max_seg_size(): largest scatterlist DMA segment.' },
     { name: 'segment_boundary', value: 'mask', default: '0xffff_ffff', doc: 'dma_set_seg_boundary(): DMA segments may not cross a multiple of mask + 1.' },
     { name: 'pasid_bits', value: 'bits', min: 0n, max: 20n, default: '0', doc: 'PASID width of the device (0 = no PASID support).' },
@@ -492,26 +503,34 @@ export function formatSignature(spec: BuiltinSpec): string {
  * A variadic parameter's slot holds its first argument and `rest` all of them.
  */
 export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
-  const values: (Expr | undefined)[] = spec.params.map(() => undefined);
+  const params = spec.params;
+  const values: (Expr | undefined)[] = new Array<Expr | undefined>(params.length).fill(undefined);
   const rest: Expr[] = [];
   const problems: ArgProblem[] = [];
-  const positional = spec.params.map((prm, index) => ({ prm, index })).filter(({ prm }) => !prm.namedOnly);
-  const variadic = positional.find(({ prm }) => prm.variadic);
-  call.args.forEach((arg, i) => {
-    const slot = positional[i];
-    if (variadic !== undefined && i >= variadic.index) {
-      values[variadic.index] ??= arg;
-      rest.push(arg);
-    } else if (slot !== undefined) {
-      values[slot.index] = arg;
-    } else if (i === positional.length) {
-      problems.push({ span: arg.span, code: 'arg-count', message: `too many arguments: ${formatSignature(spec)} takes at most ${positional.length}` });
+  // Positional arguments fill the parameters that are not named-only, in order.
+  let slot = 0;
+  let positionalCount = 0;
+  for (const prm of params) if (!prm.namedOnly) positionalCount++;
+  for (let i = 0; i < call.args.length; i++) {
+    const arg = call.args[i]!;
+    while (slot < params.length && params[slot]!.namedOnly) slot++;
+    const prm = params[slot];
+    if (prm === undefined) {
+      if (i === positionalCount) problems.push({ span: arg.span, code: 'arg-count', message: `too many arguments: ${formatSignature(spec)} takes at most ${positionalCount}` });
+      continue;
     }
-  });
+    if (prm.variadic) {
+      values[slot] ??= arg;
+      rest.push(arg);
+      continue;
+    }
+    values[slot] = arg;
+    slot++;
+  }
   for (const na of call.named) {
-    const idx = spec.params.findIndex((prm) => prm.name === na.name.text);
+    const idx = params.findIndex((prm) => prm.name === na.name.text);
     if (idx < 0) {
-      const names = spec.params.map((prm) => prm.name).join(', ');
+      const names = params.map((prm) => prm.name).join(', ');
       problems.push({ span: na.name.span, code: 'arg-name', message: `${spec.name} has no parameter '${na.name.text}' (parameters: ${names})` });
     } else if (values[idx] !== undefined) {
       problems.push({ span: na.name.span, code: 'arg-name', message: `'${na.name.text}' is given twice` });
@@ -519,10 +538,12 @@ export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
       values[idx] = na.value;
     }
   }
-  const missing = spec.params.filter((prm, i) => !prm.optional && values[i] === undefined);
-  if (missing.length > 0) {
-    const what = missing.map((prm) => prm.name).join(', ');
-    problems.push({ span: call.argsSpan, code: 'arg-count', message: `missing ${missing.length === 1 ? 'argument' : 'arguments'} ${what}: ${formatSignature(spec)}` });
+  let missing: string[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    if (!params[i]!.optional && values[i] === undefined) (missing ??= []).push(params[i]!.name);
+  }
+  if (missing !== undefined) {
+    problems.push({ span: call.argsSpan, code: 'arg-count', message: `missing ${missing.length === 1 ? 'argument' : 'arguments'} ${missing.join(', ')}: ${formatSignature(spec)}` });
   }
   return { values, rest, problems };
 }

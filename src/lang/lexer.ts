@@ -29,18 +29,28 @@ function isHexDigit(c: number): boolean { return isDigit(c) || (c >= 65 && c <= 
 function isBlank(c: number): boolean { return c === 32 || c === 9 || c === 12 || c === 11; }
 function isLineBreak(c: number): boolean { return c === 10 || c === 13; }
 
-const PUNCT_START = new Set<number>([...ONE_CHAR_PUNCT, ...TWO_CHAR_PUNCT].map((p) => p.charCodeAt(0)));
+/** ASCII characters that start punctuation (a table: this test runs once per token). */
+const PUNCT_START = new Uint8Array(128);
+for (const p of [...ONE_CHAR_PUNCT, ...TWO_CHAR_PUNCT]) PUNCT_START[p.charCodeAt(0)] = 1;
+const isPunctStart = (c: number): boolean => c < 128 && PUNCT_START[c] === 1;
 
 /** Characters that begin some valid token or separator; anything else is garbage. */
 function startsSomething(c: number): boolean {
-  return isIdentStart(c) || isDigit(c) || isBlank(c) || isLineBreak(c) || c === 34 || c === 35 || c === 92 || PUNCT_START.has(c);
+  return isIdentStart(c) || isDigit(c) || isBlank(c) || isLineBreak(c) || c === 34 || c === 35 || c === 92 || isPunctStart(c);
 }
 
-function utf8(codePoint: number, out: number[]): void {
-  if (codePoint < 0x80) out.push(codePoint);
-  else if (codePoint < 0x800) out.push(0xc0 | (codePoint >> 6), 0x80 | (codePoint & 63));
-  else if (codePoint < 0x10000) out.push(0xe0 | (codePoint >> 12), 0x80 | ((codePoint >> 6) & 63), 0x80 | (codePoint & 63));
-  else out.push(0xf0 | (codePoint >> 18), 0x80 | ((codePoint >> 12) & 63), 0x80 | ((codePoint >> 6) & 63), 0x80 | (codePoint & 63));
+const utf8Encoder = new TextEncoder();
+
+/** UTF-8 of `text`; short ASCII strings (nearly all of them) skip the encoder call. */
+function utf8Bytes(text: string): Uint8Array {
+  const n = text.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return utf8Encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
 }
 
 function describeChar(ch: string): string {
@@ -50,33 +60,59 @@ function describeChar(ch: string): string {
   return `character '${ch}'`;
 }
 
-class Lexer {
+/**
+ * Produces tokens on demand, so a megabyte of source never sits in memory as
+ * a token array (tokens die young and cost the garbage collector nothing).
+ * The parser can restart the lexer at any token it still holds; diagnostics
+ * for source already lexed once are not repeated.
+ */
+export class Lexer {
   private pos = 0;
   private line = 1;
   private lineStart = 0;
   private firstOnLine = true;
-  readonly tokens: Token[] = [];
+  /** Blank lines collapse: no newline token right after another (or at the start). */
+  private afterNewline = true;
+  private current: Token | undefined;
+  /** Source before this offset was lexed before: its errors are already reported. */
+  private reportedUpTo = 0;
   readonly diagnostics: Diagnostic[] = [];
 
   constructor(private readonly src: string) {}
 
-  run(): LexResult {
+  /** The next token; `eof` forever at the end. */
+  next(): Token {
     const src = this.src;
     const n = src.length;
-    while (this.pos < n) {
-      const c = src.charCodeAt(this.pos);
-      if (isBlank(c)) { this.pos++; continue; }
-      if (isLineBreak(c)) { this.newline(); continue; }
-      if (c === 35 || (c === 47 && src.charCodeAt(this.pos + 1) === 47)) { this.skipComment(); continue; }
-      if (c === 92) { this.backslash(); continue; }
-      if (isDigit(c)) { this.number(); continue; }
-      if (isIdentStart(c)) { this.ident(); continue; }
-      if (c === 34) { this.string(this.pos, this.pos); continue; }
-      if (PUNCT_START.has(c)) { this.punct(); continue; }
-      this.garbage();
+    this.current = undefined;
+    let tok: Token | undefined;
+    while (tok === undefined) {
+      if (this.pos >= n) this.push('eof', n, n);
+      else {
+        const c = src.charCodeAt(this.pos);
+        if (isBlank(c)) this.pos++;
+        else if (isLineBreak(c)) this.newline();
+        else if (c === 35 || (c === 47 && src.charCodeAt(this.pos + 1) === 47)) this.skipComment();
+        else if (c === 92) this.backslash();
+        else if (isDigit(c)) this.number();
+        else if (isIdentStart(c)) this.ident();
+        else if (c === 34) this.string(this.pos, this.pos);
+        else if (isPunctStart(c)) this.punct();
+        else this.garbage();
+      }
+      tok = this.current;
     }
-    this.push('eof', n, n);
-    return { tokens: this.tokens, diagnostics: this.diagnostics };
+    if (tok.end > this.reportedUpTo) this.reportedUpTo = tok.end;
+    return tok;
+  }
+
+  /** Continues lexing from `tok` (which the lexer made earlier) as if nothing after it had been read. */
+  restartAt(tok: Token): void {
+    this.pos = tok.start;
+    this.line = tok.line;
+    this.lineStart = tok.start - (tok.column - 1);
+    this.firstOnLine = tok.firstOnLine;
+    this.afterNewline = false;
   }
 
   private span(start: number, end: number): Span {
@@ -85,16 +121,22 @@ class Lexer {
   }
 
   private error(start: number, end: number, message: string, code = 'parse'): void {
+    if (start < this.reportedUpTo) return;
     pushCapped(this.diagnostics, makeDiagnostic(this.span(start, end), code, message));
   }
 
-  private push(kind: TokenKind, start: number, end: number, extra?: Partial<Token>): Token {
+  private push(kind: TokenKind, start: number, end: number, extra?: Partial<Pick<Token, 'value' | 'str' | 'bytes'>>): Token {
+    // One object shape for every token keeps the parser's property reads monomorphic;
+    // punctuation reuses its kind string instead of slicing the source.
+    const isText = kind === 'ident' || kind === 'number' || kind === 'string' || kind === 'bytes' || kind === 'invalid';
     const tok: Token = {
       kind, start, end, line: this.line, column: start - this.lineStart + 1,
-      firstOnLine: this.firstOnLine, text: this.src.slice(start, end), ...extra,
+      firstOnLine: this.firstOnLine, text: isText ? this.src.slice(start, end) : kind === 'newline' || kind === 'eof' ? '' : kind,
+      value: extra?.value, str: extra?.str, bytes: extra?.bytes,
     };
     this.firstOnLine = false;
-    this.tokens.push(tok);
+    this.afterNewline = kind === 'newline';
+    this.current = tok;
     return tok;
   }
 
@@ -102,9 +144,8 @@ class Lexer {
     const start = this.pos;
     const c = this.src.charCodeAt(this.pos);
     this.pos += c === 13 && this.src.charCodeAt(this.pos + 1) === 10 ? 2 : 1;
-    const last = this.tokens[this.tokens.length - 1];
     // Blank lines carry no meaning: one newline token per run of them.
-    if (last !== undefined && last.kind !== 'newline') this.push('newline', start, start);
+    if (!this.afterNewline) this.push('newline', start, start);
     this.line++;
     this.lineStart = this.pos;
     this.firstOnLine = true;
@@ -156,10 +197,12 @@ class Lexer {
     let mult = 1n;
     const last = src[p - 1];
     if (p > bodyStart && last !== undefined && SUFFIX[last] !== undefined) { mult = SUFFIX[last]; bodyEnd--; }
-    let digits = '';
+    let ndigits = 0;
+    let leadingZeros = 0;
+    let underscores = false;
     for (let i = bodyStart; i < bodyEnd; i++) {
       const c = src.charCodeAt(i);
-      if (c === 95) continue;
+      if (c === 95) { underscores = true; continue; }
       const ok = base === 16 ? isHexDigit(c) : base === 2 ? c === 48 || c === 49 : isDigit(c);
       if (!ok) {
         const ch = src[i] ?? '';
@@ -168,17 +211,20 @@ class Lexer {
         this.error(i, i + 1, `invalid ${what} digit '${ch}' in number ${tok.text}${hint}`);
         return;
       }
-      digits += src[i];
+      if (c === 48 && ndigits === leadingZeros) leadingZeros++;
+      ndigits++;
     }
-    if (digits.length === 0) {
+    if (ndigits === 0) {
       this.error(start, p, `number ${tok.text} has no digits`);
       return;
     }
-    const significant = digits.replace(/^0+/, '');
     let value: bigint | undefined;
-    if (significant.length <= (MAX_DIGITS[base] ?? 20)) {
-      const prefix = base === 16 ? '0x' : base === 2 ? '0b' : '';
-      value = BigInt(prefix + (significant === '' ? '0' : significant)) * mult;
+    if (ndigits - leadingZeros <= (MAX_DIGITS[base] ?? 20)) {
+      // Small decimals are exact as doubles (< 2^53); everything else goes through BigInt.
+      const body = src.slice(bodyStart, bodyEnd);
+      const digits = underscores ? body.replace(/_/g, '') : body;
+      if (base === 10 && digits.length <= 15) value = BigInt(Number(digits)) * mult;
+      else value = BigInt((base === 16 ? '0x' : base === 2 ? '0b' : '') + digits) * mult;
     }
     if (value === undefined || value > U64_MAX) {
       this.error(start, p, `integer ${tok.text.length > 40 ? tok.text.slice(0, 40) + '...' : tok.text} does not fit in 64 bits (max 0xffff_ffff_ffff_ffff)`, 'out-of-range');
@@ -221,17 +267,24 @@ class Lexer {
     const end = closed ? contentEnd + 1 : contentEnd;
     this.pos = end;
     if (!closed) this.error(start, end, 'unterminated string (strings end on the same line)');
+    const content = src.slice(quote + 1, contentEnd);
+    if (content.indexOf('\\') < 0) {
+      // No escapes (the common case): the text is the source, the bytes its UTF-8.
+      this.push('string', start, end, { str: content, bytes: utf8Bytes(content) });
+      return;
+    }
     const bytes: number[] = [];
     let text = '';
     let p = quote + 1;
     while (p < contentEnd) {
       const c = src.charCodeAt(p);
       if (c !== 92) {
-        const cp = src.codePointAt(p) ?? c;
-        const len = cp > 0xffff ? 2 : 1;
-        text += src.slice(p, p + len);
-        utf8(cp, bytes);
-        p += len;
+        let q = p + 1;
+        while (q < contentEnd && src.charCodeAt(q) !== 92) q++;
+        const run = src.slice(p, q);
+        text += run;
+        for (const b of utf8Bytes(run)) bytes.push(b);
+        p = q;
         continue;
       }
       const e = src[p + 1] ?? '';
@@ -323,5 +376,43 @@ class Lexer {
 
 /** Tokenizes a whole scenario; the last token is always `eof`. */
 export function lex(source: string): LexResult {
-  return new Lexer(source).run();
+  const lexer = new Lexer(source);
+  const tokens: Token[] = [];
+  for (;;) {
+    const t = lexer.next();
+    tokens.push(t);
+    if (t.kind === 'eof') return { tokens, diagnostics: lexer.diagnostics };
+  }
+}
+
+/**
+ * Pairs of `{` and `}` offsets, found with a light scan that skips strings and
+ * comments the way the lexer does. A `{` missing from the map is never closed.
+ */
+export function matchBraces(src: string): Map<number, number> {
+  const pairs = new Map<number, number>();
+  const open: number[] = [];
+  const n = src.length;
+  let p = 0;
+  while (p < n) {
+    const c = src.charCodeAt(p);
+    if (c === 123) open.push(p);
+    else if (c === 125) {
+      const o = open.pop();
+      if (o !== undefined) pairs.set(o, p);
+    } else if (c === 35 || (c === 47 && src.charCodeAt(p + 1) === 47)) {
+      while (p < n && !isLineBreak(src.charCodeAt(p))) p++;
+      continue;
+    } else if (c === 34) {
+      p++;
+      while (p < n) {
+        const d = src.charCodeAt(p);
+        if (d === 34) break;
+        if (isLineBreak(d)) { p--; break; }
+        p += d === 92 && p + 1 < n && !isLineBreak(src.charCodeAt(p + 1)) ? 2 : 1;
+      }
+    }
+    p++;
+  }
+  return pairs;
 }

@@ -14,7 +14,7 @@ import type { Diagnostic } from './run-result';
 import {
   type Token, type TokenKind, tokenSpan, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
 } from './tokens';
-import { lex } from './lexer';
+import { Lexer, matchBraces } from './lexer';
 
 /** Larger files get one diagnostic and are not parsed (a 10,000-line scenario is ~400 KB). */
 export const MAX_SOURCE_LENGTH = 2 * 1024 * 1024;
@@ -30,12 +30,22 @@ export interface ParseResult {
 class SyntaxFailure {}
 const FAIL = new SyntaxFailure();
 
-/** Binary operator precedence, C's order (higher binds tighter). `..` sits below all of them. */
-const BINARY_PREC: Partial<Record<TokenKind, number>> = {
-  '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5,
-  '==': 6, '!=': 6, '<': 7, '<=': 7, '>': 7, '>=': 7,
-  '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10,
-};
+/** Binary operator precedence, C's order (higher binds tighter); 0 for other tokens. `..` sits below all. */
+function binaryPrec(k: TokenKind): number {
+  switch (k) {
+    case '||': return 1;
+    case '&&': return 2;
+    case '|': return 3;
+    case '^': return 4;
+    case '&': return 5;
+    case '==': case '!=': return 6;
+    case '<': case '<=': case '>': case '>=': return 7;
+    case '<<': case '>>': return 8;
+    case '+': case '-': return 9;
+    case '*': case '/': case '%': return 10;
+    default: return 0;
+  }
+}
 const COMPARISON = new Set<string>(['==', '!=', '<', '<=', '>', '>=']);
 const BITWISE = new Set<string>(['&', '|', '^']);
 
@@ -43,23 +53,14 @@ function isStatementEnd(k: TokenKind): boolean {
   return k === 'newline' || k === ';' || k === 'eof' || k === '}';
 }
 
-/** For each `{` token: index of its matching `}`, or -1 when it is never closed. */
-function matchBraces(tokens: Token[]): Int32Array {
-  const match = new Int32Array(tokens.length).fill(-1);
-  const stack: number[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const k = tokens[i]!.kind;
-    if (k === '{') stack.push(i);
-    else if (k === '}') {
-      const open = stack.pop();
-      if (open !== undefined) match[open] = i;
-    }
-  }
-  return match;
-}
+/** Lookahead ring size (a power of two); the parser never looks more than a few tokens ahead. */
+const RING = 16;
 
 class Parser {
-  private i = 0;
+  /** Lookahead ring of raw tokens (newlines included) read from the lexer but not consumed. */
+  private readonly ring: Token[] = new Array<Token>(RING);
+  private head = 0;
+  private count = 0;
   /** >0 inside `(`, `[` or a record `{` of an expression: newlines there are insignificant. */
   private nl = 0;
   private depth = 0;
@@ -68,37 +69,71 @@ class Parser {
   /** Inside declaration values: `dma-fq`, `arm-smmu-v3` read as one word. */
   private wordMode = false;
   private last: Token;
-  private readonly heights = new WeakMap<object, number>();
-  private readonly parenthesized = new WeakSet<Expr>();
-  private readonly match: Int32Array;
+  /** Height of the expression the last expression parser returned (a side channel: no per-node bookkeeping). */
+  private h = 1;
+  /** Comparisons written in parentheses, so `(a == b) & c` draws no precedence warning. */
+  private readonly parenthesized = new Set<Expr>();
+  /** `{` offset -> matching `}` offset; a `{` missing here is never closed. */
+  private readonly braces: Map<number, number>;
+  /** Line breaks skipped inside brackets during this statement, each with the token after it. */
+  private skipped: { nl: Token; next: Token }[] = [];
 
-  constructor(private readonly tokens: Token[], readonly diagnostics: Diagnostic[]) {
-    this.match = matchBraces(tokens);
-    this.last = tokens[0]!;
+  constructor(private readonly lexer: Lexer, source: string, readonly diagnostics: Diagnostic[]) {
+    this.braces = matchBraces(source);
+    this.last = this.raw(0);
   }
 
   // ---- token access --------------------------------------------------------
 
+  /** The k-th raw token ahead (newlines included). */
+  private raw(k: number): Token {
+    while (this.count <= k) {
+      this.ring[(this.head + this.count) & (RING - 1)] = this.lexer.next();
+      this.count++;
+    }
+    return this.ring[(this.head + k) & (RING - 1)]!;
+  }
+
+  private consumeRaw(): Token {
+    const t = this.raw(0);
+    if (t.kind !== 'eof') {
+      this.head = (this.head + 1) & (RING - 1);
+      this.count--;
+    }
+    return t;
+  }
+
+  /** Continues from `t`, a token read earlier (rewinds the lexer). */
+  private restartAt(t: Token): void {
+    this.lexer.restartAt(t);
+    this.count = 0;
+  }
+
   private get tok(): Token {
-    if (this.nl > 0) while (this.tokens[this.i]!.kind === 'newline') this.i++;
-    return this.tokens[this.i]!;
+    if (this.nl > 0) {
+      while (this.raw(0).kind === 'newline') {
+        const nl = this.consumeRaw();
+        this.skipped.push({ nl, next: this.raw(0) });
+      }
+    }
+    return this.raw(0);
   }
 
   /** The k-th token after the current one (newlines skipped where they are insignificant). */
   private peek(k: number): Token {
-    let j = this.i;
-    const skip = (): void => { if (this.nl > 0) while (this.tokens[j]!.kind === 'newline') j++; };
+    let j = 0;
+    const skip = (): void => { if (this.nl > 0) while (this.raw(j).kind === 'newline') j++; };
     skip();
     for (let n = 0; n < k; n++) {
-      if (this.tokens[j]!.kind !== 'eof') j++;
+      if (this.raw(j).kind !== 'eof') j++;
       skip();
     }
-    return this.tokens[j]!;
+    return this.raw(j);
   }
 
   private advance(): Token {
     const t = this.tok;
-    if (t.kind !== 'eof') this.i++;
+    this.consumeRaw();
     this.last = t;
     return t;
   }
@@ -113,6 +148,8 @@ class Parser {
   }
 
   private failAt(t: Token, expected: string): never {
+    // The lexer already reported the bad characters; a second message would only repeat it.
+    if (t.kind === 'invalid') throw FAIL;
     this.fail(tokenSpan(t), `expected ${expected}, found ${describeToken(t)}`);
   }
 
@@ -136,19 +173,22 @@ class Parser {
     let text = first.text;
     let end = first;
     for (;;) {
-      const dash = this.tokens[this.i]!;
-      const next = this.tokens[this.i + 1];
-      if (dash.kind !== '-' || dash.start !== end.end || next === undefined || next.kind !== 'ident' || next.start !== dash.end) break;
+      const dash = this.raw(0);
+      const next = this.raw(1);
+      if (dash.kind !== '-' || dash.start !== end.end || next.kind !== 'ident' || next.start !== dash.end) break;
       text += '-' + next.text;
-      this.i += 2;
+      this.consumeRaw();
+      this.consumeRaw();
       end = next;
       this.last = next;
     }
     return { text, span: joinSpans(tokenSpan(first), tokenSpan(end)) };
   }
 
+  /** From `start` to the end of the last consumed token. */
   private spanFrom(start: Span): Span {
-    return joinSpans(start, tokenSpan(this.last));
+    const l = this.last;
+    return { start: start.start, end: l.end, line: start.line, column: start.column, endLine: l.line, endColumn: l.column + (l.end - l.start) };
   }
 
   private enter(at: Span): void {
@@ -159,12 +199,10 @@ class Parser {
     this.depth--;
   }
 
-  /** Records the height of a new node; refuses trees deeper than MAX_NESTING (long operator chains). */
-  private grow<T extends Expr>(node: T, ...children: Expr[]): T {
-    let h = 0;
-    for (const c of children) h = Math.max(h, this.heights.get(c) ?? 1);
-    if (h + 1 > MAX_NESTING) this.fail(node.span, `expression nests deeper than ${MAX_NESTING} levels`);
-    this.heights.set(node, h + 1);
+  /** Sets the height of a new node; refuses trees deeper than MAX_NESTING (long operator chains). */
+  private grow<T extends Expr>(node: T, height: number): T {
+    if (height > MAX_NESTING) this.fail(node.span, `expression nests deeper than ${MAX_NESTING} levels`);
+    this.h = height;
     return node;
   }
 
@@ -172,31 +210,37 @@ class Parser {
   private recover(): void {
     this.nl = 0;
     for (;;) {
-      const t = this.tokens[this.i]!;
+      const t = this.raw(0);
       if (t.kind === 'eof' || t.kind === 'newline' || t.kind === ';' || t.kind === '}') return;
-      if (t.kind === '{' && this.match[this.i]! >= 0) { this.i = this.match[this.i]! + 1; continue; }
-      this.i++;
+      this.consumeRaw();
+      const close = t.kind === '{' ? this.braces.get(t.start) : undefined;
+      if (close !== undefined) {
+        while (this.raw(0).kind !== 'eof' && this.raw(0).start !== close) this.consumeRaw();
+        this.consumeRaw();
+      }
     }
   }
 
   private skipSeparators(alsoComma = false): void {
     for (;;) {
-      const k = this.tokens[this.i]!.kind;
-      if (k === 'newline' || k === ';' || (alsoComma && k === ',')) this.i++;
+      const k = this.raw(0).kind;
+      if (k === 'newline' || k === ';' || (alsoComma && k === ',')) this.consumeRaw();
       else return;
     }
   }
 
   /** Runs `fn`; on a syntax failure restores parser modes, skips the rest of the statement and returns undefined. */
   private guarded<T>(fn: () => T): T | undefined {
-    const saved = { nl: this.nl, depth: this.depth, wordMode: this.wordMode };
+    const nl = this.nl;
+    const depth = this.depth;
+    const wordMode = this.wordMode;
     try {
       return fn();
     } catch (e) {
       if (e !== FAIL) throw e;
-      this.nl = saved.nl;
-      this.depth = saved.depth;
-      this.wordMode = saved.wordMode;
+      this.nl = nl;
+      this.depth = depth;
+      this.wordMode = wordMode;
       this.recover();
       return undefined;
     }
@@ -208,34 +252,45 @@ class Parser {
     const body: Statement[] = [];
     for (;;) {
       this.skipSeparators();
-      const t = this.tokens[this.i]!;
+      const t = this.raw(0);
       if (t.kind === 'eof') break;
       if (t.kind === '}') {
         this.report(tokenSpan(t), "unmatched '}'");
-        this.i++;
+        this.consumeRaw();
         continue;
       }
       const s = this.statementGuarded();
       if (s !== undefined) body.push(s);
     }
-    const end = this.tokens[this.tokens.length - 1]!;
+    const end = this.raw(0);
     const span: Span = { start: 0, end: sourceLength, line: 1, column: 1, endLine: end.line, endColumn: end.column };
     return { kind: 'program', body, span };
   }
 
   private statementGuarded(): Statement | undefined {
-    this.stmtColumn = this.tokens[this.i]!.column;
-    return this.guarded(() => {
-      const s = this.statement();
-      this.endOfStatement();
-      return s;
-    });
+    this.stmtColumn = this.raw(0).column;
+    if (this.nl === 0 && this.skipped.length > 0) this.skipped = [];
+    return this.guarded(this.statementFn);
   }
 
+  // Bound once: a closure per statement would be garbage on every line.
+  private readonly exprFn = (): Expr => this.expr();
+  private readonly statementFn = (): Statement => {
+    const s = this.statement();
+    this.endOfStatement();
+    return s;
+  };
+  private readonly entryFn = (): KeyValue => this.entry();
+  private readonly mmMappingFn = (): MmMapping => this.mmMapping();
+  private readonly entryGuardedFn = (): KeyValue | undefined => this.guarded(this.entryFn);
+  private readonly mmGuardedFn = (): MmMapping | undefined => this.guarded(this.mmMappingFn);
+  private readonly statementGuardedFn = (): Statement | undefined => this.statementGuarded();
+
   private endOfStatement(): void {
-    const t = this.tokens[this.i]!;
-    if (isStatementEnd(t.kind)) return;
-    this.report(tokenSpan(t), `expected end of line after the statement, found ${describeToken(t)}`);
+    const t = this.raw(0);
+    // firstOnLine: a block closed by layout already consumed the line break.
+    if (isStatementEnd(t.kind) || t.firstOnLine) return;
+    if (t.kind !== 'invalid') this.report(tokenSpan(t), `expected end of line after the statement, found ${describeToken(t)}`);
     this.recover();
   }
 
@@ -261,12 +316,11 @@ class Parser {
     if (this.tok.kind !== '=') return { kind: 'expr', expr, span: expr.span };
     const eq = this.advance();
     const target = this.assignTarget(expr);
-    const assign = (value: Expr): AssignStmt => ({ kind: 'assign', target, value, span: this.spanFrom(start) });
-    const value = this.guarded(() => this.expr());
-    if (value !== undefined) return assign(value);
+    let value = this.guarded(this.exprFn);
     // Keep the assignment so the name stays defined; the value's diagnostic is already out.
-    const errSpan = joinSpans(spanAfter(tokenSpan(eq)), tokenSpan(this.last));
-    return assign({ kind: 'error', span: errSpan });
+    value ??= { kind: 'error', span: joinSpans(spanAfter(tokenSpan(eq)), tokenSpan(this.last)) };
+    const assign: AssignStmt = { kind: 'assign', target, value, span: this.spanFrom(start) };
+    return assign;
   }
 
   private assignTarget(e: Expr): Ident | IndexExpr {
@@ -283,12 +337,12 @@ class Parser {
     const open = this.tok;
     if (open.kind !== '{') this.failAt(open, `'{' to open the ${what}`);
     this.enter(tokenSpan(open));
-    const closed = this.match[this.i]! >= 0;
+    const closed = this.braces.has(open.start);
     this.advance();
     const items: T[] = [];
     for (;;) {
       this.skipSeparators(commaSeparates);
-      const t = this.tokens[this.i]!;
+      const t = this.raw(0);
       if (t.kind === '}') { this.advance(); break; }
       if (t.kind === 'eof' || (!closed && t.firstOnLine && t.column <= indentColumn)) {
         this.report(tokenSpan(open), `unclosed '{' of the ${what}: add '}'`);
@@ -309,7 +363,7 @@ class Parser {
     if (inTok.kind !== 'ident' || inTok.text !== 'in') this.failAt(inTok, "'in'");
     this.advance();
     const iterable = this.expr();
-    const body = this.block(kw.column, 'for loop', () => this.statementGuarded(), false);
+    const body = this.block(kw.column, 'for loop', this.statementGuardedFn, false);
     return { kind: 'for', variable, iterable, body, span: this.spanFrom(tokenSpan(kw)) };
   }
 
@@ -407,23 +461,24 @@ class Parser {
       this.nl = saved.nl;
       this.depth = saved.depth;
       this.wordMode = saved.wordMode;
-      while (!isStatementEnd(this.tokens[this.i]!.kind) && this.tokens[this.i]!.kind !== '{') this.i++;
+      while (!isStatementEnd(this.raw(0).kind) && this.raw(0).kind !== '{') this.consumeRaw();
     }
   }
 
   private entries(indentColumn: number, what: string): KeyValue[] {
     if (this.tok.kind !== '{') return [];
-    return this.block(indentColumn, what, () => this.guarded(() => this.entry()), true);
+    return this.block(indentColumn, what, this.entryGuardedFn, true);
   }
 
   private entry(): KeyValue {
     this.stmtColumn = this.tok.column;
+    if (this.skipped.length > 0) this.skipped = [];
     const key = this.name('a key name (key = value)');
     this.expectKind('=', `'=' after ${key.text}`);
     this.wordMode = true;
     const value = this.expr();
     this.wordMode = false;
-    const t = this.tokens[this.i]!;
+    const t = this.raw(0);
     if (!isStatementEnd(t.kind) && t.kind !== ',') {
       this.report(tokenSpan(t), `expected ';' or a new line after the value of ${key.text}, found ${describeToken(t)}`);
       this.recover();
@@ -473,7 +528,7 @@ class Parser {
     const kw = this.advance();
     const name = this.name('the address space name');
     const maps = this.tok.kind === '{'
-      ? this.block(kw.column, `mm ${name.text} block`, () => this.guarded(() => this.mmMapping()), true)
+      ? this.block(kw.column, `mm ${name.text} block`, this.mmGuardedFn, true)
       : this.fail(tokenSpan(this.tok), `expected '{' with map lines, found ${describeToken(this.tok)}`);
     return { kind: 'mm', name, maps, span: this.spanFrom(tokenSpan(kw)) };
   }
@@ -482,6 +537,7 @@ class Parser {
     const usage = 'map ADDR -> BUFFER size SIZE PERM';
     const kw = this.tok;
     this.stmtColumn = kw.column;
+    if (this.skipped.length > 0) this.skipped = [];
     if (kw.kind !== 'ident' || kw.text !== 'map') this.failAt(kw, `'${usage}'`);
     this.advance();
     const addr = this.expr();
@@ -492,7 +548,7 @@ class Parser {
     this.advance();
     const size = this.expr();
     const perm = this.name(`a permission such as r, w or rw (${usage})`);
-    const t = this.tokens[this.i]!;
+    const t = this.raw(0);
     if (!isStatementEnd(t.kind) && t.kind !== ',') this.failAt(t, "';' or a new line after the mapping");
     return { addr, target, size, perm, span: this.spanFrom(tokenSpan(kw)) };
   }
@@ -502,22 +558,28 @@ class Parser {
   private expr(): Expr {
     const left = this.binary(1);
     if (this.tok.kind !== '..') return left;
+    const lh = this.h;
     this.advance();
     const right = this.binary(1);
-    return this.grow({ kind: 'range', start: left, end: right, span: joinSpans(left.span, right.span) }, left, right);
+    return this.grow({ kind: 'range', start: left, end: right, span: joinSpans(left.span, right.span) }, Math.max(lh, this.h) + 1);
   }
 
   private binary(minPrec: number): Expr {
     let left = this.unary();
+    let height = this.h;
     for (;;) {
       const opTok = this.tok;
-      const prec = BINARY_PREC[opTok.kind];
-      if (prec === undefined || prec < minPrec) return left;
+      const prec = binaryPrec(opTok.kind);
+      if (prec === 0 || prec < minPrec) {
+        this.h = height;
+        return left;
+      }
       this.advance();
       const right = this.binary(prec + 1);
       const op = opTok.kind as BinaryOp;
       if (BITWISE.has(op)) this.warnPrecedence(op, left, right);
-      left = this.grow({ kind: 'binary', op, left, right, opSpan: tokenSpan(opTok), span: joinSpans(left.span, right.span) }, left, right);
+      height = Math.max(height, this.h) + 1;
+      left = this.grow({ kind: 'binary', op, left, right, opSpan: tokenSpan(opTok), span: joinSpans(left.span, right.span) }, height);
     }
   }
 
@@ -538,68 +600,74 @@ class Parser {
     this.advance();
     const operand = this.unary();
     this.leave();
-    return this.grow({ kind: 'unary', op: t.kind as UnaryOp, operand, span: joinSpans(start, operand.span) }, operand);
+    return this.grow({ kind: 'unary', op: t.kind as UnaryOp, operand, span: joinSpans(start, operand.span) }, this.h + 1);
   }
 
   private postfix(): Expr {
     let e = this.primary();
+    let height = this.h;
     for (;;) {
       const t = this.tok;
       if (t.kind === '(') {
         if (e.kind !== 'ident') this.fail(tokenSpan(t), 'only builtin functions can be called (f(...))');
         e = this.call(e);
+        height = this.h;
       } else if (t.kind === '[') {
         this.enter(tokenSpan(t));
-        const openIndex = this.i;
+        const mark = this.skipped.length;
         this.advance();
         this.nl++;
         const index = this.expr();
-        this.close(']', t, openIndex);
+        this.close(']', t, mark);
         this.nl--;
         this.leave();
-        e = this.grow({ kind: 'index', object: e, index, span: this.spanFrom(e.span) }, e, index);
+        height = Math.max(height, this.h) + 1;
+        e = this.grow({ kind: 'index', object: e, index, span: this.spanFrom(e.span) }, height);
       } else if (t.kind === '.') {
         this.advance();
         const property = this.name('a member name after "."');
-        e = this.grow({ kind: 'member', object: e, property, span: this.spanFrom(e.span) }, e);
+        height += 1;
+        e = this.grow({ kind: 'member', object: e, property, span: this.spanFrom(e.span) }, height);
       } else {
+        this.h = height;
         return e;
       }
     }
   }
 
   /** Consumes the closing bracket; an opener left open across a line break is reported at the opener. */
-  private close(kind: TokenKind, open: Token, openIndex: number): Token {
+  private close(kind: TokenKind, open: Token, mark: number): Token {
     const t = this.tok;
     if (t.kind === kind) return this.advance();
-    const resume = this.unclosedResumePoint(openIndex);
-    if (resume >= 0) {
+    const resume = this.unclosedResumePoint(mark, t);
+    if (resume !== undefined) {
       // The bracket was left open across a line break: resume where the layout
       // says the next statement starts, not at the far end of the file.
-      this.i = resume;
+      this.restartAt(resume);
       this.fail(tokenSpan(open), `unclosed '${open.kind}': expected '${kind}' before the end of the line`);
     }
     this.failAt(t, `'${kind}' to close the '${open.kind}' at column ${open.column}`);
   }
 
   /**
-   * Index of the newline where an unclosed bracket most likely ended: the first
-   * skipped line break followed by a line indented no deeper than the statement
-   * (closing brackets excepted), else the line break just before the current
-   * token; -1 when no line break was skipped.
+   * The line break where an unclosed bracket most likely ended: the first one
+   * skipped since the bracket opened that is followed by a line indented no
+   * deeper than the statement (closing brackets excepted), else the one just
+   * before the current token; undefined when the bracket is on one line.
    */
-  private unclosedResumePoint(openIndex: number): number {
-    for (let j = openIndex + 1; j < this.i; j++) {
-      if (this.tokens[j]!.kind !== 'newline') continue;
-      const next = this.tokens[j + 1]!;
+  private unclosedResumePoint(mark: number, current: Token): Token | undefined {
+    for (let j = mark; j < this.skipped.length; j++) {
+      const { nl, next } = this.skipped[j]!;
       const closer = next.kind === ')' || next.kind === ']' || next.kind === '}';
-      if (!closer && next.column <= this.stmtColumn) return j;
+      if (!closer && next.column <= this.stmtColumn) return nl;
     }
-    return this.tokens[this.i - 1]?.kind === 'newline' ? this.i - 1 : -1;
+    const lastSkip = this.skipped[this.skipped.length - 1];
+    return lastSkip !== undefined && lastSkip.next === current && this.skipped.length > mark ? lastSkip.nl : undefined;
   }
 
   private primary(): Expr {
     const t = this.tok;
+    this.h = 1;
     switch (t.kind) {
       case 'number':
         this.advance();
@@ -620,14 +688,16 @@ class Parser {
       }
       case '(': {
         this.enter(tokenSpan(t));
-        const openIndex = this.i;
+        const mark = this.skipped.length;
         this.advance();
         this.nl++;
         const inner = this.expr();
-        this.close(')', t, openIndex);
+        const height = this.h;
+        this.close(')', t, mark);
         this.nl--;
         this.leave();
-        this.parenthesized.add(inner);
+        if (inner.kind === 'binary' && COMPARISON.has(inner.op)) this.parenthesized.add(inner);
+        this.h = height;
         return inner;
       }
       case '[':
@@ -645,77 +715,85 @@ class Parser {
 
   private list(open: Token): Expr {
     this.enter(tokenSpan(open));
-    const openIndex = this.i;
+    const mark = this.skipped.length;
     this.advance();
     this.nl++;
     const items: Expr[] = [];
+    let height = 1;
     while (this.tok.kind !== ']') {
       items.push(this.expr());
+      height = Math.max(height, this.h + 1);
       if (this.tok.kind !== ',') break;
       this.advance();
     }
-    this.close(']', open, openIndex);
+    this.close(']', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'list', items, span: this.spanFrom(tokenSpan(open)) }, ...items);
+    return this.grow({ kind: 'list', items, span: this.spanFrom(tokenSpan(open)) }, height);
   }
 
   private record(open: Token): Expr {
     this.enter(tokenSpan(open));
-    const openIndex = this.i;
+    const mark = this.skipped.length;
     this.advance();
     this.nl++;
     const fields: RecordField[] = [];
+    let height = 1;
     while (this.tok.kind !== '}') {
       const name = this.name('a field name ({name = value, ...})');
       this.expectKind('=', `'=' after ${name.text}`);
       const value = this.expr();
+      height = Math.max(height, this.h + 1);
       fields.push({ name, value, span: joinSpans(name.span, value.span) });
       const k = this.tok.kind;
       if (k !== ',' && k !== ';') break;
       this.advance();
     }
-    this.close('}', open, openIndex);
+    this.close('}', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'record', fields, span: this.spanFrom(tokenSpan(open)) }, ...fields.map((f) => f.value));
+    return this.grow({ kind: 'record', fields, span: this.spanFrom(tokenSpan(open)) }, height);
   }
 
   private call(callee: Ident): CallExpr {
     const open = this.tok;
     this.enter(tokenSpan(open));
-    const openIndex = this.i;
+    const mark = this.skipped.length;
     this.advance();
     this.nl++;
     const args: Expr[] = [];
     const named: NamedArg[] = [];
+    let height = 1;
     while (this.tok.kind !== ')') {
       if (this.tok.kind === 'ident' && this.peek(1).kind === '=') {
         const name = this.name('an argument name');
         this.advance();
         const value = this.expr();
+        height = Math.max(height, this.h + 1);
         named.push({ name, value, span: joinSpans(name.span, value.span) });
       } else {
         let e = this.expr();
         if (this.tok.kind === ':') {
+          const eh = this.h;
           this.advance();
           const length = this.expr();
-          e = this.grow({ kind: 'sg_entry', addr: e, length, span: joinSpans(e.span, length.span) }, e, length);
+          e = this.grow({ kind: 'sg_entry', addr: e, length, span: joinSpans(e.span, length.span) }, Math.max(eh, this.h) + 1);
         }
+        height = Math.max(height, this.h + 1);
         if (named.length > 0) this.report(e.span, 'positional arguments must come before named ones');
         args.push(e);
       }
       if (this.tok.kind !== ',') break;
       this.advance();
     }
-    const close = this.close(')', open, openIndex);
+    const close = this.close(')', open, mark);
     this.nl--;
     this.leave();
     const argsSpan = joinSpans(tokenSpan(open), tokenSpan(close));
     const node: CallExpr = {
       kind: 'call', callee: { text: callee.name, span: callee.span }, args, named, argsSpan, span: joinSpans(callee.span, argsSpan),
     };
-    return this.grow(node, ...args, ...named.map((n) => n.value));
+    return this.grow(node, height);
   }
 }
 
@@ -729,8 +807,18 @@ export function parse(source: string): ParseResult {
       diagnostics: [makeDiagnostic(span, 'too-large', `scenario is ${mb} MB; files over ${MAX_SOURCE_LENGTH / (1024 * 1024)} MB are not parsed`)],
     };
   }
-  const { tokens, diagnostics } = lex(source);
-  const parser = new Parser(tokens, diagnostics);
-  const program = parser.parseProgram(source.length);
-  return { program, diagnostics: parser.diagnostics };
+  const lexer = new Lexer(source);
+  const parser = new Parser(lexer, source, lexer.diagnostics);
+  let program: Program;
+  try {
+    program = parser.parseProgram(source.length);
+  } catch (e) {
+    // A bug must not take the editor down: report it where the user can see it.
+    const span: Span = { start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
+    program = { kind: 'program', body: [], span };
+    parser.diagnostics.push(makeDiagnostic(span, 'internal', `internal parser error: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  // Lexer and parser report as they go; readers want source order.
+  const diagnostics = parser.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { program, diagnostics };
 }

@@ -4,12 +4,14 @@
 import type { Fields } from '../engine/trace/recorder';
 import { hex } from '../engine/u64';
 import { Interpreter, type InterpreterHooks } from './interp/interpreter';
+import { CallLog, machineSummary } from './interp/call-log';
 import { toJson } from './interp/values';
-import { parse } from './parser';
+import type { Program } from './ast';
+import { parseAndCheck } from './frontend';
 import type { Diagnostic, JsonValue, RunResult } from './run-result';
 
-function checkDiagnostics(source: string): { diagnostics: Diagnostic[]; program: ReturnType<typeof parse>['program'] } {
-  const r = parse(source);
+function checkDiagnostics(source: string): { diagnostics: Diagnostic[]; program: Program } {
+  const r = parseAndCheck(source);
   return { diagnostics: r.diagnostics, program: r.program };
 }
 
@@ -25,8 +27,14 @@ function fieldsJson(fields: Fields): Record<string, JsonValue> {
 
 export interface RunOptions {
   hooks?: InterpreterHooks;
-  /** Leave internal (depth > 0) trace events out of the result. */
-  apiEventsOnly?: boolean;
+  /** Which trace events the result carries: all (the --json output), only API calls (depth 0), or none (a human report needs none). */
+  events?: 'all' | 'api' | 'none';
+  /**
+   * Also fill the editor fields of the result (`calls`, `walks`, `machine`:
+   * inlay hints, hovers, code lenses). Off by default: they cost run time and
+   * the CLI does not print them.
+   */
+  editorInfo?: boolean;
 }
 
 /** Parse, check and, when there are no errors, run a scenario. */
@@ -35,6 +43,7 @@ export function runScenario(source: string, _fileName: string, opts: RunOptions 
   const empty: RunResult = { ok: false, diagnostics, expectations: [], checks: [], faults: [], values: {}, events: [], log: [], statements: [] };
   if (diagnostics.some((d) => d.severity === 'error')) return empty;
   const interp = new Interpreter(source, opts.hooks);
+  if (opts.editorInfo) interp.callLog = new CallLog();
   interp.run(program);
   return buildResult(interp, diagnostics, opts);
 }
@@ -49,12 +58,21 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
   const allDiagnostics = [...diagnostics, ...interp.diagnostics];
   const values: Record<string, JsonValue> = {};
   for (const [k, v] of interp.vars) values[k] = toJson(v);
-  const events = (opts.apiEventsOnly ? trace.events.filter((e) => e.depth === 0) : trace.events).map((e) => ({ seq: e.seq, line: e.line, name: e.name, fields: fieldsJson(e.fields), depth: e.depth }));
+  const which = opts.events ?? 'all';
+  const picked = which === 'none' ? [] : which === 'api' ? trace.events.filter((e) => e.depth === 0) : trace.events;
+  const events = picked.map((e) => ({ seq: e.seq, line: e.line, name: e.name, fields: fieldsJson(e.fields), depth: e.depth }));
   const ok =
     !allDiagnostics.some((d) => d.severity === 'error') &&
     interp.expectations.every((e) => e.passed) &&
     !checks.some((c) => c.severity === 'error' && !c.expected) &&
     !faults.some((f) => !f.expected);
   const log = [...trace.log.map((l) => ({ line: l.line, text: l.text })), ...interp.prints.map((p) => ({ line: p.line, text: `print: ${p.text}` }))];
-  return { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements };
+  const result: RunResult = { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements };
+  // Editor extras (optional fields, see run-result.ts): call-site values, walks, the machine at the end.
+  if (interp.callLog !== null) {
+    result.calls = interp.callLog.callSites();
+    result.walks = interp.callLog.walkSites();
+    result.machine = machineSummary(m);
+  }
+  return result;
 }

@@ -43,11 +43,11 @@ export interface Token {
   /** Source text of the token. */
   text: string;
   /** number: the exact value. */
-  value?: bigint;
+  value: bigint | undefined;
   /** string: decoded text. */
-  str?: string;
+  str: string | undefined;
   /** string, bytes: the bytes. */
-  bytes?: Uint8Array;
+  bytes: Uint8Array | undefined;
 }
 
 export function tokenSpan(t: Token): Span {

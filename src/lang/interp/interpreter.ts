@@ -10,15 +10,42 @@ import { ERRNO_NAMES } from '../../engine/errno';
 import type { CallExpr, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
 import type { Diagnostic, ExpectationResult, StatementResult } from '../run-result';
 import { BUILTINS } from './builtins';
+import { BUILTINS as SIGNATURES, bindArgs } from '../builtins';
 import { CONSTANTS } from './constants-runtime';
 import { deviceFromDecl, iommuFromDecl, platformFromDecl } from './declarations';
 import { RuntimeError } from './runtime-error';
-import { CallLog } from './call-log';
+import type { CallLog } from './call-log';
 import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, renderValue, truthy, typeName, valuesEqual, type Value } from './values';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { IommuDomain } from '../../engine/iommu/iommu-domain';
 import { mmAlloc } from '../../engine/iommu/iommu-sva';
 import { DmaIovaState, dmaIovaPending, dmaIovaSize } from '../../engine/dma-mapping/dma-iova';
+
+/**
+ * Positional arguments in kernel order and the scenario-only named ones,
+ * using the signature table: a kernel parameter given as `name = value`
+ * moves to its slot, as the checker accepts it.
+ */
+function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { positional: Expr[]; named: { name: string; value: Expr; span: Span }[] } {
+  const spec = SIGNATURES.get(call.callee.text);
+  const named = call.named.map((n) => ({ name: n.name.text, value: n.value, span: n.name.span }));
+  if (!spec || call.named.every((n) => keepNamed.includes(n.name.text))) return { positional: call.args, named };
+  const bound = bindArgs(spec, { ...call, named: call.named.filter((n) => !keepNamed.includes(n.name.text)) });
+  const positional: Expr[] = [];
+  let last = -1;
+  spec.params.forEach((prm, i) => {
+    if (!prm.namedOnly && !prm.variadic && bound.values[i] !== undefined) last = i;
+  });
+  for (let i = 0; i <= last; i++) {
+    const prm = spec.params[i];
+    if (prm.namedOnly) continue;
+    const v = bound.values[i];
+    if (v === undefined) return { positional: call.args, named }; // a gap: let the count check explain it
+    positional.push(v);
+  }
+  if (spec.params.some((prm) => prm.variadic)) return { positional: call.args, named };
+  return { positional, named: named.filter((n) => keepNamed.includes(n.name)) };
+}
 
 /** Statements one run may execute (loops included) before it is stopped. */
 export const MAX_STEPS = 2_000_000;
@@ -57,8 +84,8 @@ export class Interpreter {
   readonly consumedFaults = new Set<number>();
   steps = 0;
   stopped = false;
-  /** Per call site results and walks for the editor (inlay hints, hovers, lenses). */
-  readonly callLog = new CallLog();
+  /** Per call site results and walks for the editor (inlay hints, hovers, lenses); run.ts sets it when asked (RunOptions.editorInfo). */
+  callLog: CallLog | null = null;
 
   constructor(readonly source: string, public hooks: InterpreterHooks = {}) {}
 
@@ -390,20 +417,22 @@ export class Interpreter {
   private evalCall(call: CallExpr, target?: string): Value {
     const b = BUILTINS[call.callee.text];
     if (!b) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
-    if (call.args.length < b.min || call.args.length > b.max) {
-      throw new RuntimeError(`${call.callee.text} takes ${b.min === b.max ? b.min : `${b.min} to ${b.max}`} arguments, got ${call.args.length}`, call.argsSpan, 'arg-count');
+    // Kernel parameters may also be passed by name (`attrs = ...`): put them in their positional slot.
+    const { positional, named: namedExprs } = normaliseArgs(call, b.named ?? []);
+    if (positional.length < b.min || positional.length > b.max) {
+      throw new RuntimeError(`${call.callee.text} takes ${b.min === b.max ? b.min : `${b.min} to ${b.max}`} arguments, got ${positional.length}`, call.argsSpan, 'arg-count');
     }
-    const args = call.args.map((a) => this.eval(a));
+    const args = positional.map((a) => this.eval(a));
     const named = new Map<string, Value>();
-    for (const n of call.named) {
-      if (!b.named?.includes(n.name.text)) throw new RuntimeError(`${call.callee.text} has no argument named ${n.name.text}`, n.name.span, 'arg-name');
-      named.set(n.name.text, this.eval(n.value));
+    for (const n of namedExprs) {
+      if (!b.named?.includes(n.name)) throw new RuntimeError(`${call.callee.text} has no argument named ${n.name}`, n.span, 'arg-name');
+      named.set(n.name, this.eval(n.value));
     }
     // Editor extras (call-log.ts): the walk an access will make, and what each call site returned.
-    const walk = this.callLog.beforeCall(this.m, call, args, named);
+    const walk = this.callLog?.beforeCall(this.m, call, args, named);
     try {
       const result = b.impl({ m: this.m, target }, args, named);
-      this.callLog.afterCall(this.m, call, result, walk);
+      this.callLog?.afterCall(this.m, call, result, walk);
       return result;
     } catch (e) {
       if (e instanceof RuntimeError && !e.span) throw new RuntimeError(e.message, call.span, e.code);

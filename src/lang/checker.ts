@@ -691,7 +691,7 @@ class Checker {
     if (missing.length > 0) this.report(item.span, 'arg-count', `IOTLB range needs ${missing.join(', ')}`);
     const start = fields.get('start') && constValue(fields.get('start')!.value);
     const last = fields.get('last') && constValue(fields.get('last')!.value);
-    if (start !== undefined && last !== undefined && last < start) this.report(item.span, 'out-of-range', `last ${hex(last)} is below start ${hex(start)} (last is inclusive)`);
+    if (start !== undefined && last !== undefined && last < start) this.report(item.span, 'out-of-range', `last ${hex(last)} is below start ${hex(start)} (last is inclusive): vhost_iotlb_add_range_ctx refuses it and the call returns -EFAULT`, 'warning');
     const perm = fields.get('perm');
     if (perm !== undefined) {
       const v = constValue(perm.value);

@@ -17,6 +17,8 @@ import { CoherentValue, BufferValue, renderValue, type Value } from './values';
 
 /** Calls whose walk is summarised for the walk code lens. */
 const WALK_CALLS = new Set(['translate', 'dev_read', 'dev_write']);
+/** Walks probed per call site: in a loop, the first runs show the pattern (IOTLB miss, then hits) at a bounded cost. */
+const MAX_WALK_PROBES = 16;
 /** Mappings listed in the machine summary (a loop of maps must not bloat the result). */
 const MAX_MAPPINGS = 5000;
 /** Live ranges listed per domain. */
@@ -26,6 +28,14 @@ function addressOf(v: Value | undefined): bigint | undefined {
   if (typeof v === 'bigint') return v >= 0n ? v : undefined;
   if (v instanceof BufferValue) return v.buf.phys;
   if (v instanceof CoherentValue) return v.coh.dma;
+  return undefined;
+}
+
+/** A trace field as a number: bigint, safe integer, or a "0x..." string. */
+function bigOf(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v)) return BigInt(v);
   return undefined;
 }
 
@@ -51,13 +61,14 @@ export class CallLog {
 
   /** Before a translate/dev_read/dev_write runs: the walk it will make, probed without changing any state. */
   beforeCall(m: Machine, call: CallExpr, args: Value[], named: Map<string, Value>): PendingWalk | undefined {
-    if (!WALK_CALLS.has(call.callee.text)) return undefined;
+    if (!WALK_CALLS.has(call.callee.text) || (this.walks.get(call.span.start)?.count ?? 0) >= MAX_WALK_PROBES) return undefined;
     const dev = args[0];
     const addr = addressOf(args[1]);
     const pasid = smallPasid(named.get('pasid'));
     if (!(dev instanceof Device) || addr === undefined || pasid === undefined) return undefined;
     try {
-      const t = translateDma(m, dev, addr, pasid, null, true);
+      const access = call.callee.text === 'dev_read' ? 'read' : call.callee.text === 'dev_write' ? 'write' : null;
+      const t = translateDma(m, dev, addr, pasid, access, true);
       return { call, device: dev, addr, pasid, t, faultsBefore: m.trace.faults.length };
     } catch {
       return undefined; // the call itself will report what is wrong
@@ -77,6 +88,7 @@ export class CallLog {
     if (walk === undefined) return;
     const t = walk.t;
     const prevWalk = this.walks.get(s.start);
+    // `count` of a walk = which run of the call site it shows (the last one probed).
     this.walks.set(s.start, {
       line: s.line,
       column: s.column,
@@ -89,6 +101,7 @@ export class CallLog {
       iotlbHit: t.iotlbHit,
       fault: t.phys === undefined ? (t.fault ?? 'fault') : null,
       faulted: m.trace.faults.length > walk.faultsBefore,
+      faultReason: m.trace.faults[walk.faultsBefore]?.reason ?? null,
       domains: [...t.domains],
       count: (prevWalk?.count ?? 0) + 1,
     });
@@ -143,19 +156,20 @@ export function machineSummary(m: Machine): MachineSummary {
     for (const e of m.trace.events) {
       if (e.name !== 'iommu_map' || e.depth !== 0) continue;
       const d = scenarioDomains.get(String(e.fields.domain));
-      const iova = e.fields.iova;
-      const paddr = e.fields.paddr;
-      if (!d || !d.ops || typeof iova !== 'string' || typeof paddr !== 'string') continue;
+      const iova = bigOf(e.fields.iova);
+      const paddr = bigOf(e.fields.paddr);
+      if (!d || !d.ops || iova === undefined || paddr === undefined) continue;
       const key = `${d.label}@${iova}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      let live = false;
+      let live: boolean;
       try {
-        live = d.ops.iovaToPhys(BigInt(iova)) !== 0n;
+        live = d.ops.iovaToPhys(iova) !== 0n;
       } catch {
         live = false;
       }
-      if (live) push(d.label, { iova, phys: paddr, size: typeof e.fields.size === 'number' ? hex(BigInt(e.fields.size)) : String(e.fields.size), line: e.line, via: 'iommu_map' });
+      const size = bigOf(e.fields.size);
+      if (live) push(d.label, { iova: hex(iova), phys: hex(paddr), size: size !== undefined ? hex(size) : '?', line: e.line, via: 'iommu_map' });
     }
   }
   return {

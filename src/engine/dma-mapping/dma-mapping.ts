@@ -120,36 +120,31 @@ function ownerMapping(ctx: EngineCtx, dev: Device, addr: bigint): string | undef
   return undefined;
 }
 
-export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
-  ctx.trace.call('dma_sync_single_for_cpu', { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
+/** dma_sync_single_for_cpu / _for_device: the ops of the device's path, then ownership, tracepoint and dma-debug. */
+function dmaSyncSingle(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, forCpu: boolean): void {
+  const name = forCpu ? 'dma_sync_single_for_cpu' : 'dma_sync_single_for_device';
+  ctx.trace.call(name, { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const key = ownerMapping(ctx, dev, addr);
     if (key) {
       const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
-      if (vduse) vduseDevSyncSingleForCpu(ctx, vduse, addr, size, dir);
-      else if (iommuChainStacked(dev)) stackedDmaSyncSingle(ctx, dev, addr, size, dir, true); // IOMMU chain (iommu-chain.ts)
-      else if (usesDirect(dev)) dmaDirectSyncSingleForCpu(ctx, dev, addr, size, dir);
-      else iommuDmaSyncSingleForCpu(ctx, dev, addr, size, dir);
-      ctx.ownership.setOwner(key, 'cpu');
+      if (vduse) (forCpu ? vduseDevSyncSingleForCpu : vduseDevSyncSingleForDevice)(ctx, vduse, addr, size, dir);
+      else if (iommuChainStacked(dev)) stackedDmaSyncSingle(ctx, dev, addr, size, dir, forCpu); // IOMMU chain (iommu-chain.ts)
+      else if (usesDirect(dev)) (forCpu ? dmaDirectSyncSingleForCpu : dmaDirectSyncSingleForDevice)(ctx, dev, addr, size, dir);
+      else (forCpu ? iommuDmaSyncSingleForCpu : iommuDmaSyncSingleForDevice)(ctx, dev, addr, size, dir);
+      ctx.ownership.setOwner(key, forCpu ? 'cpu' : 'device');
     }
-    ctx.trace.emit('dma:dma_sync_single_for_cpu', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size) });
-    ctx.debug.debugDmaSyncSingleForCpu(debugDevice(dev), addr, size, dir);
+    ctx.trace.emit(`dma:${name}`, { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size) });
+    if (forCpu) ctx.debug.debugDmaSyncSingleForCpu(debugDevice(dev), addr, size, dir);
+    else ctx.debug.debugDmaSyncSingleForDevice(debugDevice(dev), addr, size, dir);
   });
 }
 
+export function dmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
+  dmaSyncSingle(ctx, dev, addr, size, dir, true);
+}
+
 export function dmaSyncSingleForDevice(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection): void {
-  ctx.trace.call('dma_sync_single_for_device', { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
-    const key = ownerMapping(ctx, dev, addr);
-    if (key) {
-      const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
-      if (vduse) vduseDevSyncSingleForDevice(ctx, vduse, addr, size, dir);
-      else if (iommuChainStacked(dev)) stackedDmaSyncSingle(ctx, dev, addr, size, dir, false); // IOMMU chain (iommu-chain.ts)
-      else if (usesDirect(dev)) dmaDirectSyncSingleForDevice(ctx, dev, addr, size, dir);
-      else iommuDmaSyncSingleForDevice(ctx, dev, addr, size, dir);
-      ctx.ownership.setOwner(key, 'device');
-    }
-    ctx.trace.emit('dma:dma_sync_single_for_device', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size) });
-    ctx.debug.debugDmaSyncSingleForDevice(debugDevice(dev), addr, size, dir);
-  });
+  dmaSyncSingle(ctx, dev, addr, size, dir, false);
 }
 
 function debugSg(sgt: SgTable): DmaDebugSg[] {

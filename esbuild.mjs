@@ -1,9 +1,11 @@
 // One esbuild config, one bundle per target. `node esbuild.mjs` builds once,
-// `node esbuild.mjs --watch` rebuilds on change.
+// `node esbuild.mjs --watch` rebuilds on change. The extension build also
+// regenerates the TextMate grammar (scripts/gen-grammar.mjs).
 import * as esbuild from 'esbuild';
 import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeGrammar } from './scripts/gen-grammar.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const watch = process.argv.includes('--watch');
@@ -30,6 +32,11 @@ const targets = [
   {
     name: 'extension',
     options: { ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  },
+  {
+    // The worker thread that checks and runs scenarios off the extension host's thread.
+    name: 'run-worker',
+    options: { ...nodeCommon, entryPoints: ['src/extension/run-worker.ts'], outfile: 'dist/run-worker.js' },
   },
   {
     name: 'cli',
@@ -68,9 +75,27 @@ function makeExecutable(outfile) {
   };
 }
 
+/** esbuild plugin that regenerates syntaxes/dmas.tmLanguage.json from the language tables before each build. */
+function grammar() {
+  return {
+    name: 'dmas-grammar',
+    setup(build) {
+      build.onStart(async () => {
+        try {
+          if (await writeGrammar()) console.log('[gen-grammar] syntaxes/dmas.tmLanguage.json written');
+        } catch (err) {
+          return { errors: [{ text: `gen-grammar: ${err instanceof Error ? err.message : String(err)}` }] };
+        }
+        return undefined;
+      });
+    },
+  };
+}
+
 function optionsFor(target) {
   const plugins = [...(target.options.plugins ?? [])];
   if (target.executable) plugins.push(makeExecutable(target.options.outfile));
+  if (target.name === 'extension') plugins.push(grammar());
   return { ...target.options, plugins };
 }
 

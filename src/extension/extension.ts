@@ -1,44 +1,38 @@
-// Extension entry: activation and the `dmascope.runScenario` command.
-// The full editor experience (diagnostics, lenses, debugger, panels) comes later.
+// Extension entry. Activation is cheap: it wires the parts together and
+// checks/runs only the .dmas documents already open; the run worker starts
+// with the first run.
 
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runScenario } from '../lang/run';
-import { formatRunReport } from '../report/format-report';
+import { registerCommands } from './commands';
+import { Config } from './config';
+import type { ExtensionDeps } from './deps';
+import { DiagnosticsPublisher } from './diagnostics';
+import { registerFolding } from './folding';
+import { registerLanguageProviders } from './providers';
+import { registerRunLens } from './run-lens';
+import { RunService } from './run-service';
+import { RunStore } from './run-store';
 
-let output: vscode.OutputChannel | undefined;
+export function activate(context: vscode.ExtensionContext): ExtensionDeps {
+  const config = new Config();
+  const store = new RunStore();
+  const output = vscode.window.createOutputChannel('dmascope');
+  const workerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'run-worker.js').fsPath;
+  const service = new RunService(workerScript, config, store);
+  const diagnostics = new DiagnosticsPublisher(service, store);
+  context.subscriptions.push(config, store, output, service, diagnostics);
 
-function outputChannel(): vscode.OutputChannel {
-  output ??= vscode.window.createOutputChannel('dmascope');
-  return output;
-}
+  const deps: ExtensionDeps = { config, store, service, output };
+  registerCommands(context, deps);
+  registerRunLens(context, deps);
+  registerFolding(context);
+  // Completions, signature help, hovers, inlay hints, per-line lenses, semantic tokens, quick fixes.
+  registerLanguageProviders(context, deps);
 
-function runActiveScenario(): void {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor || editor.document.languageId !== 'dmas') {
-    void vscode.window.showWarningMessage('dmascope: open a .dmas scenario in the editor to run it.');
-    return;
-  }
-  const doc = editor.document;
-  const fileName = doc.isUntitled ? doc.fileName : path.basename(doc.fileName);
-  const channel = outputChannel();
-  channel.clear();
-  try {
-    const result = runScenario(doc.getText(), fileName);
-    channel.append(formatRunReport(result, fileName));
-  } catch (err) {
-    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    channel.appendLine(`dmascope: internal error while running ${fileName}:\n${detail}`);
-  }
-  channel.show(true);
-}
-
-export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.commands.registerCommand('dmascope.runScenario', runActiveScenario));
-  context.subscriptions.push({ dispose: () => { output?.dispose(); output = undefined; } });
+  service.start();
+  return deps;
 }
 
 export function deactivate(): void {
-  output?.dispose();
-  output = undefined;
+  // Everything is in context.subscriptions.
 }

@@ -1,0 +1,10 @@
+// Command ids, as contributed in package.json (a unit test checks both agree).
+
+export const COMMANDS = {
+  runScenario: 'dmascope.runScenario',
+  newScenario: 'dmascope.newScenario',
+  showReport: 'dmascope.showReport',
+  openExample: 'dmascope.openExample',
+} as const;
+
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

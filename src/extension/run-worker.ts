@@ -1,0 +1,45 @@
+// Worker-thread entry (bundled as dist/run-worker.js): checks and runs
+// scenarios so the extension host's thread stays free while a long scenario
+// runs. It imports only the language (never vscode); one request at a time.
+
+import { parentPort } from 'node:worker_threads';
+import { checkScenario, runScenario } from '../lang/run';
+import { summarizeRun } from './run-diagnostics';
+import { trimResult, trimmedReport } from './run-trim';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+
+function handle(req: WorkerRequest): WorkerResponse {
+  const t0 = performance.now();
+  try {
+    if (req.kind === 'check') {
+      const diagnostics = checkScenario(req.source);
+      return { id: req.id, kind: 'check', diagnostics, durationMs: performance.now() - t0 };
+    }
+    // The engine models one kernel (req.kernelVersion is validated by the
+    // settings); the field is there for when it models more.
+    const checkDiagnostics = checkScenario(req.source);
+    const ran = !checkDiagnostics.some((d) => d.severity === 'error');
+    // Editor features read API-level events only; the debugger runs its own trace.
+    const full = runScenario(req.source, req.fileName, { events: 'api', editorInfo: true });
+    const trimmed = trimResult(full);
+    return {
+      id: req.id,
+      kind: 'run',
+      resultJson: JSON.stringify(trimmed.result),
+      checkDiagnostics,
+      ran,
+      summary: summarizeRun(full),
+      omitted: trimmed.omitted,
+      ...(trimmed.omitted > 0 ? { reportText: trimmedReport(full, trimmed, req.fileName) } : {}),
+      durationMs: performance.now() - t0,
+    };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { id: req.id, kind: 'error', message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) };
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  port.on('message', (req: WorkerRequest) => port.postMessage(handle(req)));
+}

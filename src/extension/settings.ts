@@ -1,0 +1,62 @@
+// The extension's settings: names, defaults and how a raw value read from
+// the configuration becomes a usable one. No vscode import, so the defaults
+// can be checked against package.json in unit tests; config.ts reads them.
+
+/** Kernel versions whose behaviour the engine models (LANGUAGE.md: default mainline v6.18). */
+export const KERNEL_VERSIONS = ['6.18'] as const;
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+
+export interface DmascopeSettings {
+  /** Quiet time after the last edit before the scenario runs (`dmascope.diagnostics.debounceMs`). */
+  readonly debounceMs: number;
+  /** Show values and IOVAs as inlay hints (`dmascope.inlayHints.enabled`). */
+  readonly inlayHintsEnabled: boolean;
+  /** Kernel behaviour to emulate (`dmascope.kernel.version`). */
+  readonly kernelVersion: KernelVersion;
+  /** Run the scenario while typing (`dmascope.runOnType`); off: only the Run command runs it. */
+  readonly runOnType: boolean;
+}
+
+/** Setting keys under the `dmascope` section. */
+export const SETTING_KEYS = {
+  debounceMs: 'diagnostics.debounceMs',
+  inlayHintsEnabled: 'inlayHints.enabled',
+  kernelVersion: 'kernel.version',
+  runOnType: 'runOnType',
+} as const satisfies Record<keyof DmascopeSettings, string>;
+
+export const DEFAULT_SETTINGS: DmascopeSettings = {
+  debounceMs: 300,
+  inlayHintsEnabled: true,
+  kernelVersion: '6.18',
+  runOnType: true,
+};
+
+/** Longest debounce accepted (package.json declares the same maximum). */
+export const MAX_DEBOUNCE_MS = 10_000;
+
+/** A run that takes longer is stopped and reported on line 1. */
+export const RUN_TIME_LIMIT_MS = 20_000;
+
+/**
+ * Scenarios up to this many characters are checked on the extension host's
+ * thread at each edit (a few milliseconds); longer ones in a worker, so a
+ * 10,000-line scenario never blocks other extensions while typing.
+ */
+export const SYNC_CHECK_MAX_CHARS = 32_000;
+
+/** Turns raw configuration values (any type, possibly missing) into settings. */
+export function normalizeSettings(get: (key: string) => unknown): DmascopeSettings {
+  const debounce = get(SETTING_KEYS.debounceMs);
+  const hints = get(SETTING_KEYS.inlayHintsEnabled);
+  const kernel = get(SETTING_KEYS.kernelVersion);
+  const onType = get(SETTING_KEYS.runOnType);
+  return {
+    debounceMs: typeof debounce === 'number' && Number.isFinite(debounce)
+      ? Math.min(MAX_DEBOUNCE_MS, Math.max(0, Math.round(debounce)))
+      : DEFAULT_SETTINGS.debounceMs,
+    inlayHintsEnabled: typeof hints === 'boolean' ? hints : DEFAULT_SETTINGS.inlayHintsEnabled,
+    kernelVersion: (KERNEL_VERSIONS as readonly unknown[]).includes(kernel) ? (kernel as KernelVersion) : DEFAULT_SETTINGS.kernelVersion,
+    runOnType: typeof onType === 'boolean' ? onType : DEFAULT_SETTINGS.runOnType,
+  };
+}

@@ -1,0 +1,33 @@
+// Messages between the extension host and the run worker (run-worker.ts).
+// Plain data only: the run result crosses as a JSON string, which is cheaper
+// to copy and parse than a structured clone of thousands of event objects.
+
+import type { Diagnostic } from '../lang/run-result';
+import type { RunSummary } from './run-diagnostics';
+
+export type WorkerRequest =
+  | { id: number; kind: 'check'; source: string }
+  | { id: number; kind: 'run'; source: string; fileName: string; kernelVersion: string };
+
+export type WorkerResponse =
+  | { id: number; kind: 'check'; diagnostics: Diagnostic[]; durationMs: number }
+  | {
+      id: number;
+      kind: 'run';
+      /** JSON of the RunResult. */
+      resultJson: string;
+      /** What checkScenario reports for the same source (the parse/check part of the result's diagnostics). */
+      checkDiagnostics: Diagnostic[];
+      /** False when the source has errors and was not run (the result then only holds them). */
+      ran: boolean;
+      /** The Run lens summary, counted on the whole result. */
+      summary: RunSummary;
+      /** Items left out of the result (run-trim.ts caps); 0 when whole. */
+      omitted: number;
+      /** The report, when items were left out (it then notes them and keeps the true counts). */
+      reportText?: string;
+      durationMs: number;
+    }
+  | { id: number; kind: 'error'; message: string; stack?: string };
+
+export type WorkerJobKind = WorkerRequest['kind'];

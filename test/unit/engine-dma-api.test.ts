@@ -197,3 +197,23 @@ describe('engine: snapshot of memory', () => {
     assert.equal(mem.readU64(0x8000_1008n), 0n, 'the original is untouched');
   });
 });
+
+describe('engine: CONFIG_SWIOTLB_DYNAMIC', () => {
+  it('a full pool hands out a transient pool below 4 GiB, freed at unmap', () => {
+    const m = machine({ swiotlb: 1n << 20n, swiotlbDynamic: true, cpus: 1 });
+    const old = m.addDevice({ name: 'old', bus: 'pci', busId: '0000:07:00.0', iommus: [], dmaMask: 32 }, 1);
+    const big = m.physBuffer(0x1_9000_0000n, 2n << 20n, 'big');
+    const hs: bigint[] = [];
+    for (let i = 0n; i < 4n; i++) hs.push(dmaMapPhys(m, old, big.phys + i * 0x40000n, 0x40000n, DMA_TO_DEVICE, 0));
+    const used = m.pages.used.length;
+    const extra = dmaMapPhys(m, old, big.phys + 0x100000n, 0x40000n, DMA_TO_DEVICE, 0);
+    assert.notEqual(extra, DMA_MAPPING_ERROR);
+    assert.ok(extra < 0x1_0000_0000n);
+    assert.ok(m.swiotlb?.isSwiotlbBuffer(extra));
+    assert.equal(m.pages.used.length, used + 1, 'the transient pool came from the page allocator');
+    dmaUnmapPhys(m, old, extra, 0x40000n, DMA_TO_DEVICE, 0);
+    assert.equal(m.pages.used.length, used, 'and went back to it');
+    for (const h of hs) dmaUnmapPhys(m, old, h, 0x40000n, DMA_TO_DEVICE, 0);
+    assert.equal(m.swiotlb?.used, 0);
+  });
+});

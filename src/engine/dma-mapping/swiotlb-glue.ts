@@ -30,7 +30,16 @@ export function swiotlbTblMapSingle(ctx: EngineCtx, dev: Device, orig: bigint, s
   const r = pool.mapSingle(
     { orig, mappingSize: Number(size), allocAlignMask, minAlignMask: dev.minAlignMask, segBoundaryMask: dev.segmentBoundary, cpu: ctx.cpu, dir, attrs, dev: dev.busId },
     new CpuMemcpy(ctx.cache),
+    // CONFIG_SWIOTLB_DYNAMIC: a transient pool sized for this mapping, naturally aligned like a page allocation.
+    ctx.platform.swiotlbDynamic
+      ? (bytes: number): bigint | null => {
+          let size = ctx.platform.pageSize;
+          while (size < BigInt(bytes)) size *= 2n;
+          return ctx.pages.alloc(size, size, 'swiotlb transient pool');
+        }
+      : undefined,
   );
+  if (!r.ok && r.reason === 'full' && r.releasedTransient) ctx.pages.free(r.releasedTransient.start);
   if (!r.ok) {
     if (r.reason === 'bug') {
       report(ctx, dev, r);
@@ -51,7 +60,10 @@ export function swiotlbTblMapSingle(ctx: EngineCtx, dev: Device, orig: bigint, s
 export function swiotlbTblUnmapSingle(ctx: EngineCtx, dev: Device, tlbAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   if (!isSwiotlbBuffer(ctx, tlbAddr) || !ctx.swiotlb) return;
   ctx.trace.emit('engine:swiotlb_unmap', { tlb_addr: tlbAddr, size: Number(size) });
-  report(ctx, dev, ctx.swiotlb.unmapSingle(tlbAddr, Number(size), dir, attrs, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask }));
+  const r = ctx.swiotlb.unmapSingle(tlbAddr, Number(size), dir, attrs, new CpuMemcpy(ctx.cache), { name: dev.busId, minAlignMask: dev.minAlignMask });
+  // A transient pool goes with its only mapping: its memory returns to the page allocator.
+  if (r.ok && r.releasedTransient) ctx.pages.free(r.releasedTransient.start);
+  report(ctx, dev, r);
 }
 
 /** WARNs (buffer overflow on a sync) and BUG()s (DMA_NONE) swiotlb hit: kernel log plus an error check. */

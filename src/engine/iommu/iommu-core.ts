@@ -4,7 +4,7 @@
 
 import type { EngineCtx } from '../context';
 import type { Device } from '../device';
-import { EBUSY, EINVAL, ENODEV, ENOMEM, KernelError } from '../errno';
+import { EBUSY, EINVAL, ENODEV, KernelError } from '../errno';
 import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
 import { IovaDomain } from '../iova/iova';
 import { FlushQueue } from './flush-queue';
@@ -201,9 +201,4 @@ export function iommuIovaToPhys(domain: IommuDomain, iova: bigint): bigint {
 export function iommuFlushIotlbAll(ctx: EngineCtx, domain: IommuDomain): void {
   const n = domain.iommu.iotlb.invalidateDomain(domain.id);
   ctx.trace.emit('engine:iotlb_flush_all', { domain: domain.label, entries: n });
-}
-
-export function assertNotOom(pa: bigint | null, what: string): bigint {
-  if (pa === null) throw new KernelError(ENOMEM, `out of memory: ${what}`);
-  return pa;
 }

@@ -163,15 +163,8 @@ export function vduseIotlbDelRange(ctx: EngineCtx, domain: VduseIovaDomain, star
   });
 }
 
-/** A range as vduse_domain_set_map takes it from the vhost-vdpa IOTLB. */
-export interface VduseMapRange {
-  start: bigint;
-  last: bigint;
-  addr: bigint;
-  perm: number;
-  file: string;
-  offset: bigint;
-}
+/** A range as vduse_domain_set_map takes it from the vhost-vdpa IOTLB: the same fields the table keeps. */
+export type VduseMapRange = VhostIotlbMap;
 
 /** vduse_domain_set_map: replace the whole IOTLB; on error it is left empty. */
 export function vduseDomainSetMap(ctx: EngineCtx, domain: VduseIovaDomain, ranges: readonly VduseMapRange[]): number {

@@ -8,7 +8,7 @@ import { IOMMU_KINDS, type IommuConfig, type IommuKind } from '../../engine/iomm
 import { DEFAULT_PLATFORM, type PlatformConfig } from '../../engine/platform';
 import type { DeviceDecl, Expr, IommuDecl, KeyValue, PlatformDecl } from '../ast';
 import { RuntimeError } from './runtime-error';
-import { RecordValue, truthy, typeName, type Value } from './values';
+import { truthy, typeName, type Value } from './values';
 
 export type Evaluate = (e: Expr) => Value;
 
@@ -205,9 +205,4 @@ export function deviceFromDecl(decl: DeviceDecl, evaluate: Evaluate): DeviceConf
     }
   }
   return cfg;
-}
-
-/** `{start = 0, last = 0xfff, ...}` records for vduse_domain_set_map. */
-export function recordField(r: RecordValue, key: string): Value | undefined {
-  return r.fields.get(key);
 }

@@ -25,7 +25,7 @@ import { TablePages } from './memory/table-pages';
 import type { PlatformConfig } from './platform';
 import { cloneState } from './snapshot';
 import { IoTlbMem } from './swiotlb/swiotlb';
-import { TraceRecorder } from './trace/recorder';
+import { TraceRecorder, type TraceLengths } from './trace/recorder';
 import { hex } from './u64';
 
 const IO_TLB_SHIFT = 11n;
@@ -192,33 +192,18 @@ export class Machine implements EngineCtx {
 
   /** A copy of the whole machine state, except the trace (which only grows: restoring truncates it). */
   snapshot(): MachineSnapshot {
-    const lengths = { events: this.trace.events.length, checks: this.trace.checks.length, faults: this.trace.faults.length, log: this.trace.log.length };
-    const saved = { events: this.trace.events, checks: this.trace.checks, faults: this.trace.faults, log: this.trace.log };
-    const t = this.trace as unknown as Record<string, unknown>;
-    t.events = [];
-    t.checks = [];
-    t.faults = [];
-    t.log = [];
-    try {
-      return { state: cloneState(this), lengths };
-    } finally {
-      Object.assign(t, saved);
-    }
+    return { state: this.trace.withLogDetached(() => cloneState(this)), lengths: this.trace.lengths() };
   }
 
   /** A live machine equal to the one the snapshot was taken of, with the given trace truncated to that point. */
   static restore(snap: MachineSnapshot, trace: TraceRecorder): Machine {
     const m = cloneState(snap.state);
-    const t = m.trace as unknown as Record<string, unknown>;
-    t.events = trace.events.slice(0, snap.lengths.events);
-    t.checks = trace.checks.slice(0, snap.lengths.checks);
-    t.faults = trace.faults.slice(0, snap.lengths.faults);
-    t.log = trace.log.slice(0, snap.lengths.log);
+    m.trace.adoptPrefix(trace, snap.lengths);
     return m;
   }
 }
 
 export interface MachineSnapshot {
   state: Machine;
-  lengths: { events: number; checks: number; faults: number; log: number };
+  lengths: TraceLengths;
 }

@@ -5,7 +5,7 @@
 // debugger's step back is built on this: one code path, deterministic replay.
 
 import { cloneState } from '../engine/snapshot';
-import type { TraceRecorder } from '../engine/trace/recorder';
+import type { TraceLengths } from '../engine/trace/recorder';
 import type { Program } from './ast';
 import { Interpreter, type PositionFrame } from './interp/interpreter';
 import { parse } from './parser';
@@ -16,15 +16,7 @@ export interface TimelineSnapshot {
   position: PositionFrame[];
   /** The interpreter with its machine, trace arrays left out (cloned together so shared references stay shared). */
   state: Interpreter;
-  lengths: { events: number; checks: number; faults: number; log: number };
-}
-
-type TraceArrays = Pick<TraceRecorder, 'events' | 'checks' | 'faults' | 'log'>;
-
-function detachTrace(trace: TraceRecorder): TraceArrays {
-  const saved = { events: trace.events, checks: trace.checks, faults: trace.faults, log: trace.log };
-  Object.assign(trace as unknown as Record<string, unknown>, { events: [], checks: [], faults: [], log: [] });
-  return saved;
+  lengths: TraceLengths;
 }
 
 export class ScenarioTimeline {
@@ -54,28 +46,16 @@ export class ScenarioTimeline {
 
   private capture(it: Interpreter, eventIndex: number): TimelineSnapshot {
     const trace = it.machine?.trace;
-    const lengths = trace ? { events: trace.events.length, checks: trace.checks.length, faults: trace.faults.length, log: trace.log.length } : { events: 0, checks: 0, faults: 0, log: 0 };
-    const saved = trace ? detachTrace(trace) : null;
-    try {
-      const state = cloneState(it);
-      return { eventIndex, position: state.position.map((f) => ({ ...f })), state, lengths };
-    } finally {
-      if (trace && saved) Object.assign(trace as unknown as Record<string, unknown>, saved);
-    }
+    const lengths = trace ? trace.lengths() : { events: 0, checks: 0, faults: 0, log: 0 };
+    const state = trace ? trace.withLogDetached(() => cloneState(it)) : cloneState(it);
+    return { eventIndex, position: state.position.map((f) => ({ ...f })), state, lengths };
   }
 
   /** A live interpreter restored from a snapshot, its trace the run's trace up to that point. */
   private restore(snap: TimelineSnapshot): Interpreter {
     const it = cloneState(snap.state);
     const full = this.final.machine?.trace;
-    if (it.machine && full) {
-      Object.assign(it.machine.trace as unknown as Record<string, unknown>, {
-        events: full.events.slice(0, snap.lengths.events),
-        checks: full.checks.slice(0, snap.lengths.checks),
-        faults: full.faults.slice(0, snap.lengths.faults),
-        log: full.log.slice(0, snap.lengths.log),
-      });
-    }
+    if (it.machine && full) it.machine.trace.adoptPrefix(full, snap.lengths);
     return it;
   }
 

@@ -44,11 +44,18 @@ export interface LogLine {
   text: string;
 }
 
+export interface TraceLengths {
+  events: number;
+  checks: number;
+  faults: number;
+  log: number;
+}
+
 export class TraceRecorder {
-  readonly events: TraceEvent[] = [];
-  readonly checks: Check[] = [];
-  readonly faults: Fault[] = [];
-  readonly log: LogLine[] = [];
+  events: TraceEvent[] = [];
+  checks: Check[] = [];
+  faults: Fault[] = [];
+  log: LogLine[] = [];
   /** Scenario line the current statement came from (1-based; 0 = setup). */
   line = 0;
   depth = 0;
@@ -96,5 +103,31 @@ export class TraceRecorder {
     let n = 0;
     for (const e of this.events) if (e.name === name) n++;
     return n;
+  }
+
+  lengths(): TraceLengths {
+    return { events: this.events.length, checks: this.checks.length, faults: this.faults.length, log: this.log.length };
+  }
+
+  /** Runs `body` with the recorded arrays set aside: snapshots clone state, not this append-only log. */
+  withLogDetached<T>(body: () => T): T {
+    const { events, checks, faults, log } = this;
+    this.events = [];
+    this.checks = [];
+    this.faults = [];
+    this.log = [];
+    try {
+      return body();
+    } finally {
+      Object.assign(this, { events, checks, faults, log });
+    }
+  }
+
+  /** After a restore: this recorder's log becomes the first `lengths` entries of `full`'s. */
+  adoptPrefix(full: TraceRecorder, lengths: TraceLengths): void {
+    this.events = full.events.slice(0, lengths.events);
+    this.checks = full.checks.slice(0, lengths.checks);
+    this.faults = full.faults.slice(0, lengths.faults);
+    this.log = full.log.slice(0, lengths.log);
   }
 }

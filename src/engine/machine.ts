@@ -32,7 +32,7 @@ const IO_TLB_SHIFT = 11n;
 const FOUR_GIB = 1n << 32n;
 
 export class Machine implements EngineCtx {
-  readonly trace = new TraceRecorder();
+  readonly trace: TraceRecorder;
   readonly mem: PhysicalMemory;
   readonly cache: CpuCache;
   readonly pages: PageAllocator;
@@ -51,7 +51,9 @@ export class Machine implements EngineCtx {
   readonly domains: IommuDomain[] = [];
   private idCounter = 0;
 
-  constructor(readonly platform: PlatformConfig) {
+  /** `trace`: a recorder set up by the caller (a replay's stop point), or a fresh one. */
+  constructor(readonly platform: PlatformConfig, trace?: TraceRecorder) {
+    this.trace = trace ?? new TraceRecorder();
     this.mem = new PhysicalMemory(platform.memory);
     this.cache = new CpuCache(this.mem, platform.cacheLine);
     this.pages = new PageAllocator(platform.memory, platform.pageSize);

@@ -43,12 +43,18 @@ export interface FaultResult {
 
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** One trace event (src/engine/trace/recorder.ts TraceEvent), addresses as hex strings. */
 export interface EventResult {
   seq: number;
-  line: number;
+  /** call / return of a kernel function, or point: a tracepoint or an engine step. Absent in results older than the kinds. */
+  kind?: 'call' | 'return' | 'point';
   name: string;
   fields: Record<string, JsonValue>;
+  line: number;
+  column?: number;
   depth: number;
+  /** Call: seq of its return (-1 while open); return: seq of its call; point: -1. */
+  match?: number;
 }
 
 /** What a statement produced, for hovers, inlay hints and lenses. */

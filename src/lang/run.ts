@@ -60,7 +60,7 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
   for (const [k, v] of interp.vars) values[k] = toJson(v);
   const which = opts.events ?? 'all';
   const picked = which === 'none' ? [] : which === 'api' ? trace.events.filter((e) => e.depth === 0) : trace.events;
-  const events = picked.map((e) => ({ seq: e.seq, line: e.line, name: e.name, fields: fieldsJson(e.fields), depth: e.depth }));
+  const events = picked.map((e) => ({ seq: e.seq, kind: e.kind, name: e.name, fields: fieldsJson(e.fields), line: e.line, column: e.column, depth: e.depth, match: e.match }));
   const ok =
     !allDiagnostics.some((d) => d.severity === 'error') &&
     interp.expectations.every((e) => e.passed) &&

@@ -4,11 +4,14 @@
 // before it and re-runs statements until event k has been recorded. The
 // debugger's step back is built on this: one code path, deterministic replay.
 
+import { Machine } from '../engine/machine';
 import { cloneState } from '../engine/snapshot';
-import type { TraceLengths } from '../engine/trace/recorder';
+import { ReplayStop, type TraceLengths, type TraceRecorder } from '../engine/trace/recorder';
 import type { Program } from './ast';
 import { Interpreter, type PositionFrame } from './interp/interpreter';
 import { parse } from './parser';
+import { buildResult } from './run';
+import type { Diagnostic, RunResult } from './run-result';
 
 export interface TimelineSnapshot {
   /** Trace events recorded before this statement boundary. */
@@ -25,8 +28,12 @@ export class ScenarioTimeline {
   /** The interpreter after the whole run. */
   readonly final: Interpreter;
 
-  constructor(readonly source: string, readonly snapshotEvery = 256) {
-    this.program = parse(source).program;
+  /**
+   * `program`: the parsed and checked program when the caller has it (the
+   * debugger parses once to report diagnostics); `diagnostics` go into `result`.
+   */
+  constructor(readonly source: string, readonly snapshotEvery = 256, program?: Program, private readonly diagnostics: Diagnostic[] = []) {
+    this.program = program ?? parse(source).program;
     this.final = new Interpreter(source, { atBoundary: (it) => this.maybeSnapshot(it) });
     this.final.run(this.program);
     this.final.hooks = {};
@@ -35,6 +42,18 @@ export class ScenarioTimeline {
   /** Events the whole run recorded. */
   get eventCount(): number {
     return this.final.machine?.trace.events.length ?? 0;
+  }
+
+  /** The whole run's trace (events, checks, faults, kernel log); empty when the scenario never used the machine. */
+  get trace(): TraceRecorder {
+    return this.final.m.trace;
+  }
+
+  private resultCache: RunResult | undefined;
+  /** The run result of the whole run: the same object runScenario builds. */
+  get result(): RunResult {
+    this.resultCache ??= buildResult(this.final, this.diagnostics);
+    return this.resultCache;
   }
 
   private maybeSnapshot(it: Interpreter): boolean {
@@ -65,11 +84,55 @@ export class ScenarioTimeline {
    * inside one statement share that state; their order is in the trace.
    */
   atEvent(k: number): Interpreter {
-    let snap = this.snapshots[0];
-    for (const s of this.snapshots) if (s.eventIndex <= k) snap = s;
+    const snap = this.snapshotBefore(k);
     const it = this.restore(snap);
     it.hooks = { atBoundary: (x) => (x.machine?.trace.events.length ?? 0) > k };
     it.run(this.program, snap.position.map((f) => ({ ...f })));
+    it.hooks = {};
+    return it;
+  }
+
+  /** The last snapshot taken at or before event `k` (binary search: snapshots are in event order). */
+  private snapshotBefore(k: number): TimelineSnapshot {
+    let lo = 0;
+    let hi = this.snapshots.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.snapshots[mid].eventIndex <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.snapshots[lo];
+  }
+
+  /**
+   * The state exactly as it was right after event `k` was recorded (k = -1:
+   * before any event), even in the middle of an emulated kernel call: the
+   * replay from the last snapshot stops at that event and unwinds. For
+   * inspection only (views, memory, evaluate): the interpreter cannot resume.
+   */
+  stateAt(k: number): Interpreter {
+    const target = Math.min(Math.max(k, -1), this.eventCount - 1);
+    const snap = this.snapshotBefore(Math.max(target, 0));
+    const it = this.restore(snap);
+    if (target < 0 || snap.lengths.events > target) {
+      // Nothing to replay (k = -1 on a snapshot with no events yet, or the snapshot sits right after k).
+      if (it.machine) it.machine.trace.events.length = Math.min(it.machine.trace.events.length, target + 1);
+      return it;
+    }
+    it.replayStopAfter = target;
+    if (it.machine) it.machine.trace.stopAfter = target;
+    try {
+      it.run(this.program, snap.position.map((f) => ({ ...f })));
+    } catch (e) {
+      if (!(e instanceof ReplayStop)) throw e;
+    }
+    if (!it.machine) {
+      // The stop fell inside the machine's creation (its boot log): build it whole and keep the events up to k.
+      it.machine = new Machine(it.platform);
+      it.machine.trace.events.length = Math.min(it.machine.trace.events.length, target + 1);
+    }
+    it.machine.trace.stopAfter = Infinity;
+    it.replayStopAfter = Infinity;
     it.hooks = {};
     return it;
   }

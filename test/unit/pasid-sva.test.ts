@@ -22,7 +22,7 @@ import { runScenario } from '../../src/lang/run';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const names = (m: Machine, from = 0): string[] => m.trace.events.slice(from).map((e) => e.name);
+const names = (m: Machine, from = 0): string[] => m.trace.events.slice(from).filter((e) => e.kind !== 'return').map((e) => e.name);
 const count = (m: Machine, name: string, from = 0): number => names(m, from).filter((n) => n === name).length;
 
 const VTD: IommuConfig = { name: 'vtd0', kind: 'intel-vtd', aw: 48, pasidBits: 20 };
@@ -110,7 +110,7 @@ describe('iommu_attach_device_pasid / detach / replace (scenario 03, first half)
     assert.equal(iommuAttachDevicePasid(m, d2, dev(m, 'fn0'), 16, null), -EINVAL);
     const before = m.trace.events.length;
     assert.equal(iommuAttachDevicePasid(m, d2, dev(m, 'fn0'), 15, null), 0);
-    const programmed = m.trace.events.slice(before).filter((e) => e.name === 'intel_iommu_set_dev_pasid').map((e) => e.fields.device);
+    const programmed = m.trace.events.slice(before).filter((e) => e.kind !== 'return' && e.name === 'intel_iommu_set_dev_pasid').map((e) => e.fields.device);
     assert.deepEqual(programmed, ['0000:6b:00.0', '0000:6b:00.1'], 'fn2 cannot emit PASIDs and is skipped');
     assert.equal(dev(m, 'fn1').path[0].group, dev(m, 'fn0').path[0].group);
   });
@@ -262,7 +262,7 @@ describe('SVA: iommu_sva_bind_device / unbind and the global PASID allocator', (
     const mm = mmAlloc(m, 'p', [], 5);
     const before = m.trace.events.length;
     assert.equal(iommuSvaBindDevice(m, dev(m, 'fn0'), mm), -ENODEV);
-    const seq = m.trace.events.slice(before).filter((e) => /set_dev_pasid$/.test(e.name)).map((e) => `${e.name} ${String(e.fields.device)}`);
+    const seq = m.trace.events.slice(before).filter((e) => e.kind !== 'return' && /set_dev_pasid$/.test(e.name)).map((e) => `${e.name} ${String(e.fields.device)}`);
     assert.deepEqual(seq, ['intel_svm_set_dev_pasid 0000:6b:00.0', 'intel_svm_set_dev_pasid 0000:6b:00.1', 'blocking_domain_set_dev_pasid 0000:6b:00.0']);
     assert.equal(dev(m, 'fn0').path[0].group.pasidArray.size, 0);
   });
@@ -314,7 +314,7 @@ describe('SVA: recoverable IO page faults through handle_mm_fault', () => {
     assert.equal(text(r.bytes), 'pasid-5');
     assert.equal(mm.ptesPopulated, 1);
     assert.equal(m.trace.faults.length, 0, 'a handled page request is not an IO page fault');
-    const frames = m.trace.events.slice(before).filter((e) => !e.name.startsWith('engine:')).map((e) => `${e.depth}:${e.name}`);
+    const frames = m.trace.events.slice(before).filter((e) => e.kind !== 'return' && !e.name.startsWith('engine:')).map((e) => `${e.depth}:${e.name}`);
     assert.deepEqual(frames, [
       '0:device_read', '1:prq_event_thread', '2:intel_prq_report', '3:iommu_report_device_fault', '4:iommu_sva_iopf_handler',
       '5:iommu_sva_handle_iopf', '6:iommu_sva_handle_mm', '7:handle_mm_fault', '6:iopf_group_response', '7:intel_iommu_page_response',

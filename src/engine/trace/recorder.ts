@@ -1,17 +1,39 @@
 // The trace recorder: every API call and internal step of the engine is an
-// event here, nested by call depth and tagged with the scenario line that
-// caused it. Checks (dma-debug style findings), IO page faults and kernel log
-// lines are recorded alongside so every consumer reads one run result.
+// event here, tagged with the scenario statement (line and column) that caused
+// it. Kernel functions are `call` events closed by a `return` event (which
+// carries the return value), so a debugger rebuilds the call stack at any
+// event; tracepoints (`iommu:map`, `dma:dma_map_phys`, ...) and engine-only
+// steps (`engine:*`) are `point` events. Checks (dma-debug style findings),
+// IO page faults and kernel log lines are recorded alongside so every
+// consumer reads one run result.
 
 export type FieldValue = string | number | boolean | bigint;
 export type Fields = Record<string, FieldValue>;
 
+export type EventKind = 'call' | 'return' | 'point';
+
 export interface TraceEvent {
   seq: number;
-  line: number;
+  kind: EventKind;
+  /** Kernel function name (call/return), tracepoint `subsystem:event`, or `engine:*`. */
   name: string;
+  /** Call: its arguments. Point: the tracepoint's fields. Return: `{ ret }` when the call returned a value. */
   fields: Fields;
+  /** Scenario line (1-based; 0 = before any statement) and column of the statement that caused it. */
+  line: number;
+  column: number;
   depth: number;
+  /** Call: seq of its return (-1 while still open). Return: seq of its call. Point: -1. */
+  match: number;
+}
+
+/**
+ * Thrown by the recorder when a replay reaches the event it was asked to stop
+ * after (ScenarioTimeline.stateAt): it unwinds the emulated kernel call chain
+ * without recording anything more. Not an Error, so no engine catch takes it for one.
+ */
+export class ReplayStop {
+  constructor(readonly seq: number) {}
 }
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -56,29 +78,81 @@ export class TraceRecorder {
   checks: Check[] = [];
   faults: Fault[] = [];
   log: LogLine[] = [];
-  /** Scenario line the current statement came from (1-based; 0 = setup). */
+  /** Scenario line the current statement came from (1-based; 0 = setup), and its column. */
   line = 0;
+  column = 0;
   depth = 0;
   /** When false only depth-0 events are kept (benchmarks of the bare engine). */
   detailed = true;
+  /** Replay limit: after the event with this seq is recorded, ReplayStop unwinds the run. */
+  stopAfter = Infinity;
+  /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed). */
+  private open: number[] = [];
 
   get seq(): number {
     return this.events.length;
   }
 
-  emit(name: string, fields: Fields = {}): void {
-    if (!this.detailed && this.depth > 0) return;
-    this.events.push({ seq: this.events.length, line: this.line, name, fields, depth: this.depth });
+  /** Number of events recorded. */
+  get length(): number {
+    return this.events.length;
   }
 
-  /** Record an event and run `body` one level deeper, so the steps it takes nest under it. */
-  call<T>(name: string, fields: Fields, body: () => T): T {
-    this.emit(name, fields);
+  eventAt(i: number): TraceEvent {
+    return this.events[i];
+  }
+
+  private push(kind: EventKind, name: string, fields: Fields, match: number): number {
+    const seq = this.events.length;
+    if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
+    this.events.push({ seq, kind, name, fields, line: this.line, column: this.column, depth: this.depth, match });
+    if (seq === this.stopAfter) throw new ReplayStop(seq);
+    return seq;
+  }
+
+  /** A tracepoint or an engine step. */
+  emit(name: string, fields: Fields = {}): void {
+    if (!this.detailed && this.depth > 0) return;
+    this.push('point', name, fields, -1);
+  }
+
+  /** Enter a kernel function: a call event; the steps it takes nest under it until leave(). */
+  enter(name: string, fields: Fields): void {
+    const kept = this.detailed || this.depth === 0;
+    this.open.push(kept ? this.events.length : -1);
+    if (kept) this.push('call', name, fields, -1);
     this.depth++;
+  }
+
+  /** Leave the innermost kernel function, recording its return value when it has one that fits a field. */
+  leave(ret?: unknown): void {
+    this.depth--;
+    const callSeq = this.open.pop() ?? -1;
+    if (callSeq < 0) return;
+    const call = this.events[callSeq];
+    call.match = this.events.length;
+    const fields: Fields = {};
+    if (typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean') fields.ret = ret;
+    this.push('return', call.name, fields, callSeq);
+  }
+
+  /** Record a call and run `body` one level deeper, so the steps it takes nest under it. */
+  call<T>(name: string, fields: Fields, body: () => T): T {
+    this.enter(name, fields);
+    let ret: T | undefined;
+    let stopped = false;
     try {
-      return body();
+      ret = body();
+      return ret;
+    } catch (e) {
+      stopped = e instanceof ReplayStop;
+      throw e;
     } finally {
-      this.depth--;
+      // A replay stop unwinds without recording; any other exit closes the call.
+      if (stopped) {
+        this.depth--;
+        this.open.pop();
+      } else this.leave(ret);
     }
   }
 
@@ -98,10 +172,10 @@ export class TraceRecorder {
     this.emit('engine:printk', { text });
   }
 
-  /** Counts events of one name so far (the language's events("...")). */
+  /** Counts events of one name so far (the language's events("...")); a call counts once, not again at its return. */
   count(name: string): number {
     let n = 0;
-    for (const e of this.events) if (e.name === name) n++;
+    for (const e of this.events) if (e.name === name && e.kind !== 'return') n++;
     return n;
   }
 
@@ -125,6 +199,7 @@ export class TraceRecorder {
 
   /** After a restore: this recorder's log becomes the first `lengths` entries of `full`'s. */
   adoptPrefix(full: TraceRecorder, lengths: TraceLengths): void {
+    // Snapshots are taken between statements, where no call is open: the shared prefix needs no fix-up.
     this.events = full.events.slice(0, lengths.events);
     this.checks = full.checks.slice(0, lengths.checks);
     this.faults = full.faults.slice(0, lengths.faults);

@@ -154,7 +154,7 @@ export function machineSummary(m: Machine): MachineSummary {
   if (scenarioDomains.size > 0) {
     const seen = new Set<string>();
     for (const e of m.trace.events) {
-      if (e.name !== 'iommu_map' || e.depth !== 0) continue;
+      if (e.kind !== 'call' || e.name !== 'iommu_map' || e.depth !== 0) continue;
       const d = scenarioDomains.get(String(e.fields.domain));
       const iova = bigOf(e.fields.iova);
       const paddr = bigOf(e.fields.paddr);

@@ -6,6 +6,7 @@ import { DEFAULT_PLATFORM, type PlatformConfig } from '../../engine/platform';
 import { Machine } from '../../engine/machine';
 import { KernelBug, KernelError, errnoName } from '../../engine/errno';
 import { hex, U64_MASK } from '../../engine/u64';
+import { ReplayStop, TraceRecorder } from '../../engine/trace/recorder';
 import { ERRNO_NAMES } from '../../engine/errno';
 import type { CallExpr, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
 import type { Diagnostic, ExpectationResult, StatementResult } from '../run-result';
@@ -91,9 +92,16 @@ export class Interpreter {
 
   /** The machine, created from the platform block (or defaults) at first use. */
   get m(): Machine {
-    if (!this.machine) this.machine = new Machine(this.platform);
+    if (!this.machine) {
+      const trace = new TraceRecorder();
+      trace.stopAfter = this.replayStopAfter;
+      this.machine = new Machine(this.platform, trace);
+    }
     return this.machine;
   }
+
+  /** A replay's stop point for the machine's recorder when the machine is created during the replay (ScenarioTimeline.stateAt). */
+  replayStopAfter = Infinity;
 
   /** Execution position, outermost first; a snapshot keeps a copy to resume from. */
   position: PositionFrame[] = [];
@@ -167,6 +175,9 @@ export class Interpreter {
     }
     const m = this.m;
     m.trace.line = stmt.span.line;
+    m.trace.column = stmt.span.column;
+    // Every statement is an event, so a debugger can stop on statements that call nothing.
+    m.trace.emit('engine:statement', {});
     const checksBefore = m.trace.checks.length;
     const faultsBefore = m.trace.faults.length;
     try {
@@ -214,6 +225,7 @@ export class Interpreter {
   }
 
   private reportError(e: unknown, span: Span): void {
+    if (e instanceof ReplayStop) throw e; // a replay reached the event it was asked for: unwind, nothing to report
     if (e instanceof RuntimeError) this.diag(e.span ?? span, e.message, e.code);
     else if (e instanceof KernelError) this.diag(span, e.message, 'kernel-error');
     else if (e instanceof KernelBug) {

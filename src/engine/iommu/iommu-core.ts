@@ -147,7 +147,10 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
     ctx.trace.printk(`iommu: ${r.message}`);
     ctx.trace.check('iommu-unaligned', 'error', `iommu: ${r.message}`);
   }
-  if (r.ret === 0) ctx.trace.emit('iommu:map', { iova: iova, paddr: paddr, size: Number(size) });
+  if (r.ret === 0) {
+    domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
+    ctx.trace.emit('iommu:map', { iova: iova, paddr: paddr, size: Number(size) });
+  }
   return r.ret;
 }
 
@@ -171,6 +174,7 @@ export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, 
 export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): bigint {
   if (!domain.ops) return 0n;
   const r = iommuUnmapPages(domain.ops, iova, size);
+  domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
   ctx.trace.emit('iommu:unmap', { iova: iova, size: Number(size), unmapped_size: Number(r.unmapped) });
   return r.unmapped;

@@ -4,6 +4,7 @@
 import type { IoPgtableOps } from '../io-pgtable/types';
 import type { IovaDomain } from '../iova/iova';
 import type { DomainIovaLinks } from '../dma-mapping/dma-iova';
+import { DomainMappedRanges } from './domain-mapped-ranges';
 import type { FlushQueue } from './flush-queue';
 import type { Iommu } from './iommu-instance';
 import type { PgtableFormat } from './iommu-kinds';
@@ -33,6 +34,8 @@ export class IommuDomain {
   readonly users = new Set<string>();
   /** Two-step IOVA API state kept with the cookie (dma-iova.ts): live dma_iova states, ranges linked but not yet synced. */
   iovaLinks: DomainIovaLinks | null = null;
+  /** What iommu_map mapped and iommu_unmap has not taken back, for the views (inspect/). */
+  readonly mapped = new DomainMappedRanges();
 
   constructor(readonly id: number, public type: DomainType, readonly iommu: Iommu, label: string, readonly line: number) {
     this.label = label;

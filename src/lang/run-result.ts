@@ -148,7 +148,11 @@ export interface MappingSummary {
 
 /** The machine at the end of the run, with the values the engine applied (defaults included). */
 export interface MachineSummary {
-  platform: { pageSize: string; memory: { start: string; end: string }[]; cacheLine: number; swiotlb: string; swiotlbForce: boolean; swiotlbDynamic: boolean; cpus: number };
+  platform: {
+    pageSize: string; memory: { start: string; end: string }[]; cacheLine: number; swiotlb: string; swiotlbForce: boolean; swiotlbDynamic: boolean; cpus: number;
+    /** The default swiotlb pool, end exclusive (absent in older results; null without one). */
+    swiotlbPool?: { start: string; end: string } | null;
+  };
   iommus: {
     name: string; kind: string; driver: string; granule: string; ias: number; oas: number; iotlbEntries: number;
     deferredFlush: boolean; needsSyncMap: boolean; pasidBits: number; line: number; iotlbHits: number; iotlbMisses: number;

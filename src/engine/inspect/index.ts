@@ -33,20 +33,15 @@ export function protString(prot: number): string {
   return [rw, ...flags.filter(([bit]) => prot & bit).map(([, n]) => n)].join(',');
 }
 
-/** Every domain the machine holds: default and attached domains of each group, PASID domains, scenario domains and nest parents; each once, by id. */
+/** Every domain the machine holds (Machine.allDomains) and their nest parents, each once, by id. */
 export function allDomains(m: Machine): IommuDomain[] {
   const byId = new Map<number, IommuDomain>();
-  const add = (d: IommuDomain | null | undefined): void => {
+  const add = (d: IommuDomain | null): void => {
     if (!d || byId.has(d.id)) return;
     byId.set(d.id, d);
     add(d.parent);
   };
-  for (const g of m.groups.values()) {
-    add(g.defaultDomain);
-    add(g.domain);
-    for (const a of g.pasidArray.values()) add(a.domain);
-  }
-  for (const d of m.domains) add(d);
+  for (const d of m.allDomains()) add(d);
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 

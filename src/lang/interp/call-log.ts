@@ -31,14 +31,6 @@ function addressOf(v: Value | undefined): bigint | undefined {
   return undefined;
 }
 
-/** A trace field as a number: bigint, safe integer, or a "0x..." string. */
-function bigOf(v: unknown): bigint | undefined {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  if (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v)) return BigInt(v);
-  return undefined;
-}
-
 function smallPasid(v: Value | undefined): number | null | undefined {
   if (v === undefined) return null;
   if (typeof v !== 'bigint' || v < 0n || v >= 1n << 20n) return undefined;
@@ -149,28 +141,10 @@ export function machineSummary(m: Machine): MachineSummary {
     const dom = dev?.path[0]?.group.domain;
     if (dom) push(dom.label, { iova: hex(r.dma), phys: hex(r.bounce ?? r.phys), size: hex(r.size), line: r.line, via: r.kind });
   }
-  // iommu_map ranges of scenario domains that still translate at the end.
-  const scenarioDomains = new Map(m.domains.filter((d) => !d.isDmaApi()).map((d) => [d.label, d]));
-  if (scenarioDomains.size > 0) {
-    const seen = new Set<string>();
-    for (const e of m.trace.events) {
-      if (e.kind !== 'call' || e.name !== 'iommu_map' || e.depth !== 0) continue;
-      const d = scenarioDomains.get(String(e.fields.domain));
-      const iova = bigOf(e.fields.iova);
-      const paddr = bigOf(e.fields.paddr);
-      if (!d || !d.ops || iova === undefined || paddr === undefined) continue;
-      const key = `${d.label}@${iova}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      let live: boolean;
-      try {
-        live = d.ops.iovaToPhys(iova) !== 0n;
-      } catch {
-        live = false;
-      }
-      const size = bigOf(e.fields.size);
-      if (live) push(d.label, { iova: hex(iova), phys: hex(paddr), size: size !== undefined ? hex(size) : '?', line: e.line, via: 'iommu_map' });
-    }
+  // iommu_map ranges of scenario domains that still translate at the end (the domain's own record, src/engine/inspect).
+  for (const d of m.domains) {
+    if (d.isDmaApi()) continue;
+    for (const r of d.mapped.list()) push(d.label, { iova: hex(r.iova), phys: hex(r.phys), size: hex(r.size), line: r.line, via: 'iommu_map' });
   }
   return {
     platform: {
@@ -178,6 +152,7 @@ export function machineSummary(m: Machine): MachineSummary {
       memory: p.memory.map((r) => ({ start: hex(r.start), end: hex(r.end) })),
       cacheLine: p.cacheLine,
       swiotlb: hex(p.swiotlb),
+      swiotlbPool: m.swiotlb ? { start: hex(m.swiotlb.defpool.start), end: hex(m.swiotlb.defpool.end) } : null,
       swiotlbForce: p.swiotlbForce,
       swiotlbDynamic: p.swiotlbDynamic,
       cpus: p.cpus,

@@ -154,7 +154,7 @@ export class RunIndex {
         if (r !== undefined) out.push(r);
       }
     }
-    const pool = swiotlbPool(this.run.events ?? [], this.run.log ?? []);
+    const pool = swiotlbPool(this.machine);
     if (pool !== undefined) out.push(pool);
     this.regionList = out;
     return out;
@@ -174,17 +174,11 @@ function mapEvent(e: EventResult): Region | undefined {
   return { what: `mapping of ${String(e.fields.device)} (line ${e.line})`, start: dma, size, space: 'dma', detail: phys !== undefined ? `→ phys ${hex(phys)}` : undefined };
 }
 
-function swiotlbPool(events: readonly EventResult[], log: readonly { line: number; text: string }[]): Region | undefined {
-  const texts = [...log.map((l) => l.text), ...events.filter((e) => e.name === 'engine:printk').map((e) => String(e.fields.text))];
-  for (const t of texts) {
-    const m = /software IO TLB: mapped \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]/.exec(t);
-    if (m) {
-      const s = BigInt(m[1]!);
-      const e = BigInt(m[2]!);
-      return { what: 'the swiotlb bounce pool', start: s, size: e - s + 1n, space: 'phys' };
-    }
-  }
-  return undefined;
+function swiotlbPool(m: MachineSummary | undefined): Region | undefined {
+  const pool = m?.platform.swiotlbPool;
+  const s = toBigInt(pool?.start);
+  const e = toBigInt(pool?.end);
+  return s !== undefined && e !== undefined ? { what: 'the swiotlb bounce pool', start: s, size: e - s, space: 'phys' } : undefined;
 }
 
 const cache = new WeakMap<RunResult, { key: unknown; index: RunIndex }>();

@@ -1,14 +1,13 @@
 // The language's entry points: check a scenario (diagnostics only) and run
 // it, producing the run result every consumer reads (LANGUAGE.md section 7).
 
-import type { Fields } from '../engine/trace/recorder';
-import { hex } from '../engine/u64';
-import { Interpreter, type InterpreterHooks } from './interp/interpreter';
-import { CallLog, machineSummary } from './interp/call-log';
-import { toJson } from './interp/values';
 import type { Program } from './ast';
 import { parseAndCheck } from './frontend';
-import type { Diagnostic, JsonValue, RunResult } from './run-result';
+import type { RunOptions } from './run-result-build';
+import type { Diagnostic, RunResult } from './run-result';
+import { ScenarioTimeline } from './timeline';
+
+export { buildResult, type RunOptions } from './run-result-build';
 
 function checkDiagnostics(source: string): { diagnostics: Diagnostic[]; program: Program } {
   const r = parseAndCheck(source);
@@ -19,60 +18,16 @@ export function checkScenario(source: string): Diagnostic[] {
   return checkDiagnostics(source).diagnostics;
 }
 
-function fieldsJson(fields: Fields): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'bigint' ? hex(v) : v;
-  return out;
-}
-
-export interface RunOptions {
-  hooks?: InterpreterHooks;
-  /** Which trace events the result carries: all (the --json output), only API calls (depth 0), or none (a human report needs none). */
-  events?: 'all' | 'api' | 'none';
-  /**
-   * Also fill the editor fields of the result (`calls`, `walks`, `machine`:
-   * inlay hints, hovers, code lenses). Off by default: they cost run time and
-   * the CLI does not print them.
-   */
-  editorInfo?: boolean;
-}
-
-/** Parse, check and, when there are no errors, run a scenario. */
+/**
+ * Parse, check and, when there are no errors, run a scenario. Every consumer
+ * (CLI, editor, debugger) runs through ScenarioTimeline, so they all get the
+ * same run; here it keeps only its first snapshot (no replay is asked for).
+ */
 export function runScenario(source: string, _fileName: string, opts: RunOptions = {}): RunResult {
   const { diagnostics, program } = checkDiagnostics(source);
   const empty: RunResult = { ok: false, diagnostics, expectations: [], checks: [], faults: [], values: {}, events: [], log: [], statements: [] };
   if (diagnostics.some((d) => d.severity === 'error')) return empty;
-  const interp = new Interpreter(source, opts.hooks);
-  if (opts.editorInfo) interp.callLog = new CallLog();
-  interp.run(program);
-  return buildResult(interp, diagnostics, opts);
+  const tl = new ScenarioTimeline(source, Number.POSITIVE_INFINITY, { program, diagnostics, editorInfo: opts.editorInfo });
+  return tl.resultWith(opts);
 }
 
-export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts: RunOptions = {}): RunResult {
-  const m = interp.m;
-  const trace = m.trace;
-  const checks = trace.checks.map((c, i) => ({
-    line: c.line, id: c.id, severity: c.severity, message: c.message, expected: interp.consumedChecks.has(i), ...(c.relatedLine !== undefined ? { relatedLine: c.relatedLine } : {}),
-  }));
-  const faults = trace.faults.map((f, i) => ({ line: f.line, device: f.device, addr: hex(f.addr), access: f.access, pasid: f.pasid, reason: f.reason, expected: interp.consumedFaults.has(i) }));
-  const allDiagnostics = [...diagnostics, ...interp.diagnostics];
-  const values: Record<string, JsonValue> = {};
-  for (const [k, v] of interp.vars) values[k] = toJson(v);
-  const which = opts.events ?? 'all';
-  const picked = which === 'none' ? [] : which === 'api' ? trace.events.filter((e) => e.depth === 0) : trace.events;
-  const events = picked.map((e) => ({ seq: e.seq, kind: e.kind, name: e.name, fields: fieldsJson(e.fields), line: e.line, column: e.column, depth: e.depth, match: e.match }));
-  const ok =
-    !allDiagnostics.some((d) => d.severity === 'error') &&
-    interp.expectations.every((e) => e.passed) &&
-    !checks.some((c) => c.severity === 'error' && !c.expected) &&
-    !faults.some((f) => !f.expected);
-  const log = [...trace.log.map((l) => ({ line: l.line, text: l.text })), ...interp.prints.map((p) => ({ line: p.line, text: `print: ${p.text}` }))];
-  const result: RunResult = { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements };
-  // Editor extras (optional fields, see run-result.ts): call-site values, walks, the machine at the end.
-  if (interp.callLog !== null) {
-    result.calls = interp.callLog.callSites();
-    result.walks = interp.callLog.walkSites();
-    result.machine = machineSummary(m);
-  }
-  return result;
-}

@@ -10,8 +10,18 @@ import { ReplayStop, type TraceLengths, type TraceRecorder } from '../engine/tra
 import type { Program } from './ast';
 import { Interpreter, type PositionFrame } from './interp/interpreter';
 import { parse } from './parser';
-import { buildResult } from './run';
+import { CallLog } from './interp/call-log';
+import { buildResult, type RunOptions } from './run-result-build';
 import type { Diagnostic, RunResult } from './run-result';
+
+export interface TimelineOptions {
+  /** The parsed (and checked) program when the caller has it; parsed from `source` otherwise. */
+  program?: Program;
+  /** Diagnostics of the check, carried into the run result. */
+  diagnostics?: Diagnostic[];
+  /** Record per call site values and walks for the editor (RunResult.calls / walks / machine). */
+  editorInfo?: boolean;
+}
 
 export interface TimelineSnapshot {
   /** Trace events recorded before this statement boundary. */
@@ -28,13 +38,14 @@ export class ScenarioTimeline {
   /** The interpreter after the whole run. */
   readonly final: Interpreter;
 
-  /**
-   * `program`: the parsed and checked program when the caller has it (the
-   * debugger parses once to report diagnostics); `diagnostics` go into `result`.
-   */
-  constructor(readonly source: string, readonly snapshotEvery = 256, program?: Program, private readonly diagnostics: Diagnostic[] = []) {
-    this.program = program ?? parse(source).program;
+  private readonly diagnostics: Diagnostic[];
+
+  /** `snapshotEvery`: trace events between snapshots (Infinity: only the first, for a run nobody steps back in). */
+  constructor(readonly source: string, readonly snapshotEvery = 256, opts: TimelineOptions = {}) {
+    this.program = opts.program ?? parse(source).program;
+    this.diagnostics = opts.diagnostics ?? [];
     this.final = new Interpreter(source, { atBoundary: (it) => this.maybeSnapshot(it) });
+    if (opts.editorInfo) this.final.callLog = new CallLog();
     this.final.run(this.program);
     this.final.hooks = {};
   }
@@ -50,10 +61,15 @@ export class ScenarioTimeline {
   }
 
   private resultCache: RunResult | undefined;
-  /** The run result of the whole run: the same object runScenario builds. */
+  /** The run result of the whole run, every event included: what runScenario builds. */
   get result(): RunResult {
-    this.resultCache ??= buildResult(this.final, this.diagnostics);
+    this.resultCache ??= this.resultWith({});
     return this.resultCache;
+  }
+
+  /** The run result with a choice of events and editor fields (RunOptions). */
+  resultWith(opts: RunOptions): RunResult {
+    return buildResult(this.final, this.diagnostics, opts);
   }
 
   private maybeSnapshot(it: Interpreter): boolean {

@@ -1,0 +1,55 @@
+// The run result (run-result.ts) built from an interpreter after its run:
+// one function, so runScenario, the timeline and the debugger build it alike.
+
+import type { Fields } from '../engine/trace/recorder';
+import { hex } from '../engine/u64';
+import type { Interpreter } from './interp/interpreter';
+import { machineSummary } from './interp/call-log';
+import { toJson } from './interp/values';
+import type { Diagnostic, JsonValue, RunResult } from './run-result';
+
+function fieldsJson(fields: Fields): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'bigint' ? hex(v) : v;
+  return out;
+}
+
+export interface RunOptions {
+  /** Which trace events the result carries: all (the --json output), only API calls (depth 0), or none (a human report needs none). */
+  events?: 'all' | 'api' | 'none';
+  /**
+   * Also fill the editor fields of the result (`calls`, `walks`, `machine`:
+   * inlay hints, hovers, code lenses). Off by default: they cost run time and
+   * the CLI does not print them.
+   */
+  editorInfo?: boolean;
+}
+
+export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts: RunOptions = {}): RunResult {
+  const m = interp.m;
+  const trace = m.trace;
+  const checks = trace.checks.map((c, i) => ({
+    line: c.line, id: c.id, severity: c.severity, message: c.message, expected: interp.consumedChecks.has(i), ...(c.relatedLine !== undefined ? { relatedLine: c.relatedLine } : {}),
+  }));
+  const faults = trace.faults.map((f, i) => ({ line: f.line, device: f.device, addr: hex(f.addr), access: f.access, pasid: f.pasid, reason: f.reason, expected: interp.consumedFaults.has(i) }));
+  const allDiagnostics = [...diagnostics, ...interp.diagnostics];
+  const values: Record<string, JsonValue> = {};
+  for (const [k, v] of interp.vars) values[k] = toJson(v);
+  const which = opts.events ?? 'all';
+  const picked = which === 'none' ? [] : which === 'api' ? trace.events.filter((e) => e.depth === 0) : trace.events;
+  const events = picked.map((e) => ({ seq: e.seq, kind: e.kind, name: e.name, fields: fieldsJson(e.fields), line: e.line, column: e.column, depth: e.depth, match: e.match }));
+  const ok =
+    !allDiagnostics.some((d) => d.severity === 'error') &&
+    interp.expectations.every((e) => e.passed) &&
+    !checks.some((c) => c.severity === 'error' && !c.expected) &&
+    !faults.some((f) => !f.expected);
+  const log = [...trace.log.map((l) => ({ line: l.line, text: l.text })), ...interp.prints.map((p) => ({ line: p.line, text: `print: ${p.text}` }))];
+  const result: RunResult = { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements };
+  // Editor extras (optional fields, see run-result.ts): call-site values, walks, the machine at the end.
+  if (interp.callLog !== null) {
+    result.calls = interp.callLog.callSites();
+    result.walks = interp.callLog.walkSites();
+    result.machine = machineSummary(m);
+  }
+  return result;
+}

@@ -5,6 +5,7 @@
 import type { EngineCtx } from '../context';
 import type { Device } from '../device';
 import type { IommuDomain } from '../iommu/iommu-domain';
+import type { IovaDomain } from '../iova/iova';
 import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
 import { DMA_MAPPING_ERROR, fls, hex } from '../u64';
@@ -38,25 +39,37 @@ function iovaShift(domain: IommuDomain): bigint {
   return BigInt(fls(domain.minPagesz));
 }
 
+/** alloc_iova_fast as a traced call: its arguments, the pfn it returns and where it came from (rcache or rbtree). */
+function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, limitPfn: bigint, flushRcache: boolean): number {
+  ctx.trace.enter('alloc_iova_fast', { size, limit_pfn: limitPfn, flush_rcache: flushRcache });
+  const pfn = iovad.allocIovaFast(size, Number(limitPfn), flushRcache, ctx.cpu);
+  ctx.trace.leave(BigInt(pfn), { src: iovad.lastAllocSource });
+  return pfn;
+}
+
 /** iommu_dma_alloc_iova: try below 4 GiB first for PCI devices until that fails once. */
 export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: bigint, dmaLimit: bigint, dev: Device): bigint {
   const iovad = domain.iovad;
   if (!iovad) return 0n;
+  ctx.trace.enter('iommu_dma_alloc_iova', { device: dev.busId, size: Number(size), dma_limit: dmaLimit });
   const shift = iovaShift(domain);
   const iovaLen = Number(size >> shift);
   let limit = dmaLimit;
   if (limit > domain.apertureEnd) limit = domain.apertureEnd; // force_aperture
   const limit32 = 0xffff_ffffn;
   if (limit > limit32 && dev.pci32bitWorkaround) {
-    const pfn = iovad.allocIovaFast(iovaLen, Number(limit32 >> shift), false, ctx.cpu);
-    ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: limit32 >> shift, pfn: BigInt(pfn), src: iovad.lastAllocSource });
-    if (pfn !== 0) return BigInt(pfn) << shift;
+    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32 >> shift, false);
+    if (pfn !== 0) {
+      const iova = BigInt(pfn) << shift;
+      ctx.trace.leave(iova);
+      return iova;
+    }
     dev.pci32bitWorkaround = false;
     ctx.trace.printk(`${dev.driver} ${dev.busId}: Using ${fls(limit) + 1}-bit DMA addresses`);
   }
-  const pfn = iovad.allocIovaFast(iovaLen, Number(limit >> shift), true, ctx.cpu);
-  ctx.trace.emit('engine:alloc_iova_fast', { size: iovaLen, limit_pfn: limit >> shift, pfn: BigInt(pfn), src: iovad.lastAllocSource });
-  return BigInt(pfn) << shift;
+  const iova = BigInt(allocIovaFastTraced(ctx, iovad, iovaLen, limit >> shift, true)) << shift;
+  ctx.trace.leave(iova);
+  return iova;
 }
 
 /** iommu_dma_free_iova: straight back to the allocator, or through the flush queue. */
@@ -70,8 +83,9 @@ export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigi
     queueIova(ctx, domain, pfn, pages);
     return;
   }
+  ctx.trace.enter('free_iova_fast', { pfn: BigInt(pfn), size: pages });
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
-  ctx.trace.emit('engine:free_iova_fast', { pfn: BigInt(pfn), size: pages, dest: iovad.lastFreeDest });
+  ctx.trace.leave(undefined, { dest: iovad.lastFreeDest });
 }
 
 /** fq_flush_iotlb + fq_ring_free on every CPU: what the timer or a full ring does. */
@@ -94,6 +108,7 @@ function queueIova(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: numb
   const fq = domain.fq;
   const iovad = domain.iovad;
   if (!fq || !iovad) return;
+  ctx.trace.enter('queue_iova', { pfn: BigInt(pfn), pages });
   for (const e of fq.takeFreeable(ctx.cpu)) iovad.freeIovaFast(e.pfn, e.pages, ctx.cpu);
   if (fq.isFull(ctx.cpu)) {
     fqFlush(ctx, domain);
@@ -101,6 +116,7 @@ function queueIova(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: numb
   fq.push(ctx.cpu, pfn, pages);
   if (fq.timerDeadline === null) fq.timerDeadline = ctx.timeMs + fq.timeoutMs;
   ctx.trace.emit('engine:queue_iova', { pfn: BigInt(pfn), pages, pending: fq.pending() });
+  ctx.trace.leave();
 }
 
 /** __iommu_dma_map: allocate IOVA for the granule-aligned span and map it. */

@@ -124,14 +124,18 @@ export class TraceRecorder {
     this.depth++;
   }
 
-  /** Leave the innermost kernel function, recording its return value when it has one that fits a field. */
-  leave(ret?: unknown): void {
+  /**
+   * Leave the innermost kernel function, recording its return value when it
+   * has one that fits a field, and `extra` fields the caller learnt on the way
+   * (which path an allocation took).
+   */
+  leave(ret?: unknown, extra?: Fields): void {
     this.depth--;
     const callSeq = this.open.pop() ?? -1;
     if (callSeq < 0) return;
     const call = this.events[callSeq];
     call.match = this.events.length;
-    const fields: Fields = {};
+    const fields: Fields = extra ? { ...extra } : {};
     if (typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean') fields.ret = ret;
     this.push('return', call.name, fields, callSeq);
   }

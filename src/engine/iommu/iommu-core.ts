@@ -106,15 +106,20 @@ function pathEntryFor(dev: Device, domain: IommuDomain): { iommu: Iommu; group: 
   return dev.path.find((p) => p.iommu === domain.iommu);
 }
 
-/** iommu_attach_device: singleton groups only, and only from the default domain. */
+/**
+ * iommu_attach_device: singleton groups only (-EINVAL), and __iommu_attach_group
+ * refuses (-EBUSY) while the group's domain is neither its default nor a
+ * blocking domain, even when it is the very domain asked for: there is no
+ * "already attached" shortcut on that path.
+ */
 export function iommuAttachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Device): number {
   return ctx.trace.call('iommu_attach_device', { device: dev.busId, domain: domain.label }, () => {
     const entry = pathEntryFor(dev, domain);
     if (!entry) return -EINVAL;
     const group = entry.group;
     if (group.devices.length !== 1) return -EINVAL;
-    if (group.domain === domain) return 0;
-    if (group.domain !== group.defaultDomain) return -EBUSY;
+    const cur = group.domain;
+    if (cur && cur !== group.defaultDomain && cur.type !== 'blocked') return -EBUSY;
     group.domain?.users.delete(dev.name);
     group.domain = domain;
     domain.users.add(dev.name);

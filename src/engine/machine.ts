@@ -19,7 +19,7 @@ import { Iommu } from './iommu/iommu-instance';
 import type { IommuConfig } from './iommu/iommu-kinds';
 import { BufferRegistry, type DmaBuffer } from './memory/buffers';
 import { CpuCache } from './memory/cpu-cache';
-import { PageAllocator } from './memory/page-alloc';
+import { ARCH_KMALLOC_MINALIGN, PageAllocator } from './memory/page-alloc';
 import { PhysicalMemory } from './memory/physmem';
 import { TablePages } from './memory/table-pages';
 import type { PlatformConfig } from './platform';
@@ -60,6 +60,8 @@ export class Machine implements EngineCtx {
     this.tables = new TablePages(this.pages, this.mem);
     this.debug = new DmaDebug(this.trace, platform.cacheLine);
     if (platform.swiotlb > 0n) this.initSwiotlb();
+    // __kmalloc_minalign: ARCH_KMALLOC_MINALIGN only when a swiotlb pool can bounce unaligned kmalloc buffers.
+    this.pages.kmallocMinalign = this.swiotlb ? ARCH_KMALLOC_MINALIGN : Math.max(ARCH_KMALLOC_MINALIGN, platform.cacheLine);
   }
 
   nextId(): number {

@@ -17,9 +17,12 @@ export function dmaCapable(dev: Device, addr: bigint, size: bigint): boolean {
 
 /** dma_kmalloc_needs_bounce(): a non-coherent device, not TO_DEVICE, and a size whose kmalloc cache is not cache-line aligned. */
 export function dmaKmallocNeedsBounce(ctx: EngineCtx, dev: Device, size: bigint, dir: DmaDirection): boolean {
+  // dma_kmalloc_safe(): coherent devices and TO_DEVICE never need it.
   if (dev.coherent || dir === DMA_TO_DEVICE) return false;
-  const rounded = ctx.pages.kmallocSizeRoundup(Number(size));
-  return rounded % ctx.platform.cacheLine !== 0;
+  // dma_kmalloc_size_aligned(): sizes of two cache lines or more are aligned, smaller ones when their kmalloc cache is.
+  const line = ctx.platform.cacheLine;
+  if (size >= BigInt(2 * line)) return false;
+  return ctx.pages.kmallocSizeRoundup(Number(size)) % line !== 0;
 }
 
 function overflow(ctx: EngineCtx, dev: Device, what: string, addr: bigint, size: bigint): bigint {

@@ -13,8 +13,11 @@ export interface PhysRange {
   align: bigint;
 }
 
-/** kmalloc size classes up to KMALLOC_MAX_CACHE_SIZE (2 * PAGE_SIZE); ARCH_KMALLOC_MINALIGN 8 (arm64 with bounced kmalloc). */
+/** kmalloc size classes up to KMALLOC_MAX_CACHE_SIZE (2 * PAGE_SIZE); which exist depends on the minimum alignment. */
 const KMALLOC_CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072];
+
+/** ARCH_KMALLOC_MINALIGN on arm64 with CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC. */
+export const ARCH_KMALLOC_MINALIGN = 8;
 
 /** Where allocations start: above a 16 MiB window left for the kernel image. */
 const KERNEL_IMAGE_BYTES = 16n << 20n;
@@ -34,10 +37,19 @@ export class PageAllocator {
     this.cursor = ram[0].start + KERNEL_IMAGE_BYTES < ram[0].end ? ram[0].start + KERNEL_IMAGE_BYTES : ram[0].start;
   }
 
+  /**
+   * The kmalloc minimum alignment (mm/slab_common.c __kmalloc_minalign):
+   * the DMA cache alignment, lowered to ARCH_KMALLOC_MINALIGN only once a
+   * swiotlb pool exists to bounce unaligned buffers (Machine sets it).
+   * Caches whose size is not a multiple of it do not exist (kmalloc-96 and
+   * kmalloc-192 go with 128-byte lines, and smaller sizes share the line-sized cache).
+   */
+  kmallocMinalign = ARCH_KMALLOC_MINALIGN;
+
   /** kmalloc_size_roundup. */
   kmallocSizeRoundup(size: number): number {
     if (size <= KMALLOC_CLASSES[KMALLOC_CLASSES.length - 1] && size <= Number(this.pageSize) * 2) {
-      for (const c of KMALLOC_CLASSES) if (c >= size) return c;
+      for (const c of KMALLOC_CLASSES) if (c >= size && c % this.kmallocMinalign === 0) return c;
     }
     let bytes = Number(this.pageSize);
     while (bytes < size) bytes *= 2;

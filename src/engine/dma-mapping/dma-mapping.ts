@@ -5,7 +5,7 @@
 import type { EngineCtx } from '../context';
 import type { Device } from '../device';
 import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
-import { EINVAL } from '../errno';
+import { EINVAL, ENOMEM } from '../errno';
 import { iommuIovaToPhys } from '../iommu/iommu-core';
 import { DMA_MAPPING_ERROR, hex } from '../u64';
 import { dmaDirectMapPhys, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys } from './dma-direct';
@@ -109,9 +109,10 @@ export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bi
   });
 }
 
-export function dmaMappingError(ctx: EngineCtx, dev: Device, addr: bigint): boolean {
+/** dma_mapping_error(): an int, -ENOMEM for DMA_MAPPING_ERROR and 0 otherwise (include/linux/dma-mapping.h). */
+export function dmaMappingError(ctx: EngineCtx, dev: Device, addr: bigint): number {
   ctx.debug.debugDmaMappingError(debugDevice(dev), addr);
-  return addr === DMA_MAPPING_ERROR;
+  return addr === DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
 
 /** The mapping (if any) whose DMA range holds addr, to move ownership on a sync. */

@@ -120,7 +120,7 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
   },
   dma_mapping_error: {
     min: 2, max: 2,
-    impl: (c, [dev, addr]) => dmaMappingError(c.m, device(dev), int(addr, 'addr') < 0n ? DMA_MAPPING_ERROR : int(addr, 'addr')),
+    impl: (c, [dev, addr]) => BigInt(dmaMappingError(c.m, device(dev), int(addr, 'addr') < 0n ? DMA_MAPPING_ERROR : int(addr, 'addr'))),
   },
   dma_sync_single_for_cpu: {
     min: 4, max: 4,

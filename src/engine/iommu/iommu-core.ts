@@ -25,7 +25,10 @@ export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType,
   if (iommu.cfg.kind === 'apple-dart' && iommu.granule > ctx.platform.pageSize) return -EINVAL;
   const fmt = pagingFormat(iommu.cfg, nestParent);
   const pgsizes = iommu.cfg.pgsizes && iommu.cfg.pgsizes.length > 0 ? iommu.cfg.pgsizes.reduce((a, b) => a | b, 0n) : defaultPgsizeBitmap(fmt, iommu.granule);
-  const ias = nestParent ? iommu.oas : iommu.ias;
+  // A nest parent's input is the IPA space: the output size on SMMU (stage 2),
+  // but on VT-d paging_domain_alloc takes every domain's width from the unit's
+  // address width (agaw, capped by MGAW), nest parent or not.
+  const ias = nestParent && iommu.cfg.kind !== 'intel-vtd' ? iommu.oas : iommu.ias;
   try {
     domain.ops = allocIoPgtableOps(
       fmt,

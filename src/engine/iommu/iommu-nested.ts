@@ -125,6 +125,9 @@ export class GuestTableMemory implements TableMemory, TableAllocator {
   }
 }
 
+/** Widest address a stage-1 table descriptor holds (bits 51:12 on VT-d first stage and Arm LPAE). */
+const STAGE1_TABLE_ADDR_BITS = 52;
+
 /** The stage-1 format a driver's domain_alloc_nested builds over its own nest parent. */
 function stage1Format(parent: IommuDomain): IoPgtableFmt | null {
   switch (parent.iommu.cfg.kind) {
@@ -155,7 +158,8 @@ export function iommuNestedDomainAlloc(ctx: EngineCtx, parent: IommuDomain, dev:
     const ipaBits = parent.ops.cfg.ias;
     const domain = new IommuDomain(ctx.nextId(), 'nested', iommu, label, ctx.trace.line);
     domain.parent = parent;
-    const guest = new GuestTableMemory(ctx, parent, ipaBits);
+    // Guest table pages sit where a stage-1 table descriptor can point: below 2^52 (x86 first-stage and LPAE addresses).
+    const guest = new GuestTableMemory(ctx, parent, Math.min(ipaBits, STAGE1_TABLE_ADDR_BITS));
     try {
       domain.ops = allocIoPgtableOps(fmt, { granule: s1Granule, ias: s1Ias, oas: ipaBits, pageSize: ctx.platform.pageSize }, new DomainPgtableHooks(guest, guest, ctx.trace));
     } catch (e) {

@@ -1,14 +1,61 @@
 // Deep copies of engine state for the debugger's step back: a snapshot is a
-// clone of the whole object graph (prototypes, Maps, Sets, typed arrays with
-// their shared buffers, and shared references preserved), restored by cloning it again. Engine state
-// holds no closures, so a structural copy is a complete one.
+// clone of the object graph (prototypes, Maps, Sets, typed arrays with their
+// shared buffers, and shared references preserved), restored by cloning it
+// again. Engine state holds no closures, so a structural copy is a complete one.
+//
+// What a snapshot costs is what changed, not what exists:
+// - Objects holding big buffers (emulated memory frames, swiotlb slot arrays)
+//   clone themselves through CLONE, sharing their buffers copy-on-write.
+// - Append-only logs (markAppendOnly: the statements and expectations a run
+//   has produced) are not copied into a snapshot; it keeps the array and its
+//   length, and a restore takes that prefix.
 
-export function cloneState<T>(root: T): T {
+/** A method an object defines to clone itself (copy-on-write sharing, for one). */
+export const CLONE = Symbol('dmascope.clone');
+
+interface SelfCloning {
+  [CLONE](): unknown;
+}
+
+function isSelfCloning(value: object): value is SelfCloning {
+  return typeof (value as Partial<SelfCloning>)[CLONE] === 'function';
+}
+
+const appendOnly = new WeakSet<unknown[]>();
+
+/** Declares an array that only ever grows at its end: snapshots keep its length, not a copy. */
+export function markAppendOnly<T>(arr: T[]): T[] {
+  appendOnly.add(arr);
+  return arr;
+}
+
+/** An append-only array inside a snapshot: the live array and how long it was then. */
+class AppendOnlyPrefix {
+  constructor(readonly arr: unknown[], readonly length: number) {}
+}
+
+export interface CloneOptions {
+  /** Taking a snapshot: append-only arrays are kept by reference and length (see markAppendOnly). */
+  snapshot?: boolean;
+}
+
+export function cloneState<T>(root: T, opts: CloneOptions = {}): T {
   const seen = new Map<unknown, unknown>();
   const visit = (value: unknown): unknown => {
     if (value === null || typeof value !== 'object') return value;
     const done = seen.get(value);
     if (done !== undefined) return done;
+    if (value instanceof AppendOnlyPrefix) {
+      // Entries of an append-only log are never changed once appended: the prefix shares them.
+      const copy = markAppendOnly(value.arr.slice(0, value.length));
+      seen.set(value, copy);
+      return copy;
+    }
+    if (isSelfCloning(value)) {
+      const copy = value[CLONE]();
+      seen.set(value, copy);
+      return copy;
+    }
     if (ArrayBuffer.isView(value)) {
       // Views that share a buffer (a frame's bytes and its 64-bit words) must share the copy too.
       let buf = seen.get(value.buffer) as ArrayBuffer | undefined;
@@ -23,6 +70,17 @@ export function cloneState<T>(root: T): T {
       return copy;
     }
     if (Array.isArray(value)) {
+      if (appendOnly.has(value)) {
+        if (opts.snapshot) {
+          const ref = new AppendOnlyPrefix(value, value.length);
+          seen.set(value, ref);
+          return ref;
+        }
+        const copy = markAppendOnly(new Array<unknown>(value.length));
+        seen.set(value, copy);
+        for (let i = 0; i < value.length; i++) copy[i] = visit(value[i]);
+        return copy;
+      }
       const copy: unknown[] = new Array(value.length);
       seen.set(value, copy);
       for (let i = 0; i < value.length; i++) copy[i] = visit(value[i]);

@@ -32,6 +32,9 @@ export interface TimelineSnapshot {
   lengths: TraceLengths;
 }
 
+/** Snapshots one timeline keeps at most (see thin()). */
+const MAX_SNAPSHOTS = 512;
+
 export class ScenarioTimeline {
   readonly program: Program;
   readonly snapshots: TimelineSnapshot[] = [];
@@ -52,7 +55,7 @@ export class ScenarioTimeline {
 
   /** Events the whole run recorded. */
   get eventCount(): number {
-    return this.final.machine?.trace.events.length ?? 0;
+    return this.final.machine?.trace.length ?? 0;
   }
 
   /** The whole run's trace (events, checks, faults, kernel log); empty when the scenario never used the machine. */
@@ -72,17 +75,36 @@ export class ScenarioTimeline {
     return buildResult(this.final, this.diagnostics, opts);
   }
 
+  /** Events between snapshots now: starts at snapshotEvery and doubles each time the snapshots are thinned. */
+  private interval = 0;
+
   private maybeSnapshot(it: Interpreter): boolean {
-    const n = it.machine?.trace.events.length ?? 0;
+    const n = it.machine?.trace.length ?? 0;
     const last = this.snapshots[this.snapshots.length - 1];
-    if (!last || n - last.eventIndex >= this.snapshotEvery) this.snapshots.push(this.capture(it, n));
+    this.interval ||= this.snapshotEvery;
+    if (!last || n - last.eventIndex >= this.interval) {
+      this.snapshots.push(this.capture(it, n));
+      if (this.snapshots.length > MAX_SNAPSHOTS) this.thin();
+    }
     return false;
+  }
+
+  /**
+   * Keeps every other snapshot and doubles the interval, so a run of any
+   * length holds at most MAX_SNAPSHOTS of them and reaching an event replays
+   * at most a few intervals' worth of statements.
+   */
+  private thin(): void {
+    const kept = this.snapshots.filter((_, i) => i % 2 === 0);
+    this.snapshots.length = 0;
+    this.snapshots.push(...kept);
+    this.interval *= 2;
   }
 
   private capture(it: Interpreter, eventIndex: number): TimelineSnapshot {
     const trace = it.machine?.trace;
     const lengths = trace ? trace.lengths() : { events: 0, checks: 0, faults: 0, log: 0 };
-    const state = trace ? trace.withLogDetached(() => cloneState(it)) : cloneState(it);
+    const state = trace ? trace.withLogDetached(() => cloneState(it, { snapshot: true })) : cloneState(it, { snapshot: true });
     return { eventIndex, position: state.position.map((f) => ({ ...f })), state, lengths };
   }
 
@@ -102,7 +124,7 @@ export class ScenarioTimeline {
   atEvent(k: number): Interpreter {
     const snap = this.snapshotBefore(k);
     const it = this.restore(snap);
-    it.hooks = { atBoundary: (x) => (x.machine?.trace.events.length ?? 0) > k };
+    it.hooks = { atBoundary: (x) => (x.machine?.trace.length ?? 0) > k };
     it.run(this.program, snap.position.map((f) => ({ ...f })));
     it.hooks = {};
     return it;
@@ -132,7 +154,7 @@ export class ScenarioTimeline {
     const it = this.restore(snap);
     if (target < 0 || snap.lengths.events > target) {
       // Nothing to replay (k = -1 on a snapshot with no events yet, or the snapshot sits right after k).
-      if (it.machine) it.machine.trace.events.length = Math.min(it.machine.trace.events.length, target + 1);
+      it.machine?.trace.truncate(target + 1);
       return it;
     }
     it.replayStopAfter = target;
@@ -145,7 +167,7 @@ export class ScenarioTimeline {
     if (!it.machine) {
       // The stop fell inside the machine's creation (its boot log): build it whole and keep the events up to k.
       it.machine = new Machine(it.platform);
-      it.machine.trace.events.length = Math.min(it.machine.trace.events.length, target + 1);
+      it.machine.trace.truncate(target + 1);
     }
     it.machine.trace.stopAfter = Infinity;
     it.replayStopAfter = Infinity;

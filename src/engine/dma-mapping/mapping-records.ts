@@ -4,6 +4,7 @@
 // panel read these.
 
 import type { DmaDirection } from './dma-direction';
+import { CLONE } from '../snapshot';
 
 export interface MappingRecord {
   key: string;
@@ -28,9 +29,17 @@ export function mappingKey(device: string, dma: bigint): string {
 const ENDED_KEPT = 4096;
 
 export class MappingRecords {
-  readonly live = new Map<string, MappingRecord>();
-  /** The most recently ended mappings, oldest first, at most ENDED_KEPT. */
-  readonly ended: MappingRecord[] = [];
+  live = new Map<string, MappingRecord>();
+  /** The most recently ended mappings, oldest first, at most ENDED_KEPT. Never changed once here. */
+  ended: MappingRecord[] = [];
+
+  /** Snapshot clone: live records are copied (end() changes them), ended ones are shared (nothing changes them). */
+  [CLONE](): MappingRecords {
+    const copy = new MappingRecords();
+    for (const [k, r] of this.live) copy.live.set(k, { ...r });
+    copy.ended = this.ended.slice();
+    return copy;
+  }
 
   /** Every remembered mapping, ended ones first (oldest first), then the live ones. */
   get records(): MappingRecord[] {

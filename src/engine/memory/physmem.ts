@@ -1,5 +1,9 @@
 // Emulated physical memory: RAM ranges and their byte contents, stored
-// sparsely in 4 KiB frames that are created (zeroed) on first write.
+// sparsely in 4 KiB frames that are created (zeroed) on first write. A clone
+// shares the frames copy-on-write, so a snapshot costs the frame table, and
+// each side copies a frame only when it first writes it.
+
+import { CLONE } from '../snapshot';
 
 const FRAME_SHIFT = 12;
 const FRAME_SIZE = 1 << FRAME_SHIFT;
@@ -14,11 +18,22 @@ export interface RamRange {
 }
 
 export class PhysicalMemory {
-  private readonly frames = new Map<number, Uint8Array>();
+  private frames = new Map<number, Uint8Array>();
   /** 64-bit views of the same frames, for descriptor loads and stores (created with the frame). */
-  private readonly words = new Map<number, BigUint64Array>();
+  private words = new Map<number, BigUint64Array>();
+  /** Frames this instance may write in place; the others may be shared with a clone. */
+  private owned = new Set<number>();
 
   constructor(readonly ram: readonly RamRange[]) {}
+
+  /** Copy-on-write clone: both sides keep the frames and give up writing them in place. */
+  [CLONE](): PhysicalMemory {
+    const copy = new PhysicalMemory(this.ram);
+    copy.frames = new Map(this.frames);
+    copy.words = new Map(this.words);
+    this.owned = new Set();
+    return copy;
+  }
 
   isRam(addr: bigint, len: bigint = 1n): boolean {
     const end = addr + len;
@@ -81,14 +96,16 @@ export class PhysicalMemory {
     this.write(dst, this.read(src, len));
   }
 
+  /** The frame holding addr, ready to be written: created zeroed, or copied first if it may be shared. */
   private frame(addr: bigint): Uint8Array {
     const pfn = Number(addr >> BigInt(FRAME_SHIFT));
     let frame = this.frames.get(pfn);
-    if (!frame) {
-      const words = new BigUint64Array(FRAME_SIZE / 8);
+    if (!frame || !this.owned.has(pfn)) {
+      const words = frame ? new BigUint64Array(frame.buffer.slice(0)) : new BigUint64Array(FRAME_SIZE / 8);
       frame = new Uint8Array(words.buffer);
       this.frames.set(pfn, frame);
       this.words.set(pfn, words);
+      this.owned.add(pfn);
     }
     return frame;
   }

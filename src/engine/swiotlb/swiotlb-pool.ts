@@ -4,6 +4,7 @@
 // and the area, accounting across pools and bouncing live in swiotlb.ts.
 
 import { U64_MASK, u64 } from '../u64';
+import { CLONE } from '../snapshot';
 
 /** 2 KiB slots. */
 export const IO_TLB_SHIFT = 11;
@@ -108,18 +109,41 @@ export class IoTlbPool {
   /** Device whose dma_io_tlb_pools list holds a transient pool; '' otherwise. */
   owner = '';
   readonly areas: IoTlbArea[] = [];
-  /** io_tlb_slot.orig_addr, per slot orig + i * IO_TLB_SIZE. */
-  readonly origAddr: BigUint64Array;
+  /** io_tlb_slot.orig_addr, per slot orig + i * IO_TLB_SIZE. Read freely; write through own(). */
+  origAddr: BigUint64Array;
   /**
    * io_tlb_slot.alloc_size. size_t in the kernel; later slots of a mapping
    * with a min-align offset can go below zero, which the kernel holds as a
    * wrapped huge value. Kept signed here; users apply the wrap where it matters.
    */
-  readonly allocSize: Float64Array;
+  allocSize: Float64Array;
   /** io_tlb_slot.list: free slots from here to the end of the segment. */
-  readonly list: Uint16Array;
+  list: Uint16Array;
   /** io_tlb_slot.pad_slots, valid in the first non-padding slot. */
-  readonly padSlots: Uint16Array;
+  padSlots: Uint16Array;
+  /** The slot arrays may be shared with a clone (a timeline snapshot): copy them before writing. */
+  private shared = false;
+
+  /** Copy-on-write clone for snapshots: the slot arrays are shared until either side writes. */
+  [CLONE](): IoTlbPool {
+    const copy = Object.assign(Object.create(IoTlbPool.prototype) as IoTlbPool, this);
+    (copy as { areas: IoTlbArea[] }).areas = this.areas.map((a) => Object.assign(Object.create(IoTlbArea.prototype) as IoTlbArea, a));
+    this.shared = true;
+    copy.shared = true;
+    return copy;
+  }
+
+  /** Makes the slot arrays this pool's own before a write; returns the pool for chaining. */
+  own(): this {
+    if (this.shared) {
+      this.origAddr = this.origAddr.slice();
+      this.allocSize = this.allocSize.slice();
+      this.list = this.list.slice();
+      this.padSlots = this.padSlots.slice();
+      this.shared = false;
+    }
+    return this;
+  }
 
   /** swiotlb_init_io_tlb_pool(). */
   constructor(start: bigint, nslabs: number, nareas: number, lateAlloc: boolean) {
@@ -211,6 +235,7 @@ export class IoTlbPool {
     }
     if (!found) return SEARCH_NOT_FOUND;
 
+    this.own();
     for (let i = slotIndex; i < slotIndex + nslots; i++) {
       this.list[i] = 0;
       this.allocSize[i] = s.allocSize - (offset + (i - slotIndex) * IO_TLB_SIZE);
@@ -246,6 +271,7 @@ export class IoTlbPool {
     const aindex = Math.trunc(index / this.areaNslabs);
     if (index < 0 || aindex >= this.nareas) return null;
     const area = this.areas[aindex];
+    this.own();
 
     let count = index + nslots < alignSegment(index + 1) ? this.list[index + nslots] ?? 0 : 0;
     for (let i = index + nslots - 1; i >= index; i--) {

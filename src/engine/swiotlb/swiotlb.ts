@@ -475,7 +475,7 @@ export class IoTlbMem {
       };
     }
 
-    const { pool } = found;
+    const pool = found.pool.own();
     const padSlots = offset >> IO_TLB_SHIFT;
     const first = found.index + padSlots;
     pool.padSlots[first] = padSlots;

@@ -74,7 +74,15 @@ export interface TraceLengths {
 }
 
 export class TraceRecorder {
-  events: TraceEvent[] = [];
+  /**
+   * A restored recorder (ScenarioTimeline) reads its first `baseLength`
+   * events from the whole run's array instead of copying them, and appends
+   * its own after them: reaching an event of a million-event run copies nothing.
+   */
+  private base: TraceEvent[] = [];
+  private baseLength = 0;
+  /** Events recorded here, after the shared prefix (all of them when there is none). */
+  private own: TraceEvent[] = [];
   checks: Check[] = [];
   faults: Fault[] = [];
   log: LogLine[] = [];
@@ -90,22 +98,40 @@ export class TraceRecorder {
   private open: number[] = [];
 
   get seq(): number {
-    return this.events.length;
+    return this.baseLength + this.own.length;
   }
 
   /** Number of events recorded. */
   get length(): number {
-    return this.events.length;
+    return this.baseLength + this.own.length;
   }
 
   eventAt(i: number): TraceEvent {
-    return this.events[i];
+    return i < this.baseLength ? this.base[i] : this.own[i - this.baseLength];
+  }
+
+  /** Every event as one array (a restored recorder copies its shared prefix in, once). Prefer length/eventAt. */
+  get events(): TraceEvent[] {
+    if (this.baseLength > 0) {
+      this.own = this.base.slice(0, this.baseLength).concat(this.own);
+      this.base = [];
+      this.baseLength = 0;
+    }
+    return this.own;
+  }
+
+  /** Keeps the first n events (a replay stopped inside a statement), dropping the rest. */
+  truncate(n: number): void {
+    if (n < this.baseLength) {
+      this.baseLength = n;
+      this.own.length = 0;
+    } else this.own.length = Math.min(this.own.length, n - this.baseLength);
   }
 
   private push(kind: EventKind, name: string, fields: Fields, match: number): number {
-    const seq = this.events.length;
+    const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
-    this.events.push({ seq, kind, name, fields, line: this.line, column: this.column, depth: this.depth, match });
+    this.own.push({ seq, kind, name, fields, line: this.line, column: this.column, depth: this.depth, match });
     if (seq === this.stopAfter) throw new ReplayStop(seq);
     return seq;
   }
@@ -119,7 +145,7 @@ export class TraceRecorder {
   /** Enter a kernel function: a call event; the steps it takes nest under it until leave(). */
   enter(name: string, fields: Fields): void {
     const kept = this.detailed || this.depth === 0;
-    this.open.push(kept ? this.events.length : -1);
+    this.open.push(kept ? this.seq : -1);
     if (kept) this.push('call', name, fields, -1);
     this.depth++;
   }
@@ -133,8 +159,9 @@ export class TraceRecorder {
     this.depth--;
     const callSeq = this.open.pop() ?? -1;
     if (callSeq < 0) return;
-    const call = this.events[callSeq];
-    call.match = this.events.length;
+    // No call is open at a snapshot, so an open call is always one of this recorder's own events.
+    const call = this.eventAt(callSeq);
+    call.match = this.seq;
     const fields: Fields = extra ? { ...extra } : {};
     if (typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean') fields.ret = ret;
     this.push('return', call.name, fields, callSeq);
@@ -161,50 +188,58 @@ export class TraceRecorder {
   }
 
   check(id: string, severity: Severity, message: string, relatedLine?: number): void {
-    const c: Check = { line: this.line, id, severity, message, seq: this.events.length };
+    const c: Check = { line: this.line, id, severity, message, seq: this.seq };
     if (relatedLine !== undefined) c.relatedLine = relatedLine;
     this.checks.push(c);
     this.emit('engine:check', { id, severity, message });
   }
 
   fault(device: string, addr: bigint, access: AccessKind, pasid: number | null, reason: string): void {
-    this.faults.push({ line: this.line, device, addr, access, pasid, reason, seq: this.events.length });
+    this.faults.push({ line: this.line, device, addr, access, pasid, reason, seq: this.seq });
   }
 
   printk(text: string): void {
-    this.log.push({ line: this.line, seq: this.events.length, text });
+    this.log.push({ line: this.line, seq: this.seq, text });
     this.emit('engine:printk', { text });
   }
 
   /** Counts events of one name so far (the language's events("...")); a call counts once, not again at its return. */
   count(name: string): number {
     let n = 0;
-    for (const e of this.events) if (e.name === name && e.kind !== 'return') n++;
+    for (let i = 0, len = this.length; i < len; i++) {
+      const e = this.eventAt(i);
+      if (e.name === name && e.kind !== 'return') n++;
+    }
     return n;
   }
 
   lengths(): TraceLengths {
-    return { events: this.events.length, checks: this.checks.length, faults: this.faults.length, log: this.log.length };
+    return { events: this.length, checks: this.checks.length, faults: this.faults.length, log: this.log.length };
   }
 
   /** Runs `body` with the recorded arrays set aside: snapshots clone state, not this append-only log. */
   withLogDetached<T>(body: () => T): T {
-    const { events, checks, faults, log } = this;
-    this.events = [];
+    const { base, baseLength, own, checks, faults, log } = this;
+    this.base = [];
+    this.baseLength = 0;
+    this.own = [];
     this.checks = [];
     this.faults = [];
     this.log = [];
     try {
       return body();
     } finally {
-      Object.assign(this, { events, checks, faults, log });
+      Object.assign(this, { base, baseLength, own, checks, faults, log });
     }
   }
 
-  /** After a restore: this recorder's log becomes the first `lengths` entries of `full`'s. */
+  /** After a restore: this recorder's log becomes the first `lengths` entries of `full`'s (events shared, not copied). */
   adoptPrefix(full: TraceRecorder, lengths: TraceLengths): void {
     // Snapshots are taken between statements, where no call is open: the shared prefix needs no fix-up.
-    this.events = full.events.slice(0, lengths.events);
+    if (full.baseLength > 0) void full.events; // a full run has no prefix of its own; fold one if it had
+    this.base = full.own;
+    this.baseLength = lengths.events;
+    this.own = [];
     this.checks = full.checks.slice(0, lengths.checks);
     this.faults = full.faults.slice(0, lengths.faults);
     this.log = full.log.slice(0, lengths.log);

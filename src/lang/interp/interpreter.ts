@@ -4,6 +4,7 @@
 
 import { DEFAULT_PLATFORM, type PlatformConfig } from '../../engine/platform';
 import { Machine } from '../../engine/machine';
+import { markAppendOnly } from '../../engine/snapshot';
 import { KernelBug, KernelError, errnoName } from '../../engine/errno';
 import { hex, U64_MASK } from '../../engine/u64';
 import { ReplayStop, TraceRecorder } from '../../engine/trace/recorder';
@@ -76,10 +77,11 @@ export class Interpreter {
   machine: Machine | null = null;
   platform: PlatformConfig = { ...DEFAULT_PLATFORM };
   readonly vars = new Map<string, Value>();
-  readonly expectations: ExpectationResult[] = [];
-  readonly statements: StatementResult[] = [];
-  readonly diagnostics: Diagnostic[] = [];
-  readonly prints: { line: number; text: string }[] = [];
+  // Logs of the run, only ever appended to: timeline snapshots keep their length, not a copy.
+  readonly expectations: ExpectationResult[] = markAppendOnly([]);
+  readonly statements: StatementResult[] = markAppendOnly([]);
+  readonly diagnostics: Diagnostic[] = markAppendOnly([]);
+  readonly prints: { line: number; text: string }[] = markAppendOnly([]);
   /** Indexes into trace.checks / trace.faults that an expect consumed. */
   readonly consumedChecks = new Set<number>();
   readonly consumedFaults = new Set<number>();

@@ -1,10 +1,10 @@
 // Replays a kernel IOVA oracle file (one real iova.c call per line, see
-// /work/shared/reference/oracles/iova/README.md) against the engine's
+// test/oracle/data/iova/README.md) against the engine's
 // IovaDomain and compares every returned pfn, src/dest and flush count.
-// Usage: node test/oracle/replay-iova.mjs FILE.jsonl   (needs dist/engine.js)
+// Usage: node test/oracle/replay-iova.mjs FILE.jsonl[.gz]   (needs dist/engine.js)
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readLines } from './read-lines.mjs';
 
 const require = createRequire(import.meta.url);
 const { IovaDomain } = require('../../dist/engine.js');
@@ -13,11 +13,11 @@ const MAX_REPORTED = 50;
 
 const file = process.argv[2];
 if (!file) {
-  console.error('usage: node test/oracle/replay-iova.mjs FILE.jsonl');
+  console.error('usage: node test/oracle/replay-iova.mjs FILE.jsonl[.gz]');
   process.exit(2);
 }
 
-const lines = readFileSync(resolve(process.cwd(), file), 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines = await readLines(resolve(process.cwd(), file));
 // Same setup as the harness: init_iova_domain(&iovad, 4096, 1), one CPU.
 const iovad = new IovaDomain(4096n, 1, 1);
 

@@ -10,7 +10,7 @@
 // Last line: "N passed, N failed" (N = compared records: config, ops, final,
 // plus every probe). Exit 1 if anything failed.
 
-import { readFileSync } from 'node:fs';
+import { readLines } from './read-lines.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -261,13 +261,13 @@ function probeErrors(ops, p) {
 
 // ------------------------------------------------------------------ main --
 
-function main() {
+async function main() {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: node test/oracle/replay-pgtable.mjs FILE.jsonl');
+    console.error('usage: node test/oracle/replay-pgtable.mjs FILE.jsonl[.gz]');
     process.exit(2);
   }
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const lines = (await readLines(file)).map((l) => JSON.parse(l));
   let passed = 0;
   let failed = 0;
   const tally = (where, errs) => {
@@ -385,4 +385,4 @@ function main() {
   process.exit(failed ? 1 : 0);
 }
 
-main();
+await main();

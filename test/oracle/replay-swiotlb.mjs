@@ -3,9 +3,9 @@
 // JSON object per line) against the engine's IoTlbMem and compares every
 // op: slot choice, padding, area, copy ranges, failure values and message,
 // and the per-area accounting after the op.
-// Usage: node test/oracle/replay-swiotlb.mjs FILE.jsonl
+// Usage: node test/oracle/replay-swiotlb.mjs FILE.jsonl[.gz]
 
-import { readFileSync } from 'node:fs';
+import { readLines } from './read-lines.mjs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -17,11 +17,11 @@ const DIRS = { BIDIRECTIONAL: 0, TO_DEVICE: 1, FROM_DEVICE: 2 };
 
 const file = process.argv[2];
 if (!file) {
-  console.error('usage: replay-swiotlb.mjs FILE.jsonl');
+  console.error('usage: replay-swiotlb.mjs FILE.jsonl[.gz]');
   process.exit(2);
 }
 
-const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines = await readLines(file);
 const init = JSON.parse(lines[0]);
 if (init.op !== 'init') {
   console.error(`${file}: first line is not the init record`);

@@ -1,4 +1,4 @@
-// Replays every kernel oracle file of ../shared/reference/oracles against the
+// Replays every kernel oracle file of test/oracle/data (gzip-compressed JSONL) against the
 // engine (dist/engine.js, built by `npm run build`) through one replay script
 // per kernel unit, prints each script's last line, and fails if any failed.
 import { spawnSync } from 'node:child_process';
@@ -7,10 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shared = path.resolve(root, '..', 'shared');
-const oracles = path.join(shared, 'reference', 'oracles');
+const oracles = path.join(root, 'test', 'oracle', 'data');
 
-/** Oracle folder under shared/reference/oracles -> replay script under test/oracle. */
+/** Oracle folder under test/oracle/data -> replay script under test/oracle. */
 const SUITES = [
   { dir: 'iova', script: 'replay-iova.mjs' },
   { dir: 'swiotlb', script: 'replay-swiotlb.mjs' },
@@ -26,7 +25,7 @@ function lastLine(text) {
 }
 
 if (!existsSync(oracles)) {
-  console.error(`oracle: ${path.relative(root, oracles)} is missing (the shared folder must sit beside the repo)`);
+  console.error(`oracle: ${path.relative(root, oracles)} is missing`);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -41,9 +40,9 @@ function report(ok, name, detail) {
 
 for (const { dir, script } of SUITES) {
   const folder = path.join(oracles, dir);
-  const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.jsonl')).sort() : [];
+  const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.jsonl') || f.endsWith('.jsonl.gz')).sort() : [];
   if (files.length === 0) {
-    report(false, dir, `no .jsonl oracle files in ${path.relative(root, folder)}`);
+    report(false, dir, `no .jsonl(.gz) oracle files in ${path.relative(root, folder)}`);
     continue;
   }
   const scriptPath = path.join(root, 'test', 'oracle', script);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAndCheck, hasErrors } from '../../src/lang/frontend';
 import { constValue, formatSize } from '../../src/lang/checker';
@@ -7,8 +7,9 @@ import { BUILTINS, DECL_KEYS, bindArgs, formatSignature } from '../../src/lang/b
 import { CONSTANTS } from '../../src/lang/constants';
 import { parse } from '../../src/lang/parser';
 import type { Diagnostic } from '../../src/lang/run-result';
+import { SCENARIOS_DIR, acceptanceScenarios } from './fixtures';
 
-const sharedDir = path.resolve(__dirname, '..', '..', '..', 'shared', 'scenarios');
+const sharedDir = SCENARIOS_DIR;
 
 const MACHINE = [
   'platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000; swiotlb = 64M }',
@@ -39,8 +40,8 @@ function clean(extra: string, machine = MACHINE): void {
 }
 
 describe('lang checker', () => {
-  describe('shared scenarios', () => {
-    const files = existsSync(sharedDir) ? readdirSync(sharedDir).filter((f) => f.endsWith('.dmas')).sort() : [];
+  describe('acceptance scenarios', () => {
+    const files = acceptanceScenarios().map((f) => f.name);
     for (const f of files) {
       it(`${f} parses and checks with zero diagnostics`, () => {
         const { diagnostics, program } = parseAndCheck(readFileSync(path.join(sharedDir, f), 'utf8'));

@@ -1,17 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { parseAndCheck } from '../../src/lang/frontend';
 import type { Diagnostic } from '../../src/lang/run-result';
 import type { Program, Span } from '../../src/lang/ast';
+import { acceptanceScenarios } from './fixtures';
 
-const sharedDir = path.resolve(__dirname, '..', '..', '..', 'shared', 'scenarios');
-const scenarios = existsSync(sharedDir)
-  ? readdirSync(sharedDir).filter((f) => f.endsWith('.dmas')).sort().map((f) => readFileSync(path.join(sharedDir, f), 'utf8'))
-  : [];
-const FALLBACK = 'platform { page_size = 4K }\ndevice d : pci "0000:01:00.0" { coherent = true }\na = alloc_pages(0)\nh = dma_map_page(d, a, 0, 4K, DMA_TO_DEVICE)\nexpect h != 0\n';
-const corpus = scenarios.length > 0 ? scenarios : [FALLBACK];
+const corpus = acceptanceScenarios().map((f) => f.source);
 
 /** Every run must end in a well-formed result: no throw, sane diagnostic ranges, bounded time. */
 function runChecked(src: string, budgetMs = 2000): { program: Program; diagnostics: Diagnostic[] } {
@@ -55,7 +49,7 @@ describe('lang fuzz', function () {
     fc.assert(fc.property(soup, (s) => { runChecked(s); }), { numRuns: 600 });
   });
 
-  it('never throws on mutated shared scenarios (insert, delete, replace)', () => {
+  it('never throws on mutated acceptance scenarios (insert, delete, replace)', () => {
     const edit = fc.record({
       kind: fc.constantFrom('insert', 'delete', 'replace'),
       at: fc.nat(),

@@ -8,12 +8,13 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { runScenario } from '../../src/lang/run';
 import type { RunResult } from '../../src/lang/run-result';
+import { SCENARIOS_DIR } from './fixtures';
 
-const SHARED = path.resolve(__dirname, '../../../shared/scenarios');
+const SHARED = SCENARIOS_DIR;
 const EXAMPLES = path.resolve(__dirname, '../../examples');
 
 function sources(): string[] {
-  const dirs = [SHARED, EXAMPLES].filter((d) => fs.existsSync(d));
+  const dirs = [SHARED, EXAMPLES];
   return dirs.flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.dmas')).map((f) => fs.readFileSync(path.join(d, f), 'utf8')));
 }
 

@@ -4,8 +4,6 @@
 // stay well formed. Plus the speed budget on a 10,000-line file.
 
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { runScenario } from '../../src/lang/run';
 import type { RunResult } from '../../src/lang/run-result';
@@ -19,11 +17,9 @@ import { inlayHints } from '../../src/lang/services/inlay-hints';
 import type { Position } from '../../src/lang/services/positions';
 import { semanticTokens } from '../../src/lang/services/semantic-tokens';
 import { signatureHelp } from '../../src/lang/services/signature-help';
+import { EXAMPLES_DIR, acceptanceScenarios, dmasFiles } from './fixtures';
 
-const root = path.resolve(__dirname, '..', '..');
-const dirs = [path.join(root, 'examples'), path.resolve(root, '..', 'shared', 'scenarios')];
-const corpus = dirs.filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.dmas')).sort().map((f) => readFileSync(path.join(d, f), 'utf8')));
-if (corpus.length === 0) corpus.push('platform { page_size = 4K }\ndevice d : pci "0000:01:00.0" { coherent = true }\na = alloc_pages(0)\nh = dma_map_page(d, a, 0, 4K, DMA_TO_DEVICE)\nexpect h != 0\n');
+const corpus = [...dmasFiles(EXAMPLES_DIR), ...acceptanceScenarios()].map((f) => f.source);
 
 /** Results of the unmutated corpus, used stale against mutated text (as the editor does between runs). */
 const runs: RunResult[] = corpus.map((s) => runScenario(s, 'corpus.dmas', { editorInfo: true }));

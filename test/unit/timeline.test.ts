@@ -9,8 +9,9 @@ import { Interpreter } from '../../src/lang/interp/interpreter';
 import { parse } from '../../src/lang/parser';
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { renderValue } from '../../src/lang/interp/values';
+import { SCENARIOS_DIR } from './fixtures';
 
-const SHARED = path.resolve(__dirname, '../../../shared/scenarios');
+const SHARED = SCENARIOS_DIR;
 
 /** A fresh run paused at the first boundary after event k. */
 function runTo(source: string, k: number): Interpreter {

@@ -1,4 +1,4 @@
-// Runs every acceptance scenario (../shared/scenarios/*.dmas) and every
+// Runs every acceptance scenario (test/fixtures/scenarios/*.dmas) and every
 // example (examples/*.dmas) through the built CLI (`node dist/cli.js run FILE
 // --json`) and prints one pass/fail line per file and a total line.
 // Scenarios listed in pending.json wait for features not built yet: they are
@@ -11,12 +11,18 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
-const sharedScenarios = path.resolve(root, '..', 'shared', 'scenarios');
+const acceptance = path.join(root, 'test', 'fixtures', 'scenarios');
 const examples = path.join(root, 'examples');
 const TIMEOUT_MS = 60 * 1000;
 
+/** The .dmas files of a folder; a missing or empty folder is a failure, never a silent skip. */
 function dmasFiles(dir) {
-  if (!existsSync(dir)) return [];
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.dmas')) : [];
+  if (files.length === 0) {
+    console.log(`FAIL ${path.relative(root, dir)}: no .dmas files`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
   return readdirSync(dir)
     .filter((f) => f.endsWith('.dmas'))
     .sort()
@@ -91,17 +97,12 @@ if (!existsSync(cli)) {
 
 const pending = readPending();
 const files = [
-  ...dmasFiles(sharedScenarios).map((f) => ({ file: f, label: `shared/${path.basename(f)}` })),
+  ...dmasFiles(acceptance).map((f) => ({ file: f, label: `scenarios/${path.basename(f)}` })),
   ...dmasFiles(examples).map((f) => ({ file: f, label: `examples/${path.basename(f)}` })),
 ];
 let passed = 0;
 let failed = 0;
 let pendingCount = 0;
-
-if (!existsSync(sharedScenarios)) {
-  console.log(`FAIL ${path.relative(root, sharedScenarios)}: missing (the shared folder must sit beside the repo)`);
-  failed++;
-}
 
 for (const { file, label } of files) {
   const isPending = label.startsWith('shared/') && pending.has(path.basename(file));
@@ -118,9 +119,9 @@ for (const { file, label } of files) {
   }
 }
 
-const present = new Set(dmasFiles(sharedScenarios).map((f) => path.basename(f)));
+const present = new Set([...dmasFiles(acceptance), ...dmasFiles(examples)].map((f) => path.basename(f)));
 for (const name of pending) {
-  if (!present.has(name)) console.log(`note: pending.json lists ${name}, which is not in ../shared/scenarios`);
+  if (!present.has(name)) console.log(`note: pending.json lists ${name}, which is not in test/fixtures/scenarios or examples`);
 }
 
 if (pendingCount > 0) console.log(`${pendingCount} pending (listed in test/scenarios/pending.json, not counted)`);

@@ -44,7 +44,7 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
     !checks.some((c) => c.severity === 'error' && !c.expected) &&
     !faults.some((f) => !f.expected);
   const log = [...trace.log.map((l) => ({ line: l.line, text: l.text })), ...interp.prints.map((p) => ({ line: p.line, text: `print: ${p.text}` }))];
-  const result: RunResult = { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements };
+  const result: RunResult = { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements, dmaDebug: { errorCount: m.debug.errorCount } };
   // Editor extras (optional fields, see run-result.ts): call-site values, walks, the machine at the end.
   if (interp.callLog !== null) {
     result.calls = interp.callLog.callSites();

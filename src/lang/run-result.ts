@@ -75,6 +75,8 @@ export interface RunResult {
   /** Kernel log lines (dmesg) the run printed, with their lines. */
   log: { line: number; text: string }[];
   statements: StatementResult[];
+  /** dma-debug's debugfs counters: error_count counts every error, printed or not (the log shows only num_errors of them). Absent when the run did not start. */
+  dmaDebug?: { errorCount: number };
   /** Editor extras, see RunEditorInfo below (optional: absent in older or hand-made results). */
   calls?: CallSiteResult[];
   walks?: WalkSummary[];

@@ -26,7 +26,7 @@ import type { PlatformConfig } from './platform';
 import { cloneState } from './snapshot';
 import { IoTlbMem } from './swiotlb/swiotlb';
 import { TraceRecorder, type TraceLengths } from './trace/recorder';
-import { hex } from './u64';
+import { fmtPa, hex } from './u64';
 
 const IO_TLB_SHIFT = 11n;
 const FOUR_GIB = 1n << 32n;
@@ -84,7 +84,8 @@ export class Machine implements EngineCtx {
       dynamic: this.platform.swiotlbDynamic,
       force: this.platform.swiotlbForce,
     });
-    this.trace.printk(`software IO TLB: mapped [mem ${hex(base)}-${hex(base + bytes - 1n)}] (${bytes >> 20n}MB)`);
+    // swiotlb_print_info(): both ends as %pa (full width), the end exclusive (mem->end).
+    this.trace.printk(`software IO TLB: mapped [mem ${fmtPa(base)}-${fmtPa(base + bytes)}] (${bytes >> 20n}MB)`);
   }
 
   addIommu(cfg: IommuConfig, line: number): Iommu {

@@ -2,7 +2,7 @@
 
 import { strict as assert } from 'node:assert';
 import { runScenario } from '../../src/lang/run';
-import { acceptanceScenario } from './fixtures';
+import { EXAMPLES_DIR, acceptanceScenario, acceptanceScenarios, dmasFiles } from './fixtures';
 
 describe('run output', () => {
   it('scenario 07: every dma-debug finding is kept and counted, the log shows the first one as the kernel does', () => {
@@ -15,5 +15,19 @@ describe('run output', () => {
     assert.deepEqual(warned.map((l) => [l.line, l.text]), [
       [8, 'DMA-API: eth0 0000:02:00.0: device driver frees DMA memory with different size [device address=0x00000000fffff000] [map size=2048 bytes] [unmap size=1024 bytes]'],
     ]);
+  });
+
+  it('prints the swiotlb boot line as swiotlb_print_info does, at the platform block', () => {
+    const r = runScenario('# a comment\nplatform { memory = 0x8000_0000 .. 0x2_0000_0000 }\nx = alloc_pages(0)\n', 't.dmas');
+    assert.deepEqual(r.log[0], { line: 2, text: 'software IO TLB: mapped [mem 0x00000000fc000000-0x0000000100000000] (64MB)' });
+    const noPlatform = runScenario('\n\nx = alloc_pages(0)\n', 't.dmas');
+    assert.equal(noPlatform.log[0]?.line, 3, 'without a platform block: the statement that first used the machine');
+  });
+
+  it('never reports a log line at line 0 in the acceptance scenarios and examples', () => {
+    for (const f of [...acceptanceScenarios(), ...dmasFiles(EXAMPLES_DIR)]) {
+      const r = runScenario(f.source, f.name);
+      assert.deepEqual(r.log.filter((l) => l.line === 0), [], f.name);
+    }
   });
 });

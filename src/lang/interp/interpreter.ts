@@ -96,11 +96,17 @@ export class Interpreter {
   get m(): Machine {
     if (!this.machine) {
       const trace = new TraceRecorder();
+      // What the machine prints while it boots (the swiotlb line) belongs to the platform block, or to the statement that first used it.
+      trace.line = this.platformLine || this.currentLine;
       trace.stopAfter = this.replayStopAfter;
       this.machine = new Machine(this.platform, trace);
     }
     return this.machine;
   }
+
+  /** Line of the platform block (0 without one), and of the statement being executed. */
+  private platformLine = 0;
+  private currentLine = 0;
 
   /** A replay's stop point for the machine's recorder when the machine is created during the replay (ScenarioTimeline.stateAt). */
   replayStopAfter = Infinity;
@@ -163,7 +169,9 @@ export class Interpreter {
       return;
     }
     this.hooks.beforeStatement?.(stmt, this);
+    this.currentLine = stmt.span.line;
     if (stmt.kind === 'platform') {
+      this.platformLine = stmt.span.line;
       if (this.machine) {
         this.diag(stmt.span, 'platform must come before anything that uses the machine', 'platform-late');
         return;

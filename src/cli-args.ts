@@ -1,6 +1,8 @@
 // Command-line argument parsing and input-file screening for `dmascope`.
 // Pure functions (no I/O) so they are unit-tested without spawning processes.
 
+import { MAX_SCENARIO_BYTES, scenarioTooLarge } from './lang/limits';
+
 export const USAGE = `Usage:
   dmascope check FILE...         report diagnostics of scenario files (does not run them)
   dmascope run FILE [--json]     run a scenario and report expectations, checks and faults
@@ -83,18 +85,15 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   return { kind: 'run', file: files[0], json, verbose };
 }
 
-/** Largest scenario file accepted: 16 MiB. */
-export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+/** Largest scenario file accepted: the language's one limit (src/lang/limits.ts). */
+export const MAX_SOURCE_BYTES = MAX_SCENARIO_BYTES;
 
 /**
  * Screens a file's size before reading it. Returns a message when the file
  * must not be read, undefined when it may.
  */
 export function checkSourceSize(size: number): string | undefined {
-  if (size > MAX_SOURCE_BYTES) {
-    return `file is too large (${size} bytes; the limit is ${MAX_SOURCE_BYTES} bytes = 16 MiB)`;
-  }
-  return undefined;
+  return scenarioTooLarge(size, 'file');
 }
 
 export type DecodedSource = { ok: true; source: string } | { ok: false; message: string };

@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import { MAX_SOURCE_BYTES, USAGE, checkSourceSize, decodeSource, parseCliArgs } from './cli-args';
+import { MAX_SCENARIO_TEXT } from './lang/limits';
 import { checkScenario, runScenario } from './lang/run';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK } from './lang/run-result';
 import type { Diagnostic, RunResult } from './lang/run-result';
@@ -91,7 +92,7 @@ export function loadScenarioFile(file: string): Loaded {
     ok: false,
     kind: 'input',
     code: 'file-too-large',
-    message: `input is too large (more than ${MAX_SOURCE_BYTES} bytes = 16 MiB, the limit)`,
+    message: `input is too large (more than ${MAX_SOURCE_BYTES} bytes; a scenario may be at most ${MAX_SCENARIO_TEXT})`,
   };
   try {
     if (file === STDIN_NAME) {

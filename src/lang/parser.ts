@@ -15,9 +15,8 @@ import {
   type Token, type TokenKind, tokenSpan, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
 } from './tokens';
 import { Lexer, matchBraces } from './lexer';
+import { scenarioTooLarge } from './limits';
 
-/** Larger files get one diagnostic and are not parsed (a 10,000-line scenario is ~400 KB). */
-export const MAX_SOURCE_LENGTH = 2 * 1024 * 1024;
 /** Deepest bracket/block/operator nesting accepted; keeps every tree walk far from the JS stack limit. */
 export const MAX_NESTING = 200;
 
@@ -799,13 +798,11 @@ class Parser {
 
 /** Parses a scenario. Never throws; every problem is a diagnostic. */
 export function parse(source: string): ParseResult {
-  if (source.length > MAX_SOURCE_LENGTH) {
-    const mb = (source.length / (1024 * 1024)).toFixed(1);
+  // Larger files get one diagnostic and are not parsed (src/lang/limits.ts).
+  const tooLarge = scenarioTooLarge(source.length);
+  if (tooLarge !== undefined) {
     const span: Span = { start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
-    return {
-      program: { kind: 'program', body: [], span },
-      diagnostics: [makeDiagnostic(span, 'too-large', `scenario is ${mb} MB; files over ${MAX_SOURCE_LENGTH / (1024 * 1024)} MB are not parsed`)],
-    };
+    return { program: { kind: 'program', body: [], span }, diagnostics: [makeDiagnostic(span, 'too-large', `${tooLarge}; it is not parsed`)] };
   }
   const lexer = new Lexer(source);
   const parser = new Parser(lexer, source, lexer.diagnostics);

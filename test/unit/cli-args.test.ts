@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { MAX_SOURCE_BYTES, checkSourceSize, decodeSource, parseCliArgs } from '../../src/cli-args';
 import { loadScenarioFile, main, runResultToJson } from '../../src/cli';
 import type { RunResult } from '../../src/lang/run-result';
+import { parse } from '../../src/lang/parser';
 
 describe('parseCliArgs', () => {
   it('parses run with and without --json', () => {
@@ -54,9 +55,16 @@ describe('parseCliArgs', () => {
 });
 
 describe('source screening', () => {
-  it('accepts up to 16 MiB and rejects more', () => {
+  it('accepts up to the one scenario limit, 2 MiB, and says so when refusing more', () => {
+    assert.equal(MAX_SOURCE_BYTES, 2 * 1024 * 1024);
     assert.equal(checkSourceSize(MAX_SOURCE_BYTES), undefined);
-    assert.match(checkSourceSize(MAX_SOURCE_BYTES + 1) ?? '', /too large .*16 MiB/);
+    assert.equal(checkSourceSize(MAX_SOURCE_BYTES + 1), 'file is too large: 2.0 MiB (2097153 bytes); a scenario may be at most 2 MiB (2097152 bytes)');
+  });
+
+  it('the parser refuses with the same limit and words', () => {
+    const d = parse('#'.repeat(MAX_SOURCE_BYTES + 10)).diagnostics;
+    assert.deepEqual(d.map((x) => [x.code, x.message]), [['too-large', 'scenario is too large: 2.0 MiB (2097162 bytes); a scenario may be at most 2 MiB (2097152 bytes); it is not parsed']]);
+    assert.deepEqual(parse('#'.repeat(MAX_SOURCE_BYTES)).diagnostics, []);
   });
 
   it('rejects binary input with the NUL count and offset', () => {
@@ -138,10 +146,10 @@ describe('cli main', () => {
     assert.match(r.out, /^ERROR /m);
   });
 
-  it('refuses a file over 16 MiB without reading it', () => {
+  it('refuses a file over 2 MiB without reading it', () => {
     const f = path.join(dir, 'big.dmas');
     fs.writeFileSync(f, '');
-    fs.truncateSync(f, MAX_SOURCE_BYTES + 1); // sparse: no 16 MiB write
+    fs.truncateSync(f, MAX_SOURCE_BYTES + 1); // sparse: nothing written
     const r = capture(['check', f]);
     assert.equal(r.code, 2);
     assert.match(r.out, /too large/);

@@ -3,8 +3,11 @@
 
 import type { Diagnostic, RunResult } from '../lang/run-result';
 
+/** Log lines of the scenario's own `print` statements start with this (run-result-build.ts). */
+export const PRINT_PREFIX = 'print: ';
+
 export interface ReportOptions {
-  /** Also list checks and faults consumed by an `expect`, and the kernel log. */
+  /** Also list checks and faults consumed by an `expect`, and the kernel log (`print` output always shows). */
   verbose?: boolean;
 }
 
@@ -89,8 +92,10 @@ export function formatRunReport(result: RunResult, fileName: string, options: Re
       text: located(fileName, f.line, kind, `${f.device} ${f.access} at ${f.addr}${pasid}: ${f.reason}`),
     });
   }
-  if (verbose) {
-    for (const l of result.log) items.push({ line: l.line, rank: 4, text: located(fileName, l.line, 'log', l.text) });
+  // What the scenario prints always shows; the kernel log with --verbose.
+  for (const l of result.log) {
+    if (l.text.startsWith(PRINT_PREFIX)) items.push({ line: l.line, rank: 4, text: located(fileName, l.line, 'print', l.text.slice(PRINT_PREFIX.length)) });
+    else if (verbose) items.push({ line: l.line, rank: 4, text: located(fileName, l.line, 'log', l.text) });
   }
 
   // Stable sort: by line, then by kind; the order within a kind is the run's order.

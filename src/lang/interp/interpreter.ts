@@ -16,6 +16,7 @@ import { BUILTINS as SIGNATURES, bindArgs } from '../builtins';
 import { CONSTANTS } from './constants-runtime';
 import { deviceFromDecl, iommuFromDecl, platformFromDecl } from './declarations';
 import { RuntimeError } from './runtime-error';
+import { numberStyle, renderPrinted, renderPrintedExpr, type NumberStyle, type VariableStyles } from './number-style';
 import type { CallLog } from './call-log';
 import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, renderValue, truthy, typeName, valuesEqual, type Value } from './values';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
@@ -82,6 +83,8 @@ export class Interpreter {
   readonly statements: StatementResult[] = markAppendOnly([]);
   readonly diagnostics: Diagnostic[] = markAppendOnly([]);
   readonly prints: { line: number; text: string }[] = markAppendOnly([]);
+  /** How each variable's numbers print (addresses in hex, counts in decimal), from what was assigned to it. */
+  readonly numberStyles: VariableStyles = new Map();
   /** Indexes into trace.checks / trace.faults that an expect consumed. */
   readonly consumedChecks = new Set<number>();
   readonly consumedFaults = new Set<number>();
@@ -217,13 +220,14 @@ export class Interpreter {
           break;
         }
         case 'for':
+          this.numberStyles.set(stmt.variable.name, numberStyle(stmt.iterable.kind === 'range' ? stmt.iterable.start : stmt.iterable, this.numberStyles));
           this.execFor(stmt.variable.name, stmt.iterable, stmt.body, depth);
           break;
         case 'expect':
           this.execExpect(stmt, checksBefore, faultsBefore);
           break;
         case 'print':
-          this.prints.push({ line: stmt.span.line, text: renderValue(this.eval(stmt.expr)) });
+          this.prints.push({ line: stmt.span.line, text: renderPrintedExpr(stmt.expr, this.eval(stmt.expr), this.numberStyles) });
           break;
         case 'checkpoint':
           m.trace.emit('engine:checkpoint', { label: stmt.label.value });
@@ -254,6 +258,7 @@ export class Interpreter {
 
   private assign(target: Statement extends never ? never : Expr, valueExpr: Expr): void {
     if (target.kind === 'ident') {
+      this.numberStyles.set(target.name, numberStyle(valueExpr, this.numberStyles));
       const v = this.eval(valueExpr, target.name);
       this.label(v, target.name);
       this.vars.set(target.name, v);
@@ -262,6 +267,7 @@ export class Interpreter {
     }
     if (target.kind === 'index' && target.object.kind === 'ident') {
       const name = target.object.name;
+      this.numberStyles.set(name, numberStyle(valueExpr, this.numberStyles));
       const idx = this.int(this.eval(target.index), 'index');
       if (idx < 0n || idx > 1_000_000n) throw new RuntimeError(`index ${idx} is out of range (0..1000000)`, target.index.span);
       const v = this.eval(valueExpr, `${name}[${idx}]`);
@@ -410,15 +416,17 @@ export class Interpreter {
       const l = this.eval(e.left);
       const r = this.eval(e.right);
       const passed = truthy(this.binary(e.op, l, r, e.span));
-      return { passed, detail: passed ? '' : `, but ${this.text(e.left.span)} is ${this.describe(l)}${e.right.kind === 'number' ? '' : ` and ${this.text(e.right.span)} is ${this.describe(r)}`}` };
+      const lStyle = numberStyle(e.left, this.numberStyles);
+      const rStyle = numberStyle(e.right, this.numberStyles);
+      return { passed, detail: passed ? '' : `, but ${this.text(e.left.span)} is ${this.describe(l, lStyle)}${e.right.kind === 'number' ? '' : ` and ${this.text(e.right.span)} is ${this.describe(r, rStyle)}`}` };
     }
     const v = this.eval(e);
     return { passed: truthy(v), detail: truthy(v) ? '' : `, but it is ${this.describe(v)}` };
   }
 
-  private describe(v: Value): string {
+  private describe(v: Value, style: NumberStyle = 'hex'): string {
     if (typeof v === 'bigint' && v < 0n && v >= -4095n) return `-${errnoName(Number(-v))}`;
-    return renderValue(v);
+    return renderPrinted(v, style);
   }
 
   private errnoValue(e: Expr): bigint {

@@ -2,7 +2,9 @@
 
 import { strict as assert } from 'node:assert';
 import { runScenario } from '../../src/lang/run';
-import { EXAMPLES_DIR, acceptanceScenario, acceptanceScenarios, dmasFiles } from './fixtures';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EXAMPLES_DIR, REPO_ROOT, acceptanceScenario, acceptanceScenarios, dmasFiles } from './fixtures';
 
 describe('run output', () => {
   it('scenario 07: every dma-debug finding is kept and counted, the log shows the first one as the kernel does', () => {
@@ -29,5 +31,16 @@ describe('run output', () => {
       const r = runScenario(f.source, f.name);
       assert.deepEqual(r.log.filter((l) => l.line === 0), [], f.name);
     }
+  });
+
+  it('a full swiotlb pool handled with dma_mapping_error passes with the kernel warning in the log; using the error address fails', () => {
+    const handled = fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/kernel-rules/swiotlb-full-handled.dmas'), 'utf8');
+    const ok = runScenario(handled, 'h.dmas');
+    assert.equal(ok.ok, true);
+    assert.ok(ok.log.some((l) => l.text === 'old 0000:07:00.0: swiotlb buffer is full (sz: 4096 bytes), total 512 (slots), used 512 (slots)'));
+    assert.deepEqual(ok.checks.filter((c) => c.id === 'swiotlb-full').map((c) => c.severity), ['warning']);
+    const misused = runScenario(handled.replace('expect error ENOMEM dma_mapping_error(old, h)       # the driver checks and handles it', 'dma_unmap_page(old, h, 4K, DMA_TO_DEVICE)'), 'm.dmas');
+    assert.equal(misused.ok, false);
+    assert.ok(misused.checks.some((c) => c.severity === 'error' && c.message.endsWith('device driver tries to free an invalid DMA memory address')));
   });
 });

@@ -12,8 +12,9 @@ export const USAGE = `Usage:
 FILE may be - to read the scenario from standard input.
 
 Options of run:
-  --json       print one JSON object (LANGUAGE.md section 7) instead of the report
+  --json       print one JSON object instead of the report (docs/run-output.md)
   --verbose    also list checks and faults consumed by an expect, and the kernel log
+               (what the scenario prints with \`print\` always shows)
 
 Exit codes:
   0  ok
@@ -22,6 +23,10 @@ Exit codes:
   2  the file does not parse (any error diagnostic), or the call is wrong
      (unknown command or option, missing, unreadable, binary or oversized file)
   3  internal error of dmascope (please report it)
+
+Documentation (in the repository and in the installed extension's folder):
+  docs/language.md     the scenario language
+  docs/run-output.md   the --json output, every key, and the trace events
 `;
 
 export type CliCommand =

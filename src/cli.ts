@@ -1,4 +1,4 @@
-// `dmascope` command line: check and run scenarios (LANGUAGE.md section 7).
+// `dmascope` command line: check and run scenarios (docs/run-output.md).
 // Bundled as dist/cli.js with a shebang; `main` is exported for tests.
 
 import * as fs from 'node:fs';

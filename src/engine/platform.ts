@@ -1,4 +1,4 @@
-// The machine's platform block (LANGUAGE.md section 2) with defaults.
+// The machine's platform block (docs/language.md) with defaults.
 
 import type { RamRange } from './memory/physmem';
 

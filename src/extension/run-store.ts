@@ -32,7 +32,7 @@ export interface RunEntry {
   /** Document version the run was made from (TextDocument.version). */
   readonly version: number;
   /**
-   * The run result (LANGUAGE.md section 7); lines are 1-based. Events are
+   * The run result (docs/run-output.md); lines are 1-based. Events are
    * API-level (depth 0) only, and each list holds at most the first 10,000
    * items (a runaway loop; see reportText).
    */

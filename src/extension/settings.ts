@@ -2,7 +2,7 @@
 // the configuration becomes a usable one. No vscode import, so the defaults
 // can be checked against package.json in unit tests; config.ts reads them.
 
-/** Kernel versions whose behaviour the engine models (LANGUAGE.md: default mainline v6.18). */
+/** Kernel versions whose behaviour the engine models (docs/language.md: default mainline v6.18). */
 export const KERNEL_VERSIONS = ['6.18'] as const;
 export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
 

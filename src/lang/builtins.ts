@@ -1,5 +1,5 @@
-// The signature table of every call a scenario can make (LANGUAGE.md sections
-// 3-4) and of every declaration key (section 2): kernel argument names and
+// The signature table of every call a scenario can make (docs/language.md,
+// calls) and of every declaration key (declarations): kernel argument names and
 // order, the kind of each parameter, what the call returns and a short doc of
 // what the kernel function does. The checker, hovers, signature help and
 // completion all read these tables; the interpreter uses bindArgs() to match
@@ -394,7 +394,7 @@ export const MEMBERS: Partial<Record<ValueKind, Readonly<Record<string, MemberSp
 };
 
 // ---------------------------------------------------------------------------
-// Declaration keys (LANGUAGE.md section 2)
+// Declaration keys (docs/language.md)
 
 export type DeclKind = 'platform' | 'iommu' | 'device';
 

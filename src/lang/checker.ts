@@ -539,7 +539,7 @@ class Checker {
       if (!bothInt) this.report(opSpan, 'type', `'${op}' compares integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
       return 'bool';
     }
-    // `buf + n` is the physical address buf.phys + n (LANGUAGE.md section 3).
+    // `buf + n` is the physical address buf.phys + n (docs/language.md).
     const bufferArith = (op === '+' && ((lk === 'buffer' && intLike(rk)) || (intLike(lk) && rk === 'buffer'))) || (op === '-' && lk === 'buffer' && intLike(rk));
     if (!bothInt && !bufferArith) {
       this.report(opSpan, 'type', `'${op}' needs integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);

@@ -33,7 +33,7 @@ export function parseAndCheck(source: string): FrontendResult {
   return { program: parsed.program, diagnostics: capped, symbols: checked.symbols };
 }
 
-/** True when the diagnostics stop a run (LANGUAGE.md section 7: exit code 2). */
+/** True when the diagnostics stop a run (docs/run-output.md: exit code 2). */
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }

@@ -1,4 +1,4 @@
-// The run result of LANGUAGE.md section 7. One object feeds the CLI, the
+// The run result of docs/run-output.md. One object feeds the CLI, the
 // diagnostics, code lenses, the debugger and the panels.
 
 import type { Severity } from '../engine/trace/recorder';
@@ -83,7 +83,7 @@ export interface RunResult {
   machine?: MachineSummary;
 }
 
-/** Exit codes of `dmascope run` (LANGUAGE.md section 7). */
+/** Exit codes of `dmascope run` (docs/run-output.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;

@@ -1,5 +1,5 @@
 // The language's entry points: check a scenario (diagnostics only) and run
-// it, producing the run result every consumer reads (LANGUAGE.md section 7).
+// it, producing the run result every consumer reads (docs/run-output.md).
 
 import type { Program } from './ast';
 import { parseAndCheck } from './frontend';

@@ -1,4 +1,4 @@
-// Human-readable report of one run (LANGUAGE.md section 7), shared by the CLI
+// Human-readable report of one run (docs/run-output.md), shared by the CLI
 // and the extension's output channel. Pure: RunResult in, text out.
 
 import type { Diagnostic, RunResult } from '../lang/run-result';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MAX_SOURCE_BYTES, checkSourceSize, decodeSource, parseCliArgs } from '../../src/cli-args';
+import { MAX_SOURCE_BYTES, USAGE, checkSourceSize, decodeSource, parseCliArgs } from '../../src/cli-args';
 import { loadScenarioFile, main, runResultToJson } from '../../src/cli';
 import type { RunResult } from '../../src/lang/run-result';
 import { parse } from '../../src/lang/parser';
@@ -17,6 +17,13 @@ describe('parseCliArgs', () => {
 
   it('parses check with several files', () => {
     assert.deepEqual(parseCliArgs(['check', 'a.dmas', 'b.dmas']), { kind: 'check', files: ['a.dmas', 'b.dmas'] });
+  });
+
+  it('--help points to documentation that ships with the repository, not to files it lacks', () => {
+    const docs = [...USAGE.matchAll(/\bdocs\/[\w./-]+\.md\b/g)].map((m) => m[0]);
+    assert.deepEqual(docs, ['docs/run-output.md', 'docs/language.md', 'docs/run-output.md']);
+    for (const d of docs) assert.ok(fs.existsSync(path.join(__dirname, '..', '..', d)), d);
+    assert.doesNotMatch(USAGE, /LANGUAGE\.md|section 7/);
   });
 
   it('knows --help and --version anywhere before --', () => {

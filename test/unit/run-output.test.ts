@@ -2,6 +2,7 @@
 
 import { strict as assert } from 'node:assert';
 import { runScenario } from '../../src/lang/run';
+import { runResultToJson } from '../../src/cli';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXAMPLES_DIR, REPO_ROOT, acceptanceScenario, acceptanceScenarios, dmasFiles } from './fixtures';
@@ -42,5 +43,21 @@ describe('run output', () => {
     const misused = runScenario(handled.replace('expect error ENOMEM dma_mapping_error(old, h)       # the driver checks and handles it', 'dma_unmap_page(old, h, 4K, DMA_TO_DEVICE)'), 'm.dmas');
     assert.equal(misused.ok, false);
     assert.ok(misused.checks.some((c) => c.severity === 'error' && c.message.endsWith('device driver tries to free an invalid DMA memory address')));
+  });
+
+  it('docs/run-output.md: its example runs to exactly the JSON it shows, every key documented', () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs/run-output.md'), 'utf8');
+    const source = /```dmas\n([\s\S]*?)```/.exec(doc)?.[1];
+    const shown = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(source && shown, 'the doc has a dmas example and its json');
+    const expected = JSON.parse(shown) as Record<string, unknown> & { events: { seq: number }[] };
+    const actual = JSON.parse(runResultToJson(runScenario(source, 'example.dmas'))) as Record<string, unknown> & { events: { seq: number }[] };
+    assert.deepEqual(Object.keys(actual), Object.keys(expected), 'same keys, same order');
+    for (const key of Object.keys(expected)) {
+      if (key === 'events') continue;
+      assert.deepEqual(actual[key], expected[key], key);
+    }
+    for (const e of expected.events) assert.deepEqual(actual.events[e.seq], e, `event ${e.seq}`);
+    for (const key of Object.keys(actual)) assert.match(doc, new RegExp(`\\| \`${key}\` \\|`), `${key} has a row in the keys table`);
   });
 });

@@ -8,7 +8,7 @@ export const IOMMU_KINDS: readonly IommuKind[] = ['arm-smmu-v3', 'intel-vtd', 'a
 
 export type PgtableFormat = 'arm-lpae-s1' | 'arm-lpae-s2' | 'vtd-first' | 'vtd-second' | 'amd-v1' | 'apple-dart' | 'generic';
 
-/** The declaration of an IOMMU instance (LANGUAGE.md section 2). */
+/** The declaration of an IOMMU instance (docs/language.md). */
 export interface IommuConfig {
   name: string;
   kind: IommuKind;

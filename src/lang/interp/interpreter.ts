@@ -101,6 +101,7 @@ export class Interpreter {
       const trace = new TraceRecorder();
       // What the machine prints while it boots (the swiotlb line) belongs to the platform block, or to the statement that first used it.
       trace.line = this.platformLine || this.currentLine;
+      trace.column = 1;
       trace.stopAfter = this.replayStopAfter;
       this.machine = new Machine(this.platform, trace);
     }

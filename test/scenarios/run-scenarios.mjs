@@ -119,6 +119,16 @@ for (const { file, label } of files) {
   }
 }
 
+// The command as the README shows it: `npx dmascope ...` from the clone (offline: npm finds the package's own bin).
+{
+  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+  const r = spawnSync(npx, ['--offline', 'dmascope', 'run', 'examples/01-streaming-map.dmas'], { cwd: root, encoding: 'utf8', timeout: TIMEOUT_MS });
+  const ok = r.status === 0 && /^PASS examples\/01-streaming-map\.dmas/m.test(r.stdout ?? '');
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'PASS' : 'FAIL'} npx dmascope run examples/01-streaming-map.dmas${ok ? '' : `: exit ${r.status}: ${(r.stderr || r.stdout || '').trim().split('\n').pop()}`}`);
+}
+
 const present = new Set([...dmasFiles(acceptance), ...dmasFiles(examples)].map((f) => path.basename(f)));
 for (const name of pending) {
   if (!present.has(name)) console.log(`note: pending.json lists ${name}, which is not in test/fixtures/scenarios or examples`);

@@ -9,7 +9,9 @@ import { writeGrammar } from './scripts/gen-grammar.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const watch = process.argv.includes('--watch');
+/** `--production` (npm run package): minified, and no source maps unless DMASCOPE_SOURCEMAPS=1 asks for them. */
 const production = process.argv.includes('--production');
+const sourcemap = !production || process.env.DMASCOPE_SOURCEMAPS === '1';
 
 /** Options shared by every Node bundle. */
 const nodeCommon = {
@@ -17,7 +19,7 @@ const nodeCommon = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  sourcemap: true,
+  sourcemap,
   minify: production,
   logLevel: 'info',
   absWorkingDir: root,
@@ -25,22 +27,32 @@ const nodeCommon = {
 
 /**
  * Every bundle the project ships. `optional` entries are skipped while their
- * source file does not exist yet; `executable` entries get chmod +x after a build.
- * @type {{ name: string, optional?: boolean, executable?: boolean, options: import('esbuild').BuildOptions }[]}
+ * source file does not exist yet; `executable` entries get chmod +x after a
+ * build; `usesCore` entries load the language and engine from dist/core.js
+ * instead of bundling their own copy.
+ * @type {{ name: string, optional?: boolean, executable?: boolean, usesCore?: boolean, options: import('esbuild').BuildOptions }[]}
  */
 const targets = [
   {
+    // The language, the engine and the report, shared by the entries below.
+    name: 'core',
+    options: { ...nodeCommon, entryPoints: ['src/core.ts'], outfile: 'dist/core.js' },
+  },
+  {
     name: 'extension',
+    usesCore: true,
     options: { ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   },
   {
     // The worker thread that checks and runs scenarios off the extension host's thread.
     name: 'run-worker',
+    usesCore: true,
     options: { ...nodeCommon, entryPoints: ['src/extension/run-worker.ts'], outfile: 'dist/run-worker.js' },
   },
   {
     name: 'cli',
     executable: true,
+    usesCore: true,
     options: { ...nodeCommon, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   },
   {
@@ -75,6 +87,22 @@ function makeExecutable(outfile) {
   };
 }
 
+/** Folders whose code lives in dist/core.js (src/core.ts exports what the entries use). */
+const CORE_DIRS = ['lang', 'engine', 'report'].map((d) => path.join(root, 'src', d) + path.sep);
+
+/** esbuild plugin: imports that resolve into the core folders load dist/core.js at run time instead. */
+function sharedCore() {
+  return {
+    name: 'shared-core',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, (args) => {
+        const target = path.resolve(args.resolveDir, args.path);
+        return CORE_DIRS.some((d) => target.startsWith(d)) ? { path: './core.js', external: true } : undefined;
+      });
+    },
+  };
+}
+
 /** esbuild plugin that regenerates syntaxes/dmas.tmLanguage.json from the language tables before each build. */
 function grammar() {
   return {
@@ -96,6 +124,7 @@ function optionsFor(target) {
   const plugins = [...(target.options.plugins ?? [])];
   if (target.executable) plugins.push(makeExecutable(target.options.outfile));
   if (target.name === 'extension') plugins.push(grammar());
+  if (target.usesCore) plugins.push(sharedCore());
   return { ...target.options, plugins };
 }
 

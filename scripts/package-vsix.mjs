@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureNode, fail, installedVersion, npmInstall, root, run, setLogPrefix, toolsDir } from './tools.mjs';
+import { vsixProblems } from './vsix-contents.mjs';
 
 const VSCE_VERSION = '4.1.0';
 
@@ -22,7 +23,7 @@ function ensureVsce() {
 }
 
 const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-for (const f of ['dist/extension.js', 'dist/cli.js']) {
+for (const f of ['dist/core.js', 'dist/extension.js', 'dist/run-worker.js', 'dist/cli.js']) {
   if (!existsSync(path.join(root, f))) fail(`${f} is missing: run \`npm run build\` first (npm run package does)`);
 }
 
@@ -32,6 +33,11 @@ const out = `dmascope-${version}.vsix`;
 // The project has no public repository URL yet: --allow-missing-repository
 // skips vsce's interactive prompt, --no-rewrite-relative-links keeps the
 // README's relative links (vsce would otherwise need a base URL for them).
-const flags = ['--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links'];
+// The VSIX carries the user README (docs/vsix/README.md), not the developers' one.
+const userReadme = path.join(root, 'docs', 'vsix', 'README.md');
+const flags = ['--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--readme-path', path.relative(root, userReadme)];
 run(node, [vsce, 'package', ...flags, '-o', out], { timeout: 5 * 60 * 1000 });
-console.log(`package-vsix: wrote ${out} (${statSync(path.join(root, out)).size} bytes)`);
+const size = statSync(path.join(root, out)).size;
+const problems = vsixProblems(path.join(root, out), size, readFileSync(userReadme, 'utf8'));
+if (problems.length > 0) fail(`${out} is not right:\n  ${problems.join('\n  ')}`);
+console.log(`package-vsix: wrote ${out} (${size} bytes; user README, docs, changelog, license, icon; no source maps)`);

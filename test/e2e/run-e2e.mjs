@@ -696,6 +696,30 @@ async function checkRunCommand() {
   return `Output: "${clip(line, 120)}"`;
 }
 
+/** Texts of every frame of the page (webviews live in nested frames). */
+async function frameTexts() {
+  const out = [];
+  for (const f of page.frames()) {
+    try {
+      out.push(await f.evaluate(() => document.body?.innerText ?? ''));
+    } catch {
+      // a frame navigating away
+    }
+  }
+  return out;
+}
+
+async function checkExtensionDetails() {
+  await runCommand('Extensions: Show Installed Extensions');
+  const item = page.locator('.extensions-viewlet .monaco-list-row', { hasText: 'DMA Path Debugger' }).first();
+  await item.waitFor({ state: 'visible', timeout: 20_000 });
+  await item.click();
+  const readme = await poll(async () => (await frameTexts()).find((t) => t.includes('What you get while you type') && t.includes('dmascope: Run scenario')), 30_000);
+  if (!readme) throw new Error('missing: the user README ("What you get while you type", the commands table) in the extension details page');
+  if (/npm ci && npm run package|Where things are/.test(readme)) throw new Error('the details page shows the developer README, not the user README');
+  return `details page: "${clip(readme.slice(readme.indexOf('Emulate')), 100)}"`;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -748,6 +772,7 @@ async function main() {
   await check('code-lens', 'a code lens shows the run summary', checkCodeLens);
   await check('run-from-lens', 'clicking the Run lens puts the report (PASS) in the Output panel', checkRunFromLens);
   await check('run-command', '"dmascope: Run scenario" from the palette puts the report in the Output panel', checkRunCommand);
+  await check('extension-details', "the extension's details page shows the user README", checkExtensionDetails);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

@@ -356,6 +356,64 @@ describe('DmaDebug', () => {
     assert.equal(two.dd.errorCount, 3);
   });
 
+  it('two errors on one device: both findings kept, one WARN in the log, error_count 2', () => {
+    const { rec, dd } = setup();
+    mapChecked(rec, dd, 1, eth0, 0x80000000n, 4096, DMA_FROM_DEVICE, 0x1000n);
+    rec.line = 2;
+    dd.debugDmaUnmapPhys(eth0, 0x1000n, 2048, DMA_TO_DEVICE);
+    assert.deepEqual(
+      rec.checks.map((c) => [c.line, c.id]),
+      [
+        [2, 'dma-debug-different-size'],
+        [2, 'dma-debug-different-direction'],
+      ],
+    );
+    assert.equal(dd.errorCount, 2);
+    assert.deepEqual(
+      rec.log.map((l) => [l.line, l.text]),
+      [[2, PFX + 'device driver frees DMA memory with different size [device address=0x0000000000001000] [map size=4096 bytes] [unmap size=2048 bytes]']],
+    );
+  });
+
+  it('the driver filter (dma_debug_driver=) prints only its driver, and a filtered error still uses up num_errors', () => {
+    const { rec, dd } = setup();
+    dd.driverFilter = 'nvme';
+    dd.debugDmaUnmapPhys(eth0, 0x1000n, 4096, DMA_TO_DEVICE);
+    dd.debugDmaUnmapPhys(nvme0, 0x2000n, 4096, DMA_TO_DEVICE);
+    assert.deepEqual(rec.log, [], 'num_errors = 1 went to the filtered e1000e error');
+    assert.equal(rec.checks.length, 2);
+    assert.equal(dd.errorCount, 2);
+
+    const all = setup();
+    all.dd.driverFilter = 'nvme';
+    all.dd.showAllErrors = true;
+    all.dd.debugDmaUnmapPhys(eth0, 0x1000n, 4096, DMA_TO_DEVICE);
+    all.dd.debugDmaUnmapPhys(nvme0, 0x2000n, 4096, DMA_TO_DEVICE);
+    assert.deepEqual(
+      all.rec.log.map((l) => l.text),
+      ['DMA-API: nvme 0000:01:00.0: device driver tries to free DMA memory it has not allocated [device address=0x0000000000002000] [size=4096 bytes]'],
+    );
+  });
+
+  it('reports "outside allocated range" as check_sync does: a contained range larger than the mapping (its end wrapped past 2^64)', () => {
+    const { rec, dd } = setup();
+    mapChecked(rec, dd, 1, eth0, 0x80000000n, 4096, DMA_FROM_DEVICE, 0x1000n);
+    rec.line = 2;
+    // 0x1800 + (2^64 - 0x1000) wraps to 0x800: inside [0x1000, 0x2000) by the kernel's u64 sums.
+    // The kernel prints ref->size (not offset 0x800 + size) as "sync offset+size".
+    dd.debugDmaSyncSingleForCpu(eth0, 0x1800n, 2n ** 64n - 0x1000n, DMA_FROM_DEVICE);
+    assert.deepEqual(
+      rec.checks.map((c) => [c.id, c.message, c.relatedLine]),
+      [
+        [
+          'dma-debug-sync-out-of-range',
+          PFX + 'device driver syncs DMA memory outside allocated range [device address=0x0000000000001000] [allocation size=4096 bytes] [sync offset+size=18446744073709547520]',
+          1,
+        ],
+      ],
+    );
+  });
+
   it('keeps devices apart', () => {
     const { rec, dd } = setup();
     mapChecked(rec, dd, 1, eth0, 0x80000000n, 4096, DMA_TO_DEVICE, 0x1000n);

@@ -3,15 +3,17 @@
 // by dev_addr, and unmap/free/sync calls are checked against it. Findings go
 // to the trace recorder as checks carrying the kernel's own text.
 //
+// The kernel log gets what err_printk() prints (num_errors, all_errors and the
+// driver filter decide); the run result keeps every finding as a check, and
+// errorCount counts them all like debugfs dma-api/error_count.
+//
 // Differences from the kernel, on purpose:
-// - num_errors/all_errors: the kernel prints only the first error (num_errors
-//   defaults to 1) and counts the rest in error_count; a scenario run reports
-//   every one, and errorCount still counts them like the debugfs file.
 // - devices are compared by dev_name, not by pointer, because snapshots clone
 //   the device objects.
 // - map-time checks that need kernel virtual addresses (stack, kernel text,
-//   vmalloc, invalid area), the driver filter and the entry pool are absent.
-// - a sync that starts inside a mapping and runs past its end: see checkSync.
+//   vmalloc, invalid area) and the entry pool are absent; the WARN's
+//   backtrace and "Mapped at:" stack are not printed (a check's related line
+//   says where the entry was mapped).
 
 import type { Severity, TraceRecorder } from '../trace/recorder';
 import { DMA_MAPPING_ERROR, U64_MASK, fmtPa, hexPad, u64 } from '../u64';
@@ -92,6 +94,8 @@ const HASH_FN_SHIFT = 13n;
 /** (1 << RADIX_TREE_MAX_TAGS) - 1: the overlap count lives in three radix-tree tag bits. */
 const ACTIVE_CACHELINE_MAX_OVERLAP = 7;
 const SZ_64K = 65536;
+/** NAME_MAX_LEN: the driver filter keeps at most 63 characters of the name. */
+const NAME_MAX_LEN = 64;
 
 /** struct dma_debug_entry, minus the list node and stack trace. */
 export class DmaDebugEntry {
@@ -170,6 +174,11 @@ export class DmaDebug {
   showAllErrors = false;
   /** dma-api/num_errors: errors still to be printed (module parameter num_errors, default 1). */
   showNumErrors = 1;
+  /**
+   * current_driver_name (dma_debug_driver= boot parameter, dma-api/driver_filter):
+   * when set, only errors of devices bound to this driver are printed. Empty = off.
+   */
+  driverFilter = '';
   /** global_disable (dma_debug=off): all hooks return at once. */
   disabled = false;
   /**
@@ -190,16 +199,24 @@ export class DmaDebug {
 
   /**
    * err_printk(): counts every error; WARNs ("DMA-API: <driver> <dev_name>: ...")
-   * only while show_num_errors lasts (module parameter num_errors, default 1,
-   * for the whole system) unless all_errors is set. The run result keeps every
-   * finding; the kernel log gets what the kernel would print.
+   * only for devices the driver filter lets through and while show_num_errors
+   * lasts (module parameter num_errors, default 1, for the whole system) unless
+   * all_errors is set. An error the filter hides still uses up num_errors, as
+   * in the kernel. The run result keeps every finding; the kernel log gets
+   * what the kernel would print.
    */
   private errPrintk(id: DmaDebugCheckId, dev: { driver: string; devName: string }, entry: DmaDebugEntry | null, msg: string, severity: Severity = 'error'): void {
     this.errorCount++;
     const text = `DMA-API: ${dev.driver} ${dev.devName}: ${msg}`;
-    if (this.showAllErrors || this.showNumErrors > 0) this.recorder.printk(text);
+    if (this.driverFilterPasses(dev.driver) && (this.showAllErrors || this.showNumErrors > 0)) this.recorder.printk(text);
     if (!this.showAllErrors && this.showNumErrors > 0) this.showNumErrors--;
     this.recorder.check(id, severity, text, entry?.line);
+  }
+
+  /** driver_filter(): off, or the device's driver name equals the filter (strncmp over NAME_MAX_LEN - 1 = 63 bytes). */
+  private driverFilterPasses(driver: string): boolean {
+    if (this.driverFilter === '') return true;
+    return driver.slice(0, NAME_MAX_LEN - 1) === this.driverFilter.slice(0, NAME_MAX_LEN - 1);
   }
 
   private static who(dev: DmaDebugDevice): { driver: string; devName: string } {
@@ -431,10 +448,9 @@ export class DmaDebug {
   }
 
   /**
-   * check_sync(). The kernel looks the mapping up by containment
+   * check_sync(). The mapping is looked up by containment
    * (bucket_find_contain), so a sync running past the end of its mapping
-   * finds nothing and is reported as "has not allocated"; the "outside
-   * allocated range" test below only fires for an entry that contains the range.
+   * finds nothing and is reported as "has not allocated".
    */
   private checkSync(dev: DmaDebugDevice, ref: DmaDebugRef, toCpu: boolean): void {
     const who = DmaDebug.who(dev);
@@ -449,14 +465,15 @@ export class DmaDebug {
       return;
     }
 
-    const offsetPlusSize = ref.devAddr - entry.devAddr + ref.size;
-    if (offsetPlusSize > entry.size) {
+    // The kernel compares sizes only (and prints ref->size as "offset+size"):
+    // a contained range is never larger unless its end wrapped past 2^64.
+    if (ref.size > entry.size) {
       this.errPrintk(
         DMA_DEBUG_CHECK.syncOutOfRange,
         who,
         entry,
         `device driver syncs DMA memory outside allocated range [device address=${devAddrStr(entry.devAddr)}] ` +
-          `[allocation size=${entry.size} bytes] [sync offset+size=${offsetPlusSize}]`,
+          `[allocation size=${entry.size} bytes] [sync offset+size=${ref.size}]`,
       );
     }
 

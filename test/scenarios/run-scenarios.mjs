@@ -1,7 +1,7 @@
 // Runs every acceptance scenario (test/fixtures/scenarios/*.dmas) and every
 // example (examples/*.dmas) through the built CLI (`node dist/cli.js run FILE
 // --json`) and prints one pass/fail line per file and a total line.
-// Scenarios listed in pending.json wait for features not built yet: they are
+// Acceptance scenarios listed in pending.json wait for features not built yet: they are
 // run and reported, but do not fail the run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -23,10 +23,7 @@ function dmasFiles(dir) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.dmas'))
-    .sort()
-    .map((f) => path.join(dir, f));
+  return files.sort().map((f) => path.join(dir, f));
 }
 
 function readPending() {
@@ -105,7 +102,7 @@ let failed = 0;
 let pendingCount = 0;
 
 for (const { file, label } of files) {
-  const isPending = label.startsWith('shared/') && pending.has(path.basename(file));
+  const isPending = label.startsWith('scenarios/') && pending.has(path.basename(file));
   const { ok, detail } = runOne(file);
   if (isPending) {
     pendingCount++;

@@ -15,6 +15,7 @@ const read = (f: string): string => readFileSync(path.join(root, f), 'utf8');
 
 interface Manifest {
   main: string;
+  icon: string;
   engines: { vscode: string };
   activationEvents: string[];
   devDependencies: Record<string, string>;
@@ -111,9 +112,14 @@ describe('ext: package.json contributions', () => {
   it('ships what the extension needs in the VSIX (.vscodeignore allow-list)', () => {
     const lines = read('.vscodeignore').split('\n').map((l) => l.trim());
     assert.equal(lines.find((l) => l && !l.startsWith('#')), '**', 'exclude everything first');
-    for (const f of ['dist/extension.js', 'dist/run-worker.js', 'syntaxes/**', 'snippets/**', 'examples/**', 'media/**', 'language-configuration.json', 'package.json']) {
+    for (const f of ['dist/core.js', 'dist/extension.js', 'dist/run-worker.js', 'dist/cli.js', 'syntaxes/**', 'snippets/**', 'examples/**', 'media/icon.png', 'media/walkthrough/**', 'media/screenshots/**', 'docs/language.md', 'docs/run-output.md', 'docs/topics/**', 'CHANGELOG.md', 'LICENSE', 'language-configuration.json', 'package.json']) {
       assert.ok(lines.includes(`!${f}`), `${f} is shipped`);
     }
+    // The developers' README stays out: the VSIX gets docs/vsix/README.md (scripts/package-vsix.mjs).
+    assert.ok(!lines.includes('!README.md'));
+    assert.ok(existsSync(path.join(root, 'docs/vsix/README.md')));
+    assert.equal(pkg.icon, 'media/icon.png');
+    assert.ok(existsSync(path.join(root, pkg.icon)));
     assert.equal(pkg.main, './dist/extension.js');
     assert.ok(read('esbuild.mjs').includes("outfile: 'dist/run-worker.js'"));
     const lang = pkg.contributes.languages[0]!;

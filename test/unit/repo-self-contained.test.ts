@@ -9,8 +9,9 @@ import { REPO_ROOT } from './fixtures';
 
 const ROOTS = ['src', 'test', 'scripts', '.ci', 'webview', 'esbuild.mjs', 'package.json', 'eslint.config.mjs', '.mocharc.json'];
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs|json|sh)$|^run$/;
-/** Data copied into the repository: prose about where it came from, never read as a path. */
-const SKIP_DIRS = new Set(['node_modules', 'fixtures', 'data']);
+/** Data copied into the repository (prose about where it came from, never read as a path), and installed packages. */
+const SKIP = new Set([path.join('test', 'fixtures'), path.join('test', 'oracle', 'data')]);
+const SKIP_NAMES = new Set(['node_modules']);
 
 function files(rel: string): string[] {
   const abs = path.join(REPO_ROOT, rel);
@@ -21,7 +22,22 @@ function files(rel: string): string[] {
     return [];
   }
   if (st.isFile()) return SOURCE.test(path.basename(rel)) ? [rel] : [];
-  return readdirSync(abs).flatMap((name) => (SKIP_DIRS.has(name) ? [] : files(path.join(rel, name))));
+  return readdirSync(abs).flatMap((name) => (SKIP_NAMES.has(name) || SKIP.has(path.join(rel, name)) ? [] : files(path.join(rel, name))));
+}
+
+/** Names that hold the repository root in the scripts and tests. */
+const ROOT_NAMES = new Set(['root', 'ROOT', 'repoRoot', 'REPO_ROOT']);
+/** path.join/resolve(BASE, 'lit', ...): BASE a root name, __dirname, `here` or the module's own folder. */
+const PATH_CALL = /path\.(?:join|resolve)\(\s*(__dirname|here|root|ROOT|repoRoot|REPO_ROOT|path\.dirname\(fileURLToPath\(import\.meta\.url\)\))((?:\s*,\s*(?:'[^'$]*'|"[^"$]*"))+)\s*[,)]/g;
+
+/** The folder `__dirname` stands for: src/ is bundled into dist/, anything else runs where it is. */
+function moduleDir(rel: string): string {
+  const top = rel.split(/[\\/]/)[0];
+  return top === 'src' ? path.join(REPO_ROOT, 'dist') : path.dirname(path.join(REPO_ROOT, rel));
+}
+
+function inside(target: string): boolean {
+  return target === REPO_ROOT || target.startsWith(REPO_ROOT + path.sep);
 }
 
 /** Places in a file's text that point outside the repository. */
@@ -31,14 +47,17 @@ export function outsidePaths(rel: string, text: string): string[] {
   for (const [i, line] of text.split('\n').entries()) {
     const where = `${rel}:${i + 1}`;
     if (/(^|[^.\w])\.\.\/shared\b|['"`]shared['"`]\s*[,)]/.test(line)) found.push(`${where}: ../shared`);
-    if (/['"`]\/(work|home|root|tmp\/[^'"`]*shared)\//.test(line)) found.push(`${where}: absolute path`);
+    if (/['"`](file:\/\/)?\/(work|home)(\/|['"`])|['"`]\/tmp\/[^'"`]*shared/.test(line)) found.push(`${where}: absolute path`);
     // Relative paths in strings and imports must resolve inside the repository.
     for (const m of line.matchAll(/['"`](\.\.\/[^'"`\s$]*)['"`]/g)) {
-      const target = path.resolve(dir, m[1]);
-      if (!target.startsWith(REPO_ROOT + path.sep) && target !== REPO_ROOT) found.push(`${where}: ${m[1]}`);
+      if (!inside(path.resolve(dir, m[1]!))) found.push(`${where}: ${m[1]}`);
     }
-    // path.resolve(root, '..', ...) and friends climbing above the root.
-    if (/\b(root|ROOT|repoRoot|REPO_ROOT)\b\s*,\s*['"`]\.\.['"`]/.test(line)) found.push(`${where}: climbs above the repository root`);
+    // path.join/resolve from a known folder with literal segments: evaluate it.
+    for (const m of line.matchAll(PATH_CALL)) {
+      const base = ROOT_NAMES.has(m[1]!) ? REPO_ROOT : moduleDir(rel);
+      const parts = [...m[2]!.matchAll(/'([^']*)'|"([^"]*)"/g)].map((p) => p[1] ?? p[2] ?? '');
+      if (!inside(path.resolve(base, ...parts))) found.push(`${where}: ${m[0]}`);
+    }
   }
   return found;
 }
@@ -60,6 +79,18 @@ describe('the repository stands alone', () => {
     assert.ok(outsidePaths('test/unit/x.test.ts', "const d = path.resolve(__dirname, '../../../shared/scenarios');").length > 0);
     assert.ok(outsidePaths('test/oracle/run-all.mjs', "const shared = path.resolve(root, '..', 'shared');").length > 0);
     assert.ok(outsidePaths('scripts/a.mjs', "readFileSync('/work/shared/reference/x.md')").length > 0);
+    assert.ok(outsidePaths('test/unit/x.test.ts', "const d = path.resolve(__dirname, '..', '..', '..', 'corpus');").length > 0);
+    assert.ok(outsidePaths('scripts/a.mjs', "const d = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'x');").length > 0);
+    assert.ok(outsidePaths('test/unit/x.test.ts', "import { y } from '../../../other/y';").length > 0);
+    assert.ok(outsidePaths('scripts/a.mjs', "const p = path.join('/home', 'me');").length > 0);
+  });
+
+  it('lets ordinary paths inside the repository through', () => {
     assert.deepEqual(outsidePaths('src/lang/run.ts', "import { x } from '../engine/machine';"), []);
+    assert.deepEqual(outsidePaths('test/unit/x.test.ts', "export const REPO_ROOT = path.resolve(__dirname, '..', '..');"), []);
+    assert.deepEqual(outsidePaths('test/unit/x.test.ts', "fs.existsSync(path.join(__dirname, '..', '..', d))"), []);
+    assert.deepEqual(outsidePaths('test/scenarios/run.mjs', "const acceptance = path.join(root, 'test', 'fixtures', 'scenarios');"), []);
+    // A bundled source file runs from dist/: one level up is the repository root.
+    assert.deepEqual(outsidePaths('src/extension/panel.ts', "const media = path.join(__dirname, '..', 'media');"), []);
   });
 });

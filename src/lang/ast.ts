@@ -314,6 +314,20 @@ export interface ExpectBounced {
   span: Span;
 }
 
+/**
+ * `expect log "text" [CALL]` / `expect !log "text" [CALL]`: a kernel log line
+ * containing the text was (was not) printed: by the call when one is given,
+ * else by the run so far. Some kernel messages are logs, not checks.
+ */
+export interface ExpectLog {
+  kind: 'expect';
+  mode: 'log';
+  negated: boolean;
+  text: StringLit;
+  call?: CallExpr;
+  span: Span;
+}
+
 /** `expect no_leaks` */
 export interface ExpectNoLeaks {
   kind: 'expect';
@@ -321,7 +335,7 @@ export interface ExpectNoLeaks {
   span: Span;
 }
 
-export type ExpectStmt = ExpectValue | ExpectCall | ExpectError | ExpectViolation | ExpectBounced | ExpectNoLeaks;
+export type ExpectStmt = ExpectValue | ExpectCall | ExpectError | ExpectViolation | ExpectBounced | ExpectLog | ExpectNoLeaks;
 export type ExpectMode = ExpectStmt['mode'];
 
 /** `print EXPR` */

@@ -386,6 +386,10 @@ class Checker {
         if (!intLike(k)) this.report(s.expr.span, 'type', `expect bounced takes a DMA address, not ${KIND_NAMES[k]}`);
         return;
       }
+      case 'log':
+        if (s.text.value === '') this.report(s.text.span, 'expect-form', 'empty text matches any log line; quote part of the expected message', 'warning');
+        if (s.call) this.expr(s.call, { allowVoid: true });
+        return;
       case 'no_leaks':
         return;
     }

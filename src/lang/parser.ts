@@ -416,6 +416,9 @@ class Parser {
             return { kind: 'expect', mode: 'violation', text, call, span: this.spanFrom(start) };
           }
           break;
+        case 'log':
+          if (n.kind === 'string') return this.expectLog(start, false);
+          break;
         case 'bounced':
           if (n.kind === 'ident' || n.kind === 'number' || n.kind === '(') {
             this.advance();
@@ -425,6 +428,10 @@ class Parser {
           break;
         default: break;
       }
+    }
+    if (t.kind === '!' && n.kind === 'ident' && n.text === 'log' && this.peek(2).kind === 'string') {
+      this.advance();
+      return this.expectLog(start, true);
     }
     if (t.kind === '!' && n.kind === 'ident' && n.text === 'bounced') {
       const after = this.peek(2).kind;
@@ -436,10 +443,18 @@ class Parser {
       }
     }
     if (isStatementEnd(t.kind)) {
-      this.fail(tokenSpan(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect stale CALL, expect bounced EXPR or expect no_leaks');
+      this.fail(tokenSpan(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect stale CALL, expect bounced EXPR, expect log "text" or expect no_leaks');
     }
     const expr = this.expr();
     return { kind: 'expect', mode: 'value', expr, span: this.spanFrom(start) };
+  }
+
+  /** `log "text" [CALL]`, the current token being `log`. */
+  private expectLog(start: Span, negated: boolean): ExpectStmt {
+    this.advance();
+    const text = this.stringLit(this.advance());
+    const call = isStatementEnd(this.tok.kind) ? undefined : this.callOperand(`${negated ? '!' : ''}log "..."`);
+    return { kind: 'expect', mode: 'log', negated, text, ...(call ? { call } : {}), span: this.spanFrom(start) };
   }
 
   private callOperand(form: string): CallExpr {

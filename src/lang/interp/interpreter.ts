@@ -395,6 +395,19 @@ export class Interpreter {
         this.expectResult(stmt, passed, passed ? `${hex(addr)} ${what}` : `expected ${hex(addr)} ${stmt.negated ? 'not ' : ''}to be bounced; it is ${what}`, checksBefore, faultsBefore);
         return;
       }
+      case 'log': {
+        const logBefore = m.trace.log.length;
+        if (stmt.call) this.evalCall(stmt.call);
+        const lines = m.trace.log.slice(stmt.call ? logBefore : 0);
+        const hit = lines.find((l) => l.text.includes(stmt.text.value));
+        const passed = (hit !== undefined) !== stmt.negated;
+        const where = stmt.call ? `the call printed` : 'the kernel log has';
+        const message = passed
+          ? hit ? `logged as expected (line ${hit.line}): ${hit.text}` : `no log line contains "${stmt.text.value}"`
+          : hit ? `expected no log line containing "${stmt.text.value}", but ${where}: ${hit.text}` : `expected a kernel log line containing "${stmt.text.value}"; ${where} ${lines.length ? lines.slice(-3).map((l) => `"${l.text}"`).join(', ') : 'nothing'}`;
+        this.expectResult(stmt, passed, message, checksBefore, faultsBefore);
+        return;
+      }
       case 'no_leaks': {
         // dma-debug has no hooks for the two-step IOVA API: its live states come from the engine.
         const pending = [...m.debug.pendingEntries().map((e) => `${e.type} ${hex(e.devAddr)}+${e.size} (line ${e.line})`), ...dmaIovaPending(m.allDomains())];

@@ -33,6 +33,7 @@ export function statementExprs(s: Statement): Expr[] {
         case 'value': case 'bounced': return [s.expr];
         case 'fault': case 'stale': case 'violation': return [s.call];
         case 'error': return [s.errno, s.call];
+        case 'log': return s.call ? [s.call] : [];
         case 'no_leaks': return [];
       }
       return [];

@@ -242,6 +242,8 @@ const EXPECT_FORMS: [string, string, string][] = [
   ['stale', 'stale ${1:cpu_read}($0)', '`expect stale CALL`: the read must see stale data.'],
   ['bounced', 'bounced ${1:h}$0', '`expect bounced ADDR`: the mapping went through swiotlb or a bounce page.'],
   ['!bounced', '!bounced ${1:h}$0', '`expect !bounced ADDR`: the mapping did not bounce.'],
+  ['log', 'log "${1:unaligned}"$0', '`expect log "text" [CALL]`: the kernel log has a line containing the text (printed by the call, or so far).'],
+  ['!log', '!log "${1:swiotlb buffer is full}"$0', '`expect !log "text" [CALL]`: no kernel log line contains the text.'],
   ['no_leaks', 'no_leaks', '`expect no_leaks`: nothing is left mapped at this point.'],
 ];
 

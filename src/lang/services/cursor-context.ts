@@ -35,7 +35,7 @@ export type CursorContext =
   /** After `expect error`: an errno name. */
   | { kind: 'expect-errno' }
   /** After `expect fault` / `stale` / `violation "..."` / `error ERRNO`: the call. */
-  | { kind: 'expect-call'; mode: 'fault' | 'stale' | 'violation' | 'error' }
+  | { kind: 'expect-call'; mode: 'fault' | 'stale' | 'violation' | 'error' | 'log' }
   /** After `expect bounced` / `expect !bounced`: a DMA address. */
   | { kind: 'expect-bounced' }
   /** Any expression. */
@@ -345,7 +345,8 @@ function expressionContext(model: DocumentModel, toks: Token[], offset: number):
     if (w1 === 'violation' && toks.length === 3 && words[2] === '"') return { kind: 'expect-call', mode: 'violation' };
     if (w1 === 'bounced' && toks.length === 2) return { kind: 'expect-bounced' };
     if (w1 === '!' && words[2] === 'bounced' && toks.length === 3) return { kind: 'expect-bounced' };
-    if (w1 === 'no_leaks' || w1 === 'violation' || w1 === 'fault' || w1 === 'stale' || w1 === 'error') return { kind: 'none' };
+    if ((w1 === 'log' && toks.length === 3 && words[2] === '"') || (w1 === '!' && words[2] === 'log' && toks.length === 4 && words[3] === '"')) return { kind: 'expect-call', mode: 'log' };
+    if (w1 === 'no_leaks' || w1 === 'violation' || w1 === 'fault' || w1 === 'stale' || w1 === 'error' || w1 === 'log') return { kind: 'none' };
   }
   if ((w0 === 'iommu' || w0 === 'device') && toks.length === 3 && toks[1]!.kind === 'ident' && words[2] === ':') return { kind: w0 === 'iommu' ? 'iommu-kind' : 'bus' };
   if (w0 === 'checkpoint' || w0 === 'platform' || w0 === 'mm' || ((w0 === 'iommu' || w0 === 'device') && toks[1]?.kind === 'ident' && toks[2]?.kind !== '=')) return { kind: 'none' };

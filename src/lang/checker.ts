@@ -461,6 +461,12 @@ class Checker {
         return 'unknown';
       }
       case 'index': {
+        // events("name")[i]: that event's fields as a record.
+        if (e.object.kind === 'call' && e.object.callee.text === 'events') {
+          this.expr(e.object);
+          this.intOperand(e.index, 'an index');
+          return 'record';
+        }
         const k = this.expr(e.object);
         this.intOperand(e.index, 'an index');
         switch (k) {

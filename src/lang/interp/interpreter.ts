@@ -424,6 +424,29 @@ export class Interpreter {
     }
   }
 
+  /**
+   * `events("name")[i]`: the i-th event of that name so far (0-based; a call,
+   * not its return) as a record of its fields, plus `seq` and `line` (and
+   * `ret` for a call that has returned).
+   */
+  private eventAt(call: CallExpr, i: bigint, span: Span): Value {
+    const name = this.eval(call.args[0] ?? { kind: 'string', value: '', bytes: new Uint8Array(0), span: call.span });
+    if (typeof name !== 'string') throw new RuntimeError('events() takes an event name string such as "iommu:map"', call.span);
+    const trace = this.m.trace;
+    let n = -1n;
+    for (let k = 0; k < trace.length; k++) {
+      const ev = trace.eventAt(k);
+      if (ev.name !== name || ev.kind === 'return' || ++n !== i) continue;
+      const fields = new Map<string, Value>(Object.entries(ev.fields).map(([key, v]) => [key, typeof v === 'number' ? BigInt(v) : v]));
+      fields.set('seq', BigInt(ev.seq));
+      fields.set('line', BigInt(ev.line));
+      const ret = ev.kind === 'call' && ev.match >= 0 ? trace.eventAt(ev.match).fields.ret : undefined;
+      if (ret !== undefined) fields.set('ret', typeof ret === 'number' ? BigInt(ret) : ret);
+      return new RecordValue(fields);
+    }
+    throw new RuntimeError(`events("${name}")[${i}]: there ${n + 1n === 1n ? 'is 1 such event' : `are ${n + 1n} such events`} so far`, span);
+  }
+
   /** Evaluates an expect condition, explaining a failed comparison with both sides. */
   private evalCondition(e: Expr): { passed: boolean; detail: string } {
     if (e.kind === 'binary' && ['==', '!=', '<', '<=', '>', '>='].includes(e.op)) {
@@ -517,6 +540,7 @@ export class Interpreter {
       case 'member':
         return this.member(this.eval(e.object), e.property.text, e.span);
       case 'index': {
+        if (e.object.kind === 'call' && e.object.callee.text === 'events') return this.eventAt(e.object, this.int(this.eval(e.index), 'index'), e.span);
         const o = this.eval(e.object);
         const i = this.int(this.eval(e.index), 'index');
         if (Array.isArray(o)) {

@@ -13,7 +13,11 @@ import type { Machine } from '../../engine/machine';
 import { DMA_MAPPING_ERROR, hex } from '../../engine/u64';
 import type { CallExpr } from '../ast';
 import type { CallSiteResult, MachineSummary, MappingSummary, WalkSummary } from '../run-result';
-import { CoherentValue, BufferValue, renderValue, type Value } from './values';
+import { CoherentValue, BufferValue, type Value } from './values';
+import { numberStyle, renderPrinted, type VariableStyles } from './number-style';
+
+/** A call's number style depends on its callee only. */
+const NO_VARIABLES: VariableStyles = new Map();
 
 /** Calls whose walk is summarised for the walk code lens. */
 const WALK_CALLS = new Set(['translate', 'dev_read', 'dev_write']);
@@ -73,7 +77,8 @@ export class CallLog {
     const prev = this.calls.get(s.start);
     const rec: CallSiteResult = { line: s.line, column: s.column, endLine: s.endLine, endColumn: s.endColumn, callee: call.callee.text, count: (prev?.count ?? 0) + 1 };
     if (v !== null) {
-      rec.value = typeof v === 'bigint' && v === DMA_MAPPING_ERROR ? 'DMA_MAPPING_ERROR' : renderValue(v);
+      // As the kernel prints it: dma_addr_t and phys_addr_t in hex, int and size_t in decimal.
+      rec.value = typeof v === 'bigint' && v === DMA_MAPPING_ERROR ? 'DMA_MAPPING_ERROR' : renderPrinted(v, numberStyle(call, NO_VARIABLES));
       if (typeof v === 'bigint' && v < 0n && v >= -4095n) rec.errno = errnoName(Number(-v));
     }
     this.calls.set(s.start, rec);

@@ -18,7 +18,7 @@ import { deviceFromDecl, iommuFromDecl, platformFromDecl } from './declarations'
 import { RuntimeError } from './runtime-error';
 import { numberStyle, renderPrinted, renderPrintedExpr, type NumberStyle, type VariableStyles } from './number-style';
 import type { CallLog } from './call-log';
-import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, renderValue, truthy, typeName, valuesEqual, type Value } from './values';
+import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, truthy, typeName, valuesEqual, type Value } from './values';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { IommuDomain } from '../../engine/iommu/iommu-domain';
 import { mmAlloc } from '../../engine/iommu/iommu-sva';
@@ -217,7 +217,7 @@ export class Interpreter {
           break;
         case 'expr': {
           const v = this.eval(stmt.expr);
-          if (stmt.expr.kind === 'call') this.recordResult(stmt.span.line, v);
+          if (stmt.expr.kind === 'call') this.recordResult(stmt.span.line, v, numberStyle(stmt.expr, this.numberStyles));
           break;
         }
         case 'for':
@@ -252,9 +252,9 @@ export class Interpreter {
     else this.diag(span, `internal error in the emulator: ${e instanceof Error ? e.message : String(e)}`, 'internal-error');
   }
 
-  private recordResult(line: number, v: Value): void {
+  private recordResult(line: number, v: Value, style: NumberStyle): void {
     if (v === null) return;
-    this.statements.push({ line, value: renderValue(v) });
+    this.statements.push({ line, value: renderPrinted(v, style) });
   }
 
   private assign(target: Statement extends never ? never : Expr, valueExpr: Expr): void {
@@ -263,7 +263,7 @@ export class Interpreter {
       const v = this.eval(valueExpr, target.name);
       this.label(v, target.name);
       this.vars.set(target.name, v);
-      this.recordResult(target.span.line, v);
+      this.recordResult(target.span.line, v, this.numberStyles.get(target.name) ?? 'hex');
       return;
     }
     if (target.kind === 'index' && target.object.kind === 'ident') {
@@ -281,7 +281,7 @@ export class Interpreter {
       while (list.length <= Number(idx)) list.push(null);
       list[Number(idx)] = v;
       this.label(v, `${name}[${idx}]`);
-      this.recordResult(target.span.line, v);
+      this.recordResult(target.span.line, v, this.numberStyles.get(name) ?? 'hex');
       return;
     }
     throw new RuntimeError('can only assign to a name or name[index]', target.span);

@@ -45,6 +45,8 @@ export class Device {
   readonly path: { iommu: Iommu; group: IommuGroup }[] = [];
   /** dev->iommu->pci_32bit_workaround: PCI devices try a 32-bit IOVA first until one fails. */
   pci32bitWorkaround: boolean;
+  /** A driver is bound (the scenario's driver); driver_unbind() releases it, and the end of the run then has nothing more to release. */
+  driverBound = true;
   /** dev->dma_iommu: set at probe when the default domain is a DMA API domain. */
   dmaIommu = false;
   /** Line of the declaration, for related diagnostics. */

@@ -335,6 +335,11 @@ const list: BuiltinSpec[] = [
     doc: 'Counts the trace events of that name recorded so far in the run.',
   },
   {
+    name: 'driver_unbind', group: 'dma', returns: 'void', kernel: 'void device_release_driver(struct device *dev)',
+    params: [DEV],
+    doc: 'Unbinds the driver from the device (BUS_NOTIFY_UNBOUND_DRIVER): dma-debug reports the mappings and allocations it left behind ("device driver has pending DMA allocations while released from device"), here rather than at the end of the scenario.',
+  },
+  {
     name: 'msleep', group: 'inspect', returns: 'void', kernel: 'void msleep(unsigned int msecs)',
     params: [p('ms', 'int', 'Milliseconds of emulated time.')],
     doc: 'Advances the emulated clock, so timers run: a dma-fq flush queue drains (IOTLB invalidation and IOVA free) after its timeout.',

@@ -6,7 +6,7 @@
 import { devRead, devWrite, translateDma } from '../../engine/device-access';
 import { DMA_MAPPING_ERROR } from '../../engine/u64';
 import {
-  dmaAllocCoherent, dmaFreeCoherent, dmaMapPhys, dmaMappingError, dmaMapSg, dmaSyncSg, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapPhys, dmaUnmapSg,
+  debugDevice, dmaAllocCoherent, dmaFreeCoherent, dmaMapPhys, dmaMappingError, dmaMapSg, dmaSyncSg, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapPhys, dmaUnmapSg,
 } from '../../engine/dma-mapping/dma-mapping';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { iommuAttachDevice, iommuDetachDevice, iommuFlushIotlbAll, iommuIovaToPhys, iommuMap, iommuPagingDomainAlloc, iommuUnmap } from '../../engine/iommu/iommu-core';
@@ -239,6 +239,18 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
     impl: (c, [name]) => {
       if (typeof name !== 'string') throw new RuntimeError('events() takes an event name string such as "swiotlb:swiotlb_bounced"');
       return BigInt(c.m.trace.count(name));
+    },
+  },
+  driver_unbind: {
+    min: 1, max: 1,
+    impl: (c, [dev]) => {
+      const d = device(dev);
+      c.m.trace.enter('device_release_driver', { device: d.busId });
+      // dma_debug_device_change(BUS_NOTIFY_UNBOUND_DRIVER): the leak report; the entries stay, as in the kernel.
+      c.m.debug.reportLeaks(debugDevice(d));
+      d.driverBound = false;
+      c.m.trace.leave();
+      return null;
     },
   },
   msleep: {

@@ -154,7 +154,8 @@ export class Interpreter {
     for (const [devName, line] of byDev) {
       m.trace.line = line;
       const dev = [...m.devices.values()].find((d) => d.busId === devName);
-      if (dev) m.debug.reportLeaks({ name: dev.busId, driver: dev.driver });
+      // A driver that driver_unbind() released was reported then.
+      if (dev?.driverBound) m.debug.reportLeaks({ name: dev.busId, driver: dev.driver });
     }
   }
 

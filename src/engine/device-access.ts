@@ -12,6 +12,7 @@ import { iommuSvaTranslate } from './iommu/iommu-sva';
 import type { DescriptorFetch, WalkFaultReason, WalkResult, WalkStep } from './io-pgtable/types';
 import type { AccessKind } from './trace/recorder';
 import { hex } from './u64';
+import { SANITIZER_CHECK, sanitizeDeviceAccess } from './sanitizer';
 
 export interface Translation {
   phys?: bigint;
@@ -251,9 +252,17 @@ function accessGranule(dev: Device): bigint {
   return dev.path.length > 0 ? dev.path.map((p) => p.iommu.granule).reduce((a, b) => (a < b ? a : b)) : 4096n;
 }
 
+/** The sanitizer's stale-IOTLB rule: an access through an entry a deferred (flush-queue) unmap left behind, naming that unmap. */
 function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, t: Translation): void {
-  if (!t.staleIotlb) return;
-  ctx.trace.check('use-after-unmap', 'error', `${dev.busId} used IOVA ${hex(addr)} after it was unmapped: a stale IOTLB entry still translates it until the flush queue is flushed`);
+  if (!t.staleIotlb || !ctx.platform.sanitize.staleIotlb) return;
+  const rec = ctx.mappings.findByDma(addr);
+  const unmap = rec && !rec.live && rec.endLine !== undefined ? ` at line ${rec.endLine} (mapped at line ${rec.line})` : '';
+  ctx.trace.check(
+    SANITIZER_CHECK.staleIotlb,
+    'error',
+    `${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`,
+    rec?.endLine,
+  );
 }
 
 function checkRam(ctx: EngineCtx, dev: Device, addr: bigint, phys: bigint, len: number, access: AccessKind, pasid: number | null): boolean {
@@ -274,6 +283,7 @@ export function devRead(ctx: EngineCtx, dev: Device, addr: bigint, len: number, 
       }
       checkStaleIotlb(ctx, dev, c.addr, t);
       if (!checkRam(ctx, dev, c.addr, t.phys, c.len, 'read', pasid)) return { bytes: out, faulted: true };
+      if (!t.staleIotlb) sanitizeDeviceAccess(ctx, dev, c.addr, c.len, t.phys, 'read', pasid);
       const r = ctx.cache.deviceRead(t.phys, c.len, dev.coherent);
       if (r.staleLines.length > 0) {
         ctx.trace.check(
@@ -299,6 +309,7 @@ export function devWrite(ctx: EngineCtx, dev: Device, addr: bigint, bytes: Uint8
       }
       checkStaleIotlb(ctx, dev, c.addr, t);
       if (!checkRam(ctx, dev, c.addr, t.phys, c.len, 'write', pasid)) return { faulted: true };
+      if (!t.staleIotlb) sanitizeDeviceAccess(ctx, dev, c.addr, c.len, t.phys, 'write', pasid);
       ctx.cache.deviceWrite(t.phys, bytes.subarray(c.off, c.off + c.len), dev.coherent);
     }
     return { faulted: false };

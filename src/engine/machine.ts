@@ -27,6 +27,7 @@ import { cloneState } from './snapshot';
 import { IoTlbMem } from './swiotlb/swiotlb';
 import { TraceRecorder, type TraceLengths } from './trace/recorder';
 import { fmtPa, hex } from './u64';
+import { sanitizeCpuAccess } from './sanitizer';
 
 const IO_TLB_SHIFT = 11n;
 const FOUR_GIB = 1n << 32n;
@@ -148,14 +149,17 @@ export class Machine implements EngineCtx {
     }
   }
 
-  cpuWrite(phys: bigint, bytes: Uint8Array): void {
+  /** A CPU store; `buf` is the buffer the scenario named, for the sanitizer's bounds check. */
+  cpuWrite(phys: bigint, bytes: Uint8Array, buf?: DmaBuffer): void {
     this.trace.emit('engine:cpu_write', { phys: phys, len: bytes.length });
+    if (buf) sanitizeCpuAccess(this, buf, phys, BigInt(bytes.length), 'write');
     this.checkCpuAccess('write', phys, BigInt(bytes.length));
     this.cache.cpuWrite(phys, bytes);
   }
 
-  cpuRead(phys: bigint, len: number): Uint8Array {
+  cpuRead(phys: bigint, len: number, buf?: DmaBuffer): Uint8Array {
     this.trace.emit('engine:cpu_read', { phys: phys, len });
+    if (buf) sanitizeCpuAccess(this, buf, phys, BigInt(len), 'read');
     this.checkCpuAccess('read', phys, BigInt(len));
     const r = this.cache.cpuRead(phys, len);
     if (r.staleLines.length > 0) {

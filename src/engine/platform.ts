@@ -13,6 +13,19 @@ export interface PlatformConfig {
   swiotlbForce: boolean;
   swiotlbDynamic: boolean;
   cpus: number;
+  /** The DMA sanitizer's rules (sanitizer.ts), each on unless a scenario switches it off. */
+  sanitize: SanitizerRules;
+}
+
+export interface SanitizerRules {
+  /** sanitize_cpu_bounds: a CPU access past the end of the buffer it names. */
+  cpuBounds: boolean;
+  /** sanitize_dma_bounds: a device access through an IOMMU mapping past the mapped bytes (inside the mapped granule). */
+  dmaBounds: boolean;
+  /** sanitize_dma_direct: a dma-direct device touching memory no live mapping of it covers. */
+  dmaDirect: boolean;
+  /** sanitize_stale_iotlb: a device access through a stale IOTLB entry after a deferred unmap. */
+  staleIotlb: boolean;
 }
 
 export const DEFAULT_PLATFORM: Readonly<PlatformConfig> = {
@@ -23,4 +36,5 @@ export const DEFAULT_PLATFORM: Readonly<PlatformConfig> = {
   swiotlbForce: false,
   swiotlbDynamic: false,
   cpus: 4,
+  sanitize: { cpuBounds: true, dmaBounds: true, dmaDirect: true, staleIotlb: true },
 };

@@ -514,7 +514,7 @@ function forgetMapped(ctx: EngineCtx, domain: IommuDomain, state: DmaIovaState, 
       untouched.push(link);
       continue;
     }
-    for (const p of link.pieces) ctx.mappings.end(state.device, p.dma);
+    for (const p of link.pieces) ctx.mappings.end(state.device, p.dma, ctx.trace.line);
     ctx.ownership.remove(ownershipKey(state, link));
     for (const r of subtract(link.offset, link.offset + link.size, cut)) {
       const pieces: IovaLinkPiece[] = [];

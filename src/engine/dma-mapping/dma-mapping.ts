@@ -104,7 +104,7 @@ export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bi
     }
     ctx.trace.emit('dma:dma_unmap_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size), attrs: traceAttrs(attrs) });
     ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
-    ctx.mappings.end(dev.name, addr);
+    ctx.mappings.end(dev.name, addr, ctx.trace.line);
     ctx.ownership.remove(mappingKey(dev.name, addr));
   });
 }
@@ -196,7 +196,7 @@ export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDi
       else iommuDmaUnmapSg(ctx, dev, sgt, dir, attrs);
     }
     ctx.trace.emit('dma:dma_unmap_sg', { device: dev.busId, dir: TRACE_DIR[dir], phys_addrs: hexList(sgt.entries.map((s) => s.phys)), attrs: traceAttrs(attrs) });
-    for (const s of sgt.entries.slice(0, sgt.mappedNents)) ctx.mappings.end(dev.name, s.dmaAddress);
+    for (const s of sgt.entries.slice(0, sgt.mappedNents)) ctx.mappings.end(dev.name, s.dmaAddress, ctx.trace.line);
     for (const s of sgt.entries) ctx.ownership.remove(`sg:${dev.name}:${sgt.line}:${hex(s.phys)}`);
     sgt.mappedNents = 0;
   });
@@ -286,7 +286,7 @@ function iommuDmaMapPhysForCoherent(ctx: EngineCtx, dev: Device, phys: bigint, s
 export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: CoherentAlloc): void {
   ctx.trace.call('dma_free_coherent', { device: dev.busId, size: Number(size), dma_addr: coh.dma }, () => {
     ctx.debug.debugDmaFreeCoherent(debugDevice(dev), size, coh.cpu, coh.dma);
-    const rec = ctx.mappings.end(dev.name, coh.dma);
+    const rec = ctx.mappings.end(dev.name, coh.dma, ctx.trace.line);
     if (rec) {
       // VDUSE: vduse_dev_free_coherent drops the IOTLB range and the IOVA and frees the pages itself.
       const vduse = vduseDomainOf(dev);

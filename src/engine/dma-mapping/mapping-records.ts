@@ -19,6 +19,8 @@ export interface MappingRecord {
   kind: 'single' | 'sg' | 'coherent' | 'iova-link';
   line: number;
   live: boolean;
+  /** Scenario line of the unmap that ended it (absent while live). */
+  endLine?: number;
 }
 
 export function mappingKey(device: string, dma: bigint): string {
@@ -54,16 +56,23 @@ export class MappingRecords {
     return rec;
   }
 
-  end(device: string, dma: bigint): MappingRecord | undefined {
+  end(device: string, dma: bigint, line?: number): MappingRecord | undefined {
     const key = mappingKey(device, dma);
     const rec = this.live.get(key);
     if (rec) {
       rec.live = false;
+      if (line !== undefined) rec.endLine = line;
       this.live.delete(key);
       this.ended.push(rec);
       if (this.ended.length > ENDED_KEPT * 2) this.ended.splice(0, this.ended.length - ENDED_KEPT);
     }
     return rec;
+  }
+
+  /** The live mapping of `device` whose DMA range contains addr. */
+  liveOf(device: string, addr: bigint): MappingRecord | undefined {
+    for (const r of this.live.values()) if (r.device === device && addr >= r.dma && addr < r.dma + (r.size > 0n ? r.size : 1n)) return r;
+    return undefined;
   }
 
   /** The live mapping whose DMA range contains addr, else the most recently ended one. */

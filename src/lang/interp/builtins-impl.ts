@@ -72,7 +72,7 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
   cpu_write: {
     min: 3, max: 3,
     impl: (c, [buf, offset, data]) => {
-      c.m.cpuWrite(address(buf, 'buffer') + int(offset, 'offset'), bytes(data, 'data'));
+      c.m.cpuWrite(address(buf, 'buffer') + int(offset, 'offset'), bytes(data, 'data'), buf instanceof BufferValue ? buf.buf : undefined);
       return null;
     },
   },
@@ -84,13 +84,13 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
       const off = args.length > 2 ? int(args[2], 'offset') : 0n;
       const len = args.length > 3 ? length(args[3], 'len') : Number(b.buf.size - off);
       if (len > 64 << 20) throw new RuntimeError('cpu_fill of more than 64 MiB');
-      c.m.cpuWrite(b.buf.phys + off, new Uint8Array(len).fill(value));
+      c.m.cpuWrite(b.buf.phys + off, new Uint8Array(len).fill(value), b.buf);
       return null;
     },
   },
   cpu_read: {
     min: 3, max: 3,
-    impl: (c, [buf, offset, len]) => c.m.cpuRead(address(buf, 'buffer') + int(offset, 'offset'), length(len, 'len')),
+    impl: (c, [buf, offset, len]) => c.m.cpuRead(address(buf, 'buffer') + int(offset, 'offset'), length(len, 'len'), buf instanceof BufferValue ? buf.buf : undefined),
   },
   dma_map_page: {
     min: 5, max: 6,

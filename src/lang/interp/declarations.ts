@@ -83,6 +83,15 @@ export function platformFromDecl(decl: PlatformDecl, evaluate: Evaluate): Platfo
       case 'cpus':
         p.cpus = numOf(evaluate(kv.value), kv, 1, 1024);
         break;
+      case 'sanitize_cpu_bounds':
+      case 'sanitize_dma_bounds':
+      case 'sanitize_dma_direct':
+      case 'sanitize_stale_iotlb': {
+        // A copy: the defaults object is shared by every run.
+        const rule = ({ sanitize_cpu_bounds: 'cpuBounds', sanitize_dma_bounds: 'dmaBounds', sanitize_dma_direct: 'dmaDirect', sanitize_stale_iotlb: 'staleIotlb' } as const)[kv.key.text];
+        p.sanitize = { ...p.sanitize, [rule]: truthy(evaluate(kv.value)) };
+        break;
+      }
       default:
         throw new RuntimeError(`unknown platform key ${kv.key.text}`, kv.key.span);
     }

@@ -32,7 +32,12 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
     line: c.line, id: c.id, severity: c.severity, message: c.message, expected: interp.consumedChecks.has(i), ...(c.relatedLine !== undefined ? { relatedLine: c.relatedLine } : {}),
   }));
   const faults = trace.faults.map((f, i) => ({ line: f.line, device: f.device, addr: hex(f.addr), access: f.access, pasid: f.pasid, reason: f.reason, expected: interp.consumedFaults.has(i) }));
-  const allDiagnostics = [...diagnostics, ...interp.diagnostics];
+  // A diagnostic a loop raised again and again is listed once, with how often.
+  const runDiagnostics = interp.diagnostics.map((d, i) => {
+    const n = interp.diagnosticRepeats.get(i);
+    return n === undefined ? d : { ...d, message: `${d.message} (${n.toLocaleString('en-US')} times in all)` };
+  });
+  const allDiagnostics = [...diagnostics, ...runDiagnostics];
   const values: Record<string, JsonValue> = {};
   for (const [k, v] of interp.vars) values[k] = toJson(v);
   const which = opts.events ?? 'all';

@@ -50,6 +50,9 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
   return { positional, named: named.filter((n) => keepNamed.includes(n.name)) };
 }
 
+/** Different run-time diagnostics one run reports before it stops (repeats of one are counted, not listed). */
+export const MAX_DISTINCT_RUNTIME_ERRORS = 100;
+
 /** Statements one run may execute (loops included) before it is stopped. */
 export const MAX_STEPS = 2_000_000;
 
@@ -163,9 +166,29 @@ export class Interpreter {
     return this.source.slice(span.start, span.end);
   }
 
+  /**
+   * A run-time diagnostic. The same one again (a loop) is counted, not
+   * repeated; after MAX_DISTINCT_RUNTIME_ERRORS different ones the run stops
+   * and keeps what it has.
+   */
   private diag(span: Span, message: string, code: string, severity: Diagnostic['severity'] = 'error'): void {
+    const key = `${span.start}:${span.end}:${code}:${message}`;
+    const index = this.diagnosticIndex.get(key);
+    if (index !== undefined) {
+      this.diagnosticRepeats.set(index, (this.diagnosticRepeats.get(index) ?? 1) + 1);
+      return;
+    }
+    this.diagnosticIndex.set(key, this.diagnostics.length);
     this.diagnostics.push({ line: span.line, column: span.column, endLine: span.endLine, endColumn: span.endColumn, severity, code, message });
+    if (this.diagnostics.length >= MAX_DISTINCT_RUNTIME_ERRORS && !this.stopped) {
+      this.diagnostics.push({ line: span.line, column: span.column, endLine: span.endLine, endColumn: span.endColumn, severity: 'error', code: 'too-many-errors', message: `the run stopped after ${MAX_DISTINCT_RUNTIME_ERRORS} different run-time errors; what it did until here is kept` });
+      this.stopped = true;
+    }
   }
+
+  /** Where each distinct run-time diagnostic is (by span, code and message), and how often repeated ones happened. */
+  private readonly diagnosticIndex = new Map<string, number>();
+  readonly diagnosticRepeats = new Map<number, number>();
 
   exec(stmt: Statement, depth = 0): void {
     if (++this.steps > MAX_STEPS) {

@@ -50,9 +50,15 @@ async function scenarioOrWarn(uri: unknown): Promise<vscode.TextDocument | undef
   return undefined;
 }
 
-function writeReport(output: vscode.OutputChannel, result: RunResult, fileName: string, reportText?: string): void {
+/**
+ * The whole report in the Output panel: every finding (expected ones too),
+ * the kernel log, what the scenario printed and a trace summary, each at a
+ * `/full/path:LINE` location VS Code turns into a link.
+ */
+function writeReport(output: vscode.OutputChannel, result: RunResult, doc: vscode.TextDocument, reportText?: string): void {
   output.clear();
-  output.append(reportText ?? formatRunReport(result, fileName));
+  const locationPath = doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined;
+  output.append(reportText ?? formatRunReport(result, scenarioFileName(doc), { verbose: true, traceSummary: true, ...(locationPath ? { locationPath } : {}) }));
   output.show(true);
 }
 
@@ -65,7 +71,7 @@ async function runAndReport(deps: CommandDeps, doc: vscode.TextDocument): Promis
   );
   switch (outcome.kind) {
     case 'result':
-      writeReport(deps.output, outcome.result, fileName, outcome.reportText);
+      writeReport(deps.output, outcome.result, doc, outcome.reportText);
       return outcome.result;
     case 'timeout': {
       const text = `the run did not finish within ${Math.round(outcome.limitMs / 1000)} s and was stopped`;
@@ -96,7 +102,7 @@ async function showReportCommand(deps: CommandDeps, uri?: unknown): Promise<RunR
   if (!doc) return undefined;
   const entry = deps.store.get(doc.uri);
   if (entry && entry.version === doc.version && !deps.store.isRunning(doc.uri)) {
-    writeReport(deps.output, entry.result, scenarioFileName(doc), entry.reportText);
+    writeReport(deps.output, entry.result, doc, entry.reportText);
     return entry.result;
   }
   return runAndReport(deps, doc);

@@ -9,6 +9,10 @@ export const PRINT_PREFIX = 'print: ';
 export interface ReportOptions {
   /** Also list checks and faults consumed by an `expect`, and the kernel log (`print` output always shows). */
   verbose?: boolean;
+  /** How `FILE:LINE` locations name the file (a full path makes them links in VS Code's Output panel); default: the file name. */
+  locationPath?: string;
+  /** End with a summary of the trace: how many events of each kind. */
+  traceSummary?: boolean;
 }
 
 interface Item {
@@ -60,8 +64,9 @@ export function formatSummary(result: RunResult, fileName: string): string {
  * line per error/warning diagnostic, failed expectation, check not consumed by
  * an expect and unexpected fault (in line order), then the summary line.
  */
-export function formatRunReport(result: RunResult, fileName: string, options: ReportOptions = {}): string {
+export function formatRunReport(result: RunResult, summaryName: string, options: ReportOptions = {}): string {
   const verbose = options.verbose === true;
+  const fileName = options.locationPath ?? summaryName;
   const items: Item[] = [];
 
   for (const d of result.diagnostics) {
@@ -102,8 +107,21 @@ export function formatRunReport(result: RunResult, fileName: string, options: Re
   const sorted = items.map((item, index) => ({ item, index }));
   sorted.sort((a, b) => a.item.line - b.item.line || a.item.rank - b.item.rank || a.index - b.index);
 
-  const lines = [`dmascope run ${fileName}`, ...sorted.map((s) => s.item.text), formatSummary(result, fileName)];
+  const trace = options.traceSummary ? formatTraceSummary(result) : [];
+  const lines = [`dmascope run ${fileName}`, ...sorted.map((s) => s.item.text), ...trace, formatSummary(result, summaryName)];
   return lines.join('\n') + '\n';
+}
+
+/** `trace: N events`, then the most frequent kernel calls and tracepoints with their counts. */
+export function formatTraceSummary(result: RunResult): string[] {
+  const counts = new Map<string, number>();
+  for (const e of result.events) {
+    if (e.kind === 'return' || e.name === 'engine:statement') continue;
+    counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
+  }
+  if (result.events.length === 0) return [];
+  const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 12);
+  return [`trace: ${plural(result.events.length, 'event')}: ${top.map(([n, c]) => `${n} ×${c}`).join(', ')}${counts.size > top.length ? ', ...' : ''}`];
 }
 
 /** Report of `dmascope check`: diagnostics of one file, one line each. */

@@ -11,7 +11,7 @@ describe('the full report', () => {
   const ex = dmasFiles(EXAMPLES_DIR).find((f) => f.name === '01-streaming-map.dmas');
   assert.ok(ex);
   const r = runScenario(ex.source, ex.name);
-  const full = path.join('/home/user/ws', ex.name);
+  const full = path.join('/srv/scenarios', ex.name);
   const text = formatRunReport(r, ex.name, { verbose: true, traceSummary: true, locationPath: full });
 
   it('locates every line at the full path and keeps the summary short', () => {

@@ -56,6 +56,12 @@ const targets = [
     options: { ...nodeCommon, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   },
   {
+    // The debug adapter over stdio (`node dist/debug-adapter.js`); the extension runs the same session inline.
+    name: 'debug-adapter',
+    usesCore: true,
+    options: { ...nodeCommon, entryPoints: ['src/debug/debug-adapter.ts'], outfile: 'dist/debug-adapter.js' },
+  },
+  {
     name: 'engine',
     options: { ...nodeCommon, entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
   },

@@ -7,6 +7,8 @@
 // IO page faults and kernel log lines are recorded alongside so every
 // consumer reads one run result.
 
+import { CLONE } from '../snapshot';
+
 export type FieldValue = string | number | boolean | bigint;
 export type Fields = Record<string, FieldValue>;
 
@@ -96,6 +98,17 @@ export class TraceRecorder {
   stopAfter = Infinity;
   /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed). */
   private open: number[] = [];
+
+  /** Snapshot clone: the shared prefix stays shared (it never changes); the rest is copied. */
+  [CLONE](): TraceRecorder {
+    const copy = Object.assign(Object.create(TraceRecorder.prototype) as TraceRecorder, this);
+    copy.own = this.own.slice();
+    copy.open = this.open.slice();
+    copy.checks = this.checks.slice();
+    copy.faults = this.faults.slice();
+    copy.log = this.log.slice();
+    return copy;
+  }
 
   get seq(): number {
     return this.baseLength + this.own.length;

@@ -361,6 +361,8 @@ export class Interpreter {
 
   private expectResult(stmt: ExpectStmt, passed: boolean, message: string, checksBefore: number, faultsBefore: number): void {
     this.expectations.push({ line: stmt.span.line, passed, message });
+    // An event, so the debugger can stop on a failed expectation.
+    this.m.trace.emit('engine:expect', { passed, message });
     if (!passed) return;
     const m = this.m;
     for (let i = checksBefore; i < m.trace.checks.length; i++) this.consumedChecks.add(i);

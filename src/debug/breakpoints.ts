@@ -1,0 +1,55 @@
+// What stops a run: line breakpoints on statement lines, trace breakpoints
+// (DAP exception filters) on kinds of findings and events, and function
+// breakpoints on kernel function and tracepoint names.
+
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { TraceEvent } from '../engine/trace/recorder';
+
+export interface TraceFilter {
+  filter: string;
+  label: string;
+  description: string;
+  /** Does this event hit the filter? */
+  hits(e: TraceEvent): boolean;
+}
+
+const checkId = (e: TraceEvent): string => (e.name === 'engine:check' ? String(e.fields.id) : '');
+
+export const TRACE_FILTERS: readonly TraceFilter[] = [
+  { filter: 'io_page_fault', label: 'IO page fault', description: 'A device access the IOMMU refused (iommu:io_page_fault)', hits: (e) => e.name === 'iommu:io_page_fault' },
+  { filter: 'swiotlb_bounce', label: 'swiotlb bounce', description: 'Data copied to or from a bounce buffer (swiotlb:swiotlb_bounced)', hits: (e) => e.name === 'swiotlb:swiotlb_bounced' },
+  { filter: 'swiotlb_full', label: 'swiotlb full', description: '"swiotlb buffer is full": a mapping found no free slots', hits: (e) => checkId(e) === 'swiotlb-full' },
+  { filter: 'dma_debug', label: 'dma-debug violation', description: 'An error CONFIG_DMA_API_DEBUG reports', hits: (e) => checkId(e).startsWith('dma-debug') },
+  { filter: 'expect_failed', label: 'Failed expectation', description: 'An expect that does not hold', hits: (e) => e.name === 'engine:expect' && e.fields.passed === false },
+  { filter: 'stale_read', label: 'Stale CPU/device read', description: 'A read that saw stale data (CPU cache vs memory)', hits: (e) => checkId(e) === 'stale-cpu-read' || checkId(e) === 'stale-device-read' },
+  { filter: 'sanitizer', label: 'DMA sanitizer finding', description: 'An access past its buffer or mapping, or through a stale IOTLB entry', hits: (e) => checkId(e).startsWith('dmascope-') || checkId(e) === 'use-after-unmap' },
+];
+
+export const EXCEPTION_BREAKPOINT_FILTERS: DebugProtocol.ExceptionBreakpointsFilter[] = TRACE_FILTERS.map((f) => ({
+  filter: f.filter,
+  label: f.label,
+  description: f.description,
+  default: f.filter === 'io_page_fault' || f.filter === 'expect_failed',
+}));
+
+/** The text a trace breakpoint's stop shows: the finding's message, the fault, or the event. */
+export function describeHit(e: TraceEvent): string {
+  if (e.name === 'engine:check' || e.name === 'engine:expect') return String(e.fields.message);
+  if (e.name === 'iommu:io_page_fault') return `IO page fault: ${String(e.fields.device)} at ${String(e.fields.iova)}`;
+  return `${e.name} ${Object.entries(e.fields).map(([k, v]) => `${k}=${typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v)}`).join(' ')}`;
+}
+
+/** Lines that hold statements (where a line breakpoint can stop), from the run's statement events. */
+export function statementLines(events: { length: number; eventAt(i: number): TraceEvent }): number[] {
+  const lines = new Set<number>();
+  for (let i = 0; i < events.length; i++) {
+    const e = events.eventAt(i);
+    if (e.name === 'engine:statement') lines.add(e.line);
+  }
+  return [...lines].sort((a, b) => a - b);
+}
+
+/** A breakpoint line moved to the next line that has a statement (or undefined past the last). */
+export function verifiedLine(line: number, lines: readonly number[]): number | undefined {
+  return lines.find((l) => l >= line);
+}

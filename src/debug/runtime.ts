@@ -1,0 +1,261 @@
+// The debugger's runtime: a position in a scenario's trace and the moves a
+// debugger makes over it, forwards and backwards. The run happens once
+// (ScenarioTimeline); every position is an event index, and the state there
+// is restored from a snapshot and replayed, so stepping back gives exactly
+// the machine the run had, inside kernel calls too. No vscode, no DAP here.
+
+import { EventEmitter } from 'node:events';
+import type { Machine } from '../engine/machine';
+import type { TraceEvent, TraceRecorder } from '../engine/trace/recorder';
+import type { Interpreter } from '../lang/interp/interpreter';
+import { parseAndCheck } from '../lang/frontend';
+import type { Diagnostic } from '../lang/run-result';
+import { ScenarioTimeline } from '../lang/timeline';
+import { TRACE_FILTERS, describeHit, statementLines, verifiedLine } from './breakpoints';
+import { evaluateIn } from './evaluate';
+
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'function breakpoint' | 'goto';
+
+export interface StopEvent {
+  reason: StopReason;
+  /** The finding's message for an exception stop, the breakpoint's name for a function breakpoint. */
+  text?: string;
+  event: number;
+  backwards: boolean;
+}
+
+/** One frame of the emulated call stack at a position, innermost first. */
+export interface Frame {
+  /** Event index of the call (or of the statement for the scenario frame). */
+  seq: number;
+  name: string;
+  args: TraceEvent['fields'];
+  line: number;
+  column: number;
+  /** The kernel function's call, or the scenario statement. */
+  kind: 'kernel' | 'scenario';
+}
+
+export interface LineBreakpoint {
+  line: number;
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+  hits: number;
+}
+
+export class DebugRuntime extends EventEmitter {
+  readonly timeline: ScenarioTimeline;
+  readonly diagnostics: Diagnostic[];
+  readonly lines: number[];
+  /** The current position: an event index (-1 before the first event). */
+  position = -1;
+  backwards = false;
+  private lineBreakpoints = new Map<number, LineBreakpoint>();
+  private filters = new Set<string>();
+  private functionBreakpoints = new Set<string>();
+  private cache: { k: number; state: Interpreter } | undefined;
+
+  constructor(readonly source: string, snapshotEvery = 256) {
+    super();
+    const checked = parseAndCheck(source);
+    this.diagnostics = checked.diagnostics;
+    this.timeline = new ScenarioTimeline(source, snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics });
+    this.lines = statementLines(this.trace);
+  }
+
+  get trace(): TraceRecorder {
+    return this.timeline.trace;
+  }
+
+  get eventCount(): number {
+    return this.timeline.eventCount;
+  }
+
+  get hasErrors(): boolean {
+    return this.diagnostics.some((d) => d.severity === 'error');
+  }
+
+  event(k: number): TraceEvent | undefined {
+    return k >= 0 && k < this.eventCount ? this.trace.eventAt(k) : undefined;
+  }
+
+  /** The interpreter, with its machine, exactly as it was at the current position. */
+  state(k = this.position): Interpreter {
+    if (this.cache?.k !== k) this.cache = { k, state: this.timeline.stateAt(k) };
+    return this.cache.state;
+  }
+
+  machine(k = this.position): Machine | null {
+    return this.state(k).machine;
+  }
+
+  // ---- breakpoints ------------------------------------------------------------
+
+  /** Sets the line breakpoints of the scenario; returns each one's line moved to a statement, or undefined. */
+  setLineBreakpoints(bps: Omit<LineBreakpoint, 'hits'>[]): (number | undefined)[] {
+    this.lineBreakpoints.clear();
+    return bps.map((bp) => {
+      const line = verifiedLine(bp.line, this.lines);
+      if (line !== undefined) this.lineBreakpoints.set(line, { ...bp, line, hits: 0 });
+      return line;
+    });
+  }
+
+  setTraceFilters(filters: string[]): void {
+    this.filters = new Set(filters.filter((f) => TRACE_FILTERS.some((t) => t.filter === f)));
+  }
+
+  setFunctionBreakpoints(names: string[]): void {
+    this.functionBreakpoints = new Set(names);
+  }
+
+  // ---- moves ------------------------------------------------------------------
+
+  /** The first statement, or the first event when there is none. */
+  start(stopOnEntry: boolean): void {
+    this.position = this.nextStatement(-1) ?? (this.eventCount > 0 ? 0 : -1);
+    if (stopOnEntry) this.stop({ reason: 'entry', event: this.position, backwards: false });
+    else this.continue();
+  }
+
+  /** Runs forward to the next stop; at the end of the run the session ends. */
+  continue(): void {
+    for (let k = this.position + 1; k < this.eventCount; k++) {
+      const hit = this.stopAt(k);
+      if (hit) return this.stop({ ...hit, event: k, backwards: false });
+    }
+    this.emit('end');
+  }
+
+  /** Runs backwards to the previous stop, or to the first statement. */
+  reverseContinue(): void {
+    for (let k = this.position - 1; k >= 0; k--) {
+      const hit = this.stopAt(k);
+      if (hit) return this.stop({ ...hit, event: k, backwards: true });
+    }
+    this.stop({ reason: 'entry', event: this.nextStatement(-1) ?? 0, backwards: true });
+  }
+
+  /** The next statement at the same depth or shallower (over its kernel calls). */
+  next(): void {
+    const k = this.nextStatement(this.position);
+    if (k === undefined) return void this.emit('end');
+    this.stop({ reason: 'step', event: k, backwards: false });
+  }
+
+  /** One event forward: into the emulated kernel call chain. */
+  stepIn(): void {
+    if (this.position + 1 >= this.eventCount) return void this.emit('end');
+    this.stop({ reason: 'step', event: this.position + 1, backwards: false });
+  }
+
+  /** To the return of the innermost kernel call open here, or the next statement. */
+  stepOut(): void {
+    const frames = this.frames();
+    const inner = frames.find((f) => f.kind === 'kernel');
+    const ret = inner ? this.trace.eventAt(inner.seq).match : -1;
+    if (ret > this.position) return this.stop({ reason: 'step', event: ret, backwards: false });
+    this.next();
+  }
+
+  /** Back to the start of this statement, or to the previous statement. */
+  stepBack(): void {
+    const here = this.statementOf(this.position);
+    const k = here !== undefined && here < this.position ? here : this.previousStatement(this.position);
+    this.stop({ reason: 'step', event: k ?? this.position, backwards: true });
+  }
+
+  goTo(k: number): void {
+    const target = Math.max(0, Math.min(this.eventCount - 1, Math.floor(k)));
+    this.stop({ reason: 'goto', event: target, backwards: target < this.position });
+  }
+
+  // ---- the stack ----------------------------------------------------------------
+
+  /** The emulated kernel calls open at the position, innermost first, and the scenario statement last. */
+  frames(k = this.position): Frame[] {
+    const out: Frame[] = [];
+    const stmt = this.statementOf(k);
+    const from = stmt ?? 0;
+    for (let j = k; j >= from; j--) {
+      const e = this.trace.eventAt(j);
+      if (e.kind === 'call' && (e.match === -1 || e.match > k || j === k)) {
+        out.push({ seq: j, name: e.name, args: e.fields, line: e.line, column: e.column, kind: 'kernel' });
+      }
+    }
+    const s = stmt !== undefined ? this.trace.eventAt(stmt) : this.event(k);
+    out.push({ seq: stmt ?? k, name: 'scenario', args: {}, line: s?.line ?? 1, column: s?.column ?? 1, kind: 'scenario' });
+    return out;
+  }
+
+  // ---- helpers ----------------------------------------------------------------
+
+  private stop(s: StopEvent): void {
+    this.backwards = s.backwards;
+    this.position = s.event;
+    this.emit('stop', s);
+  }
+
+  /** Why event k stops a run, or undefined. Line breakpoints stop at their statement's first event. */
+  private stopAt(k: number): Omit<StopEvent, 'event' | 'backwards'> | undefined {
+    const e = this.trace.eventAt(k);
+    if (e.name === 'engine:statement') {
+      const bp = this.lineBreakpoints.get(e.line);
+      if (bp && this.breakpointHolds(bp, k)) return { reason: 'breakpoint' };
+    }
+    if (e.kind !== 'return' && this.functionBreakpoints.has(e.name)) return { reason: 'function breakpoint', text: e.name };
+    for (const f of TRACE_FILTERS) if (this.filters.has(f.filter) && f.hits(e)) return { reason: 'exception', text: describeHit(e) };
+    return undefined;
+  }
+
+  private breakpointHolds(bp: LineBreakpoint, k: number): boolean {
+    if (bp.condition && !this.conditionHolds(bp.condition, k)) return false;
+    bp.hits++;
+    if (bp.hitCondition) {
+      const m = /^\s*(>=|==|>|%)?\s*(\d+)\s*$/.exec(bp.hitCondition);
+      const n = m ? Number(m[2]) : NaN;
+      const op = m?.[1] ?? '>=';
+      const ok = op === '%' ? bp.hits % n === 0 : op === '>' ? bp.hits > n : op === '==' ? bp.hits === n : bp.hits >= n;
+      if (!ok) return false;
+    }
+    if (bp.logMessage) {
+      this.emit('output', `${this.interpolate(bp.logMessage, k)}\n`, bp.line);
+      return false;
+    }
+    return true;
+  }
+
+  /** A condition is a scenario expression evaluated in the state at event k. */
+  private conditionHolds(condition: string, k: number): boolean {
+    const v = this.evaluate(condition, k);
+    return v.ok && v.value !== 'false' && v.value !== '0' && v.value !== 'nothing';
+  }
+
+  private interpolate(message: string, k: number): string {
+    return message.replace(/\{([^}]+)\}/g, (_m, expr: string) => {
+      const v = this.evaluate(expr, k);
+      return v.ok ? v.value : `<${v.value}>`;
+    });
+  }
+
+  /** Evaluates a scenario expression in the state at event k (on a copy: nothing changes). */
+  evaluate(expr: string, k = this.position): { ok: boolean; value: string; raw?: unknown } {
+    return evaluateIn(this.timeline, this.state(k), expr);
+  }
+
+  statementOf(k: number): number | undefined {
+    for (let j = k; j >= 0; j--) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    return undefined;
+  }
+
+  private nextStatement(k: number): number | undefined {
+    for (let j = k + 1; j < this.eventCount; j++) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    return undefined;
+  }
+
+  private previousStatement(k: number): number | undefined {
+    for (let j = k - 1; j >= 0; j--) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    return undefined;
+  }
+}

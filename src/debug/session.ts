@@ -1,0 +1,343 @@
+// The Debug Adapter Protocol session: DAP requests become DebugRuntime moves,
+// runtime stops become DAP events. The same class runs inline in the
+// extension and standalone over stdio (debug-adapter.ts). No vscode here.
+
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { inspectMachine, readCpuBytes, readDeviceBytes } from '../engine/inspect';
+import { formatNumber } from '../lang/interp/number-style';
+import { toJson } from '../lang/interp/values';
+import { limitsMessage } from './limits';
+import { EXCEPTION_BREAKPOINT_FILTERS } from './breakpoints';
+import { kernelSourceOf } from './kernel-sources';
+import { DebugRuntime, type StopEvent } from './runtime';
+import { PAGE, VariableStore, parseMemoryReference, type Shown } from './variables';
+
+/** Launch arguments (package.json contributes.debuggers). */
+export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  /** Path of the scenario (.dmas). */
+  program: string;
+  stopOnEntry?: boolean;
+}
+
+/** Custom event with the timeline position, for the status bar. */
+export const POSITION_EVENT = 'dmascope/position';
+/** Custom request: move to an event number or a percentage of the run. */
+export const GO_TO_EVENT_REQUEST = 'dmascope/goToEvent';
+
+const THREAD_ID = 1;
+/** Bytes one readMemory answers at most. */
+const MAX_READ = 1 << 20;
+
+function fieldsText(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'bigint' ? `0x${v.toString(16)}` : typeof v === 'string' ? v : String(v)}`)
+    .join(', ');
+}
+
+export class DmascopeDebugSession extends LoggingDebugSession {
+  private runtime: DebugRuntime | undefined;
+  private program = '';
+  private readonly vars = new VariableStore();
+  private configured: (() => void) | undefined;
+  private configurationDone = new Promise<void>((resolve) => (this.configured = resolve));
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      ...response.body,
+      supportsConfigurationDoneRequest: true,
+      supportsStepBack: true,
+      supportsRestartRequest: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsFunctionBreakpoints: true,
+      supportsEvaluateForHovers: true,
+      supportsReadMemoryRequest: true,
+      supportsGotoTargetsRequest: false,
+      supportsExceptionInfoRequest: true,
+      exceptionBreakpointFilters: EXCEPTION_BREAKPOINT_FILTERS,
+    };
+    this.sendResponse(response);
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.configured?.();
+    this.sendResponse(response);
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+    if (typeof args.program !== 'string' || args.program === '') return this.sendErrorResponse(response, 3001, 'launch needs "program": the path of a .dmas scenario');
+    let source: string;
+    try {
+      source = readFileSync(args.program, 'utf8');
+    } catch (e) {
+      return this.sendErrorResponse(response, 3002, `cannot read ${args.program}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const tooLarge = limitsMessage(source);
+    if (tooLarge) return this.sendErrorResponse(response, 3003, tooLarge);
+    this.program = path.resolve(args.program);
+    const rt = new DebugRuntime(source);
+    this.runtime = rt;
+    if (rt.hasErrors) {
+      const errs = rt.diagnostics.filter((d) => d.severity === 'error');
+      return this.sendErrorResponse(response, 3004, `${path.basename(this.program)} does not parse: line ${errs[0].line}: ${errs[0].message}${errs.length > 1 ? ` (and ${errs.length - 1} more)` : ''}`);
+    }
+    rt.on('stop', (s: StopEvent) => this.stopped(s));
+    rt.on('end', () => this.sendEvent(new TerminatedEvent()));
+    rt.on('output', (text: string, line: number) => {
+      const e = new OutputEvent(text, 'console') as DebugProtocol.OutputEvent;
+      e.body.source = this.source();
+      e.body.line = line;
+      this.sendEvent(e);
+    });
+    this.sendResponse(response);
+    // Breakpoints arrive between initialized and configurationDone.
+    await this.configurationDone;
+    if (args.noDebug) {
+      this.sendEvent(new OutputEvent(`${this.report()}\n`, 'console'));
+      this.sendEvent(new TerminatedEvent());
+      return;
+    }
+    rt.start(args.stopOnEntry === true);
+  }
+
+  private source(): Source {
+    return new Source(path.basename(this.program), this.program);
+  }
+
+  private report(): string {
+    const r = this.runtime?.timeline.result;
+    if (!r) return '';
+    const failed = r.expectations.filter((e) => !e.passed).length;
+    return `${r.ok ? 'PASS' : 'FAIL'} ${path.basename(this.program)}: ${r.expectations.length - failed}/${r.expectations.length} expectations passed, ${r.checks.filter((c) => !c.expected).length} checks, ${r.faults.filter((f) => !f.expected).length} unexpected faults`;
+  }
+
+  private stopped(s: StopEvent): void {
+    this.vars.clear();
+    const e = new StoppedEvent(s.reason, THREAD_ID, s.text) as DebugProtocol.StoppedEvent;
+    if (s.text) e.body.description = s.text;
+    this.sendEvent(e);
+    const rt = this.runtime;
+    if (rt) {
+      this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: s.event, total: rt.eventCount, backwards: s.backwards, line: rt.event(s.event)?.line ?? 0 } } as DebugProtocol.Event);
+    }
+  }
+
+  private withRuntime<R extends DebugProtocol.Response>(response: R, body: (rt: DebugRuntime) => void): void {
+    const rt = this.runtime;
+    if (!rt) return this.sendErrorResponse(response, 3010, 'no scenario is being debugged');
+    try {
+      body(rt);
+    } catch (e) {
+      this.sendErrorResponse(response, 3011, `dmascope: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  // ---- breakpoints --------------------------------------------------------------
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    this.withRuntime(response, (rt) => {
+      const requested = (args.breakpoints ?? []).filter((b) => Number.isInteger(b.line) && b.line > 0);
+      const lines = rt.setLineBreakpoints(requested.map((b) => ({ line: b.line, condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage })));
+      response.body = {
+        breakpoints: lines.map((line, i) => (line === undefined
+          ? { verified: false, line: requested[i].line, message: 'no statement at or after this line' }
+          : { verified: true, line, source: this.source() })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    this.withRuntime(response, (rt) => {
+      rt.setTraceFilters(Array.isArray(args.filters) ? args.filters.filter((f): f is string => typeof f === 'string') : []);
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    this.withRuntime(response, (rt) => {
+      const names = (args.breakpoints ?? []).map((b) => String(b.name).trim()).filter((n) => n !== '');
+      rt.setFunctionBreakpoints(names);
+      const known = new Set<string>();
+      for (let i = 0; i < rt.eventCount; i++) known.add(rt.trace.eventAt(i).name);
+      response.body = { breakpoints: names.map((n) => (known.has(n) ? { verified: true } : { verified: false, message: `${n} is not called in this run` })) };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---- threads, stack, scopes, variables --------------------------------------
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = { threads: [new Thread(THREAD_ID, 'scenario')] };
+    this.sendResponse(response);
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    this.withRuntime(response, (rt) => {
+      const frames = rt.frames();
+      const start = args.startFrame ?? 0;
+      const shown = frames.slice(start, args.levels ? start + args.levels : undefined);
+      response.body = {
+        totalFrames: frames.length,
+        stackFrames: shown.map((f) => {
+          const file = f.kind === 'kernel' ? kernelSourceOf(f.name) : undefined;
+          const name = f.kind === 'scenario' ? `${path.basename(this.program)}:${f.line}` : `${f.name}(${fieldsText(f.args)})${file ? `  [${file}]` : ''}`;
+          const sf = new StackFrame(f.seq, name, this.source(), f.line, f.column);
+          if (f.kind === 'kernel') (sf as DebugProtocol.StackFrame).presentationHint = 'subtle';
+          return sf;
+        }),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    this.withRuntime(response, (rt) => {
+      const state = rt.state();
+      // Numbers as the kernel prints them: addresses in hex, counts in decimal.
+      const values: Record<string, Shown> = {};
+      for (const [k, v] of state.vars) values[k] = typeof v === 'bigint' ? formatNumber(v, state.numberStyles.get(k) ?? 'hex') : (toJson(v) as Shown);
+      const ev = rt.event(args.frameId >= 0 ? args.frameId : rt.position) ?? rt.event(rt.position);
+      const event: Shown = ev ? { seq: ev.seq, kind: ev.kind, name: ev.name, line: ev.line, ...Object.fromEntries(Object.entries(ev.fields).map(([k, v]) => [k, typeof v === 'bigint' ? `0x${v.toString(16)}` : v])) } : {};
+      const m = state.machine;
+      const machine: Shown = m ? (inspectMachine(m) as unknown as Shown) : {};
+      response.body = {
+        scopes: [
+          new Scope('Scenario', this.vars.add(values, []), false),
+          new Scope(`Event ${rt.position} of ${rt.eventCount}`, this.vars.add(event, []), false),
+          new Scope('Machine', this.vars.add(machine, []), true),
+        ],
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    const count = args.count !== undefined ? Math.min(args.count, PAGE * 10) : undefined;
+    response.body = { variables: this.vars.children(args.variablesReference, args.start, count) };
+    this.sendResponse(response);
+  }
+
+  // ---- moves ------------------------------------------------------------------
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    this.withRuntime(response, (rt) => {
+      response.body = { allThreadsContinued: true };
+      this.sendResponse(response);
+      rt.continue();
+    });
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+    this.withRuntime(response, (rt) => {
+      this.sendResponse(response);
+      rt.reverseContinue();
+    });
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse): void {
+    this.withRuntime(response, (rt) => {
+      this.sendResponse(response);
+      rt.next();
+    });
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
+    this.withRuntime(response, (rt) => {
+      this.sendResponse(response);
+      rt.stepIn();
+    });
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    this.withRuntime(response, (rt) => {
+      this.sendResponse(response);
+      rt.stepOut();
+    });
+  }
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse): void {
+    this.withRuntime(response, (rt) => {
+      this.sendResponse(response);
+      rt.stepBack();
+    });
+  }
+
+  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
+    this.withRuntime(response, (rt) => {
+      this.sendResponse(response);
+      rt.start(true);
+    });
+  }
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    if (command !== GO_TO_EVENT_REQUEST) return super.customRequest(command, response, args);
+    this.withRuntime(response, (rt) => {
+      const a = (args ?? {}) as { event?: unknown; percent?: unknown };
+      const k = typeof a.event === 'number' && Number.isFinite(a.event) ? a.event : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.eventCount - 1) : NaN;
+      if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, 'goToEvent needs { event: N } or { percent: P }');
+      this.sendResponse(response);
+      rt.goTo(k);
+    });
+  }
+
+  // ---- evaluate, memory, exceptions --------------------------------------------
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    this.withRuntime(response, (rt) => {
+      const v = rt.evaluate(String(args.expression ?? ''));
+      if (!v.ok) return this.sendErrorResponse(response, 3030, v.value);
+      const shown = toJson(v.raw as Parameters<typeof toJson>[0]) as Shown;
+      const item = this.vars.variable(String(args.expression), shown);
+      response.body = { result: v.value, variablesReference: item.variablesReference, ...(item.memoryReference ? { memoryReference: item.memoryReference } : {}) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    this.withRuntime(response, (rt) => {
+      const ref = parseMemoryReference(String(args.memoryReference));
+      const m = rt.machine();
+      if (!ref || !m) return this.sendErrorResponse(response, 3040, `unknown memory reference ${String(args.memoryReference)}`);
+      const offset = BigInt(Math.max(0, Math.floor(args.offset ?? 0)));
+      const count = Math.max(0, Math.min(MAX_READ, Math.floor(args.count)));
+      const addr = ref.addr + offset;
+      if (ref.space === 'phys') {
+        const bytes = readCpuBytes(m, addr, count);
+        response.body = bytes ? { address: `0x${addr.toString(16)}`, data: Buffer.from(bytes).toString('base64') } : { address: `0x${addr.toString(16)}`, unreadableBytes: count };
+      } else {
+        const r = readDeviceBytes(m, ref.device ?? '', addr, count);
+        response.body = { address: `0x${addr.toString(16)}`, data: Buffer.from(r.bytes).toString('base64'), unreadableBytes: count - r.bytes.length };
+      }
+      this.sendResponse(response);
+    });
+  }
+
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
+    this.withRuntime(response, (rt) => {
+      const e = rt.event(rt.position);
+      const text = e ? (typeof e.fields.message === 'string' ? e.fields.message : `${e.name} ${fieldsText(e.fields)}`) : '';
+      response.body = { exceptionId: e?.name ?? 'dmascope', description: text, breakMode: 'always' };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.runtime?.removeAllListeners();
+    this.runtime = undefined;
+    this.sendResponse(response);
+  }
+}

@@ -1,0 +1,91 @@
+// DAP variables from plain values (the engine views of src/engine/inspect and
+// the scenario's variables): objects and arrays become expandable entries,
+// long arrays are paged, buffers and mappings carry a memory reference for
+// "View Binary Data".
+
+import type { DebugProtocol } from '@vscode/debugprotocol';
+
+/** A value shown in Variables: a JSON-like tree. */
+export type Shown = string | number | boolean | null | undefined | Shown[] | { [key: string]: Shown };
+
+/** Arrays longer than this are paged (indexedVariables). */
+export const PAGE = 100;
+
+export class VariableStore {
+  private readonly items: { value: Shown; path: string[] }[] = [];
+
+  clear(): void {
+    this.items.length = 0;
+  }
+
+  /** A reference for an expandable value (0 for a leaf). */
+  add(value: Shown, path: string[] = []): number {
+    if (value === null || typeof value !== 'object') return 0;
+    this.items.push({ value, path });
+    return this.items.length;
+  }
+
+  /** The children of reference `ref`, a page of them for a long array. */
+  children(ref: number, start?: number, count?: number): DebugProtocol.Variable[] {
+    const item = this.items[ref - 1];
+    if (!item || item.value === null || typeof item.value !== 'object') return [];
+    const entries: [string, Shown][] = Array.isArray(item.value)
+      ? item.value.map((v, i) => [`[${i}]`, v] as [string, Shown]).slice(start ?? 0, count ? (start ?? 0) + count : undefined)
+      : Object.entries(item.value);
+    return entries.map(([name, v]) => this.variable(name, v, [...item.path, name]));
+  }
+
+  variable(name: string, v: Shown, path: string[] = [name]): DebugProtocol.Variable {
+    const ref = this.add(v, path);
+    const out: DebugProtocol.Variable = { name, value: summary(v), variablesReference: ref };
+    if (Array.isArray(v) && v.length > PAGE) out.indexedVariables = v.length;
+    const mem = memoryReferenceOf(v);
+    if (mem) out.memoryReference = mem;
+    return out;
+  }
+}
+
+/** One line for a value: leaves as they are, objects by their most telling fields. */
+export function summary(v: Shown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return v;
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) return `[${v.length}]`;
+  const o = v;
+  for (const key of ['label', 'name', 'iova', 'dma', 'phys', 'start']) {
+    if (typeof o[key] === 'string' || typeof o[key] === 'number') {
+      const extra = key === 'iova' && typeof o.phys === 'string' ? ` -> ${o.phys}` : typeof o.size === 'string' ? ` +${o.size}` : '';
+      return `${String(o[key])}${extra}`;
+    }
+  }
+  return `{${Object.keys(o).slice(0, 4).join(', ')}${Object.keys(o).length > 4 ? ', ...' : ''}}`;
+}
+
+/**
+ * Where "View Binary Data" reads a value's bytes: `phys:ADDR:SIZE` for a CPU
+ * buffer (the CPU's view, caches included), `dev:DEVICE:IOVA:SIZE` for a
+ * mapping (the device's view through its IOMMU).
+ */
+export function memoryReferenceOf(v: Shown): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const hexish = (x: Shown): x is string => typeof x === 'string' && /^0x[0-9a-f]+$/.test(x);
+  if (typeof v.device === 'string' && hexish(v.dma) && hexish(v.size)) return `dev:${v.device}:${v.dma}:${v.size}`;
+  if (hexish(v.phys) && hexish(v.size)) return `phys:${v.phys}:${v.size}`;
+  return undefined;
+}
+
+export interface MemoryRef {
+  space: 'phys' | 'dev';
+  device?: string;
+  addr: bigint;
+  size: bigint;
+}
+
+/** Reads a memory reference back; undefined for anything malformed (it may come from a client). */
+export function parseMemoryReference(ref: string): MemoryRef | undefined {
+  const phys = /^phys:(0x[0-9a-f]+):(0x[0-9a-f]+)$/.exec(ref);
+  if (phys) return { space: 'phys', addr: BigInt(phys[1]), size: BigInt(phys[2]) };
+  const dev = /^dev:([\w.:-]+):(0x[0-9a-f]+):(0x[0-9a-f]+)$/.exec(ref);
+  if (dev) return { space: 'dev', device: dev[1], addr: BigInt(dev[2]), size: BigInt(dev[3]) };
+  return undefined;
+}

@@ -1,0 +1,143 @@
+// The debug adapter over stdio (dist/debug-adapter.js, built by `npm run
+// build`), driven by DebugClient as VS Code drives it.
+
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { REPO_ROOT } from './fixtures';
+
+const ADAPTER = path.join(REPO_ROOT, 'dist', 'debug-adapter.js');
+
+/** Sends DAP requests to a fresh adapter process and collects the responses, in order. */
+async function rawSession(requests: { command: string; arguments: unknown }[]): Promise<{ command: string; success: boolean; message?: string }[]> {
+  const p = spawn(process.execPath, [ADAPTER]);
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  requests.forEach((r, i) => {
+    const body = JSON.stringify({ seq: i + 1, type: 'request', ...r });
+    p.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+  const deadline = Date.now() + 10_000;
+  const responses = (): { type: string; command: string; success: boolean; message?: string }[] =>
+    out.split(/Content-Length: \d+\r\n\r\n/).filter((x) => x.trim()).map((x) => JSON.parse(x) as { type: string; command: string; success: boolean; message?: string }).filter((m) => m.type === 'response');
+  while (responses().length < requests.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  p.kill();
+  return responses();
+}
+const PROGRAM = path.join(REPO_ROOT, 'test', 'fixtures', 'debug', 'map-fault.dmas');
+
+describe('debug adapter (DAP over stdio)', function () {
+  this.timeout(30_000);
+  let dc: DebugClient;
+
+  before(() => assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run npm run build first`));
+  beforeEach(async () => {
+    dc = new DebugClient('node', ADAPTER, 'dmascope');
+    await dc.start();
+  });
+  afterEach(async () => {
+    await dc.stop();
+  });
+
+  async function launch(extra: Record<string, unknown> = {}, setup: () => Promise<unknown> = async () => undefined): Promise<void> {
+    await Promise.all([
+      dc.waitForEvent('initialized').then(async () => {
+        await setup();
+        await dc.configurationDoneRequest();
+      }),
+      dc.launch({ program: PROGRAM, ...extra } as DebugProtocol.LaunchRequestArguments),
+    ]);
+  }
+
+  async function top(): Promise<DebugProtocol.StackFrame[]> {
+    return (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+  }
+
+  async function scenarioVar(name: string): Promise<string | undefined> {
+    const frames = await top();
+    const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
+    const vars = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
+    return vars.find((v) => v.name === name)?.value;
+  }
+
+  it('announces step back, trace breakpoints and memory reads', async () => {
+    const r = await dc.initializeRequest();
+    assert.equal(r.body?.supportsStepBack, true);
+    assert.equal(r.body?.supportsReadMemoryRequest, true);
+    assert.deepEqual(r.body?.exceptionBreakpointFilters?.map((f) => f.filter), ['io_page_fault', 'swiotlb_bounce', 'swiotlb_full', 'dma_debug', 'expect_failed', 'stale_read', 'sanitizer']);
+  });
+
+  it('stops on entry at the first statement, stops at a line breakpoint moved to the next statement', async () => {
+    await launch({ stopOnEntry: true }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8 }, { line: 1 }] }));
+    let frames = await top();
+    assert.equal(frames[frames.length - 1].line, 3, 'entry: the first statement (the iommu declaration)');
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    frames = await top();
+    assert.equal(frames[0].line, 8);
+    assert.equal(await scenarioVar('t'), '0xfffff000');
+  });
+
+  it('steps into the kernel call chain of a map and names the kernel files', async () => {
+    await launch({ stopOnEntry: false }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }] }));
+    await dc.waitForEvent('stopped');
+    for (let i = 0; i < 4; i++) await Promise.all([dc.stepInRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const names = (await top()).map((f) => f.name);
+    assert.equal(names[0], 'alloc_iova_fast(size=1, limit_pfn=0xfffff, flush_rcache=false)  [drivers/iommu/iova.c]');
+    assert.match(names[1], /^iommu_dma_alloc_iova\(.*\) {2}\[drivers\/iommu\/dma-iommu\.c\]$/);
+    assert.match(names[2], /^iommu_dma_map_phys\(/);
+    assert.match(names[3], /^dma_map_phys\(.*\) {2}\[kernel\/dma\/mapping\.c\]$/);
+    assert.equal(names[4], 'map-fault.dmas:7');
+    // Step out of alloc_iova_fast: its return, one level up.
+    await Promise.all([dc.stepOutRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.match((await top())[0].name, /^iommu_dma_alloc_iova\(/);
+  });
+
+  it('stops on the IO page fault trace breakpoint with the fault as the reason, then steps back to identical variables', async () => {
+    await launch({}, () => dc.setExceptionBreakpointsRequest({ filters: ['io_page_fault'] }));
+    const stop = (await dc.waitForEvent('stopped')) as DebugProtocol.StoppedEvent;
+    assert.equal(stop.body.reason, 'exception');
+    assert.match(stop.body.text ?? '', /IO page fault: 0000:02:00\.0 at 0xfffff000/);
+    assert.equal((await top()).at(-1)?.line, 9);
+    const before = await scenarioVar('n');
+    assert.equal(before, '1');
+    await Promise.all([dc.stepBackRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top()).at(-1)?.line, 9, 'back to the start of the faulting statement');
+    await Promise.all([dc.stepBackRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top()).at(-1)?.line, 8);
+    assert.equal(await scenarioVar('n'), undefined, 'line 8 (n = 1) is about to run: n does not exist yet');
+  });
+
+  it('reverse-continues to a breakpoint behind, evaluates and reads memory through the device and the CPU', async () => {
+    await launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }, { line: 12 }] }));
+    await dc.waitForEvent('stopped');
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top())[0].line, 12);
+    assert.equal(await scenarioVar('n'), '2');
+    await Promise.all([dc.reverseContinueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top())[0].line, 7);
+    const frames = await top();
+    const ev = await dc.evaluateRequest({ expression: 'tx.phys + 0x10', frameId: frames[0].id, context: 'repl' });
+    assert.match(ev.body.result, /^0x[0-9a-f]+$/);
+    // Line 7 has not mapped yet: step over it, then read through the mapping.
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const mem = await dc.customRequest('readMemory', { memoryReference: 'dev:eth0:0xfffff000:0x1000', count: 4 }) as DebugProtocol.ReadMemoryResponse;
+    assert.equal(Buffer.from(mem.body?.data ?? '', 'base64').toString(), 'ping');
+    const bad = await dc.evaluateRequest({ expression: 'nosuchname + 1', frameId: frames[0].id, context: 'repl' }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error && /unknown|nosuchname/.test(bad.message), String(bad));
+  });
+
+  it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
+    const answers = await rawSession([
+      { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },
+      { command: 'launch', arguments: {} },
+      { command: 'readMemory', arguments: { memoryReference: '../../etc/passwd', count: 4 } },
+      { command: 'frobnicate', arguments: { x: 1 } },
+      { command: 'threads', arguments: {} },
+    ]);
+    assert.deepEqual(answers.map((a) => [a.command, a.success]), [['initialize', true], ['launch', false], ['readMemory', false], ['frobnicate', false], ['threads', true]]);
+    assert.equal(answers[1].message, 'launch needs "program": the path of a .dmas scenario');
+  });
+});

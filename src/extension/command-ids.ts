@@ -5,6 +5,7 @@ export const COMMANDS = {
   newScenario: 'dmascope.newScenario',
   showReport: 'dmascope.showReport',
   openExample: 'dmascope.openExample',
+  debugScenario: 'dmascope.debugScenario',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { registerDebugger } from './debug/register-debugger';
 import { Config } from './config';
 import type { ExtensionDeps } from './deps';
 import { DiagnosticsPublisher } from './diagnostics';
@@ -26,6 +27,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionDeps {
   registerCommands(context, deps);
   registerRunLens(context, deps);
   registerFolding(context);
+  // The debugger: step forward and back through the run's trace.
+  registerDebugger(context);
   // Completions, signature help, hovers, inlay hints, per-line lenses, semantic tokens, quick fixes.
   registerLanguageProviders(context, deps);
 

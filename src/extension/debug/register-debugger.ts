@@ -1,0 +1,42 @@
+// The debugger in VS Code: the inline adapter (the same DAP session as
+// dist/debug-adapter.js), the configuration F5 uses without a launch.json,
+// and the "Debug scenario" command behind the editor-title button.
+
+import * as vscode from 'vscode';
+import { DmascopeDebugSession } from '../../debug/session';
+import { COMMANDS } from '../command-ids';
+import { DEBUG_TYPE, resolveLaunch, type DmascopeLaunch } from './debug-config';
+
+function activeScenario(): string | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc?.languageId === 'dmas' && doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined;
+}
+
+export function registerDebugger(context: vscode.ExtensionContext): void {
+  context.subscriptions.push(
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
+      createDebugAdapterDescriptor: () => new vscode.DebugAdapterInlineImplementation(new DmascopeDebugSession()),
+    }),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
+      resolveDebugConfiguration: async (_folder, config) => {
+        const resolved = resolveLaunch(config as Partial<DmascopeLaunch>, activeScenario());
+        if (typeof resolved === 'string') {
+          void vscode.window.showWarningMessage(resolved);
+          return undefined;
+        }
+        // Unsaved edits are what the user means to debug: the adapter reads the file.
+        const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === resolved.program);
+        if (doc?.isDirty) await doc.save();
+        return resolved as vscode.DebugConfiguration;
+      },
+    }),
+    vscode.commands.registerCommand(COMMANDS.debugScenario, async (uri?: vscode.Uri) => {
+      const program = uri instanceof vscode.Uri ? uri.fsPath : activeScenario();
+      if (!program) {
+        void vscode.window.showWarningMessage('dmascope: open a .dmas scenario in the editor first.');
+        return false;
+      }
+      return vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], { type: DEBUG_TYPE, request: 'launch', name: 'Debug scenario', program, stopOnEntry: true });
+    }),
+  );
+}

@@ -1,0 +1,36 @@
+// The launch configuration F5 gets without a launch.json, and the debugger's
+// contribution in package.json.
+
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { resolveLaunch } from '../../src/extension/debug/debug-config';
+import { REPO_ROOT } from './fixtures';
+
+describe('ext: debug configuration', () => {
+  it('F5 without launch.json debugs the active scenario, stopping at its first statement', () => {
+    assert.deepEqual(resolveLaunch({}, '/ws/a.dmas'), { type: 'dmascope', request: 'launch', name: 'Debug scenario', program: '/ws/a.dmas', stopOnEntry: true });
+  });
+
+  it('keeps a launch.json configuration, filling ${file} from the active scenario', () => {
+    const r = resolveLaunch({ type: 'dmascope', request: 'launch', name: 'mine', program: '${file}', stopOnEntry: false }, '/ws/b.dmas');
+    assert.deepEqual(r, { type: 'dmascope', request: 'launch', name: 'mine', program: '/ws/b.dmas', stopOnEntry: false });
+    const fixed = resolveLaunch({ type: 'dmascope', request: 'launch', name: 'x', program: '/ws/c.dmas' }, undefined);
+    assert.equal(typeof fixed !== 'string' && fixed.program, '/ws/c.dmas');
+  });
+
+  it('says what to do when there is no scenario', () => {
+    assert.equal(resolveLaunch({}, undefined), 'dmascope: open a .dmas scenario to debug (or set "program" in the launch configuration).');
+  });
+
+  it('contributes the debugger, breakpoints in .dmas files and the Debug button', () => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      activationEvents: string[];
+      contributes: { debuggers: { type: string; languages: string[] }[]; breakpoints: { language: string }[]; menus: Record<string, { command: string }[]> };
+    };
+    assert.deepEqual(pkg.contributes.debuggers.map((d) => [d.type, d.languages]), [['dmascope', ['dmas']]]);
+    assert.deepEqual(pkg.contributes.breakpoints, [{ language: 'dmas' }]);
+    assert.ok(pkg.contributes.menus['editor/title/run'].some((m) => m.command === 'dmascope.debugScenario'));
+    assert.ok(pkg.activationEvents.includes('onDebugResolve:dmascope'));
+  });
+});

@@ -3,7 +3,7 @@
 // breakpoints on kernel function and tracepoint names.
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { TraceEvent } from '../engine/trace/recorder';
+import type { TraceEvent, TraceRecorder } from '../engine/trace/recorder';
 
 export interface TraceFilter {
   filter: string;
@@ -33,9 +33,13 @@ export const EXCEPTION_BREAKPOINT_FILTERS: DebugProtocol.ExceptionBreakpointsFil
 }));
 
 /** The text a trace breakpoint's stop shows: the finding's message, the fault, or the event. */
-export function describeHit(e: TraceEvent): string {
+export function describeHit(e: TraceEvent, trace?: TraceRecorder): string {
   if (e.name === 'engine:check' || e.name === 'engine:expect') return String(e.fields.message);
-  if (e.name === 'iommu:io_page_fault') return `IO page fault: ${String(e.fields.device)} at ${String(e.fields.iova)}`;
+  if (e.name === 'iommu:io_page_fault') {
+    // The fault record follows its tracepoint: it says why.
+    const f = trace?.faults.find((x) => x.seq === e.seq + 1);
+    return `IO page fault: ${String(e.fields.device)} ${f ? `${f.access} ` : ''}at ${String(e.fields.iova)}${f ? `: ${f.reason}` : ''}`;
+  }
   return `${e.name} ${Object.entries(e.fields).map(([k, v]) => `${k}=${typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v)}`).join(' ')}`;
 }
 

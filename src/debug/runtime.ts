@@ -205,7 +205,7 @@ export class DebugRuntime extends EventEmitter {
       if (bp && this.breakpointHolds(bp, k)) return { reason: 'breakpoint' };
     }
     if (e.kind !== 'return' && this.functionBreakpoints.has(e.name)) return { reason: 'function breakpoint', text: e.name };
-    for (const f of TRACE_FILTERS) if (this.filters.has(f.filter) && f.hits(e)) return { reason: 'exception', text: describeHit(e) };
+    for (const f of TRACE_FILTERS) if (this.filters.has(f.filter) && f.hits(e)) return { reason: 'exception', text: describeHit(e, this.trace) };
     return undefined;
   }
 

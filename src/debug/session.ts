@@ -12,7 +12,7 @@ import { inspectMachine, readCpuBytes, readDeviceBytes } from '../engine/inspect
 import { formatNumber } from '../lang/interp/number-style';
 import { toJson } from '../lang/interp/values';
 import { limitsMessage } from './limits';
-import { EXCEPTION_BREAKPOINT_FILTERS } from './breakpoints';
+import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
 import { DebugRuntime, type StopEvent } from './runtime';
 import { PAGE, VariableStore, parseMemoryReference, type Shown } from './variables';
@@ -195,9 +195,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
         stackFrames: shown.map((f) => {
           const file = f.kind === 'kernel' ? kernelSourceOf(f.name) : undefined;
           const name = f.kind === 'scenario' ? `${path.basename(this.program)}:${f.line}` : `${f.name}(${fieldsText(f.args)})${file ? `  [${file}]` : ''}`;
-          const sf = new StackFrame(f.seq, name, this.source(), f.line, f.column);
-          if (f.kind === 'kernel') (sf as DebugProtocol.StackFrame).presentationHint = 'subtle';
-          return sf;
+          return new StackFrame(f.seq, name, this.source(), f.line, f.column);
         }),
       };
       this.sendResponse(response);
@@ -329,8 +327,8 @@ export class DmascopeDebugSession extends LoggingDebugSession {
   protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
     this.withRuntime(response, (rt) => {
       const e = rt.event(rt.position);
-      const text = e ? (typeof e.fields.message === 'string' ? e.fields.message : `${e.name} ${fieldsText(e.fields)}`) : '';
-      response.body = { exceptionId: e?.name ?? 'dmascope', description: text, breakMode: 'always' };
+      const filter = e ? TRACE_FILTERS.find((f) => f.hits(e)) : undefined;
+      response.body = { exceptionId: filter?.label ?? e?.name ?? 'dmascope', description: e ? describeHit(e, rt.trace) : '', breakMode: 'always' };
       this.sendResponse(response);
     });
   }

@@ -116,7 +116,7 @@ export function formatRunReport(result: RunResult, summaryName: string, options:
 export function formatTraceSummary(result: RunResult): string[] {
   const counts = new Map<string, number>();
   for (const e of result.events) {
-    if (e.kind === 'return' || e.name === 'engine:statement') continue;
+    if (e.kind === 'return' || e.name === 'engine:statement' || e.name === 'engine:expect') continue;
     counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
   }
   if (result.events.length === 0) return [];

@@ -720,6 +720,72 @@ async function checkExtensionDetails() {
   return `details page: "${clip(readme.slice(readme.indexOf('Emulate')), 100)}"`;
 }
 
+/** Texts of the Call Stack view's frames, top first. */
+async function callStack() {
+  return page.locator('.debug-call-stack .monaco-list-row').allInnerTexts();
+}
+
+/** Waits for the debugger to pause with `want` (a RegExp) in the Call Stack; returns the frames. */
+async function pausedAt(want, ms = 20_000) {
+  const frames = await poll(async () => {
+    const f = await callStack();
+    return f.some((t) => want.test(t)) ? f : undefined;
+  }, ms);
+  if (!frames) throw new Error(`the debugger did not pause with ${want} in the Call Stack (shows ${JSON.stringify((await callStack().catch(() => [])).slice(0, 4))})`);
+  return frames;
+}
+
+/** Clicks a button of the debug toolbar (continue, step-into, step-back, ...) as a user would. */
+async function debugButton(icon) {
+  await page.locator(`.debug-toolbar .codicon-debug-${icon}`).first().click();
+  await sleep(400);
+}
+
+async function checkDebugging() {
+  const file = '01-streaming-map.dmas';
+  await runCommand('View: Show Explorer');
+  await openFile(file);
+  const mapLine = lineOf(file, 'r = dma_map_page(');
+  await gotoLine(mapLine);
+  await page.keyboard.press('F9'); // a breakpoint on the map of the receive buffer
+  await page.locator('.codicon-debug-breakpoint').first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('F5'); // no launch.json: the extension offers the configuration and stops on entry
+  await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+  await runCommand('View: Show Run and Debug');
+  await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+  await shot('debug-entry');
+  await debugButton('continue');
+  await pausedAt(new RegExp(`:${mapLine}\\b`));
+  await shot('debug-breakpoint');
+  for (let i = 0; i < 3; i++) await debugButton('step-into');
+  const frames = await pausedAt(/iommu_dma_alloc_iova/);
+  if (!frames.some((f) => /dma_map_phys\(.*kernel\/dma\/mapping\.c/.test(f))) throw new Error(`missing: dma_map_phys [kernel/dma/mapping.c] below the top frame (${JSON.stringify(frames.slice(0, 5))})`);
+  await shot('debug-kernel-frames');
+  // Variables: the Scenario scope holds the transmit mapping done on the line before.
+  const variables = await poll(async () => {
+    const t = await page.locator('.debug-variables').innerText();
+    return /\bt\b[\s\S]*0xfffff000/.test(t) ? t : undefined;
+  }, 10_000);
+  if (!variables) throw new Error(`missing: t = 0xfffff000 in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 160)}")`);
+  await debugButton('step-back');
+  await pausedAt(new RegExp(`${file.replace('.', '\\.')}:${mapLine}\\b`));
+  const afterBack = await callStack();
+  if (afterBack.some((f) => /iommu_dma_alloc_iova/.test(f))) throw new Error('Step Back stayed inside the kernel call');
+  await shot('debug-step-back');
+  // The IO page fault trace breakpoint (on by default) stops on the faulting write.
+  await debugButton('continue');
+  const faultLine = lineOf(file, 'expect fault dev_write');
+  await pausedAt(new RegExp(`:${faultLine}\\b`));
+  const widget = await poll(async () => {
+    const t = await page.locator('.zone-widget .exception-widget, .exception-widget').first().innerText({ timeout: 1000 });
+    return /IO page fault/.test(t) ? t : undefined;
+  }, 10_000);
+  await shot('debug-io-page-fault');
+  await page.keyboard.press('Shift+F5');
+  if (!widget) throw new Error('missing: the exception widget saying "IO page fault" at the faulting line');
+  return `paused at line ${mapLine}, kernel frames ${frames.slice(0, 3).map((f) => f.split('(')[0]).join(' <- ')}, stepped back, stopped on "${clip(widget, 80)}"`;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -773,6 +839,7 @@ async function main() {
   await check('run-from-lens', 'clicking the Run lens puts the report (PASS) in the Output panel', checkRunFromLens);
   await check('run-command', '"dmascope: Run scenario" from the palette puts the report in the Output panel', checkRunCommand);
   await check('extension-details', "the extension's details page shows the user README", checkExtensionDetails);
+  await check('debugging', 'F5 on a scenario: breakpoint, kernel frames in Call Stack, Variables, Step Back, the IO page fault trace breakpoint', checkDebugging);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

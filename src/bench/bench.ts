@@ -8,6 +8,7 @@ import { IovaDomain } from '../engine/iova/iova';
 import { Machine } from '../engine/machine';
 import { DEFAULT_PLATFORM } from '../engine/platform';
 import { checkScenario, runScenario } from '../lang/run';
+import { DebugRuntime } from '../debug/runtime';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -92,6 +93,38 @@ for i in 0 .. ${Math.round(ops / 3)} {
 `;
 }
 
+/** The debugger on a long run: launch to the first stop, step back and reverse continue at the end of about `events` events. */
+function debugFigures(): { debug_trace_events: number; debug_launch_to_first_stop_ms: number; debug_step_back_ms: number; debug_reverse_continue_ms: number } {
+  // Launch: the 100,000-operation scenario, parsed, run with snapshots, stopped on entry with the state there.
+  const launchSource = opsScenario(100_000);
+  const t0 = process.hrtime.bigint();
+  const launched = new DebugRuntime(launchSource);
+  launched.start(true);
+  launched.state();
+  const launchMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  // Step back / reverse continue: a run of about 1,000,000 events, at its end.
+  const pairs = QUICK ? 10_000 : 42_000;
+  const rt = new DebugRuntime(opsScenario(pairs * 3));
+  rt.setLineBreakpoints([{ line: 5 }]); // the first statement of the loop body: reverse continue crosses one iteration
+  let lastStop = -1;
+  rt.on('stop', (e: { event: number }) => (lastStop = e.event));
+  const end = rt.eventCount - 1;
+  const back = timeMs(() => {
+    rt.goTo(end);
+    rt.state();
+    rt.stepBack();
+    rt.state();
+  }, QUICK ? 3 : 7);
+  const reverse = timeMs(() => {
+    rt.goTo(end);
+    rt.setLineBreakpoints([{ line: 4 }]); // the map statement: the previous iteration's
+    rt.reverseContinue();
+    rt.state();
+  }, QUICK ? 3 : 7);
+  if (lastStop < 0 || lastStop >= end) throw new Error('bench: reverse continue did not stop behind the end');
+  return { debug_trace_events: rt.eventCount, debug_launch_to_first_stop_ms: Math.round(launchMs), debug_step_back_ms: back, debug_reverse_continue_ms: reverse };
+}
+
 function main(): void {
   const ms = QUICK ? 300 : 2000;
   const source10k = tenThousandLines();
@@ -109,12 +142,14 @@ function main(): void {
     run_100k_ops_json_ms: timeMs(() => {
       runScenario(opsScenario(100_000), 'bench-100k.dmas', { events: 'all' });
     }, 1),
+    ...debugFigures(),
   };
   console.log(`map/unmap pairs per second: ${result.map_unmap_pairs_per_s}`);
   console.log(`IOVA alloc+free per second (rcache warm): ${result.iova_allocs_per_s}`);
   console.log(`parse + check 10,000 lines: ${result.parse_check_10k_lines_ms} ms`);
   console.log(`run a 10,000-line scenario: ${result.run_10k_lines_ms} ms`);
   console.log(`run 100,000 DMA API calls: ${result.run_100k_ops_ms} ms (with every trace event in the result, as --json: ${result.run_100k_ops_json_ms} ms)`);
+  console.log(`debugger on ${result.debug_trace_events} events: launch to first stop (100,000 operations) ${result.debug_launch_to_first_stop_ms} ms, step back ${result.debug_step_back_ms} ms, reverse continue ${result.debug_reverse_continue_ms} ms`);
   console.log(JSON.stringify(result));
 }
 

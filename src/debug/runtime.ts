@@ -166,6 +166,17 @@ export class DebugRuntime extends EventEmitter {
     this.stop({ reason: 'step', event: k ?? this.position, backwards: true });
   }
 
+  /** The next event of that name after the position (a call, not its return), wrapping to the start. */
+  nextOfKind(name: string): number | undefined {
+    const n = this.eventCount;
+    for (let i = 1; i <= n; i++) {
+      const k = (this.position + i) % n;
+      const e = this.trace.eventAt(k);
+      if (e.name === name && e.kind !== 'return') return k;
+    }
+    return undefined;
+  }
+
   goTo(k: number): void {
     const target = Math.max(0, Math.min(this.eventCount - 1, Math.floor(k)));
     this.stop({ reason: 'goto', event: target, backwards: target < this.position });

@@ -284,9 +284,11 @@ export class DmascopeDebugSession extends LoggingDebugSession {
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
     if (command !== GO_TO_EVENT_REQUEST) return super.customRequest(command, response, args);
     this.withRuntime(response, (rt) => {
-      const a = (args ?? {}) as { event?: unknown; percent?: unknown };
-      const k = typeof a.event === 'number' && Number.isFinite(a.event) ? a.event : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.eventCount - 1) : NaN;
-      if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, 'goToEvent needs { event: N } or { percent: P }');
+      const a = (args ?? {}) as { event?: unknown; percent?: unknown; kind?: unknown };
+      const k = typeof a.event === 'number' && Number.isFinite(a.event) ? a.event
+        : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.eventCount - 1)
+        : typeof a.kind === 'string' ? rt.nextOfKind(a.kind) ?? NaN : NaN;
+      if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, typeof a.kind === 'string' ? `no ${a.kind} event after this point` : 'goToEvent needs { event: N }, { percent: P } or { kind: NAME }');
       this.sendResponse(response);
       rt.goTo(k);
     });

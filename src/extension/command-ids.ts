@@ -6,6 +6,7 @@ export const COMMANDS = {
   showReport: 'dmascope.showReport',
   openExample: 'dmascope.openExample',
   debugScenario: 'dmascope.debugScenario',
+  goToEvent: 'dmascope.goToEvent',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -54,8 +54,21 @@ export const runLens: LensContributor = {
   },
 };
 
-/** Line-1 lenses, left to right. Later: Debug, IOVA map, Walk, Bounce buffers. */
-export const LINE1_LENS_CONTRIBUTORS: LensContributor[] = [runLens];
+/** "Debug": starts the debugger on the scenario, stopped at its first statement. */
+export const debugLens: LensContributor = {
+  id: 'debug',
+  provide(ctx) {
+    return [new vscode.CodeLens(ctx.range, {
+      title: '$(debug-alt) Debug',
+      tooltip: 'Step forward and back through the scenario (dmascope: Debug scenario)',
+      command: COMMANDS.debugScenario,
+      arguments: [ctx.document.uri],
+    })];
+  },
+};
+
+/** Line-1 lenses, left to right. Later: IOVA map, Walk, Bounce buffers. */
+export const LINE1_LENS_CONTRIBUTORS: LensContributor[] = [runLens, debugLens];
 
 class Line1LensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();

@@ -129,6 +129,19 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.ok(bad instanceof Error && /unknown|nosuchname/.test(bad.message), String(bad));
   });
 
+  it('goes to an event by number and by kind, and reports the position', async () => {
+    await Promise.all([launch({ stopOnEntry: true }), dc.waitForEvent('stopped'), dc.waitForEvent('dmascope/position')]);
+    const [, , pos] = await Promise.all([
+      dc.customRequest('dmascope/goToEvent', { kind: 'iommu:io_page_fault' }),
+      dc.waitForEvent('stopped'),
+      dc.waitForEvent('dmascope/position'),
+    ]);
+    assert.equal((pos.body as { line: number }).line, 9, 'the faulting dev_write');
+    assert.equal((await top()).at(-1)?.line, 9);
+    const bad = await dc.customRequest('dmascope/goToEvent', { kind: 'no_such_event' }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error && /no no_such_event event/.test(bad.message));
+  });
+
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
     const answers = await rawSession([
       { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },

@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resolveLaunch } from '../../src/extension/debug/debug-config';
+import { parseGoToEvent } from '../../src/extension/debug/go-to-event';
 import { REPO_ROOT } from './fixtures';
 
 describe('ext: debug configuration', () => {
@@ -32,5 +33,17 @@ describe('ext: debug configuration', () => {
     assert.deepEqual(pkg.contributes.breakpoints, [{ language: 'dmas' }]);
     assert.ok(pkg.contributes.menus['editor/title/run'].some((m) => m.command === 'dmascope.debugScenario'));
     assert.ok(pkg.activationEvents.includes('onDebugResolve:dmascope'));
+  });
+});
+
+describe('ext: Go to event input', () => {
+  it('takes a 1-based event number, a percentage or an event name, and says what is wrong otherwise', () => {
+    assert.deepEqual(parseGoToEvent('1234'), { event: 1233 });
+    assert.deepEqual(parseGoToEvent(' 50% '), { percent: 50 });
+    assert.deepEqual(parseGoToEvent('iommu:io_page_fault'), { kind: 'iommu:io_page_fault' });
+    assert.deepEqual(parseGoToEvent('alloc_iova_fast'), { kind: 'alloc_iova_fast' });
+    assert.equal(parseGoToEvent('0'), 'events are numbered from 1');
+    assert.equal(parseGoToEvent('150%'), 'a percentage is at most 100%');
+    assert.equal(parseGoToEvent('x y'), '"x y" is not an event number, a percentage or an event name');
   });
 });

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { DmascopeDebugSession } from '../../debug/session';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE, resolveLaunch, type DmascopeLaunch } from './debug-config';
+import { registerTimelinePosition } from './timeline-position';
 
 function activeScenario(): string | undefined {
   const doc = vscode.window.activeTextEditor?.document;
@@ -13,6 +14,7 @@ function activeScenario(): string | undefined {
 }
 
 export function registerDebugger(context: vscode.ExtensionContext): void {
+  registerTimelinePosition(context);
   context.subscriptions.push(
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
       createDebugAdapterDescriptor: () => new vscode.DebugAdapterInlineImplementation(new DmascopeDebugSession()),

@@ -1,0 +1,13 @@
+// What "dmascope: Go to event" accepts, checked before it reaches the adapter.
+
+export type GoToEventTarget = { event: number } | { percent: number } | { kind: string };
+
+/** `1234` (1-based event number), `50%`, or an event name; a message when it is none of these. */
+export function parseGoToEvent(text: string): GoToEventTarget | string {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t) >= 1 ? { event: Number(t) - 1 } : 'events are numbered from 1';
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(t);
+  if (pct) return Number(pct[1]) <= 100 ? { percent: Number(pct[1]) } : 'a percentage is at most 100%';
+  if (/^[a-z_][\w]*(:[\w]+)?$/i.test(t)) return { kind: t };
+  return `"${t}" is not an event number, a percentage or an event name`;
+}

@@ -71,7 +71,7 @@ describe('debug adapter (DAP over stdio)', function () {
   });
 
   it('stops on entry at the first statement, stops at a line breakpoint moved to the next statement', async () => {
-    await launch({ stopOnEntry: true }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8 }, { line: 1 }] }));
+    await Promise.all([launch({ stopOnEntry: true }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8 }, { line: 1 }] })), dc.waitForEvent('stopped')]);
     let frames = await top();
     assert.equal(frames[frames.length - 1].line, 3, 'entry: the first statement (the iommu declaration)');
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
@@ -81,8 +81,7 @@ describe('debug adapter (DAP over stdio)', function () {
   });
 
   it('steps into the kernel call chain of a map and names the kernel files', async () => {
-    await launch({ stopOnEntry: false }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }] }));
-    await dc.waitForEvent('stopped');
+    await Promise.all([launch({ stopOnEntry: false }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }] })), dc.waitForEvent('stopped')]);
     for (let i = 0; i < 4; i++) await Promise.all([dc.stepInRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
     const names = (await top()).map((f) => f.name);
     assert.equal(names[0], 'alloc_iova_fast(size=1, limit_pfn=0xfffff, flush_rcache=false)  [drivers/iommu/iova.c]');
@@ -96,8 +95,8 @@ describe('debug adapter (DAP over stdio)', function () {
   });
 
   it('stops on the IO page fault trace breakpoint with the fault as the reason, then steps back to identical variables', async () => {
-    await launch({}, () => dc.setExceptionBreakpointsRequest({ filters: ['io_page_fault'] }));
-    const stop = (await dc.waitForEvent('stopped')) as DebugProtocol.StoppedEvent;
+    const [, stopped] = await Promise.all([launch({}, () => dc.setExceptionBreakpointsRequest({ filters: ['io_page_fault'] })), dc.waitForEvent('stopped')]);
+    const stop = stopped as DebugProtocol.StoppedEvent;
     assert.equal(stop.body.reason, 'exception');
     assert.equal(stop.body.text, 'IO page fault: 0000:02:00.0 write at 0xfffff000: smmu0: permission fault: write to 0xfffff000 which is mapped read-only');
     assert.equal((await top()).at(-1)?.line, 9);
@@ -111,8 +110,7 @@ describe('debug adapter (DAP over stdio)', function () {
   });
 
   it('reverse-continues to a breakpoint behind, evaluates and reads memory through the device and the CPU', async () => {
-    await launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }, { line: 12 }] }));
-    await dc.waitForEvent('stopped');
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }, { line: 12 }] })), dc.waitForEvent('stopped')]);
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
     assert.equal((await top())[0].line, 12);
     assert.equal(await scenarioVar('n'), '2');

@@ -215,7 +215,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       response.body = {
         scopes: [
           new Scope('Scenario', this.vars.add(values, []), false),
-          new Scope(`Event ${rt.position} of ${rt.eventCount}`, this.vars.add(event, []), false),
+          new Scope(`Event ${rt.position + 1} of ${rt.eventCount}`, this.vars.add(event, []), false),
           new Scope('Machine', this.vars.add(machine, []), true),
         ],
       };

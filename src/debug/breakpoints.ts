@@ -43,6 +43,38 @@ export function describeHit(e: TraceEvent, trace?: TraceRecorder): string {
   return `${e.name} ${Object.entries(e.fields).map(([k, v]) => `${k}=${typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v)}`).join(' ')}`;
 }
 
+/** A watched address range: physical (a CPU buffer) or a device's IOVA range. */
+export interface DataWatch {
+  space: 'phys' | 'iova';
+  start: bigint;
+  end: bigint;
+  label: string;
+}
+
+const ADDRESS_FIELDS: Record<'phys' | 'iova', readonly string[]> = {
+  phys: ['phys', 'paddr', 'orig', 'tlb_addr', 'phys_addr', 'desc_addr', 'table'],
+  iova: ['iova', 'addr', 'dma_addr', 'dma'],
+};
+const SIZE_FIELDS = ['size', 'len', 'length'];
+
+function num(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v)) return BigInt(v);
+  return undefined;
+}
+
+/** Does event e read or write inside the watched range (by the addresses and sizes its fields carry)? */
+export function touches(e: TraceEvent, w: DataWatch): boolean {
+  if (e.kind === 'return') return false;
+  const size = SIZE_FIELDS.map((k) => num(e.fields[k])).find((x) => x !== undefined) ?? 1n;
+  for (const key of ADDRESS_FIELDS[w.space]) {
+    const a = num(e.fields[key]);
+    if (a !== undefined && a < w.end && a + (size > 0n ? size : 1n) > w.start) return true;
+  }
+  return false;
+}
+
 /** Lines that hold statements (where a line breakpoint can stop), from the run's statement events. */
 export function statementLines(events: { length: number; eventAt(i: number): TraceEvent }): number[] {
   const lines = new Set<number>();

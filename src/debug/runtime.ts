@@ -11,10 +11,10 @@ import type { Interpreter } from '../lang/interp/interpreter';
 import { parseAndCheck } from '../lang/frontend';
 import type { Diagnostic } from '../lang/run-result';
 import { ScenarioTimeline } from '../lang/timeline';
-import { TRACE_FILTERS, describeHit, statementLines, verifiedLine } from './breakpoints';
+import { TRACE_FILTERS, describeHit, statementLines, touches, verifiedLine, type DataWatch } from './breakpoints';
 import { evaluateIn } from './evaluate';
 
-export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'function breakpoint' | 'goto';
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'function breakpoint' | 'data breakpoint' | 'goto';
 
 export interface StopEvent {
   reason: StopReason;
@@ -54,6 +54,7 @@ export class DebugRuntime extends EventEmitter {
   private lineBreakpoints = new Map<number, LineBreakpoint>();
   private filters = new Set<string>();
   private functionBreakpoints = new Set<string>();
+  private dataWatches: DataWatch[] = [];
   private cache: { k: number; state: Interpreter } | undefined;
 
   constructor(readonly source: string, snapshotEvery = 256) {
@@ -108,6 +109,11 @@ export class DebugRuntime extends EventEmitter {
 
   setFunctionBreakpoints(names: string[]): void {
     this.functionBreakpoints = new Set(names);
+  }
+
+  /** Data breakpoints: stop where an event reads or writes one of these ranges, forwards and backwards. */
+  setDataWatches(watches: DataWatch[]): void {
+    this.dataWatches = watches;
   }
 
   // ---- moves ------------------------------------------------------------------
@@ -216,6 +222,8 @@ export class DebugRuntime extends EventEmitter {
       if (bp && this.breakpointHolds(bp, k)) return { reason: 'breakpoint' };
     }
     if (e.kind !== 'return' && this.functionBreakpoints.has(e.name)) return { reason: 'function breakpoint', text: e.name };
+    const watch = this.dataWatches.find((w) => e.name !== 'engine:statement' && touches(e, w));
+    if (watch) return { reason: 'data breakpoint', text: `${e.name} touches ${watch.label}` };
     for (const f of TRACE_FILTERS) if (this.filters.has(f.filter) && f.hits(e)) return { reason: 'exception', text: describeHit(e, this.trace) };
     return undefined;
   }

@@ -15,7 +15,7 @@ import { limitsMessage } from './limits';
 import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
 import { DebugRuntime, type StopEvent } from './runtime';
-import { PAGE, VariableStore, parseMemoryReference, type Shown } from './variables';
+import { PAGE, VariableStore, memoryReferenceOf, parseMemoryReference, type Shown } from './variables';
 
 /** Launch arguments (package.json contributes.debuggers). */
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -66,6 +66,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       supportsReadMemoryRequest: true,
       supportsGotoTargetsRequest: false,
       supportsExceptionInfoRequest: true,
+      supportsDataBreakpoints: true,
       exceptionBreakpointFilters: EXCEPTION_BREAKPOINT_FILTERS,
     };
     this.sendResponse(response);
@@ -174,6 +175,28 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       const known = new Set<string>();
       for (let i = 0; i < rt.eventCount; i++) known.add(rt.trace.eventAt(i).name);
       response.body = { breakpoints: names.map((n) => (known.has(n) ? { verified: true } : { verified: false, message: `${n} is not called in this run` })) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+    const v = args.variablesReference !== undefined ? this.vars.child(args.variablesReference, String(args.name)) : undefined;
+    const ref = memoryReferenceOf(v);
+    const m = ref ? parseMemoryReference(ref) : undefined;
+    response.body = m
+      ? { dataId: ref ?? null, description: `${String(args.name)}: ${m.space === 'phys' ? 'physical' : `${m.device ?? ''} IOVA`} 0x${m.addr.toString(16)}+0x${m.size.toString(16)}`, accessTypes: ['readWrite'], canPersist: false }
+      : { dataId: null, description: 'only buffers and mappings (values with an address and a size) can be watched' };
+    this.sendResponse(response);
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    this.withRuntime(response, (rt) => {
+      const watches = (args.breakpoints ?? []).map((b) => {
+        const m = parseMemoryReference(String(b.dataId));
+        return m ? { space: m.space === 'phys' ? ('phys' as const) : ('iova' as const), start: m.addr, end: m.addr + m.size, label: `${m.space === 'phys' ? 'phys' : 'IOVA'} 0x${m.addr.toString(16)}+0x${m.size.toString(16)}` } : undefined;
+      });
+      rt.setDataWatches(watches.filter((w): w is NonNullable<typeof w> => w !== undefined));
+      response.body = { breakpoints: watches.map((w) => (w ? { verified: true } : { verified: false, message: 'not a buffer or mapping' })) };
       this.sendResponse(response);
     });
   }

@@ -25,6 +25,14 @@ export class VariableStore {
     return this.items.length;
   }
 
+  /** The child `name` of reference `ref` (a data breakpoint's target). */
+  child(ref: number, name: string): Shown {
+    const item = this.items[ref - 1];
+    if (!item || item.value === null || typeof item.value !== 'object') return undefined;
+    if (Array.isArray(item.value)) return item.value[Number(/^\[(\d+)\]$/.exec(name)?.[1] ?? NaN)];
+    return item.value[name];
+  }
+
   /** The children of reference `ref`, a page of them for a long array. */
   children(ref: number, start?: number, count?: number): DebugProtocol.Variable[] {
     const item = this.items[ref - 1];

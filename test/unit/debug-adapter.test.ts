@@ -140,6 +140,30 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.ok(bad instanceof Error && /no no_such_event event/.test(bad.message));
   });
 
+  it('stops where anything touches a watched buffer, forwards and backwards (data breakpoints)', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8 }] })), dc.waitForEvent('stopped')]);
+    const frames = await top();
+    const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
+    const info = await dc.customRequest('dataBreakpointInfo', { variablesReference: scopes[0].variablesReference, name: 'tx' }) as DebugProtocol.DataBreakpointInfoResponse;
+    assert.match(info.body.dataId ?? '', /^phys:0x[0-9a-f]+:0x1000$/);
+    await dc.customRequest('setDataBreakpoints', { breakpoints: [{ dataId: info.body.dataId }] });
+    const [, back] = await Promise.all([dc.reverseContinueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((back as DebugProtocol.StoppedEvent).body.reason, 'data breakpoint');
+    assert.match((back as DebugProtocol.StoppedEvent).body.text ?? '', /^dma:dma_map_phys touches phys 0x[0-9a-f]+\+0x1000$/);
+    assert.equal((await top()).at(-1)?.line, 7, 'the map read the buffer');
+    // Further back: every step of the map that touched the buffer (its IOMMU mapping included), then the CPU's write.
+    const seen: string[] = [];
+    for (let i = 0; i < 8 && !seen.some((t) => t.startsWith('engine:cpu_write')); i++) {
+      const [, b] = await Promise.all([dc.reverseContinueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+      seen.push((b as DebugProtocol.StoppedEvent).body.text ?? '');
+    }
+    assert.ok(seen.some((t) => /^iommu:map touches phys/.test(t)), JSON.stringify(seen));
+    assert.match(seen.at(-1) ?? '', /^engine:cpu_write touches phys/);
+    assert.equal((await top()).at(-1)?.line, 6);
+    const none = await dc.customRequest('dataBreakpointInfo', { variablesReference: scopes[0].variablesReference, name: 'n' }) as DebugProtocol.DataBreakpointInfoResponse;
+    assert.equal(none.body.dataId, null);
+  });
+
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
     const answers = await rawSession([
       { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },

@@ -183,6 +183,22 @@ export class DebugRuntime extends EventEmitter {
     return undefined;
   }
 
+  /**
+   * "Where did this come from": the last event before the position that put
+   * something at `addr` (a physical address or an IOVA): a CPU or device
+   * write, a map, a page-table entry, a bounce. Moves there.
+   */
+  whereFrom(space: 'phys' | 'iova', addr: bigint): boolean {
+    const watch: DataWatch = { space, start: addr, end: addr + 1n, label: `${space === 'phys' ? 'phys' : 'IOVA'} 0x${addr.toString(16)}` };
+    for (let k = this.position - 1; k >= 0; k--) {
+      const e = this.trace.eventAt(k);
+      if (e.name === 'engine:statement' || e.name === 'engine:cpu_read' || e.name === 'device_read' || !touches(e, watch)) continue;
+      this.stop({ reason: 'goto', text: `${e.name} last wrote ${watch.label}`, event: k, backwards: true });
+      return true;
+    }
+    return false;
+  }
+
   goTo(k: number): void {
     const target = Math.max(0, Math.min(this.eventCount - 1, Math.floor(k)));
     this.stop({ reason: 'goto', event: target, backwards: target < this.position });

@@ -28,6 +28,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 export const POSITION_EVENT = 'dmascope/position';
 /** Custom request: move to an event number or a percentage of the run. */
 export const GO_TO_EVENT_REQUEST = 'dmascope/goToEvent';
+/** Custom request: back to the event that last wrote an address ({ address: "0x...", space: 'phys' | 'iova' }). */
+export const WHERE_FROM_REQUEST = 'dmascope/whereFrom';
 
 const THREAD_ID = 1;
 /** Bytes one readMemory answers at most. */
@@ -305,6 +307,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
   }
 
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    if (command === WHERE_FROM_REQUEST) return this.whereFrom(response, args);
     if (command !== GO_TO_EVENT_REQUEST) return super.customRequest(command, response, args);
     this.withRuntime(response, (rt) => {
       const a = (args ?? {}) as { event?: unknown; percent?: unknown; kind?: unknown };
@@ -314,6 +317,17 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, typeof a.kind === 'string' ? `no ${a.kind} event after this point` : 'goToEvent needs { event: N }, { percent: P } or { kind: NAME }');
       this.sendResponse(response);
       rt.goTo(k);
+    });
+  }
+
+  private whereFrom(response: DebugProtocol.Response, args: unknown): void {
+    this.withRuntime(response, (rt) => {
+      const a = (args ?? {}) as { address?: unknown; space?: unknown };
+      const text = typeof a.address === 'string' ? a.address.trim() : '';
+      if (!/^0x[0-9a-f]+$/i.test(text) || (a.space !== 'phys' && a.space !== 'iova')) return this.sendErrorResponse(response, 3050, 'whereFrom needs { address: "0x...", space: "phys" | "iova" }');
+      const found = rt.whereFrom(a.space, BigInt(text));
+      if (!found) return this.sendErrorResponse(response, 3051, `nothing wrote ${text} before this point`);
+      this.sendResponse(response);
     });
   }
 

@@ -7,6 +7,7 @@ export const COMMANDS = {
   openExample: 'dmascope.openExample',
   debugScenario: 'dmascope.debugScenario',
   goToEvent: 'dmascope.goToEvent',
+  whereFrom: 'dmascope.whereFrom',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -164,6 +164,15 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(none.body.dataId, null);
   });
 
+  it('goes back to the event that last wrote an address (where did this come from)', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
+    const [, stop] = await Promise.all([dc.customRequest('dmascope/whereFrom', { address: '0xfffff000', space: 'iova' }), dc.waitForEvent('stopped')]);
+    assert.match((stop as DebugProtocol.StoppedEvent).body.text ?? '', /last wrote IOVA 0xfffff000$/);
+    assert.equal((await top()).at(-1)?.line, 11, 'the unmap cleared the IOVA last');
+    const bad = await dc.customRequest('dmascope/whereFrom', { address: 'not an address', space: 'iova' }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error && /whereFrom needs/.test(bad.message));
+  });
+
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
     const answers = await rawSession([
       { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },

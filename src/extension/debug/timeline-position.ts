@@ -4,7 +4,7 @@
 // event of a kind).
 
 import * as vscode from 'vscode';
-import { GO_TO_EVENT_REQUEST, POSITION_EVENT } from '../../debug/session';
+import { GO_TO_EVENT_REQUEST, POSITION_EVENT, WHERE_FROM_REQUEST } from '../../debug/session';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE } from './debug-config';
 import { parseGoToEvent } from './go-to-event';
@@ -36,6 +36,32 @@ export function registerTimelinePosition(context: vscode.ExtensionContext): void
     }),
     vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.type === DEBUG_TYPE) item.hide();
+    }),
+    vscode.commands.registerCommand(COMMANDS.whereFrom, async (arg?: unknown) => {
+      const session = vscode.debug.activeDebugSession;
+      if (session?.type !== DEBUG_TYPE) {
+        void vscode.window.showWarningMessage('dmascope: start debugging a scenario first (F5).');
+        return undefined;
+      }
+      const editor = vscode.window.activeTextEditor;
+      const selected = editor ? editor.document.getText(editor.selection.isEmpty ? editor.document.getWordRangeAtPosition(editor.selection.active, /0x[0-9a-fA-F_]+/) : editor.selection) : '';
+      const text = typeof arg === 'string' ? arg : await vscode.window.showInputBox({
+        title: 'dmascope: Where did this come from',
+        prompt: 'An IOVA or a physical address: the debugger goes back to the event that last wrote it',
+        value: selected.replace(/_/g, ''),
+      });
+      if (!text) return undefined;
+      const address = text.trim().replace(/_/g, '');
+      // An address is tried as an IOVA first (what a device used), then as a physical address.
+      for (const space of ['iova', 'phys'] as const) {
+        try {
+          return await session.customRequest(WHERE_FROM_REQUEST, { address, space });
+        } catch {
+          // not in that space: try the next
+        }
+      }
+      void vscode.window.showInformationMessage(`dmascope: nothing wrote ${address} before this point of the run.`);
+      return undefined;
     }),
     vscode.commands.registerCommand(COMMANDS.goToEvent, async (arg?: unknown) => {
       const session = vscode.debug.activeDebugSession;

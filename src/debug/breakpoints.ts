@@ -22,6 +22,7 @@ export const TRACE_FILTERS: readonly TraceFilter[] = [
   { filter: 'dma_debug', label: 'dma-debug violation', description: 'An error CONFIG_DMA_API_DEBUG reports', hits: (e) => checkId(e).startsWith('dma-debug') },
   { filter: 'expect_failed', label: 'Failed expectation', description: 'An expect that does not hold', hits: (e) => e.name === 'engine:expect' && e.fields.passed === false },
   { filter: 'stale_read', label: 'Stale CPU/device read', description: 'A read that saw stale data (CPU cache vs memory)', hits: (e) => checkId(e) === 'stale-cpu-read' || checkId(e) === 'stale-device-read' },
+  { filter: 'iotlb_miss', label: 'IOTLB miss', description: 'A device access the IOTLB did not hold: the IOMMU walks the page table', hits: (e) => e.name === 'engine:iotlb_miss' },
   { filter: 'sanitizer', label: 'DMA sanitizer finding', description: 'An access past its buffer or mapping, or through a stale IOTLB entry', hits: (e) => checkId(e).startsWith('dmascope-') || checkId(e) === 'use-after-unmap' },
 ];
 
@@ -30,7 +31,53 @@ export const EXCEPTION_BREAKPOINT_FILTERS: DebugProtocol.ExceptionBreakpointsFil
   label: f.label,
   description: f.description,
   default: f.filter === 'io_page_fault' || f.filter === 'expect_failed',
+  supportsCondition: true,
+  conditionDescription: 'e.g. device == 0000:02:00.0 && addr in 0xffff0000..0x100000000 && pasid == 1',
 }));
+
+/** A trace breakpoint's condition: `device == NAME`, `addr in START..END`, `pasid == N`, joined by &&. */
+export interface TraceCondition {
+  device?: string;
+  addr?: { start: bigint; end: bigint };
+  pasid?: number;
+}
+
+/** Parses a trace breakpoint condition; a message says what is wrong. */
+export function parseTraceCondition(text: string): TraceCondition | string {
+  const out: TraceCondition = {};
+  for (const part of text.split('&&').map((p) => p.trim()).filter((p) => p !== '')) {
+    let m = /^device\s*==\s*([\w.:-]+)$/.exec(part);
+    if (m) {
+      out.device = m[1];
+      continue;
+    }
+    m = /^addr\s+in\s+(0x[0-9a-f_]+)\s*\.\.\s*(0x[0-9a-f_]+)$/i.exec(part);
+    if (m) {
+      out.addr = { start: BigInt(m[1].replace(/_/g, '')), end: BigInt(m[2].replace(/_/g, '')) };
+      if (out.addr.end <= out.addr.start) return `empty range in "${part}"`;
+      continue;
+    }
+    m = /^pasid\s*==\s*(\d+)$/.exec(part);
+    if (m) {
+      out.pasid = Number(m[1]);
+      continue;
+    }
+    return `"${part}" is not device == NAME, addr in START..END or pasid == N`;
+  }
+  return out;
+}
+
+/** Does event e meet the condition (by the device, address and PASID its fields name)? */
+export function meetsCondition(e: TraceEvent, c: TraceCondition): boolean {
+  const fields = e.fields;
+  if (c.device !== undefined && String(fields.device ?? '') !== c.device && String(fields.dev ?? '') !== c.device) return false;
+  if (c.pasid !== undefined && Number(fields.pasid ?? -1) !== c.pasid) return false;
+  if (c.addr) {
+    const a = num(fields.iova) ?? num(fields.addr) ?? num(fields.phys);
+    if (a === undefined || a < c.addr.start || a >= c.addr.end) return false;
+  }
+  return true;
+}
 
 /** The text a trace breakpoint's stop shows: the finding's message, the fault, or the event. */
 export function describeHit(e: TraceEvent, trace?: TraceRecorder): string {

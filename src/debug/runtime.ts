@@ -11,7 +11,7 @@ import type { Interpreter } from '../lang/interp/interpreter';
 import { parseAndCheck } from '../lang/frontend';
 import type { Diagnostic } from '../lang/run-result';
 import { ScenarioTimeline } from '../lang/timeline';
-import { TRACE_FILTERS, describeHit, statementLines, touches, verifiedLine, type DataWatch } from './breakpoints';
+import { TRACE_FILTERS, describeHit, meetsCondition, statementLines, touches, verifiedLine, type DataWatch, type TraceCondition } from './breakpoints';
 import { evaluateIn } from './evaluate';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'function breakpoint' | 'data breakpoint' | 'goto';
@@ -52,7 +52,7 @@ export class DebugRuntime extends EventEmitter {
   position = -1;
   backwards = false;
   private lineBreakpoints = new Map<number, LineBreakpoint>();
-  private filters = new Set<string>();
+  private filters = new Map<string, TraceCondition>();
   private functionBreakpoints = new Set<string>();
   private dataWatches: DataWatch[] = [];
   private cache: { k: number; state: Interpreter } | undefined;
@@ -103,8 +103,9 @@ export class DebugRuntime extends EventEmitter {
     });
   }
 
-  setTraceFilters(filters: string[]): void {
-    this.filters = new Set(filters.filter((f) => TRACE_FILTERS.some((t) => t.filter === f)));
+  /** Trace breakpoints on, each with its condition (an empty one: always). */
+  setTraceFilters(filters: { filter: string; condition?: TraceCondition }[]): void {
+    this.filters = new Map(filters.filter((f) => TRACE_FILTERS.some((t) => t.filter === f.filter)).map((f) => [f.filter, f.condition ?? {}]));
   }
 
   setFunctionBreakpoints(names: string[]): void {
@@ -240,7 +241,10 @@ export class DebugRuntime extends EventEmitter {
     if (e.kind !== 'return' && this.functionBreakpoints.has(e.name)) return { reason: 'function breakpoint', text: e.name };
     const watch = this.dataWatches.find((w) => e.name !== 'engine:statement' && touches(e, w));
     if (watch) return { reason: 'data breakpoint', text: `${e.name} touches ${watch.label}` };
-    for (const f of TRACE_FILTERS) if (this.filters.has(f.filter) && f.hits(e)) return { reason: 'exception', text: describeHit(e, this.trace) };
+    for (const f of TRACE_FILTERS) {
+      const cond = this.filters.get(f.filter);
+      if (cond && f.hits(e) && meetsCondition(e, cond)) return { reason: 'exception', text: describeHit(e, this.trace) };
+    }
     return undefined;
   }
 

@@ -12,7 +12,7 @@ import { inspectMachine, readCpuBytes, readDeviceBytes } from '../engine/inspect
 import { formatNumber } from '../lang/interp/number-style';
 import { toJson } from '../lang/interp/values';
 import { limitsMessage } from './limits';
-import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit } from './breakpoints';
+import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit, parseTraceCondition, type TraceCondition } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
 import { DebugRuntime, type StopEvent } from './runtime';
 import { PAGE, VariableStore, memoryReferenceOf, parseMemoryReference, type Shown } from './variables';
@@ -69,6 +69,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       supportsGotoTargetsRequest: false,
       supportsExceptionInfoRequest: true,
       supportsDataBreakpoints: true,
+      supportsExceptionFilterOptions: true,
       exceptionBreakpointFilters: EXCEPTION_BREAKPOINT_FILTERS,
     };
     this.sendResponse(response);
@@ -165,7 +166,13 @@ export class DmascopeDebugSession extends LoggingDebugSession {
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
     this.withRuntime(response, (rt) => {
-      rt.setTraceFilters(Array.isArray(args.filters) ? args.filters.filter((f): f is string => typeof f === 'string') : []);
+      const plain = Array.isArray(args.filters) ? args.filters.filter((f): f is string => typeof f === 'string').map((filter) => ({ filter, condition: undefined as string | undefined })) : [];
+      const withOptions = Array.isArray(args.filterOptions) ? args.filterOptions.map((o) => ({ filter: String(o.filterId), condition: typeof o.condition === 'string' ? o.condition : undefined })) : [];
+      const parsed = [...plain, ...withOptions].map((f) => ({ filter: f.filter, condition: f.condition ? parseTraceCondition(f.condition) : {} }));
+      const bad = parsed.find((p) => typeof p.condition === 'string');
+      rt.setTraceFilters(parsed.filter((p): p is { filter: string; condition: TraceCondition } => typeof p.condition !== 'string'));
+      response.body = { breakpoints: parsed.map((p) => (typeof p.condition === 'string' ? { verified: false, message: p.condition } : { verified: true })) };
+      if (bad) this.sendEvent(new OutputEvent(`dmascope: trace breakpoint ${bad.filter}: ${String(bad.condition)}\n`, 'console'));
       this.sendResponse(response);
     });
   }

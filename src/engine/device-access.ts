@@ -153,7 +153,10 @@ function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint,
       // A nested entry is stale once either stage stopped mapping it.
       if ((nested ? iommuNestedIovaToPhys(domain, cur) : domain.ops.iovaToPhys(cur)) === 0n) t.staleIotlb = true;
     } else {
-      if (!probe) iommu.iotlb.misses++;
+      if (!probe) {
+        iommu.iotlb.misses++;
+        ctx.trace.emit('engine:iotlb_miss', { iommu: iommu.name, device: dev.busId, iova: cur, ...(pasid !== null && i === 0 ? { pasid } : {}) });
+      }
       const g = iommu.iotlb.granule;
       if (nested) {
         // Two stages: every stage-1 descriptor read goes through stage 2, then the final IPA does.

@@ -67,7 +67,7 @@ describe('debug adapter (DAP over stdio)', function () {
     const r = await dc.initializeRequest();
     assert.equal(r.body?.supportsStepBack, true);
     assert.equal(r.body?.supportsReadMemoryRequest, true);
-    assert.deepEqual(r.body?.exceptionBreakpointFilters?.map((f) => f.filter), ['io_page_fault', 'swiotlb_bounce', 'swiotlb_full', 'dma_debug', 'expect_failed', 'stale_read', 'sanitizer']);
+    assert.deepEqual(r.body?.exceptionBreakpointFilters?.map((f) => f.filter), ['io_page_fault', 'swiotlb_bounce', 'swiotlb_full', 'dma_debug', 'expect_failed', 'stale_read', 'iotlb_miss', 'sanitizer']);
   });
 
   it('stops on entry at the first statement, stops at a line breakpoint moved to the next statement', async () => {
@@ -171,6 +171,23 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal((await top()).at(-1)?.line, 11, 'the unmap cleared the IOVA last');
     const bad = await dc.customRequest('dmascope/whereFrom', { address: 'not an address', space: 'iova' }).catch((e: Error) => e);
     assert.ok(bad instanceof Error && /whereFrom needs/.test(bad.message));
+  });
+
+  it('honours a trace breakpoint condition on the device and the address', async () => {
+    // Another device's faults only: the run ends without stopping.
+    await Promise.all([
+      launch({}, () => dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'io_page_fault', condition: 'device == 0000:09:00.0' }] })),
+      dc.waitForEvent('terminated'),
+    ]);
+  });
+
+  it('stops on an IOTLB miss inside the address range a condition names', async () => {
+    const [, stop] = await Promise.all([
+      launch({}, () => dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'iotlb_miss', condition: 'device == 0000:02:00.0 && addr in 0xfffff000..0x100000000' }] })),
+      dc.waitForEvent('stopped'),
+    ]);
+    assert.match((stop as DebugProtocol.StoppedEvent).body.text ?? '', /^engine:iotlb_miss .*iova=0xfffff000/);
+    assert.equal((await top()).at(-1)?.line, 9);
   });
 
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {

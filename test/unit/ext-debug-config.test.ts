@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resolveLaunch } from '../../src/extension/debug/debug-config';
 import { parseGoToEvent } from '../../src/extension/debug/go-to-event';
+import { parseTraceCondition } from '../../src/debug/breakpoints';
 import { REPO_ROOT } from './fixtures';
 
 describe('ext: debug configuration', () => {
@@ -45,5 +46,14 @@ describe('ext: Go to event input', () => {
     assert.equal(parseGoToEvent('0'), 'events are numbered from 1');
     assert.equal(parseGoToEvent('150%'), 'a percentage is at most 100%');
     assert.equal(parseGoToEvent('x y'), '"x y" is not an event number, a percentage or an event name');
+  });
+});
+
+describe('debug: trace breakpoint conditions', () => {
+  it('parses device, address range and PASID, and says what it does not understand', () => {
+    assert.deepEqual(parseTraceCondition('device == 0000:02:00.0 && addr in 0xffff_0000..0x1_0000_0000 && pasid == 1'), { device: '0000:02:00.0', addr: { start: 0xffff0000n, end: 0x100000000n }, pasid: 1 });
+    assert.deepEqual(parseTraceCondition(''), {});
+    assert.equal(parseTraceCondition('addr in 0x2000..0x1000'), 'empty range in "addr in 0x2000..0x1000"');
+    assert.equal(parseTraceCondition('size > 4'), '"size > 4" is not device == NAME, addr in START..END or pasid == N');
   });
 });

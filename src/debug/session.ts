@@ -128,8 +128,26 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     return `${r.ok ? 'PASS' : 'FAIL'} ${path.basename(this.program)}: ${r.expectations.length - failed}/${r.expectations.length} expectations passed, ${r.checks.filter((c) => !c.expected).length} checks, ${r.faults.filter((f) => !f.expected).length} unexpected faults`;
   }
 
+  /** Events up to which the kernel log was written to the Debug Console. */
+  private loggedUpTo = -1;
+
+  /** The kernel log lines printed since the last stop (going forwards), in the Debug Console at their lines. */
+  private echoLog(to: number): void {
+    const rt = this.runtime;
+    if (!rt || to <= this.loggedUpTo) return;
+    for (const l of rt.trace.log) {
+      if (l.seq <= this.loggedUpTo || l.seq > to) continue;
+      const e = new OutputEvent(`${l.text}\n`, 'console') as DebugProtocol.OutputEvent;
+      e.body.source = this.source();
+      e.body.line = l.line;
+      this.sendEvent(e);
+    }
+    this.loggedUpTo = to;
+  }
+
   private stopped(s: StopEvent): void {
     this.vars.clear();
+    this.echoLog(s.event);
     const e = new StoppedEvent(s.reason, THREAD_ID, s.text) as DebugProtocol.StoppedEvent;
     if (s.text) e.body.description = s.text;
     this.sendEvent(e);

@@ -190,6 +190,16 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal((await top()).at(-1)?.line, 9);
   });
 
+  it('writes the kernel log to the Debug Console at the lines that printed it, as the run moves forwards', async () => {
+    const outputs: DebugProtocol.OutputEvent[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
+    const fault = outputs.find((o) => /Request device \[0000:02:00\.0\] fault addr 0xfffff000/.test(o.body.output));
+    assert.ok(fault, JSON.stringify(outputs.map((o) => o.body.output)));
+    assert.equal(fault.body.line, 9);
+    assert.equal(path.basename(fault.body.source?.path ?? ''), 'map-fault.dmas');
+  });
+
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
     const answers = await rawSession([
       { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },

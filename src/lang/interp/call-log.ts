@@ -15,6 +15,7 @@ import type { CallExpr } from '../ast';
 import type { CallSiteResult, MachineSummary, MappingSummary, WalkSummary } from '../run-result';
 import { CoherentValue, BufferValue, type Value } from './values';
 import { numberStyle, renderPrinted, type VariableStyles } from './number-style';
+import { inspectDevice } from '../../engine/inspect';
 
 /** A call's number style depends on its callee only. */
 const NO_VARIABLES: VariableStyles = new Map();
@@ -191,13 +192,14 @@ export function machineSummary(m: Machine): MachineSummary {
       pri: d.pri,
       minAlignMask: hex(d.minAlignMask),
       line: d.line,
-      path: d.path.map((e) => ({
-        iommu: e.iommu.name,
-        group: e.group.id,
-        domain: e.group.domain?.label ?? null,
-        domainType: e.group.domain?.type ?? null,
-        defaultDomain: e.group.defaultDomain?.label ?? null,
-        pasids: [...e.group.pasidArray.entries()].map(([pasid, a]) => ({ pasid, domain: a.domain.label })),
+      // The engine's view of the path, plus the attached domain's type the editor shows.
+      path: inspectDevice(d).path.map((p, i) => ({
+        iommu: p.iommu,
+        group: p.group,
+        domain: p.domain,
+        domainType: d.path[i].group.domain?.type ?? null,
+        defaultDomain: p.defaultDomain,
+        pasids: p.pasids.map(({ pasid, domain }) => ({ pasid, domain })),
       })),
     })),
     domains: domains.map((d) => ({

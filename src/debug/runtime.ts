@@ -10,7 +10,7 @@ import type { TraceEvent, TraceRecorder } from '../engine/trace/recorder';
 import type { Interpreter } from '../lang/interp/interpreter';
 import { parseAndCheck } from '../lang/frontend';
 import type { Diagnostic } from '../lang/run-result';
-import { ScenarioTimeline } from '../lang/timeline';
+import { ScenarioTimeline, type TimelineOptions } from '../lang/timeline';
 import { TRACE_FILTERS, describeHit, meetsCondition, statementLines, touches, verifiedLine, type DataWatch, type TraceCondition } from './breakpoints';
 import { evaluateIn } from './evaluate';
 
@@ -45,7 +45,9 @@ export interface LineBreakpoint {
 }
 
 export class DebugRuntime extends EventEmitter {
-  readonly timeline: ScenarioTimeline;
+  timeline: ScenarioTimeline;
+  /** Memory the user changed (writeMemory): the run is redone with these writes. */
+  private readonly injections: NonNullable<TimelineOptions['injections']> = [];
   readonly diagnostics: Diagnostic[];
   readonly lines: number[];
   /** The current position: an event index (-1 before the first event). */
@@ -198,6 +200,27 @@ export class DebugRuntime extends EventEmitter {
       return true;
     }
     return false;
+  }
+
+  /**
+   * writeMemory: a CPU write of `bytes` at `phys` here, and the run goes on
+   * from the changed state. The run is redone with the write injected at this
+   * point (before the current statement when stopped at one); the position
+   * stays on the same statement. Returns false outside RAM.
+   */
+  writeMemory(phys: bigint, bytes: Uint8Array): boolean {
+    const m = this.machine();
+    if (!m || bytes.length === 0 || !m.mem.isRam(phys, BigInt(bytes.length))) return false;
+    const here = this.event(this.position);
+    const atStatement = here?.name === 'engine:statement';
+    const afterEvent = atStatement ? this.position - 1 : this.position;
+    this.injections.push({ afterEvent, phys, bytes: bytes.slice() });
+    const checked = parseAndCheck(this.source);
+    this.timeline = new ScenarioTimeline(this.source, this.timeline.snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, injections: this.injections });
+    this.cache = undefined;
+    // The injected write is an event: the statement we stood at moved one further.
+    if (atStatement) this.position = this.nextStatement(this.position - 1) ?? this.position;
+    return true;
   }
 
   goTo(k: number): void {

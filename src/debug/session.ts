@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { inspectMachine, readCpuBytes, readDeviceBytes } from '../engine/inspect';
@@ -66,6 +66,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       supportsFunctionBreakpoints: true,
       supportsEvaluateForHovers: true,
       supportsReadMemoryRequest: true,
+      supportsWriteMemoryRequest: true,
       supportsGotoTargetsRequest: false,
       supportsExceptionInfoRequest: true,
       supportsDataBreakpoints: true,
@@ -385,6 +386,21 @@ export class DmascopeDebugSession extends LoggingDebugSession {
         response.body = { address: `0x${addr.toString(16)}`, data: Buffer.from(r.bytes).toString('base64'), unreadableBytes: count - r.bytes.length };
       }
       this.sendResponse(response);
+    });
+  }
+
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
+    this.withRuntime(response, (rt) => {
+      const ref = parseMemoryReference(String(args.memoryReference));
+      if (!ref || ref.space !== 'phys') return this.sendErrorResponse(response, 3060, 'only a CPU buffer (a phys: memory reference) can be written');
+      const bytes = Buffer.from(String(args.data ?? ''), 'base64');
+      const offset = BigInt(Math.max(0, Math.floor(args.offset ?? 0)));
+      if (bytes.length === 0 || bytes.length > MAX_READ || offset + BigInt(bytes.length) > ref.size) return this.sendErrorResponse(response, 3061, `write ${bytes.length} bytes at offset ${offset}: outside the buffer (${ref.size} bytes)`);
+      if (!rt.writeMemory(ref.addr + offset, new Uint8Array(bytes))) return this.sendErrorResponse(response, 3062, 'that memory is not RAM');
+      response.body = { bytesWritten: bytes.length };
+      this.sendResponse(response);
+      this.vars.clear();
+      this.sendEvent(new InvalidatedEvent(['all'], THREAD_ID));
     });
   }
 

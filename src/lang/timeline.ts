@@ -8,7 +8,7 @@ import { Machine } from '../engine/machine';
 import { cloneState } from '../engine/snapshot';
 import { ReplayStop, type TraceLengths, type TraceRecorder } from '../engine/trace/recorder';
 import type { Program } from './ast';
-import { Interpreter, type PositionFrame } from './interp/interpreter';
+import { Interpreter, type MemoryInjection, type PositionFrame } from './interp/interpreter';
 import { parse } from './parser';
 import { CallLog } from './interp/call-log';
 import { buildResult, type RunOptions } from './run-result-build';
@@ -21,6 +21,8 @@ export interface TimelineOptions {
   diagnostics?: Diagnostic[];
   /** Record per call site values and walks for the editor (RunResult.calls / walks / machine). */
   editorInfo?: boolean;
+  /** Memory writes the debugger adds to the run (Interpreter.injections). */
+  injections?: Omit<MemoryInjection, 'applied'>[];
 }
 
 export interface TimelineSnapshot {
@@ -49,6 +51,7 @@ export class ScenarioTimeline {
     this.diagnostics = opts.diagnostics ?? [];
     this.final = new Interpreter(source, { atBoundary: (it) => this.maybeSnapshot(it) });
     if (opts.editorInfo) this.final.callLog = new CallLog();
+    for (const inj of opts.injections ?? []) this.final.injections.push({ ...inj, applied: false });
     this.final.run(this.program);
     this.final.hooks = {};
   }

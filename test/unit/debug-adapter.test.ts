@@ -200,6 +200,21 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(path.basename(fault.body.source?.path ?? ''), 'map-fault.dmas');
   });
 
+  it('writes a CPU buffer and continues from the changed state (writeMemory)', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }] })), dc.waitForEvent('stopped')]);
+    const frames = await top();
+    const tx = await dc.evaluateRequest({ expression: 'tx.phys', frameId: frames[0].id, context: 'repl' });
+    const ref = `phys:${tx.body.result}:0x1000`;
+    const w = await dc.customRequest('writeMemory', { memoryReference: ref, offset: 0, data: Buffer.from('pong').toString('base64') }) as DebugProtocol.WriteMemoryResponse;
+    assert.equal(w.body?.bytesWritten, 4);
+    assert.equal((await top()).at(-1)?.line, 7, 'still at the map');
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const seen = await dc.evaluateRequest({ expression: 'dev_read(eth0, t, 4)', frameId: (await top())[0].id, context: 'repl' });
+    assert.equal(seen.body.result, '"pong"', 'the device reads what was written before the map');
+    const outside = await dc.customRequest('writeMemory', { memoryReference: ref, offset: 0x1000, data: Buffer.from('x').toString('base64') }).catch((e: Error) => e);
+    assert.ok(outside instanceof Error && /outside the buffer/.test(outside.message));
+  });
+
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
     const answers = await rawSession([
       { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },

@@ -8,6 +8,7 @@ import { ScenarioTimeline } from '../../src/lang/timeline';
 import { renderValue } from '../../src/lang/interp/values';
 import type { Interpreter } from '../../src/lang/interp/interpreter';
 import type { TraceEvent } from '../../src/engine/trace/recorder';
+import { readCpuBytes } from '../../src/engine/inspect';
 
 const SOURCE = `platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }
 iommu smmu0 : arm-smmu-v3 { granule = 4K; ias = 48; oas = 48 }
@@ -98,5 +99,25 @@ describe('timeline: stateAt(k), inside kernel calls', () => {
     assert.equal(tl.result.ok, true);
     assert.equal(tl.result.expectations.length, 1);
     assert.equal(tl.result.events.length, tl.eventCount);
+  });
+});
+
+describe('timeline: injected memory writes (the debugger\'s writeMemory)', () => {
+  it('does the write at the same point in the run and in every replay', () => {
+    const base = new ScenarioTimeline(SOURCE, 16);
+    const stmt = base.trace.events.find((e) => e.name === 'engine:statement' && e.line === 11) as TraceEvent;
+    const tx = base.final.vars.get('tx') as { buf: { phys: bigint } };
+    const tl = new ScenarioTimeline(SOURCE, 16, { injections: [{ afterEvent: stmt.seq - 1, phys: tx.buf.phys, bytes: new TextEncoder().encode('pong') }] });
+    assert.equal(tl.result.expectations[0].passed, false, 'the device now reads "pong", not "ping"');
+    assert.match(tl.result.expectations[0].message, /pong/);
+    const injected = tl.trace.events.findIndex((e) => e.name === 'engine:cpu_write' && e.line === 11);
+    assert.ok(injected > 0);
+    // The write lands after its event (and the check it draws: the buffer is mapped for the device); the statement sees it.
+    const next = tl.trace.events.findIndex((e, i) => i > injected && e.name === 'engine:statement');
+    for (const [k, want] of [[injected - 1, 'ping'], [injected, 'ping'], [next, 'pong'], [tl.eventCount - 1, 'pong']] as const) {
+      const m = tl.stateAt(k).machine;
+      assert.ok(m);
+      assert.equal(Buffer.from(readCpuBytes(m, tx.buf.phys, 4) ?? []).toString(), want, `event ${k}`); // the CPU's view: the write sits in its cache
+    }
   });
 });

@@ -56,6 +56,14 @@ export const MAX_DISTINCT_RUNTIME_ERRORS = 100;
 /** Statements one run may execute (loops included) before it is stopped. */
 export const MAX_STEPS = 2_000_000;
 
+/** A memory write the debugger adds to a run (see Interpreter.injections). */
+export interface MemoryInjection {
+  afterEvent: number;
+  phys: bigint;
+  bytes: Uint8Array;
+  applied: boolean;
+}
+
 export interface InterpreterHooks {
   /** Called before each statement; the debugger pauses here. */
   beforeStatement?(stmt: Statement, interp: Interpreter): void;
@@ -86,6 +94,13 @@ export class Interpreter {
   readonly statements: StatementResult[] = markAppendOnly([]);
   readonly diagnostics: Diagnostic[] = markAppendOnly([]);
   readonly prints: { line: number; text: string }[] = markAppendOnly([]);
+  /**
+   * Memory writes the debugger injects into the run (writeMemory): each is
+   * done, as a CPU write, at the first statement boundary after its event.
+   * Part of the state, so replays from any snapshot do them at the same point.
+   */
+  readonly injections: MemoryInjection[] = [];
+
   /** How each variable's numbers print (addresses in hex, counts in decimal), from what was assigned to it. */
   readonly numberStyles: VariableStyles = new Map();
   /** Indexes into trace.checks / trace.faults that an expect consumed. */
@@ -137,6 +152,7 @@ export class Interpreter {
       const inner = resume !== undefined && i === first && resume.length > depth + 1 ? resume : undefined;
       this.position.length = depth;
       this.position.push(inner ? { ...inner[depth] } : { index: i, iter: 0 });
+      if (!inner && this.injections.length > 0) this.applyInjections(body[i].span);
       if (!inner && this.hooks.atBoundary?.(this)) {
         this.paused = true;
         return;
@@ -146,6 +162,19 @@ export class Interpreter {
       else this.exec(stmt, depth);
     }
     this.position.length = depth;
+  }
+
+  /** The injected writes due here, recorded at the line of the statement about to run. */
+  private applyInjections(next: Span): void {
+    const m = this.machine;
+    if (!m) return;
+    for (const inj of this.injections) {
+      if (inj.applied || m.trace.length <= inj.afterEvent) continue;
+      inj.applied = true;
+      m.trace.line = next.line;
+      m.trace.column = next.column;
+      m.cpuWrite(inj.phys, inj.bytes);
+    }
   }
 
   /** End of the scenario: dma-debug's leak report, at the line that made each leaked mapping. */

@@ -45,7 +45,9 @@ export function registerTimelinePosition(context: vscode.ExtensionContext): void
       }
       const editor = vscode.window.activeTextEditor;
       const selected = editor ? editor.document.getText(editor.selection.isEmpty ? editor.document.getWordRangeAtPosition(editor.selection.active, /0x[0-9a-fA-F_]+/) : editor.selection) : '';
-      const text = typeof arg === 'string' ? arg : await vscode.window.showInputBox({
+      // From the Variables view's context menu: the variable's value holds the address.
+      const fromVariable = typeof arg === 'object' && arg !== null ? /0x[0-9a-fA-F]+/.exec(String((arg as { variable?: { value?: unknown } }).variable?.value ?? ''))?.[0] : undefined;
+      const text = typeof arg === 'string' ? arg : fromVariable ?? await vscode.window.showInputBox({
         title: 'dmascope: Where did this come from',
         prompt: 'An IOVA or a physical address: the debugger goes back to the event that last wrote it',
         value: selected.replace(/_/g, ''),

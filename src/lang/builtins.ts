@@ -62,6 +62,8 @@ const DIR = p('dir', 'dir', 'DMA direction: DMA_TO_DEVICE, DMA_FROM_DEVICE or DM
 const ATTRS = p('attrs', 'attrs', 'DMA_ATTR_* flags, or-ed together.', { optional: true, default: '0' });
 const DOMAIN = p('domain', 'domain', 'An IOMMU domain (from iommu_paging_domain_alloc or iommu_nested_domain_alloc).');
 const PASID = p('pasid', 'int', 'Process Address Space ID; 0 is IOMMU_NO_PASID.');
+/** The nents a driver passes to dma_unmap_sg / dma_sync_sg_*: named, since the kernel's order puts it before dir. */
+const SG_NENTS = p('nents', 'int', 'The entry count the driver passes; it must be the count given to dma_map_sg, not what dma_map_sg returned (dma-debug reports a different entry count).', { optional: true, namedOnly: true, default: 'the scatterlist\'s own count' });
 const ACCESS_PASID = p('pasid', 'int', 'Tag the access with this PASID (a PASID-tagged TLP).', { optional: true, namedOnly: true, default: 'no PASID (the RID)' });
 
 const list: BuiltinSpec[] = [
@@ -162,17 +164,17 @@ const list: BuiltinSpec[] = [
   },
   {
     name: 'dma_unmap_sg', group: 'sg', returns: 'void', kernel: 'void dma_unmap_sg_attrs(struct device *dev, struct scatterlist *sg, int nents, enum dma_data_direction dir, unsigned long attrs)',
-    params: [DEV, p('sgl', 'sg', 'The scatterlist passed to dma_map_sg().'), DIR, ATTRS],
+    params: [DEV, p('sgl', 'sg', 'The scatterlist passed to dma_map_sg().'), DIR, ATTRS, SG_NENTS],
     doc: 'Unmaps a scatterlist. nents must be the count passed to dma_map_sg(), not the count it returned; dma-debug reports a different entry count or direction.',
   },
   {
     name: 'dma_sync_sg_for_cpu', group: 'sg', returns: 'void', kernel: 'void dma_sync_sg_for_cpu(struct device *dev, struct scatterlist *sg, int nelems, enum dma_data_direction dir)',
-    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR],
+    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR, SG_NENTS],
     doc: 'dma_sync_single_for_cpu() for every entry of a mapped scatterlist.',
   },
   {
     name: 'dma_sync_sg_for_device', group: 'sg', returns: 'void', kernel: 'void dma_sync_sg_for_device(struct device *dev, struct scatterlist *sg, int nelems, enum dma_data_direction dir)',
-    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR],
+    params: [DEV, p('sgl', 'sg', 'A mapped scatterlist.'), DIR, SG_NENTS],
     doc: 'dma_sync_single_for_device() for every entry of a mapped scatterlist.',
   },
 

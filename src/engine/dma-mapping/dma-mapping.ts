@@ -186,10 +186,11 @@ export function dmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDire
   });
 }
 
-export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('dma_unmap_sg', { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
+/** dma_unmap_sg_attrs(); `nents` is what the driver passes (it must be the count given to dma_map_sg). */
+export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number, nents = sgt.nents): void {
+  ctx.trace.call('dma_unmap_sg', { device: dev.busId, nents, dir: TRACE_DIR[dir] }, () => {
     const mapped = sgt.mappedNents > 0;
-    ctx.debug.debugDmaUnmapSg(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
+    ctx.debug.debugDmaUnmapSg(debugDevice(dev), debugSg(sgt), nents, dir);
     if (mapped) {
       if (iommuChainStacked(dev)) stackedDmaUnmapSg(ctx, dev, sgt, dir, attrs); // IOMMU chain (iommu-chain.ts)
       else if (usesDirect(dev)) dmaDirectUnmapSg(ctx, dev, sgt, dir, attrs);
@@ -202,9 +203,10 @@ export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDi
   });
 }
 
-export function dmaSyncSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, forCpu: boolean): void {
+/** dma_sync_sg_for_cpu/device(); `nents` (nelems) is what the driver passes, the count given to dma_map_sg. */
+export function dmaSyncSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, forCpu: boolean, nents = sgt.nents): void {
   const name = forCpu ? 'dma_sync_sg_for_cpu' : 'dma_sync_sg_for_device';
-  ctx.trace.call(name, { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
+  ctx.trace.call(name, { device: dev.busId, nents, dir: TRACE_DIR[dir] }, () => {
     for (const s of sgt.entries.slice(0, sgt.mappedNents)) {
       if (usesDirect(dev)) {
         if (forCpu) dmaDirectSyncSingleForCpu(ctx, dev, s.dmaAddress, s.dmaLength, dir);
@@ -223,8 +225,8 @@ export function dmaSyncSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDir
     for (const s of sgt.entries) ctx.ownership.setOwner(`sg:${dev.name}:${sgt.line}:${hex(s.phys)}`, forCpu ? 'cpu' : 'device');
     const out = sgt.entries.slice(0, sgt.mappedNents);
     ctx.trace.emit(`dma:${name}`, { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(out.map((s) => s.dmaAddress)), sizes: hexList(out.map((s) => s.dmaLength)) });
-    if (forCpu) ctx.debug.debugDmaSyncSgForCpu(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
-    else ctx.debug.debugDmaSyncSgForDevice(debugDevice(dev), debugSg(sgt), sgt.nents, dir);
+    if (forCpu) ctx.debug.debugDmaSyncSgForCpu(debugDevice(dev), debugSg(sgt), nents, dir);
+    else ctx.debug.debugDmaSyncSgForDevice(debugDevice(dev), debugSg(sgt), nents, dir);
   });
 }
 

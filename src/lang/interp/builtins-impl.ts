@@ -28,6 +28,12 @@ function attrsArg(args: Value[], i: number): number {
   return args.length > i ? smallInt(args[i], 'attrs', 0xffff_ffff) : 0;
 }
 
+/** The `nents = N` a driver passes to dma_unmap_sg / dma_sync_sg_*, or the table's own count. */
+function nentsArg(named: Map<string, Value>, sgt: SgTable): number {
+  const v = named.get('nents');
+  return v === undefined ? sgt.nents : smallInt(v, 'nents', 1 << 20);
+}
+
 function pasidArg(named: Map<string, Value>): number | null {
   const p = named.get('pasid');
   return p === undefined ? null : smallInt(p, 'pasid', (1 << 20) - 1);
@@ -145,23 +151,23 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
     impl: (c, args) => BigInt(dmaMapSg(c.m, device(args[0]), sgTable(args[1]), direction(args[2]), attrsArg(args, 3))),
   },
   dma_unmap_sg: {
-    min: 3, max: 4,
-    impl: (c, args) => {
-      dmaUnmapSg(c.m, device(args[0]), sgTable(args[1]), direction(args[2]), attrsArg(args, 3));
+    min: 3, max: 4, named: ['nents'],
+    impl: (c, args, named) => {
+      dmaUnmapSg(c.m, device(args[0]), sgTable(args[1]), direction(args[2]), attrsArg(args, 3), nentsArg(named, sgTable(args[1])));
       return null;
     },
   },
   dma_sync_sg_for_cpu: {
-    min: 3, max: 3,
-    impl: (c, [dev, sgl, dir]) => {
-      dmaSyncSg(c.m, device(dev), sgTable(sgl), direction(dir), true);
+    min: 3, max: 3, named: ['nents'],
+    impl: (c, [dev, sgl, dir], named) => {
+      dmaSyncSg(c.m, device(dev), sgTable(sgl), direction(dir), true, nentsArg(named, sgTable(sgl)));
       return null;
     },
   },
   dma_sync_sg_for_device: {
-    min: 3, max: 3,
-    impl: (c, [dev, sgl, dir]) => {
-      dmaSyncSg(c.m, device(dev), sgTable(sgl), direction(dir), false);
+    min: 3, max: 3, named: ['nents'],
+    impl: (c, [dev, sgl, dir], named) => {
+      dmaSyncSg(c.m, device(dev), sgTable(sgl), direction(dir), false, nentsArg(named, sgTable(sgl)));
       return null;
     },
   },

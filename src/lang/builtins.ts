@@ -332,6 +332,11 @@ const list: BuiltinSpec[] = [
     doc: 'Returns the translation the device\'s next access to addr would make, changing no state (IOTLB included): `.phys`, `.fault`, `.iotlb_hit`, `.accesses` (memory reads of the walk; a full two-stage walk of n over m levels costs (n+1)(m+1)-1) and `.steps`.',
   },
   {
+    name: 'bounce_addr', group: 'inspect', returns: 'int', kernel: 'scenario: the bounce buffer behind a DMA address (swiotlb tlb_addr / VDUSE bounce page)',
+    params: [DEV, p('dma_addr', 'int', 'A DMA address a map call returned, or an address inside that mapping.')],
+    doc: 'The physical address of the bounce buffer that stands in for the mapping holding dma_addr (the swiotlb slot, io_tlb_slot tlb_addr, or the VDUSE bounce page), at the same offset; 0 when that mapping did not bounce or there is none.',
+  },
+  {
     name: 'events', group: 'inspect', returns: 'int', kernel: 'scenario: counts trace events',
     params: [p('name', 'string', 'A trace event name such as "swiotlb:swiotlb_bounced" or "iommu:map".')],
     doc: 'Counts the trace events of that name recorded so far in the run.',

@@ -240,6 +240,15 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
     min: 2, max: 2, named: ['pasid'],
     impl: (c, [dev, addr], named) => new TranslateValue(translateDma(c.m, device(dev), address(addr, 'addr'), pasidArg(named), null, true)),
   },
+  bounce_addr: {
+    min: 2, max: 2,
+    impl: (c, [dev, addr]) => {
+      const d = device(dev);
+      const a = address(addr, 'dma_addr');
+      const rec = c.m.mappings.liveOf(d.name, a);
+      return rec?.bounce != null ? rec.bounce + (a - rec.dma) : 0n;
+    },
+  },
   events: {
     min: 1, max: 1,
     impl: (c, [name]) => {

@@ -95,7 +95,7 @@ for i in 0 .. ${Math.round(ops / 3)} {
 
 /** The debugger on a long run: launch to the first stop, step back and reverse continue at the end of about `events` events. */
 function debugFigures(): { debug_trace_events: number; debug_launch_to_first_stop_ms: number; debug_step_back_ms: number; debug_reverse_continue_ms: number } {
-  // Launch: the 100,000-operation scenario, parsed, run with snapshots, stopped on entry with the state there.
+  // Launch: the 100,000-operation scenario, parsed, stopped on entry with the state there (the run goes forward on demand).
   const launchSource = opsScenario(100_000);
   const t0 = process.hrtime.bigint();
   const launched = new DebugRuntime(launchSource);
@@ -108,7 +108,7 @@ function debugFigures(): { debug_trace_events: number; debug_launch_to_first_sto
   rt.setLineBreakpoints([{ line: 5 }]); // the first statement of the loop body: reverse continue crosses one iteration
   let lastStop = -1;
   rt.on('stop', (e: { event: number }) => (lastStop = e.event));
-  const end = rt.eventCount - 1;
+  const end = rt.complete() - 1;
   const back = timeMs(() => {
     rt.goTo(end);
     rt.state();

@@ -4,6 +4,7 @@
 
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { TraceEvent, TraceRecorder } from '../engine/trace/recorder';
+import type { Program, Statement } from '../lang/ast';
 
 export interface TraceFilter {
   filter: string;
@@ -122,13 +123,16 @@ export function touches(e: TraceEvent, w: DataWatch): boolean {
   return false;
 }
 
-/** Lines that hold statements (where a line breakpoint can stop), from the run's statement events. */
-export function statementLines(events: { length: number; eventAt(i: number): TraceEvent }): number[] {
+/** Lines that hold statements (where a line breakpoint can stop): every statement but the platform block, loop bodies included. */
+export function statementLines(program: Program): number[] {
   const lines = new Set<number>();
-  for (let i = 0; i < events.length; i++) {
-    const e = events.eventAt(i);
-    if (e.name === 'engine:statement') lines.add(e.line);
-  }
+  const visit = (body: readonly Statement[]): void => {
+    for (const s of body) {
+      if (s.kind !== 'platform') lines.add(s.span.line);
+      if (s.kind === 'for') visit(s.body);
+    }
+  };
+  visit(program.body);
   return [...lines].sort((a, b) => a - b);
 }
 

@@ -63,16 +63,29 @@ export class DebugRuntime extends EventEmitter {
     super();
     const checked = parseAndCheck(source);
     this.diagnostics = checked.diagnostics;
-    this.timeline = new ScenarioTimeline(source, snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics });
-    this.lines = statementLines(this.trace);
+    // Run forward on demand: the first stop does not wait for the whole run.
+    this.timeline = new ScenarioTimeline(source, snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, lazy: true });
+    this.lines = statementLines(checked.program);
   }
 
   get trace(): TraceRecorder {
     return this.timeline.trace;
   }
 
+  /** Events run so far (all of them once the run is complete). */
   get eventCount(): number {
     return this.timeline.eventCount;
+  }
+
+  /** Does event k exist? Runs forward to it when needed. */
+  private has(k: number): boolean {
+    return k >= 0 && this.timeline.extendTo(k);
+  }
+
+  /** Runs to the end: the total is known after this. */
+  complete(): number {
+    this.timeline.extendTo(Number.POSITIVE_INFINITY);
+    return this.eventCount;
   }
 
   get hasErrors(): boolean {
@@ -123,14 +136,14 @@ export class DebugRuntime extends EventEmitter {
 
   /** The first statement, or the first event when there is none. */
   start(stopOnEntry: boolean): void {
-    this.position = this.nextStatement(-1) ?? (this.eventCount > 0 ? 0 : -1);
+    this.position = this.nextStatement(-1) ?? (this.has(0) ? 0 : -1);
     if (stopOnEntry) this.stop({ reason: 'entry', event: this.position, backwards: false });
     else this.continue();
   }
 
   /** Runs forward to the next stop; at the end of the run the session ends. */
   continue(): void {
-    for (let k = this.position + 1; k < this.eventCount; k++) {
+    for (let k = this.position + 1; this.has(k); k++) {
       const hit = this.stopAt(k);
       if (hit) return this.stop({ ...hit, event: k, backwards: false });
     }
@@ -155,7 +168,7 @@ export class DebugRuntime extends EventEmitter {
 
   /** One event forward: into the emulated kernel call chain. */
   stepIn(): void {
-    if (this.position + 1 >= this.eventCount) return void this.emit('end');
+    if (!this.has(this.position + 1)) return void this.emit('end');
     this.stop({ reason: 'step', event: this.position + 1, backwards: false });
   }
 
@@ -177,7 +190,7 @@ export class DebugRuntime extends EventEmitter {
 
   /** The next event of that name after the position (a call, not its return), wrapping to the start. */
   nextOfKind(name: string): number | undefined {
-    const n = this.eventCount;
+    const n = this.complete();
     for (let i = 1; i <= n; i++) {
       const k = (this.position + i) % n;
       const e = this.trace.eventAt(k);
@@ -216,7 +229,7 @@ export class DebugRuntime extends EventEmitter {
     const afterEvent = atStatement ? this.position - 1 : this.position;
     this.injections.push({ afterEvent, phys, bytes: bytes.slice() });
     const checked = parseAndCheck(this.source);
-    this.timeline = new ScenarioTimeline(this.source, this.timeline.snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, injections: this.injections });
+    this.timeline = new ScenarioTimeline(this.source, this.timeline.snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, injections: this.injections, lazy: true });
     this.cache = undefined;
     // The injected write is an event: the statement we stood at moved one further.
     if (atStatement) this.position = this.nextStatement(this.position - 1) ?? this.position;
@@ -224,7 +237,8 @@ export class DebugRuntime extends EventEmitter {
   }
 
   goTo(k: number): void {
-    const target = Math.max(0, Math.min(this.eventCount - 1, Math.floor(k)));
+    const want = Math.max(0, Math.floor(k));
+    const target = this.has(want) ? want : this.eventCount - 1;
     this.stop({ reason: 'goto', event: target, backwards: target < this.position });
   }
 
@@ -312,7 +326,7 @@ export class DebugRuntime extends EventEmitter {
   }
 
   private nextStatement(k: number): number | undefined {
-    for (let j = k + 1; j < this.eventCount; j++) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    for (let j = k + 1; this.has(j); j++) if (this.trace.eventAt(j).name === 'engine:statement') return j;
     return undefined;
   }
 

@@ -154,7 +154,8 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     this.sendEvent(e);
     const rt = this.runtime;
     if (rt) {
-      this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: s.event, total: rt.eventCount, backwards: s.backwards, line: rt.event(s.event)?.line ?? 0 } } as DebugProtocol.Event);
+      // The total is known once the run has gone to its end (-1 before: the debugger runs forward on demand).
+      this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: s.event, total: rt.timeline.complete ? rt.eventCount : -1, backwards: s.backwards, line: rt.event(s.event)?.line ?? 0 } } as DebugProtocol.Event);
     }
   }
 
@@ -201,7 +202,8 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       const names = (args.breakpoints ?? []).map((b) => String(b.name).trim()).filter((n) => n !== '');
       rt.setFunctionBreakpoints(names);
       const known = new Set<string>();
-      for (let i = 0; i < rt.eventCount; i++) known.add(rt.trace.eventAt(i).name);
+      const total = names.length > 0 ? rt.complete() : 0;
+      for (let i = 0; i < total; i++) known.add(rt.trace.eventAt(i).name);
       response.body = { breakpoints: names.map((n) => (known.has(n) ? { verified: true } : { verified: false, message: `${n} is not called in this run` })) };
       this.sendResponse(response);
     });
@@ -266,7 +268,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       response.body = {
         scopes: [
           new Scope('Scenario', this.vars.add(values, []), false),
-          new Scope(`Event ${rt.position + 1} of ${rt.eventCount}`, this.vars.add(event, []), false),
+          new Scope(`Event ${rt.position + 1}${rt.timeline.complete ? ` of ${rt.eventCount}` : ''}`, this.vars.add(event, []), false),
           new Scope('Machine', this.vars.add(machine, []), true),
         ],
       };
@@ -338,7 +340,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     this.withRuntime(response, (rt) => {
       const a = (args ?? {}) as { event?: unknown; percent?: unknown; kind?: unknown };
       const k = typeof a.event === 'number' && Number.isFinite(a.event) ? a.event
-        : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.eventCount - 1)
+        : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.complete() - 1)
         : typeof a.kind === 'string' ? rt.nextOfKind(a.kind) ?? NaN : NaN;
       if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, typeof a.kind === 'string' ? `no ${a.kind} event after this point` : 'goToEvent needs { event: N }, { percent: P } or { kind: NAME }');
       this.sendResponse(response);

@@ -6,7 +6,7 @@
 
 import { Machine } from '../engine/machine';
 import { cloneState } from '../engine/snapshot';
-import { ReplayStop, type TraceLengths, type TraceRecorder } from '../engine/trace/recorder';
+import { ReplayStop, TraceRecorder, type TraceLengths } from '../engine/trace/recorder';
 import type { Program } from './ast';
 import { Interpreter, type MemoryInjection, type PositionFrame } from './interp/interpreter';
 import { parse } from './parser';
@@ -23,7 +23,15 @@ export interface TimelineOptions {
   editorInfo?: boolean;
   /** Memory writes the debugger adds to the run (Interpreter.injections). */
   injections?: Omit<MemoryInjection, 'applied'>[];
+  /**
+   * Run forward on demand (the debugger): the constructor runs nothing, and
+   * extendTo(k) runs until event k exists. Otherwise the whole run happens at once.
+   */
+  lazy?: boolean;
 }
+
+/** Events a lazy timeline runs past what was asked, so stepping does not resume the run at every event. */
+const LAZY_CHUNK = 4096;
 
 export interface TimelineSnapshot {
   /** Trace events recorded before this statement boundary. */
@@ -40,8 +48,12 @@ const MAX_SNAPSHOTS = 512;
 export class ScenarioTimeline {
   readonly program: Program;
   readonly snapshots: TimelineSnapshot[] = [];
-  /** The interpreter after the whole run. */
+  /** The interpreter of the run itself (after the whole run, once complete). */
   readonly final: Interpreter;
+  /** The run has finished (always, unless lazy). */
+  complete = false;
+  /** A lazy run pauses at the first statement boundary after this many events. */
+  private pauseAfter = Infinity;
 
   private readonly diagnostics: Diagnostic[];
 
@@ -49,32 +61,55 @@ export class ScenarioTimeline {
   constructor(readonly source: string, readonly snapshotEvery = 256, opts: TimelineOptions = {}) {
     this.program = opts.program ?? parse(source).program;
     this.diagnostics = opts.diagnostics ?? [];
-    this.final = new Interpreter(source, { atBoundary: (it) => this.maybeSnapshot(it) });
+    this.final = new Interpreter(source, { atBoundary: (it) => this.maybeSnapshot(it) || (it.machine?.trace.length ?? 0) > this.pauseAfter });
     if (opts.editorInfo) this.final.callLog = new CallLog();
     for (const inj of opts.injections ?? []) this.final.injections.push({ ...inj, applied: false });
-    this.final.run(this.program);
-    this.final.hooks = {};
+    if (!opts.lazy) this.extendTo(Number.POSITIVE_INFINITY);
   }
 
-  /** Events the whole run recorded. */
+  private started = false;
+
+  /**
+   * Runs until event k exists (or the run ends); true when it does. The run
+   * pauses at statement boundaries, where it resumes from, as replays do.
+   */
+  extendTo(k: number): boolean {
+    while (!this.complete && this.eventCount <= k) {
+      this.pauseAfter = Number.isFinite(k) ? Math.max(k, this.eventCount + LAZY_CHUNK) : Number.POSITIVE_INFINITY;
+      if (!this.started) {
+        this.started = true;
+        this.final.run(this.program);
+      } else this.final.run(this.program, this.final.position.map((f) => ({ ...f })));
+      if (!this.final.paused) {
+        this.complete = true;
+        this.final.hooks = {};
+      }
+    }
+    return k < this.eventCount;
+  }
+
+  /** Events the run recorded so far (all of them once complete). */
   get eventCount(): number {
     return this.final.machine?.trace.length ?? 0;
   }
 
-  /** The whole run's trace (events, checks, faults, kernel log); empty when the scenario never used the machine. */
+  private readonly noTrace = new TraceRecorder();
+  /** The run's trace (events, checks, faults, kernel log); empty while the scenario has not used the machine. */
   get trace(): TraceRecorder {
-    return this.final.m.trace;
+    return this.final.machine?.trace ?? this.noTrace;
   }
 
   private resultCache: RunResult | undefined;
   /** The run result of the whole run, every event included: what runScenario builds. */
   get result(): RunResult {
+    this.extendTo(Number.POSITIVE_INFINITY);
     this.resultCache ??= this.resultWith({});
     return this.resultCache;
   }
 
   /** The run result with a choice of events and editor fields (RunOptions). */
   resultWith(opts: RunOptions): RunResult {
+    this.extendTo(Number.POSITIVE_INFINITY);
     return buildResult(this.final, this.diagnostics, opts);
   }
 
@@ -125,6 +160,7 @@ export class ScenarioTimeline {
    * inside one statement share that state; their order is in the trace.
    */
   atEvent(k: number): Interpreter {
+    this.extendTo(k);
     const snap = this.snapshotBefore(k);
     const it = this.restore(snap);
     it.hooks = { atBoundary: (x) => (x.machine?.trace.length ?? 0) > k };
@@ -152,6 +188,7 @@ export class ScenarioTimeline {
    * inspection only (views, memory, evaluate): the interpreter cannot resume.
    */
   stateAt(k: number): Interpreter {
+    this.extendTo(k);
     const target = Math.min(Math.max(k, -1), this.eventCount - 1);
     const snap = this.snapshotBefore(Math.max(target, 0));
     const it = this.restore(snap);
@@ -162,6 +199,7 @@ export class ScenarioTimeline {
     }
     it.replayStopAfter = target;
     if (it.machine) it.machine.trace.stopAfter = target;
+    it.hooks = {};
     try {
       it.run(this.program, snap.position.map((f) => ({ ...f })));
     } catch (e) {

@@ -30,7 +30,7 @@ export function registerTimelinePosition(context: vscode.ExtensionContext): void
     vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
       if (e.session.type !== DEBUG_TYPE || e.event !== POSITION_EVENT || !isPosition(e.body)) return;
       const p = e.body;
-      item.text = `${p.backwards ? '$(debug-step-back)' : '$(debug-step-over)'} event ${p.event + 1} of ${p.total}`;
+      item.text = `${p.backwards ? '$(debug-step-back)' : '$(debug-step-over)'} event ${p.event + 1}${p.total >= 0 ? ` of ${p.total}` : ''}`;
       item.tooltip = `dmascope: position in the run's trace (line ${p.line})${p.backwards ? ', reached going backwards' : ''}. Click to go to another event.`;
       item.show();
     }),

@@ -1,0 +1,163 @@
+// The messages between the extension host and the panels' webviews, typed in
+// one place (as vscode-hexeditor's shared/protocol.ts does). Each direction is
+// one discriminated union on `type`; each panel's messages are one member
+// group (IovaMap*, later Walk*, Bounce*), so a panel adds its variants without
+// touching the others'. A request carries `requestId`, its response
+// `inReplyTo`. Every message from a webview goes through
+// `parseFromWebviewMessage` before use: a bad one is logged and ignored.
+//
+// No vscode, no DOM here: both the host and the webview bundles import it.
+
+import type { DomainView, MachineView } from './engine/inspect/types';
+
+/** The panels there are; one WebviewPanel per kind. */
+export type PanelKind = 'iovaMap' | 'walk' | 'bounce';
+export const PANEL_KINDS: readonly PanelKind[] = ['iovaMap', 'walk', 'bounce'];
+
+/** Where the state shown comes from: a run of the scenario (slider by statement) or the debugger's position. */
+export interface PositionInfo {
+  source: 'run' | 'debug';
+  /** Trace event index the state is right after (-1: before any event). */
+  event: number;
+  /** Events in the run (null while the debugger has not reached the end). */
+  total: number | null;
+  /** Scenario line of that event's statement (0: none). */
+  line: number;
+  /** The debugger's last move went backwards. */
+  backwards: boolean;
+  /** Statement stops of the run: the event of each `engine:statement`, and its line (slider stops). */
+  statements: { event: number; line: number }[];
+  /** The scenario file's URI (as a string) the state belongs to. */
+  uri: string;
+}
+
+// ---- IOVA map panel -------------------------------------------------------
+
+/** The state the IOVA map draws: the whole machine view now, and at the compare position. */
+export interface IovaMapState {
+  position: PositionInfo;
+  machine: MachineView;
+  /** Machine at the position before the current event (for "changed by the current event"). */
+  previous: MachineView | null;
+  /** Machine at a compare position the user picked, or null. */
+  compare: { event: number; line: number; machine: MachineView } | null;
+}
+
+/** Host -> IOVA map webview. */
+export type IovaMapToWebview =
+  | { type: 'iovaMap/state'; state: IovaMapState; selectDomain?: string }
+  | { type: 'iovaMap/error'; message: string }
+  | { type: 'iovaMap/exported'; inReplyTo: number; path: string | null };
+
+/** IOVA map webview -> host. */
+export type IovaMapFromWebview =
+  | { type: 'iovaMap/ready' }
+  | { type: 'iovaMap/seek'; event: number }
+  | { type: 'iovaMap/compare'; event: number | null }
+  | { type: 'iovaMap/revealLine'; line: number; event?: number }
+  | { type: 'iovaMap/export'; requestId: number; format: 'png' | 'svg' | 'json'; data: string };
+
+/** Persisted webview state (vscode.setState), restored by the panel serializer. */
+export interface IovaMapPersistedState {
+  uri?: string;
+  domain?: string;
+  /** Visible window: first IOVA (hex) and bytes per pixel as a float (log2). */
+  viewStart?: string;
+  log2BytesPerPixel?: number;
+}
+
+// ---- the unions -----------------------------------------------------------
+
+export type ToWebviewMessage = IovaMapToWebview;
+export type FromWebviewMessage = IovaMapFromWebview;
+
+// ---- debug adapter custom request 'dmascope/inspect' ----------------------
+
+export interface InspectArguments {
+  /** Event index to inspect; absent: the current position. */
+  event?: number;
+  /** Also the state before this event (for the "changed by" highlight). */
+  withPrevious?: boolean;
+  /** Only these domains (labels); absent: all. */
+  domains?: string[];
+}
+
+export interface InspectResponse {
+  event: number;
+  machine: MachineView;
+  previous: MachineView | null;
+}
+
+/** 'dmascope/position' custom event body from the adapter. */
+export interface PositionEventBody {
+  event: number;
+  total: number | null;
+  backwards: boolean;
+  line: number;
+}
+
+// ---- validation (hand-written guards) --------------------------------------
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+function isStr(v: unknown, max = 1 << 26): v is string {
+  return typeof v === 'string' && v.length <= max;
+}
+
+/** Result of a check: the message, or why it was refused. */
+export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+
+const IOVA_MAP_FROM: Record<IovaMapFromWebview['type'], (m: Obj) => string | null> = {
+  'iovaMap/ready': () => null,
+  'iovaMap/seek': (m) => (isInt(m.event) && m.event >= -1 ? null : 'event must be an integer >= -1'),
+  'iovaMap/compare': (m) => (m.event === null || (isInt(m.event) && m.event >= -1) ? null : 'event must be null or an integer >= -1'),
+  'iovaMap/revealLine': (m) => {
+    if (!isInt(m.line) || m.line < 1) return 'line must be a positive integer';
+    if (m.event !== undefined && !(isInt(m.event) && m.event >= 0)) return 'event must be a non-negative integer';
+    return null;
+  },
+  'iovaMap/export': (m) => {
+    if (!isInt(m.requestId)) return 'requestId must be an integer';
+    if (m.format !== 'png' && m.format !== 'svg' && m.format !== 'json') return 'format must be png, svg or json';
+    return isStr(m.data) ? null : 'data must be a string (at most 64 MiB)';
+  },
+};
+
+/** Checkers of every message type a webview may send; other panels add their groups here. */
+const FROM_WEBVIEW: Record<string, (m: Obj) => string | null> = { ...IOVA_MAP_FROM };
+
+/** Validate a message from a webview; never throws. */
+export function parseFromWebviewMessage(raw: unknown): Parsed<FromWebviewMessage> {
+  if (!isObj(raw)) return { ok: false, error: 'message is not an object' };
+  if (typeof raw.type !== 'string') return { ok: false, error: 'message has no type' };
+  const check = Object.prototype.hasOwnProperty.call(FROM_WEBVIEW, raw.type) ? FROM_WEBVIEW[raw.type] : undefined;
+  if (!check) return { ok: false, error: `unknown message type ${JSON.stringify(raw.type.slice(0, 80))}` };
+  const err = check(raw);
+  return err ? { ok: false, error: `${raw.type}: ${err}` } : { ok: true, message: raw as unknown as FromWebviewMessage };
+}
+
+/** Validate the arguments of the 'dmascope/inspect' custom request. */
+export function parseInspectArguments(raw: unknown): Parsed<InspectArguments> {
+  if (raw === undefined || raw === null) return { ok: true, message: {} };
+  if (!isObj(raw)) return { ok: false, error: 'arguments must be an object' };
+  if (raw.event !== undefined && !(isInt(raw.event) && raw.event >= -1)) return { ok: false, error: 'event must be an integer >= -1' };
+  if (raw.withPrevious !== undefined && typeof raw.withPrevious !== 'boolean') return { ok: false, error: 'withPrevious must be a boolean' };
+  if (raw.domains !== undefined && !(Array.isArray(raw.domains) && raw.domains.every((d) => isStr(d, 256)))) return { ok: false, error: 'domains must be an array of strings' };
+  return { ok: true, message: { event: raw.event as number | undefined, withPrevious: raw.withPrevious as boolean | undefined, domains: raw.domains as string[] | undefined } };
+}
+
+/** Validate a 'dmascope/position' event body. */
+export function parsePositionEvent(raw: unknown): PositionEventBody | undefined {
+  if (!isObj(raw) || !isInt(raw.event) || !isInt(raw.line)) return undefined;
+  const total = raw.total === null || raw.total === undefined ? null : isInt(raw.total) ? raw.total : undefined;
+  if (total === undefined) return undefined;
+  return { event: raw.event, total, backwards: raw.backwards === true, line: raw.line };
+}
+
+export type { DomainView, MachineView };

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { handleInspectRequest } from '../../src/debug/inspect-request';
 import { inspectMachine } from '../../src/engine/inspect';
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { buildIovaMapModel, diffDomains, halves, protKey } from '../../src/panels/iova-map-model';
@@ -76,5 +77,17 @@ describe('protocol validation', () => {
     assert.equal(parseFromWebviewMessage({ type: 'iovaMap/export', requestId: 1, format: 'gif', data: '' }).ok, false);
     assert.deepEqual(parseInspectArguments({ event: 3 }), { ok: true, message: { event: 3, withPrevious: undefined, domains: undefined } });
     assert.equal(parseInspectArguments({ event: 'x' }).ok, false);
+  });
+});
+
+describe('dmascope/inspect request', () => {
+  it('answers with the machine view and refuses bad arguments', () => {
+    const tl = new ScenarioTimeline(SRC);
+    const k = endOfLine(tl, 5);
+    const r = handleInspectRequest(tl.stateAt(k).machine!, { withPrevious: true, domains: [DOMAIN] }, k, tl.stateAt(k - 1).machine!);
+    assert.equal(r.machine.domains[0].mappings[0].iova, '0xfffff000');
+    assert.equal(r.event, k);
+    assert.ok(r.previous);
+    assert.throws(() => handleInspectRequest(tl.stateAt(k).machine!, { event: 'x' }, k), /event must be an integer/);
   });
 });

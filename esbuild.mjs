@@ -70,13 +70,13 @@ const targets = [
     optional: true,
     options: { ...nodeCommon, entryPoints: ['src/bench/bench.ts'], outfile: 'dist/bench.js' },
   },
-  // Webview bundle (browser) goes here, e.g.:
-  // {
-  //   name: 'webview',
-  //   options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true,
-  //              minify: production, logLevel: 'info', absWorkingDir: root,
-  //              entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
-  // },
+  {
+    // The IOVA map panel's webview (browser).
+    name: 'webview-iova-map',
+    optional: true,
+    options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
+               entryPoints: ['webview/iova-map/main.ts'], outfile: 'dist/webview/iova-map.js' },
+  },
 ];
 
 /** esbuild plugin that marks a file executable after each successful build. */

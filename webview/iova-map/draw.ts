@@ -70,6 +70,6 @@ export function drawMap(ctx: CanvasRenderingContext2D, width: number, height: nu
   };
   for (const a of model.allocations) mark(toNum(a.start), c.alloc, 0, 12);
   for (const f of model.flushQueue) mark(toNum(f.start), c.fq, height - 12, 12);
-  for (const ch of model.change) mark(Number(BigInt(ch.iova)), c.change, 0, height);
+  for (const ch of model.change) mark(parseInt(ch.iova, 16), c.change, 0, height);
   if (model.boundary32) mark(toNum(model.boundary32), c.boundary, 0, height);
 }

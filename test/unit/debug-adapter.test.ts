@@ -80,6 +80,22 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(await scenarioVar('t'), '0xfffff000');
   });
 
+  it('stops at a kernel function breakpoint, honours a hit count and prints a logpoint', async () => {
+    const outputs: DebugProtocol.OutputEvent[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));
+    await Promise.all([
+      launch({ stopOnEntry: false }, async () => {
+        await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'alloc_iova_fast' }] });
+        await dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8, logMessage: 'tx mapped at {t}' }, { line: 10, hitCondition: '2' }, { line: 12 }] });
+      }),
+      dc.waitForEvent('stopped').then((e) => assert.equal(e.body.reason, 'function breakpoint')),
+    ]);
+    assert.match((await top())[0].name, /^alloc_iova_fast\(/);
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top())[0].line, 12, 'line 10 runs once: its hit condition (2) is not met');
+    assert.ok(outputs.some((o) => /tx mapped at 0xfffff000/.test(o.body.output)), JSON.stringify(outputs.map((o) => o.body.output)));
+  });
+
   it('steps into the kernel call chain of a map and names the kernel files', async () => {
     await Promise.all([launch({ stopOnEntry: false }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }] })), dc.waitForEvent('stopped')]);
     for (let i = 0; i < 4; i++) await Promise.all([dc.stepInRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);

@@ -8,6 +8,7 @@ export const COMMANDS = {
   debugScenario: 'dmascope.debugScenario',
   goToEvent: 'dmascope.goToEvent',
   whereFrom: 'dmascope.whereFrom',
+  showIovaMap: 'dmascope.showIovaMap',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -9,6 +9,7 @@ import { Config } from './config';
 import type { ExtensionDeps } from './deps';
 import { DiagnosticsPublisher } from './diagnostics';
 import { registerFolding } from './folding';
+import { registerIovaMapPanel } from './panels/iova-map-panel';
 import { registerLanguageProviders } from './providers';
 import { registerRunLens } from './run-lens';
 import { RunService } from './run-service';
@@ -31,6 +32,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionDeps {
   registerDebugger(context);
   // Completions, signature help, hovers, inlay hints, per-line lenses, semantic tokens, quick fixes.
   registerLanguageProviders(context, deps);
+  // Panels beside the editor: the IOVA map.
+  registerIovaMapPanel(context);
 
   service.start();
   return deps;

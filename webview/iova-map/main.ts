@@ -33,7 +33,7 @@ function colours(): Colours {
 }
 
 function persist(): void {
-  vscode.setState({ ...saved, domain: model?.domain, viewStart: vp.start.toString(16), log2BytesPerPixel: Math.log2(vp.bytesPerPixel) });
+  vscode.setState({ ...saved, uri: lastState?.position.uri ?? saved.uri, domain: model?.domain, viewStart: vp.start.toString(16), log2BytesPerPixel: Math.log2(vp.bytesPerPixel) });
 }
 
 function redraw(): void {
@@ -77,7 +77,7 @@ function setModel(domain: string | undefined): void {
 
 window.addEventListener('message', (e: MessageEvent<IovaMapToWebview>) => {
   const m = e.data;
-  if (m.type === 'iovaMap/state') { lastState = m.state; setModel(m.selectDomain ?? model?.domain ?? saved.domain); }
+  if (m.type === 'iovaMap/state') { lastState = m.state; setModel(m.selectDomain ?? model?.domain ?? saved.domain); persist(); }
   else if (m.type === 'iovaMap/error') info.textContent = m.message;
 });
 picker.addEventListener('change', () => { model = undefined; setModel(picker.value); persist(); });

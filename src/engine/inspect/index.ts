@@ -19,6 +19,9 @@ import type {
 } from './types';
 
 export type * from './types';
+export * from './walk';
+export * from './descriptor-bits';
+export * from './bounce';
 
 const DIR_NAMES: Record<number, string> = { [DMA_BIDIRECTIONAL]: 'DMA_BIDIRECTIONAL', [DMA_TO_DEVICE]: 'DMA_TO_DEVICE', [DMA_FROM_DEVICE]: 'DMA_FROM_DEVICE' };
 

@@ -9,6 +9,8 @@
 // No vscode, no DOM here: both the host and the webview bundles import it.
 
 import type { DomainView, MachineView } from './engine/inspect/types';
+import type { BounceModel } from './panels/bounce-model';
+import type { WalkModel } from './panels/walk-model';
 
 /** The panels there are; one WebviewPanel per kind. */
 export type PanelKind = 'iovaMap' | 'walk' | 'bounce';
@@ -66,10 +68,83 @@ export interface IovaMapPersistedState {
   log2BytesPerPixel?: number;
 }
 
+// ---- Translation walk panel ----------------------------------------------
+
+/** The access whose walk is shown: a device, a device address, a PASID, and the kind of access (null: translate()). */
+export interface WalkTarget {
+  device: string;
+  /** Hex, "0x...". */
+  addr: string;
+  pasid: number | null;
+  access: 'read' | 'write' | null;
+  /** The scenario line the target came from (its lens), 0 when typed in. */
+  line: number;
+}
+
+export interface WalkState {
+  position: PositionInfo;
+  target: WalkTarget;
+  /** Null when the target cannot be walked (say why in `error`). */
+  model: WalkModel | null;
+  error: string | null;
+  /** The scenario's walk sites (translate/dev_read/dev_write lines), for the target picker. */
+  targets: WalkTarget[];
+  /** Devices at this position, for the device picker. */
+  devices: string[];
+}
+
+/** Host -> walk webview. */
+export type WalkToWebview =
+  | { type: 'walk/state'; state: WalkState }
+  | { type: 'walk/error'; message: string }
+  | { type: 'walk/exported'; inReplyTo: number; path: string | null };
+
+/** Walk webview -> host. */
+export type WalkFromWebview =
+  | { type: 'walk/ready' }
+  | { type: 'walk/probe'; target: WalkTarget }
+  | { type: 'walk/seek'; event: number }
+  | { type: 'walk/revealLine'; line: number }
+  | { type: 'walk/export'; requestId: number; format: 'png' | 'svg' | 'json'; data: string };
+
+export interface WalkPersistedState {
+  uri?: string;
+  target?: WalkTarget;
+  /** Cell id of the selected descriptor read. */
+  selected?: string;
+}
+
+// ---- Bounce buffers panel -------------------------------------------------
+
+export interface BounceState {
+  position: PositionInfo;
+  model: BounceModel;
+}
+
+/** Host -> bounce webview. */
+export type BounceToWebview =
+  | { type: 'bounce/state'; state: BounceState }
+  | { type: 'bounce/error'; message: string }
+  | { type: 'bounce/exported'; inReplyTo: number; path: string | null };
+
+/** Bounce webview -> host. */
+export type BounceFromWebview =
+  | { type: 'bounce/ready' }
+  | { type: 'bounce/seek'; event: number }
+  | { type: 'bounce/revealLine'; line: number }
+  | { type: 'bounce/export'; requestId: number; format: 'png' | 'svg' | 'json'; data: string };
+
+export interface BouncePersistedState {
+  uri?: string;
+  /** Pool id shown ("p0") and the selected slot run or VDUSE map id. */
+  pool?: string;
+  selected?: string;
+}
+
 // ---- the unions -----------------------------------------------------------
 
-export type ToWebviewMessage = IovaMapToWebview;
-export type FromWebviewMessage = IovaMapFromWebview;
+export type ToWebviewMessage = IovaMapToWebview | WalkToWebview | BounceToWebview;
+export type FromWebviewMessage = IovaMapFromWebview | WalkFromWebview | BounceFromWebview;
 
 // ---- debug adapter custom request 'dmascope/inspect' ----------------------
 
@@ -86,6 +161,31 @@ export interface InspectResponse {
   event: number;
   machine: MachineView;
   previous: MachineView | null;
+}
+
+/** 'dmascope/inspect' with kind 'walk': the walk `target` would make at the event (or the current position). */
+export interface WalkInspectArguments {
+  kind: 'walk';
+  event?: number;
+  target: WalkTarget;
+}
+
+export interface WalkInspectResponse {
+  event: number;
+  model: WalkModel | null;
+  error: string | null;
+  devices: string[];
+}
+
+/** 'dmascope/inspect' with kind 'bounce': swiotlb and VDUSE bounce state at the event (or the current position). */
+export interface BounceInspectArguments {
+  kind: 'bounce';
+  event?: number;
+}
+
+export interface BounceInspectResponse {
+  event: number;
+  model: BounceModel;
 }
 
 /** 'dmascope/position' custom event body from the adapter. */
@@ -129,8 +229,42 @@ const IOVA_MAP_FROM: Record<IovaMapFromWebview['type'], (m: Obj) => string | nul
   },
 };
 
+const EXPORT_CHECK = (m: Obj): string | null => {
+  if (!isInt(m.requestId)) return 'requestId must be an integer';
+  if (m.format !== 'png' && m.format !== 'svg' && m.format !== 'json') return 'format must be png, svg or json';
+  return isStr(m.data) ? null : 'data must be a string (at most 64 MiB)';
+};
+
+/** A walk target from the webview: a device name, a hex address below 2^64, a PASID below 2^20 or null, an access kind. */
+export function checkWalkTarget(t: unknown): string | null {
+  if (!isObj(t)) return 'target must be an object';
+  if (!isStr(t.device, 256) || t.device.length === 0) return 'target.device must be a device name';
+  if (!isStr(t.addr, 20) || !/^0x[0-9a-fA-F]{1,16}$/.test(t.addr)) return 'target.addr must be a hex address (0x...)';
+  if (t.pasid !== null && !(isInt(t.pasid) && t.pasid >= 0 && t.pasid < 1 << 20)) return 'target.pasid must be null or an integer below 2^20';
+  if (t.access !== null && t.access !== 'read' && t.access !== 'write') return 'target.access must be read, write or null';
+  return isInt(t.line) && t.line >= 0 ? null : 'target.line must be a non-negative integer';
+}
+
+const REVEAL_CHECK = (m: Obj): string | null => (isInt(m.line) && m.line >= 1 ? null : 'line must be a positive integer');
+const SEEK_CHECK = (m: Obj): string | null => (isInt(m.event) && m.event >= -1 ? null : 'event must be an integer >= -1');
+
+const WALK_FROM: Record<WalkFromWebview['type'], (m: Obj) => string | null> = {
+  'walk/ready': () => null,
+  'walk/probe': (m) => checkWalkTarget(m.target),
+  'walk/seek': SEEK_CHECK,
+  'walk/revealLine': REVEAL_CHECK,
+  'walk/export': EXPORT_CHECK,
+};
+
+const BOUNCE_FROM: Record<BounceFromWebview['type'], (m: Obj) => string | null> = {
+  'bounce/ready': () => null,
+  'bounce/seek': SEEK_CHECK,
+  'bounce/revealLine': REVEAL_CHECK,
+  'bounce/export': EXPORT_CHECK,
+};
+
 /** Checkers of every message type a webview may send; other panels add their groups here. */
-const FROM_WEBVIEW: Record<string, (m: Obj) => string | null> = { ...IOVA_MAP_FROM };
+const FROM_WEBVIEW: Record<string, (m: Obj) => string | null> = { ...IOVA_MAP_FROM, ...WALK_FROM, ...BOUNCE_FROM };
 
 /** Validate a message from a webview; never throws. */
 export function parseFromWebviewMessage(raw: unknown): Parsed<FromWebviewMessage> {
@@ -150,6 +284,22 @@ export function parseInspectArguments(raw: unknown): Parsed<InspectArguments> {
   if (raw.withPrevious !== undefined && typeof raw.withPrevious !== 'boolean') return { ok: false, error: 'withPrevious must be a boolean' };
   if (raw.domains !== undefined && !(Array.isArray(raw.domains) && raw.domains.every((d) => isStr(d, 256)))) return { ok: false, error: 'domains must be an array of strings' };
   return { ok: true, message: { event: raw.event as number | undefined, withPrevious: raw.withPrevious as boolean | undefined, domains: raw.domains as string[] | undefined } };
+}
+
+/** Validate 'dmascope/inspect' arguments of kind 'walk'. */
+export function parseWalkInspectArguments(raw: unknown): Parsed<WalkInspectArguments> {
+  if (!isObj(raw) || raw.kind !== 'walk') return { ok: false, error: 'arguments must be an object with kind "walk"' };
+  if (raw.event !== undefined && !(isInt(raw.event) && raw.event >= -1)) return { ok: false, error: 'event must be an integer >= -1' };
+  const err = checkWalkTarget(raw.target);
+  if (err) return { ok: false, error: err };
+  return { ok: true, message: { kind: 'walk', event: raw.event as number | undefined, target: raw.target as unknown as WalkTarget } };
+}
+
+/** Validate 'dmascope/inspect' arguments of kind 'bounce'. */
+export function parseBounceInspectArguments(raw: unknown): Parsed<BounceInspectArguments> {
+  if (!isObj(raw) || raw.kind !== 'bounce') return { ok: false, error: 'arguments must be an object with kind "bounce"' };
+  if (raw.event !== undefined && !(isInt(raw.event) && raw.event >= -1)) return { ok: false, error: 'event must be an integer >= -1' };
+  return { ok: true, message: { kind: 'bounce', event: raw.event as number | undefined } };
 }
 
 /** Validate a 'dmascope/position' event body. */

@@ -2,10 +2,14 @@
 // position for the panels. Pure: the session passes the machines, this builds
 // the response (the lead wires it into session.ts).
 
-import { inspectMachine } from '../engine/inspect';
+import { findDevice, inspectBounceDiffs, inspectMachine, inspectSwiotlb, inspectVduse, inspectWalk } from '../engine/inspect';
 import type { Machine } from '../engine/machine';
 import type { MachineView } from '../engine/inspect/types';
-import { parseInspectArguments, type InspectResponse } from '../protocol';
+import {
+  parseBounceInspectArguments, parseInspectArguments, parseWalkInspectArguments, type BounceInspectResponse, type InspectResponse, type WalkInspectResponse,
+} from '../protocol';
+import { buildBounceModel } from '../panels/bounce-model';
+import { buildWalkModel } from '../panels/walk-model';
 
 function onlyDomains(v: MachineView, domains: string[] | undefined): MachineView {
   return domains ? { ...v, domains: v.domains.filter((d) => domains.includes(d.label)) } : v;
@@ -25,4 +29,30 @@ export function handleInspectRequest(m: Machine, rawArgs: unknown, event: number
     machine: onlyDomains(inspectMachine(m), args.domains),
     previous: args.withPrevious && previous ? onlyDomains(inspectMachine(previous), args.domains) : null,
   };
+}
+
+/** 'dmascope/inspect' with kind 'walk': the walk panel's model of `target` on machine `m` (the state at `event`). */
+export function handleWalkInspectRequest(m: Machine, rawArgs: unknown, event: number): WalkInspectResponse {
+  const parsed = parseWalkInspectArguments(rawArgs);
+  if (!parsed.ok) throw new Error(`dmascope/inspect: ${parsed.error}`);
+  const t = parsed.message.target;
+  const devices = [...m.devices.values()].map((d) => d.name);
+  const dev = findDevice(m, t.device);
+  if (!dev) return { event, model: null, error: `No device ${t.device} at this point of the run.`, devices };
+  return { event, model: buildWalkModel(inspectWalk(m, dev, BigInt(t.addr), t.pasid, t.access)), error: null, devices };
+}
+
+/** 'dmascope/inspect' with kind 'bounce': the bounce panel's model of machine `m`. */
+export function handleBounceInspectRequest(m: Machine, rawArgs: unknown, event: number): BounceInspectResponse {
+  const parsed = parseBounceInspectArguments(rawArgs);
+  if (!parsed.ok) throw new Error(`dmascope/inspect: ${parsed.error}`);
+  return { event, model: buildBounceModel(inspectSwiotlb(m), inspectVduse(m), inspectBounceDiffs(m)) };
+}
+
+/** Every kind of 'dmascope/inspect' (the session's one entry): `kind` picks the panel, none is the IOVA map's machine view. */
+export function answerInspectRequest(m: Machine, rawArgs: unknown, event: number, previous: Machine | null = null): InspectResponse | WalkInspectResponse | BounceInspectResponse {
+  const kind = typeof rawArgs === 'object' && rawArgs !== null ? (rawArgs as { kind?: unknown }).kind : undefined;
+  if (kind === 'walk') return handleWalkInspectRequest(m, rawArgs, event);
+  if (kind === 'bounce') return handleBounceInspectRequest(m, rawArgs, event);
+  return handleInspectRequest(m, rawArgs, event, previous);
 }

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { inspectBounceDiffs, inspectSwiotlb, inspectVduse } from '../../src/engine/inspect';
 import { ScenarioTimeline } from '../../src/lang/timeline';
+import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildBounceModel, type BounceModel } from '../../src/panels/bounce-model';
+import { bounceStateAt, eventAfterLine } from '../../src/panels/bounce-source';
+import { parseFromWebviewMessage, type BounceInspectResponse } from '../../src/protocol';
 
 /** Event index of the `engine:statement` that starts `line`: the state before that line ran. */
 function beforeLine(tl: ScenarioTimeline, line: number): number {
@@ -153,6 +156,27 @@ describe('bounce buffers panel view model', () => {
       assert.equal(map.origPhys, null);
       assert.equal(map.mapping, null);
       assert.match(map.label, /orig_phys INVALID_PHYS_ADDR \(idle\)$/);
+    });
+  });
+
+  describe('without the debugger and while debugging', () => {
+    const tl = new ScenarioTimeline(SWIOTLB);
+
+    it('shows the state after the lens\'s line: the slots the map on it took', () => {
+      const st = bounceStateAt(tl, 'file:///s.dmas', eventAfterLine(tl, 5));
+      assert.equal(st.position.line, 5);
+      assert.equal(st.model.swiotlb!.used, 3);
+      assert.deepEqual(st.model.swiotlb!.pools[0].inUse.map((r) => [r.index, r.count, r.state]), [[0, 3, 'in-sync']]);
+      assert.ok(st.position.statements.some((s) => s.line === 11));
+    });
+
+    it('answers the debug adapter\'s inspect request of kind bounce, and checks the webview\'s messages', () => {
+      const m = tl.stateAt(eventAfterLine(tl, 7)).machine!;
+      const r = answerInspectRequest(m, { kind: 'bounce', event: 3 }, 3) as BounceInspectResponse;
+      assert.equal(r.model.swiotlb!.used, 4);
+      assert.throws(() => answerInspectRequest(m, { kind: 'bounce', event: 'x' }, 3), /event must be an integer >= -1/);
+      assert.equal(parseFromWebviewMessage({ type: 'bounce/seek', event: 12 }).ok, true);
+      assert.deepEqual(parseFromWebviewMessage({ type: 'bounce/export', requestId: 1, format: 'gif', data: '' }), { ok: false, error: 'bounce/export: format must be png, svg or json' });
     });
   });
 });

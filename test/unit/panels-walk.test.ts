@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { findDevice, inspectWalk, type WalkAccess } from '../../src/engine/inspect';
 import { ScenarioTimeline } from '../../src/lang/timeline';
+import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildWalkModel, type WalkCell, type WalkModel } from '../../src/panels/walk-model';
+import { walkEventFor, walkStateAt, walkStateForLine, walkTimeline } from '../../src/panels/walk-source';
+import { parseFromWebviewMessage, type WalkInspectResponse } from '../../src/protocol';
 
 /** Event index of the `engine:statement` that starts `line`: the state before that line ran. */
 function beforeLine(tl: ScenarioTimeline, line: number): number {
@@ -267,6 +270,47 @@ describe('walk panel view model', () => {
       assert.equal(w.bands[0].mode, 'identity');
       assert.equal(w.phys, '0x1234');
       assert.equal(w.accesses, 0);
+    });
+  });
+
+  describe('without the debugger: the walk of a lens\'s line', () => {
+    const tl = walkTimeline(NESTED);
+
+    it('finds the device, address and access of each walk site from the call log', () => {
+      const st = walkStateForLine(tl, 'file:///n.dmas', 11)!;
+      assert.deepEqual(st.target, { device: 'gpu', addr: '0x1000', pasid: null, access: 'read', line: 11 });
+      assert.deepEqual(st.targets.map((t) => [t.line, t.device, t.addr, t.access]), [
+        [10, 'gpu', '0x1000', null], [11, 'gpu', '0x1000', 'read'], [12, 'gpu', '0x1000', null], [20, 'nic', '0x2000', 'write'], [21, 'nic', '0x3000', null], [23, 'nic', '0x2000', null],
+      ]);
+      // Right before dev_read ran: the walk it made missed the IOTLB and read 24 descriptors.
+      assert.equal(tl.trace.eventAt(st.position.event + 1).name, 'device_read');
+      assert.equal(st.model!.accesses, 24);
+      assert.equal(st.model!.iotlbHit, false);
+      assert.equal(st.position.line, 11);
+    });
+
+    it('the translate after the access shows the IOTLB hit the access left', () => {
+      const st = walkStateForLine(tl, 'file:///n.dmas', 12)!;
+      assert.equal(st.model!.iotlbHit, true);
+      assert.equal(walkEventFor(tl, st.target), st.position.event);
+    });
+
+    it('a device the machine does not have yet is a clear error, not a crash', () => {
+      const st = walkStateAt(tl, 'file:///n.dmas', { device: 'nic', addr: '0x2000', pasid: null, access: null, line: 0 }, 5);
+      assert.equal(st.model, null);
+      assert.match(st.error!, /^No device nic at this point of the run \(devices: gpu\)\.$/);
+    });
+
+    it('validates what the webview asks for and what the debug adapter is asked', () => {
+      assert.equal(parseFromWebviewMessage({ type: 'walk/probe', target: { device: 'gpu', addr: '0x1000', pasid: null, access: 'read', line: 0 } }).ok, true);
+      const bad = parseFromWebviewMessage({ type: 'walk/probe', target: { device: 'gpu', addr: '4096', pasid: null, access: 'read', line: 0 } });
+      assert.deepEqual(bad, { ok: false, error: 'walk/probe: target.addr must be a hex address (0x...)' });
+      assert.equal(parseFromWebviewMessage({ type: 'walk/probe', target: { device: 'gpu', addr: '0x1', pasid: 1 << 20, access: null, line: 0 } }).ok, false);
+      const m = tl.stateAt(walkEventFor(tl, { device: 'gpu', addr: '0x1000', pasid: null, access: null, line: 10 })!).machine!;
+      const r = answerInspectRequest(m, { kind: 'walk', target: { device: 'gpu', addr: '0x1000', pasid: null, access: null, line: 10 } }, 7) as WalkInspectResponse;
+      assert.equal(r.event, 7);
+      assert.equal(r.model!.bands[0].grid!.actual, 24);
+      assert.throws(() => answerInspectRequest(m, { kind: 'walk', target: { device: 'gpu' } }, 7), /dmascope\/inspect: target.addr must be a hex address/);
     });
   });
 });

@@ -77,6 +77,20 @@ const targets = [
     options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
                entryPoints: ['webview/iova-map/main.ts'], outfile: 'dist/webview/iova-map.js' },
   },
+  {
+    // The translation walk panel's webview (browser).
+    name: 'webview-walk',
+    optional: true,
+    options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
+               entryPoints: ['webview/walk/main.ts'], outfile: 'dist/webview/walk.js' },
+  },
+  {
+    // The bounce buffers panel's webview (browser).
+    name: 'webview-bounce',
+    optional: true,
+    options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
+               entryPoints: ['webview/bounce/main.ts'], outfile: 'dist/webview/bounce.js' },
+  },
 ];
 
 /** esbuild plugin that marks a file executable after each successful build. */

@@ -9,6 +9,8 @@ export const COMMANDS = {
   goToEvent: 'dmascope.goToEvent',
   whereFrom: 'dmascope.whereFrom',
   showIovaMap: 'dmascope.showIovaMap',
+  showWalk: 'dmascope.showWalk',
+  showBounce: 'dmascope.showBounce',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -9,7 +9,10 @@ import { Config } from './config';
 import type { ExtensionDeps } from './deps';
 import { DiagnosticsPublisher } from './diagnostics';
 import { registerFolding } from './folding';
+import { registerBouncePanel } from './panels/bounce-panel';
 import { registerIovaMapPanel } from './panels/iova-map-panel';
+import { trackDebugPositions } from './panels/panel-host';
+import { registerWalkPanel } from './panels/walk-panel';
 import { registerLanguageProviders } from './providers';
 import { registerRunLens } from './run-lens';
 import { RunService } from './run-service';
@@ -34,6 +37,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionDeps {
   registerLanguageProviders(context, deps);
   // Panels beside the editor: the IOVA map.
   registerIovaMapPanel(context);
+  // The translation walk and bounce buffers panels, and the debugger position they follow.
+  trackDebugPositions(context);
+  registerWalkPanel(context, (m) => output.appendLine(m));
+  registerBouncePanel(context, (m) => output.appendLine(m));
 
   service.start();
   return deps;

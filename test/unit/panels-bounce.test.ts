@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { inspectBounceDiffs, inspectSwiotlb, inspectVduse } from '../../src/engine/inspect';
+import { runScenario } from '../../src/lang/run';
+import { codeLenses } from '../../src/lang/services/code-lenses';
+import { DocumentModel } from '../../src/lang/services/document-model';
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildBounceModel, type BounceModel } from '../../src/panels/bounce-model';
@@ -178,5 +181,12 @@ describe('bounce buffers panel view model', () => {
       assert.equal(parseFromWebviewMessage({ type: 'bounce/seek', event: 12 }).ok, true);
       assert.deepEqual(parseFromWebviewMessage({ type: 'bounce/export', requestId: 1, format: 'gif', data: '' }), { ok: false, error: 'bounce/export: format must be png, svg or json' });
     });
+  });
+
+  it('puts a "Show bounce buffers" lens on the lines whose map bounced', () => {
+    for (const [src, lines] of [[SWIOTLB, [5, 7]], [VDUSE, [6]]] as const) {
+      const lenses = codeLenses(new DocumentModel(src), runScenario(src, 'b.dmas', { editorInfo: true })).filter((l) => l.kind === 'bounce');
+      assert.deepEqual(lenses.map((l) => [l.range.start.line + 1, l.title, l.command?.id, l.command?.args]), lines.map((n) => [n, 'Show bounce buffers', 'dmascope.showBounce', [n]]));
+    }
   });
 });

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { findDevice, inspectWalk, type WalkAccess } from '../../src/engine/inspect';
+import { runScenario } from '../../src/lang/run';
+import { codeLenses } from '../../src/lang/services/code-lenses';
+import { DocumentModel } from '../../src/lang/services/document-model';
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildWalkModel, type WalkCell, type WalkModel } from '../../src/panels/walk-model';
@@ -312,5 +315,13 @@ describe('walk panel view model', () => {
       assert.equal(r.model!.bands[0].grid!.actual, 24);
       assert.throws(() => answerInspectRequest(m, { kind: 'walk', target: { device: 'gpu' } }, 7), /dmascope\/inspect: target.addr must be a hex address/);
     });
+  });
+
+  it('puts a "Show walk" lens on every translate/dev_read/dev_write the run walked, with its line for the command', () => {
+    const lenses = codeLenses(new DocumentModel(NESTED), runScenario(NESTED, 'n.dmas', { editorInfo: true })).filter((l) => l.kind === 'walk-panel');
+    assert.deepEqual(lenses.map((l) => [l.range.start.line + 1, l.title, l.command?.id, l.command?.args]), [
+      [10, 'Show walk', 'dmascope.showWalk', [10]], [11, 'Show walk', 'dmascope.showWalk', [11]], [12, 'Show walk', 'dmascope.showWalk', [12]],
+      [20, 'Show walk', 'dmascope.showWalk', [20]], [21, 'Show walk', 'dmascope.showWalk', [21]], [23, 'Show walk', 'dmascope.showWalk', [23]],
+    ]);
   });
 });

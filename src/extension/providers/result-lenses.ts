@@ -7,11 +7,16 @@ import * as vscode from 'vscode';
 import { codeLenses, DEFAULT_LENS_SOURCES, type LensInfo, type LensSource } from '../../lang/services/code-lenses';
 import { modelOf, runOf, SELECTOR, toRange, trackDocuments, type ProviderDeps } from './shared';
 
+/** Lenses that open a panel on the document (their command takes the document's URI first). */
+const PANEL_LENSES = new Set<LensInfo['kind']>(['walk-panel', 'bounce']);
+
 /** Leading marks of the service's titles, shown as codicons. */
 function title(l: LensInfo): string {
   if (l.title.startsWith('✓ ')) return `$(pass) ${l.title.slice(2)}`;
   if (l.title.startsWith('✗ ')) return `$(error) ${l.title.slice(2)}`;
   if (l.kind === 'walk') return `$(arrow-swap) ${l.title}`;
+  if (l.kind === 'walk-panel') return `$(type-hierarchy) ${l.title}`;
+  if (l.kind === 'bounce') return `$(files) ${l.title}`;
   return l.title;
 }
 
@@ -31,7 +36,9 @@ class ResultLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
     if (run === undefined) return [];
     return codeLenses(modelOf(document), run.result, { sources: this.sources, lines: run.lines }).map((l) => {
       // A lens without a command is not shown; '' makes an informational one.
-      const command: vscode.Command = { title: title(l), command: l.command?.id ?? '', ...(l.command ? { arguments: l.command.args } : {}), ...(l.tooltip !== undefined ? { tooltip: l.tooltip } : {}) };
+      // Panel lenses open the panel on this document: its URI goes first.
+      const args = l.command && PANEL_LENSES.has(l.kind) ? [document.uri, ...l.command.args] : l.command?.args;
+      const command: vscode.Command = { title: title(l), command: l.command?.id ?? '', ...(args ? { arguments: args } : {}), ...(l.tooltip !== undefined ? { tooltip: l.tooltip } : {}) };
       return new vscode.CodeLens(toRange(l.range), command);
     });
   }

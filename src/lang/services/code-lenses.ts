@@ -68,8 +68,34 @@ export const walkLenses: LensSource = (stmt, { ix }) => {
   return out;
 };
 
+/** Command ids of the panels' lenses (as contributed in package.json); the provider adds the document's URI in front of the args. */
+export const SHOW_WALK_COMMAND = 'dmascope.showWalk';
+export const SHOW_BOUNCE_COMMAND = 'dmascope.showBounce';
+
+/** "Show walk" beside each translate/dev_read/dev_write the run walked: opens the walk panel on that access. */
+export const walkPanelLenses: LensSource = (stmt, { ix }) => {
+  const out: LensInfo[] = [];
+  for (const call of callsOf(stmt)) {
+    if (!WALK_CALLS.has(call.callee.text)) continue;
+    const w = ix.walkAt(call.span.line, call.span.column, call.callee.text);
+    if (w === undefined) continue;
+    out.push({ kind: 'walk-panel', range: spanToRange((call as CallExpr).span), title: 'Show walk', tooltip: `Open the translation walk of ${w.device} at ${w.addr}: every descriptor read, decoded`, command: { id: SHOW_WALK_COMMAND, args: [call.span.line] } });
+  }
+  return out;
+};
+
+/** "Show bounce buffers" on a statement whose map bounced (a swiotlb slot or a VDUSE bounce page). */
+export const bounceLenses: LensSource = (stmt, { ix }) => {
+  const line = stmt.span.line;
+  // By the DMA address a call on this line returned, so results still match after edits moved the line.
+  const values = new Set((ix.calls.get(line) ?? []).map((c) => c.value));
+  const m = ix.machine?.mappings.find((r) => r.bounce !== null && values.has(r.dma));
+  if (!m) return [];
+  return [{ kind: 'bounce', range: spanToRange(stmt.span), title: 'Show bounce buffers', tooltip: `${m.device}'s mapping ${m.dma} bounced through ${m.bounce}: open the swiotlb / VDUSE bounce state after this line`, command: { id: SHOW_BOUNCE_COMMAND, args: [line] } }];
+};
+
 /** The sources used by default; extend (or pass your own list) for new lens kinds. */
-export const DEFAULT_LENS_SOURCES: readonly LensSource[] = [expectLenses, walkLenses];
+export const DEFAULT_LENS_SOURCES: readonly LensSource[] = [expectLenses, walkLenses, walkPanelLenses, bounceLenses];
 
 /**
  * Lenses for a document from its last run. Results are matched by line (and

@@ -1,0 +1,198 @@
+// The bounce buffers panel's host side: one WebviewPanel beside the editor.
+// Without the debugger it runs the scenario (ScenarioTimeline, cached per
+// document version) and shows the swiotlb and VDUSE state after the lens's
+// line; while debugging it follows the debugger's position, asking the
+// session ('dmascope/inspect', kind bounce) and falling back to its own
+// replay of the same run. Restored after a reload by its serializer.
+
+import * as vscode from 'vscode';
+import { ScenarioTimeline } from '../../lang/timeline';
+import { bounceStateAt, eventAfterLine } from '../../panels/bounce-source';
+import { parseFromWebviewMessage, type BounceInspectResponse, type BouncePersistedState, type BounceState, type BounceToWebview } from '../../protocol';
+import { COMMANDS } from '../command-ids';
+import { DEBUG_TYPE } from '../debug/debug-config';
+import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport, type DebugPosition } from './panel-host';
+
+const VIEW_TYPE = 'dmascope.bounce';
+const INSPECT_REQUEST = 'dmascope/inspect';
+
+const BODY = `<div class="bar" role="toolbar" aria-label="Position, pool and export">
+<button id="prev" type="button" aria-label="Previous statement" title="Previous statement">◀</button>
+<span id="pos" role="status" aria-live="polite"></span>
+<button id="next" type="button" aria-label="Next statement" title="Next statement">▶</button>
+<button id="export-svg" type="button" aria-label="Export the slot map as SVG">SVG</button>
+<button id="export-png" type="button" aria-label="Export the slot map as PNG">PNG</button>
+<button id="export-json" type="button" aria-label="Export the bounce state as JSON">JSON</button>
+<span id="status" role="status"></span>
+</div>
+<section id="summary" aria-live="polite"></section>
+<section id="swiotlb" aria-label="swiotlb">
+<h2 id="sw-usage"></h2>
+<label>Pool <select id="pool" aria-label="swiotlb pool"></select></label>
+<p id="pool-info"></p>
+<div class="legend" aria-hidden="true"><span class="free">free</span><span class="in-sync">in use, in sync</span><span class="out-of-sync">in use, bounce and original differ</span><span class="in-use">in use</span><span class="pad">padding</span></div>
+<canvas id="slots" tabindex="0" role="img" aria-label="Slot map"></canvas>
+<table id="runs" aria-label="Slots in use"><thead><tr><th scope="col">slots</th><th scope="col">orig_addr</th><th scope="col">alloc_size</th><th scope="col">direction</th><th scope="col">bounce and original</th><th scope="col">mapped at</th></tr></thead><tbody id="runs-body"></tbody></table>
+<section id="detail" aria-live="polite" aria-label="Selected slot run"></section>
+</section>
+<section id="vduse" aria-label="VDUSE bounce maps"></section>
+<div id="tooltip" role="tooltip" hidden></div>`;
+
+export class BouncePanel {
+  private static current: BouncePanel | undefined;
+  private doc: vscode.TextDocument | undefined;
+  private cached: { uri: string; version: number; tl: ScenarioTimeline } | undefined;
+  private last: BounceState | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  private constructor(private readonly panel: vscode.WebviewPanel, root: vscode.Uri, private readonly log: (m: string) => void) {
+    panel.webview.options = panelOptions(root);
+    panel.webview.html = panelHtml(panel.webview, root, { name: 'bounce', title: 'Bounce buffers', body: BODY });
+    this.subscriptions.push(
+      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      onDebugPosition((p) => {
+        if (this.doc && p.program === this.doc.uri.fsPath) void this.showDebug(p);
+      }),
+    );
+    panel.onDidDispose(() => {
+      if (BouncePanel.current === this) BouncePanel.current = undefined;
+      for (const s of this.subscriptions) s.dispose();
+    });
+  }
+
+  static show(context: vscode.ExtensionContext, doc: vscode.TextDocument, line: number | undefined, log: (m: string) => void): void {
+    if (!BouncePanel.current) {
+      const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'Bounce buffers', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(context.extensionUri));
+      BouncePanel.current = new BouncePanel(panel, context.extensionUri, log);
+    } else {
+      BouncePanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+    }
+    BouncePanel.current.load(doc, line);
+  }
+
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, state: BouncePersistedState | undefined, log: (m: string) => void): void {
+    const p = new BouncePanel(panel, context.extensionUri, log);
+    BouncePanel.current = p;
+    if (!state?.uri) return;
+    void vscode.workspace.openTextDocument(vscode.Uri.parse(state.uri)).then(
+      (d) => p.load(d, undefined),
+      () => p.post({ type: 'bounce/error', message: `The scenario ${state.uri} is gone.` }),
+    );
+  }
+
+  private post(m: BounceToWebview): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  private timeline(doc: vscode.TextDocument): ScenarioTimeline {
+    const uri = doc.uri.toString();
+    if (!this.cached || this.cached.uri !== uri || this.cached.version !== doc.version) this.cached = { uri, version: doc.version, tl: new ScenarioTimeline(doc.getText()) };
+    return this.cached.tl;
+  }
+
+  private send(state: BounceState): void {
+    this.last = state;
+    this.post({ type: 'bounce/state', state });
+  }
+
+  private at(event: number): void {
+    if (!this.doc) return;
+    try {
+      this.send(bounceStateAt(this.timeline(this.doc), this.doc.uri.toString(), event));
+    } catch (e) {
+      this.post({ type: 'bounce/error', message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private load(doc: vscode.TextDocument, line: number | undefined): void {
+    this.doc = doc;
+    const dbg = debugPositionOf(doc.uri.fsPath);
+    if (dbg) {
+      void this.showDebug(dbg);
+      return;
+    }
+    try {
+      this.at(eventAfterLine(this.timeline(doc), line));
+    } catch (e) {
+      this.post({ type: 'bounce/error', message: `The scenario could not be run: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  /** While debugging: the bounce state at the debugger's position, from the session (or this panel's replay of the same run). */
+  private async showDebug(p: DebugPosition): Promise<void> {
+    if (!this.doc) return;
+    let state: BounceState;
+    try {
+      state = bounceStateAt(this.timeline(this.doc), this.doc.uri.toString(), p.body.event);
+    } catch (e) {
+      this.post({ type: 'bounce/error', message: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    try {
+      const r = (await p.session.customRequest(INSPECT_REQUEST, { kind: 'bounce', event: p.body.event })) as BounceInspectResponse;
+      if (r && 'model' in r) state.model = r.model;
+    } catch {
+      // An adapter without the request: this panel's replay of the same run stands in.
+    }
+    state.position = { ...state.position, source: 'debug', total: p.body.total !== null && p.body.total >= 0 ? p.body.total : null, backwards: p.body.backwards, line: p.body.line };
+    this.send(state);
+  }
+
+  private onMessage(raw: unknown): void {
+    const parsed = parseFromWebviewMessage(raw);
+    if (!parsed.ok) {
+      this.log(`bounce panel: ignored a bad message from the webview: ${parsed.error}`);
+      return;
+    }
+    const m = parsed.message;
+    switch (m.type) {
+      case 'bounce/ready':
+        if (this.last) this.post({ type: 'bounce/state', state: this.last });
+        return;
+      case 'bounce/revealLine':
+        if (this.doc) revealLine(this.doc.uri, m.line);
+        return;
+      case 'bounce/seek': {
+        const dbg = this.doc ? debugPositionOf(this.doc.uri.fsPath) : undefined;
+        if (dbg) debugGoTo(dbg, m.event);
+        else this.at(m.event);
+        return;
+      }
+      case 'bounce/export':
+        void saveExport('bounce-buffers', m.format, m.data, this.doc?.uri).then(
+          (path) => this.post({ type: 'bounce/exported', inReplyTo: m.requestId, path }),
+          (e: unknown) => this.post({ type: 'bounce/error', message: `Export failed: ${e instanceof Error ? e.message : String(e)}` }),
+        );
+        return;
+      default:
+        this.log(`bounce panel: ${m.type} is not a bounce panel message`);
+    }
+  }
+}
+
+export function registerBouncePanel(context: vscode.ExtensionContext, log: (m: string) => void): void {
+  context.subscriptions.push(
+    // (uri, line) from a lens; nothing from the palette, the debug toolbar or the Variables context menu.
+    vscode.commands.registerCommand(COMMANDS.showBounce, async (uri?: unknown, line?: unknown) => {
+      const dbg = vscode.debug.activeDebugSession;
+      const fromDebug = dbg?.type === DEBUG_TYPE && typeof dbg.configuration.program === 'string' ? vscode.Uri.file(dbg.configuration.program) : undefined;
+      const editor = vscode.window.activeTextEditor;
+      const docUri = uri instanceof vscode.Uri ? uri : editor?.document.languageId === 'dmas' ? editor.document.uri : fromDebug;
+      if (!docUri) {
+        void vscode.window.showWarningMessage('dmascope: open a .dmas scenario to show its bounce buffers.');
+        return;
+      }
+      const doc = await vscode.workspace.openTextDocument(docUri);
+      if (doc.languageId !== 'dmas') {
+        void vscode.window.showWarningMessage('dmascope: the bounce buffers panel needs a .dmas scenario.');
+        return;
+      }
+      BouncePanel.show(context, doc, typeof line === 'number' ? line : undefined, log);
+    }),
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: BouncePersistedState | undefined) => {
+        BouncePanel.revive(panel, context, state, log);
+      },
+    }),
+  );
+}

@@ -1,0 +1,127 @@
+// The kernel-log reader: offers each line to the open multi-line records,
+// newest first, then to the message matchers of each driver; finishes a
+// record when it is complete or has waited long enough for its next part.
+
+import type { Finding, Malformed } from '../types';
+import { looksLikeAmdVi, startAmdVi } from './amd-vi';
+import { looksLikeArmSmmu, startArmSmmu } from './arm-smmu';
+import { looksLikeArmSmmuV3, startArmSmmuV3 } from './arm-smmu-v3';
+import { looksLikeDmar, startDmar } from './intel-dmar';
+import { startIommuCore } from './iommu-core';
+import { startRatelimit } from './ratelimit';
+import { type LineCtx, type OpenRecord, type Partial, isPartial } from './record';
+import { SplatRecord, looksLikeSplat } from './splat';
+import { looksLikeSwiotlb, startSwiotlb } from './swiotlb';
+
+/** How the lines of a finished record were used. */
+export interface FinishedRecord {
+  findings: Finding[];
+  malformed: Malformed[];
+  /** Lines that carry a finding's main text. */
+  findingLines: number;
+  /** Lines reported malformed. */
+  malformedLines: number;
+  /** The record's other lines. */
+  partLines: number;
+}
+
+export type DmesgVerdict = { kind: 'taken' } | { kind: 'started'; record: OpenRecord } | { kind: 'partial'; reason: string } | { kind: 'none' };
+
+const STARTERS: ((ctx: LineCtx) => OpenRecord | Partial | undefined)[] = [startRatelimit, startDmar, startAmdVi, startArmSmmu, startArmSmmuV3, startSwiotlb, startIommuCore];
+
+/** Cheap test whether a kernel-log line is one the matchers know (a wrapped tail never is). */
+export function looksLikeKernelRecord(body: string): boolean {
+  return looksLikeDmar(body) || looksLikeAmdVi(body) || looksLikeArmSmmu(body) || looksLikeArmSmmuV3(body) || looksLikeSwiotlb(body) || looksLikeSplat(body) || body.includes('callbacks suppressed') || body.includes('unaligned: iova');
+}
+
+export class DmesgReader {
+  private open: OpenRecord[] = [];
+
+  constructor(private readonly onFinished: (r: FinishedRecord) => void) {}
+
+  /** Whether any record is waiting for more lines. */
+  get hasOpen(): boolean {
+    return this.open.length > 0;
+  }
+
+  /** Tries the line on the open records, then on the matchers; does not finish anything. */
+  classify(ctx: LineCtx): DmesgVerdict {
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const rec = this.open[i];
+      if (rec.offer(ctx)) {
+        if (rec.done) this.finishAt(i, false);
+        return { kind: 'taken' };
+      }
+    }
+    const started = this.start(ctx);
+    if (started === undefined) return { kind: 'none' };
+    if (isPartial(started)) return { kind: 'partial', reason: started.reason };
+    return { kind: 'started', record: started };
+  }
+
+  /** Runs the matchers alone on a line (or a line joined from a wrapped one). */
+  start(ctx: LineCtx): OpenRecord | Partial | undefined {
+    let partial: Partial | undefined;
+    for (const s of STARTERS) {
+      const r = s(ctx);
+      if (r === undefined) continue;
+      if (isPartial(r)) {
+        partial ??= r;
+        continue;
+      }
+      return r;
+    }
+    if (SplatRecord.starts(ctx.body)) return new SplatRecord(ctx);
+    return partial;
+  }
+
+  /** Adds a started record: finished at once when complete; a new splat ends the ones before it. */
+  add(record: OpenRecord): void {
+    if (record instanceof SplatRecord) {
+      for (let i = this.open.length - 1; i >= 0; i--) if (this.open[i] instanceof SplatRecord) this.finishAt(i, false);
+    }
+    if (record.done) this.finishRecord(record, false);
+    else this.open.push(record);
+  }
+
+  /** Finishes records that waited longer than their patience for a next line. */
+  expire(lineNo: number): void {
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const rec = this.open[i];
+      if (lineNo - rec.lastLine > rec.patience) this.finishAt(i, false);
+    }
+  }
+
+  /** End of input: finishes every open record; returns why the first incomplete one is incomplete. */
+  end(): { line: number; reason: string } | undefined {
+    let incomplete: { line: number; reason: string } | undefined;
+    for (const rec of this.open) {
+      const why = rec.incompleteAtEof();
+      if (why !== undefined && (incomplete === undefined || rec.firstLine < incomplete.line)) incomplete = { line: rec.firstLine, reason: why };
+    }
+    while (this.open.length > 0) this.finishAt(0, true);
+    return incomplete;
+  }
+
+  private finishAt(i: number, atEof: boolean): void {
+    const [rec] = this.open.splice(i, 1);
+    this.finishRecord(rec, atEof);
+  }
+
+  private finishRecord(rec: OpenRecord, atEof: boolean): void {
+    const findings: Finding[] = [];
+    const malformed: Malformed[] = [];
+    rec.finish({ finding: (f) => findings.push(f), malformed: (m) => malformed.push(m) }, atEof);
+    for (const f of findings) if (f.endLine === undefined && rec.lastLine > f.line) f.endLine = rec.lastLine;
+    const lines = new Set(rec.lines);
+    const bad = new Set(malformed.map((m) => m.line).filter((l) => lines.has(l)));
+    const main = new Set(findings.map((f) => f.line).filter((l) => lines.has(l) && !bad.has(l)));
+    this.onFinished({
+      findings,
+      malformed,
+      findingLines: main.size,
+      malformedLines: bad.size,
+      partLines: lines.size - main.size - bad.size,
+    });
+  }
+}

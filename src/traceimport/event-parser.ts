@@ -1,0 +1,197 @@
+// Parses one tracepoint payload by its own print format: each format string
+// of event-formats.ts becomes a matcher whose conversions (%s, %llx, %zu,
+// %p, ...) fill the named fields, which are then typed (hex addresses,
+// decimal sizes, symbols, arrays) and mapped to the common keys.
+
+import { EVENT_FORMATS, SYMBOLS, type EventFormat } from './event-formats';
+import { canonHex, decimalSize, devName, hexSize, type Interner } from './values';
+
+export interface CompiledFormat {
+  spec: EventFormat;
+  regex: RegExp;
+  fields: string[];
+  /** One converter per field. */
+  kinds: FieldKind[];
+  /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
+  prefix: string;
+}
+
+type FieldKind = 'dev' | 'str' | 'sym' | 'flags' | 'array' | 'hex' | 'dec' | 'int' | 'ptr' | 'opt';
+
+const ARRAY_FIELDS = new Set(['dma_addrs', 'sizes', 'phys_addrs']);
+const FLAG_FIELDS = new Set(['attrs', 'flags']);
+const SYM_FIELDS = new Set(['dir', 'force']);
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Turns a TP_printk format into an anchored regex with one group per conversion. */
+export function compileFormat(spec: EventFormat): CompiledFormat {
+  const fields = spec.args.split(' ');
+  const kinds: FieldKind[] = [];
+  const conv = /%(#?)(0?\d*)(ll|l|z|h)?([sdupxX])/g;
+  let src = '^';
+  let last = 0;
+  let i = 0;
+  let m: RegExpExecArray | null;
+  let prefix: string | undefined;
+  while ((m = conv.exec(spec.format)) !== null) {
+    const literal = spec.format.slice(last, m.index);
+    if (prefix === undefined) prefix = literal;
+    src += escapeRegex(literal).replace(/ /g, ' +');
+    last = conv.lastIndex;
+    const name = fields[i++];
+    if (name === undefined) throw new Error(`event format ${spec.event}: more conversions than args`);
+    const letter = m[4];
+    let kind: FieldKind;
+    if (letter === 's') {
+      if (name === 'truncated') kind = 'opt';
+      else if (ARRAY_FIELDS.has(name)) kind = 'array';
+      else if (FLAG_FIELDS.has(name)) kind = 'flags';
+      else if (SYM_FIELDS.has(name)) kind = 'sym';
+      else if (name === 'device') kind = 'dev';
+      else kind = 'str';
+    } else if (letter === 'p') kind = 'ptr';
+    else if (letter === 'x' || letter === 'X') kind = 'hex';
+    else kind = name === 'err' || name === 'group' ? 'int' : 'dec';
+    kinds.push(kind);
+    src += groupFor(kind, m[1] === '#');
+  }
+  if (i !== fields.length) throw new Error(`event format ${spec.event}: ${fields.length} args for ${i} conversions`);
+  src += escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
+  return { spec, regex: new RegExp(src), fields, kinds, prefix: prefix ?? spec.format };
+}
+
+function groupFor(kind: FieldKind, alt: boolean): string {
+  switch (kind) {
+    case 'opt':
+      return '((?: \\[TRUNCATED\\])?)';
+    case 'array':
+      return '(\\{[0-9a-fA-Fx,]*\\})';
+    case 'flags':
+      return '(\\S*)';
+    case 'sym':
+      return '([A-Z_]+)';
+    case 'dev':
+      return '(\\S+)';
+    case 'str':
+      return '(\\S*)';
+    case 'ptr':
+      return '(\\S+)';
+    case 'hex':
+      return alt ? '(0x[0-9a-fA-F]+|0)' : '([0-9a-fA-F]+)';
+    case 'int':
+      return '(-?\\d+)';
+    case 'dec':
+      return '(\\d+)';
+  }
+}
+
+/** Compiled formats by event name (newest first, as in the table). */
+export const FORMATS_BY_EVENT: ReadonlyMap<string, readonly CompiledFormat[]> = (() => {
+  const map = new Map<string, CompiledFormat[]>();
+  for (const spec of EVENT_FORMATS) {
+    const list = map.get(spec.event) ?? [];
+    list.push(compileFormat(spec));
+    map.set(spec.event, list);
+  }
+  return map;
+})();
+
+/** Event names of a system, to tell `iommu:map` from another system's `map`. */
+export function systemOf(event: string): string | undefined {
+  return FORMATS_BY_EVENT.get(event)?.[0].spec.system;
+}
+
+export type ParsedPayload =
+  | { ok: true; format: CompiledFormat; fields: Record<string, unknown> }
+  /** `partial`: the payload begins like one of the formats (a wrapped line may complete it). */
+  | { ok: false; partial: boolean; reason: string };
+
+function parseArray(text: string, sizes: boolean): (string | number)[] | undefined {
+  const inner = text.slice(1, -1);
+  if (inner === '') return [];
+  const out: (string | number)[] = [];
+  for (const item of inner.split(',')) {
+    const v = sizes ? hexSize(item) : canonHex(item);
+    if (v === undefined) return undefined;
+    out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Parses `payload` as event `event`, trying its formats newest first. The
+ * typed fields keep the kernel's names; `era` says which format matched.
+ */
+export function parsePayload(event: string, payload: string, intern: Interner): ParsedPayload {
+  const formats = FORMATS_BY_EVENT.get(event);
+  if (!formats) return { ok: false, partial: false, reason: `no format known for event ${event}` };
+  let partial = false;
+  let why = '';
+  for (const f of formats) {
+    const m = f.regex.exec(payload);
+    if (!m) {
+      if (f.prefix.length > 0 && payload.startsWith(f.prefix.trimEnd())) partial = true;
+      else if (f.prefix.length === 0) partial = true;
+      continue;
+    }
+    const fields: Record<string, unknown> = {};
+    let bad: string | undefined;
+    for (let k = 0; k < f.fields.length && bad === undefined; k++) {
+      const name = f.fields[k];
+      const text = m[k + 1];
+      switch (f.kinds[k]) {
+        case 'dev': {
+          const d = devName(text);
+          if (d === undefined) bad = `${name} '${text}' is not a device name`;
+          else fields[name] = intern.get(d);
+          break;
+        }
+        case 'sym':
+          if (!(SYMBOLS[name] ?? []).includes(text)) bad = `${name}=${text} is not one of ${(SYMBOLS[name] ?? []).join(', ')}`;
+          else fields[name] = intern.get(text);
+          break;
+        case 'flags':
+        case 'str':
+          fields[name] = intern.get(text);
+          break;
+        case 'opt':
+          fields[name] = text.length > 0;
+          break;
+        case 'ptr':
+          fields[name] = intern.get(text);
+          break;
+        case 'array': {
+          const arr = parseArray(text, name === 'sizes');
+          if (arr === undefined) bad = `${name}=${text} is not a list of hex numbers`;
+          else fields[name] = arr;
+          break;
+        }
+        case 'hex': {
+          const h = canonHex(text);
+          if (h === undefined) bad = `${name}=${text} is not a 64-bit hex number`;
+          else fields[name] = h;
+          break;
+        }
+        case 'dec': {
+          const n = decimalSize(text);
+          if (n === undefined) bad = `${name}=${text} is not a size`;
+          else fields[name] = n;
+          break;
+        }
+        case 'int':
+          fields[name] = Number(text);
+          break;
+      }
+    }
+    if (bad !== undefined) {
+      why = bad;
+      partial = false;
+      continue;
+    }
+    return { ok: true, format: f, fields };
+  }
+  return { ok: false, partial, reason: why || `does not match the ${event} format (${formats.map((f) => `"${f.spec.format}"`).join(' or ')})` };
+}

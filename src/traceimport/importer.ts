@@ -1,0 +1,363 @@
+// Reads a capture line by line (push each line, then end) and accounts for
+// every line: a tracepoint event, a finding, part of a multi-line record, a
+// header or blank line, unknown (counted, with samples) or malformed (with
+// its line number and why). Lines cut by a mail client are joined back when
+// the line after them does not start a record of its own.
+
+import { DmesgReader, type FinishedRecord, looksLikeKernelRecord } from './dmesg/reader';
+import { type LineCtx, isPartial } from './dmesg/record';
+import { FORMATS_BY_EVENT, parsePayload, type ParsedPayload } from './event-parser';
+import { type FtraceLine, isTraceHeaderLine, parseBareEvent, parseFtraceLine, parseLostEvents } from './ftrace-line';
+import { stripPrefix, type PrefixKind } from './line-prefix';
+import { foldRepeats } from './fold';
+import type { CaptureEvent, CaptureFormat, Finding, FormatChoice, ImportError, ImportResult, LineAccounting, Malformed } from './types';
+import { UNKNOWN_SAMPLES } from './types';
+import { Interner } from './values';
+
+/** Longest line parsed; a longer one is reported malformed (the stream reader cuts it there). */
+export const MAX_LINE_CHARS = 64 * 1024;
+/** Lines a cut-short line may be joined with. */
+const MAX_JOINS = 2;
+
+export interface ImporterOptions {
+  format?: FormatChoice;
+  /** Keep the tracepoint events in the result (default true); the findings and the replay use them either way. */
+  keepEvents?: boolean;
+}
+
+interface Pending {
+  first: number;
+  /** Raw text of each line taken so far (the first included), to process them alone if the join fails. */
+  raws: { no: number; raw: string }[];
+  text: string;
+  reason: string;
+  ftrace?: FtraceLine;
+  ctx?: LineCtx;
+}
+
+export class CaptureImporter {
+  private readonly format: FormatChoice;
+  private readonly keepEvents: boolean;
+  private readonly intern = new Interner();
+  private readonly dmesg: DmesgReader;
+  private lineNo = 0;
+  private pending: Pending | undefined;
+  private readonly events: CaptureEvent[] = [];
+  private readonly findings: Finding[] = [];
+  private readonly malformed: Malformed[] = [];
+  private readonly unknownSamples: { line: number; text: string }[] = [];
+  private readonly acct: LineAccounting = { event: 0, finding: 0, part: 0, ignored: 0, unknown: 0, malformed: 0 };
+  private readonly carrier: Record<CaptureFormat, number> = { ftrace: 0, 'trace-cmd': 0, dmesg: 0, journal: 0, syslog: 0 };
+  /** Every event, kept for the replay even when not returned. */
+  readonly allEvents: CaptureEvent[] = [];
+  /** Lines the stream reader cut because they were too long. */
+  private readonly cutLines = new Set<number>();
+
+  constructor(opts: ImporterOptions = {}) {
+    this.format = opts.format ?? 'auto';
+    this.keepEvents = opts.keepEvents ?? true;
+    this.dmesg = new DmesgReader((r) => this.recordFinished(r));
+  }
+
+  get linesRead(): number {
+    return this.lineNo;
+  }
+
+  /** Marks the next line as one the stream reader had to cut. */
+  markNextLineCut(): void {
+    this.cutLines.add(this.lineNo + 1);
+  }
+
+  /** One line of the capture, without its newline. */
+  push(raw: string): void {
+    const no = ++this.lineNo;
+    if (this.pending !== undefined) {
+      if (this.tryJoin(no, raw)) return;
+    }
+    this.process(no, raw);
+    if (this.dmesg.hasOpen) this.dmesg.expire(no);
+  }
+
+  /** End of input. `unterminated`: the last line had no newline (the file may have been cut in it). */
+  end(unterminated = false): { incomplete?: { line: number; reason: string } } {
+    let incomplete: { line: number; reason: string } | undefined;
+    if (this.pending !== undefined) {
+      const p = this.pending;
+      this.pending = undefined;
+      if (unterminated) incomplete = { line: p.first, reason: `the file ends inside line ${p.first} (${p.reason})` };
+      this.flushPending(p);
+    }
+    const open = this.dmesg.end();
+    if (open !== undefined && (incomplete === undefined || open.line < incomplete.line)) incomplete = open;
+    return incomplete === undefined ? {} : { incomplete };
+  }
+
+  /** The result so far (call after end()). */
+  result(error?: ImportError): ImportResult {
+    this.findings.sort((a, b) => a.line - b.line);
+    const findings = foldRepeats(this.findings);
+    this.malformed.sort((a, b) => a.line - b.line);
+    const res: ImportResult = {
+      format: this.detectedFormat(),
+      lines: this.lineNo,
+      events: this.keepEvents ? this.events : [],
+      findings,
+      unknown: { count: this.acct.unknown, samples: this.unknownSamples },
+      malformed: this.malformed,
+      accounting: { ...this.acct },
+    };
+    if (error !== undefined) res.error = error;
+    return res;
+  }
+
+  private detectedFormat(): CaptureFormat {
+    if (this.format === 'ftrace' || this.format === 'trace-cmd') return this.format;
+    const c = this.carrier;
+    if (this.format === 'dmesg') return c.journal > c.dmesg && c.journal >= c.syslog ? 'journal' : c.syslog > c.dmesg ? 'syslog' : 'dmesg';
+    let best: CaptureFormat = 'dmesg';
+    for (const k of ['ftrace', 'trace-cmd', 'journal', 'syslog', 'dmesg'] as CaptureFormat[]) if (c[k] > c[best]) best = k;
+    return best;
+  }
+
+  private get readsTrace(): boolean {
+    return this.format !== 'dmesg';
+  }
+
+  private get readsLog(): boolean {
+    return this.format === 'auto' || this.format === 'dmesg';
+  }
+
+  private process(no: number, raw: string): void {
+    if (this.cutLines.has(no)) {
+      this.addMalformed(no, raw, `line longer than ${MAX_LINE_CHARS} characters; cut there`);
+      return;
+    }
+    if (raw.length > MAX_LINE_CHARS) {
+      this.addMalformed(no, raw, `line longer than ${MAX_LINE_CHARS} characters`);
+      return;
+    }
+    if (raw.trim() === '') {
+      this.acct.ignored++;
+      return;
+    }
+    if (this.readsTrace) {
+      const hdr = parseFtraceLine(raw);
+      if (hdr !== undefined) {
+        this.carrier[hdr.style === 'trace-cmd' ? 'trace-cmd' : 'ftrace']++;
+        this.traceLine(no, raw, hdr);
+        return;
+      }
+      if (isTraceHeaderLine(raw)) {
+        this.acct.ignored++;
+        if (/^\s*(?:cpus=|version = )/.test(raw)) this.carrier['trace-cmd']++;
+        return;
+      }
+      const lost = parseLostEvents(raw);
+      if (lost !== undefined) {
+        const f: Finding = { line: no, kind: 'lost_events', cpu: lost.cpu, message: raw.trim(), reason: 'the trace ring buffer overflowed: events are missing' };
+        if (lost.count !== undefined) f.count = lost.count;
+        this.findings.push(f);
+        this.acct.finding++;
+        return;
+      }
+    }
+    if (this.readsLog) {
+      const prefix = stripPrefix(raw);
+      const ctx: LineCtx = { no, raw, body: prefix.body, prefix };
+      const v = this.dmesg.classify(ctx);
+      if (v.kind === 'taken') {
+        this.countCarrier(prefix.kind);
+        return;
+      }
+      if (v.kind === 'started') {
+        this.countCarrier(prefix.kind);
+        this.dmesg.add(v.record);
+        return;
+      }
+      if (v.kind === 'partial') {
+        this.countCarrier(prefix.kind);
+        this.pending = { first: no, raws: [{ no, raw }], text: prefix.body.trimEnd(), reason: v.reason, ctx };
+        return;
+      }
+    }
+    if (this.readsTrace) {
+      const bare = parseBareEvent(raw);
+      if (bare !== undefined && this.isKnownEvent(bare)) {
+        this.traceLine(no, raw, bare);
+        return;
+      }
+    }
+    this.addUnknown(no, raw);
+  }
+
+  private countCarrier(kind: PrefixKind): void {
+    this.carrier[kind === 'none' ? 'dmesg' : kind]++;
+  }
+
+  private isKnownEvent(h: FtraceLine): boolean {
+    const formats = FORMATS_BY_EVENT.get(h.event);
+    return formats !== undefined && (h.system === undefined || formats[0].spec.system === h.system);
+  }
+
+  private traceLine(no: number, raw: string, hdr: FtraceLine): void {
+    if (!this.isKnownEvent(hdr)) {
+      // Another subsystem's event (sched_switch, ...): counted, not ours.
+      this.addUnknown(no, raw);
+      return;
+    }
+    const parsed = parsePayload(hdr.event, hdr.payload, this.intern);
+    if (parsed.ok) {
+      this.emitEvent(no, hdr, parsed, undefined);
+      return;
+    }
+    if (parsed.partial) {
+      this.pending = { first: no, raws: [{ no, raw }], text: hdr.payload, reason: parsed.reason, ftrace: hdr };
+      return;
+    }
+    if (hdr.style === 'bare') this.addUnknown(no, raw);
+    else this.addMalformed(no, raw, `${hdr.event}: ${parsed.reason}`);
+  }
+
+  /** Whether a line begins a record of its own (so it is not the wrapped tail of the line before). */
+  private startsRecord(raw: string): boolean {
+    if (raw.trim() === '') return true;
+    if (parseFtraceLine(raw) !== undefined || isTraceHeaderLine(raw)) return true;
+    const bare = parseBareEvent(raw);
+    if (bare !== undefined && this.isKnownEvent(bare)) return true;
+    const p = stripPrefix(raw);
+    if (p.kind !== 'none') return true;
+    return looksLikeKernelRecord(p.body);
+  }
+
+  private tryJoin(no: number, raw: string): boolean {
+    const p = this.pending;
+    if (p === undefined) return false;
+    if (raw.length > MAX_LINE_CHARS || this.startsRecord(raw)) {
+      this.pending = undefined;
+      this.flushPending(p);
+      return false;
+    }
+    const tail = raw.trim();
+    p.raws.push({ no, raw });
+    for (const sep of [' ', '']) {
+      const text = p.text + sep + tail;
+      if (p.ftrace !== undefined) {
+        const parsed = parsePayload(p.ftrace.event, text, this.intern);
+        if (parsed.ok) {
+          this.pending = undefined;
+          this.emitEvent(p.first, p.ftrace, parsed, no);
+          this.acct.part += p.raws.length - 1;
+          return true;
+        }
+      } else if (p.ctx !== undefined) {
+        const ctx: LineCtx = { ...p.ctx, body: text };
+        const r = this.dmesg.start(ctx);
+        if (r !== undefined && !isPartial(r)) {
+          this.pending = undefined;
+          for (const extra of p.raws.slice(1)) r.lines.push(extra.no);
+          this.dmesg.add(r);
+          return true;
+        }
+      }
+    }
+    if (p.raws.length - 1 < MAX_JOINS) {
+      p.text = p.text + ' ' + tail;
+      return true;
+    }
+    this.pending = undefined;
+    this.flushPending(p);
+    return true;
+  }
+
+  /** A cut-short line that found no tail: malformed; the lines tried as its tail are read on their own. */
+  private flushPending(p: Pending): void {
+    const [first, ...rest] = p.raws;
+    this.addMalformed(first.no, first.raw, p.reason);
+    for (const r of rest) this.process(r.no, r.raw);
+  }
+
+  private emitEvent(no: number, hdr: FtraceLine, parsed: ParsedPayload & { ok: true }, endLine: number | undefined): void {
+    const spec = parsed.format.spec;
+    const fields = parsed.fields;
+    const ev: CaptureEvent = { line: no, kind: spec.event, system: spec.system };
+    const device = fields.device;
+    if (typeof device === 'string') ev.device = device;
+    const addr = fields.dma_addr ?? fields.iova ?? fields.dev_addr;
+    if (typeof addr === 'string') ev.addr = addr;
+    if (typeof fields.size === 'number') ev.size = fields.size;
+    for (const [k, v] of Object.entries(fields)) if (k !== 'device' && k !== 'size') ev[k] = v;
+    ev.since = spec.since;
+    if (hdr.ts !== undefined) ev.ts = hdr.ts;
+    if (hdr.cpu !== undefined) ev.cpu = hdr.cpu;
+    if (hdr.comm !== undefined) ev.comm = this.intern.get(hdr.comm);
+    if (hdr.pid !== undefined) ev.pid = hdr.pid;
+    if (hdr.flags !== undefined) ev.irq_flags = this.intern.get(hdr.flags);
+    if (endLine !== undefined) ev.endLine = endLine;
+    if (spec.event === 'io_page_fault' && typeof fields.flags === 'string') {
+      // iommu_report_fault flags: IOMMU_FAULT_WRITE is bit 0.
+      ev.access = parseInt(fields.flags, 16) & 1 ? 'write' : 'read';
+    }
+    this.acct.event++;
+    if (hdr.style === 'bare') this.carrier.ftrace++;
+    this.allEvents.push(ev);
+    if (this.keepEvents) this.events.push(ev);
+    const finding = findingOfEvent(ev);
+    if (finding !== undefined) this.findings.push(finding);
+  }
+
+  private recordFinished(r: FinishedRecord): void {
+    for (const f of r.findings) this.findings.push(f);
+    for (const m of r.malformed) this.malformed.push(m);
+    this.acct.finding += r.findingLines;
+    this.acct.malformed += r.malformedLines;
+    this.acct.part += r.partLines;
+  }
+
+  private addUnknown(no: number, raw: string): void {
+    this.acct.unknown++;
+    if (this.unknownSamples.length < UNKNOWN_SAMPLES) this.unknownSamples.push({ line: no, text: clip(raw) });
+  }
+
+  private addMalformed(no: number, raw: string, reason: string): void {
+    this.acct.malformed++;
+    this.malformed.push({ line: no, text: clip(raw), reason });
+  }
+}
+
+/** Text of a line as the result shows it: at most 300 characters. */
+function clip(raw: string): string {
+  return raw.length > 300 ? raw.slice(0, 300) + '…' : (' ' + raw).slice(1);
+}
+
+/** A tracepoint that is itself a finding: a translation fault, a failed mapping. */
+function findingOfEvent(ev: CaptureEvent): Finding | undefined {
+  if (ev.kind === 'io_page_fault') {
+    const f: Finding = { line: ev.line, kind: 'io_page_fault', source: 'iommu:io_page_fault' };
+    if (ev.device !== undefined) f.device = ev.device;
+    if (ev.addr !== undefined) f.addr = ev.addr;
+    if (ev.access !== undefined) f.access = ev.access;
+    f.driver = ev.driver;
+    f.flags = ev.flags;
+    f.reason = 'io_page_fault tracepoint (report_iommu_fault)';
+    f.message = `io_page_fault: IOMMU:${String(ev.driver)} ${ev.device ?? '?'} iova=${ev.addr ?? '?'} flags=${String(ev.flags)}`;
+    copyTime(ev, f);
+    return f;
+  }
+  if (ev.kind === 'dma_map_sg_err' || ev.kind === 'dma_alloc_sgt_err') {
+    const f: Finding = { line: ev.line, kind: 'dma_map_error', event: ev.kind };
+    if (ev.device !== undefined) f.device = ev.device;
+    if (ev.size !== undefined) f.size = ev.size;
+    if (typeof ev.err === 'number') f.err = ev.err;
+    f.reason = ev.kind === 'dma_map_sg_err' ? `dma_map_sg failed (${String(ev.err)})` : 'dma_alloc_noncontiguous failed';
+    f.message = f.reason as string;
+    copyTime(ev, f);
+    return f;
+  }
+  return undefined;
+}
+
+function copyTime(ev: CaptureEvent, f: Finding): void {
+  if (ev.ts !== undefined) f.ts = ev.ts;
+  if (ev.cpu !== undefined) f.cpu = ev.cpu;
+  if (ev.endLine !== undefined) f.endLine = ev.endLine;
+}

@@ -1,0 +1,571 @@
+// Replays a capture's events per device: the live DMA mappings (streaming,
+// coherent, scatter-gather), the IOVA space the iommu:map/unmap events
+// describe, and the swiotlb bounce buffers in flight, over time. Runs the
+// checks a capture carries enough information for, as findings:
+//   unmap_unknown         an unmap/free of an address with no live mapping
+//   unmap_size_mismatch   unmapped with another size than mapped
+//   unmap_dir_mismatch    unmapped (or synced) with another direction
+//   unmap_wrong_function  a streaming mapping freed as coherent memory, or the reverse
+//   iommu_unmap_short     iommu:unmap removed less than it was asked to
+//   sync_unknown          a sync of memory no live mapping contains
+//   fault_after_unmap     a fault on an address mapped earlier and unmapped at line N
+//   fault_in_live_mapping a fault inside a live mapping (a direction or permission problem)
+//   swiotlb_pressure      who held the bounce buffers when swiotlb ran full
+//   leak                  mappings still live at the end of the capture
+
+import type { CaptureEvent, Finding, ImportResult } from './types';
+import { toHex } from './values';
+
+export interface LiveMapping {
+  kind: 'single' | 'coherent' | 'sg' | 'iommu';
+  event: string;
+  device: string;
+  /** Canonical hex of the first DMA address. */
+  addr: string;
+  start: bigint;
+  end: bigint;
+  size: number;
+  dir?: string;
+  phys?: string;
+  line: number;
+  /** Bytes of swiotlb slots this mapping holds (2 KiB granules), 0 if not bounced. */
+  bounce: number;
+  /** For scatter-gather: the key of its phys list (dma_unmap_sg names only those). */
+  sgKey?: string;
+}
+
+export interface TimelinePoint {
+  line: number;
+  live: number;
+  bytes: number;
+  bounce_bytes: number;
+}
+
+export interface DeviceReplay {
+  device: string;
+  maps: number;
+  unmaps: number;
+  syncs: number;
+  bounces: number;
+  bounce_bytes: number;
+  live_at_end: number;
+  live_bytes_at_end: number;
+  peak_live: number;
+  peak_live_bytes: number;
+  peak_line: number;
+  peak_bounce_bytes: number;
+  /** Lowest and highest DMA address this device used (the IOVA space it spread over). */
+  lowest_addr?: string;
+  highest_addr?: string;
+  /** Live mappings, bytes and bounce bytes over the file, at most TIMELINE_POINTS points (each the peak of its stretch). */
+  timeline: TimelinePoint[];
+}
+
+export interface ReplaySummary {
+  devices: DeviceReplay[];
+  /** The iommu:map/unmap IOVA space (per device when the events name one, else `(iommu)`). */
+  iommu_spaces: { name: string; maps: number; unmaps: number; live_at_end: number; live_bytes_at_end: number; peak_live_bytes: number }[];
+}
+
+export const TIMELINE_POINTS = 256;
+const IO_TLB_SIZE = 2048n;
+const LEAK_LINES = 10;
+
+interface Unmapped {
+  start: bigint;
+  end: bigint;
+  mapLine: number;
+  unmapLine: number;
+  dir?: string;
+  event: string;
+}
+
+class DeviceState {
+  readonly live = new Map<string, LiveMapping[]>();
+  readonly sg = new Map<string, LiveMapping[]>();
+  /** The last mapping unmapped at each start address. */
+  readonly unmapped = new Map<string, Unmapped>();
+  /** Bounces announced by swiotlb_bounced and not yet matched to their map event: orig address -> size. */
+  readonly pendingBounce = new Map<string, number>();
+  liveCount = 0;
+  liveBytes = 0;
+  bounceBytes = 0;
+  readonly stats: DeviceReplay;
+  private bucket = -1;
+  private point: TimelinePoint | undefined;
+  lowest: bigint | undefined;
+  highest: bigint | undefined;
+
+  constructor(
+    device: string,
+    private readonly bucketLines: number,
+  ) {
+    this.stats = {
+      device,
+      maps: 0,
+      unmaps: 0,
+      syncs: 0,
+      bounces: 0,
+      bounce_bytes: 0,
+      live_at_end: 0,
+      live_bytes_at_end: 0,
+      peak_live: 0,
+      peak_live_bytes: 0,
+      peak_line: 0,
+      peak_bounce_bytes: 0,
+      timeline: [],
+    };
+  }
+
+  sample(line: number): void {
+    const s = this.stats;
+    if (this.liveBytes > s.peak_live_bytes || (this.liveBytes === s.peak_live_bytes && this.liveCount > s.peak_live)) {
+      s.peak_live_bytes = this.liveBytes;
+      s.peak_line = line;
+    }
+    if (this.liveCount > s.peak_live) s.peak_live = this.liveCount;
+    if (this.bounceBytes > s.peak_bounce_bytes) s.peak_bounce_bytes = this.bounceBytes;
+    const b = Math.floor(line / this.bucketLines);
+    if (b !== this.bucket || this.point === undefined) {
+      this.bucket = b;
+      this.point = { line, live: this.liveCount, bytes: this.liveBytes, bounce_bytes: this.bounceBytes };
+      s.timeline.push(this.point);
+      return;
+    }
+    const p = this.point;
+    if (this.liveBytes > p.bytes) {
+      p.bytes = this.liveBytes;
+      p.line = line;
+    }
+    if (this.liveCount > p.live) p.live = this.liveCount;
+    if (this.bounceBytes > p.bounce_bytes) p.bounce_bytes = this.bounceBytes;
+  }
+
+  range(start: bigint, end: bigint): void {
+    if (this.lowest === undefined || start < this.lowest) this.lowest = start;
+    if (this.highest === undefined || end - 1n > this.highest) this.highest = end - 1n;
+  }
+
+  /** The live mapping containing [start, end), if any. */
+  containing(start: bigint, end: bigint): LiveMapping | undefined {
+    for (const list of this.live.values()) for (const m of list) if (m.start <= start && end <= m.end) return m;
+    return undefined;
+  }
+
+  /** The most recently unmapped range containing addr. */
+  unmappedAt(addr: bigint): Unmapped | undefined {
+    let best: Unmapped | undefined;
+    for (const u of this.unmapped.values()) if (u.start <= addr && addr < u.end && (best === undefined || u.unmapLine > best.unmapLine)) best = u;
+    return best;
+  }
+}
+
+function dirOf(ev: CaptureEvent): string | undefined {
+  return typeof ev.dir === 'string' ? ev.dir : undefined;
+}
+
+function bounceBytesOf(size: number): number {
+  const n = BigInt(size);
+  return Number(((n + IO_TLB_SIZE - 1n) / IO_TLB_SIZE) * IO_TLB_SIZE);
+}
+
+/** The replay of one capture; feed events and findings in line order. */
+export class CaptureReplay {
+  readonly devices = new Map<string, DeviceState>();
+  readonly iommu = new Map<string, { state: DeviceState; maps: number; unmaps: number }>();
+  readonly findings: Finding[] = [];
+
+  constructor(private readonly bucketLines = 1) {}
+
+  private dev(name: string): DeviceState {
+    let d = this.devices.get(name);
+    if (d === undefined) {
+      d = new DeviceState(name, this.bucketLines);
+      this.devices.set(name, d);
+    }
+    return d;
+  }
+
+  private space(name: string): { state: DeviceState; maps: number; unmaps: number } {
+    let s = this.iommu.get(name);
+    if (s === undefined) {
+      s = { state: new DeviceState(name, this.bucketLines), maps: 0, unmaps: 0 };
+      this.iommu.set(name, s);
+    }
+    return s;
+  }
+
+  private report(line: number, kind: string, severity: 'error' | 'warning' | 'info', device: string | undefined, message: string, extra: Record<string, unknown> = {}): void {
+    const f: Finding = { line, kind, severity, source: 'replay', message, ...extra };
+    if (device !== undefined) f.device = device;
+    this.findings.push(f);
+  }
+
+  apply(ev: CaptureEvent): void {
+    switch (ev.kind) {
+      case 'dma_map_phys':
+      case 'dma_map_page':
+      case 'dma_map_resource':
+      case 'map_single':
+      case 'bounce_map_single':
+        return this.map(ev, 'single', typeof ev.phys_addr === 'string' ? ev.phys_addr : undefined);
+      case 'dma_alloc':
+      case 'dma_alloc_pages':
+      case 'dma_alloc_sgt':
+        if (ev.addr === '0x0' && ev.kind === 'dma_alloc') return; // a failed allocation traces dma_addr 0
+        return this.map(ev, 'coherent', undefined);
+      case 'dma_unmap_phys':
+      case 'dma_unmap_page':
+      case 'dma_unmap_resource':
+      case 'unmap_single':
+      case 'bounce_unmap_single':
+        return this.unmap(ev, 'single');
+      case 'dma_free':
+      case 'dma_free_pages':
+      case 'dma_free_sgt':
+        return this.unmap(ev, 'coherent');
+      case 'dma_map_sg':
+        return this.mapSg(ev);
+      case 'dma_unmap_sg':
+        return this.unmapSg(ev);
+      case 'dma_sync_single_for_cpu':
+      case 'dma_sync_single_for_device':
+        return this.sync(ev);
+      case 'swiotlb_bounced':
+        return this.bounced(ev);
+      case 'map':
+        return this.iommuMap(ev);
+      case 'unmap':
+        return this.iommuUnmap(ev);
+      default:
+        return;
+    }
+  }
+
+  private map(ev: CaptureEvent, kind: 'single' | 'coherent', phys: string | undefined): void {
+    if (ev.device === undefined || ev.addr === undefined || ev.size === undefined) return;
+    const d = this.dev(ev.device);
+    const start = BigInt(ev.addr);
+    const end = start + BigInt(Math.max(ev.size, 1));
+    let bounce = 0;
+    if (phys !== undefined) {
+      const b = d.pendingBounce.get(phys);
+      if (b !== undefined) {
+        d.pendingBounce.delete(phys);
+        bounce = bounceBytesOf(b);
+      }
+    }
+    const m: LiveMapping = { kind, event: ev.kind, device: ev.device, addr: ev.addr, start, end, size: ev.size, dir: dirOf(ev), phys, line: ev.line, bounce };
+    const list = d.live.get(ev.addr);
+    if (list) list.push(m);
+    else d.live.set(ev.addr, [m]);
+    d.liveCount++;
+    d.liveBytes += ev.size;
+    d.bounceBytes += bounce;
+    d.stats.maps++;
+    d.range(start, end);
+    d.sample(ev.line);
+  }
+
+  private unmap(ev: CaptureEvent, kind: 'single' | 'coherent'): void {
+    if (ev.device === undefined || ev.addr === undefined) return;
+    const d = this.dev(ev.device);
+    d.stats.unmaps++;
+    const list = d.live.get(ev.addr);
+    if (list === undefined || list.length === 0) {
+      const before = d.unmapped.get(ev.addr);
+      const extra: Record<string, unknown> = { addr: ev.addr, event: ev.kind };
+      if (ev.size !== undefined) extra.size = ev.size;
+      let msg = `${ev.kind} of ${ev.addr} on ${ev.device}: no live mapping at that address`;
+      if (before !== undefined) {
+        msg += ` (it was mapped at line ${before.mapLine} and already unmapped at line ${before.unmapLine})`;
+        extra.mapped_line = before.mapLine;
+        extra.unmapped_line = before.unmapLine;
+      } else {
+        msg += ' (mapped before the capture began, or never mapped)';
+      }
+      this.report(ev.line, 'unmap_unknown', 'error', ev.device, msg, extra);
+      return;
+    }
+    // Best fit as dma-debug does: same size and direction first.
+    let idx = list.findIndex((m) => m.size === ev.size && m.dir === dirOf(ev));
+    if (idx < 0) idx = list.findIndex((m) => m.size === ev.size);
+    if (idx < 0) idx = 0;
+    const [m] = list.splice(idx, 1);
+    if (list.length === 0) d.live.delete(ev.addr);
+    if (ev.size !== undefined && m.size !== ev.size) {
+      this.report(ev.line, 'unmap_size_mismatch', 'error', ev.device, `${ev.kind} of ${ev.addr} with size ${ev.size}, mapped with size ${m.size} at line ${m.line}`, { addr: ev.addr, size: ev.size, map_size: m.size, mapped_line: m.line });
+    }
+    const dir = dirOf(ev);
+    if (dir !== undefined && m.dir !== undefined && dir !== m.dir && kind === 'single') {
+      this.report(ev.line, 'unmap_dir_mismatch', 'error', ev.device, `${ev.kind} of ${ev.addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr: ev.addr, dir, map_dir: m.dir, mapped_line: m.line });
+    }
+    if (m.kind !== kind) {
+      this.report(ev.line, 'unmap_wrong_function', 'error', ev.device, `${ev.kind} of ${ev.addr}, which was mapped by ${m.event} at line ${m.line}`, { addr: ev.addr, mapped_as: m.event, mapped_line: m.line });
+    }
+    this.retire(d, m, ev.line);
+  }
+
+  private retire(d: DeviceState, m: LiveMapping, line: number): void {
+    d.liveCount--;
+    d.liveBytes -= m.size;
+    d.bounceBytes -= m.bounce;
+    d.unmapped.set(m.addr, { start: m.start, end: m.end, mapLine: m.line, unmapLine: line, dir: m.dir, event: m.event });
+    d.sample(line);
+  }
+
+  private mapSg(ev: CaptureEvent): void {
+    if (ev.device === undefined) return;
+    const dma = Array.isArray(ev.dma_addrs) ? (ev.dma_addrs as string[]) : [];
+    const sizes = Array.isArray(ev.sizes) ? (ev.sizes as number[]) : [];
+    const phys = Array.isArray(ev.phys_addrs) ? (ev.phys_addrs as string[]) : [];
+    const d = this.dev(ev.device);
+    const sgKey = phys.join(',');
+    const segs: LiveMapping[] = [];
+    for (let i = 0; i < dma.length && i < sizes.length; i++) {
+      const start = BigInt(dma[i]);
+      const end = start + BigInt(Math.max(sizes[i], 1));
+      const m: LiveMapping = { kind: 'sg', event: ev.kind, device: ev.device, addr: dma[i], start, end, size: sizes[i], dir: dirOf(ev), line: ev.line, bounce: 0, sgKey };
+      segs.push(m);
+      const list = d.live.get(m.addr);
+      if (list) list.push(m);
+      else d.live.set(m.addr, [m]);
+      d.liveCount++;
+      d.liveBytes += m.size;
+      d.range(start, end);
+    }
+    const list = d.sg.get(sgKey);
+    if (list) list.push(...segs);
+    else d.sg.set(sgKey, segs);
+    d.stats.maps++;
+    d.sample(ev.line);
+  }
+
+  private unmapSg(ev: CaptureEvent): void {
+    if (ev.device === undefined) return;
+    const phys = Array.isArray(ev.phys_addrs) ? (ev.phys_addrs as string[]) : [];
+    const d = this.dev(ev.device);
+    d.stats.unmaps++;
+    const sgKey = phys.join(',');
+    const segs = d.sg.get(sgKey);
+    if (segs === undefined || segs.length === 0) {
+      this.report(ev.line, 'unmap_unknown', 'error', ev.device, `dma_unmap_sg of phys_addrs={${sgKey}} on ${ev.device}: no live dma_map_sg of that list (mapped before the capture began, or never mapped)`, { event: ev.kind, phys_addrs: phys });
+      return;
+    }
+    d.sg.delete(sgKey);
+    const first = segs[0];
+    const dir = dirOf(ev);
+    if (dir !== undefined && first.dir !== undefined && dir !== first.dir) {
+      this.report(ev.line, 'unmap_dir_mismatch', 'error', ev.device, `dma_unmap_sg with ${dir}, mapped ${first.dir} at line ${first.line}`, { dir, map_dir: first.dir, mapped_line: first.line });
+    }
+    for (const m of segs) {
+      const list = d.live.get(m.addr);
+      if (list) {
+        const i = list.indexOf(m);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) d.live.delete(m.addr);
+      }
+      this.retire(d, m, ev.line);
+    }
+  }
+
+  private sync(ev: CaptureEvent): void {
+    if (ev.device === undefined || ev.addr === undefined || ev.size === undefined) return;
+    const d = this.dev(ev.device);
+    d.stats.syncs++;
+    const start = BigInt(ev.addr);
+    const end = start + BigInt(Math.max(ev.size, 1));
+    const exact = d.live.get(ev.addr)?.find((m) => end <= m.end);
+    const m = exact ?? d.containing(start, end);
+    if (m === undefined) {
+      this.report(ev.line, 'sync_unknown', 'error', ev.device, `${ev.kind} of ${ev.addr}+${ev.size} on ${ev.device}: no live mapping contains it`, { addr: ev.addr, size: ev.size, event: ev.kind });
+      return;
+    }
+    const dir = dirOf(ev);
+    if (dir !== undefined && m.dir !== undefined && m.dir !== 'BIDIRECTIONAL' && dir !== m.dir) {
+      this.report(ev.line, 'unmap_dir_mismatch', 'error', ev.device, `${ev.kind} of ${ev.addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr: ev.addr, dir, map_dir: m.dir, mapped_line: m.line, event: ev.kind });
+    }
+  }
+
+  private bounced(ev: CaptureEvent): void {
+    if (ev.device === undefined || ev.addr === undefined || ev.size === undefined) return;
+    const d = this.dev(ev.device);
+    d.stats.bounces++;
+    d.stats.bounce_bytes += ev.size;
+    // dev_addr is the original buffer's address; the map event that follows names it as phys_addr.
+    d.pendingBounce.set(ev.addr, ev.size);
+    if (d.pendingBounce.size > 4096) {
+      const oldest = d.pendingBounce.keys().next().value;
+      if (oldest !== undefined) d.pendingBounce.delete(oldest);
+    }
+  }
+
+  private iommuMap(ev: CaptureEvent): void {
+    if (ev.addr === undefined || ev.size === undefined) return;
+    const sp = this.space(ev.device ?? '(iommu)');
+    sp.maps++;
+    const s = sp.state;
+    const start = BigInt(ev.addr);
+    const m: LiveMapping = { kind: 'iommu', event: 'map', device: ev.device ?? '(iommu)', addr: ev.addr, start, end: start + BigInt(Math.max(ev.size, 1)), size: ev.size, phys: typeof ev.paddr === 'string' ? ev.paddr : undefined, line: ev.line, bounce: 0 };
+    const list = s.live.get(ev.addr);
+    if (list) list.push(m);
+    else s.live.set(ev.addr, [m]);
+    s.liveCount++;
+    s.liveBytes += ev.size;
+    s.range(m.start, m.end);
+    s.sample(ev.line);
+  }
+
+  private iommuUnmap(ev: CaptureEvent): void {
+    if (ev.addr === undefined || ev.size === undefined) return;
+    const sp = this.space(ev.device ?? '(iommu)');
+    sp.unmaps++;
+    const s = sp.state;
+    if (typeof ev.unmapped_size === 'number' && ev.unmapped_size !== ev.size) {
+      this.report(ev.line, 'iommu_unmap_short', 'error', ev.device, `iommu unmap of ${ev.addr} size ${ev.size} unmapped ${ev.unmapped_size} bytes`, { addr: ev.addr, size: ev.size, unmapped_size: ev.unmapped_size });
+    }
+    const start = BigInt(ev.addr);
+    const end = start + BigInt(Math.max(ev.size, 1));
+    let removed = 0;
+    for (const [key, list] of s.live) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const m = list[i];
+        if (m.start >= start && m.end <= end) {
+          list.splice(i, 1);
+          s.liveCount--;
+          s.liveBytes -= m.size;
+          s.unmapped.set(m.addr, { start: m.start, end: m.end, mapLine: m.line, unmapLine: ev.line, event: 'map' });
+          removed++;
+        }
+      }
+      if (list.length === 0) s.live.delete(key);
+      if (s.live.size > 10_000 && removed > 0) break;
+    }
+    if (removed === 0 && s.stats.maps + sp.maps > 0) {
+      const before = s.unmappedAt(start);
+      const extra: Record<string, unknown> = { addr: ev.addr, size: ev.size, event: 'iommu:unmap' };
+      if (before !== undefined) extra.unmapped_line = before.unmapLine;
+      this.report(ev.line, 'unmap_unknown', 'warning', ev.device, `iommu unmap of ${ev.addr} size ${ev.size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
+    }
+    s.sample(ev.line);
+  }
+
+  /** Checks a finding from the log against the replayed state at its line. */
+  onFinding(f: Finding): void {
+    if (f.kind === 'io_page_fault' && typeof f.addr === 'string') return this.fault(f, f.addr);
+    if (f.kind === 'swiotlb_full') return this.swiotlbFull(f);
+  }
+
+  private fault(f: Finding, addrHex: string): void {
+    const addr = BigInt(addrHex);
+    const states: DeviceState[] = [];
+    if (typeof f.device === 'string') {
+      const d = this.devices.get(f.device);
+      if (d) states.push(d);
+      const sp = this.iommu.get(f.device);
+      if (sp) states.push(sp.state);
+    }
+    if (states.length === 0) {
+      // The printer did not name the master (arm-smmu): look in every device and IOVA space.
+      for (const d of this.devices.values()) states.push(d);
+      for (const sp of this.iommu.values()) states.push(sp.state);
+    }
+    if (typeof f.device === 'string' && !states.some((s) => s.stats.device === f.device)) {
+      const sp = this.iommu.get('(iommu)');
+      if (sp) states.push(sp.state);
+    }
+    for (const s of states) {
+      const live = s.containing(addr, addr + 1n);
+      if (live !== undefined) {
+        this.report(f.line, 'fault_in_live_mapping', 'error', f.device as string | undefined ?? live.device, `fault at ${addrHex} inside a live mapping (${live.event} ${live.addr}+${live.size}${live.dir ? ' ' + live.dir : ''} at line ${live.line}): the access is not permitted by the mapping (direction?)`, { addr: addrHex, mapped_line: live.line, map_dir: live.dir, access: f.access });
+        return;
+      }
+    }
+    let best: { u: Unmapped; s: DeviceState } | undefined;
+    for (const s of states) {
+      const u = s.unmappedAt(addr);
+      if (u !== undefined && (best === undefined || u.unmapLine > best.u.unmapLine)) best = { u, s };
+    }
+    if (best !== undefined) {
+      const { u, s } = best;
+      const device = (f.device as string | undefined) ?? (s.stats.device === '(iommu)' ? undefined : s.stats.device);
+      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${toHex(u.start)}+${Number(u.end - u.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
+    }
+  }
+
+  private swiotlbFull(f: Finding): void {
+    let total = 0;
+    const holders: { device: string; bytes: number; live: number }[] = [];
+    for (const d of this.devices.values()) {
+      if (d.bounceBytes > 0) {
+        total += d.bounceBytes;
+        let n = 0;
+        for (const list of d.live.values()) for (const m of list) if (m.bounce > 0) n++;
+        holders.push({ device: d.stats.device, bytes: d.bounceBytes, live: n });
+      }
+    }
+    if (holders.length === 0) return;
+    holders.sort((a, b) => b.bytes - a.bytes);
+    const top = holders[0];
+    this.report(f.line, 'swiotlb_pressure', 'warning', top.device, `swiotlb full while ${holders.length} device(s) held ${total} bytes of bounce buffers; ${top.device} held ${top.bytes} bytes in ${top.live} mapping(s)`, { bounce_bytes: total, holders });
+  }
+
+  /** Mappings still live: one leak finding per device. */
+  finish(): void {
+    for (const d of this.devices.values()) {
+      const all: LiveMapping[] = [];
+      for (const list of d.live.values()) all.push(...list);
+      d.stats.live_at_end = all.length;
+      d.stats.live_bytes_at_end = d.liveBytes;
+      if (d.lowest !== undefined) d.stats.lowest_addr = toHex(d.lowest);
+      if (d.highest !== undefined) d.stats.highest_addr = toHex(d.highest);
+      if (all.length === 0) continue;
+      all.sort((a, b) => a.line - b.line);
+      const shown = all.slice(0, LEAK_LINES).map((m) => ({ line: m.line, event: m.event, addr: m.addr, size: m.size }));
+      this.report(all[0].line, 'leak', 'warning', d.stats.device, `${all.length} mapping(s), ${d.liveBytes} bytes, still live on ${d.stats.device} at the end of the capture (first mapped at line ${all[0].line}): leaked, or unmapped after the capture ended`, { count: all.length, bytes: d.liveBytes, mappings: shown });
+    }
+  }
+
+  summary(): ReplaySummary {
+    return {
+      devices: [...this.devices.values()].filter((d) => d.stats.maps + d.stats.unmaps + d.stats.syncs + d.stats.bounces > 0).map((d) => d.stats),
+      iommu_spaces: [...this.iommu.entries()].map(([name, sp]) => ({ name, maps: sp.maps, unmaps: sp.unmaps, live_at_end: sp.state.liveCount, live_bytes_at_end: sp.state.liveBytes, peak_live_bytes: sp.state.stats.peak_live_bytes })),
+    };
+  }
+}
+
+/** Runs the replay over `events` and the result's findings, in line order, up to `untilLine` (inclusive). */
+export function runReplay(events: readonly CaptureEvent[], findings: readonly Finding[], totalLines: number, untilLine = Number.POSITIVE_INFINITY): CaptureReplay {
+  const replay = new CaptureReplay(Math.max(1, Math.ceil(totalLines / TIMELINE_POINTS)));
+  let fi = 0;
+  for (const ev of events) {
+    if (ev.line > untilLine) break;
+    while (fi < findings.length && findings[fi].line < ev.line) replay.onFinding(findings[fi++]);
+    replay.apply(ev);
+  }
+  while (fi < findings.length && findings[fi].line <= untilLine) replay.onFinding(findings[fi++]);
+  return replay;
+}
+
+/** Adds the replay's summary and findings to an import result. */
+export function replayCapture(result: ImportResult, events: readonly CaptureEvent[]): void {
+  const replay = runReplay(events, result.findings, result.lines);
+  replay.finish();
+  result.replay = replay.summary();
+  if (replay.findings.length > 0) {
+    result.findings.push(...replay.findings);
+    result.findings.sort((a, b) => a.line - b.line);
+  }
+}
+
+/** The live mappings per device right after `line`: what a debugger shows when stopped there. */
+export function replayStateAt(events: readonly CaptureEvent[], findings: readonly Finding[], totalLines: number, line: number): Map<string, LiveMapping[]> {
+  const replay = runReplay(events, findings, totalLines, line);
+  const out = new Map<string, LiveMapping[]>();
+  for (const [name, d] of replay.devices) {
+    const all: LiveMapping[] = [];
+    for (const list of d.live.values()) all.push(...list);
+    out.set(name, all.sort((a, b) => a.line - b.line));
+  }
+  return out;
+}

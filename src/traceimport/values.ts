@@ -1,0 +1,97 @@
+// Small value parsers shared by the readers: hex addresses, decimal sizes,
+// PCI and platform device names as the kernel's dev_name() spells them.
+
+const HEX_DIGITS = /^[0-9a-fA-F]+$/;
+
+/**
+ * A hex number as printed (`0x0000fe98`, `FE980000`, `%llx` without 0x) to
+ * the canonical `0x` form, lowercase without leading zeros. Undefined when
+ * it is not hex or has more than 16 digits after its leading zeros (u64).
+ */
+export function canonHex(text: string): string | undefined {
+  let s = text;
+  if (s.length > 1 && s.charCodeAt(0) === 48 && (s.charCodeAt(1) === 120 || s.charCodeAt(1) === 88)) s = s.slice(2);
+  if (s.length === 0 || !HEX_DIGITS.test(s)) return undefined;
+  let i = 0;
+  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++;
+  s = s.slice(i);
+  if (s.length > 16) return undefined;
+  // Concatenation gives a fresh string: a slice would keep the whole source line alive.
+  return '0x' + s.toLowerCase();
+}
+
+/** A canonical hex string to a BigInt (for replay arithmetic). */
+export function hexValue(canon: string): bigint {
+  return BigInt(canon);
+}
+
+/** A bigint as canonical hex. */
+export function toHex(v: bigint): string {
+  return '0x' + v.toString(16);
+}
+
+/** A decimal size (`%zu`, `%llu`) to a number; undefined if not a safe integer. */
+export function decimalSize(text: string): number | undefined {
+  if (!/^\d{1,16}$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A hex size (`size 0x1000`, `sizes={0x3000}`) to a number; undefined past 2^53. */
+export function hexSize(text: string): number | undefined {
+  const canon = canonHex(text);
+  if (canon === undefined) return undefined;
+  const n = Number(canon);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Parses an integer written as C prints it: `0x` hex, or decimal. */
+export function cInt(text: string): number | undefined {
+  if (/^0[xX]/.test(text)) return hexSize(text);
+  if (/^-?\d{1,15}$/.test(text)) return Number(text);
+  return undefined;
+}
+
+const BDF = /^(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/;
+
+/**
+ * A PCI bus/device/function as the kernel names the device: `05:00.0` and
+ * `0000:05:00.0` both give `0000:05:00.0` (the log leaves out the domain
+ * where the driver prints only bus:dev.fn). Undefined when not a BDF.
+ */
+export function pciDevName(text: string, domain = '0000'): string | undefined {
+  const m = BDF.exec(text);
+  if (!m) return undefined;
+  const dom = (m[1] ?? domain).toLowerCase().padStart(4, '0');
+  return `${dom}:${m[2].toLowerCase()}:${m[3].toLowerCase()}.${m[4]}`;
+}
+
+const DEV_NAME = /^[A-Za-z0-9_.:+@-]{1,64}$/;
+
+/**
+ * A device as the capture names it, to dev_name: a PCI address gets its
+ * domain; any other name (`38200000.dwc3`, `arm-smmu-v3.2.auto`) is kept.
+ * Undefined for something that cannot be a device name (a redaction such
+ * as `xx:xx.x`, spaces).
+ */
+export function devName(text: string): string | undefined {
+  const pci = pciDevName(text);
+  if (pci !== undefined) return pci;
+  if (/^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(text)) return undefined;
+  if (!DEV_NAME.test(text) || /^x+:x+\.x$/i.test(text)) return undefined;
+  return text;
+}
+
+/** Interned strings: many events name the same few devices; one copy each. */
+export class Interner {
+  private readonly map = new Map<string, string>();
+
+  get(s: string): string {
+    const known = this.map.get(s);
+    if (known !== undefined) return known;
+    // Flatten so the stored copy does not hold on to the line it was cut from.
+    const copy = (' ' + s).slice(1);
+    this.map.set(copy, copy);
+    return copy;
+  }
+}

@@ -156,6 +156,7 @@ function prepareWorkFolder() {
   }
   writeFileSync(path.join(dirs.ws, 'broken.dmas'), BROKEN);
   writeFileSync(path.join(dirs.ws, 'typing.dmas'), TYPING);
+  writeFileSync(path.join(dirs.ws, 'swiotlb-bounce.dmas'), SWIOTLB_SCENARIO);
   mkdirSync(path.join(dirs.ud, 'User'), { recursive: true });
   const settings = {
     'workbench.startupEditor': 'none',
@@ -793,6 +794,132 @@ async function checkDebugging() {
 
 // ---------------------------------------------------------------- main
 
+// ---------------------------------------------------------------- the walk and bounce panels
+
+/** The frame of a webview whose text contains `marker` (webviews live in nested frames). */
+async function webviewFrame(marker, ms = 20_000) {
+  return poll(async () => {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.evaluate(() => document.body?.innerText ?? '')).includes(marker)) return f;
+      } catch {
+        // a frame navigating away
+      }
+    }
+    return undefined;
+  }, ms);
+}
+
+/** Clicks the code lens titled `title` that sits right above the first line of `file` containing `needle`. */
+async function clickLensAbove(file, needle, title) {
+  await runCommand('View: Show Explorer');
+  await openFile(file);
+  await gotoLine(lineOf(file, needle));
+  const lens = await poll(async () => {
+    const line = await textRect(needle, needle);
+    if (!line) return undefined;
+    const links = activeEditor().locator('.codelens-decoration a', { hasText: title });
+    let best;
+    for (let i = 0; i < (await links.count()); i++) {
+      const box = await links.nth(i).boundingBox();
+      if (box && box.y < line.y && (!best || box.y > best.y)) best = { y: box.y, link: links.nth(i) };
+    }
+    return best && line.y - best.y < 40 ? best.link : undefined;
+  }, 20_000, 1000);
+  if (!lens) throw new Error(`missing: a "${title}" code lens above "${needle}" in ${file} (lenses: ${(await lensTexts().catch(() => [])).map((t) => `"${clip(t, 40)}"`).join(', ') || 'none'})`);
+  await lens.click();
+}
+
+async function checkWalkPanel() {
+  const file = '04-nested-walks.dmas';
+  await clickLensAbove(file, 'w = translate(gpu, 0x1000)', 'Show walk');
+  const frame = await webviewFrame('(4+1)(4+1)-1 = 24');
+  if (!frame) throw new Error('missing: the walk panel with the nested grid "(4+1)(4+1)-1 = 24" after clicking "Show walk" on w = translate(gpu, 0x1000)');
+  const text = await frame.evaluate(() => document.body.innerText);
+  for (const want of ['gpu (0000:03:00.0) translates 0x1000', 'IOTLB miss', 'stage 1 L0', 'final IPA', 'smmu0 · arm-smmu-v3 · s1 (nested, arm-lpae-s1) over s2 (arm-lpae-s2)']) {
+    if (!text.includes(want)) throw new Error(`the walk panel lacks "${want}" (shows "${clip(text, 200)}")`);
+  }
+  const cells = frame.locator('button.cell');
+  const n = await cells.count();
+  if (n !== 24) throw new Error(`the nested grid shows ${n} descriptor reads, not 24`);
+  // Hover: the tooltip names the descriptor and where it was read.
+  await cells.nth(0).hover();
+  const tip = await poll(async () => {
+    const t = frame.locator('#tooltip');
+    return (await t.isVisible()) ? t.innerText() : undefined;
+  }, 5000);
+  if (!tip || !/read at 0x[0-9a-f]+/.test(tip)) throw new Error(`hovering a read shows no tooltip with its address (got "${tip ?? ''}")`);
+  await shot('walk-hover');
+  // Click: the stage-1 leaf (row 4, after its 4 stage-2 reads) shows its decoded bits.
+  await cells.nth(19).click();
+  const detail = await poll(async () => {
+    const t = await frame.locator('#detail').innerText();
+    return t.includes('AP[2]') ? t : undefined;
+  }, 5000);
+  if (!detail) throw new Error(`clicking the stage-1 leaf does not show its bits (AP[2]) in the detail (shows "${clip(await frame.locator('#detail').innerText(), 160)}")`);
+  // Keyboard: Up moves to the same column one row up; Enter selects it.
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Enter');
+  const moved = await poll(async () => {
+    const t = await frame.locator('#detail').innerText();
+    return /^L2 table/.test(t) ? t : undefined;
+  }, 5000);
+  if (!moved) throw new Error(`ArrowUp then Enter did not select the level-2 stage-1 read (detail "${clip(await frame.locator('#detail').innerText(), 120)}")`);
+  return `24 reads in the grid; tooltip "${clip(tip, 60)}"; detail of the leaf shows AP[2]; keys select "${clip(moved, 40)}"`;
+}
+
+const SWIOTLB_SCENARIO = `# The e2e test opens the bounce buffers panel here: a 32-bit device bounces through swiotlb.
+platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000; swiotlb = 4M; cpus = 4 }
+device old : pci "0000:07:00.0" { dma_mask = 32 }
+hi = phys_buffer(0x1_8000_0000, 8K)
+cpu_write(hi, 0, "far")
+h = dma_map_page(old, hi, 0, 5000, DMA_BIDIRECTIONAL)
+dev_write(old, h + 4, "back")
+dma_unmap_page(old, h, 5000, DMA_BIDIRECTIONAL)
+`;
+
+async function checkBouncePanel() {
+  // VDUSE, from the example: its bounce map per 4K; the platform's 64 MiB swiotlb pool, 32768 slots on the canvas.
+  await clickLensAbove('05-vduse.dmas', 'h = dma_map_single(vblk, hdr, 16, DMA_TO_DEVICE)', 'Show bounce buffers');
+  const frame = await webviewFrame('VDUSE vd0');
+  if (!frame) throw new Error('missing: the bounce buffers panel with "VDUSE vd0" after clicking "Show bounce buffers" on dma_map_single');
+  const text = await frame.evaluate(() => document.body.innerText);
+  for (const want of ['0x3fff000', '16384 bounce maps of 4K', 'default pool', '32768 slots']) {
+    if (!text.includes(want)) throw new Error(`the bounce panel lacks "${want}" (shows "${clip(text, 240)}")`);
+  }
+  await shot('bounce-vduse');
+  // swiotlb: the map on line 6 bounced; after the device's write the slot and the original differ.
+  await clickLensAbove('swiotlb-bounce.dmas', 'h = dma_map_page(old, hi, 0, 5000', 'Show bounce buffers');
+  const sw = await poll(async () => {
+    const f = await webviewFrame('2048 slots', 2000);
+    return f && (await f.evaluate(() => document.body.innerText)).includes('DMA_BIDIRECTIONAL') ? f : undefined;
+  }, 20_000);
+  if (!sw) throw new Error('missing: the swiotlb pool of swiotlb-bounce.dmas (2048 slots, a DMA_BIDIRECTIONAL run) after its lens');
+  // Hover over the first slot of the canvas: the run's label; a click selects it.
+  const canvas = sw.locator('#slots');
+  await canvas.hover({ position: { x: 2, y: 2 } });
+  const tip = await poll(async () => {
+    const t = sw.locator('#tooltip');
+    return (await t.isVisible()) ? t.innerText() : undefined;
+  }, 5000);
+  if (!tip || !tip.includes('orig_addr 0x180000000')) throw new Error(`hovering the first slot shows no run with orig_addr 0x180000000 (got "${tip ?? ''}")`);
+  await shot('bounce-hover');
+  await canvas.click({ position: { x: 2, y: 2 } });
+  const detail = await poll(async () => {
+    const t = await sw.locator('#detail').innerText();
+    return t.includes('alloc_size') ? t : undefined;
+  }, 5000);
+  if (!detail) throw new Error('clicking the slot run shows no detail');
+  // Step to the device's write: the slot now holds "back" where the original still has zeros.
+  await sw.locator('#next').click();
+  const diff = await poll(async () => {
+    const t = await sw.locator('#detail').innerText();
+    return t.includes("0x62 'b'") ? t : undefined;
+  }, 10_000);
+  if (!diff) throw new Error(`after stepping over dev_write the detail does not list the byte 0x62 'b' that differs (shows "${clip(await sw.locator('#detail').innerText(), 200)}")`);
+  return `VDUSE map 0x3fff000 and the 64 MiB pool; swiotlb hover "${clip(tip, 70)}"; after dev_write: ${clip(diff.split('\n').find((l) => l.includes('differ')) ?? '', 60)}`;
+}
+
 async function main() {
   const { vsix, version } = packageVsix();
   const tools = setupE2e();
@@ -844,6 +971,8 @@ async function main() {
   await check('run-from-lens', 'clicking the Run lens puts the report (PASS) in the Output panel', checkRunFromLens);
   await check('run-command', '"dmascope: Run scenario" from the palette puts the report in the Output panel', checkRunCommand);
   await check('extension-details', "the extension's details page shows the user README", checkExtensionDetails);
+  await check('walk-panel', '"Show walk" on a translate opens the walk panel: the nested grid, hover, click and keys', checkWalkPanel);
+  await check('bounce-panel', '"Show bounce buffers" opens the bounce panel: VDUSE maps, the swiotlb slot map, hover, click, the differing bytes', checkBouncePanel);
   await check('debugging', 'F5 on a scenario: breakpoint, kernel frames in Call Stack, Variables, Step Back, the IO page fault trace breakpoint', checkDebugging);
 
   for (const id of pending) {

@@ -8,6 +8,7 @@ import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildBounceModel, type BounceModel } from '../../src/panels/bounce-model';
 import { bounceStateAt, eventAfterLine } from '../../src/panels/bounce-source';
 import { parseFromWebviewMessage, type BounceInspectResponse } from '../../src/protocol';
+import { layoutFor, runAt, segments, slotAt } from '../../webview/bounce/slot-map';
 
 /** Event index of the `engine:statement` that starts `line`: the state before that line ran. */
 function beforeLine(tl: ScenarioTimeline, line: number): number {
@@ -188,5 +189,22 @@ describe('bounce buffers panel view model', () => {
       const lenses = codeLenses(new DocumentModel(src), runScenario(src, 'b.dmas', { editorInfo: true })).filter((l) => l.kind === 'bounce');
       assert.deepEqual(lenses.map((l) => [l.range.start.line + 1, l.title, l.command?.id, l.command?.args]), lines.map((n) => [n, 'Show bounce buffers', 'dmascope.showBounce', [n]]));
     }
+  });
+
+  it('lays a 64 MiB pool (32768 slots) out on the canvas within 400 pixels, and finds the run under a pixel', () => {
+    const l = layoutFor(32768, 800);
+    assert.deepEqual(l, { cols: 256, rows: 128, cellW: 3, cellH: 3, width: 768, height: 384 });
+    // Narrow panel: 2-pixel cells, rows a pixel high, still within 400 pixels.
+    assert.deepEqual(layoutFor(32768, 300), { cols: 128, rows: 256, cellW: 2, cellH: 1, width: 256, height: 256 });
+    // A 4M pool (2048 slots) gets bigger, square cells.
+    assert.deepEqual(layoutFor(2048, 310), { cols: 32, rows: 64, cellW: 9, cellH: 6, width: 288, height: 384 });
+    assert.equal(slotAt(l, 32768, 3 * 10 + 1, 3 * 2 + 1), 2 * 256 + 10);
+    assert.equal(slotAt(l, 32768, 800, 0), undefined);
+    // A run from slot 250 over 300 slots: the rest of row 0, then the start of row 1 and row 2.
+    assert.deepEqual(segments(l, 250, 300), [{ x: 750, y: 0, w: 18, h: 3 }, { x: 0, y: 3, w: 768, h: 3 }, { x: 0, y: 6, w: 114, h: 3 }]);
+    const runs = modelAt(new ScenarioTimeline(SWIOTLB), 8).swiotlb!.pools[0].runs;
+    assert.equal(runs[runAt(runs, 1)!].index, 0);
+    assert.equal(runs[runAt(runs, 3)!].allocSize, 100);
+    assert.equal(runs[runAt(runs, 2047)!].state, 'free');
   });
 });

@@ -211,7 +211,7 @@ function render(s: BounceState): void {
   swiotlbRoot.hidden = !sw;
   if (sw) {
     poolPick.replaceChildren(...sw.pools.map((x) => new Option(`${x.label} (${x.used}/${x.nslabs})`, x.id)));
-    $<HTMLElement>('sw-usage').textContent = `swiotlb: ${sw.usage}${sw.forceBounce ? ', swiotlb=force' : ''}`;
+    $<HTMLElement>('sw-usage').textContent = `swiotlb pools${sw.forceBounce ? ' (swiotlb=force)' : ''}`;
     showPool(pool?.id ?? saved.pool);
   }
   renderVduse(s.model.vduse);
@@ -220,10 +220,14 @@ function render(s: BounceState): void {
 
 // ---- events ---------------------------------------------------------------
 
+function slotUnder(e: MouseEvent): number | undefined {
+  // offsetX/Y: from the canvas's padding edge, where drawing starts (its border excluded).
+  return pool && layout ? slotAt(layout, pool.nslabs, e.offsetX, e.offsetY) : undefined;
+}
+
 function runUnder(e: MouseEvent): SlotRunModel | undefined {
-  if (!pool || !layout) return undefined;
-  const r = canvas.getBoundingClientRect();
-  const slot = slotAt(layout, pool.nslabs, e.clientX - r.left, e.clientY - r.top);
+  if (!pool) return undefined;
+  const slot = slotUnder(e);
   const i = slot === undefined ? undefined : runAt(pool.runs, slot);
   return i === undefined ? undefined : pool.runs[i];
 }
@@ -234,8 +238,7 @@ canvas.addEventListener('mousemove', (e) => {
     tip.hidden = true;
     return;
   }
-  const r = canvas.getBoundingClientRect();
-  const slot = slotAt(layout, pool.nslabs, e.clientX - r.left, e.clientY - r.top) ?? run.index;
+  const slot = slotUnder(e) ?? run.index;
   tip.textContent = `slot ${slot}\n${run.label}`;
   tip.style.left = `${e.clientX + window.scrollX + 12}px`;
   tip.style.top = `${e.clientY + window.scrollY + 12}px`;

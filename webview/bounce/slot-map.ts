@@ -18,13 +18,33 @@ export interface SlotLayout {
 
 export type SlotColours = Record<SlotState | 'pad' | 'area' | 'selected' | 'background', string>;
 
-/** Columns a row holds: a power of two, so area starts (multiples of a power of two) fall on row starts. */
+/**
+ * Columns a row holds: a power of two (area starts, multiples of a power of
+ * two, fall on row starts), picked for the squarest cells that keep the map
+ * within `maxHeight` (a 32768-slot pool included, its rows down to a pixel).
+ */
 export function layoutFor(nslabs: number, width: number, maxHeight = 400): SlotLayout {
-  const cols = Math.max(1, Math.min(nslabs, nslabs > 4096 ? 256 : 128));
-  const cellW = Math.max(2, Math.floor(width / cols));
-  const rows = Math.max(1, Math.ceil(nslabs / cols));
-  const cellH = Math.max(2, Math.min(cellW, Math.floor(maxHeight / rows)));
-  return { cols, rows, cellW, cellH, width: cols * cellW, height: rows * cellH };
+  const n = Math.max(1, nslabs);
+  let best: SlotLayout | undefined;
+  let bestScore = -1;
+  for (let cols = 1; cols <= 1024; cols *= 2) {
+    const cellW = Math.floor(width / cols);
+    const rows = Math.ceil(n / cols);
+    if (cellW < 2 || rows > maxHeight) continue;
+    const cellH = Math.max(1, Math.min(cellW, Math.floor(maxHeight / rows)));
+    // Squarest first (the smaller side), then the larger cell.
+    const score = Math.min(cellW, cellH) * 1e6 + cellW * cellH;
+    if (score > bestScore) {
+      bestScore = score;
+      best = { cols, rows, cellW, cellH, width: cols * cellW, height: rows * cellH };
+    }
+  }
+  if (best) return best;
+  // Too narrow for 2-pixel cells within the height: 1-pixel cells, as many columns as fit.
+  let cols = 1;
+  while (cols * 2 <= Math.max(1, width)) cols *= 2;
+  const rows = Math.ceil(n / cols);
+  return { cols, rows, cellW: 1, cellH: 1, width: cols, height: rows };
 }
 
 /** The slot under a pixel, or undefined outside the pool. */

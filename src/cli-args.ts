@@ -6,6 +6,8 @@ import { MAX_SCENARIO_BYTES, scenarioTooLarge } from './lang/limits';
 export const USAGE = `Usage:
   dmascope check FILE...         report diagnostics of scenario files (does not run them)
   dmascope run FILE [--json]     run a scenario and report expectations, checks and faults
+  dmascope import FILE [--json]  read a kernel capture (dmesg, journal, syslog, ftrace,
+                                 trace-cmd report) and report its DMA/IOMMU findings
   dmascope --help                show this help
   dmascope --version             show the version
 
@@ -15,6 +17,13 @@ Options of run:
   --json       print one JSON object instead of the report (docs/run-output.md)
   --verbose    also list checks and faults consumed by an expect, and the kernel log
                (what the scenario prints with \`print\` always shows)
+
+Options of import (docs/import.md):
+  --json                 print one JSON object: format, lines, events, findings, unknown, malformed
+  --format F             read FILE as F: auto (default), ftrace, trace-cmd or dmesg
+  --to-scenario DEVICE   print the captured DMA sequence of DEVICE as a .dmas scenario
+  import exits 1 when the capture has an error-level finding (a fault, a dma-debug
+  report, a replay check), 2 when FILE is unreadable, binary or truncated
 
 Exit codes:
   0  ok
@@ -34,10 +43,48 @@ export type CliCommand =
   | { kind: 'version' }
   | { kind: 'check'; files: string[] }
   | { kind: 'run'; file: string; json: boolean; verbose: boolean }
+  | { kind: 'import'; file: string; json: boolean; format: ImportFormat; toScenario?: string }
   /** The call is wrong: print `message` and the usage, exit 2. */
   | { kind: 'usage-error'; message: string };
 
-const COMMANDS = ['check', 'run'] as const;
+const COMMANDS = ['check', 'run', 'import'] as const;
+
+/** `--format` of import (src/traceimport/types.ts FormatChoice). */
+export type ImportFormat = 'auto' | 'ftrace' | 'trace-cmd' | 'dmesg';
+const IMPORT_FORMATS: readonly ImportFormat[] = ['auto', 'ftrace', 'trace-cmd', 'dmesg'];
+
+/** The arguments after `import`. */
+function parseImportArgs(rest: readonly string[]): CliCommand {
+  const files: string[] = [];
+  let json = false;
+  let format: ImportFormat = 'auto';
+  let toScenario: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (name === '--json' && inline === undefined) {
+      json = true;
+    } else if (name === '--format' || name === '--to-scenario') {
+      const value = inline ?? rest[++i];
+      if (value === undefined || value === '') return usageError(`'${name}' needs a value`);
+      if (name === '--format') {
+        if (!(IMPORT_FORMATS as readonly string[]).includes(value)) return usageError(`unknown format '${value}' (one of ${IMPORT_FORMATS.join(', ')})`);
+        format = value as ImportFormat;
+      } else {
+        toScenario = value;
+      }
+    } else if (arg.startsWith('-') && arg !== '-') {
+      return usageError(`unknown option '${arg}' for 'import'`);
+    } else if (arg === '') {
+      return usageError('empty file name');
+    } else {
+      files.push(arg);
+    }
+  }
+  if (files.length === 0) return usageError("'import' needs a FILE");
+  if (files.length > 1) return usageError(`'import' takes one FILE, got ${files.length}`);
+  return { kind: 'import', file: files[0], json, format, ...(toScenario !== undefined ? { toScenario } : {}) };
+}
 
 function usageError(message: string): CliCommand {
   return { kind: 'usage-error', message };
@@ -57,6 +104,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (command === 'version') return { kind: 'version' };
   if (command.startsWith('-')) return usageError(`unknown option '${command}'`);
   if (!(COMMANDS as readonly string[]).includes(command)) return usageError(`unknown command '${command}'`);
+  if (command === 'import') return parseImportArgs(rest);
 
   const files: string[] = [];
   let json = false;

@@ -8,6 +8,7 @@ import { checkScenario, runScenario } from './lang/run';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK } from './lang/run-result';
 import type { Diagnostic, RunResult } from './lang/run-result';
 import { formatCheckReport, formatRunReport } from './report/format-report';
+import { importCommand } from './traceimport/import-command';
 import { version } from '../package.json';
 
 /** Exit code for a bug in dmascope itself (an exception escaped the language). */
@@ -244,6 +245,21 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
       return checkCommand(io, cmd.files);
     case 'run':
       return runCommand(io, cmd.file, cmd.json, cmd.verbose);
+    case 'import':
+      // Reading a capture is a stream: only runCli can wait for it.
+      io.stderr('dmascope: import runs through runCli (it reads the capture as a stream)\n');
+      return EXIT_INTERNAL;
+  }
+}
+
+/** Runs the command line, `import` included; resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const cmd = parseCliArgs(argv);
+  if (cmd.kind !== 'import') return main(argv, io);
+  try {
+    return await importCommand(io, cmd.file, { json: cmd.json, format: cmd.format, toScenario: cmd.toScenario });
+  } catch (err) {
+    return internalError(io, displayName(cmd.file), err);
   }
 }
 
@@ -253,5 +269,5 @@ if (require.main === module) {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  process.exitCode = main(process.argv.slice(2));
+  void runCli(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }

@@ -19,6 +19,8 @@ export interface EventFormat {
   format: string;
   /** The field each conversion fills, in order (space separated). */
   args: string;
+  /** Values a symbolic field may take in this era, where they differ from SYMBOLS. */
+  symbols?: Readonly<Record<string, readonly string[]>>;
   note?: string;
 }
 
@@ -70,7 +72,7 @@ export const EVENT_FORMATS: readonly EventFormat[] = [
   { system: 'iommu', event: 'detach_device_from_domain', since: '3.13', until: '~6.3', format: 'IOMMU: device=%s', args: 'device' },
 
   // ---- swiotlb: (include/trace/events/swiotlb.h, new in v4.3) ----
-  { system: 'swiotlb', event: 'swiotlb_bounced', since: '~5.19', format: 'dev_name: %s dma_mask=%llx dev_addr=%llx size=%zu %s', args: 'device dma_mask dev_addr size force', note: 'force is a bool: FORCE or NORMAL' },
+  { system: 'swiotlb', event: 'swiotlb_bounced', since: '~5.19', format: 'dev_name: %s dma_mask=%llx dev_addr=%llx size=%zu %s', args: 'device dma_mask dev_addr size force', symbols: { force: ['NORMAL', 'FORCE'] }, note: 'force is a bool: FORCE or NORMAL' },
   { system: 'swiotlb', event: 'swiotlb_bounced', since: '4.10', until: '~5.19', format: 'dev_name: %s dma_mask=%llx dev_addr=%llx size=%zu %s', args: 'device dma_mask dev_addr size force', note: 'enum swiotlb_force: NORMAL, FORCE or NO_FORCE' },
 
   // ---- intel_iommu: (include/trace/events/intel_iommu.h, v5.3 to ~v5.8, then removed) ----

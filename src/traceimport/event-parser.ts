@@ -149,10 +149,12 @@ export function parsePayload(event: string, payload: string, intern: Interner): 
           else fields[name] = intern.get(d);
           break;
         }
-        case 'sym':
-          if (!(SYMBOLS[name] ?? []).includes(text)) bad = `${name}=${text} is not one of ${(SYMBOLS[name] ?? []).join(', ')}`;
+        case 'sym': {
+          const allowed = f.spec.symbols?.[name] ?? SYMBOLS[name] ?? [];
+          if (!allowed.includes(text)) bad = `${name}=${text} is not one of ${allowed.join(', ')}`;
           else fields[name] = intern.get(text);
           break;
+        }
         case 'flags':
         case 'str':
           fields[name] = intern.get(text);

@@ -239,8 +239,7 @@ export class CaptureImporter {
     }
     const tail = raw.trim();
     p.raws.push({ no, raw });
-    for (const sep of [' ', '']) {
-      const text = p.text + sep + tail;
+    for (const text of joinings(p.text, tail)) {
       if (p.ftrace !== undefined) {
         const parsed = parsePayload(p.ftrace.event, text, this.intern);
         if (parsed.ok) {
@@ -322,6 +321,16 @@ export class CaptureImporter {
     this.acct.malformed++;
     this.malformed.push({ line: no, text: clip(raw), reason });
   }
+}
+
+/**
+ * Ways a cut line and its tail may go together: a quoted-printable soft
+ * break ("=" at the end, "=3D" for "=") joins without a space, a mail
+ * client's wrap with one, a wrap inside a word without.
+ */
+function joinings(head: string, tail: string): string[] {
+  if (head.endsWith('=')) return [head.slice(0, -1).replace(/=3D/g, '=') + tail.replace(/=3D/g, '='), head + ' ' + tail];
+  return [head + ' ' + tail, head + tail];
 }
 
 /** Text of a line as the result shows it: at most 300 characters. */

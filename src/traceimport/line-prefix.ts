@@ -69,10 +69,11 @@ export function stripPrefix(raw: string): StrippedLine {
     if (sys) {
       out.time = sys[1];
       out.host = sys[3];
-      // journalctl pads the day with 0 ("Jan 04"), syslog daemons with a space ("Jan  4").
-      out.kind = sys[2].charCodeAt(0) === 32 ? 'syslog' : 'journal';
-      s = s.slice(sys[0].length);
-      s = afterKernelTag(s, out);
+      s = afterKernelTag(s.slice(sys[0].length), out);
+      // journalctl pads the day with 0 ("Jan 04"), syslog daemons with a space ("Jan  4"); from
+      // the 10th on, only syslog keeps the kernel's own "[ seconds]" stamp after "kernel:".
+      const pad = sys[2].charCodeAt(0);
+      out.kind = pad === 32 ? 'syslog' : pad === 48 ? 'journal' : out.seconds !== undefined ? 'syslog' : 'journal';
     }
   } else if (c0 >= 48 && c0 <= 57 /* 0-9 */) {
     const iso = ISO_SYSLOG.exec(s);

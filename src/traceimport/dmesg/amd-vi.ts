@@ -90,7 +90,7 @@ class SplitEventRecord extends OpenRecord {
 
   finish(sink: RecordSink): void {
     if (this.f) sink.finding(this.f);
-    else sink.malformed({ line: this.firstLine, text: 'AMD-Vi: Event logged [', reason: 'AMD-Vi event header without the event it announces' });
+    else sink.malformed({ line: this.firstLine, text: this.firstText, reason: 'AMD-Vi event header without the event it announces' });
   }
 
   override incompleteAtEof(): string | undefined {

@@ -123,7 +123,7 @@ class EventRecord extends OpenRecord {
     } else {
       sink.malformed({
         line: this.firstLine,
-        text: f.message as string,
+        text: this.firstText,
         reason: `SMMUv3 event record with ${this.words.length} of its 4 words`,
       });
     }

@@ -39,8 +39,12 @@ export abstract class OpenRecord {
   /** Complete: no further line can belong to it. */
   done = false;
 
+  /** The first line's text, for a malformed report. */
+  readonly firstText: string;
+
   constructor(first: LineCtx) {
     this.lines.push(first.no);
+    this.firstText = first.raw.length > 300 ? first.raw.slice(0, 300) + '…' : first.raw;
   }
 
   get firstLine(): number {

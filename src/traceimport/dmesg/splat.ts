@@ -66,7 +66,8 @@ function isRepeatable(body: string): boolean {
 }
 
 /** Could this line belong to a splat (so a mail-wrapped line is not glued to it)? */
-export function looksLikeSplat(body: string): boolean {
+export function looksLikeSplat(text: string): boolean {
+  const body = text.trimStart();
   return CUT_HERE.test(body) || WARNING.test(body) || OOPS.test(body) || END_TRACE.test(body) || singletonOf(body) !== undefined || isRepeatable(body) || parseDmaApiLine(body) !== undefined;
 }
 
@@ -95,6 +96,8 @@ export class SplatRecord extends OpenRecord {
   private cpuLine: string | undefined;
   private rip: string | undefined;
   private cutHere = false;
+  /** Past "---[ end trace ]---": a DMA-API report may still print its "Mapped at:" stack (4.x dump_entry_trace). */
+  private ended = false;
 
   constructor(first: LineCtx) {
     super(first);
@@ -102,12 +105,24 @@ export class SplatRecord extends OpenRecord {
   }
 
   /** Whether `body` would start a splat. */
-  static starts(body: string): boolean {
+  static starts(text: string): boolean {
+    const body = text.trimStart();
     return CUT_HERE.test(body) || WARNING.test(body) || OOPS.test(body) || parseDmaApiLine(body) !== undefined || singletonOf(body) !== undefined || FRAME.test(body);
   }
 
   private accept(ctx: LineCtx): boolean {
-    const body = ctx.body;
+    const body = ctx.body.trimStart();
+    if (this.ended) {
+      if (/^(?:DMA-API: )?Mapped at:\s*$/.test(body) && !this.seen.has('mapped')) {
+        this.seen.add('mapped');
+        return true;
+      }
+      if (this.seen.has('mapped') && FRAME.test(body)) {
+        if (this.frames.length < 64) this.frames.push(body.trim());
+        return true;
+      }
+      return false;
+    }
     if (CUT_HERE.test(body)) {
       if (this.lines.length > 1 || this.cutHere) return false;
       this.cutHere = true;
@@ -129,7 +144,8 @@ export class SplatRecord extends OpenRecord {
       return true;
     }
     if (END_TRACE.test(body)) {
-      this.done = true;
+      if (this.dma !== undefined) this.ended = true;
+      else this.done = true;
       return true;
     }
     const single = singletonOf(body);

@@ -211,7 +211,7 @@ export class CaptureImporter {
       return;
     }
     if (parsed.partial) {
-      this.pending = { first: no, raws: [{ no, raw }], text: hdr.payload, reason: parsed.reason, ftrace: hdr };
+      this.pending = { first: no, raws: [{ no, raw }], text: hdr.payload, reason: `${hdr.event}: ${parsed.reason}`, ftrace: hdr };
       return;
     }
     if (hdr.style === 'bare') this.addUnknown(no, raw);

@@ -811,6 +811,12 @@ async function webviewFrame(marker, ms = 20_000) {
 }
 
 /** Clicks the code lens titled `title` that sits right above the first line of `file` containing `needle`. */
+/** One editor group, nothing open (the panels' checks open editors and panels beside each other). */
+async function freshEditors() {
+  await runCommand('File: Save All');
+  await runCommand('View: Close All Editor Groups');
+}
+
 async function clickLensAbove(file, needle, title) {
   await runCommand('View: Show Explorer');
   await openFile(file);
@@ -831,6 +837,7 @@ async function clickLensAbove(file, needle, title) {
 }
 
 async function checkWalkPanel() {
+  await freshEditors();
   const file = '04-nested-walks.dmas';
   await clickLensAbove(file, 'w = translate(gpu, 0x1000)', 'Show walk');
   const frame = await webviewFrame('(4+1)(4+1)-1 = 24');
@@ -879,6 +886,7 @@ dma_unmap_page(old, h, 5000, DMA_BIDIRECTIONAL)
 `;
 
 async function checkBouncePanel() {
+  await freshEditors();
   // VDUSE, from the example: its bounce map per 4K; the platform's 64 MiB swiotlb pool, 32768 slots on the canvas.
   await clickLensAbove('05-vduse.dmas', 'h = dma_map_single(vblk, hdr, 16, DMA_TO_DEVICE)', 'Show bounce buffers');
   const frame = await webviewFrame('VDUSE vd0');
@@ -918,6 +926,43 @@ async function checkBouncePanel() {
   }, 10_000);
   if (!diff) throw new Error(`after stepping over dev_write the detail does not list the byte 0x62 'b' that differs (shows "${clip(await sw.locator('#detail').innerText(), 200)}")`);
   return `VDUSE map 0x3fff000 and the 64 MiB pool; swiotlb hover "${clip(tip, 70)}"; after dev_write: ${clip(diff.split('\n').find((l) => l.includes('differ')) ?? '', 60)}`;
+}
+
+async function checkWalkFollowsDebugger() {
+  await freshEditors();
+  const file = '04-nested-walks.dmas';
+  const needle = 'w = translate(gpu, 0x1000)';
+  await clickLensAbove(file, needle, 'Show walk');
+  await webviewFrame('(4+1)(4+1)-1 = 24');
+  // A breakpoint on the translate, then F5 from the scenario's editor.
+  await gotoLine(lineOf(file, needle));
+  await page.keyboard.press('F9');
+  await page.keyboard.press('F5');
+  await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+  const panel = async (want) => {
+    const f = await webviewFrame('Walk site', 2000);
+    if (!f) return undefined;
+    const pos = await f.locator('#pos').innerText();
+    const text = await f.evaluate(() => document.body.innerText);
+    return pos.startsWith('debugger at') && want(pos, text) ? { pos, text } : undefined;
+  };
+  const entry = await poll(() => panel(() => true), 20_000);
+  const stop = async () => {
+    await page.keyboard.press('Shift+F5');
+    await gotoLine(lineOf(file, needle));
+    await page.keyboard.press('F9');
+  };
+  if (!entry) {
+    await stop();
+    throw new Error(`missing: the walk panel following the debugger ("debugger at event ...") after F5 on ${file}`);
+  }
+  await debugButton('continue');
+  const line = lineOf(file, needle);
+  const atTranslate = await poll(() => panel((pos, text) => pos.includes(`(line ${line})`) && text.includes('IOTLB miss') && text.includes('(4+1)(4+1)-1 = 24')), 15_000);
+  await shot('walk-at-breakpoint');
+  await stop();
+  if (!atTranslate) throw new Error(`the walk panel did not show the walk at the breakpoint on line ${line} (it shows "${clip((await panel(() => true))?.pos ?? entry.pos, 80)}")`);
+  return `"${entry.pos}", then at the breakpoint "${atTranslate.pos}" with the 24-read nested walk (IOTLB miss)`;
 }
 
 async function main() {
@@ -971,9 +1016,10 @@ async function main() {
   await check('run-from-lens', 'clicking the Run lens puts the report (PASS) in the Output panel', checkRunFromLens);
   await check('run-command', '"dmascope: Run scenario" from the palette puts the report in the Output panel', checkRunCommand);
   await check('extension-details', "the extension's details page shows the user README", checkExtensionDetails);
+  await check('debugging', 'F5 on a scenario: breakpoint, kernel frames in Call Stack, Variables, Step Back, the IO page fault trace breakpoint', checkDebugging);
   await check('walk-panel', '"Show walk" on a translate opens the walk panel: the nested grid, hover, click and keys', checkWalkPanel);
   await check('bounce-panel', '"Show bounce buffers" opens the bounce panel: VDUSE maps, the swiotlb slot map, hover, click, the differing bytes', checkBouncePanel);
-  await check('debugging', 'F5 on a scenario: breakpoint, kernel frames in Call Stack, Variables, Step Back, the IO page fault trace breakpoint', checkDebugging);
+  await check('walk-follows-debugger', 'while debugging, the walk panel follows the debugger to a breakpoint', checkWalkFollowsDebugger);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

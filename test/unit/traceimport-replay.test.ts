@@ -1,0 +1,106 @@
+// The replay of a capture's events per device: each check at the line that
+// breaks its rule, the per-device summary, the state at a line.
+
+import { strict as assert } from 'node:assert';
+import { replayStateAt } from '../../src/traceimport/replay';
+import { CaptureImporter } from '../../src/traceimport/importer';
+import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
+
+describe('traceimport: replay', () => {
+  it('reports each check at its line (replay-checks.trace)', async () => {
+    const r = await importFixture(SYNTHETIC_DIR, 'replay-checks.trace');
+    assertAccounted(r);
+    const replayed = r.findings.filter((f) => f.source === 'replay').map((f) => [f.line, f.kind, f.device]);
+    assert.deepEqual(replayed, [
+      [4, 'unmap_size_mismatch', '0000:05:00.0'],
+      [6, 'unmap_dir_mismatch', '0000:05:00.0'],
+      [7, 'unmap_unknown', '0000:05:00.0'],
+      [9, 'unmap_wrong_function', '0000:05:00.0'],
+      [10, 'sync_unknown', '0000:05:00.0'],
+      [12, 'fault_in_live_mapping', '0000:05:00.0'],
+      [14, 'fault_after_unmap', '0000:05:00.0'],
+      [16, 'leak', '0000:06:00.0'],
+      [18, 'iommu_unmap_short', undefined],
+      [19, 'swiotlb_pressure', '0000:06:00.0'],
+    ]);
+    const size = findingsOf(r, 'unmap_size_mismatch')[0];
+    assert.deepEqual([size.size, size.map_size, size.mapped_line], [4096, 8192, 3]);
+    const twice = findingsOf(r, 'unmap_unknown')[0];
+    assert.deepEqual([twice.mapped_line, twice.unmapped_line], [5, 6]);
+    assert.match(twice.message as string, /already unmapped at line 6/);
+    const after = findingsOf(r, 'fault_after_unmap')[0];
+    assert.deepEqual([after.addr, after.mapped_line, after.unmapped_line], ['0xfffb0800', 11, 13]);
+    const live = findingsOf(r, 'fault_in_live_mapping')[0];
+    assert.deepEqual([live.map_dir, live.access], ['TO_DEVICE', 'write']);
+    const pressure = findingsOf(r, 'swiotlb_pressure')[0];
+    assert.deepEqual(pressure.holders, [{ device: '0000:06:00.0', bytes: 4096, live: 1 }], '3000 bytes bounce in two 2 KiB slots');
+    const leak = findingsOf(r, 'leak')[0];
+    assert.deepEqual([leak.count, leak.bytes], [1, 3000]);
+  });
+
+  it('summarises each device: maps, peak, bounces, address span, a bounded timeline', async () => {
+    const r = await importFixture(SYNTHETIC_DIR, 'ftrace-dma-6.18.trace');
+    const dev = r.replay?.devices.find((d) => d.device === '0000:01:00.0');
+    assert.ok(dev);
+    assert.equal(dev.maps, 5, 'map_phys, map_sg, alloc, alloc_pages, alloc_sgt');
+    assert.equal(dev.unmaps, 5);
+    assert.equal(dev.live_at_end, 0);
+    assert.equal(dev.peak_live_bytes, 16384 + 8192 + 8192);
+    assert.equal(dev.peak_line, 27);
+    assert.equal(dev.lowest_addr, '0xfffc0000');
+    assert.equal(dev.highest_addr, '0xffffffff');
+    const bounced = r.replay?.devices.find((d) => d.device === '0000:02:00.0');
+    assert.deepEqual([bounced?.bounces, bounced?.bounce_bytes, bounced?.peak_bounce_bytes], [1, 1500, 2048]);
+    assert.deepEqual(r.replay?.iommu_spaces, [{ name: '(iommu)', maps: 1, unmaps: 1, live_at_end: 0, live_bytes_at_end: 0, peak_live_bytes: 4096 }]);
+  });
+
+  it('keeps the timeline at 256 points on a long capture, each the peak of its stretch', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const a = (0x10000000 + i * 0x1000).toString(16);
+      lines.push(`  d-1 [000] ..... ${i}.0: dma_map_phys: 0000:01:00.0 dir=TO_DEVICE dma_addr=${a} size=4096 phys_addr=${a} attrs=`);
+      if (i % 2 === 1) lines.push(`  d-1 [000] ..... ${i}.5: dma_unmap_phys: 0000:01:00.0 dir=TO_DEVICE dma_addr=${a} size=4096 attrs=`);
+    }
+    const r = await importBytes(lines.join('\n') + '\n');
+    const dev = r.replay?.devices[0];
+    assert.ok(dev);
+    assert.ok(dev.timeline.length <= 257, String(dev.timeline.length));
+    assert.equal(dev.peak_live, 2501, 'the last odd map is live for one line before its unmap');
+    assert.equal(Math.max(...dev.timeline.map((p) => p.live)), 2501, 'the peak survives the thinning');
+    assert.equal(dev.timeline[dev.timeline.length - 1].live, 2500);
+    assert.equal(dev.live_at_end, 2500);
+  });
+
+  it('gives the live mappings right after a line (for stepping through a capture)', async () => {
+    const imp = new CaptureImporter();
+    const text = [
+      '  d-1 [000] ..... 1.0: dma_map_phys: 0000:01:00.0 dir=TO_DEVICE dma_addr=1000 size=4096 phys_addr=81000 attrs=',
+      '  d-1 [000] ..... 2.0: dma_map_phys: 0000:01:00.0 dir=FROM_DEVICE dma_addr=3000 size=512 phys_addr=82000 attrs=',
+      '  d-1 [000] ..... 3.0: dma_unmap_phys: 0000:01:00.0 dir=TO_DEVICE dma_addr=1000 size=4096 attrs=',
+    ];
+    for (const l of text) imp.push(l);
+    imp.end();
+    const r = imp.result();
+    const at2 = replayStateAt(imp.allEvents, r.findings, r.lines, 2).get('0000:01:00.0') ?? [];
+    assert.deepEqual(at2.map((m) => [m.addr, m.size, m.dir, m.line]), [['0x1000', 4096, 'TO_DEVICE', 1], ['0x3000', 512, 'FROM_DEVICE', 2]]);
+    const at3 = replayStateAt(imp.allEvents, r.findings, r.lines, 3).get('0000:01:00.0') ?? [];
+    assert.deepEqual(at3.map((m) => m.addr), ['0x3000']);
+  });
+
+  it('matches dma_unmap_sg to its dma_map_sg by the phys list', async () => {
+    const r = await importBytes(
+      [
+        '  d-1 [000] ..... 1.0: dma_map_sg: 0000:01:00.0 dir=TO_DEVICE dma_addrs={0xffff8000} sizes={0x3000} phys_addrs={0x10a3c4000,0x10a3c5000} attrs=',
+        '  d-1 [000] ..... 2.0: dma_unmap_sg: 0000:01:00.0 dir=FROM_DEVICE phys_addrs={0x10a3c4000,0x10a3c5000} attrs=',
+        '  d-1 [000] ..... 3.0: dma_unmap_sg: 0000:01:00.0 dir=TO_DEVICE phys_addrs={0x10a3c4000,0x10a3c5000} attrs=',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      r.findings.map((f) => [f.line, f.kind]),
+      [
+        [2, 'unmap_dir_mismatch'],
+        [3, 'unmap_unknown'],
+      ],
+    );
+  });
+});

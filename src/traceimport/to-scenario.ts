@@ -53,7 +53,8 @@ export function captureDevices(result: ImportResult, events: readonly CaptureEve
     return e;
   };
   for (const ev of events) if (ev.device !== undefined && ev.system === 'dma') get(ev.device).events++;
-  for (const f of result.findings) if (f.kind === 'io_page_fault' && typeof f.device === 'string') get(f.device).faults++;
+  // A fault converts to an access only when the capture gives its address.
+  for (const f of result.findings) if (f.kind === 'io_page_fault' && typeof f.device === 'string' && typeof f.addr === 'string') get(f.device).faults++;
   return [...map.values()].sort((a, b) => b.events - a.events || a.device.localeCompare(b.device));
 }
 

@@ -21,7 +21,7 @@ describe('parseCliArgs', () => {
 
   it('--help points to documentation that ships with the repository, not to files it lacks', () => {
     const docs = [...USAGE.matchAll(/\bdocs\/[\w./-]+\.md\b/g)].map((m) => m[0]);
-    assert.deepEqual(docs, ['docs/run-output.md', 'docs/language.md', 'docs/run-output.md']);
+    assert.ok(docs.includes('docs/language.md') && docs.includes('docs/run-output.md'), JSON.stringify(docs));
     for (const d of docs) assert.ok(fs.existsSync(path.join(__dirname, '..', '..', d)), d);
     assert.doesNotMatch(USAGE, /LANGUAGE\.md|section 7/);
   });

@@ -9,6 +9,7 @@ import { Machine } from '../engine/machine';
 import { DEFAULT_PLATFORM } from '../engine/platform';
 import { checkScenario, runScenario } from '../lang/run';
 import { DebugRuntime } from '../debug/runtime';
+import { IMPORT_CHILD_FLAG, importFigures, runImportChild } from './import-bench';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -143,6 +144,7 @@ function main(): void {
       runScenario(opsScenario(100_000), 'bench-100k.dmas', { events: 'all' });
     }, 1),
     ...debugFigures(),
+    ...importFigures(QUICK),
   };
   console.log(`map/unmap pairs per second: ${result.map_unmap_pairs_per_s}`);
   console.log(`IOVA alloc+free per second (rcache warm): ${result.iova_allocs_per_s}`);
@@ -150,7 +152,9 @@ function main(): void {
   console.log(`run a 10,000-line scenario: ${result.run_10k_lines_ms} ms`);
   console.log(`run 100,000 DMA API calls: ${result.run_100k_ops_ms} ms (with every trace event in the result, as --json: ${result.run_100k_ops_json_ms} ms)`);
   console.log(`debugger on ${result.debug_trace_events} events: launch to first stop (100,000 operations) ${result.debug_launch_to_first_stop_ms} ms, step back ${result.debug_step_back_ms} ms, reverse continue ${result.debug_reverse_continue_ms} ms`);
+  console.log(`import a mixed ${result.import_lines}-line capture: ${result.import_lines_per_s} lines/s, ${result.import_1m_lines_rss_mb} MiB resident`);
   console.log(JSON.stringify(result));
 }
 
-main();
+if (process.argv[2] === IMPORT_CHILD_FLAG) void runImportChild(process.argv[3]);
+else main();

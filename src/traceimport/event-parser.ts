@@ -12,9 +12,18 @@ export interface CompiledFormat {
   fields: string[];
   /** One converter per field. */
   kinds: FieldKind[];
+  /** Where each field goes in an event: ROLE_DEVICE, ROLE_SIZE, ROLE_ADDR (the first of dma_addr/iova/dev_addr), else ROLE_OWN (under its name). */
+  roles: Uint8Array;
   /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
   prefix: string;
 }
+
+export const ROLE_OWN = 0;
+export const ROLE_DEVICE = 1;
+export const ROLE_SIZE = 2;
+export const ROLE_ADDR = 3;
+/** The kernel's names of an event's address, given as `addr` (the first the format has). */
+const ADDR_FIELDS = ['dma_addr', 'iova', 'dev_addr'];
 
 type FieldKind = 'dev' | 'str' | 'sym' | 'flags' | 'array' | 'hex' | 'dec' | 'int' | 'ptr' | 'opt';
 
@@ -60,7 +69,17 @@ export function compileFormat(spec: EventFormat): CompiledFormat {
   }
   if (i !== fields.length) throw new Error(`event format ${spec.event}: ${fields.length} args for ${i} conversions`);
   src += escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
-  return { spec, regex: new RegExp(src), fields, kinds, prefix: prefix ?? spec.format };
+  const roles = new Uint8Array(fields.length);
+  let addr = false;
+  fields.forEach((name, k) => {
+    if (name === 'device') roles[k] = ROLE_DEVICE;
+    else if (name === 'size') roles[k] = ROLE_SIZE;
+    else if (ADDR_FIELDS.includes(name) && !addr) {
+      roles[k] = ROLE_ADDR;
+      addr = true;
+    } else roles[k] = ROLE_OWN;
+  });
+  return { spec, regex: new RegExp(src), fields, kinds, roles, prefix: prefix ?? spec.format };
 }
 
 function groupFor(kind: FieldKind, alt: boolean): string {
@@ -105,7 +124,8 @@ export function systemOf(event: string): string | undefined {
 }
 
 export type ParsedPayload =
-  | { ok: true; format: CompiledFormat; fields: Record<string, unknown> }
+  /** `values[i]` is the typed value of `format.fields[i]`. */
+  | { ok: true; format: CompiledFormat; values: unknown[] }
   /** `partial`: the payload begins like one of the formats (a wrapped line may complete it). */
   | { ok: false; partial: boolean; reason: string };
 
@@ -123,7 +143,7 @@ function parseArray(text: string, sizes: boolean): (string | number)[] | undefin
 
 /**
  * Parses `payload` as event `event`, trying its formats newest first. The
- * typed fields keep the kernel's names; `era` says which format matched.
+ * typed values line up with the matching format's field names.
  */
 export function parsePayload(event: string, payload: string, intern: Interner): ParsedPayload {
   const formats = FORMATS_BY_EVENT.get(event);
@@ -137,7 +157,7 @@ export function parsePayload(event: string, payload: string, intern: Interner): 
       else if (f.prefix.length === 0) partial = true;
       continue;
     }
-    const fields: Record<string, unknown> = {};
+    const values: unknown[] = new Array<unknown>(f.fields.length);
     let bad: string | undefined;
     for (let k = 0; k < f.fields.length && bad === undefined; k++) {
       const name = f.fields[k];
@@ -146,45 +166,45 @@ export function parsePayload(event: string, payload: string, intern: Interner): 
         case 'dev': {
           const d = devName(text);
           if (d === undefined) bad = `${name} '${text}' is not a device name`;
-          else fields[name] = intern.get(d);
+          else values[k] = intern.get(d);
           break;
         }
         case 'sym': {
           const allowed = f.spec.symbols?.[name] ?? SYMBOLS[name] ?? [];
           if (!allowed.includes(text)) bad = `${name}=${text} is not one of ${allowed.join(', ')}`;
-          else fields[name] = intern.get(text);
+          else values[k] = intern.get(text);
           break;
         }
         case 'flags':
         case 'str':
-          fields[name] = intern.get(text);
+          values[k] = intern.get(text);
           break;
         case 'opt':
-          fields[name] = text.length > 0;
+          values[k] = text.length > 0;
           break;
         case 'ptr':
-          fields[name] = intern.get(text);
+          values[k] = intern.get(text);
           break;
         case 'array': {
           const arr = parseArray(text, name === 'sizes');
           if (arr === undefined) bad = `${name}=${text} is not a list of hex numbers`;
-          else fields[name] = arr;
+          else values[k] = arr;
           break;
         }
         case 'hex': {
           const h = canonHex(text);
           if (h === undefined) bad = `${name}=${text} is not a 64-bit hex number`;
-          else fields[name] = h;
+          else values[k] = intern.get(h);
           break;
         }
         case 'dec': {
           const n = decimalSize(text);
           if (n === undefined) bad = `${name}=${text} is not a size`;
-          else fields[name] = n;
+          else values[k] = n;
           break;
         }
         case 'int':
-          fields[name] = Number(text);
+          values[k] = Number(text);
           break;
       }
     }
@@ -193,7 +213,7 @@ export function parsePayload(event: string, payload: string, intern: Interner): 
       partial = false;
       continue;
     }
-    return { ok: true, format: f, fields };
+    return { ok: true, format: f, values };
   }
   return { ok: false, partial, reason: why || `does not match the ${event} format (${formats.map((f) => `"${f.spec.format}"`).join(' or ')})` };
 }

@@ -47,31 +47,43 @@ class CaptureGuard extends Transform {
     }
     let start = 0;
     const out: Buffer[] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (b === 10) {
-        if (this.skipping) {
-          // The rest of an endless line was dropped; go on from its newline so line numbers stay right.
-          this.skipping = false;
-          start = i;
-        }
-        this.newlines++;
-        this.lineBytes = 0;
-      } else if (b === 0) {
-        if (!this.skipping && i > start) out.push(chunk.subarray(start, i));
-        this.binary = { offset: this.bytes + i, line: this.newlines + 1, what: 'binary data (a NUL byte)' };
-        // What came before the NUL goes on as a complete line; nothing after it.
-        out.push(Buffer.from('\n'));
-        for (const piece of out) this.push(piece);
-        this.bytes += i;
-        this.push(null);
-        return done();
-      } else if (!this.skipping && ++this.lineBytes > MAX_LINE_CHARS * 4) {
+    // Native searches, not a loop over bytes: a NUL ends the text; newlines bound each line's length.
+    const nul = chunk.indexOf(0);
+    const end = nul < 0 ? chunk.length : nul;
+    let pos = 0;
+    while (pos < end) {
+      let nl = chunk.indexOf(10, pos);
+      if (nl < 0 || nl >= end) nl = end;
+      const len = nl - pos;
+      if (!this.skipping && this.lineBytes + len > MAX_LINE_CHARS * 4) {
         // A line this long is no log line: keep its head, drop the rest, so readline never holds it whole.
-        out.push(chunk.subarray(start, i));
+        const keep = pos + (MAX_LINE_CHARS * 4 - this.lineBytes);
+        out.push(chunk.subarray(start, keep));
         this.skipping = true;
         this.cuts.push(this.newlines);
       }
+      if (nl === end) {
+        this.lineBytes += len;
+        break;
+      }
+      if (this.skipping) {
+        // The rest of an endless line was dropped; go on from its newline so line numbers stay right.
+        this.skipping = false;
+        start = nl;
+      }
+      this.newlines++;
+      this.lineBytes = 0;
+      pos = nl + 1;
+    }
+    if (nul >= 0) {
+      if (!this.skipping && nul > start) out.push(chunk.subarray(start, nul));
+      this.binary = { offset: this.bytes + nul, line: this.newlines + 1, what: 'binary data (a NUL byte)' };
+      // What came before the NUL goes on as a complete line; nothing after it.
+      out.push(Buffer.from('\n'));
+      for (const piece of out) this.push(piece);
+      this.bytes += nul;
+      this.push(null);
+      return done();
     }
     if (!this.skipping) out.push(start === 0 ? chunk : chunk.subarray(start));
     this.bytes += chunk.length;

@@ -6,7 +6,7 @@
 
 import { DmesgReader, type FinishedRecord, looksLikeKernelRecord } from './dmesg/reader';
 import { type LineCtx, isPartial } from './dmesg/record';
-import { FORMATS_BY_EVENT, parsePayload, type ParsedPayload } from './event-parser';
+import { FORMATS_BY_EVENT, ROLE_ADDR, ROLE_DEVICE, ROLE_SIZE, parsePayload, type ParsedPayload } from './event-parser';
 import { type FtraceLine, isTraceHeaderLine, parseBareEvent, parseFtraceLine, parseLostEvents } from './ftrace-line';
 import { stripPrefix, type PrefixKind } from './line-prefix';
 import { foldRepeats } from './fold';
@@ -277,24 +277,44 @@ export class CaptureImporter {
 
   private emitEvent(no: number, hdr: FtraceLine, parsed: ParsedPayload & { ok: true }, endLine: number | undefined): void {
     const spec = parsed.format.spec;
-    const fields = parsed.fields;
-    const ev: CaptureEvent = { line: no, kind: spec.event, system: spec.system };
-    const device = fields.device;
-    if (typeof device === 'string') ev.device = device;
-    const addr = fields.dma_addr ?? fields.iova ?? fields.dev_addr;
-    if (typeof addr === 'string') ev.addr = addr;
-    if (typeof fields.size === 'number') ev.size = fields.size;
-    for (const [k, v] of Object.entries(fields)) if (k !== 'device' && k !== 'size') ev[k] = v;
-    ev.since = spec.since;
-    if (hdr.ts !== undefined) ev.ts = hdr.ts;
-    if (hdr.cpu !== undefined) ev.cpu = hdr.cpu;
-    if (hdr.comm !== undefined) ev.comm = this.intern.get(hdr.comm);
-    if (hdr.pid !== undefined) ev.pid = hdr.pid;
-    if (hdr.flags !== undefined) ev.irq_flags = this.intern.get(hdr.flags);
-    if (endLine !== undefined) ev.endLine = endLine;
-    if (spec.event === 'io_page_fault' && typeof fields.flags === 'string') {
+    const names = parsed.format.fields;
+    const roles = parsed.format.roles;
+    const values = parsed.values;
+    // The common keys first, in one order, so events share their shape; absent ones stay undefined (left out of JSON).
+    const ev: CaptureEvent = {
+      line: no,
+      kind: spec.event,
+      system: spec.system,
+      device: undefined,
+      addr: undefined,
+      size: undefined,
+      ts: hdr.ts,
+      cpu: hdr.cpu,
+      comm: hdr.comm === undefined ? undefined : this.intern.get(hdr.comm),
+      pid: hdr.pid,
+      irq_flags: hdr.flags === undefined ? undefined : this.intern.get(hdr.flags),
+      since: spec.since,
+      endLine,
+    };
+    for (let i = 0; i < names.length; i++) {
+      const v = values[i];
+      switch (roles[i]) {
+        case ROLE_DEVICE:
+          ev.device = v as string;
+          break;
+        case ROLE_SIZE:
+          ev.size = v as number;
+          break;
+        case ROLE_ADDR:
+          ev.addr = v as string;
+          break;
+        default:
+          ev[names[i]] = v;
+      }
+    }
+    if (spec.event === 'io_page_fault' && typeof ev.flags === 'string') {
       // iommu_report_fault flags: IOMMU_FAULT_WRITE is bit 0.
-      ev.access = parseInt(fields.flags, 16) & 1 ? 'write' : 'read';
+      ev.access = parseInt(ev.flags, 16) & 1 ? 'write' : 'read';
     }
     this.acct.event++;
     if (hdr.style === 'bare') this.carrier.ftrace++;

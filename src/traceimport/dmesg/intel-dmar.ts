@@ -152,5 +152,8 @@ export function startDmar(ctx: LineCtx): OpenRecord | Partial | undefined {
 
 /** Cheap test: could this line be a VT-d fault or its parts? */
 export function looksLikeDmar(body: string): boolean {
+  const c = body.charCodeAt(0);
+  // "dmar: ", "DMAR: ", "INTR-REMAP": test the first letter before any regex.
+  if (c !== 100 && c !== 68 && c !== 73) return false;
   return DMAR_TAG.test(body) || body.startsWith('INTR-REMAP');
 }

@@ -3,6 +3,7 @@
 // record when it is complete or has waited long enough for its next part.
 
 import type { Finding, Malformed } from '../types';
+import { detachStrings } from '../values';
 import { looksLikeAmdVi, startAmdVi } from './amd-vi';
 import { looksLikeArmSmmu, startArmSmmu } from './arm-smmu';
 import { looksLikeArmSmmuV3, startArmSmmuV3 } from './arm-smmu-v3';
@@ -27,7 +28,20 @@ export interface FinishedRecord {
 
 export type DmesgVerdict = { kind: 'taken' } | { kind: 'started'; record: OpenRecord } | { kind: 'partial'; reason: string } | { kind: 'none' };
 
-const STARTERS: ((ctx: LineCtx) => OpenRecord | Partial | undefined)[] = [startRatelimit, startDmar, startAmdVi, startArmSmmu, startArmSmmuV3, startSwiotlb, startIommuCore];
+type Starter = (ctx: LineCtx) => OpenRecord | Partial | undefined;
+
+/** Each matcher behind a cheap test of the line, so an unrelated line costs a few substring searches. */
+const STARTERS: [(body: string) => boolean, Starter][] = [
+  [(b) => b.includes('suppressed'), startRatelimit],
+  [(b) => looksLikeDmar(b), startDmar],
+  [(b) => b.includes('Event logged ['), startAmdVi],
+  [(b) => b.includes('context fault'), startArmSmmu],
+  [(b) => b.includes(' received:'), startArmSmmuV3],
+  [(b) => b.includes('swiotlb') || b.includes('SW-IOMMU') || b.includes('SWIOTLB') || b.includes(' overflow (mask'), startSwiotlb],
+  [(b) => b.includes('unaligned: '), startIommuCore],
+];
+/** Words one of which every splat line has; the splat matcher runs only on such lines. */
+const SPLAT_HINT = /cut here|WARNING:|BUG|general protection|Oops|Internal error|Unable to handle|Kernel panic|DMA-API|Modules linked in|CPU: \d|Hardware name|Workqueue:|RIP:|EIP:|Code:|Call [Tt]race|Mapped at|pc : |lr : |PC is at|LR is at|\+0x/;
 
 /** Cheap test whether a kernel-log line is one the matchers know (a wrapped tail never is). */
 export function looksLikeKernelRecord(body: string): boolean {
@@ -62,7 +76,9 @@ export class DmesgReader {
   /** Runs the matchers alone on a line (or a line joined from a wrapped one). */
   start(ctx: LineCtx): OpenRecord | Partial | undefined {
     let partial: Partial | undefined;
-    for (const s of STARTERS) {
+    const body = ctx.body;
+    for (const [may, s] of STARTERS) {
+      if (!may(body)) continue;
       const r = s(ctx);
       if (r === undefined) continue;
       if (isPartial(r)) {
@@ -71,7 +87,7 @@ export class DmesgReader {
       }
       return r;
     }
-    if (SplatRecord.starts(ctx.body)) return new SplatRecord(ctx);
+    if (SPLAT_HINT.test(body) && SplatRecord.starts(body)) return new SplatRecord(ctx);
     return partial;
   }
 
@@ -112,7 +128,11 @@ export class DmesgReader {
     const findings: Finding[] = [];
     const malformed: Malformed[] = [];
     rec.finish({ finding: (f) => findings.push(f), malformed: (m) => malformed.push(m) }, atEof);
-    for (const f of findings) if (f.endLine === undefined && rec.lastLine > f.line) f.endLine = rec.lastLine;
+    for (const f of findings) {
+      if (f.endLine === undefined && rec.lastLine > f.line) f.endLine = rec.lastLine;
+      detachStrings(f);
+    }
+    for (const m of malformed) detachStrings(m as unknown as Record<string, unknown>);
     const lines = new Set(rec.lines);
     const bad = new Set(malformed.map((m) => m.line).filter((l) => lines.has(l)));
     const main = new Set(findings.map((f) => f.line).filter((l) => lines.has(l) && !bad.has(l)));

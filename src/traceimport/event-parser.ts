@@ -4,7 +4,7 @@
 // decimal sizes, symbols, arrays) and mapped to the common keys.
 
 import { EVENT_FORMATS, SYMBOLS, type EventFormat } from './event-formats';
-import { canonHex, decimalSize, devName, hexSize, type Interner } from './values';
+import { canonHex, canonHexDigits, decimalSize, hexSize, type Interner } from './values';
 
 export interface CompiledFormat {
   spec: EventFormat;
@@ -164,9 +164,9 @@ export function parsePayload(event: string, payload: string, intern: Interner): 
       const text = m[k + 1];
       switch (f.kinds[k]) {
         case 'dev': {
-          const d = devName(text);
+          const d = intern.device(text);
           if (d === undefined) bad = `${name} '${text}' is not a device name`;
-          else values[k] = intern.get(d);
+          else values[k] = d;
           break;
         }
         case 'sym': {
@@ -192,7 +192,7 @@ export function parsePayload(event: string, payload: string, intern: Interner): 
           break;
         }
         case 'hex': {
-          const h = canonHex(text);
+          const h = canonHexDigits(text);
           if (h === undefined) bad = `${name}=${text} is not a 64-bit hex number`;
           else values[k] = intern.get(h);
           break;

@@ -23,7 +23,6 @@ const BOOT_TS = /^\[\s*(\d{1,10}\.\d{1,9})\]\s?/;
 const HUMAN_TS = /^\[((?:[A-Z][a-z]{2} ){1,2}[ \d]?\d(?: \d\d:\d\d(?::\d\d)?)?(?: \d{4})?|\s*[+-]\d+\.\d+|[A-Z][a-z]{2}\d{1,2} \d\d:\d\d)\]\s?/;
 const CLASSIC_SYSLOG = /^([A-Z][a-z]{2} ([ \d]\d) \d\d:\d\d:\d\d(?:\.\d+)?) (\S+) ([^\s:[]+)(?:\[\d+\])?: ?/;
 const ISO_SYSLOG = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?) (\S+) ([^\s:[]+)(?:\[\d+\])?: ?/;
-const MONOTONIC_JOURNAL = /^\[\s*(\d{1,10}\.\d{1,9})\] (\S+) ([^\s:[]+)(?:\[\d+\])?: ?/;
 const KERNEL_TAG = /^kernel: ?/;
 const FACILITY = /^(?:kern|user|daemon|syslog)\s*:(?:emerg|alert|crit|err|warn|notice|info|debug)\s*: /;
 const KMSG_LEVEL = /^<\d{1,3}>/;
@@ -43,25 +42,25 @@ export function stripPrefix(raw: string): StrippedLine {
   const c0 = s.charCodeAt(0);
 
   if (c0 === 91 /* [ */) {
-    const mono = MONOTONIC_JOURNAL.exec(s);
-    if (mono && mono[3] === 'kernel') {
-      out.seconds = Number(mono[1]);
-      out.host = mono[2];
-      out.kind = 'journal';
-      s = s.slice(mono[0].length);
-    } else {
-      const boot = BOOT_TS.exec(s);
-      if (boot) {
-        out.seconds = Number(boot[1]);
-        out.kind = 'dmesg';
-        s = s.slice(boot[0].length);
+    const boot = BOOT_TS.exec(s);
+    if (boot) {
+      out.seconds = Number(boot[1]);
+      s = s.slice(boot[0].length);
+      // journalctl -o short-monotonic: "[ seconds] host kernel: text".
+      const sp = s.indexOf(' ');
+      if (sp > 0 && s.startsWith('kernel: ', sp + 1)) {
+        out.host = s.slice(0, sp);
+        out.kind = 'journal';
+        s = s.slice(sp + 9);
       } else {
-        const human = HUMAN_TS.exec(s);
-        if (human) {
-          out.time = human[1].trim();
-          out.kind = 'dmesg';
-          s = s.slice(human[0].length);
-        }
+        out.kind = 'dmesg';
+      }
+    } else {
+      const human = HUMAN_TS.exec(s);
+      if (human) {
+        out.time = human[1].trim();
+        out.kind = 'dmesg';
+        s = s.slice(human[0].length);
       }
     }
   } else if (c0 >= 65 && c0 <= 90 /* A-Z */) {

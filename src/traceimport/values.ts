@@ -20,6 +20,15 @@ export function canonHex(text: string): string | undefined {
   return '0x' + s.toLowerCase();
 }
 
+/** canonHex for digits a format's regex already checked: strips 0x and leading zeros, lowercases. */
+export function canonHexDigits(text: string): string | undefined {
+  let i = text.length > 1 && text.charCodeAt(1) === 120 && text.charCodeAt(0) === 48 ? 2 : 0;
+  while (i < text.length - 1 && text.charCodeAt(i) === 48) i++;
+  if (text.length - i > 16) return undefined;
+  const digits = i === 0 ? text : text.slice(i);
+  return '0x' + (/[A-F]/.test(digits) ? digits.toLowerCase() : digits);
+}
+
 /** A canonical hex string to a BigInt (for replay arithmetic). */
 export function hexValue(canon: string): bigint {
   return BigInt(canon);
@@ -109,6 +118,17 @@ export function detachStrings(rec: Record<string, unknown>): void {
 /** Interned strings: many events name the same few devices; one copy each. */
 export class Interner {
   private readonly map = new Map<string, string>();
+  /** Device names as printed -> dev_name (or null: not a device name). */
+  private readonly devices = new Map<string, string | null>();
+
+  /** devName(text), interned, remembered per spelling. */
+  device(text: string): string | undefined {
+    const known = this.devices.get(text);
+    if (known !== undefined) return known ?? undefined;
+    const d = devName(text);
+    if (this.devices.size < 100_000) this.devices.set(ownString(text), d === undefined ? null : this.get(d));
+    return d === undefined ? undefined : this.get(d);
+  }
 
   get(s: string): string {
     const known = this.map.get(s);

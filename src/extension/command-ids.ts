@@ -11,6 +11,8 @@ export const COMMANDS = {
   showIovaMap: 'dmascope.showIovaMap',
   showWalk: 'dmascope.showWalk',
   showBounce: 'dmascope.showBounce',
+  openCapture: 'dmascope.openCapture',
+  captureToScenario: 'dmascope.captureToScenario',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -3,6 +3,7 @@
 // with the first run.
 
 import * as vscode from 'vscode';
+import { registerCaptureCommands } from './capture/capture-commands';
 import { registerCommands } from './commands';
 import { registerDebugger } from './debug/register-debugger';
 import { Config } from './config';
@@ -41,6 +42,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionDeps {
   trackDebugPositions(context);
   registerWalkPanel(context, (m) => output.appendLine(m));
   registerBouncePanel(context, (m) => output.appendLine(m));
+  // Kernel captures (dmesg, ftrace): import them, findings in the Problems view, convert to a scenario.
+  registerCaptureCommands(context);
 
   service.start();
   return deps;

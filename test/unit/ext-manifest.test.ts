@@ -38,7 +38,7 @@ describe('ext: package.json contributions', () => {
   it('contributes exactly the commands the extension registers', () => {
     const contributed: string[] = pkg.contributes.commands.map((c) => c.command).sort();
     assert.deepEqual(contributed, Object.values(COMMANDS).sort());
-    const src = read('src/extension/commands.ts') + read('src/extension/debug/register-debugger.ts') + read('src/extension/debug/timeline-position.ts') + read('src/extension/panels/iova-map-panel.ts') + read('src/extension/panels/walk-panel.ts') + read('src/extension/panels/bounce-panel.ts');
+    const src = read('src/extension/commands.ts') + read('src/extension/debug/register-debugger.ts') + read('src/extension/debug/timeline-position.ts') + read('src/extension/panels/iova-map-panel.ts') + read('src/extension/panels/walk-panel.ts') + read('src/extension/panels/bounce-panel.ts') + read('src/extension/capture/capture-commands.ts');
     for (const key of Object.keys(COMMANDS)) assert.ok(src.includes(`registerCommand(COMMANDS.${key}`), `${key} is registered`);
     for (const c of pkg.contributes.commands) assert.equal(c.category, 'dmascope');
     assert.equal(pkg.contributes.commands.find((c) => c.command === COMMANDS.runScenario)?.icon, '$(play)');

@@ -119,12 +119,18 @@ export function parseBareEvent(raw: string): FtraceLine | undefined {
 
 /** Lines that belong to a trace file without being events: its comment header, trace-cmd's preamble. */
 export function isTraceHeaderLine(raw: string): boolean {
-  const t = raw.trimStart();
-  return t.startsWith('#') || /^(?:cpus=\d+|version = \d+|CPU \d+ is empty|trace-cmd: )/.test(t);
+  let i = 0;
+  while (i < raw.length && isSpace(raw.charCodeAt(i))) i++;
+  const c = raw.charCodeAt(i);
+  if (c === 35 /* # */) return true;
+  // Only "cpus=", "version = ", "CPU n is empty" and "trace-cmd: " lines get as far as the regex.
+  if (c !== 99 && c !== 118 && c !== 67 && c !== 116) return false;
+  return /^(?:cpus=\d+|version = \d+|CPU \d+ is empty|trace-cmd: )/.test(raw.slice(i));
 }
 
 /** `CPU:3 [LOST 120 EVENTS]` (ftrace) or `CPU: 3 [LOST EVENTS]`: the ring buffer overflowed. */
 export function parseLostEvents(raw: string): { cpu: number; count?: number } | undefined {
+  if (!raw.includes('LOST')) return undefined;
   const m = /^\s*CPU:\s*(\d+) \[LOST(?: (\d+))? EVENTS\]\s*$/.exec(raw);
   if (!m) return undefined;
   return { cpu: Number(m[1]), count: m[2] === undefined ? undefined : Number(m[2]) };

@@ -11,7 +11,7 @@
 // Checks listed in test/e2e/pending.json wait for features not built yet:
 // they run and are reported but do not fail the run.
 //
-// Options: --no-package (reuse the built VSIX); --vsix FILE (test another
+// Options: E2E_ONLY=id,id (run only those checks); --no-package (reuse the built VSIX); --vsix FILE (test another
 // VSIX of the same id, e.g. a stub extension when checking the harness
 // itself). The work folder .tools/e2e (user data with the logs, workspace,
 // browser profile, code-server.log, browser-console.log) is left for
@@ -37,6 +37,8 @@ const argv = process.argv.slice(2);
 const args = new Set(argv);
 const vsixArg = argv.includes('--vsix') ? argv[argv.indexOf('--vsix') + 1] : undefined;
 const RUN_LIMIT_S = Number(process.env.E2E_TIMEOUT_S ?? 600);
+// E2E_ONLY=id,id runs only those checks (while working on one feature); the suite runs them all.
+const only = process.env.E2E_ONLY ? new Set(process.env.E2E_ONLY.split(',').map((s) => s.trim())) : undefined;
 const CHECK_MS = 45_000;
 const work = path.join(root, '.tools', 'e2e');
 const outDir = path.join(root, 'test-output', 'e2e');
@@ -157,6 +159,8 @@ function prepareWorkFolder() {
   writeFileSync(path.join(dirs.ws, 'broken.dmas'), BROKEN);
   writeFileSync(path.join(dirs.ws, 'typing.dmas'), TYPING);
   writeFileSync(path.join(dirs.ws, 'swiotlb-bounce.dmas'), SWIOTLB_SCENARIO);
+  // A real ftrace capture (issue 12): a fault on a freed coherent buffer.
+  cpSync(path.join(root, 'test', 'fixtures', 'captures', 'real', '28-ftrace-iommu-dma-events-ath12k-6.12.log'), path.join(dirs.ws, 'ath12k.ftrace'));
   mkdirSync(path.join(dirs.ud, 'User'), { recursive: true });
   const settings = {
     'workbench.startupEditor': 'none',
@@ -171,6 +175,8 @@ function prepareWorkFolder() {
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
     'editor.minimap.enabled': false,
+    // The work folder sits inside this repository's clone: no "open the parent repository?" prompt over the screenshots.
+    'git.openRepositoryInParentFolders': 'never',
     // Completions must come from the extension, not from words in open files.
     'editor.wordBasedSuggestions': 'off',
     'editor.inlayHints.enabled': 'on',
@@ -428,6 +434,7 @@ const checkIds = new Set();
 /** Runs one check; fn returns a detail string or throws an Error naming the missing behaviour. */
 async function check(id, title, fn) {
   checkIds.add(id);
+  if (only && !only.has(id)) return;
   const started = Date.now();
   let ok = false;
   let detail;
@@ -965,6 +972,26 @@ async function checkWalkFollowsDebugger() {
   return `"${entry.pos}", then at the breakpoint "${atTranslate.pos}" with the 24-read nested walk (IOTLB miss)`;
 }
 
+async function checkCapture() {
+  await freshEditors();
+  await runCommand('View: Show Explorer');
+  await openFile('ath12k.ftrace');
+  const mode = await poll(async () => {
+    const t = (await page.locator('[id="status.editor.mode"]').innerText({ timeout: 1000 })).trim();
+    return t.startsWith('Kernel capture') ? t : undefined;
+  }, 10_000);
+  await runCommand('dmascope: Open kernel capture');
+  await runCommand('View: Focus Problems');
+  const rows = page.locator('.markers-panel .monaco-list-row');
+  const texts = await poll(async () => {
+    const all = await rows.allInnerTexts();
+    return all.some((t) => t.includes('fault_after_unmap') && t.includes('Ln 12')) && all.some((t) => t.includes('io_page_fault 0000:c2:00.0 write 0xfe980000')) ? all : undefined;
+  }, 20_000);
+  if (!texts) throw new Error(`missing: the capture's findings in the Problems panel (shows ${(await rows.allInnerTexts().catch(() => [])).map((t) => `"${clip(t, 80)}"`).join(', ') || 'nothing'})`);
+  if (!mode) throw new Error('missing: language mode "Kernel capture" for a .ftrace file');
+  return `${mode}; ${texts.filter((t) => /io_page_fault|fault_after_unmap/.test(t)).map((t) => `"${clip(t, 90)}"`).join(', ')}`;
+}
+
 async function main() {
   const { vsix, version } = packageVsix();
   const tools = setupE2e();
@@ -1020,6 +1047,7 @@ async function main() {
   await check('walk-panel', '"Show walk" on a translate opens the walk panel: the nested grid, hover, click and keys', checkWalkPanel);
   await check('bounce-panel', '"Show bounce buffers" opens the bounce panel: VDUSE maps, the swiotlb slot map, hover, click, the differing bytes', checkBouncePanel);
   await check('walk-follows-debugger', 'while debugging, the walk panel follows the debugger to a breakpoint', checkWalkFollowsDebugger);
+  await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

@@ -69,6 +69,9 @@ function toDiagnostics(doc: vscode.TextDocument | undefined, r: ImportResult): v
 
 async function openCapture(collection: vscode.DiagnosticCollection, uriArg: unknown): Promise<{ uri: vscode.Uri; result: ImportResult } | undefined> {
   let uri = uriArg instanceof vscode.Uri ? uriArg : undefined;
+  // From the palette with a capture in the editor: import that one.
+  const active = vscode.window.activeTextEditor?.document;
+  if (uri === undefined && active !== undefined && active.languageId === CAPTURE_LANGUAGE_ID && !active.isUntitled) uri = active.uri;
   if (uri === undefined) {
     const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Import capture', filters: FILTERS, title: 'dmascope: open a kernel capture (dmesg, journal, ftrace, trace-cmd report)' });
     uri = picked?.[0];

@@ -163,18 +163,30 @@ export interface InspectResponse {
   previous: MachineView | null;
 }
 
-/** 'dmascope/inspect' with kind 'walk': the walk `target` would make at the event (or the current position). */
+/**
+ * 'dmascope/inspect' with kind 'walk': the walk `target` would make at the
+ * event (or the current position). Without a target the debugger picks the
+ * run's walk site on `line` (or the next one, or the first).
+ */
 export interface WalkInspectArguments {
   kind: 'walk';
   event?: number;
-  target: WalkTarget;
+  target?: WalkTarget;
+  /** The line whose walk site to walk when there is no target (a lens's line). */
+  line?: number;
+  /** Also list the run's walk sites (the panel's picker). */
+  withTargets?: boolean;
 }
 
 export interface WalkInspectResponse {
   event: number;
+  /** The target walked (null: the run has no walk site and none was given). */
+  target: WalkTarget | null;
   model: WalkModel | null;
   error: string | null;
   devices: string[];
+  /** The run's walk sites, when asked withTargets. */
+  targets?: WalkTarget[];
 }
 
 /** 'dmascope/inspect' with kind 'bounce': swiotlb and VDUSE bounce state at the event (or the current position). */
@@ -187,6 +199,26 @@ export interface BounceInspectResponse {
   event: number;
   model: BounceModel;
 }
+
+/**
+ * Where the state a debug session answered sits in its run: every
+ * 'dmascope/inspect' answer of the session carries it, so a panel shows the
+ * debugger's state without running the scenario itself.
+ */
+export interface InspectPosition {
+  event: number;
+  /** Events in the run (null while the debugger has not run to its end). */
+  total: number | null;
+  /** Scenario line of the event (0: none). */
+  line: number;
+  /** The debugger's last move went backwards. */
+  backwards: boolean;
+  /** Statement stops around the event (a few each side): where the panels' previous/next buttons go. */
+  statements: { event: number; line: number }[];
+}
+
+/** A 'dmascope/inspect' answer of the debug session: the panel's data and the position it belongs to. */
+export type DebugInspectAnswer<R> = R & { position: InspectPosition };
 
 /** 'dmascope/position' custom event body from the adapter. */
 export interface PositionEventBody {
@@ -290,9 +322,14 @@ export function parseInspectArguments(raw: unknown): Parsed<InspectArguments> {
 export function parseWalkInspectArguments(raw: unknown): Parsed<WalkInspectArguments> {
   if (!isObj(raw) || raw.kind !== 'walk') return { ok: false, error: 'arguments must be an object with kind "walk"' };
   if (raw.event !== undefined && !(isInt(raw.event) && raw.event >= -1)) return { ok: false, error: 'event must be an integer >= -1' };
-  const err = checkWalkTarget(raw.target);
+  if (raw.line !== undefined && !(isInt(raw.line) && raw.line >= 0)) return { ok: false, error: 'line must be a non-negative integer' };
+  if (raw.withTargets !== undefined && typeof raw.withTargets !== 'boolean') return { ok: false, error: 'withTargets must be a boolean' };
+  const err = raw.target === undefined ? null : checkWalkTarget(raw.target);
   if (err) return { ok: false, error: err };
-  return { ok: true, message: { kind: 'walk', event: raw.event as number | undefined, target: raw.target as unknown as WalkTarget } };
+  return {
+    ok: true,
+    message: { kind: 'walk', event: raw.event as number | undefined, target: raw.target as WalkTarget | undefined, line: raw.line as number | undefined, withTargets: raw.withTargets as boolean | undefined },
+  };
 }
 
 /** Validate 'dmascope/inspect' arguments of kind 'bounce'. */
@@ -300,6 +337,53 @@ export function parseBounceInspectArguments(raw: unknown): Parsed<BounceInspectA
   if (!isObj(raw) || raw.kind !== 'bounce') return { ok: false, error: 'arguments must be an object with kind "bounce"' };
   if (raw.event !== undefined && !(isInt(raw.event) && raw.event >= -1)) return { ok: false, error: 'event must be an integer >= -1' };
   return { ok: true, message: { kind: 'bounce', event: raw.event as number | undefined } };
+}
+
+/** The position of a session's 'dmascope/inspect' answer, or why it is not one. */
+function checkInspectPosition(p: unknown): string | null {
+  if (!isObj(p)) return 'position must be an object';
+  if (!isInt(p.event) || p.event < -1) return 'position.event must be an integer >= -1';
+  if (p.total !== null && !(isInt(p.total) && p.total >= 0)) return 'position.total must be null or a count';
+  if (!isInt(p.line) || p.line < 0) return 'position.line must be a non-negative integer';
+  if (typeof p.backwards !== 'boolean') return 'position.backwards must be a boolean';
+  if (!Array.isArray(p.statements) || !p.statements.every((s) => isObj(s) && isInt(s.event) && isInt(s.line))) return 'position.statements must be a list of { event, line }';
+  return null;
+}
+
+function checkAnswer(raw: unknown, rest: (r: Obj) => string | null): string | null {
+  if (!isObj(raw)) return 'the answer is not an object';
+  if (!isInt(raw.event) || raw.event < -1) return 'event must be an integer >= -1';
+  return checkInspectPosition(raw.position) ?? rest(raw);
+}
+
+function parsedAnswer<T>(raw: unknown, err: string | null): Parsed<T> {
+  return err ? { ok: false, error: `dmascope/inspect answer: ${err}` } : { ok: true, message: raw as T };
+}
+
+/** Validate a debug session's answer to 'dmascope/inspect' (no kind): the machine view at its position. */
+export function parseInspectAnswer(raw: unknown): Parsed<DebugInspectAnswer<InspectResponse>> {
+  return parsedAnswer(raw, checkAnswer(raw, (r) => {
+    const views = (v: unknown): boolean => isObj(v) && Array.isArray(v.domains) && Array.isArray(v.devices) && Array.isArray(v.buffers);
+    if (!views(r.machine)) return 'machine must be a machine view';
+    return r.previous === null || views(r.previous) ? null : 'previous must be null or a machine view';
+  }));
+}
+
+/** Validate a debug session's answer to 'dmascope/inspect' of kind 'walk'. */
+export function parseWalkInspectAnswer(raw: unknown): Parsed<DebugInspectAnswer<WalkInspectResponse>> {
+  return parsedAnswer(raw, checkAnswer(raw, (r) => {
+    if (r.target !== null && checkWalkTarget(r.target)) return `target: ${checkWalkTarget(r.target) ?? ''}`;
+    if (r.model !== null && !(isObj(r.model) && Array.isArray(r.model.bands))) return 'model must be null or a walk model';
+    if (r.error !== null && !isStr(r.error, 4096)) return 'error must be null or a message';
+    if (!Array.isArray(r.devices) || !r.devices.every((d) => isStr(d, 256))) return 'devices must be a list of names';
+    if (r.targets !== undefined && !(Array.isArray(r.targets) && r.targets.every((t) => checkWalkTarget(t) === null))) return 'targets must be a list of walk targets';
+    return null;
+  }));
+}
+
+/** Validate a debug session's answer to 'dmascope/inspect' of kind 'bounce'. */
+export function parseBounceInspectAnswer(raw: unknown): Parsed<DebugInspectAnswer<BounceInspectResponse>> {
+  return parsedAnswer(raw, checkAnswer(raw, (r) => (isObj(r.model) && typeof r.model.summary === 'string' && Array.isArray(r.model.vduse) ? null : 'model must be a bounce model')));
 }
 
 /** Validate a 'dmascope/position' event body. */

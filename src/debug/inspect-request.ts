@@ -1,6 +1,7 @@
 // The 'dmascope/inspect' custom request: the machine view at the debugger's
-// position for the panels. Pure: the session passes the machines, this builds
-// the response (the lead wires it into session.ts).
+// position for the panels. Pure: the session (session.ts) passes the machines
+// and fills in what only the run knows (the position, the walk sites); this
+// builds the response.
 
 import { findDevice, inspectBounceDiffs, inspectMachine, inspectSwiotlb, inspectVduse, inspectWalk } from '../engine/inspect';
 import type { Machine } from '../engine/machine';
@@ -37,9 +38,10 @@ export function handleWalkInspectRequest(m: Machine, rawArgs: unknown, event: nu
   if (!parsed.ok) throw new Error(`dmascope/inspect: ${parsed.error}`);
   const t = parsed.message.target;
   const devices = [...m.devices.values()].map((d) => d.name);
+  if (!t) return { event, target: null, model: null, error: 'Nothing to walk: the scenario has no translate, dev_read or dev_write; type a device and an address.', devices };
   const dev = findDevice(m, t.device);
-  if (!dev) return { event, model: null, error: `No device ${t.device} at this point of the run.`, devices };
-  return { event, model: buildWalkModel(inspectWalk(m, dev, BigInt(t.addr), t.pasid, t.access)), error: null, devices };
+  if (!dev) return { event, target: t, model: null, error: `No device ${t.device} at this point of the run${devices.length ? ` (devices: ${devices.join(', ')})` : ''}.`, devices };
+  return { event, target: t, model: buildWalkModel(inspectWalk(m, dev, BigInt(t.addr), t.pasid, t.access)), error: null, devices };
 }
 
 /** 'dmascope/inspect' with kind 'bounce': the bounce panel's model of machine `m`. */

@@ -13,6 +13,8 @@ import type { Diagnostic } from '../lang/run-result';
 import { ScenarioTimeline, type TimelineOptions } from '../lang/timeline';
 import { TRACE_FILTERS, describeHit, meetsCondition, statementLines, touches, verifiedLine, type DataWatch, type TraceCondition } from './breakpoints';
 import { evaluateIn } from './evaluate';
+import type { WalkTarget } from '../protocol';
+import { walkTargets } from '../panels/walk-source';
 
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'function breakpoint' | 'data breakpoint' | 'goto';
 
@@ -57,14 +59,16 @@ export class DebugRuntime extends EventEmitter {
   private filters = new Map<string, TraceCondition>();
   private functionBreakpoints = new Set<string>();
   private dataWatches: DataWatch[] = [];
-  private cache: { k: number; state: Interpreter } | undefined;
+  /** States restored lately (the position's, and the one before it for the panels' "changed by" view). */
+  private cache: { k: number; state: Interpreter }[] = [];
 
   constructor(readonly source: string, snapshotEvery = 256) {
     super();
     const checked = parseAndCheck(source);
     this.diagnostics = checked.diagnostics;
     // Run forward on demand: the first stop does not wait for the whole run.
-    this.timeline = new ScenarioTimeline(source, snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, lazy: true });
+    // editorInfo: the run records its walk sites (translate/dev_read/dev_write), which the walk panel offers.
+    this.timeline = new ScenarioTimeline(source, snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, lazy: true, editorInfo: true });
     this.lines = statementLines(checked.program);
   }
 
@@ -98,8 +102,12 @@ export class DebugRuntime extends EventEmitter {
 
   /** The interpreter, with its machine, exactly as it was at the current position. */
   state(k = this.position): Interpreter {
-    if (this.cache?.k !== k) this.cache = { k, state: this.timeline.stateAt(k) };
-    return this.cache.state;
+    let hit = this.cache.find((c) => c.k === k);
+    if (!hit) {
+      hit = { k, state: this.timeline.stateAt(k) };
+      this.cache = [hit, ...this.cache].slice(0, 2);
+    }
+    return hit.state;
   }
 
   machine(k = this.position): Machine | null {
@@ -229,8 +237,8 @@ export class DebugRuntime extends EventEmitter {
     const afterEvent = atStatement ? this.position - 1 : this.position;
     this.injections.push({ afterEvent, phys, bytes: bytes.slice() });
     const checked = parseAndCheck(this.source);
-    this.timeline = new ScenarioTimeline(this.source, this.timeline.snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, injections: this.injections, lazy: true });
-    this.cache = undefined;
+    this.timeline = new ScenarioTimeline(this.source, this.timeline.snapshotEvery, { program: checked.program, diagnostics: checked.diagnostics, injections: this.injections, lazy: true, editorInfo: true });
+    this.cache = [];
     // The injected write is an event: the statement we stood at moved one further.
     if (atStatement) this.position = this.nextStatement(this.position - 1) ?? this.position;
     return true;
@@ -240,6 +248,27 @@ export class DebugRuntime extends EventEmitter {
     const want = Math.max(0, Math.floor(k));
     const target = this.has(want) ? want : this.eventCount - 1;
     this.stop({ reason: 'goto', event: target, backwards: target < this.position });
+  }
+
+  /** The walk sites of the whole run (it runs to its end for them): what the walk panel offers. */
+  walkTargets(): WalkTarget[] {
+    this.complete();
+    return walkTargets(this.timeline);
+  }
+
+  /** Statement stops around event k, up to `n` each side (the panels' previous/next buttons). */
+  statementsAround(k: number, n = 3): { event: number; line: number }[] {
+    const before: { event: number; line: number }[] = [];
+    for (let j = Math.min(k, this.eventCount - 1); j >= 0 && before.length < n + 1; j--) {
+      const e = this.trace.eventAt(j);
+      if (e.name === 'engine:statement') before.unshift({ event: j, line: e.line });
+    }
+    const after: { event: number; line: number }[] = [];
+    for (let j = k + 1; after.length < n && this.has(j); j++) {
+      const e = this.trace.eventAt(j);
+      if (e.name === 'engine:statement') after.push({ event: j, line: e.line });
+    }
+    return [...before, ...after];
   }
 
   // ---- the stack ----------------------------------------------------------------

@@ -11,6 +11,9 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { inspectMachine, readCpuBytes, readDeviceBytes } from '../engine/inspect';
 import { formatNumber } from '../lang/interp/number-style';
 import { toJson } from '../lang/interp/values';
+import { pickWalkTarget } from '../panels/walk-source';
+import type { InspectPosition, WalkTarget } from '../protocol';
+import { answerInspectRequest } from './inspect-request';
 import { limitsMessage } from './limits';
 import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit, parseTraceCondition, type TraceCondition } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
@@ -30,6 +33,13 @@ export const POSITION_EVENT = 'dmascope/position';
 export const GO_TO_EVENT_REQUEST = 'dmascope/goToEvent';
 /** Custom request: back to the event that last wrote an address ({ address: "0x...", space: 'phys' | 'iova' }). */
 export const WHERE_FROM_REQUEST = 'dmascope/whereFrom';
+/**
+ * Custom request: the panels' state at the paused position (or at `event`),
+ * exactly as the debugger holds it, memory edits included. Arguments and
+ * answers: InspectArguments / WalkInspectArguments / BounceInspectArguments
+ * in src/protocol.ts, each answer with its InspectPosition.
+ */
+export const INSPECT_REQUEST = 'dmascope/inspect';
 
 const THREAD_ID = 1;
 /** Bytes one readMemory answers at most. */
@@ -152,11 +162,15 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     const e = new StoppedEvent(s.reason, THREAD_ID, s.text) as DebugProtocol.StoppedEvent;
     if (s.text) e.body.description = s.text;
     this.sendEvent(e);
+    this.sendPosition();
+  }
+
+  /** Where the debugger is now, for the status bar and the panels (after a stop, and after a memory edit changed the state here). */
+  private sendPosition(): void {
     const rt = this.runtime;
-    if (rt) {
-      // The total is known once the run has gone to its end (-1 before: the debugger runs forward on demand).
-      this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: s.event, total: rt.timeline.complete ? rt.eventCount : -1, backwards: s.backwards, line: rt.event(s.event)?.line ?? 0 } } as DebugProtocol.Event);
-    }
+    if (!rt) return;
+    // The total is known once the run has gone to its end (-1 before: the debugger runs forward on demand).
+    this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: rt.position, total: rt.timeline.complete ? rt.eventCount : -1, backwards: rt.backwards, line: rt.event(rt.position)?.line ?? 0 } } as DebugProtocol.Event);
   }
 
   private withRuntime<R extends DebugProtocol.Response>(response: R, body: (rt: DebugRuntime) => void): void {
@@ -336,6 +350,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
 
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
     if (command === WHERE_FROM_REQUEST) return this.whereFrom(response, args);
+    if (command === INSPECT_REQUEST) return this.inspect(response, args);
     if (command !== GO_TO_EVENT_REQUEST) return super.customRequest(command, response, args);
     this.withRuntime(response, (rt) => {
       const a = (args ?? {}) as { event?: unknown; percent?: unknown; kind?: unknown };
@@ -345,6 +360,39 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, typeof a.kind === 'string' ? `no ${a.kind} event after this point` : 'goToEvent needs { event: N }, { percent: P } or { kind: NAME }');
       this.sendResponse(response);
       rt.goTo(k);
+    });
+  }
+
+  private inspect(response: DebugProtocol.Response, args: unknown): void {
+    this.withRuntime(response, (rt) => {
+      const a: Record<string, unknown> = typeof args === 'object' && args !== null && !Array.isArray(args) ? { ...(args as Record<string, unknown>) } : {};
+      const asked = a.event;
+      if (asked !== undefined && !(Number.isSafeInteger(asked) && (asked as number) >= -1)) return this.sendErrorResponse(response, 3070, 'dmascope/inspect: event must be an integer >= -1');
+      const event = asked === undefined ? rt.position : (asked as number);
+      if (event >= 0 && rt.event(event) === undefined && (rt.complete(), rt.event(event) === undefined)) {
+        return this.sendErrorResponse(response, 3071, `dmascope/inspect: the run has ${rt.eventCount} events, no event ${event}`);
+      }
+      const m = rt.machine(event);
+      if (!m) return this.sendErrorResponse(response, 3072, 'dmascope/inspect: the scenario has not set up the machine at this point');
+      let extra: { targets?: WalkTarget[] } = {};
+      if (a.kind === 'walk' && (a.target === undefined || a.withTargets === true)) {
+        const targets = rt.walkTargets();
+        // No target: the walk site on the lens's line (as the panel without the debugger picks it).
+        if (a.target === undefined) a.target = pickWalkTarget(targets, typeof a.line === 'number' ? a.line : undefined);
+        if (a.withTargets === true) extra = { targets };
+      }
+      const previous = a.withPrevious === true && event >= 0 ? rt.machine(event - 1) : null;
+      const answer = answerInspectRequest(m, a, event, previous);
+      const e = rt.event(event);
+      const position: InspectPosition = {
+        event,
+        total: rt.timeline.complete ? rt.eventCount : null,
+        line: e?.line ?? 0,
+        backwards: event === rt.position && rt.backwards,
+        statements: rt.statementsAround(event),
+      };
+      response.body = { ...answer, ...extra, position };
+      this.sendResponse(response);
     });
   }
 
@@ -403,6 +451,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       this.sendResponse(response);
       this.vars.clear();
       this.sendEvent(new InvalidatedEvent(['all'], THREAD_ID));
+      this.sendPosition();
     });
   }
 

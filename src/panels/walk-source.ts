@@ -19,9 +19,14 @@ function accessOf(callee: string): WalkAccess {
   return callee === 'dev_read' ? 'read' : callee === 'dev_write' ? 'write' : null;
 }
 
-/** Every walk site of the run, in line order: what the target picker offers. */
+/** Every walk site of the run, in line order: what the target picker offers (the debugger's run records them too). */
 export function walkTargets(tl: ScenarioTimeline): WalkTarget[] {
   return (tl.final.callLog?.walkSites() ?? []).map((w) => ({ device: w.device, addr: w.addr, pasid: w.pasid, access: accessOf(w.callee), line: w.line }));
+}
+
+/** The walk site on `line` (a lens's), else the next one after it, else the first; undefined when there is none. */
+export function pickWalkTarget(targets: readonly WalkTarget[], line: number | undefined): WalkTarget | undefined {
+  return (line !== undefined ? targets.find((t) => t.line === line) : undefined) ?? targets.find((t) => line === undefined || t.line >= line) ?? targets[0];
 }
 
 /** The statement stops of the run: the `engine:statement` events and their lines. */
@@ -99,8 +104,7 @@ export function walkStateAt(tl: ScenarioTimeline, uri: string, target: WalkTarge
  * walk site at all and no target is given.
  */
 export function walkStateForLine(tl: ScenarioTimeline, uri: string, line: number | undefined): WalkState | undefined {
-  const targets = walkTargets(tl);
-  const target = (line !== undefined ? targets.find((t) => t.line === line) : undefined) ?? targets.find((t) => line === undefined || t.line >= line) ?? targets[0];
+  const target = pickWalkTarget(walkTargets(tl), line);
   if (!target) return undefined;
   const event = walkEventFor(tl, target, walkSiteRun(tl, target)) ?? tl.trace.length - 1;
   return walkStateAt(tl, uri, target, event);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { parseBounceInspectAnswer, parseWalkInspectAnswer, type BounceInspectResponse, type DebugInspectAnswer, type InspectResponse, type WalkInspectResponse } from '../../src/protocol';
 import { REPO_ROOT } from './fixtures';
 
 const ADAPTER = path.join(REPO_ROOT, 'dist', 'debug-adapter.js');
@@ -229,6 +230,48 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(seen.body.result, '"pong"', 'the device reads what was written before the map');
     const outside = await dc.customRequest('writeMemory', { memoryReference: ref, offset: 0x1000, data: Buffer.from('x').toString('base64') }).catch((e: Error) => e);
     assert.ok(outside instanceof Error && /outside the buffer/.test(outside.message));
+  });
+
+  it('answers dmascope/inspect from the paused state: the walk and the run\'s walk sites, the machine, statement stops around the position', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 9 }] })), dc.waitForEvent('stopped')]);
+    const walk = (await dc.customRequest('dmascope/inspect', { kind: 'walk', line: 9, withTargets: true })).body as DebugInspectAnswer<WalkInspectResponse>;
+    assert.deepEqual(walk.target, { device: 'eth0', addr: '0xfffff000', pasid: null, access: 'write', line: 9 }, 'the walk site on line 9: the faulting dev_write');
+    assert.deepEqual(walk.targets?.map((t) => [t.line, t.access]), [[9, 'write']]);
+    assert.equal(walk.model?.phys, null);
+    assert.equal(walk.model?.fault?.reason, 'smmu0: permission fault: write to 0xfffff000 which is mapped read-only', 'the walk the faulting write makes');
+    assert.equal(walk.position.line, 9);
+    assert.ok(walk.position.statements.some((s) => s.line === 8) && walk.position.statements.some((s) => s.line === 10), JSON.stringify(walk.position.statements));
+    assert.equal(parseWalkInspectAnswer(walk).ok, true);
+    const machine = (await dc.customRequest('dmascope/inspect', { withPrevious: true })).body as DebugInspectAnswer<InspectResponse>;
+    assert.deepEqual(machine.machine.domains[0].mappings.map((r) => [r.iova, r.size, r.prot]), [['0xfffff000', '0x1000', 'r,cache']]);
+    assert.equal(machine.position.event, walk.position.event);
+    // Before the map (line 7): nothing mapped yet; past the end of the run: a clear error.
+    const early = (await dc.customRequest('dmascope/inspect', { event: walk.position.statements.find((s) => s.line === 7)!.event })).body as DebugInspectAnswer<InspectResponse>;
+    assert.deepEqual(early.machine.domains[0].mappings, []);
+    const past = await dc.customRequest('dmascope/inspect', { event: 1_000_000 }).catch((e: Error) => e);
+    assert.ok(past instanceof Error && /the run has \d+ events, no event 1000000/.test(past.message), String(past));
+    const bad = await dc.customRequest('dmascope/inspect', { kind: 'walk', target: { device: 'eth0', addr: 'x' } }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error && /target.addr must be a hex address/.test(bad.message), String(bad));
+  });
+
+  it('writes a bounced buffer through the debugger and dmascope/inspect shows the new bytes against the swiotlb slot', async () => {
+    const program = path.join(REPO_ROOT, 'test', 'fixtures', 'debug', 'bounce.dmas');
+    await Promise.all([launch({ program }, () => dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 7 }] })), dc.waitForEvent('stopped')]);
+    const before = (await dc.customRequest('dmascope/inspect', { kind: 'bounce' })).body as DebugInspectAnswer<BounceInspectResponse>;
+    assert.deepEqual(before.model.mappings.map((m) => [m.via, m.orig, m.differing]), [['swiotlb', '0x180000000', 0]], 'the map copied "far" into the slot');
+    const [w, pos] = await Promise.all([
+      dc.customRequest('writeMemory', { memoryReference: 'phys:0x180000000:0x2000', offset: 0, data: Buffer.from('pong').toString('base64') }),
+      dc.waitForEvent('dmascope/position'),
+    ]);
+    assert.equal((w as DebugProtocol.WriteMemoryResponse).body?.bytesWritten, 4);
+    assert.equal((pos.body as { line: number }).line, 7, 'the panels are told the state here changed');
+    const after = (await dc.customRequest('dmascope/inspect', { kind: 'bounce' })).body as DebugInspectAnswer<BounceInspectResponse>;
+    const diff = after.model.mappings[0];
+    assert.equal(diff.differing, 4);
+    assert.deepEqual(diff.diffs.map((d) => [d.offset, String.fromCharCode(d.orig), String.fromCharCode(d.bounce)]), [[0, 'p', 'f'], [1, 'o', 'a'], [2, 'n', 'r'], [3, 'g', '\0']]);
+    assert.equal(parseBounceInspectAnswer(after).ok, true);
+    const mem = await dc.customRequest('readMemory', { memoryReference: 'phys:0x180000000:0x2000', count: 4 }) as DebugProtocol.ReadMemoryResponse;
+    assert.equal(Buffer.from(mem.body?.data ?? '', 'base64').toString(), 'pong');
   });
 
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {

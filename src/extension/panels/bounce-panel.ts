@@ -1,20 +1,22 @@
 // The bounce buffers panel's host side: one WebviewPanel beside the editor.
 // Without the debugger it runs the scenario (ScenarioTimeline, cached per
 // document version) and shows the swiotlb and VDUSE state after the lens's
-// line; while debugging it follows the debugger's position, asking the
-// session ('dmascope/inspect', kind bounce) and falling back to its own
-// replay of the same run. Restored after a reload by its serializer.
+// line; while a dmascope debug session is paused on the scenario it runs
+// nothing itself: it follows the debugger's position and reads the state
+// from the session ('dmascope/inspect', kind bounce: the state the debugger
+// holds, bytes edited in the debugger included). Restored after a reload by
+// its serializer.
 
 import * as vscode from 'vscode';
 import { ScenarioTimeline } from '../../lang/timeline';
 import { bounceStateAt, eventAfterLine } from '../../panels/bounce-source';
-import { parseFromWebviewMessage, type BounceInspectResponse, type BouncePersistedState, type BounceState, type BounceToWebview } from '../../protocol';
+import { parseFromWebviewMessage, type BouncePersistedState, type BounceState, type BounceToWebview } from '../../protocol';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE } from '../debug/debug-config';
-import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport, type DebugPosition } from './panel-host';
+import { debuggerOn, inspectBounceAtDebugger } from '../debug/debug-inspect';
+import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport } from './panel-host';
 
 const VIEW_TYPE = 'dmascope.bounce';
-const INSPECT_REQUEST = 'dmascope/inspect';
 
 const BODY = `<div class="bar" role="toolbar" aria-label="Position, pool and export">
 <button id="prev" type="button" aria-label="Previous statement" title="Previous statement">◀</button>
@@ -51,7 +53,7 @@ export class BouncePanel {
     this.subscriptions.push(
       panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       onDebugPosition((p) => {
-        if (this.doc && p.program === this.doc.uri.fsPath) void this.showDebug(p);
+        if (this.doc && p.program === this.doc.uri.fsPath) void this.showDebug();
       }),
     );
     panel.onDidDispose(() => {
@@ -106,9 +108,8 @@ export class BouncePanel {
 
   private load(doc: vscode.TextDocument, line: number | undefined): void {
     this.doc = doc;
-    const dbg = debugPositionOf(doc.uri.fsPath);
-    if (dbg) {
-      void this.showDebug(dbg);
+    if (debuggerOn(doc)) {
+      void this.showDebug(line);
       return;
     }
     try {
@@ -118,24 +119,27 @@ export class BouncePanel {
     }
   }
 
-  /** While debugging: the bounce state at the debugger's position, from the session (or this panel's replay of the same run). */
-  private async showDebug(p: DebugPosition): Promise<void> {
-    if (!this.doc) return;
-    let state: BounceState;
+  /** Answers to debugger requests older than this one are dropped (positions can come faster than answers). */
+  private debugAsked = 0;
+
+  /** While debugging: the bounce state at the debugger's position, all of it from the session. `line`: the lens's, should the session be gone. */
+  private async showDebug(line?: number): Promise<void> {
+    const doc = this.doc;
+    if (!doc) return;
+    const asked = ++this.debugAsked;
     try {
-      state = bounceStateAt(this.timeline(this.doc), this.doc.uri.toString(), p.body.event);
+      const r = await inspectBounceAtDebugger(doc);
+      if (asked !== this.debugAsked) return;
+      if (!r) {
+        // The session ended meanwhile: the panel runs the scenario itself again.
+        this.load(doc, line);
+        return;
+      }
+      const p = r.position;
+      this.send({ position: { source: 'debug', event: p.event, total: p.total, line: p.line, backwards: p.backwards, statements: p.statements, uri: doc.uri.toString() }, model: r.model });
     } catch (e) {
-      this.post({ type: 'bounce/error', message: e instanceof Error ? e.message : String(e) });
-      return;
+      if (asked === this.debugAsked) this.post({ type: 'bounce/error', message: `The debugger could not show the bounce buffers: ${e instanceof Error ? e.message : String(e)}` });
     }
-    try {
-      const r = (await p.session.customRequest(INSPECT_REQUEST, { kind: 'bounce', event: p.body.event })) as BounceInspectResponse;
-      if (r && 'model' in r) state.model = r.model;
-    } catch {
-      // An adapter without the request: this panel's replay of the same run stands in.
-    }
-    state.position = { ...state.position, source: 'debug', total: p.body.total !== null && p.body.total >= 0 ? p.body.total : null, backwards: p.body.backwards, line: p.body.line };
-    this.send(state);
   }
 
   private onMessage(raw: unknown): void {

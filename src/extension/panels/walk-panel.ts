@@ -1,21 +1,23 @@
 // The translation walk panel's host side: one WebviewPanel beside the
 // editor. Without the debugger it runs the scenario (ScenarioTimeline, cached
 // per document version) and shows the walk of the lens's access as the
-// machine stood right before it ran; while debugging it follows the
-// debugger's position and asks the session ('dmascope/inspect', kind walk),
-// falling back to its own replay of the same run. A reload restores it
-// through its serializer (target from the webview's saved state).
+// machine stood right before it ran; while a dmascope debug session is
+// paused on the scenario it runs nothing itself: it follows the debugger's
+// position and reads the walk, the walk sites and the statement stops from
+// the session ('dmascope/inspect', kind walk: the state the debugger holds,
+// memory edits included). A reload restores it through its serializer
+// (target from the webview's saved state).
 
 import * as vscode from 'vscode';
 import type { ScenarioTimeline } from '../../lang/timeline';
 import { walkEventFor, walkSiteRun, walkStateAt, walkStateForLine, walkTargets, walkTimeline } from '../../panels/walk-source';
-import { parseFromWebviewMessage, type WalkInspectResponse, type WalkPersistedState, type WalkState, type WalkTarget, type WalkToWebview } from '../../protocol';
+import { parseFromWebviewMessage, type WalkPersistedState, type WalkState, type WalkTarget, type WalkToWebview } from '../../protocol';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE } from '../debug/debug-config';
-import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport, type DebugPosition } from './panel-host';
+import { debuggerOn, inspectWalkAtDebugger } from '../debug/debug-inspect';
+import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport } from './panel-host';
 
 const VIEW_TYPE = 'dmascope.walk';
-const INSPECT_REQUEST = 'dmascope/inspect';
 
 const BODY = `<form id="target" class="bar" aria-label="What to walk">
 <label>Walk site <select id="site" aria-label="Walk site of the scenario"></select></label>
@@ -53,7 +55,7 @@ export class WalkPanel {
     this.subscriptions.push(
       panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       onDebugPosition((p) => {
-        if (this.doc && p.program === this.doc.uri.fsPath && this.last) void this.showDebug(p, this.last.target);
+        if (this.doc && p.program === this.doc.uri.fsPath) void this.showDebug(this.last ? { target: this.last.target } : {});
       }),
     );
     panel.onDidDispose(() => {
@@ -101,10 +103,13 @@ export class WalkPanel {
   /** A walk of `target` (complete or partial) or of the walk site on `line`. */
   private load(doc: vscode.TextDocument, line: number | undefined, target: Partial<WalkTarget> | undefined): void {
     this.doc = doc;
+    if (debuggerOn(doc)) {
+      void this.showDebug(target?.addr ? { partial: target } : { line });
+      return;
+    }
     try {
       const tl = this.timeline(doc);
       const uri = doc.uri.toString();
-      const dbg = debugPositionOf(doc.uri.fsPath);
       let state = target?.addr ? undefined : walkStateForLine(tl, uri, line);
       if (!state) {
         const first = walkTargets(tl)[0];
@@ -114,30 +119,49 @@ export class WalkPanel {
         state = walkStateAt(tl, uri, t, event);
         if (!t.device) state.error = 'This scenario declares no device yet: nothing to walk.';
       }
-      if (dbg) void this.showDebug(dbg, state.target);
-      else this.send(state);
+      this.send(state);
     } catch (e) {
       this.post({ type: 'walk/error', message: `The scenario could not be run: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
 
-  /** While debugging: the walk at the debugger's position, from the session (or this panel's replay of the same run). */
-  private async showDebug(p: DebugPosition, target: WalkTarget): Promise<void> {
-    if (!this.doc) return;
-    const tl = this.timeline(this.doc);
-    const state = walkStateAt(tl, this.doc.uri.toString(), target, p.body.event);
+  /** Answers to debugger requests older than this one are dropped (positions can come faster than answers). */
+  private debugAsked = 0;
+
+  /**
+   * While debugging: the walk at the debugger's position, all of it from the
+   * session: of `target`, of the walk site on `line`, or of an address typed
+   * elsewhere (`partial`, completed with the first walk site's device).
+   */
+  private async showDebug(want: { target?: WalkTarget; line?: number; partial?: Partial<WalkTarget> }): Promise<void> {
+    const doc = this.doc;
+    if (!doc) return;
+    const asked = ++this.debugAsked;
     try {
-      const r = (await p.session.customRequest(INSPECT_REQUEST, { kind: 'walk', event: p.body.event, target })) as WalkInspectResponse;
-      if (r && 'model' in r) {
-        state.model = r.model;
-        state.error = r.error;
-        state.devices = r.devices;
+      let r = await inspectWalkAtDebugger(doc, { target: want.target, line: want.line, withTargets: true });
+      if (r && want.partial?.addr) {
+        const p = want.partial;
+        const target: WalkTarget = { device: p.device ?? r.target?.device ?? r.devices[0] ?? '', addr: p.addr ?? '0x0', pasid: p.pasid ?? null, access: p.access ?? null, line: p.line ?? 0 };
+        r = target.device ? await inspectWalkAtDebugger(doc, { target, withTargets: true }) : r;
       }
-    } catch {
-      // An adapter without the request: this panel's replay of the same run stands in.
+      if (asked !== this.debugAsked) return;
+      if (!r) {
+        // The session ended meanwhile: the panel runs the scenario itself again.
+        this.load(doc, want.target?.line ?? want.line, want.target ?? want.partial);
+        return;
+      }
+      const p = r.position;
+      this.send({
+        position: { source: 'debug', event: p.event, total: p.total, line: p.line, backwards: p.backwards, statements: p.statements, uri: doc.uri.toString() },
+        target: r.target ?? { device: r.devices[0] ?? '', addr: '0x0', pasid: null, access: null, line: 0 },
+        model: r.model,
+        error: r.error,
+        targets: r.targets ?? this.last?.targets ?? [],
+        devices: r.devices,
+      });
+    } catch (e) {
+      if (asked === this.debugAsked) this.post({ type: 'walk/error', message: `The debugger could not show this walk: ${e instanceof Error ? e.message : String(e)}` });
     }
-    state.position = { ...state.position, source: 'debug', total: p.body.total !== null && p.body.total >= 0 ? p.body.total : null, backwards: p.body.backwards, line: p.body.line };
-    this.send(state);
   }
 
   private onMessage(raw: unknown): void {
@@ -172,7 +196,7 @@ export class WalkPanel {
         const target = m.type === 'walk/probe' ? m.target : this.last?.target;
         if (!target) return;
         if (dbg) {
-          void this.showDebug(dbg, target);
+          void this.showDebug({ target });
           return;
         }
         const tl = this.timeline(doc);

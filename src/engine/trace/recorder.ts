@@ -6,8 +6,14 @@
 // steps (`engine:*`) are `point` events. Checks (dma-debug style findings),
 // IO page faults and kernel log lines are recorded alongside so every
 // consumer reads one run result.
+//
+// Storage is columnar (event-table.ts): an event is one 32-bit id into a table
+// of distinct records (kind, name, fields, position, depth, distance to its
+// match), so a loop that repeats the same steps costs 4 bytes an event, and
+// event objects are built only when a consumer asks for one.
 
 import { CLONE } from '../snapshot';
+import { EventColumn, EventTable, type EventRecord } from './event-table';
 
 export type FieldValue = string | number | boolean | bigint;
 export type Fields = Record<string, FieldValue>;
@@ -76,15 +82,17 @@ export interface TraceLengths {
 }
 
 export class TraceRecorder {
+  /** Distinct event records, shared by this recorder, its clones and the recorders restored from its snapshots. */
+  private table = new EventTable();
   /**
    * A restored recorder (ScenarioTimeline) reads its first `baseLength`
-   * events from the whole run's array instead of copying them, and appends
+   * events from the whole run's column instead of copying them, and appends
    * its own after them: reaching an event of a million-event run copies nothing.
    */
-  private base: TraceEvent[] = [];
+  private base = new EventColumn();
   private baseLength = 0;
   /** Events recorded here, after the shared prefix (all of them when there is none). */
-  private own: TraceEvent[] = [];
+  private own = new EventColumn();
   checks: Check[] = [];
   faults: Fault[] = [];
   log: LogLine[] = [];
@@ -99,10 +107,10 @@ export class TraceRecorder {
   /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed). */
   private open: number[] = [];
 
-  /** Snapshot clone: the shared prefix stays shared (it never changes); the rest is copied. */
+  /** Snapshot clone: the shared prefix and the record table stay shared (they only grow); the rest is copied. */
   [CLONE](): TraceRecorder {
     const copy = Object.assign(Object.create(TraceRecorder.prototype) as TraceRecorder, this);
-    copy.own = this.own.slice();
+    copy.own = this.own.copy();
     copy.open = this.open.slice();
     copy.checks = this.checks.slice();
     copy.faults = this.faults.slice();
@@ -119,47 +127,90 @@ export class TraceRecorder {
     return this.baseLength + this.own.length;
   }
 
-  eventAt(i: number): TraceEvent {
-    return i < this.baseLength ? this.base[i] : this.own[i - this.baseLength];
+  private idAt(i: number): number {
+    return i < this.baseLength ? this.base.get(i) : this.own.get(i - this.baseLength);
   }
 
-  /** Every event as one array (a restored recorder copies its shared prefix in, once). Prefer length/eventAt. */
+  private recordAt(i: number): EventRecord {
+    return this.table.records[this.idAt(i)];
+  }
+
+  /** Event i as an object (built on each call: keep what you need, or read single columns below). */
+  eventAt(i: number): TraceEvent {
+    const r = this.recordAt(i);
+    return { seq: i, kind: r.kind, name: r.name, fields: r.fields, line: r.line, column: r.column, depth: r.depth, match: matchOf(r, i) };
+  }
+
+  /** Distinct event records so far (each repeated step is one, whatever the trace's length). */
+  get distinctRecords(): number {
+    return this.table.records.length;
+  }
+
+  /** Events from..to-1 as objects. */
+  eventsIn(from: number, to: number): TraceEvent[] {
+    const out: TraceEvent[] = [];
+    const end = Math.min(to, this.length);
+    for (let i = Math.max(0, from); i < end; i++) out.push(this.eventAt(i));
+    return out;
+  }
+
+  nameAt(i: number): string {
+    return this.recordAt(i).name;
+  }
+
+  kindAt(i: number): EventKind {
+    return this.recordAt(i).kind;
+  }
+
+  lineAt(i: number): number {
+    return this.recordAt(i).line;
+  }
+
+  depthAt(i: number): number {
+    return this.recordAt(i).depth;
+  }
+
+  matchAt(i: number): number {
+    return matchOf(this.recordAt(i), i);
+  }
+
+  /** Event i's fields (shared by every event with the same record: read, never change). */
+  fieldsAt(i: number): Fields {
+    return this.recordAt(i).fields;
+  }
+
+  /** Every event as objects, in a new array (a million-event run builds a million objects: prefer length and the column readers). */
   get events(): TraceEvent[] {
-    if (this.baseLength > 0) {
-      this.own = this.base.slice(0, this.baseLength).concat(this.own);
-      this.base = [];
-      this.baseLength = 0;
-    }
-    return this.own;
+    return this.eventsIn(0, this.length);
   }
 
   /** Keeps the first n events (a replay stopped inside a statement), dropping the rest. */
   truncate(n: number): void {
     if (n < this.baseLength) {
       this.baseLength = n;
-      this.own.length = 0;
-    } else this.own.length = Math.min(this.own.length, n - this.baseLength);
+      this.own.truncate(0);
+    } else this.own.truncate(Math.min(this.own.length, n - this.baseLength));
   }
 
-  private push(kind: EventKind, name: string, fields: Fields, match: number): number {
+  private push(kind: EventKind, name: string, fields: Fields, delta: number): number {
     const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
-    this.own.push({ seq, kind, name, fields, line: this.line, column: this.column, depth: this.depth, match });
+    this.own.push(this.table.intern(kind, name, fields, this.line, this.column, this.depth, delta));
     if (seq === this.stopAfter) throw new ReplayStop(seq);
     return seq;
   }
 
   /** A tracepoint or an engine step. */
-  emit(name: string, fields: Fields = {}): void {
+  emit(name: string, fields: Fields = NO_FIELDS): void {
     if (!this.detailed && this.depth > 0) return;
-    this.push('point', name, fields, -1);
+    this.push('point', name, fields, 0);
   }
 
   /** Enter a kernel function: a call event; the steps it takes nest under it until leave(). */
   enter(name: string, fields: Fields): void {
     const kept = this.detailed || this.depth === 0;
     this.open.push(kept ? this.seq : -1);
-    if (kept) this.push('call', name, fields, -1);
+    if (kept) this.push('call', name, fields, 0);
     this.depth++;
   }
 
@@ -173,11 +224,14 @@ export class TraceRecorder {
     const callSeq = this.open.pop() ?? -1;
     if (callSeq < 0) return;
     // No call is open at a snapshot, so an open call is always one of this recorder's own events.
-    const call = this.eventAt(callSeq);
-    call.match = this.seq;
-    const fields: Fields = extra ? { ...extra } : {};
-    if (typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean') fields.ret = ret;
-    this.push('return', call.name, fields, callSeq);
+    const at = callSeq - this.baseLength;
+    const seq = this.seq;
+    const call = this.table.records[this.own.get(at)];
+    this.own.set(at, this.table.withDelta(call, seq - callSeq));
+    let fields: Fields;
+    if (typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean') fields = extra ? { ...extra, ret } : { ret };
+    else fields = extra ? { ...extra } : NO_FIELDS;
+    this.push('return', call.name, fields, seq - callSeq);
   }
 
   /** Record a call and run `body` one level deeper, so the steps it takes nest under it. */
@@ -218,10 +272,11 @@ export class TraceRecorder {
 
   /** Counts events of one name so far (the language's events("...")); a call counts once, not again at its return. */
   count(name: string): number {
+    const records = this.table.records;
     let n = 0;
     for (let i = 0, len = this.length; i < len; i++) {
-      const e = this.eventAt(i);
-      if (e.name === name && e.kind !== 'return') n++;
+      const r = records[this.idAt(i)];
+      if (r.name === name && r.kind !== 'return') n++;
     }
     return n;
   }
@@ -233,9 +288,9 @@ export class TraceRecorder {
   /** Runs `body` with the recorded arrays set aside: snapshots clone state, not this append-only log. */
   withLogDetached<T>(body: () => T): T {
     const { base, baseLength, own, checks, faults, log } = this;
-    this.base = [];
+    this.base = new EventColumn();
     this.baseLength = 0;
-    this.own = [];
+    this.own = new EventColumn();
     this.checks = [];
     this.faults = [];
     this.log = [];
@@ -249,12 +304,32 @@ export class TraceRecorder {
   /** After a restore: this recorder's log becomes the first `lengths` entries of `full`'s (events shared, not copied). */
   adoptPrefix(full: TraceRecorder, lengths: TraceLengths): void {
     // Snapshots are taken between statements, where no call is open: the shared prefix needs no fix-up.
-    if (full.baseLength > 0) void full.events; // a full run has no prefix of its own; fold one if it had
+    full.foldPrefix();
+    this.table = full.table;
     this.base = full.own;
     this.baseLength = lengths.events;
-    this.own = [];
+    this.own = new EventColumn();
     this.checks = full.checks.slice(0, lengths.checks);
     this.faults = full.faults.slice(0, lengths.faults);
     this.log = full.log.slice(0, lengths.log);
   }
+
+  /** A recorder with a shared prefix copies it into its own column (a full run has none; this is for one that had). */
+  private foldPrefix(): void {
+    if (this.baseLength === 0) return;
+    const own = new EventColumn();
+    for (let i = 0; i < this.baseLength; i++) own.push(this.base.get(i));
+    for (let i = 0; i < this.own.length; i++) own.push(this.own.get(i));
+    this.own = own;
+    this.base = new EventColumn();
+    this.baseLength = 0;
+  }
+}
+
+/** The fields of an event that has none (shared: records never change their fields). */
+const NO_FIELDS: Fields = Object.freeze({}) as Fields;
+
+function matchOf(r: EventRecord, seq: number): number {
+  if (r.delta === 0) return -1;
+  return r.kind === 'return' ? seq - r.delta : seq + r.delta;
 }

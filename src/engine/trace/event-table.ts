@@ -1,0 +1,169 @@
+// The trace's compact storage. An event is a 32-bit id in a column of
+// fixed-size typed-array chunks (no object per event, no copy as it grows);
+// the id names a record in a table of distinct records: kind, name, fields,
+// scenario position, depth and the distance to its matching call/return.
+// A run repeats the same steps again and again (a driver loop), so most events
+// reuse a record: the trace costs about 4 bytes an event plus one record per
+// distinct step. Records are interned by a hash of their contents; their
+// fields objects are the ones the first such event passed, never changed.
+
+import type { EventKind, FieldValue, Fields } from './recorder';
+
+export interface EventRecord {
+  readonly kind: EventKind;
+  readonly name: string;
+  readonly fields: Fields;
+  readonly line: number;
+  readonly column: number;
+  readonly depth: number;
+  /** Call: events to its return (0 while open). Return: events back to its call. Point: 0. */
+  readonly delta: number;
+  readonly hash: number;
+  /** Next record in the same hash bucket (-1: none). */
+  next: number;
+  /** The last record this call record was closed into (withDelta), to skip hashing again. */
+  closedDelta: number;
+  closedId: number;
+}
+
+const CHUNK_BITS = 14;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+
+/** An append-only column of 32-bit ids, in chunks of 16,384 (a chunk is allocated when the first id lands in it). */
+export class EventColumn {
+  private chunks: Uint32Array[] = [];
+  length = 0;
+
+  push(id: number): void {
+    const i = this.length;
+    const c = i >>> CHUNK_BITS;
+    if (c === this.chunks.length) this.chunks.push(new Uint32Array(CHUNK));
+    this.chunks[c][i & CHUNK_MASK] = id;
+    this.length = i + 1;
+  }
+
+  get(i: number): number {
+    return this.chunks[i >>> CHUNK_BITS][i & CHUNK_MASK];
+  }
+
+  set(i: number, id: number): void {
+    this.chunks[i >>> CHUNK_BITS][i & CHUNK_MASK] = id;
+  }
+
+  /** Keeps the first n ids and frees the chunks after them. */
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    this.length = n;
+    this.chunks.length = (n + CHUNK_MASK) >>> CHUNK_BITS;
+  }
+
+  copy(): EventColumn {
+    const c = new EventColumn();
+    c.chunks = this.chunks.map((ch) => ch.slice());
+    c.length = this.length;
+    return c;
+  }
+
+  /** Bytes the column holds. */
+  get byteLength(): number {
+    return this.chunks.length * CHUNK * 4;
+  }
+}
+
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
+}
+
+function hashString(h: number, s: string): number {
+  h = mix(h, s.length);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function hashValue(h: number, v: FieldValue): number {
+  switch (typeof v) {
+    case 'number':
+      return mix(mix(h, v | 0), (v / 4294967296) | 0);
+    case 'bigint': {
+      const n = Number(v); // lossy above 2^53: only the hash, equality compares the bigint
+      return mix(mix(h ^ 0x5bd1e995, n | 0), (n / 4294967296) | 0);
+    }
+    case 'string':
+      return hashString(h, v);
+    default:
+      return mix(h, v ? 0x2545f491 : 0x68e31da4);
+  }
+}
+
+const KIND_CODE: Record<EventKind, number> = { call: 1, return: 2, point: 3 };
+
+/** Field objects with the same keys in the same order and the same values. */
+function sameFields(a: Fields, b: Fields, keys: string[]): boolean {
+  if (a === b) return true;
+  keys.length = 0;
+  for (const k in a) keys.push(k);
+  let i = 0;
+  for (const k in b) {
+    if (keys[i] !== k || a[k] !== b[k]) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
+/** The distinct records of a trace, interned by content. Append-only: ids never change meaning. */
+export class EventTable {
+  readonly records: EventRecord[] = [];
+  private buckets = new Int32Array(1024).fill(-1);
+  private readonly nameHashes = new Map<string, number>();
+  private readonly scratch: string[] = [];
+
+  private nameHash(name: string): number {
+    let h = this.nameHashes.get(name);
+    if (h === undefined) {
+      h = hashString(0x811c9dc5, name);
+      this.nameHashes.set(name, h);
+    }
+    return h;
+  }
+
+  /** The id of the record with these contents, added when it is new. */
+  intern(kind: EventKind, name: string, fields: Fields, line: number, column: number, depth: number, delta: number): number {
+    let h = mix(this.nameHash(name), KIND_CODE[kind]);
+    h = mix(mix(mix(mix(h, line), column), depth), delta);
+    for (const k in fields) h = hashValue(h, fields[k]);
+    h >>>= 0;
+    const records = this.records;
+    const mask = this.buckets.length - 1;
+    for (let id = this.buckets[h & mask]; id >= 0; id = records[id].next) {
+      const r = records[id];
+      if (r.hash === h && r.name === name && r.kind === kind && r.line === line && r.column === column && r.depth === depth && r.delta === delta && sameFields(r.fields, fields, this.scratch)) return id;
+    }
+    const id = records.length;
+    records.push({ kind, name, fields, line, column, depth, delta, hash: h, next: this.buckets[h & mask], closedDelta: -1, closedId: -1 });
+    this.buckets[h & mask] = id;
+    if (records.length > this.buckets.length) this.grow();
+    return id;
+  }
+
+  /** The record of an open call, closed at `delta` events before its return. */
+  withDelta(call: EventRecord, delta: number): number {
+    if (call.closedDelta === delta) return call.closedId;
+    const id = this.intern(call.kind, call.name, call.fields, call.line, call.column, call.depth, delta);
+    call.closedDelta = delta;
+    call.closedId = id;
+    return id;
+  }
+
+  private grow(): void {
+    const buckets = new Int32Array(this.buckets.length * 2).fill(-1);
+    const mask = buckets.length - 1;
+    const records = this.records;
+    for (let id = 0; id < records.length; id++) {
+      const r = records[id];
+      r.next = buckets[r.hash & mask];
+      buckets[r.hash & mask] = id;
+    }
+    this.buckets = buckets;
+  }
+}

@@ -15,6 +15,7 @@ import { pickWalkTarget } from '../panels/walk-source';
 import type { InspectPosition, WalkTarget } from '../protocol';
 import { answerInspectRequest } from './inspect-request';
 import { limitsMessage } from './limits';
+import { BYTES_SHOWN, bytesText, machineVariables, parseBytesValue, scenarioVariables } from './machine-variables';
 import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit, parseTraceCondition, type TraceCondition } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
 import { DebugRuntime, type StopEvent } from './runtime';
@@ -77,6 +78,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       supportsEvaluateForHovers: true,
       supportsReadMemoryRequest: true,
       supportsWriteMemoryRequest: true,
+      supportsSetVariable: true,
       supportsGotoTargetsRequest: false,
       supportsExceptionInfoRequest: true,
       supportsDataBreakpoints: true,
@@ -275,13 +277,13 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       // Numbers as the kernel prints them: addresses in hex, counts in decimal.
       const values: Record<string, Shown> = {};
       for (const [k, v] of state.vars) values[k] = typeof v === 'bigint' ? formatNumber(v, state.numberStyles.get(k) ?? 'hex') : (toJson(v) as Shown);
+      const m = state.machine;
       const ev = rt.event(args.frameId >= 0 ? args.frameId : rt.position) ?? rt.event(rt.position);
       const event: Shown = ev ? { seq: ev.seq, kind: ev.kind, name: ev.name, line: ev.line, ...Object.fromEntries(Object.entries(ev.fields).map(([k, v]) => [k, typeof v === 'bigint' ? `0x${v.toString(16)}` : v])) } : {};
-      const m = state.machine;
-      const machine: Shown = m ? (inspectMachine(m) as unknown as Shown) : {};
+      const machine: Shown = m ? machineVariables(inspectMachine(m), m) : {};
       response.body = {
         scopes: [
-          new Scope('Scenario', this.vars.add(values, []), false),
+          new Scope('Scenario', this.vars.add(scenarioVariables(values, m), []), false),
           new Scope(`Event ${rt.position + 1}${rt.timeline.complete ? ` of ${rt.eventCount}` : ''}`, this.vars.add(event, []), false),
           new Scope('Machine', this.vars.add(machine, []), true),
         ],
@@ -432,7 +434,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
         const bytes = readCpuBytes(m, addr, count);
         response.body = bytes ? { address: `0x${addr.toString(16)}`, data: Buffer.from(bytes).toString('base64') } : { address: `0x${addr.toString(16)}`, unreadableBytes: count };
       } else {
-        const r = readDeviceBytes(m, ref.device ?? '', addr, count);
+        const r = readDeviceBytes(m, ref.device ?? '', addr, count, ref.pasid ?? null);
         response.body = { address: `0x${addr.toString(16)}`, data: Buffer.from(r.bytes).toString('base64'), unreadableBytes: count - r.bytes.length };
       }
       this.sendResponse(response);
@@ -451,6 +453,27 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       this.sendResponse(response);
       this.vars.clear();
       this.sendEvent(new InvalidatedEvent(['all'], THREAD_ID));
+      this.sendPosition();
+    });
+  }
+
+  /** Set Value on a buffer's `bytes` (in Scenario or Machine): the CPU writes them there, and the run goes on from the changed state. */
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    this.withRuntime(response, (rt) => {
+      const parent = this.vars.value(args.variablesReference);
+      const ref = args.name === 'bytes' ? memoryReferenceOf(parent) : undefined;
+      const buf = ref ? parseMemoryReference(ref) : undefined;
+      if (!buf || buf.space !== 'phys') return this.sendErrorResponse(response, 3063, 'only the bytes of a CPU buffer can be set (its "bytes" entry)');
+      const bytes = parseBytesValue(String(args.value ?? ''));
+      if (typeof bytes === 'string') return this.sendErrorResponse(response, 3064, bytes);
+      if (BigInt(bytes.length) > buf.size) return this.sendErrorResponse(response, 3061, `${bytes.length} bytes do not fit the buffer (${buf.size} bytes)`);
+      if (!rt.writeMemory(buf.addr, bytes)) return this.sendErrorResponse(response, 3062, 'that memory is not RAM');
+      const m = rt.machine();
+      const now = m ? readCpuBytes(m, buf.addr, Math.min(BYTES_SHOWN, Number(buf.size))) : undefined;
+      response.body = { value: now ? bytesText(now) : bytesText(bytes) };
+      this.sendResponse(response);
+      this.vars.clear();
+      this.sendEvent(new InvalidatedEvent(['variables'], THREAD_ID));
       this.sendPosition();
     });
   }

@@ -11,6 +11,9 @@ export type Shown = string | number | boolean | null | undefined | Shown[] | { [
 /** Arrays longer than this are paged (indexedVariables). */
 export const PAGE = 100;
 
+/** Key of a value's own memory reference (set where the fields do not say it, e.g. an IOVA range's device view); not shown as a child. */
+export const MEMORY_KEY = '$memory';
+
 export class VariableStore {
   private readonly items: { value: Shown; path: string[] }[] = [];
 
@@ -23,6 +26,11 @@ export class VariableStore {
     if (value === null || typeof value !== 'object') return 0;
     this.items.push({ value, path });
     return this.items.length;
+  }
+
+  /** The value behind reference `ref` (the parent of a variable being set). */
+  value(ref: number): Shown {
+    return this.items[ref - 1]?.value;
   }
 
   /** The child `name` of reference `ref` (a data breakpoint's target). */
@@ -39,7 +47,7 @@ export class VariableStore {
     if (!item || item.value === null || typeof item.value !== 'object') return [];
     const entries: [string, Shown][] = Array.isArray(item.value)
       ? item.value.map((v, i) => [`[${i}]`, v] as [string, Shown]).slice(start ?? 0, count ? (start ?? 0) + count : undefined)
-      : Object.entries(item.value);
+      : Object.entries(item.value).filter(([k]) => k !== MEMORY_KEY);
     return entries.map(([name, v]) => this.variable(name, v, [...item.path, name]));
   }
 
@@ -72,10 +80,12 @@ export function summary(v: Shown): string {
 /**
  * Where "View Binary Data" reads a value's bytes: `phys:ADDR:SIZE` for a CPU
  * buffer (the CPU's view, caches included), `dev:DEVICE:IOVA:SIZE` for a
- * mapping (the device's view through its IOMMU).
+ * mapping (the device's view through its IOMMU; `dev:DEVICE@PASID:...` with
+ * a PASID).
  */
 export function memoryReferenceOf(v: Shown): string | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  if (typeof v[MEMORY_KEY] === 'string') return v[MEMORY_KEY];
   const hexish = (x: Shown): x is string => typeof x === 'string' && /^0x[0-9a-f]+$/.test(x);
   if (typeof v.device === 'string' && hexish(v.dma) && hexish(v.size)) return `dev:${v.device}:${v.dma}:${v.size}`;
   if (hexish(v.phys) && hexish(v.size)) return `phys:${v.phys}:${v.size}`;
@@ -85,6 +95,8 @@ export function memoryReferenceOf(v: Shown): string | undefined {
 export interface MemoryRef {
   space: 'phys' | 'dev';
   device?: string;
+  /** The PASID a device reads with (`dev:eth0@1:...`), null for none. */
+  pasid?: number | null;
   addr: bigint;
   size: bigint;
 }
@@ -93,7 +105,7 @@ export interface MemoryRef {
 export function parseMemoryReference(ref: string): MemoryRef | undefined {
   const phys = /^phys:(0x[0-9a-f]+):(0x[0-9a-f]+)$/.exec(ref);
   if (phys) return { space: 'phys', addr: BigInt(phys[1]), size: BigInt(phys[2]) };
-  const dev = /^dev:([\w.:-]+):(0x[0-9a-f]+):(0x[0-9a-f]+)$/.exec(ref);
-  if (dev) return { space: 'dev', device: dev[1], addr: BigInt(dev[2]), size: BigInt(dev[3]) };
+  const dev = /^dev:([\w.:-]+?)(?:@(\d{1,7}))?:(0x[0-9a-f]+):(0x[0-9a-f]+)$/.exec(ref);
+  if (dev) return { space: 'dev', device: dev[1], pasid: dev[2] !== undefined ? Number(dev[2]) : null, addr: BigInt(dev[3]), size: BigInt(dev[4]) };
   return undefined;
 }

@@ -274,6 +274,58 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(Buffer.from(mem.body?.data ?? '', 'base64').toString(), 'pong');
   });
 
+  /** The variable at `path` (names from a scope down) in scope `scope` of the top frame. */
+  async function variableAt(scope: number, ...names: string[]): Promise<DebugProtocol.Variable> {
+    const scopes = (await dc.scopesRequest({ frameId: (await top())[0].id })).body.scopes;
+    let ref = scopes[scope].variablesReference;
+    let found: DebugProtocol.Variable | undefined;
+    for (const name of names) {
+      const vars = (await dc.variablesRequest({ variablesReference: ref })).body.variables;
+      found = vars.find((v) => v.name === name);
+      assert.ok(found, `no ${name} among ${vars.map((v) => v.name).join(', ')}`);
+      ref = found.variablesReference;
+    }
+    return found!;
+  }
+
+  it('shows a domain\'s mappings with the devices attached and their device view, and each device\'s domains', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8 }] })), dc.waitForEvent('stopped')]);
+    const range = await variableAt(2, 'domains', '[0]', 'mappings', '[0]');
+    assert.equal(range.value, '0xfffff000 -> 0x81001000');
+    assert.equal(range.memoryReference, 'dev:eth0:0xfffff000:0x1000', 'View Binary Data on an IOVA range: what eth0 reads there');
+    const fields = (await dc.variablesRequest({ variablesReference: range.variablesReference })).body.variables;
+    assert.deepEqual(fields.map((f) => f.name), ['iova', 'phys', 'size', 'prot', 'line', 'devices', 'bytesSeenBy']);
+    assert.equal(fields.find((f) => f.name === 'bytesSeenBy')?.value, 'eth0 through smmu0 (View Binary Data)');
+    const devs = await variableAt(2, 'domains', '[0]', 'mappings', '[0]', 'devices');
+    assert.deepEqual((await dc.variablesRequest({ variablesReference: devs.variablesReference })).body.variables.map((v) => v.value), ['eth0']);
+    const alloc = await variableAt(2, 'domains', '[0]', 'iova', 'allocations', '[0]');
+    assert.equal(alloc.memoryReference, 'dev:eth0:0xfffff000:0x1000');
+    const domains = await variableAt(2, 'devices', '[0]', 'domains');
+    assert.deepEqual((await dc.variablesRequest({ variablesReference: domains.variablesReference })).body.variables.map((v) => v.value), ['default domain of eth0']);
+    const mem = await dc.customRequest('readMemory', { memoryReference: range.memoryReference, count: 4 }) as DebugProtocol.ReadMemoryResponse;
+    assert.equal(Buffer.from(mem.body?.data ?? '', 'base64').toString(), 'ping');
+  });
+
+  it('sets a buffer\'s bytes from Variables (Set Value) and the run goes on from them', async () => {
+    const program = path.join(REPO_ROOT, 'test', 'fixtures', 'debug', 'bounce.dmas');
+    await Promise.all([launch({ program }, () => dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: 6 }] })), dc.waitForEvent('stopped')]);
+    const bytes = await variableAt(0, 'hi', 'bytes');
+    assert.equal(bytes.value, '66 61 72 00 00 00 00 00 00 00 00 00 00 00 00 00', '"far" and zeros');
+    const hi = await variableAt(0, 'hi');
+    const set = await dc.setVariableRequest({ variablesReference: hi.variablesReference, name: 'bytes', value: '"pong"' });
+    assert.equal(set.body.value, '70 6f 6e 67 00 00 00 00 00 00 00 00 00 00 00 00');
+    // The map on line 6 bounces the new bytes: the device reads "pong" through its swiotlb slot.
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const seen = await dc.evaluateRequest({ expression: 'dev_read(old, h, 4)', frameId: (await top())[0].id, context: 'repl' });
+    assert.equal(seen.body.result, '"pong"');
+    const hex = await dc.setVariableRequest({ variablesReference: (await variableAt(0, 'hi')).variablesReference, name: 'bytes', value: '0x41 42' });
+    assert.match(hex.body.value, /^41 42 6e 67/);
+    const refused = await dc.setVariableRequest({ variablesReference: (await variableAt(0, 'hi')).variablesReference, name: 'kind', value: '1' }).catch((e: Error) => e);
+    assert.ok(refused instanceof Error && /only the bytes of a CPU buffer/.test(refused.message), String(refused));
+    const bad = await dc.setVariableRequest({ variablesReference: (await variableAt(0, 'hi')).variablesReference, name: 'bytes', value: 'pong' }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error && /quoted string/.test(bad.message), String(bad));
+  });
+
   it('answers a launch without a program, a malformed memory reference and an unknown request with errors, and keeps running', async () => {
     const answers = await rawSession([
       { command: 'initialize', arguments: { adapterID: 'dmascope', pathFormat: 'path' } },

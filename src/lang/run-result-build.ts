@@ -32,10 +32,12 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
     line: c.line, id: c.id, severity: c.severity, message: c.message, expected: interp.consumedChecks.has(i), ...(c.relatedLine !== undefined ? { relatedLine: c.relatedLine } : {}),
   }));
   const faults = trace.faults.map((f, i) => ({ line: f.line, device: f.device, addr: hex(f.addr), access: f.access, pasid: f.pasid, reason: f.reason, expected: interp.consumedFaults.has(i) }));
-  // A diagnostic a loop raised again and again is listed once, with how often.
+  // A diagnostic a loop raised again and again is listed once, with how often it came again.
   const runDiagnostics = interp.diagnostics.map((d, i) => {
     const n = interp.diagnosticRepeats.get(i);
-    return n === undefined ? d : { ...d, message: `${d.message} (${n.toLocaleString('en-US')} times in all)` };
+    if (n === undefined) return d;
+    const again = n - 1 === 1 ? 'once' : `${(n - 1).toLocaleString('en-US')} times`;
+    return { ...d, message: `${d.message} (repeated ${again})` };
   });
   const allDiagnostics = [...diagnostics, ...runDiagnostics];
   const values: Record<string, JsonValue> = {};

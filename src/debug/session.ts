@@ -18,6 +18,7 @@ import { limitsMessage } from './limits';
 import { BYTES_SHOWN, bytesText, machineVariables, parseBytesValue, scenarioVariables } from './machine-variables';
 import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit, parseTraceCondition, type TraceCondition } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
+import { CaptureDebugSession, isCaptureProgram } from './capture-session';
 import { DebugRuntime, type StopEvent } from './runtime';
 import { PAGE, VariableStore, memoryReferenceOf, parseMemoryReference, type Shown } from './variables';
 
@@ -26,6 +27,18 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   /** Path of the scenario (.dmas). */
   program: string;
   stopOnEntry?: boolean;
+  /**
+   * A URI (scheme://authority/path) the kernel log lines in the Debug Console
+   * end with, `URI?event=N`: the console makes it a link, and whoever handles
+   * the URI moves the debugger to event N with dmascope/goToEvent (the
+   * extension sets its own URI handler here).
+   */
+  eventLinks?: string;
+}
+
+/** The link a kernel log line ends with: `prefix?event=N` (N: the event after which it was printed). */
+export function eventLink(prefix: string, event: number): string {
+  return `${prefix}?event=${event}`;
 }
 
 /** Custom event with the timeline position, for the status bar. */
@@ -63,6 +76,29 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
+  }
+
+  /** A kernel capture being debugged: its launch and every request after it go to its own session (capture-session.ts). */
+  private capture: CaptureDebugSession | undefined;
+
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (this.capture === undefined && request.command === 'launch') {
+      const a = (request.arguments ?? {}) as { program?: unknown; capture?: unknown };
+      if (isCaptureProgram(a.program, a.capture)) this.capture = this.captureSession();
+    }
+    if (this.capture !== undefined) return this.capture.handleMessage(request);
+    super.dispatchRequest(request);
+  }
+
+  /** The capture session, its responses and events sent on as this session's. */
+  private captureSession(): CaptureDebugSession {
+    const inner = new CaptureDebugSession();
+    inner.onDidSendMessage((m) => {
+      const msg = m as DebugProtocol.ProtocolMessage;
+      if (msg.type === 'response') this.sendResponse({ ...(msg as DebugProtocol.Response), seq: 0 });
+      else if (msg.type === 'event') this.sendEvent(msg as DebugProtocol.Event);
+    });
+    return inner;
   }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
@@ -105,6 +141,8 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     const tooLarge = limitsMessage(source);
     if (tooLarge) return this.sendErrorResponse(response, 3003, tooLarge);
     this.program = path.resolve(args.program);
+    // Only a plain URI: it is printed into the console and opened on a click.
+    this.eventLinks = typeof args.eventLinks === 'string' && /^[a-z][a-z0-9+.-]{2,}:\/\/[\w.-]+(\/[\w./-]*)?$/i.test(args.eventLinks) ? args.eventLinks : undefined;
     const rt = new DebugRuntime(source);
     this.runtime = rt;
     if (rt.hasErrors) {
@@ -141,6 +179,9 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     return `${r.ok ? 'PASS' : 'FAIL'} ${path.basename(this.program)}: ${r.expectations.length - failed}/${r.expectations.length} expectations passed, ${r.checks.filter((c) => !c.expected).length} checks, ${r.faults.filter((f) => !f.expected).length} unexpected faults`;
   }
 
+  /** The prefix of the log lines' links (LaunchArguments.eventLinks), if any. */
+  private eventLinks: string | undefined;
+
   /** Events up to which the kernel log was written to the Debug Console. */
   private loggedUpTo = -1;
 
@@ -150,7 +191,9 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     if (!rt || to <= this.loggedUpTo) return;
     for (const l of rt.trace.log) {
       if (l.seq <= this.loggedUpTo || l.seq > to) continue;
-      const e = new OutputEvent(`${l.text}\n`, 'console') as DebugProtocol.OutputEvent;
+      // The event that printed the line is the last one recorded before it.
+      const link = this.eventLinks ? `  ${eventLink(this.eventLinks, Math.max(0, l.seq - 1))}` : '';
+      const e = new OutputEvent(`${l.text}${link}\n`, 'console') as DebugProtocol.OutputEvent;
       e.body.source = this.source();
       e.body.line = l.line;
       this.sendEvent(e);

@@ -210,11 +210,28 @@ describe('debug adapter (DAP over stdio)', function () {
   it('writes the kernel log to the Debug Console at the lines that printed it, as the run moves forwards', async () => {
     const outputs: DebugProtocol.OutputEvent[] = [];
     dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));
-    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
+    // A link prefix that is not a plain URI is not printed into the console.
+    await Promise.all([launch({ eventLinks: 'javascript:alert(1)//x' }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
     const fault = outputs.find((o) => /Request device \[0000:02:00\.0\] fault addr 0xfffff000/.test(o.body.output));
     assert.ok(fault, JSON.stringify(outputs.map((o) => o.body.output)));
+    assert.match(fault.body.output, /fault addr 0xfffff000[^\n]*\n$/);
+    assert.ok(!outputs.some((o) => o.body.output.includes('javascript')));
     assert.equal(fault.body.line, 9);
     assert.equal(path.basename(fault.body.source?.path ?? ''), 'map-fault.dmas');
+  });
+
+  it('ends each kernel log line with a link to the event that printed it, which moves the debugger there', async () => {
+    const outputs: DebugProtocol.OutputEvent[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));
+    await Promise.all([launch({ eventLinks: 'code-oss://dmascope.dmascope/goToEvent' }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
+    const fault = outputs.find((o) => /fault addr 0xfffff000/.test(o.body.output));
+    const link = /  (code-oss:\/\/dmascope\.dmascope\/goToEvent\?event=(\d+))\n$/.exec(fault?.body.output ?? '');
+    assert.ok(link, JSON.stringify(fault?.body.output));
+    const [, stop] = await Promise.all([dc.customRequest('dmascope/goToEvent', { event: Number(link[2]) }), dc.waitForEvent('stopped')]);
+    assert.equal((stop as DebugProtocol.StoppedEvent).body.reason, 'goto');
+    assert.equal((await top()).at(-1)?.line, 9, 'back at the dev_write whose fault printed the line');
+    const state = (await dc.customRequest('dmascope/inspect', {})).body as DebugInspectAnswer<InspectResponse>;
+    assert.equal(state.position.event, Number(link[2]));
   });
 
   it('writes a CPU buffer and continues from the changed state (writeMemory)', async () => {

@@ -5,11 +5,17 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resolveLaunch } from '../../src/extension/debug/debug-config';
-import { parseGoToEvent } from '../../src/extension/debug/go-to-event';
+import { eventOfLink, parseGoToEvent } from '../../src/extension/debug/go-to-event';
 import { parseTraceCondition } from '../../src/debug/breakpoints';
 import { REPO_ROOT } from './fixtures';
 
 describe('ext: debug configuration', () => {
+  it('reads the event out of a Debug Console log line link, and nothing out of other URIs', () => {
+    assert.equal(eventOfLink({ path: '/goToEvent', query: 'event=42' }), 42);
+    assert.equal(eventOfLink({ path: '/goToEvent', query: 'x=1&event=7' }), 7);
+    for (const u of [{ path: '/goToEvent', query: 'event=-1' }, { path: '/goToEvent', query: 'event=1e3' }, { path: '/other', query: 'event=1' }, { path: '/goToEvent', query: '' }]) assert.equal(eventOfLink(u), undefined, JSON.stringify(u));
+  });
+
   it('F5 without launch.json debugs the active scenario, stopping at its first statement', () => {
     assert.deepEqual(resolveLaunch({}, '/ws/a.dmas'), { type: 'dmascope', request: 'launch', name: 'Debug scenario', program: '/ws/a.dmas', stopOnEntry: true });
   });

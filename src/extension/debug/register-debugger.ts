@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { DmascopeDebugSession } from '../../debug/session';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE, resolveLaunch, type DmascopeLaunch } from './debug-config';
+import { eventLinkPrefix, registerLogLinks } from './log-links';
 import { registerTimelinePosition } from './timeline-position';
 
 function activeScenario(): string | undefined {
@@ -15,6 +16,7 @@ function activeScenario(): string | undefined {
 
 export function registerDebugger(context: vscode.ExtensionContext): void {
   registerTimelinePosition(context);
+  registerLogLinks(context);
   context.subscriptions.push(
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
       createDebugAdapterDescriptor: () => new vscode.DebugAdapterInlineImplementation(new DmascopeDebugSession()),
@@ -29,6 +31,8 @@ export function registerDebugger(context: vscode.ExtensionContext): void {
         // Unsaved edits are what the user means to debug: the adapter reads the file.
         const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === resolved.program);
         if (doc?.isDirty) await doc.save();
+        // Kernel log lines in the Debug Console link back to their event (log-links.ts).
+        resolved.eventLinks ??= eventLinkPrefix(context);
         return resolved as vscode.DebugConfiguration;
       },
     }),

@@ -17,6 +17,11 @@ Options of run:
   --json       print one JSON object instead of the report (docs/run-output.md)
   --verbose    also list checks and faults consumed by an expect, and the kernel log
                (what the scenario prints with \`print\` always shows)
+  --time-budget SECONDS   stop the run after this long (default 120); the run
+               keeps what it did and says at which line it stopped
+  --memory-budget MIB     stop the run when it has added this much to the heap
+               (default 2048)
+  On a terminal, a run longer than a second shows its progress on standard error.
 
 Options of import (docs/import.md):
   --json                 print one JSON object: format, lines, events, findings, unknown, malformed
@@ -42,7 +47,7 @@ export type CliCommand =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'check'; files: string[] }
-  | { kind: 'run'; file: string; json: boolean; verbose: boolean }
+  | { kind: 'run'; file: string; json: boolean; verbose: boolean; budget?: { timeSeconds?: number; memoryMb?: number } }
   | { kind: 'import'; file: string; json: boolean; format: ImportFormat; toScenario?: string }
   /** The call is wrong: print `message` and the usage, exit 2. */
   | { kind: 'usage-error'; message: string };
@@ -110,7 +115,19 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   let json = false;
   let verbose = false;
   let onlyFiles = false;
-  for (const arg of rest) {
+  const budget: { timeSeconds?: number; memoryMb?: number } = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!onlyFiles && command === 'run' && (name === '--time-budget' || name === '--memory-budget')) {
+      const value = eq > 0 ? arg.slice(eq + 1) : rest[++i];
+      const n = value === undefined || value.trim() === '' ? NaN : Number(value);
+      if (!Number.isFinite(n) || n <= 0) return usageError(`'${name}' needs a positive number${name === '--time-budget' ? ' of seconds' : ' of MiB'}${value === undefined ? '' : `, got '${value}'`}`);
+      if (name === '--time-budget') budget.timeSeconds = n;
+      else budget.memoryMb = n;
+      continue;
+    }
     if (onlyFiles) {
       files.push(arg);
     } else if (arg === '--') {
@@ -135,7 +152,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   }
   if (files.length === 0) return usageError("'run' needs a FILE");
   if (files.length > 1) return usageError(`'run' takes one FILE, got ${files.length}`);
-  return { kind: 'run', file: files[0], json, verbose };
+  return { kind: 'run', file: files[0], json, verbose, ...(Object.keys(budget).length > 0 ? { budget } : {}) };
 }
 
 /** Largest scenario file accepted: the language's one limit (src/lang/limits.ts). */

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import { MAX_SOURCE_BYTES, USAGE, checkSourceSize, decodeSource, parseCliArgs } from './cli-args';
 import { MAX_SCENARIO_TEXT } from './lang/limits';
 import { checkScenario, runScenario } from './lang/run';
+import { normalizeBudget } from './lang/interp/run-budget';
+import { ProgressLine } from './cli-progress';
 import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK } from './lang/run-result';
 import type { Diagnostic, RunResult } from './lang/run-result';
 import { formatCheckReport, formatRunReport } from './report/format-report';
@@ -17,11 +19,14 @@ export const EXIT_INTERNAL = 3;
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Standard error is a terminal: a long run shows its progress there. */
+  stderrIsTTY?: boolean;
 }
 
 const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  stderrIsTTY: process.stderr.isTTY === true,
 };
 
 type Loaded =
@@ -179,7 +184,7 @@ function displayName(file: string): string {
   return file === STDIN_NAME ? '<stdin>' : file;
 }
 
-function runCommand(io: CliIo, path: string, json: boolean, verbose: boolean): number {
+function runCommand(io: CliIo, path: string, json: boolean, verbose: boolean, budget: { timeSeconds?: number; memoryMb?: number } = {}): number {
   const loaded = loadScenarioFile(path);
   const file = displayName(path);
   let result: RunResult;
@@ -188,11 +193,14 @@ function runCommand(io: CliIo, path: string, json: boolean, verbose: boolean): n
     result = emptyResult([fileDiagnostic(loaded.code, loaded.message)]);
     if (loaded.kind === 'call' && !json) return EXIT_BAD_INPUT;
   } else {
+    const progress = io.stderrIsTTY === true ? new ProgressLine((t) => io.stderr(t)) : undefined;
     try {
-      result = runScenario(loaded.source, file, { events: json ? 'all' : 'none' });
+      result = runScenario(loaded.source, file, { events: json ? 'all' : 'none', budget: normalizeBudget(budget), onProgress: progress && ((p) => progress.update(p)) });
     } catch (err) {
+      progress?.done();
       return internalError(io, file, err);
     }
+    progress?.done();
   }
   io.stdout(json ? runResultToJson(result) + '\n' : formatRunReport(result, file, { verbose }));
   return exitCodeOf(result);
@@ -244,7 +252,7 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     case 'check':
       return checkCommand(io, cmd.files);
     case 'run':
-      return runCommand(io, cmd.file, cmd.json, cmd.verbose);
+      return runCommand(io, cmd.file, cmd.json, cmd.verbose, cmd.budget);
     case 'import':
       // Reading a capture is a stream: only runCli can wait for it.
       io.stderr('dmascope: import runs through runCli (it reads the capture as a stream)\n');

@@ -9,6 +9,7 @@ import { cloneState } from '../engine/snapshot';
 import { ReplayStop, TraceRecorder, type TraceLengths } from '../engine/trace/recorder';
 import type { Program } from './ast';
 import { Interpreter, type MemoryInjection, type PositionFrame } from './interp/interpreter';
+import { BudgetMeter, DEFAULT_RUN_BUDGET, type RunBudget, type RunProgress } from './interp/run-budget';
 import { parse } from './parser';
 import { CallLog } from './interp/call-log';
 import { buildResult, type RunOptions } from './run-result-build';
@@ -28,6 +29,10 @@ export interface TimelineOptions {
    * extendTo(k) runs until event k exists. Otherwise the whole run happens at once.
    */
   lazy?: boolean;
+  /** What the run may spend before it stops (DEFAULT_RUN_BUDGET when not given); replays spend freely. */
+  budget?: RunBudget;
+  /** Told where the run stands every RUN_BUDGET_STRIDE statements (a progress display). */
+  onProgress?: (p: RunProgress) => void;
 }
 
 /** Events a lazy timeline runs past what was asked, so stepping does not resume the run at every event. */
@@ -61,7 +66,11 @@ export class ScenarioTimeline {
   constructor(readonly source: string, readonly snapshotEvery = 256, opts: TimelineOptions = {}) {
     this.program = opts.program ?? parse(source).program;
     this.diagnostics = opts.diagnostics ?? [];
-    this.final = new Interpreter(source, { atBoundary: (it) => this.maybeSnapshot(it) || (it.machine?.trace.length ?? 0) > this.pauseAfter });
+    this.final = new Interpreter(source, {
+      atBoundary: (it) => this.maybeSnapshot(it) || (it.machine?.trace.length ?? 0) > this.pauseAfter,
+      budget: new BudgetMeter(opts.budget ?? DEFAULT_RUN_BUDGET),
+    });
+    if (this.final.hooks.budget) this.final.hooks.budget.onProgress = opts.onProgress;
     if (opts.editorInfo) this.final.callLog = new CallLog();
     for (const inj of opts.injections ?? []) this.final.injections.push({ ...inj, applied: false });
     if (!opts.lazy) this.extendTo(Number.POSITIVE_INFINITY);

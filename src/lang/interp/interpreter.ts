@@ -23,6 +23,7 @@ import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { IommuDomain } from '../../engine/iommu/iommu-domain';
 import { mmAlloc } from '../../engine/iommu/iommu-sva';
 import { DmaIovaState, dmaIovaPending, dmaIovaSize } from '../../engine/dma-mapping/dma-iova';
+import { RUN_BUDGET_STRIDE, type BudgetMeter } from './run-budget';
 
 /**
  * Positional arguments in kernel order and the scenario-only named ones,
@@ -53,8 +54,6 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
 /** Different run-time diagnostics one run reports before it stops (repeats of one are counted, not listed). */
 export const MAX_DISTINCT_RUNTIME_ERRORS = 100;
 
-/** Statements one run may execute (loops included) before it is stopped. */
-export const MAX_STEPS = 2_000_000;
 
 /** A memory write the debugger adds to a run (see Interpreter.injections). */
 export interface MemoryInjection {
@@ -69,6 +68,8 @@ export interface InterpreterHooks {
   beforeStatement?(stmt: Statement, interp: Interpreter): void;
   /** Called at every statement boundary (position already set); returning true pauses the run there. */
   atBoundary?(interp: Interpreter): boolean;
+  /** The run's time and memory budget (run-budget.ts); replays have none. */
+  budget?: BudgetMeter;
 }
 
 /**
@@ -141,8 +142,14 @@ export class Interpreter {
   /** Run the program, or resume it at `resume` (a position saved at a statement boundary). */
   run(program: Program, resume?: PositionFrame[]): void {
     this.paused = false;
-    this.execBody(program.body, 0, resume);
-    if (!this.stopped && !this.paused) this.finish();
+    const budget = this.hooks.budget;
+    budget?.begin();
+    try {
+      this.execBody(program.body, 0, resume);
+      if (!this.stopped && !this.paused) this.finish();
+    } finally {
+      budget?.end();
+    }
   }
 
   private execBody(body: Statement[], depth: number, resume: PositionFrame[] | undefined): void {
@@ -220,10 +227,13 @@ export class Interpreter {
   readonly diagnosticRepeats = new Map<number, number>();
 
   exec(stmt: Statement, depth = 0): void {
-    if (++this.steps > MAX_STEPS) {
-      this.diag(stmt.span, `the run stopped after ${MAX_STEPS} statements (a loop too long?)`, 'step-limit');
-      this.stopped = true;
-      return;
+    if ((++this.steps & (RUN_BUDGET_STRIDE - 1)) === 0 && this.hooks.budget !== undefined) {
+      const out = this.hooks.budget.reading(stmt.span.line, this.steps, this.machine?.trace.length ?? 0);
+      if (out !== undefined) {
+        this.diag(stmt.span, this.hooks.budget.message(out, stmt.span.line, this.steps - 1), `${out}-budget`);
+        this.stopped = true;
+        return;
+      }
     }
     this.hooks.beforeStatement?.(stmt, this);
     this.currentLine = stmt.span.line;
@@ -354,9 +364,6 @@ export class Interpreter {
           if (!Array.isArray(v)) throw new RuntimeError(`for needs a range or a list, got ${typeName(v)}`, iterable.span);
           return { items: v };
         })();
-    if ('start' in loop && loop.end - loop.start > BigInt(MAX_STEPS)) {
-      throw new RuntimeError(`the loop would run ${loop.end - loop.start} times (at most ${MAX_STEPS})`, iterable.span);
-    }
     const frame = this.position[depth];
     frame.loop = loop;
     frame.hadSaved = this.vars.has(name);

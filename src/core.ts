@@ -25,3 +25,4 @@ export * from './lang/interp/values';
 export * from './lang/interp/number-style';
 export * from './engine/inspect';
 export * from './engine/snapshot';
+export * from './lang/interp/run-budget';

@@ -34,12 +34,19 @@ export class MappingRecords {
   live = new Map<string, MappingRecord>();
   /** The most recently ended mappings, oldest first, at most ENDED_KEPT. Never changed once here. */
   ended: MappingRecord[] = [];
+  /**
+   * Per device, the DMA addresses of its live mappings in ascending order and
+   * the largest live size it ever had: liveOf, which the sanitizer asks on
+   * every device access, searches instead of scanning every mapping.
+   */
+  private starts = new Map<string, { dmas: bigint[]; maxSize: bigint }>();
 
   /** Snapshot clone: live records are copied (end() changes them), ended ones are shared (nothing changes them). */
   [CLONE](): MappingRecords {
     const copy = new MappingRecords();
     for (const [k, r] of this.live) copy.live.set(k, { ...r });
     copy.ended = this.ended.slice();
+    for (const [d, s] of this.starts) copy.starts.set(d, { dmas: s.dmas.slice(), maxSize: s.maxSize });
     return copy;
   }
 
@@ -52,6 +59,13 @@ export class MappingRecords {
     const rec: MappingRecord = {
       key: mappingKey(r.device, r.dma), device: r.device, dma: r.dma, size: r.size, phys: r.phys, dir: r.dir, bounce: r.bounce, kind: r.kind, line: r.line, live: true,
     };
+    if (!this.live.has(rec.key)) {
+      let s = this.starts.get(rec.device);
+      if (!s) this.starts.set(rec.device, (s = { dmas: [], maxSize: 0n }));
+      s.dmas.splice(upperBound(s.dmas, rec.dma), 0, rec.dma);
+    }
+    const s = this.starts.get(rec.device);
+    if (s && rec.size > s.maxSize) s.maxSize = rec.size;
     this.live.set(rec.key, rec);
     return rec;
   }
@@ -63,15 +77,23 @@ export class MappingRecords {
       rec.live = false;
       if (line !== undefined) rec.endLine = line;
       this.live.delete(key);
+      const s = this.starts.get(device);
+      if (s) s.dmas.splice(upperBound(s.dmas, dma) - 1, 1);
       this.ended.push(rec);
       if (this.ended.length > ENDED_KEPT * 2) this.ended.splice(0, this.ended.length - ENDED_KEPT);
     }
     return rec;
   }
 
-  /** The live mapping of `device` whose DMA range contains addr. */
+  /** The live mapping of `device` whose DMA range contains addr (the one starting nearest below it when several do). */
   liveOf(device: string, addr: bigint): MappingRecord | undefined {
-    for (const r of this.live.values()) if (r.device === device && addr >= r.dma && addr < r.dma + (r.size > 0n ? r.size : 1n)) return r;
+    const s = this.starts.get(device);
+    if (!s) return undefined;
+    // Only mappings starting within maxSize below addr can contain it.
+    for (let i = upperBound(s.dmas, addr) - 1; i >= 0 && s.dmas[i] + (s.maxSize > 0n ? s.maxSize : 1n) > addr; i--) {
+      const r = this.live.get(mappingKey(device, s.dmas[i]));
+      if (r && addr < r.dma + (r.size > 0n ? r.size : 1n)) return r;
+    }
     return undefined;
   }
 
@@ -84,4 +106,16 @@ export class MappingRecords {
     for (let i = this.ended.length - 1; i >= 0; i--) if (within(this.ended[i])) return this.ended[i];
     return undefined;
   }
+}
+
+/** The index of the first element of ascending `xs` greater than x. */
+function upperBound(xs: bigint[], x: bigint): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,0 +1,55 @@
+// MappingRecords.liveOf, which the DMA sanitizer asks on every device access:
+// its sorted per-device index must answer what a scan of every live mapping
+// answers, across maps, unmaps and snapshot clones.
+
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { MappingRecords, type MappingRecord } from '../../src/engine/dma-mapping/mapping-records';
+import { CLONE } from '../../src/engine/snapshot';
+
+type Op = { kind: 'map'; device: string; dma: bigint; size: bigint } | { kind: 'unmap'; device: string; dma: bigint } | { kind: 'clone' };
+
+/** Every live mapping of `device` that contains addr. */
+function containing(m: MappingRecords, device: string, addr: bigint): MappingRecord[] {
+  return [...m.live.values()].filter((r) => r.device === device && addr >= r.dma && addr < r.dma + (r.size > 0n ? r.size : 1n));
+}
+
+const device = fc.constantFrom('nic', 'nvme');
+const dma = fc.bigInt({ min: 0x1000n, max: 0x9000n });
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('map' as const), device, dma, size: fc.bigInt({ min: 0n, max: 0x3000n }) }),
+  fc.record({ kind: fc.constant('unmap' as const), device, dma }),
+  fc.record({ kind: fc.constant('clone' as const) }),
+);
+
+describe('MappingRecords.liveOf', () => {
+  it('finds a live mapping containing the address exactly when a scan finds one (property)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.array(fc.tuple(device, fc.bigInt({ min: 0n, max: 0xd000n })), { minLength: 1, maxLength: 20 }), (ops, probes) => {
+        let m = new MappingRecords();
+        for (const o of ops) {
+          if (o.kind === 'map') m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: 'DMA_TO_DEVICE', bounce: null, kind: 'single', line: 1 });
+          else if (o.kind === 'unmap') m.end(o.device, o.dma, 2);
+          else m = m[CLONE]();
+          for (const [d, addr] of probes) {
+            const hit = m.liveOf(d, addr);
+            const all = containing(m, d, addr);
+            if (all.length === 0) assert.equal(hit, undefined);
+            else assert.ok(hit !== undefined && all.includes(hit), `${d} ${addr.toString(16)}`);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers a clone from the clone: an unmap in the original does not reach it', () => {
+    const m = new MappingRecords();
+    m.add({ device: 'nic', dma: 0xfffff000n, size: 64n, phys: 0x8100_0000n, dir: 'DMA_FROM_DEVICE', bounce: null, kind: 'single', line: 3 });
+    const copy = m[CLONE]();
+    m.end('nic', 0xfffff000n, 4);
+    assert.equal(m.liveOf('nic', 0xfffff03fn), undefined);
+    assert.equal(copy.liveOf('nic', 0xfffff03fn)?.line, 3);
+    assert.equal(copy.liveOf('nic', 0xfffff040n), undefined);
+  });
+});

@@ -144,6 +144,45 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.ok(bad instanceof Error && /unknown|nosuchname/.test(bad.message), String(bad));
   });
 
+  /** Every variable of every scope of the top frame, `depth` levels down: what a user can see there. */
+  async function allVariables(depth = 4): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (ref: number, prefix: string, d: number): Promise<void> => {
+      for (const v of (await dc.variablesRequest({ variablesReference: ref })).body.variables) {
+        out.push(`${prefix}${v.name} = ${v.value}${v.memoryReference ? ` @${v.memoryReference}` : ''}`);
+        if (v.variablesReference > 0 && d > 0) await walk(v.variablesReference, `${prefix}${v.name}.`, d - 1);
+      }
+    };
+    for (const scope of (await dc.scopesRequest({ frameId: (await top())[0].id })).body.scopes) await walk(scope.variablesReference, `${scope.name}: `, depth);
+    return out;
+  }
+
+  it('shows identical variables at a point reached forwards, by reverse continue and by step back', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 8 }, { line: 10 }] })), dc.waitForEvent('stopped')]);
+    const forwards = await allVariables();
+    assert.ok(forwards.some((v) => /^Machine: domains\.\[0\]\.mappings\.\[0\] = 0xfffff000 -> 0x81001000 @dev:eth0:0xfffff000:0x1000$/.test(v)), forwards.join('\n'));
+    assert.ok(forwards.includes('Scenario: t = 0xfffff000'));
+    // On past the fault and the unmap's line, then back.
+    await Promise.all([dc.setExceptionBreakpointsRequest({ filters: [] }), dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top()).at(-1)?.line, 10);
+    assert.notDeepEqual(await allVariables(), forwards, 'line 10 is another state (n = 1, the fault recorded)');
+    await Promise.all([dc.reverseContinueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top()).at(-1)?.line, 8);
+    assert.deepEqual(await allVariables(), forwards, 'reverse continue');
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    await Promise.all([dc.stepBackRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top()).at(-1)?.line, 8);
+    assert.deepEqual(await allVariables(), forwards, 'step back');
+  });
+
+  it('evaluates a hover on a scenario variable at the paused point', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 10 }] })), dc.waitForEvent('stopped')]);
+    const hover = await dc.evaluateRequest({ expression: 't', frameId: (await top())[0].id, context: 'hover' });
+    assert.equal(hover.body.result, '0xfffff000');
+    const tx = await dc.evaluateRequest({ expression: 'tx', frameId: (await top())[0].id, context: 'hover' });
+    assert.match(tx.body.memoryReference ?? '', /^phys:0x[0-9a-f]+:0x1000$/, 'a buffer under the mouse can be opened in View Binary Data');
+  });
+
   it('goes to an event by number and by kind, and reports the position', async () => {
     await Promise.all([launch({ stopOnEntry: true }), dc.waitForEvent('stopped'), dc.waitForEvent('dmascope/position')]);
     const [, , pos] = await Promise.all([

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { MappingRecords, type MappingRecord } from '../../src/engine/dma-mapping/mapping-records';
 import { CLONE } from '../../src/engine/snapshot';
+import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../src/engine/dma-mapping/dma-direction';
 
 type Op = { kind: 'map'; device: string; dma: bigint; size: bigint } | { kind: 'unmap'; device: string; dma: bigint } | { kind: 'clone' };
 
@@ -28,7 +29,7 @@ describe('MappingRecords.liveOf', () => {
       fc.property(fc.array(op, { maxLength: 60 }), fc.array(fc.tuple(device, fc.bigInt({ min: 0n, max: 0xd000n })), { minLength: 1, maxLength: 20 }), (ops, probes) => {
         let m = new MappingRecords();
         for (const o of ops) {
-          if (o.kind === 'map') m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: 'DMA_TO_DEVICE', bounce: null, kind: 'single', line: 1 });
+          if (o.kind === 'map') m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: DMA_TO_DEVICE, bounce: null, kind: 'single', line: 1 });
           else if (o.kind === 'unmap') m.end(o.device, o.dma, 2);
           else m = m[CLONE]();
           for (const [d, addr] of probes) {
@@ -45,7 +46,7 @@ describe('MappingRecords.liveOf', () => {
 
   it('answers a clone from the clone: an unmap in the original does not reach it', () => {
     const m = new MappingRecords();
-    m.add({ device: 'nic', dma: 0xfffff000n, size: 64n, phys: 0x8100_0000n, dir: 'DMA_FROM_DEVICE', bounce: null, kind: 'single', line: 3 });
+    m.add({ device: 'nic', dma: 0xfffff000n, size: 64n, phys: 0x8100_0000n, dir: DMA_FROM_DEVICE, bounce: null, kind: 'single', line: 3 });
     const copy = m[CLONE]();
     m.end('nic', 0xfffff000n, 4);
     assert.equal(m.liveOf('nic', 0xfffff03fn), undefined);

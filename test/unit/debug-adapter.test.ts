@@ -264,7 +264,7 @@ describe('debug adapter (DAP over stdio)', function () {
     dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));
     await Promise.all([launch({ eventLinks: 'code-oss://dmascope.dmascope/goToEvent' }, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
     const fault = outputs.find((o) => /fault addr 0xfffff000/.test(o.body.output));
-    const link = /  (code-oss:\/\/dmascope\.dmascope\/goToEvent\?event=(\d+))\n$/.exec(fault?.body.output ?? '');
+    const link = / {2}(code-oss:\/\/dmascope\.dmascope\/goToEvent\?event=(\d+))\n$/.exec(fault?.body.output ?? '');
     assert.ok(link, JSON.stringify(fault?.body.output));
     const [, stop] = await Promise.all([dc.customRequest('dmascope/goToEvent', { event: Number(link[2]) }), dc.waitForEvent('stopped')]);
     assert.equal((stop as DebugProtocol.StoppedEvent).body.reason, 'goto');

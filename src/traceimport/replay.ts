@@ -80,7 +80,7 @@ interface Unmapped {
   event: string;
 }
 
-class DeviceState {
+export class DeviceState {
   readonly live = new Map<string, LiveMapping[]>();
   readonly sg = new Map<string, LiveMapping[]>();
   /** The last mapping unmapped at each start address. */
@@ -152,6 +152,27 @@ class DeviceState {
     return undefined;
   }
 
+  /**
+   * A copy that later applies do not change (the debugger's snapshots).
+   * Mappings are never changed once made, so the lists share them.
+   */
+  clone(): DeviceState {
+    const c = new DeviceState(this.stats.device, this.bucketLines);
+    for (const [k, list] of this.live) c.live.set(k, list.slice());
+    for (const [k, list] of this.sg) c.sg.set(k, list.slice());
+    for (const [k, u] of this.unmapped) c.unmapped.set(k, u);
+    for (const [k, n] of this.pendingBounce) c.pendingBounce.set(k, n);
+    c.liveCount = this.liveCount;
+    c.liveBytes = this.liveBytes;
+    c.bounceBytes = this.bounceBytes;
+    Object.assign(c.stats, this.stats, { timeline: this.stats.timeline.map((p) => ({ ...p })) });
+    c.bucket = this.bucket;
+    c.point = c.stats.timeline.length > 0 ? c.stats.timeline[c.stats.timeline.length - 1] : undefined;
+    c.lowest = this.lowest;
+    c.highest = this.highest;
+    return c;
+  }
+
   /** The most recently unmapped range containing addr. */
   unmappedAt(addr: bigint): Unmapped | undefined {
     let best: Unmapped | undefined;
@@ -176,6 +197,14 @@ export class CaptureReplay {
   readonly findings: Finding[] = [];
 
   constructor(private readonly bucketLines = 1) {}
+
+  /** A copy that later applies do not change (the debugger's snapshots); its findings start empty. */
+  clone(): CaptureReplay {
+    const c = new CaptureReplay(this.bucketLines);
+    for (const [k, d] of this.devices) c.devices.set(k, d.clone());
+    for (const [k, sp] of this.iommu) c.iommu.set(k, { state: sp.state.clone(), maps: sp.maps, unmaps: sp.unmaps });
+    return c;
+  }
 
   private dev(name: string): DeviceState {
     let d = this.devices.get(name);

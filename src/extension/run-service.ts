@@ -10,7 +10,7 @@ import type { Config } from './config';
 import { countLineBreaks, type LineChange } from './line-map';
 import { CheckScheduler, type DocSource, RunScheduler, type RunnerOutcome, type RunOutcome, systemClock } from './run-scheduler';
 import type { RunStore } from './run-store';
-import { RUN_TIME_LIMIT_MS, SYNC_CHECK_MAX_CHARS } from './settings';
+import { CHECK_TIME_LIMIT_MS, runTimeLimitMs, SYNC_CHECK_MAX_CHARS } from './settings';
 import { JobError, nodeWorkerFactory, WorkerPool } from './worker-pool';
 
 export const LANGUAGE_ID = 'dmas';
@@ -75,9 +75,11 @@ export class RunService implements vscode.Disposable {
     this.runs = new RunScheduler({
       clock: systemClock,
       runner: (req) => {
+        const s = this.config.current;
+        const limitMs = runTimeLimitMs(s.runTimeBudgetSeconds);
         const job = this.pool.submit(
-          { kind: 'run', source: req.source, fileName: req.fileName, kernelVersion: this.config.current.kernelVersion },
-          RUN_TIME_LIMIT_MS,
+          { kind: 'run', source: req.source, fileName: req.fileName, kernelVersion: s.kernelVersion, budget: { timeSeconds: s.runTimeBudgetSeconds, memoryMb: s.runMemoryBudgetMb } },
+          limitMs,
         );
         const promise = job.promise.then(
           (msg): RunnerOutcome => {
@@ -93,7 +95,7 @@ export class RunService implements vscode.Disposable {
           },
           (err: unknown): RunnerOutcome => {
             if (err instanceof JobError && (err.reason === 'cancelled' || err.reason === 'disposed')) return { kind: 'cancelled' };
-            if (err instanceof JobError && err.reason === 'timeout') return { kind: 'timeout', limitMs: RUN_TIME_LIMIT_MS };
+            if (err instanceof JobError && err.reason === 'timeout') return { kind: 'timeout', limitMs };
             return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
           },
         );
@@ -108,7 +110,7 @@ export class RunService implements vscode.Disposable {
       syncMaxChars: SYNC_CHECK_MAX_CHARS,
       checkSync: (source) => checkScenario(source),
       checkAsync: (source) => {
-        const job = this.pool.submit({ kind: 'check', source }, RUN_TIME_LIMIT_MS);
+        const job = this.pool.submit({ kind: 'check', source }, CHECK_TIME_LIMIT_MS);
         return {
           promise: job.promise.then((msg) => (msg.kind === 'check' ? msg.diagnostics : undefined), () => undefined),
           cancel: job.cancel,

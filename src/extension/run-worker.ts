@@ -20,7 +20,7 @@ function handle(req: WorkerRequest): WorkerResponse {
     const checkDiagnostics = checkScenario(req.source);
     const ran = !checkDiagnostics.some((d) => d.severity === 'error');
     // Editor features read API-level events only; the debugger runs its own trace.
-    const full = runScenario(req.source, req.fileName, { events: 'api', editorInfo: true });
+    const full = runScenario(req.source, req.fileName, { events: 'api', editorInfo: true, ...(req.budget ? { budget: req.budget } : {}) });
     const trimmed = trimResult(full);
     return {
       id: req.id,

@@ -2,12 +2,13 @@
 // Plain data only: the run result crosses as a JSON string, which is cheaper
 // to copy and parse than a structured clone of thousands of event objects.
 
+import type { RunBudget } from '../lang/interp/run-budget';
 import type { Diagnostic } from '../lang/run-result';
 import type { RunSummary } from './run-diagnostics';
 
 export type WorkerRequest =
   | { id: number; kind: 'check'; source: string }
-  | { id: number; kind: 'run'; source: string; fileName: string; kernelVersion: string };
+  | { id: number; kind: 'run'; source: string; fileName: string; kernelVersion: string; budget?: RunBudget };
 
 export type WorkerResponse =
   | { id: number; kind: 'check'; diagnostics: Diagnostic[]; durationMs: number }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { COMMANDS } from '../../src/extension/command-ids';
 import { foldingRanges } from '../../src/extension/folding-ranges';
 import { TOKEN_TYPES } from '../../src/lang/services/semantic-tokens';
-import { DEFAULT_SETTINGS, KERNEL_VERSIONS, MAX_DEBOUNCE_MS, normalizeSettings, SETTING_KEYS } from '../../src/extension/settings';
+import { DEFAULT_SETTINGS, KERNEL_VERSIONS, MAX_DEBOUNCE_MS, MAX_RUN_MEMORY_BUDGET_MB, MAX_RUN_TIME_BUDGET_SECONDS, normalizeSettings, SETTING_KEYS } from '../../src/extension/settings';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (f: string): string => readFileSync(path.join(root, f), 'utf8');
@@ -60,11 +60,17 @@ describe('ext: package.json contributions', () => {
     }
     assert.deepEqual(props['dmascope.kernel.version']!.enum, [...KERNEL_VERSIONS]);
     assert.equal(props['dmascope.diagnostics.debounceMs']!.maximum, MAX_DEBOUNCE_MS);
+    assert.equal(props['dmascope.run.timeBudgetSeconds']!.maximum, MAX_RUN_TIME_BUDGET_SECONDS);
+    assert.equal(props['dmascope.run.memoryBudgetMb']!.maximum, MAX_RUN_MEMORY_BUDGET_MB);
   });
 
   it('normalises raw setting values', () => {
     const raw: Record<string, unknown> = { 'diagnostics.debounceMs': -5, 'inlayHints.enabled': 'yes', 'kernel.version': '5.4', runOnType: false };
-    assert.deepEqual(normalizeSettings((k) => raw[k]), { debounceMs: 0, inlayHintsEnabled: true, kernelVersion: '6.18', runOnType: false });
+    assert.deepEqual(normalizeSettings((k) => raw[k]), { debounceMs: 0, inlayHintsEnabled: true, kernelVersion: '6.18', runOnType: false, runTimeBudgetSeconds: 30, runMemoryBudgetMb: 1024 });
+    const budgets: Record<string, unknown> = { 'run.timeBudgetSeconds': 0.5, 'run.memoryBudgetMb': 1e9 };
+    assert.deepEqual([normalizeSettings((k) => budgets[k]).runTimeBudgetSeconds, normalizeSettings((k) => budgets[k]).runMemoryBudgetMb], [0.5, 16384]);
+    const bad: Record<string, unknown> = { 'run.timeBudgetSeconds': 0, 'run.memoryBudgetMb': 'lots' };
+    assert.deepEqual([normalizeSettings((k) => bad[k]).runTimeBudgetSeconds, normalizeSettings((k) => bad[k]).runMemoryBudgetMb], [30, 1024]);
     assert.deepEqual(normalizeSettings(() => undefined), DEFAULT_SETTINGS);
     assert.equal(normalizeSettings((k) => (k === 'diagnostics.debounceMs' ? 1e9 : undefined)).debounceMs, MAX_DEBOUNCE_MS);
   });

@@ -108,6 +108,18 @@ describe('ext: run worker and pool (real worker threads)', function () {
     assert.equal(msg.kind, 'check');
   });
 
+  it('a run stops itself at its time budget and keeps what it did, before the worker deadline', async () => {
+    const msg = await pool.submit({ kind: 'run', source: ENDLESS, fileName: 'loop.dmas', kernelVersion: '6.18', budget: { timeSeconds: 0.5, memoryMb: 1024 } }, 20_000).promise;
+    assert.equal(msg.kind, 'run');
+    if (msg.kind !== 'run') return;
+    const result = JSON.parse(msg.resultJson) as RunResult;
+    const stop = result.diagnostics.find((d) => d.code === 'time-budget');
+    assert.ok(stop, msg.resultJson.slice(0, 400));
+    assert.ok(stop.line === 5 || stop.line === 6, `line ${stop.line}`);
+    assert.match(stop.message, /its time budget of 0\.5 s ran out .*dmascope\.run\.timeBudgetSeconds/);
+    assert.equal(result.statements.find((s) => s.line === 3)?.value?.startsWith('alloc_pages 0x'), true);
+  });
+
   it('cancels a run in flight and a queued one', async () => {
     const a = pool.submit({ kind: 'run', source: ENDLESS, fileName: 'a.dmas', kernelVersion: '6.18' });
     const b = pool.submit({ kind: 'run', source: ENDLESS, fileName: 'b.dmas', kernelVersion: '6.18' });

@@ -46,7 +46,8 @@ describe('run budgets', () => {
 
   it('stops on the memory budget when the run grows the heap past it', () => {
     let heap = 0;
-    const meter = new BudgetMeter({ timeSeconds: 1e9, memoryMb: 1 }, () => 0, () => heap);
+    let now = 0;
+    const meter = new BudgetMeter({ timeSeconds: 1e9, memoryMb: 1 }, () => (now += 100), () => heap);
     const it = new Interpreter(ENDLESS, { budget: meter, atBoundary: () => { heap += 1024; return false; } });
     it.run(parse(ENDLESS).program);
     const stop = it.diagnostics.find((d) => d.code === 'memory-budget');

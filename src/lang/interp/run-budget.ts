@@ -17,6 +17,9 @@ export const DEFAULT_RUN_BUDGET: RunBudget = { timeSeconds: 120, memoryMb: 2048 
 /** Statements between two readings of the meter. */
 export const RUN_BUDGET_STRIDE = 1024;
 
+/** Milliseconds of run time between two readings of the heap. */
+const HEAP_READ_MS = 50;
+
 export type BudgetName = 'time' | 'memory';
 
 /** Where the budget flags and settings are named, for the stop message. */
@@ -44,6 +47,8 @@ export class BudgetMeter {
   private spentMs = 0;
   private since = -1;
   private heapAtStart = -1;
+  /** When the heap was last read (reading it costs a fraction of a millisecond: at most every HEAP_READ_MS). */
+  private heapReadAt = -Infinity;
   /** Called at each reading of the meter (every RUN_BUDGET_STRIDE statements). */
   onProgress: ((p: RunProgress) => void) | undefined;
 
@@ -77,7 +82,10 @@ export class BudgetMeter {
 
   /** The budget that ran out, if one did. */
   exceeded(): BudgetName | undefined {
-    if (this.elapsedMs > this.budget.timeSeconds * 1000) return 'time';
+    const elapsed = this.elapsedMs;
+    if (elapsed > this.budget.timeSeconds * 1000) return 'time';
+    if (elapsed - this.heapReadAt < HEAP_READ_MS) return undefined;
+    this.heapReadAt = elapsed;
     if (this.heap() - this.heapAtStart > this.budget.memoryMb * 1024 * 1024) return 'memory';
     return undefined;
   }

@@ -13,6 +13,7 @@ export const COMMANDS = {
   showBounce: 'dmascope.showBounce',
   openCapture: 'dmascope.openCapture',
   captureToScenario: 'dmascope.captureToScenario',
+  debugCapture: 'dmascope.debugCapture',
 } as const;
 
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

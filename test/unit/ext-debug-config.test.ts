@@ -27,6 +27,13 @@ describe('ext: debug configuration', () => {
     assert.equal(typeof fixed !== 'string' && fixed.program, '/ws/c.dmas');
   });
 
+  it('F5 without launch.json on a kernel capture debugs the capture', () => {
+    assert.deepEqual(resolveLaunch({}, '/ws/ath12k.log', true), { type: 'dmascope', request: 'launch', name: 'Debug capture', program: '/ws/ath12k.log', capture: true, stopOnEntry: true });
+    // A launch.json naming its own program keeps it: the adapter tells a capture by its name and lines.
+    const own = resolveLaunch({ type: 'dmascope', request: 'launch', name: 'x', program: '/ws/a.dmas' }, '/ws/ath12k.log', true);
+    assert.equal(typeof own !== 'string' && own.capture, undefined);
+  });
+
   it('says what to do when there is no scenario', () => {
     assert.equal(resolveLaunch({}, undefined), 'dmascope: open a .dmas scenario to debug (or set "program" in the launch configuration).');
   });
@@ -36,8 +43,9 @@ describe('ext: debug configuration', () => {
       activationEvents: string[];
       contributes: { debuggers: { type: string; languages: string[] }[]; breakpoints: { language: string }[]; menus: Record<string, { command: string }[]> };
     };
-    assert.deepEqual(pkg.contributes.debuggers.map((d) => [d.type, d.languages]), [['dmascope', ['dmas']]]);
-    assert.deepEqual(pkg.contributes.breakpoints, [{ language: 'dmas' }]);
+    assert.deepEqual(pkg.contributes.debuggers.map((d) => [d.type, d.languages]), [['dmascope', ['dmas', 'dmascope-capture']]]);
+    assert.deepEqual(pkg.contributes.breakpoints, [{ language: 'dmas' }, { language: 'dmascope-capture' }]);
+    assert.ok(pkg.contributes.menus['editor/title/run'].some((m) => m.command === 'dmascope.debugCapture'), 'Debug capture in the editor title of a capture');
     assert.ok(pkg.contributes.menus['editor/title/run'].some((m) => m.command === 'dmascope.debugScenario'));
     assert.ok(pkg.activationEvents.includes('onDebugResolve:dmascope'));
   });

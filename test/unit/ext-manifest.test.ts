@@ -76,7 +76,7 @@ describe('ext: package.json contributions', () => {
   });
 
   it('activates on the language and the walkthrough, and supports untrusted workspaces', () => {
-    assert.deepEqual(pkg.activationEvents, ['onLanguage:dmas', `onWalkthrough:${pkg.contributes.walkthroughs[0]!.id}`, 'onDebugResolve:dmascope', 'onDebugDynamicConfigurations:dmascope', 'onCommand:dmascope.debugScenario', 'onWebviewPanel:dmascope.iovaMap', 'onWebviewPanel:dmascope.walk', 'onWebviewPanel:dmascope.bounce']);
+    assert.deepEqual(pkg.activationEvents, ['onLanguage:dmas', `onWalkthrough:${pkg.contributes.walkthroughs[0]!.id}`, 'onDebugResolve:dmascope', 'onDebugDynamicConfigurations:dmascope', 'onCommand:dmascope.debugScenario', 'onCommand:dmascope.debugCapture', 'onLanguage:dmascope-capture', 'onWebviewPanel:dmascope.iovaMap', 'onWebviewPanel:dmascope.walk', 'onWebviewPanel:dmascope.bounce']);
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, true);
     assert.ok((pkg.capabilities.untrustedWorkspaces.description ?? '').length > 20);
   });

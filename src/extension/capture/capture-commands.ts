@@ -3,7 +3,8 @@
 // cancellable progress notification and shows its findings in the Problems
 // view at their lines of the capture; "dmascope: Convert capture to
 // scenario" turns one device's captured DMA sequence into a .dmas scenario
-// beside it. Stepping through a capture in the debugger is not here.
+// beside it; "dmascope: Debug capture" starts the debugger on it (the
+// adapter's side is src/debug/capture-session.ts).
 
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -139,6 +140,19 @@ async function convertCapture(collection: vscode.DiagnosticCollection, uriArg: u
   if (s.skipped.length > 0) void vscode.window.showInformationMessage(`dmascope: ${s.ops} operations of ${s.device} converted; ${s.skipped.length} events left out (see the comments).`);
 }
 
+/** Starts the debugger on a capture (the explorer's or editor title's file, else the active capture), stopping at its first record. */
+async function debugCapture(uriArg: unknown): Promise<boolean> {
+  const active = vscode.window.activeTextEditor?.document;
+  const uri = uriArg instanceof vscode.Uri ? uriArg : active?.languageId === CAPTURE_LANGUAGE_ID ? active.uri : undefined;
+  if (uri === undefined || uri.scheme !== 'file') {
+    void vscode.window.showWarningMessage('dmascope: open a kernel capture (dmesg, journal, ftrace, trace-cmd report) saved as a file first.');
+    return false;
+  }
+  return vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0], {
+    type: 'dmascope', request: 'launch', name: 'Debug capture', program: uri.fsPath, capture: true, stopOnEntry: true,
+  });
+}
+
 /** Plain-text files that look like a capture open as one (language id), so the commands offer themselves there. */
 function recogniseByContent(doc: vscode.TextDocument): void {
   if (doc.languageId !== 'plaintext' && doc.languageId !== 'log') return;
@@ -153,6 +167,7 @@ export function registerCaptureCommands(context: vscode.ExtensionContext): void 
     collection,
     vscode.commands.registerCommand(COMMANDS.openCapture, (uri?: unknown) => openCapture(collection, uri)),
     vscode.commands.registerCommand(COMMANDS.captureToScenario, (uri?: unknown) => convertCapture(collection, uri)),
+    vscode.commands.registerCommand(COMMANDS.debugCapture, (uri?: unknown) => debugCapture(uri)),
     vscode.workspace.onDidOpenTextDocument(recogniseByContent),
     vscode.workspace.onDidCloseTextDocument((doc) => {
       if (doc.languageId === CAPTURE_LANGUAGE_ID) imported.delete(doc.uri.toString());

@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import { DmascopeDebugSession } from '../../debug/session';
+import { CAPTURE_LANGUAGE_ID } from '../capture/capture-commands';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE, resolveLaunch, type DmascopeLaunch } from './debug-config';
 import { eventLinkPrefix, registerLogLinks } from './log-links';
@@ -11,7 +12,12 @@ import { registerTimelinePosition } from './timeline-position';
 
 function activeScenario(): string | undefined {
   const doc = vscode.window.activeTextEditor?.document;
-  return doc?.languageId === 'dmas' && doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined;
+  return (doc?.languageId === 'dmas' || doc?.languageId === CAPTURE_LANGUAGE_ID) && doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined;
+}
+
+/** F5 on a kernel capture debugs the capture (capture-session.ts). */
+function activeIsCapture(): boolean {
+  return vscode.window.activeTextEditor?.document.languageId === CAPTURE_LANGUAGE_ID;
 }
 
 export function registerDebugger(context: vscode.ExtensionContext): void {
@@ -23,7 +29,7 @@ export function registerDebugger(context: vscode.ExtensionContext): void {
     }),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
       resolveDebugConfiguration: async (_folder, config) => {
-        const resolved = resolveLaunch(config as Partial<DmascopeLaunch>, activeScenario());
+        const resolved = resolveLaunch(config as Partial<DmascopeLaunch>, activeScenario(), activeIsCapture());
         if (typeof resolved === 'string') {
           void vscode.window.showWarningMessage(resolved);
           return undefined;

@@ -26,3 +26,4 @@ export * from './lang/interp/number-style';
 export * from './engine/inspect';
 export * from './engine/snapshot';
 export * from './lang/interp/run-budget';
+export * from './engine/sanitizer';

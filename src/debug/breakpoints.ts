@@ -5,6 +5,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { TraceEvent, TraceRecorder } from '../engine/trace/recorder';
 import type { Program, Statement } from '../lang/ast';
+import { SANITIZER_CHECK } from '../engine/sanitizer';
 
 export interface TraceFilter {
   filter: string;
@@ -15,6 +16,8 @@ export interface TraceFilter {
 }
 
 const checkId = (e: TraceEvent): string => (e.name === 'engine:check' ? String(e.fields.id) : '');
+/** One of the DMA sanitizer's finding kinds (read at call time: the engine module may load after this one). */
+const isSanitizerCheck = (id: string): boolean => (Object.values(SANITIZER_CHECK) as string[]).includes(id);
 
 export const TRACE_FILTERS: readonly TraceFilter[] = [
   { filter: 'io_page_fault', label: 'IO page fault', description: 'A device access the IOMMU refused (iommu:io_page_fault)', hits: (e) => e.name === 'iommu:io_page_fault' },
@@ -24,7 +27,7 @@ export const TRACE_FILTERS: readonly TraceFilter[] = [
   { filter: 'expect_failed', label: 'Failed expectation', description: 'An expect that does not hold', hits: (e) => e.name === 'engine:expect' && e.fields.passed === false },
   { filter: 'stale_read', label: 'Stale CPU/device read', description: 'A read that saw stale data (CPU cache vs memory)', hits: (e) => checkId(e) === 'stale-cpu-read' || checkId(e) === 'stale-device-read' },
   { filter: 'iotlb_miss', label: 'IOTLB miss', description: 'A device access the IOTLB did not hold: the IOMMU walks the page table', hits: (e) => e.name === 'engine:iotlb_miss' },
-  { filter: 'sanitizer', label: 'DMA sanitizer finding', description: 'An access past its buffer or mapping, or through a stale IOTLB entry', hits: (e) => checkId(e).startsWith('dmascope-') || checkId(e) === 'use-after-unmap' },
+  { filter: 'sanitizer', label: 'DMA sanitizer finding', description: 'An access past its buffer or mapping, or through a stale IOTLB entry', hits: (e) => isSanitizerCheck(checkId(e)) },
 ];
 
 export const EXCEPTION_BREAKPOINT_FILTERS: DebugProtocol.ExceptionBreakpointsFilter[] = TRACE_FILTERS.map((f) => ({

@@ -263,7 +263,7 @@ function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, t: Translati
   ctx.trace.check(
     SANITIZER_CHECK.staleIotlb,
     'error',
-    `${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`,
+    `dmascope: ${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`,
     rec?.endLine,
   );
 }

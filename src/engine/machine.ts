@@ -149,17 +149,17 @@ export class Machine implements EngineCtx {
     }
   }
 
-  /** A CPU store; `buf` is the buffer the scenario named, for the sanitizer's bounds check. */
-  cpuWrite(phys: bigint, bytes: Uint8Array, buf?: DmaBuffer): void {
+  /** A CPU store; `buf` is the buffer the scenario named, for the sanitizer's bounds check, and `fn` the call that stored. */
+  cpuWrite(phys: bigint, bytes: Uint8Array, buf?: DmaBuffer, fn = 'cpu_write'): void {
     this.trace.emit('engine:cpu_write', { phys: phys, len: bytes.length });
-    if (buf) sanitizeCpuAccess(this, buf, phys, BigInt(bytes.length), 'write');
+    if (buf) sanitizeCpuAccess(this, buf, phys, BigInt(bytes.length), 'write', fn);
     this.checkCpuAccess('write', phys, BigInt(bytes.length));
     this.cache.cpuWrite(phys, bytes);
   }
 
   cpuRead(phys: bigint, len: number, buf?: DmaBuffer): Uint8Array {
     this.trace.emit('engine:cpu_read', { phys: phys, len });
-    if (buf) sanitizeCpuAccess(this, buf, phys, BigInt(len), 'read');
+    if (buf) sanitizeCpuAccess(this, buf, phys, BigInt(len), 'read', 'cpu_read');
     this.checkCpuAccess('read', phys, BigInt(len));
     const r = this.cache.cpuRead(phys, len);
     if (r.staleLines.length > 0) {

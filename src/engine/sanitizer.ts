@@ -1,9 +1,10 @@
 // The DMA sanitizer: dma-debug sees only API calls and KASAN only CPU
 // accesses; the emulator sees every access, so it flags the corruption real
-// hardware commits without a trace. One finding kind per rule, each worded
-// with the `dmascope:` prefix (the kernel has no words for these), each
-// switched off by its platform key (platform.ts SanitizerRules) for
-// scenarios that reproduce corruption on purpose.
+// hardware commits without a trace. One finding kind per rule, each switched
+// off by its platform key (platform.ts SanitizerRules) for scenarios that
+// reproduce corruption on purpose. A CPU access past a kmalloc object is
+// worded as KASAN reports it (mm/kasan/report.c); the kernel has no words for
+// the other findings, so they carry a `dmascope:` prefix.
 
 import type { EngineCtx } from './context';
 import type { Device } from './device';
@@ -15,7 +16,7 @@ export const SANITIZER_CHECK = {
   cpuBounds: 'dmascope-cpu-out-of-bounds',
   dmaBounds: 'dmascope-dma-beyond-mapping',
   dmaDirect: 'dmascope-dma-unmapped',
-  staleIotlb: 'use-after-unmap',
+  staleIotlb: 'dmascope-use-after-unmap',
 } as const;
 
 function bufferName(b: DmaBuffer): string {
@@ -30,8 +31,11 @@ function neighbour(ctx: EngineCtx, phys: bigint, len: bigint, self?: DmaBuffer):
   return b ? `; those bytes belong to ${bufferName(b)}` : '';
 }
 
-/** A CPU access [phys, phys + len) made through buffer `buf`: past its end is a finding. */
-export function sanitizeCpuAccess(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, len: bigint, what: 'read' | 'write'): void {
+/**
+ * A CPU access [phys, phys + len) that `fn` made through buffer `buf`: past its
+ * ends is a finding, naming whose bytes it reaches.
+ */
+export function sanitizeCpuAccess(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, len: bigint, what: 'read' | 'write', fn: string): void {
   if (!ctx.platform.sanitize.cpuBounds || len <= 0n) return;
   const end = buf.phys + buf.size;
   if (phys >= buf.phys && phys + len <= end) return;
@@ -39,11 +43,23 @@ export function sanitizeCpuAccess(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, 
   const under = phys < buf.phys ? buf.phys - phys : 0n;
   const how = under > 0n ? `starts ${under} bytes before` : `runs ${over} bytes past the end of`;
   const spill = over > 0n ? neighbour(ctx, end, over, buf) : neighbour(ctx, phys, under, buf);
-  ctx.trace.check(
-    SANITIZER_CHECK.cpuBounds,
-    'error',
-    `dmascope: CPU ${what} of ${len} bytes at offset ${phys >= buf.phys ? phys - buf.phys : -(buf.phys - phys)} ${how} buffer ${bufferName(buf)}${spill}`,
-    buf.line,
+  ctx.trace.check(SANITIZER_CHECK.cpuBounds, 'error', `${cpuBoundsHeader(buf, phys, len, what, fn)}: the ${what} ${how} buffer ${bufferName(buf)}${spill}`, buf.line);
+}
+
+/**
+ * KASAN's report lines for a kmalloc object ("BUG: KASAN: slab-out-of-bounds
+ * in f", "Write of size n at addr a", "The buggy address is located k bytes
+ * inside of allocated s-byte region [a, b)"), at physical addresses; other
+ * buffers are whole pages, whose neighbours KASAN does not poison.
+ */
+function cpuBoundsHeader(buf: DmaBuffer, phys: bigint, len: bigint, what: 'read' | 'write', fn: string): string {
+  const offset = phys >= buf.phys ? phys - buf.phys : -(buf.phys - phys);
+  if (buf.kind !== 'kmalloc') return `dmascope: CPU ${what} of ${len} bytes at offset ${offset} in ${fn}`;
+  const end = buf.phys + buf.size;
+  const where = phys < buf.phys ? `${buf.phys - phys} bytes to the left of` : phys >= end ? `${phys - end} bytes to the right of` : `${phys - buf.phys} bytes inside of`;
+  return (
+    `BUG: KASAN: slab-out-of-bounds in ${fn}: ${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}; ` +
+    `the buggy address is located ${where} allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(end)})`
   );
 }
 

@@ -455,7 +455,7 @@ export const DECL_KEYS: Readonly<Record<DeclKind, ReadonlyMap<string, KeySpec>>>
     { name: 'sanitize_cpu_bounds', value: 'bool', default: 'true', doc: 'DMA sanitizer: a CPU access past the end of the buffer it names is a finding (dmascope-cpu-out-of-bounds).' },
     { name: 'sanitize_dma_bounds', value: 'bool', default: 'true', doc: 'DMA sanitizer: a device access through an IOMMU mapping past the mapped bytes, inside the mapped granule, is a finding (dmascope-dma-beyond-mapping).' },
     { name: 'sanitize_dma_direct', value: 'bool', default: 'true', doc: 'DMA sanitizer: a dma-direct device touching memory no live mapping of it covers is a finding (dmascope-dma-unmapped).' },
-    { name: 'sanitize_stale_iotlb', value: 'bool', default: 'true', doc: 'DMA sanitizer: a device access through a stale IOTLB entry after a deferred unmap is a finding (use-after-unmap).' },
+    { name: 'sanitize_stale_iotlb', value: 'bool', default: 'true', doc: 'DMA sanitizer: a device access through a stale IOTLB entry after a deferred unmap is a finding (dmascope-use-after-unmap).' },
   ]),
   iommu: keys([
     { name: 'granule', value: 'size', powerOfTwo: true, min: 4n * K, max: 1n * G, doc: 'Smallest page size of pgsize_bitmap (the IOVA granule).' },

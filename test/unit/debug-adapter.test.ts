@@ -126,6 +126,24 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(await scenarioVar('n'), undefined, 'line 8 (n = 1) is about to run: n does not exist yet');
   });
 
+  it('stops on the DMA sanitizer trace breakpoint at a device write past its mapping, with the finding as the text and the exception info', async () => {
+    const program = path.join(REPO_ROOT, 'test', 'fixtures', 'sanitizer', 'dma-beyond-mapping.dmas');
+    const [, stopped] = await Promise.all([launch({ program }, () => dc.setExceptionBreakpointsRequest({ filters: ['sanitizer'] })), dc.waitForEvent('stopped')]);
+    const stop = stopped as DebugProtocol.StoppedEvent;
+    const finding =
+      'dmascope: 0000:05:00.0 writes 0xfffff03c+8 past its mapping 0xfffff000+0x40 (line 9): the IOMMU maps whole granules, so the access reaches physical 0x8100103c without a fault; those bytes belong to `other` (kmalloc-64 object 0x81001040+0x40, line 8)';
+    assert.equal(stop.body.reason, 'exception');
+    assert.equal(stop.body.text, finding);
+    assert.equal((await top()).at(-1)?.line, 12, 'the expect violation line whose dev_write made it');
+    const info = await dc.exceptionInfoRequest({ threadId: 1 });
+    assert.equal(info.body.exceptionId, 'DMA sanitizer finding');
+    assert.equal(info.body.description, finding);
+    // The next one: the read at h + 64, where no live mapping is.
+    const [, next] = await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.match((next as DebugProtocol.StoppedEvent).body.text ?? '', /^dmascope: 0000:05:00\.0 reads 0xfffff040\+8 where no live mapping of the device is/);
+    assert.equal((await top()).at(-1)?.line, 13);
+  });
+
   it('reverse-continues to a breakpoint behind, evaluates and reads memory through the device and the CPU', async () => {
     await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }, { line: 12 }] })), dc.waitForEvent('stopped')]);
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);

@@ -345,7 +345,7 @@ describe('engine: two-step API teardown paths', () => {
     assert.equal(events(m, 'queue_iova').length, 1);
     assert.equal(events(m, 'engine:iotlb_inv').length, 0);
     assert.equal(devRead(m, d, st.addr, 2, null).faulted, false);
-    assert.equal(checks(m, 'use-after-unmap').length, 1);
+    assert.equal(checks(m, 'dmascope-use-after-unmap').length, 1);
     m.advanceTime(20);
     assert.equal(devRead(m, d, st.addr, 2, null).faulted, true);
   });

@@ -8,10 +8,10 @@ import { runScenario } from '../../src/lang/run';
 import { REPO_ROOT, dmasFiles } from './fixtures';
 
 const RULES: Record<string, { key: string; id: string; count: number }> = {
-  'cpu-out-of-bounds.dmas': { key: 'sanitize_cpu_bounds', id: 'dmascope-cpu-out-of-bounds', count: 2 },
+  'cpu-out-of-bounds.dmas': { key: 'sanitize_cpu_bounds', id: 'dmascope-cpu-out-of-bounds', count: 4 },
   'dma-beyond-mapping.dmas': { key: 'sanitize_dma_bounds', id: 'dmascope-dma-beyond-mapping', count: 2 },
   'dma-direct-unmapped.dmas': { key: 'sanitize_dma_direct', id: 'dmascope-dma-unmapped', count: 2 },
-  'stale-iotlb.dmas': { key: 'sanitize_stale_iotlb', id: 'use-after-unmap', count: 1 },
+  'stale-iotlb.dmas': { key: 'sanitize_stale_iotlb', id: 'dmascope-use-after-unmap', count: 1 },
 };
 
 /** The scenario with the rule's platform key set to false. */
@@ -40,6 +40,6 @@ describe('DMA sanitizer rules', () => {
   it('leaves the other rules on when one is switched off', () => {
     const src = dmasFiles(path.join(REPO_ROOT, 'test', 'fixtures', 'sanitizer')).find((f) => f.name === 'cpu-out-of-bounds.dmas')?.source ?? '';
     const r = runScenario(switchedOff(src, 'sanitize_dma_bounds'), 'x.dmas');
-    assert.equal(r.checks.filter((c) => c.id === 'dmascope-cpu-out-of-bounds').length, 2);
+    assert.equal(r.checks.filter((c) => c.id === 'dmascope-cpu-out-of-bounds').length, 4);
   });
 });

@@ -90,7 +90,7 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
       const off = args.length > 2 ? int(args[2], 'offset') : 0n;
       const len = args.length > 3 ? length(args[3], 'len') : Number(b.buf.size - off);
       if (len > 64 << 20) throw new RuntimeError('cpu_fill of more than 64 MiB');
-      c.m.cpuWrite(b.buf.phys + off, new Uint8Array(len).fill(value), b.buf);
+      c.m.cpuWrite(b.buf.phys + off, new Uint8Array(len).fill(value), b.buf, 'cpu_fill');
       return null;
     },
   },

@@ -159,6 +159,7 @@ function prepareWorkFolder() {
   writeFileSync(path.join(dirs.ws, 'broken.dmas'), BROKEN);
   writeFileSync(path.join(dirs.ws, 'typing.dmas'), TYPING);
   writeFileSync(path.join(dirs.ws, 'swiotlb-bounce.dmas'), SWIOTLB_SCENARIO);
+  writeFileSync(path.join(dirs.ws, 'overrun.dmas'), OVERRUN_SCENARIO);
   // A real ftrace capture (issue 12): a fault on a freed coherent buffer.
   cpSync(path.join(root, 'test', 'fixtures', 'captures', 'real', '28-ftrace-iommu-dma-events-ath12k-6.12.log'), path.join(dirs.ws, 'ath12k.ftrace'));
   mkdirSync(path.join(dirs.ud, 'User'), { recursive: true });
@@ -704,6 +705,58 @@ async function checkRunCommand() {
   return `Output: "${clip(line, 120)}"`;
 }
 
+const OVERRUN_SCENARIO = `# The e2e run-report check: a CPU write runs past its kmalloc object into the next.
+platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }
+a = kmalloc(64)
+b = kmalloc(64)
+cpu_write(a, 60, "0123456789")
+expect b.phys == a.phys + 64
+`;
+
+/**
+ * "dmascope: Run scenario" on a scenario the sanitizer flags: the Output panel
+ * shows the whole report (the finding at its full path:line, the kernel log,
+ * the trace summary, the FAIL line), and a Ctrl+click on the finding's
+ * location opens the scenario at that line.
+ */
+async function checkRunReport() {
+  const file = 'overrun.dmas';
+  const full = path.join(dirs.ws, file);
+  const line = lineOf(file, 'cpu_write(a, 60');
+  await openFile(file);
+  await runCommand('dmascope: Run scenario');
+  const text = await poll(async () => {
+    const t = await outputText();
+    return t.includes(`FAIL ${file}`) ? t : undefined;
+  }, 15_000);
+  if (!text) throw new Error(`missing: the report "FAIL ${file}" in the Output panel after "dmascope: Run scenario" (panel shows "${clip(await outputText().catch(() => ''), 160)}")`);
+  const wants = [
+    [`${full}:${line}: check error: BUG: KASAN: slab-out-of-bounds in cpu_write`, 'the sanitizer finding at its full path and line'],
+    [`${full}:2: log: software IO TLB: mapped`, 'the kernel log line'],
+    ['trace: ', 'the trace summary'],
+  ];
+  // Long lines wrap in the panel: compare without white space.
+  const flat = (x) => x.replace(/\s+/g, '');
+  for (const [want, what] of wants) if (!flat(text).includes(flat(want))) throw new Error(`missing in the Output panel: ${what} ("${want}"); it shows "${clip(text, 200)}"`);
+  // The location is a link: Ctrl+click opens the scenario at the finding's line.
+  const link = page.locator('.part.panel .view-lines .detected-link', { hasText: `${file}:${line}` }).first();
+  await link.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
+    throw new Error(`missing: a link on "${file}:${line}" in the Output panel`);
+  });
+  await gotoLine(1);
+  await page.locator('.part.panel .view-lines').first().click();
+  await link.click({ modifiers: ['Control'] });
+  const where = page.locator('[id="status.editor.selection"]');
+  const at = await poll(async () => {
+    const t = await where.innerText({ timeout: 1000 }).catch(() => '');
+    const tab = await page.locator('.part.editor .tab.active', { hasText: file }).first().isVisible().catch(() => false);
+    return tab && t.startsWith(`Ln ${line},`) ? t : undefined;
+  }, 10_000);
+  if (!at) throw new Error(`clicking "${file}:${line}" in the Output panel did not put the cursor on line ${line} of ${file} (status bar "${await where.innerText().catch(() => '?')}")`);
+  const finding = text.split('\n').find((l) => l.includes(`${file}:${line}: check error`)) ?? '';
+  return `Output: "${clip(finding, 140)}", kernel log and trace summary listed; the link opened ${file} at "${at}"`;
+}
+
 /** Texts of every frame of the page (webviews live in nested frames). */
 async function frameTexts() {
   const out = [];
@@ -1042,6 +1095,7 @@ async function main() {
   await check('code-lens', 'a code lens shows the run summary', checkCodeLens);
   await check('run-from-lens', 'clicking the Run lens puts the report (PASS) in the Output panel', checkRunFromLens);
   await check('run-command', '"dmascope: Run scenario" from the palette puts the report in the Output panel', checkRunCommand);
+  await check('run-report', 'the Output panel shows the whole run report: a sanitizer finding at its file:line (a link that opens the line), the kernel log, the trace summary', checkRunReport);
   await check('extension-details', "the extension's details page shows the user README", checkExtensionDetails);
   await check('debugging', 'F5 on a scenario: breakpoint, kernel frames in Call Stack, Variables, Step Back, the IO page fault trace breakpoint', checkDebugging);
   await check('walk-panel', '"Show walk" on a translate opens the walk panel: the nested grid, hover, click and keys', checkWalkPanel);

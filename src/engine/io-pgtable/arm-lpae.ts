@@ -139,6 +139,17 @@ function armLpaeRestrictPgsizes(bitmap: bigint, ias: number, oas: number, pageSi
   };
 }
 
+interface LevelGeometry {
+  shift: bigint;
+  mask: bigint;
+  size: bigint;
+  sizeN: number;
+  maskN: number;
+}
+
+/** Addresses below this are exact as numbers. */
+const NUMBER_EXACT = 1n << 53n;
+
 export class ArmLpaeIoPgtable implements IoPgtableOps {
   readonly name: string;
   readonly cfg: ArmLpaeIoPgtableCfg;
@@ -241,19 +252,32 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return Number((iova >> g.shift) & g.mask);
   }
 
-  /** Shift, index mask and block size per level as bigints, computed once: the walkers' hot path. */
-  private geometryCache: { shift: bigint; mask: bigint; size: bigint }[] | null = null;
+  /**
+   * Shift, index mask and block size per level, computed once: the walkers'
+   * hot path. As bigints, and as numbers for addresses below 2^53 (every
+   * input address once ias <= 52 is checked), where an index is a division by
+   * a power of two and no BigInt is allocated.
+   */
+  private geometryCache: LevelGeometry[] | null = null;
 
-  private levelGeometry(): { shift: bigint; mask: bigint; size: bigint }[] {
+  private levelGeometry(): LevelGeometry[] {
     if (this.geometryCache) return this.geometryCache;
-    const out: { shift: bigint; mask: bigint; size: bigint }[] = [];
+    const out: LevelGeometry[] = [];
     for (let lvl = 0; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
-      const shift = BigInt(this.lvlShift(lvl));
+      const shiftN = this.lvlShift(lvl);
+      const shift = BigInt(shiftN);
       const bits = lvl === this.startLevel ? this.pgdBits : this.bitsPerLevel;
-      out.push({ shift, mask: (1n << BigInt(bits)) - 1n, size: 1n << shift });
+      out.push({ shift, mask: (1n << BigInt(bits)) - 1n, size: 1n << shift, sizeN: 2 ** shiftN, maskN: 2 ** bits - 1 });
     }
     this.geometryCache = out;
     return out;
+  }
+
+  /** lvlIdx for an address below 2^53 given as a number. */
+  private lvlIdxN(iova: number, lvl: number): number {
+    const g = this.levelGeometry()[lvl];
+    // ToInt32 keeps the quotient's low 32 bits exactly (it is below 2^53); the mask has at most 16 bits.
+    return (Math.floor(iova / g.sizeN) | 0) & g.maskN;
   }
 
   /** arm_lpae_max_entries: entries left in the same table page from index i. */
@@ -318,8 +342,16 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return this.hooks.mem.readU64(addr);
   }
 
-  private write(addr: bigint, value: bigint): void {
-    this.hooks.mem.writeU64(addr, value);
+  /** Descriptor load at a table address given as a number (physical memory reads it without BigInt arithmetic). */
+  private readN(addr: number): bigint {
+    const mem = this.hooks.mem;
+    return mem.readU64N ? mem.readU64N(addr) : mem.readU64(BigInt(addr));
+  }
+
+  private writeN(addr: number, value: bigint): void {
+    const mem = this.hooks.mem;
+    if (mem.writeU64N) mem.writeU64N(addr, value);
+    else mem.writeU64(BigInt(addr), value);
   }
 
   private warn(func: string, what: string): void {
@@ -355,70 +387,76 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     }
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return { mapped: 0n, ret: -EINVAL };
     const acc = { mapped: 0n };
-    const ret = this.lpaeMap(iova, paddr, pgsize, count, this.protToPte(prot), this.startLevel, this.root, acc);
+    const ret = this.lpaeMap(iova, Number(iova), paddr, pgsize, count, this.protToPte(prot), this.startLevel, Number(this.root), acc);
     return { mapped: acc.mapped, ret };
   }
 
-  /** __arm_lpae_map(): descend to the level whose block size is `size`, allocating tables on the way. */
-  private lpaeMap(iova: bigint, paddr: bigint, size: bigint, pgcount: number, prot: bigint, lvl: number, table: bigint, acc: { mapped: bigint }): number {
-    const idx = this.lvlIdx(iova, lvl);
+  /**
+   * __arm_lpae_map(): descend to the level whose block size is `size`,
+   * allocating tables on the way. `iovaN` is `iova` as a number and `table`
+   * a physical address as a number (both below 2^53: ias and oas are at most 52 bits).
+   */
+  private lpaeMap(iova: bigint, iovaN: number, paddr: bigint, size: bigint, pgcount: number, prot: bigint, lvl: number, table: number, acc: { mapped: bigint }): number {
+    const idx = this.lvlIdxN(iovaN, lvl);
     if (size === this.blockSize(lvl)) {
       const num = Math.min(pgcount, this.maxEntries(idx));
       const ret = this.initPte(iova, paddr, prot, lvl, num, table, idx);
-      if (!ret) acc.mapped += BigInt(num) * size;
+      if (!ret) acc.mapped += num === 1 ? size : BigInt(num) * size;
       return ret;
     }
     if (lvl >= ARM_LPAE_MAX_LEVELS - 1) {
       this.warn('__arm_lpae_map', 'WARN_ON(lvl >= ARM_LPAE_MAX_LEVELS - 1)');
       return -EINVAL;
     }
-    const ptep = table + BigInt(idx) * 8n;
-    let pte = this.read(ptep);
-    let next = 0n;
+    const ptep = table + idx * 8;
+    let pte = this.readN(ptep);
+    let next = 0;
     if (!pte) {
-      next = this.allocPages(this.granule);
-      if (next < 0n) return -ENOMEM;
-      pte = this.installTable(next, ptep, 0n);
-      if (pte) this.freePages(next, this.granule); // lost a race; cannot happen single-threaded
+      const page = this.allocPages(this.granule);
+      if (page < 0n) return -ENOMEM;
+      pte = this.installTable(page, ptep, 0n);
+      if (pte) this.freePages(page, this.granule); // lost a race; cannot happen single-threaded
+      else next = Number(page);
     }
     if (pte && !this.iopteLeaf(pte, lvl)) {
-      next = this.iopteToPaddr(pte);
+      next = Number(this.iopteToPaddr(pte));
     } else if (pte) {
       // We require an unmap first
       this.warn('__arm_lpae_map', 'WARN_ON(!(cfg->quirks & IO_PGTABLE_QUIRK_NO_WARN))');
       return -EEXIST;
     }
-    return this.lpaeMap(iova, paddr, size, pgcount, prot, lvl + 1, next, acc);
+    return this.lpaeMap(iova, iovaN, paddr, size, pgcount, prot, lvl + 1, next, acc);
   }
 
   /** arm_lpae_install_table(): cmpxchg of the table descriptor; returns the old value. */
-  private installTable(table: bigint, ptep: bigint, curr: bigint): bigint {
+  private installTable(table: bigint, ptep: number, curr: bigint): bigint {
     const next = this.paddrToIopte(table) | PTE_TYPE_TABLE;
-    const old = this.read(ptep);
-    if (old === curr) this.write(ptep, next);
+    const old = this.readN(ptep);
+    if (old === curr) this.writeN(ptep, next);
     return old;
   }
 
   /** arm_lpae_init_pte(): refuses live leaves, replaces (empty) tables by unmapping them first. */
-  private initPte(iova: bigint, paddr: bigint, prot: bigint, lvl: number, num: number, table: bigint, idx: number): number {
+  private initPte(iova: bigint, paddr: bigint, prot: bigint, lvl: number, num: number, table: number, idx: number): number {
     const sz = this.blockSize(lvl);
     for (let i = 0; i < num; i++) {
-      const pte = this.read(table + BigInt(idx + i) * 8n);
+      const pte = this.readN(table + (idx + i) * 8);
       if (this.iopteLeaf(pte, lvl)) {
         // We require an unmap first
         this.warn('arm_lpae_init_pte', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
         return -EEXIST;
       } else if ((pte & PTE_TYPE_MASK) === PTE_TYPE_TABLE) {
-        if (this.lpaeUnmap(false, u64(iova + BigInt(i) * sz), sz, 1, lvl, table) !== sz) {
+        const at = u64(iova + BigInt(i) * sz);
+        if (this.lpaeUnmap(false, at, Number(at), sz, 1, lvl, table) !== sz) {
           this.warn('arm_lpae_init_pte', 'WARN_ON(1)');
           return -EINVAL;
         }
       }
     }
     const type = lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE : PTE_TYPE_BLOCK;
-    for (let i = 0; i < num; i++) {
-      this.write(table + BigInt(idx + i) * 8n, prot | type | this.paddrToIopte(paddr + BigInt(i) * sz));
-    }
+    const attrs = prot | type;
+    if (num === 1) this.writeN(table + idx * 8, attrs | this.paddrToIopte(paddr));
+    else for (let i = 0; i < num; i++) this.writeN(table + (idx + i) * 8, attrs | this.paddrToIopte(paddr + BigInt(i) * sz));
     return 0;
   }
 
@@ -433,21 +471,22 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(iaext)');
       return 0n;
     }
-    return this.lpaeUnmap(true, iova, pgsize, count, this.startLevel, this.root);
+    return this.lpaeUnmap(true, iova, Number(iova), pgsize, count, this.startLevel, Number(this.root));
   }
 
   /**
    * __arm_lpae_unmap(). `gather` is false for the unmap arm_lpae_init_pte() does
    * (no tlb_add_page then). Returns a size_t, so -ENOENT comes back as 2^64-2.
+   * `iovaN` and `table` are numbers, as in lpaeMap.
    */
-  private lpaeUnmap(gather: boolean, iova: bigint, size: bigint, pgcount: number, lvl: number, table: bigint): bigint {
+  private lpaeUnmap(gather: boolean, iova: bigint, iovaN: number, size: bigint, pgcount: number, lvl: number, table: number): bigint {
     if (lvl === ARM_LPAE_MAX_LEVELS) {
       this.warn('__arm_lpae_unmap', 'WARN_ON(lvl == ARM_LPAE_MAX_LEVELS)');
       return 0n;
     }
-    const idx = this.lvlIdx(iova, lvl);
-    const ptep = table + BigInt(idx) * 8n;
-    const pte = this.read(ptep);
+    const idx = this.lvlIdxN(iovaN, lvl);
+    const ptep = table + idx * 8;
+    const pte = this.readN(ptep);
     if (!pte) {
       this.warn('__arm_lpae_unmap', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
       return u64(BigInt(-ENOENT));
@@ -457,26 +496,26 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       const num = Math.min(pgcount, this.maxEntries(idx));
       let i = 0;
       for (; i < num; i++) {
-        const e = this.read(ptep + BigInt(i) * 8n);
+        const e = i === 0 ? pte : this.readN(ptep + i * 8);
         if (!e) {
           this.warn('__arm_lpae_unmap', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
           break;
         }
         if (!this.iopteLeaf(e, lvl)) {
-          this.write(ptep + BigInt(i) * 8n, 0n);
+          this.writeN(ptep + i * 8, 0n);
           // Also flush any partial walks
           this.hooks.tlb?.tlbFlushWalk?.(u64(iova + BigInt(i) * size), size, this.granule);
           this.freePgtable(lvl + 1, this.iopteToPaddr(e));
         }
       }
-      for (let j = 0; j < i; j++) this.write(ptep + BigInt(j) * 8n, 0n);
-      if (gather) for (let j = 0; j < i; j++) this.hooks.tlb?.tlbAddPage?.(u64(iova + BigInt(j) * size), size);
-      return BigInt(i) * size;
+      for (let j = 0; j < i; j++) this.writeN(ptep + j * 8, 0n);
+      if (gather) for (let j = 0; j < i; j++) this.hooks.tlb?.tlbAddPage?.(j === 0 ? iova : u64(iova + BigInt(j) * size), size);
+      return i === 1 ? size : BigInt(i) * size;
     } else if (this.iopteLeaf(pte, lvl)) {
       this.warn('__arm_lpae_unmap', MSG_PARTIAL_UNMAP);
       return 0n;
     }
-    return this.lpaeUnmap(gather, iova, size, pgcount, lvl + 1, this.iopteToPaddr(pte));
+    return this.lpaeUnmap(gather, iova, iovaN, size, pgcount, lvl + 1, Number(this.iopteToPaddr(pte)));
   }
 
   /** __arm_lpae_free_pgtable(): children first, then the table itself. */
@@ -511,6 +550,17 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   iovaToPhys(iova: bigint): bigint {
     // walk_data.end = iova + 1 wraps for ~0UL and the kernel walk visits nothing.
     if (u64(iova + 1n) <= iova) return 0n;
+    if (iova < NUMBER_EXACT) {
+      const iovaN = Number(iova);
+      let tableN = Number(this.root);
+      for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
+        const pte = this.readN(tableN + this.lvlIdxN(iovaN, lvl) * 8);
+        if (this.iopteLeaf(pte, lvl)) return this.iopteToPaddr(pte) | (iova & (this.blockSize(lvl) - 1n));
+        if (!this.iopteTable(pte, lvl)) return 0n;
+        tableN = Number(this.iopteToPaddr(pte));
+      }
+      return 0n;
+    }
     let table = this.root;
     for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
       const pte = this.read(table + BigInt(this.lvlIdx(iova, lvl)) * 8n);

@@ -14,6 +14,9 @@ export const IOMMU_PRIV = 32;
 export interface TableMemory {
   readU64(addr: bigint): bigint;
   writeU64(addr: bigint, value: bigint): void;
+  /** The same at an address below 2^53 given as a number (no BigInt address arithmetic): walkers use them when present. */
+  readU64N?(addr: number): bigint;
+  writeU64N?(addr: number, value: bigint): void;
 }
 
 /** How a format gets and returns zeroed table pages (iommu_alloc_pages_node_sz / iommu_free_pages). */

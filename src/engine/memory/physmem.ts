@@ -91,6 +91,23 @@ export class PhysicalMemory {
     words[Number(addr & FRAME_MASK) >> 3] = value;
   }
 
+  /** readU64 at an address below 2^53 given as a number: the page-table walkers' path, without BigInt arithmetic. */
+  readU64N(addr: number): bigint {
+    const words = this.words.get(Math.floor(addr / FRAME_SIZE));
+    if (!words) return 0n;
+    return words[(addr % FRAME_SIZE) >> 3];
+  }
+
+  writeU64N(addr: number, value: bigint): void {
+    const pfn = Math.floor(addr / FRAME_SIZE);
+    let words = this.words.get(pfn);
+    if (!words || !this.owned.has(pfn)) {
+      this.frame(BigInt(pfn) << FRAME_SHIFT_N);
+      words = this.words.get(pfn) as BigUint64Array;
+    }
+    words[(addr % FRAME_SIZE) >> 3] = value;
+  }
+
   /** Copy `len` bytes from `src` to `dst` (swiotlb and VDUSE bounces). */
   copy(dst: bigint, src: bigint, len: number): void {
     this.write(dst, this.read(src, len));

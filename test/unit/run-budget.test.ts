@@ -21,7 +21,7 @@ device nvme0 : pci "0000:01:00.0" { iommu = smmu0; coherent = true; dma_mask = 6
 b = alloc_pages(0)
 first = dma_map_page(nvme0, b, 0, 4K, DMA_TO_DEVICE)
 expect first == 0xfffff000
-for i in 0 .. 1_000_000_000_000 {
+for i in 0 .. 4_000_000_000 {
   h = dma_map_page(nvme0, b, 0, 4K, DMA_TO_DEVICE)
   dma_mapping_error(nvme0, h)
   dma_unmap_page(nvme0, h, 4K, DMA_TO_DEVICE)
@@ -30,7 +30,7 @@ expect false
 `;
 
 describe('run budgets', () => {
-  it('stops a 10^12-iteration loop on its time budget, names the budget and the line, and keeps what ran', () => {
+  it('stops a 4,000,000,000-iteration loop (no statement limit) on its time budget, names the budget and the line, and keeps what ran', () => {
     const t0 = Date.now();
     const r = runScenario(ENDLESS, 'endless.dmas', { events: 'none', budget: { timeSeconds: 0.3, memoryMb: 4096 } });
     const took = Date.now() - t0;
@@ -42,6 +42,13 @@ describe('run budgets', () => {
     assert.deepEqual(r.expectations.map((e) => [e.line, e.passed]), [[6, true]]); // `expect false` after the loop never ran
     assert.equal(r.values.first, '0xfffff000');
     assert.equal(r.ok, false);
+  });
+
+  it('refuses up front only a loop count no budget can reach (more than 2^32)', () => {
+    const r = runScenario(ENDLESS.replace('4_000_000_000', '0x1_0000_0001'), 'typo.dmas', { events: 'none', budget: { timeSeconds: 0.3, memoryMb: 4096 } });
+    const e = r.diagnostics.find((d) => d.line === 7);
+    assert.equal(e?.message, 'the loop would run 4,294,967,297 times; more than 4,294,967,296 cannot finish within any run budget');
+    assert.equal(r.diagnostics.some((d) => d.code === 'time-budget'), false);
   });
 
   it('stops on the memory budget when the run grows the heap past it', () => {

@@ -90,7 +90,7 @@ describe('run: bad input ends in diagnostics', () => {
           else s = s.slice(0, at) + text + s.slice(at + text.length);
         }
         const start = Date.now();
-        const r = runScenario(s, 'mutant.dmas');
+        const r = runScenario(s, 'mutant.dmas', { budget: { timeSeconds: 3, memoryMb: 1024 } });
         assert.ok(Date.now() - start < 5000, 'a mutant ran for more than 5 s');
         assert.ok(!r.diagnostics.some((d) => d.code === 'internal-error'), r.diagnostics.map((d) => d.message).join('\n'));
       }),

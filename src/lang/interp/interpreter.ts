@@ -55,6 +55,9 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
 export const MAX_DISTINCT_RUNTIME_ERRORS = 100;
 
 
+/** Iterations a range loop may ask for: 2^32 (at ten million statements a second, five days). */
+export const MAX_LOOP_ITERATIONS = 1n << 32n;
+
 /** A memory write the debugger adds to a run (see Interpreter.injections). */
 export interface MemoryInjection {
   afterEvent: number;
@@ -364,6 +367,10 @@ export class Interpreter {
           if (!Array.isArray(v)) throw new RuntimeError(`for needs a range or a list, got ${typeName(v)}`, iterable.span);
           return { items: v };
         })();
+    // Not a statement limit: a count no run budget can reach is a typo (a hex digit too many), refused before it starts.
+    if ('start' in loop && loop.end - loop.start > MAX_LOOP_ITERATIONS) {
+      throw new RuntimeError(`the loop would run ${(loop.end - loop.start).toLocaleString('en-US')} times; more than ${MAX_LOOP_ITERATIONS.toLocaleString('en-US')} cannot finish within any run budget`, iterable.span);
+    }
     const frame = this.position[depth];
     frame.loop = loop;
     frame.hadSaved = this.vars.has(name);

@@ -266,9 +266,8 @@ export class CaptureDebugSession extends LoggingDebugSession {
         response.body = { stackFrames: [], totalFrames: 0 };
         return this.sendResponse(response);
       }
-      const frame = new StackFrame(r.index, `${r.name}${r.device ? ` ${r.device}` : ''}  ${fieldsLine(r)}`.trim(), this.source(), r.line, 1) as DebugProtocol.StackFrame;
-      // The whole record is the current position: a wrapped event's second line, a splat's call trace.
-      if (r.endLine !== r.line) frame.endLine = r.endLine;
+      // The record's first line only: with an end line VS Code selects the range, and the next key typed would replace it.
+      const frame = new StackFrame(r.index, `${r.name}${r.device ? ` ${r.device}` : ''}  ${fieldsLine(r)}`.trim(), this.source(), r.line, 1);
       response.body = { stackFrames: [frame], totalFrames: 1 };
       this.sendResponse(response);
     });
@@ -285,9 +284,10 @@ export class CaptureDebugSession extends LoggingDebugSession {
         file: this.program, format: rt.result.format, lines: rt.result.lines, records: rt.length, position: rt.position + 1,
         unknown_lines: rt.result.unknown.count, malformed_lines: rt.result.malformed.length, ...(rt.result.error ? { error: rt.result.error.message } : {}),
       };
+      // Devices first: VS Code expands the first scope, and the replayed state is what a capture adds to its text.
       const scopes: DebugProtocol.Scope[] = [
-        new Scope(`Line ${r?.line ?? 0}: ${r?.name ?? ''}`, this.vars.add(r ? recordShown(r) : {}), false),
         new Scope(`Devices (${Object.keys(devices).length})`, this.vars.add(devices), false),
+        new Scope(`Line ${r?.line ?? 0}: ${r?.name ?? ''}`, this.vars.add(r ? recordShown(r) : {}), false),
       ];
       if (Object.keys(spaces).length > 0) scopes.push(new Scope(`IOMMU map/unmap (${Object.keys(spaces).length})`, this.vars.add(spaces), false));
       scopes.push(new Scope(`Findings so far (${findings.length})`, this.vars.add(findings), false));

@@ -100,7 +100,7 @@ export function recordShown(r: CaptureRecord): { [key: string]: Shown } {
   if (r.endLine !== r.line) out.endLine = r.endLine;
   if (r.device !== undefined) out.device = r.device;
   const own = r.event ?? r.findings[0];
-  if (own !== undefined) for (const [k, v] of Object.entries(own)) if (!['line', 'endLine', 'kind', 'device', 'startLine', 'severity'].includes(k)) out[k] = plain(v);
+  if (own !== undefined) for (const [k, v] of Object.entries(own)) if (v !== undefined && !['line', 'endLine', 'kind', 'device', 'startLine', 'severity'].includes(k)) out[k] = plain(v);
   if (r.repeatOf !== undefined) out.repeat_of_line = r.repeatOf;
   if (r.findings.length > 0 && r.event !== undefined) out.findings = r.findings.map(findingShown);
   else if (r.findings.length > 1) out.findings = r.findings.slice(1).map(findingShown);
@@ -109,7 +109,7 @@ export function recordShown(r: CaptureRecord): { [key: string]: Shown } {
 
 export function findingShown(f: Finding): Shown {
   const out: { [key: string]: Shown } = { label: `line ${f.line}: ${typeof f.severity === 'string' ? `${f.severity}: ` : ''}${describeFinding(f)}` };
-  for (const [k, v] of Object.entries(f)) out[k] = plain(v);
+  for (const [k, v] of Object.entries(f)) if (v !== undefined) out[k] = plain(v);
   return out;
 }
 

@@ -1045,6 +1045,61 @@ async function checkCapture() {
   return `${mode}; ${texts.filter((t) => /io_page_fault|fault_after_unmap/.test(t)).map((t) => `"${clip(t, 90)}"`).join(', ')}`;
 }
 
+/** Expands the Variables view row of the variable `name` when it is collapsed. */
+async function expandVariable(name) {
+  const row = page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[:=]?$`) }) }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+  await sleep(300);
+}
+
+async function checkDebugCapture() {
+  await freshEditors();
+  await removeAllBreakpoints();
+  await runCommand('View: Show Explorer');
+  await openFile('ath12k.ftrace');
+  await runCommand('View: Show Run and Debug');
+  try {
+    // The Debug capture button in the capture's editor title: the debugger steps through its records, stopping on entry.
+    await page.locator('.part.editor .codicon-debug-alt').first().click();
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+    await pausedAt(/iommu:map/);
+    await debugButton('step-over');
+    await pausedAt(/dma:dma_alloc 0000:c2:00\.0/);
+    // The IO page fault trace breakpoint (on by default) stops on the captured fault.
+    await debugButton('continue');
+    await pausedAt(/iommu:io_page_fault 0000:c2:00\.0/);
+    const widget = await poll(async () => {
+      const t = await page.locator('.zone-widget .exception-widget, .exception-widget').first().innerText({ timeout: 1000 });
+      return /io_page_fault 0000:c2:00\.0 write 0xfe980000/.test(t) && /fault_after_unmap/.test(t) ? t : undefined;
+    }, 10_000);
+    if (!widget) throw new Error(`missing: the exception widget with the captured fault and its replay check ("${clip(await page.locator('.exception-widget').first().innerText().catch(() => ''), 200)}")`);
+    // The first scope, Devices, is expanded: the device's state is at the top of Variables.
+    await expandVariable('0000:c2:00.0');
+    await expandVariable('unmapped');
+    const gone = await poll(async () => {
+      const t = await page.locator('.debug-variables').innerText();
+      return /0xfe980000\+0x80000 mapped line 6, unmapped line 8/.test(t) ? t : undefined;
+    }, 10_000);
+    await shot('debug-capture-fault');
+    if (!gone) throw new Error(`missing: the device's unmapped range (mapped line 6, unmapped line 8) in Variables at the fault ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
+    // Back to the allocation: the device's live mapping, with the line that made it.
+    for (let i = 0; i < 3; i++) await debugButton('step-back');
+    await pausedAt(/dma:dma_alloc 0000:c2:00\.0/);
+    await expandVariable('0000:c2:00.0');
+    await expandVariable('mappings');
+    const live = await poll(async () => {
+      const t = await page.locator('.debug-variables').innerText();
+      return /0xfe980000\+0x80000 \(dma_alloc, line 6\)/.test(t) ? t : undefined;
+    }, 10_000);
+    await shot('debug-capture-mapping');
+    if (!live) throw new Error(`missing: the live mapping "0xfe980000+0x80000 (dma_alloc, line 6)" in Variables after stepping back ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
+    return `stopped on "${clip(widget, 90)}"; Variables at the fault: unmapped 0xfe980000+0x80000 (line 6 -> 8); stepped back to line 6: live 0xfe980000+0x80000 (dma_alloc, line 6)`;
+  } finally {
+    await page.keyboard.press('Shift+F5');
+  }
+}
+
 async function main() {
   const { vsix, version } = packageVsix();
   const tools = setupE2e();
@@ -1102,6 +1157,7 @@ async function main() {
   await check('bounce-panel', '"Show bounce buffers" opens the bounce panel: VDUSE maps, the swiotlb slot map, hover, click, the differing bytes', checkBouncePanel);
   await check('walk-follows-debugger', 'while debugging, the walk panel follows the debugger to a breakpoint', checkWalkFollowsDebugger);
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
+  await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

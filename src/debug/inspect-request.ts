@@ -10,6 +10,7 @@ import {
   parseBounceInspectArguments, parseInspectArguments, parseWalkInspectArguments, type BounceInspectResponse, type InspectResponse, type WalkInspectResponse,
 } from '../protocol';
 import { buildBounceModel } from '../panels/bounce-model';
+import { sanitizerFindings } from '../engine/sanitizer';
 import { buildWalkModel } from '../panels/walk-model';
 
 function onlyDomains(v: MachineView, domains: string[] | undefined): MachineView {
@@ -48,7 +49,7 @@ export function handleWalkInspectRequest(m: Machine, rawArgs: unknown, event: nu
 export function handleBounceInspectRequest(m: Machine, rawArgs: unknown, event: number): BounceInspectResponse {
   const parsed = parseBounceInspectArguments(rawArgs);
   if (!parsed.ok) throw new Error(`dmascope/inspect: ${parsed.error}`);
-  return { event, model: buildBounceModel(inspectSwiotlb(m), inspectVduse(m), inspectBounceDiffs(m)) };
+  return { event, model: buildBounceModel(inspectSwiotlb(m), inspectVduse(m), inspectBounceDiffs(m), sanitizerFindings(m.trace.checks)) };
 }
 
 /** Every kind of 'dmascope/inspect' (the session's one entry): `kind` picks the panel, none is the IOVA map's machine view. */

@@ -256,7 +256,7 @@ function accessGranule(dev: Device): bigint {
 }
 
 /** The sanitizer's stale-IOTLB rule: an access through an entry a deferred (flush-queue) unmap left behind, naming that unmap. */
-function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, t: Translation): void {
+function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, len: number, t: Translation): void {
   if (!t.staleIotlb || !ctx.platform.sanitize.staleIotlb) return;
   const rec = ctx.mappings.findByDma(addr);
   const unmap = rec && !rec.live && rec.endLine !== undefined ? ` at line ${rec.endLine} (mapped at line ${rec.line})` : '';
@@ -265,6 +265,7 @@ function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, t: Translati
     'error',
     `dmascope: ${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`,
     rec?.endLine,
+    t.phys !== undefined ? { phys: t.phys, len: BigInt(len), device: dev.busId, iova: addr } : undefined,
   );
 }
 
@@ -284,7 +285,7 @@ export function devRead(ctx: EngineCtx, dev: Device, addr: bigint, len: number, 
         reportFault(ctx, dev, c.addr, 'read', pasid, t.fault ?? 'fault');
         return { bytes: out, faulted: true };
       }
-      checkStaleIotlb(ctx, dev, c.addr, t);
+      checkStaleIotlb(ctx, dev, c.addr, c.len, t);
       if (!checkRam(ctx, dev, c.addr, t.phys, c.len, 'read', pasid)) return { bytes: out, faulted: true };
       if (!t.staleIotlb) sanitizeDeviceAccess(ctx, dev, c.addr, c.len, t.phys, 'read', pasid);
       const r = ctx.cache.deviceRead(t.phys, c.len, dev.coherent);
@@ -310,7 +311,7 @@ export function devWrite(ctx: EngineCtx, dev: Device, addr: bigint, bytes: Uint8
         reportFault(ctx, dev, c.addr, 'write', pasid, t.fault ?? 'fault');
         return { faulted: true };
       }
-      checkStaleIotlb(ctx, dev, c.addr, t);
+      checkStaleIotlb(ctx, dev, c.addr, c.len, t);
       if (!checkRam(ctx, dev, c.addr, t.phys, c.len, 'write', pasid)) return { faulted: true };
       if (!t.staleIotlb) sanitizeDeviceAccess(ctx, dev, c.addr, c.len, t.phys, 'write', pasid);
       ctx.cache.deviceWrite(t.phys, bytes.subarray(c.off, c.off + c.len), dev.coherent);

@@ -9,7 +9,7 @@
 import type { EngineCtx } from './context';
 import type { Device } from './device';
 import type { DmaBuffer } from './memory/buffers';
-import type { AccessKind } from './trace/recorder';
+import type { AccessKind, Check } from './trace/recorder';
 import { hex } from './u64';
 
 export const SANITIZER_CHECK = {
@@ -43,7 +43,7 @@ export function sanitizeCpuAccess(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, 
   const under = phys < buf.phys ? buf.phys - phys : 0n;
   const how = under > 0n ? `starts ${under} bytes before` : `runs ${over} bytes past the end of`;
   const spill = over > 0n ? neighbour(ctx, end, over, buf) : neighbour(ctx, phys, under, buf);
-  ctx.trace.check(SANITIZER_CHECK.cpuBounds, 'error', `${cpuBoundsHeader(buf, phys, len, what, fn)}: the ${what} ${how} buffer ${bufferName(buf)}${spill}`, buf.line);
+  ctx.trace.check(SANITIZER_CHECK.cpuBounds, 'error', `${cpuBoundsHeader(buf, phys, len, what, fn)}: the ${what} ${how} buffer ${bufferName(buf)}${spill}`, buf.line, { phys, len });
 }
 
 /**
@@ -89,6 +89,7 @@ export function sanitizeDeviceAccess(ctx: EngineCtx, dev: Device, addr: bigint, 
       'error',
       `dmascope: ${at}${part}: without an IOMMU (dma-direct) the device reaches any memory below its DMA mask${neighbour(ctx, phys, size)}`,
       rec?.line,
+      { phys, len: size, device: dev.busId, iova: addr },
     );
     return;
   }
@@ -99,5 +100,54 @@ export function sanitizeDeviceAccess(ctx: EngineCtx, dev: Device, addr: bigint, 
     'error',
     `dmascope: ${at} ${where}: the IOMMU maps whole granules, so the access reaches physical ${hex(phys)} without a fault${neighbour(ctx, phys, size, rec ? ctx.buffers.find(rec.phys) : undefined)}`,
     rec?.line,
+    { phys, len: size, device: dev.busId, iova: addr },
   );
+}
+
+/** The platform key that switches each finding kind off, by check id. */
+const RULE_KEY: Readonly<Record<string, string>> = {
+  [SANITIZER_CHECK.cpuBounds]: 'sanitize_cpu_bounds',
+  [SANITIZER_CHECK.dmaBounds]: 'sanitize_dma_bounds',
+  [SANITIZER_CHECK.dmaDirect]: 'sanitize_dma_direct',
+  [SANITIZER_CHECK.staleIotlb]: 'sanitize_stale_iotlb',
+};
+
+/** A sanitizer finding as panels read it: plain JSON, addresses in hex. */
+export interface SanitizerFindingView {
+  id: string;
+  /** The platform key that switches this kind off. */
+  rule: string;
+  line: number;
+  /** The line that made the buffer or mapping involved (the unmap, for a stale IOTLB use). */
+  relatedLine: number | null;
+  message: string;
+  /** The physical bytes the access touched: [phys, end). */
+  phys: string;
+  end: string;
+  device: string | null;
+  iova: string | null;
+  /** The trace event the finding follows. */
+  seq: number;
+}
+
+/** The sanitizer's findings among a run's checks (up to the point the trace is at). */
+export function sanitizerFindings(checks: readonly Check[]): SanitizerFindingView[] {
+  const out: SanitizerFindingView[] = [];
+  for (const c of checks) {
+    const rule = RULE_KEY[c.id];
+    if (rule === undefined || !c.site) continue;
+    out.push({
+      id: c.id,
+      rule,
+      line: c.line,
+      relatedLine: c.relatedLine ?? null,
+      message: c.message,
+      phys: hex(c.site.phys),
+      end: hex(c.site.phys + c.site.len),
+      device: c.site.device ?? null,
+      iova: c.site.iova !== undefined ? hex(c.site.iova) : null,
+      seq: c.seq,
+    });
+  }
+  return out;
 }

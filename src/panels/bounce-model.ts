@@ -7,6 +7,7 @@
 // bounce maps per 4K with orig_phys and whether a bounce page exists.
 
 import type { BounceByteDiff, BounceDiffView, SwiotlbPoolViewJson, SwiotlbSlotRunView, SwiotlbStateView, VduseView } from '../engine/inspect';
+import type { SanitizerFindingView } from '../engine/sanitizer';
 
 /** How a slot run is coloured: free, in use with bounce and original equal, or differing. */
 export type SlotState = 'free' | 'in-sync' | 'out-of-sync' | 'in-use';
@@ -33,6 +34,14 @@ export interface SlotRunModel {
   diff: { compared: number; differing: number; bytes: BounceByteDiff[]; listedAll: boolean } | null;
   /** Hover text. */
   label: string;
+  /** DMA sanitizer findings whose access touched these slots (absent when none). */
+  findings?: BounceFindingModel[];
+}
+
+/** A DMA sanitizer finding on bounce memory (a swiotlb slot or a VDUSE bounce page): what the slot map marks. */
+export interface BounceFindingModel extends SanitizerFindingView {
+  /** What it touched: slot run ids ("p0.s12") and VDUSE bounce maps ("vduse0 map 3"). */
+  where: string[];
 }
 
 export interface AreaModel {
@@ -89,6 +98,8 @@ export interface VduseMapModel {
   mapping: { device: string; dma: string; size: string; dir: string; line: number } | null;
   inSync: boolean | null;
   label: string;
+  /** DMA sanitizer findings whose access touched this bounce page (absent when none). */
+  findings?: BounceFindingModel[];
 }
 
 export interface VduseModel {
@@ -108,8 +119,13 @@ export interface BounceModel {
   vduse: VduseModel[];
   /** Every live bounced mapping and how its copies compare. */
   mappings: BounceDiffView[];
+  /** DMA sanitizer findings so far that touched bounce memory, at most MAX_BOUNCE_FINDINGS (the latest). */
+  findings: BounceFindingModel[];
   summary: string;
 }
+
+/** Findings the model places: a loop can make thousands, the panel lists the latest. */
+export const MAX_BOUNCE_FINDINGS = 256;
 
 function hexAdd(a: string, b: bigint): string {
   return `0x${(BigInt(a) + b).toString(16)}`;
@@ -241,15 +257,60 @@ function vduseModel(v: VduseView, diffs: BounceDiffView[]): VduseModel {
   };
 }
 
-/** The panel's model of the bounce state at one point of a run. */
-export function buildBounceModel(swiotlb: SwiotlbStateView | null, vduse: VduseView[], diffs: BounceDiffView[]): BounceModel {
+/**
+ * Places sanitizer findings on the slot runs and VDUSE bounce pages their
+ * access touched (the latest MAX_BOUNCE_FINDINGS that touched any, in run
+ * order), and names them in those places' hover text.
+ */
+function placeFindings(sw: SwiotlbModel | null, vd: VduseModel[], findings: readonly SanitizerFindingView[]): BounceFindingModel[] {
+  const placed: BounceFindingModel[] = [];
+  const marked = new Set<{ findings?: BounceFindingModel[]; label: string }>();
+  for (let i = findings.length - 1; i >= 0 && placed.length < MAX_BOUNCE_FINDINGS; i--) {
+    const f = findings[i];
+    const lo = BigInt(f.phys);
+    const hi = BigInt(f.end);
+    const model: BounceFindingModel = { ...f, where: [] };
+    const mark = (target: { findings?: BounceFindingModel[]; label: string }, where: string): void => {
+      (target.findings ??= []).push(model);
+      marked.add(target);
+      model.where.push(where);
+    };
+    for (const p of sw?.pools ?? []) {
+      if (hi <= BigInt(p.start) || lo >= BigInt(p.end)) continue;
+      for (const r of p.runs) if (lo < BigInt(r.end) && hi > BigInt(r.addr)) mark(r, r.id);
+    }
+    for (const v of vd) {
+      for (const m of v.maps) {
+        if (m.bouncePage === null) continue;
+        const page = BigInt(m.bouncePage);
+        if (lo < page + 0x1000n && hi > page) mark(m, `${v.iommu} map ${m.index}`);
+      }
+    }
+    if (model.where.length > 0) placed.push(model);
+  }
+  for (const t of marked) {
+    t.findings?.reverse();
+    const lines = [...new Set(t.findings?.map((f) => f.line))].join(', ');
+    t.label += `; DMA sanitizer: ${t.findings?.length ?? 0} finding${t.findings?.length === 1 ? '' : 's'} (line ${lines})`;
+  }
+  return placed.reverse();
+}
+
+/**
+ * The panel's model of the bounce state at one point of a run; `findings`
+ * (sanitizerFindings of the run's checks so far) are placed on the slots and
+ * bounce pages they touched.
+ */
+export function buildBounceModel(swiotlb: SwiotlbStateView | null, vduse: VduseView[], diffs: BounceDiffView[], findings: readonly SanitizerFindingView[] = []): BounceModel {
   const sw = swiotlb ? swiotlbModel(swiotlb, diffs) : null;
   const vd = vduse.map((v) => vduseModel(v, diffs));
+  const placed = placeFindings(sw, vd, findings);
   const stale = diffs.filter((d) => d.differing > 0).length;
   const parts: string[] = [];
   if (sw) parts.push(`swiotlb: ${sw.usage}`);
   else parts.push('no swiotlb pool');
   for (const v of vd) parts.push(`VDUSE ${v.iommu}: ${v.maps.filter((m) => m.hasBouncePage).length} of ${v.mapsTotal} bounce maps have a page`);
   parts.push(`${diffs.length} bounced mapping${diffs.length === 1 ? '' : 's'} live${stale > 0 ? `, ${stale} with bounce and original differing` : ''}`);
-  return { swiotlb: sw, vduse: vd, mappings: diffs, summary: parts.join(' · ') };
+  if (placed.length > 0) parts.push(`${placed.length} DMA sanitizer finding${placed.length === 1 ? '' : 's'} on bounce memory`);
+  return { swiotlb: sw, vduse: vd, mappings: diffs, findings: placed, summary: parts.join(' · ') };
 }

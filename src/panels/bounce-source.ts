@@ -7,6 +7,7 @@ import { inspectBounceDiffs, inspectSwiotlb, inspectVduse } from '../engine/insp
 import type { ScenarioTimeline } from '../lang/timeline';
 import type { BounceState } from '../protocol';
 import { buildBounceModel } from './bounce-model';
+import { sanitizerFindings } from '../engine/sanitizer';
 import { statementStops } from './walk-source';
 
 /** The last event of the (last run of the) statement on `line`; the run's last event when the line made none. */
@@ -24,6 +25,6 @@ export function bounceStateAt(tl: ScenarioTimeline, uri: string, event: number):
   const e = event >= 0 && event < tl.trace.length ? tl.trace.eventAt(event) : undefined;
   return {
     position: { source: 'run', event, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements: statementStops(tl), uri },
-    model: buildBounceModel(inspectSwiotlb(m), inspectVduse(m), inspectBounceDiffs(m)),
+    model: buildBounceModel(inspectSwiotlb(m), inspectVduse(m), inspectBounceDiffs(m), sanitizerFindings(m.trace.checks)),
   };
 }

@@ -54,6 +54,16 @@ export interface Check {
   /** Line of the statement that created the mapping/buffer involved, when known. */
   relatedLine?: number;
   seq: number;
+  /** The memory the finding is about, when one access made it (the DMA sanitizer's findings): for panels to place it. */
+  site?: CheckSite;
+}
+
+/** The bytes an access touched: physical, and the device and IOVA when a device made it. */
+export interface CheckSite {
+  phys: bigint;
+  len: bigint;
+  device?: string;
+  iova?: bigint;
 }
 
 export type AccessKind = 'read' | 'write';
@@ -254,9 +264,10 @@ export class TraceRecorder {
     }
   }
 
-  check(id: string, severity: Severity, message: string, relatedLine?: number): void {
+  check(id: string, severity: Severity, message: string, relatedLine?: number, site?: CheckSite): void {
     const c: Check = { line: this.line, id, severity, message, seq: this.seq };
     if (relatedLine !== undefined) c.relatedLine = relatedLine;
+    if (site) c.site = site;
     this.checks.push(c);
     this.emit('engine:check', { id, severity, message });
   }

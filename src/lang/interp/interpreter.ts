@@ -318,9 +318,24 @@ export class Interpreter {
     else this.diag(span, `internal error in the emulator: ${e instanceof Error ? e.message : String(e)}`, 'internal-error');
   }
 
+  /**
+   * The last result each line recorded. A loop returns the same number again
+   * and again (the rcache hands back the same IOVA): the entry is shared, not
+   * formatted and stored a million times.
+   */
+  private readonly lastResults = new Map<number, { v: bigint | string | boolean; style: NumberStyle; result: StatementResult }>();
+
   private recordResult(line: number, v: Value, style: NumberStyle): void {
     if (v === null) return;
-    this.statements.push({ line, value: renderPrinted(v, style) });
+    const primitive = typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean';
+    const last = primitive ? this.lastResults.get(line) : undefined;
+    if (last !== undefined && last.v === v && last.style === style) {
+      this.statements.push(last.result);
+      return;
+    }
+    const result: StatementResult = { line, value: renderPrinted(v, style) };
+    if (primitive) this.lastResults.set(line, { v, style, result });
+    this.statements.push(result);
   }
 
   private assign(target: Statement extends never ? never : Expr, valueExpr: Expr): void {

@@ -1048,7 +1048,9 @@ async function checkCapture() {
 /** Expands the Variables view row of the variable `name` when it is collapsed. */
 async function expandVariable(name) {
   const row = page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[:=]?$`) }) }).first();
-  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await row.waitFor({ state: 'visible', timeout: 10_000 }).catch(async () => {
+    throw new Error(`no variable ${name} in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
+  });
   if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
   await sleep(300);
 }

@@ -125,6 +125,12 @@ describe('debug adapter on a kernel capture', function () {
     assert.equal((await frame()).line, 8);
     const unmapped = (await device()).children.unmapped as { children: Vars };
     assert.equal((unmapped.children['[0]'] as { value: string }).value, '0xfe980000+0x80000 mapped line 6, unmapped line 8');
+    const [, behind] = await Promise.all([dc.reverseContinueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((behind as DebugProtocol.StoppedEvent).body.reason, 'breakpoint');
+    assert.equal((await frame()).line, 4, 'back to the breakpoint of line 2, at the first event');
+    assert.equal((await device()), undefined, 'before dma_alloc the device has done nothing');
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await frame()).line, 8);
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('terminated')]);
   });
 

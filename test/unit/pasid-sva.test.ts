@@ -87,15 +87,18 @@ describe('iommu_attach_device_pasid / detach / replace (scenario 03, first half)
     assert.equal(m.trace.checks.length, 0);
   });
 
-  it('returns -EOPNOTSUPP where the driver has no set_dev_pasid for the domain, -EINVAL for another IOMMU\'s domain', () => {
+  it('returns -EOPNOTSUPP where the driver has no set_dev_pasid for the domain, -EINVAL for an incompatible DMAR unit\'s domain', () => {
     const m = machine(
-      [VTD, { ...VTD, name: 'vtd1' }, { name: 'amd0', kind: 'amd-vi', pasidBits: 16 }, { name: 'ipu', kind: 'generic', granule: 4096n, levels: 2, ias: 32 }],
+      [VTD, { ...VTD, name: 'vtd1', aw: 57 }, { name: 'amd0', kind: 'amd-vi', pasidBits: 16 }, { name: 'ipu', kind: 'generic', granule: 4096n, levels: 2, ias: 32 }],
       [ACCEL, { ...ACCEL, name: 'other', busId: '0000:7a:00.0', iommus: ['vtd1'] }, { ...ACCEL, name: 'gpu', busId: '0000:c1:00.0', iommus: ['amd0'] }, { name: 'cam', bus: 'platform', busId: 'cam@0', iommus: ['ipu'], pasidBits: 8 }],
     );
     assert.equal(iommuAttachDevicePasid(m, paging(m, 'gpu', 'g'), dev(m, 'gpu'), 3, null), -EOPNOTSUPP, 'AMD-Vi sets only SVA domains on a PASID');
     assert.equal(iommuAttachDevicePasid(m, paging(m, 'cam', 'c'), dev(m, 'cam'), 3, null), -EOPNOTSUPP);
+    // paging_domain_compatible(): a 5-level domain of a 57-bit unit does not fit the 48-bit unit...
     assert.equal(iommuAttachDevicePasid(m, paging(m, 'other', 'o'), dev(m, 'accel'), 3, null), -EINVAL);
     assert.equal(dev(m, 'accel').path[0].group.pasidArray.size, 0);
+    // ...while the 48-bit unit's domain serves the 57-bit unit's device too (domain_attach_iommu).
+    assert.equal(iommuAttachDevicePasid(m, paging(m, 'accel', 'a'), dev(m, 'other'), 3, null), 0);
   });
 
   it('checks the PASID against every PASID-capable device of the group and programs each of them', () => {

@@ -94,7 +94,8 @@ export function fqFlush(ctx: EngineCtx, domain: IommuDomain): void {
   const iovad = domain.iovad;
   if (!fq || !iovad) return;
   fq.flushStartCnt++;
-  const n = domain.iommu.iotlb.invalidateDomain(domain.id);
+  let n = 0;
+  for (const unit of domain.iommus()) n += unit.iotlb.invalidateDomain(domain.id);
   fq.flushFinishCnt++;
   ctx.trace.emit('engine:fq_flush_iotlb', { domain: domain.label, iotlb_entries: n });
   fq.rings.forEach((_, cpu) => {

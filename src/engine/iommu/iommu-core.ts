@@ -12,6 +12,7 @@ import { IommuDomain, type DomainPolicy, type DomainType } from './iommu-domain'
 import { IommuGroup } from './iommu-group';
 import type { Iommu } from './iommu-instance';
 import { apertureEnd, pagingFormat } from './iommu-kinds';
+import { attachHop, domainAttachUnit, driverAttachDevCheck } from './driver-attach';
 import { iommuMapPages, iommuUnmapPages } from './iommu-pgsize';
 import { DomainPgtableHooks } from './pgtable-warn';
 import { vduseIommuDomain } from '../vduse/vduse-dma-ops';
@@ -105,24 +106,24 @@ export function iommuPagingDomainAlloc(ctx: EngineCtx, dev: Device, label: strin
   return ctx.trace.call('iommu_paging_domain_alloc', { device: dev.busId, nest_parent: nestParent }, () => iommuDomainAlloc(ctx, near.iommu, 'unmanaged', label, nestParent));
 }
 
-function pathEntryFor(dev: Device, domain: IommuDomain): { iommu: Iommu; group: IommuGroup } | undefined {
-  return dev.path.find((p) => p.iommu === domain.iommu);
-}
-
 /**
  * iommu_attach_device: singleton groups only (-EINVAL), and __iommu_attach_group
  * refuses (-EBUSY) while the group's domain is neither its default nor a
  * blocking domain, even when it is the very domain asked for: there is no
- * "already attached" shortcut on that path.
+ * "already attached" shortcut on that path. Which IOMMU instance may take the
+ * domain, and the SMMUv3 RID/PASID rule, are the driver's (driver-attach.ts).
  */
 export function iommuAttachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Device): number {
   return ctx.trace.call('iommu_attach_device', { device: dev.busId, domain: domain.label }, () => {
-    const entry = pathEntryFor(dev, domain);
-    if (!entry) return -EINVAL;
-    const group = entry.group;
+    const hop = attachHop(dev, domain);
+    if (typeof hop === 'number') return hop;
+    const group = hop.group;
     if (group.devices.length !== 1) return -EINVAL;
     const cur = group.domain;
     if (cur && cur !== group.defaultDomain && cur.type !== 'blocked') return -EBUSY;
+    const ret = driverAttachDevCheck(domain, hop);
+    if (ret) return ret;
+    domainAttachUnit(domain, hop.iommu);
     group.domain?.users.delete(dev.name);
     group.domain = domain;
     domain.users.add(dev.name);
@@ -134,8 +135,8 @@ export function iommuAttachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Devi
 /** iommu_detach_device: back to the default domain. */
 export function iommuDetachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Device): number {
   return ctx.trace.call('iommu_detach_device', { device: dev.busId, domain: domain.label }, () => {
-    const entry = pathEntryFor(dev, domain);
-    if (!entry || entry.group.domain !== domain) {
+    const entry = dev.path.find((p) => p.group.domain === domain);
+    if (!entry) {
       ctx.trace.printk(`WARNING: iommu_detach_device: ${dev.busId} is not attached to ${domain.label}`);
       return -EINVAL;
     }
@@ -175,7 +176,7 @@ export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, padd
 export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   if (!domain.iommu.traits.needsSyncMap) return;
   ctx.trace.emit('engine:iotlb_sync_map', { domain: domain.label, iova: iova, size: Number(size) });
-  domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
+  for (const unit of domain.iommus()) unit.iotlb.invalidateRange(domain.id, iova, size);
 }
 
 /** iommu_unmap_fast: clear the page table; the caller decides when the IOTLB is synced. */
@@ -190,8 +191,11 @@ export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint
 
 /** iommu_iotlb_sync for a range: drop the IOTLB entries that translate it. */
 export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
-  const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
-  ctx.trace.emit('engine:iotlb_inv', { domain: domain.label, iova: iova, size: Number(size), entries: n });
+  // Every unit the domain is attached through gets the invalidation (VT-d cache tags per IOMMU).
+  for (const unit of domain.iommus()) {
+    const n = unit.iotlb.invalidateRange(domain.id, iova, size);
+    ctx.trace.emit('engine:iotlb_inv', { domain: domain.label, iova: iova, size: Number(size), entries: n, ...(domain.units.size > 0 ? { iommu: unit.name } : {}) });
+  }
 }
 
 /** iommu_unmap = iommu_unmap_fast + iommu_iotlb_sync. */
@@ -211,6 +215,8 @@ export function iommuIovaToPhys(domain: IommuDomain, iova: bigint): bigint {
 
 /** iommu_flush_iotlb_all. */
 export function iommuFlushIotlbAll(ctx: EngineCtx, domain: IommuDomain): void {
-  const n = domain.iommu.iotlb.invalidateDomain(domain.id);
-  ctx.trace.emit('engine:iotlb_flush_all', { domain: domain.label, entries: n });
+  for (const unit of domain.iommus()) {
+    const n = unit.iotlb.invalidateDomain(domain.id);
+    ctx.trace.emit('engine:iotlb_flush_all', { domain: domain.label, entries: n, ...(domain.units.size > 0 ? { iommu: unit.name } : {}) });
+  }
 }

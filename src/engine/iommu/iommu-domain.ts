@@ -30,6 +30,8 @@ export class IommuDomain {
   parent: IommuDomain | null = null;
   /** What the scenario calls it (variable name, or "default domain of X"). */
   label: string;
+  /** DMAR units besides `iommu` the domain is attached through (VT-d domain_attach_iommu): their IOTLBs cache it and get its invalidations. */
+  readonly units = new Set<Iommu>();
   /** Devices attached (RID or PASID). */
   readonly users = new Set<string>();
   /** Two-step IOVA API state kept with the cookie (dma-iova.ts): live dma_iova states, ranges linked but not yet synced. */
@@ -47,6 +49,11 @@ export class IommuDomain {
 
   isPaging(): boolean {
     return this.ops !== null;
+  }
+
+  /** Every IOMMU instance whose IOTLB may cache this domain's translations. */
+  iommus(): Iommu[] {
+    return this.units.size === 0 ? [this.iommu] : [this.iommu, ...this.units];
   }
 
   /** Smallest page size: the granule iommu_map checks alignment against. */

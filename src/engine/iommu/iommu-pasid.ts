@@ -12,6 +12,7 @@ import type { DomainType, IommuDomain } from './iommu-domain';
 import type { IommuGroup, PasidAttachment } from './iommu-group';
 import type { Iommu } from './iommu-instance';
 import type { IommuKind } from './iommu-kinds';
+import { attachHop, domainAttachUnit, driverSetDevPasidCheck, type PathEntry } from './driver-attach';
 
 /** PASID 0 tags requests without a PASID: the RID's domain, never a pasid_array slot. */
 export const IOMMU_NO_PASID = 0;
@@ -112,7 +113,10 @@ function setDevPasid(ctx: EngineCtx, domain: IommuDomain, dev: Device, pasid: nu
   const op = setDevPasidOp(domain.iommu, domain.type) ?? 'set_dev_pasid';
   return ctx.trace.call(op, { device: dev.busId, pasid, domain: domain.label, old: old?.label ?? 'none' }, () => {
     const kind = domain.iommu.cfg.kind;
-    if (kind === 'arm-smmu-v3' && domain.nestParent) return -EINVAL; // a stage-2 table cannot back a context descriptor
+    if (kind === 'arm-smmu-v3' && domain.nestParent) return -EINVAL; // arm_smmu_s1_set_dev_pasid: stage != S1
+    const hop = dev.path[0];
+    const ret = hop ? driverSetDevPasidCheck(domain, hop) : 0;
+    if (ret) return ret;
     if (domain.type === 'sva') {
       if (kind === 'intel-vtd') {
         const ret = intelIommuSvaSupported(dev);
@@ -121,6 +125,7 @@ function setDevPasid(ctx: EngineCtx, domain: IommuDomain, dev: Device, pasid: nu
       }
       if (kind === 'amd-vi' && old) return -EOPNOTSUPP; // AMD's SVA set_dev_pasid cannot replace
     }
+    if (hop) domainAttachUnit(domain, hop.iommu);
     domain.users.add(`${dev.name} pasid ${pasid}`);
     old?.users.delete(`${dev.name} pasid ${pasid}`);
     ctx.trace.emit('engine:pasid_entry', { iommu: domain.iommu.name, device: dev.busId, pasid, domain: domain.label });
@@ -140,15 +145,17 @@ function removeDevPasid(ctx: EngineCtx, dev: Device, pasid: number, domain: Iomm
 
 /** Drop the IOTLB entries one PASID cached through one domain (the PASID-selective flush of a teardown). */
 export function flushPasidIotlb(ctx: EngineCtx, domain: IommuDomain, pasid: number): void {
-  const iotlb = domain.iommu.iotlb;
   let n = 0;
-  for (const [k, e] of iotlb.entries) {
-    if (e.domainId === domain.id && e.pasid === pasid) {
-      iotlb.entries.delete(k);
-      n++;
+  for (const unit of domain.iommus()) {
+    const iotlb = unit.iotlb;
+    for (const [k, e] of iotlb.entries) {
+      if (e.domainId === domain.id && e.pasid === pasid) {
+        iotlb.entries.delete(k);
+        n++;
+      }
     }
+    iotlb.invalidations++;
   }
-  iotlb.invalidations++;
   ctx.trace.emit('engine:iotlb_inv_pasid', { domain: domain.label, pasid, entries: n });
 }
 
@@ -174,9 +181,10 @@ function groupOf(dev: Device): IommuGroup | null {
   return dev.path[0]?.group ?? null;
 }
 
-/** domain_iommu_ops_compatible() plus the drivers' own instance check: the domain must come from the device's IOMMU. */
-function domainCompatible(dev: Device, domain: IommuDomain): boolean {
-  return dev.path[0]?.iommu === domain.iommu;
+/** domain_iommu_ops_compatible() plus the driver's own instance check (driver-attach.ts): the hop to program, or an errno. */
+function pasidHop(dev: Device, domain: IommuDomain): PathEntry | number {
+  const hop = attachHop(dev, domain);
+  return typeof hop !== 'number' && hop !== dev.path[0] ? -EINVAL : hop;
 }
 
 function storeEntry(ctx: EngineCtx, group: IommuGroup, pasid: number, domain: IommuDomain, handle: AttachHandle | null): void {
@@ -196,7 +204,9 @@ export function iommuAttachDevicePasid(ctx: IommuCtx, domain: IommuDomain, dev: 
     if (!group) return -ENODEV;
     const near = dev.path[0];
     if (!setDevPasidOp(domain.iommu, domain.type) || !PASID_OPS[near.iommu.cfg.kind]) return -EOPNOTSUPP;
-    if (!domainCompatible(dev, domain) || pasid === IOMMU_NO_PASID) return -EINVAL;
+    if (pasid === IOMMU_NO_PASID) return -EINVAL;
+    const hop = pasidHop(dev, domain);
+    if (typeof hop === 'number') return hop;
     // Devices without PASID support (max_pasids 0) cannot emit the PASID, so they do not limit it (v6.15 fix).
     for (const d of groupDevices(ctx, group)) {
       const max = devMaxPasids(d);
@@ -226,7 +236,9 @@ export function iommuReplaceDevicePasid(ctx: IommuCtx, domain: IommuDomain, dev:
     const group = groupOf(dev);
     if (!group) return -ENODEV;
     if (!setDevPasidOp(domain.iommu, domain.type)) return -EOPNOTSUPP;
-    if (!domainCompatible(dev, domain) || pasid === IOMMU_NO_PASID || !handle) return -EINVAL;
+    if (pasid === IOMMU_NO_PASID || !handle) return -EINVAL;
+    const hop = pasidHop(dev, domain);
+    if (typeof hop === 'number') return hop;
     const curr = group.pasidArray.get(pasid);
     if (!curr) return -EINVAL; // not a replace: nothing attached
     if (curr.handle === handle) {

@@ -432,8 +432,8 @@ const pending = (() => {
 })();
 const checkIds = new Set();
 
-/** Runs one check; fn returns a detail string or throws an Error naming the missing behaviour. */
-async function check(id, title, fn) {
+/** Runs one check; fn returns a detail string or throws an Error naming the missing behaviour. `ms`: its time limit. */
+async function check(id, title, fn, ms = CHECK_MS) {
   checkIds.add(id);
   if (only && !only.has(id)) return;
   const started = Date.now();
@@ -444,7 +444,7 @@ async function check(id, title, fn) {
     detail = await Promise.race([
       fn(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_MS / 1000} s`)), CHECK_MS);
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms);
       }),
     ]);
     ok = true;
@@ -1025,6 +1025,120 @@ async function checkWalkFollowsDebugger() {
   return `"${entry.pos}", then at the breakpoint "${atTranslate.pos}" with the 24-read nested walk (IOTLB miss)`;
 }
 
+/** Removes the breakpoints earlier checks left (the palette offers the command only while there are some). */
+async function removeAllBreakpoints() {
+  try {
+    await runCommand('Remove All Breakpoints', 1);
+  } catch {
+    await closeQuickInput();
+  }
+}
+
+/** The Variables view row whose name is `name` (the first one). */
+function variableRow(name) {
+  return page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name}:?$`) }) }).first();
+}
+
+async function checkBounceFollowsDebugger() {
+  await freshEditors();
+  await removeAllBreakpoints();
+  const file = 'swiotlb-bounce.dmas';
+  const line = lineOf(file, 'dev_write(old, h + 4, "back")');
+  await runCommand('View: Show Explorer');
+  await openFile(file);
+  await gotoLine(line);
+  await page.keyboard.press('F9');
+  try {
+    await page.keyboard.press('F5');
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+    await runCommand('View: Show Run and Debug');
+    await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+    await debugButton('continue');
+    await pausedAt(new RegExp(`:${line}\\b`));
+    // Opened while debugging (palette): the panel shows the session's state, it runs nothing itself.
+    await runCommand('dmascope: Show bounce buffers');
+    const panelText = async () => {
+      const f = await webviewFrame('2048 slots', 2000);
+      return f ? { f, text: await f.evaluate(() => document.body.innerText) } : undefined;
+    };
+    const inSync = await poll(async () => {
+      const p = await panelText();
+      return p && p.text.includes('debugger at') && p.text.includes(`(line ${line})`) && p.text.includes('in sync') ? p : undefined;
+    }, 15_000);
+    if (!inSync) throw new Error(`missing: the bounce panel at the debugger's line ${line} with the slot in sync ("${clip((await panelText())?.text ?? '', 160)}")`);
+    // Variables: hi's first bytes ("far"), then Set Value "pong" on them: the CPU writes the original buffer.
+    const hi = variableRow('hi');
+    await hi.waitFor({ state: 'visible', timeout: 10_000 });
+    await hi.locator('.monaco-tl-twistie').click();
+    const bytes = variableRow('bytes');
+    await bytes.waitFor({ state: 'visible', timeout: 10_000 });
+    const before = await bytes.innerText();
+    if (!before.includes('66 61 72 00')) throw new Error(`hi's bytes in Variables are not "far" (66 61 72 00): "${clip(before, 80)}"`);
+    await bytes.click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Set Value' }).first().click({ timeout: 5000 });
+    const input = page.locator('.debug-variables input').first();
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill('"pong"');
+    await page.keyboard.press('Enter');
+    const changed = await poll(async () => (await variableRow('bytes').innerText()).includes('70 6f 6e 67') || undefined, 10_000);
+    if (!changed) throw new Error(`Set Value "pong" did not change hi's bytes in Variables ("${clip(await variableRow('bytes').innerText().catch(() => ''), 80)}")`);
+    const differ = await poll(async () => {
+      const p = await panelText();
+      return p && p.text.includes('4 bytes differ') ? p : undefined;
+    }, 15_000);
+    if (!differ) throw new Error(`after Set Value the bounce panel does not show "4 bytes differ" between the slot and the original ("${clip((await panelText())?.text ?? '', 200)}")`);
+    await differ.f.locator('#slots').click({ position: { x: 2, y: 2 } });
+    const detail = await poll(async () => {
+      const t = await differ.f.locator('#detail').innerText();
+      return t.includes("0x70 'p'") ? t : undefined;
+    }, 10_000);
+    await shot('bounce-debugger-set-value');
+    if (!detail) throw new Error(`the slot's detail does not list the original's new byte 0x70 'p' (shows "${clip(await differ.f.locator('#detail').innerText(), 200)}")`);
+    return `stopped at line ${line}: in sync; Set Value "pong" on hi.bytes; the panel shows 4 bytes differ, first ${clip(detail.split('\n').find((l) => l.includes("0x70 'p'")) ?? '', 60)}`;
+  } finally {
+    await page.keyboard.press('Shift+F5');
+    await removeAllBreakpoints();
+  }
+}
+
+async function checkDebugConsoleLink() {
+  await freshEditors();
+  const file = '01-streaming-map.dmas';
+  await removeAllBreakpoints();
+  await runCommand('View: Show Explorer');
+  await openFile(file);
+  const after = lineOf(file, 'dma_unmap_page(eth0, r, 8K');
+  const faultLine = lineOf(file, 'expect fault dev_write');
+  await gotoLine(after);
+  await page.keyboard.press('F9');
+  try {
+    await page.keyboard.press('F5');
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+    await runCommand('View: Show Run and Debug');
+    await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+    await debugButton('continue'); // the IO page fault trace breakpoint
+    await pausedAt(new RegExp(`:${faultLine}\\b`));
+    await debugButton('continue'); // the breakpoint after it
+    await pausedAt(new RegExp(`:${after}\\b`));
+    await runCommand('View: Toggle Debug Console');
+    const link = page.locator('.repl .monaco-list-row', { hasText: 'fault addr 0xfffff000' }).locator('a', { hasText: 'goToEvent?event=' }).first();
+    const ok = await poll(async () => (await link.isVisible()) || undefined, 10_000);
+    if (!ok) throw new Error(`missing: the IO page fault's kernel log line with its event link in the Debug Console ("${clip(await page.locator('.repl').innerText().catch(() => ''), 200)}")`);
+    const href = await link.innerText();
+    await shot('debug-console-log-link');
+    await link.click({ modifiers: ['Control'] });
+    const frames = await pausedAt(new RegExp(`:${faultLine}\\b`), 15_000);
+    const position = await page.locator('.statusbar-item', { hasText: /event \d+/ }).first().innerText();
+    await shot('debug-console-link-moved');
+    const event = /event=(\d+)/.exec(href)?.[1];
+    if (!position.includes(`event ${Number(event) + 1}`)) throw new Error(`the status bar shows "${position}", not event ${Number(event) + 1} of the link ${href}`);
+    return `Ctrl+click on "${clip(href, 70)}" moved the debugger back to line ${faultLine} (${clip(frames.at(-1) ?? '', 40)}), status bar "${clip(position, 40)}"`;
+  } finally {
+    await page.keyboard.press('Shift+F5');
+    await removeAllBreakpoints();
+  }
+}
+
 async function checkCapture() {
   await freshEditors();
   await runCommand('View: Show Explorer');
@@ -1158,6 +1272,8 @@ async function main() {
   await check('walk-panel', '"Show walk" on a translate opens the walk panel: the nested grid, hover, click and keys', checkWalkPanel);
   await check('bounce-panel', '"Show bounce buffers" opens the bounce panel: VDUSE maps, the swiotlb slot map, hover, click, the differing bytes', checkBouncePanel);
   await check('walk-follows-debugger', 'while debugging, the walk panel follows the debugger to a breakpoint', checkWalkFollowsDebugger);
+  await check('bounce-follows-debugger', "while debugging, the bounce panel shows the debugger's state: bytes set in Variables make the slot and the original differ", checkBounceFollowsDebugger, 90_000);
+  await check('debug-console-link', 'Ctrl+click on a kernel log line\'s link in the Debug Console moves the debugger to the event that printed it', checkDebugConsoleLink);
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
   await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
 

@@ -189,27 +189,74 @@ interface ExprCtx {
 interface IommuInfo { kind: string; line: number; }
 interface PlatformInfo { line: number; pageSize: bigint; memory?: [bigint, bigint][]; }
 
+/** What the checker knows between two top-level statements: enough to check the rest of a file from there. */
+export interface CheckerState {
+  readonly globals: ReadonlyMap<string, Readonly<Sym>>;
+  readonly iommus: ReadonlyMap<string, IommuInfo>;
+  readonly groups: ReadonlyMap<string, { chain: string; device: string }>;
+  readonly platform: PlatformInfo | undefined;
+}
+
 class Checker {
-  readonly diagnostics: Diagnostic[] = [];
-  readonly symbols: SymbolInfo[] = [];
-  private readonly globals = new Map<string, Sym>();
+  diagnostics: Diagnostic[] = [];
+  symbols: SymbolInfo[] = [];
+  private globals = new Map<string, Sym>();
   private readonly scopes: Map<string, Sym>[] = [];
   /** First line where each name gets defined anywhere in the file, for "used before" messages. */
   private readonly laterDefs = new Map<string, { line: number; origin: SymbolOrigin }>();
-  private readonly iommus = new Map<string, IommuInfo>();
-  private readonly groups = new Map<string, { chain: string; device: string }>();
+  private iommus = new Map<string, IommuInfo>();
+  private groups = new Map<string, { chain: string; device: string }>();
   private platform: PlatformInfo | undefined;
 
   constructor(private readonly program: Program) {}
 
   run(): CheckResult {
+    this.prepare();
+    for (const s of this.program.body) this.statement(s, false);
+    return { diagnostics: this.diagnostics, symbols: this.symbols };
+  }
+
+  /** What run() does before the first statement. */
+  prepare(): void {
     this.collectDefinitions(this.program.body);
     // A file without a platform block runs on the engine's default machine, so its RAM is known too.
     if (!this.program.body.some((s) => s.kind === 'platform')) {
       this.platform = { line: 0, pageSize: DEFAULT_PLATFORM.pageSize, memory: DEFAULT_PLATFORM.memory.map((r): [bigint, bigint] => [r.start, r.end]) };
     }
-    for (const s of this.program.body) this.statement(s, false);
-    return { diagnostics: this.diagnostics, symbols: this.symbols };
+  }
+
+  /** Checks one top-level statement. */
+  topLevel(s: Statement): void {
+    this.statement(s, false);
+  }
+
+  /** A copy of the state between top-level statements (symbols copied: list element kinds change in place). */
+  saveState(): CheckerState {
+    const globals = new Map<string, Sym>();
+    for (const [k, v] of this.globals) globals.set(k, { ...v });
+    return { globals, iommus: new Map(this.iommus), groups: new Map(this.groups), platform: this.platform };
+  }
+
+  restoreState(st: CheckerState): void {
+    this.globals = new Map();
+    for (const [k, v] of st.globals) this.globals.set(k, { ...v });
+    this.iommus = new Map(st.iommus);
+    this.groups = new Map(st.groups);
+    this.platform = st.platform;
+  }
+
+  /** The names a list of statements defines, in order (what collectDefinitions notes). */
+  static definitions(body: Statement[]): string[] {
+    const c = new Checker({ kind: 'program', body, span: { start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 } });
+    c.collectDefinitionsInOrder(body);
+    return c.noted;
+  }
+
+  private noted: string[] = [];
+
+  private collectDefinitionsInOrder(body: Statement[]): void {
+    this.collectDefinitions(body);
+    for (const [name, d] of this.laterDefs) this.noted.push(`${name}@${d.line}:${d.origin}`);
   }
 
   private report(span: Span, code: string, message: string, severity: Severity = 'error'): void {
@@ -974,6 +1021,79 @@ class Checker {
       }
     }
     this.declare(d.name, 'mm', 'mm');
+  }
+}
+
+/** True when two checker states would check the statements after them alike. */
+export function sameCheckerState(a: CheckerState, b: CheckerState): boolean {
+  if (a.platform !== b.platform && JSON.stringify(a.platform, bigintJson) !== JSON.stringify(b.platform, bigintJson)) return false;
+  if (a.globals.size !== b.globals.size || a.iommus.size !== b.iommus.size || a.groups.size !== b.groups.size) return false;
+  for (const [k, x] of a.globals) {
+    const y = b.globals.get(k);
+    if (y === undefined || x.kind !== y.kind || x.origin !== y.origin || x.elem !== y.elem || x.iommuKind !== y.iommuKind || x.span.line !== y.span.line || x.span.column !== y.span.column) return false;
+  }
+  for (const [k, x] of a.iommus) {
+    const y = b.iommus.get(k);
+    if (y === undefined || x.kind !== y.kind || x.line !== y.line) return false;
+  }
+  for (const [k, x] of a.groups) {
+    const y = b.groups.get(k);
+    if (y === undefined || x.chain !== y.chain || x.device !== y.device) return false;
+  }
+  return true;
+}
+
+function bigintJson(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/**
+ * The checker one top-level statement at a time, for the incremental front end
+ * (incremental.ts): its state can be saved between statements and restored,
+ * and its output lists swapped, so a re-check starts near an edit.
+ */
+export class StatementChecker {
+  private readonly c: Checker;
+
+  constructor(program: Program) {
+    this.c = new Checker(program);
+    this.c.prepare();
+  }
+
+  get diagnostics(): Diagnostic[] {
+    return this.c.diagnostics;
+  }
+
+  get symbols(): SymbolInfo[] {
+    return this.c.symbols;
+  }
+
+  /** Where the next statements' diagnostics and symbols go. */
+  output(diagnostics: Diagnostic[], symbols: SymbolInfo[]): void {
+    this.c.diagnostics = diagnostics;
+    this.c.symbols = symbols;
+  }
+
+  /** Checks one top-level statement; a checker bug becomes a diagnostic on it, as in check(). */
+  check(s: Statement): void {
+    try {
+      this.c.topLevel(s);
+    } catch (e) {
+      this.c.diagnostics.push(makeDiagnostic(s.span, 'internal', `internal checker error: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+
+  save(): CheckerState {
+    return this.c.saveState();
+  }
+
+  restore(st: CheckerState): void {
+    this.c.restoreState(st);
+  }
+
+  /** What a list of statements defines (names, first lines, origins), to tell whether an edit changed it. */
+  static definitions(body: Statement[]): string[] {
+    return Checker.definitions(body);
   }
 }
 

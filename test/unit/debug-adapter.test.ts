@@ -144,6 +144,16 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal((await top()).at(-1)?.line, 13);
   });
 
+  it('honours a condition on the DMA sanitizer trace breakpoint: the finding at the IOVA range it names', async () => {
+    const program = path.join(REPO_ROOT, 'test', 'fixtures', 'sanitizer', 'dma-beyond-mapping.dmas');
+    const [, stopped] = await Promise.all([
+      launch({ program }, () => dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'sanitizer', condition: 'device == 0000:05:00.0 && addr in 0xfffff040..0xfffff048' }] })),
+      dc.waitForEvent('stopped'),
+    ]);
+    assert.match((stopped as DebugProtocol.StoppedEvent).body.text ?? '', /^dmascope: 0000:05:00\.0 reads 0xfffff040\+8 /);
+    assert.equal((await top()).at(-1)?.line, 13, 'the write at 0xfffff03c (line 12) is outside the range');
+  });
+
   it('reverse-continues to a breakpoint behind, evaluates and reads memory through the device and the CPU', async () => {
     await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }, { line: 12 }] })), dc.waitForEvent('stopped')]);
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);

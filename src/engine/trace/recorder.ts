@@ -269,7 +269,9 @@ export class TraceRecorder {
     if (relatedLine !== undefined) c.relatedLine = relatedLine;
     if (site) c.site = site;
     this.checks.push(c);
-    this.emit('engine:check', { id, severity, message });
+    // A finding at an access also carries where it was, for trace breakpoint conditions (device, addr in ..).
+    if (site) this.emit('engine:check', { id, severity, message, ...(site.device !== undefined ? { device: site.device } : {}), ...(site.iova !== undefined ? { iova: site.iova } : {}), phys: site.phys, len: Number(site.len) });
+    else this.emit('engine:check', { id, severity, message });
   }
 
   fault(device: string, addr: bigint, access: AccessKind, pasid: number | null, reason: string): void {

@@ -229,9 +229,10 @@ export class RunScheduler {
 export interface CheckSchedulerOptions {
   /** Sources up to this length are checked synchronously. */
   syncMaxChars: number;
-  checkSync: (source: string) => Diagnostic[];
+  /** `uri` names the document, so a checker can reuse what the previous version's check did (incremental.ts). */
+  checkSync: (source: string, uri: string) => Diagnostic[];
   /** Checks off-thread; resolves undefined when the check could not be done. */
-  checkAsync: (source: string) => Cancellable<Diagnostic[] | undefined>;
+  checkAsync: (source: string, uri: string) => Cancellable<Diagnostic[] | undefined>;
   onCheck: (uri: string, version: number, diagnostics: Diagnostic[]) => void;
 }
 
@@ -261,10 +262,10 @@ export class CheckScheduler {
     const source = doc.text();
     const version = doc.version();
     if (source.length <= this.opts.syncMaxChars) {
-      this.opts.onCheck(doc.uri, version, this.opts.checkSync(source));
+      this.opts.onCheck(doc.uri, version, this.opts.checkSync(source, doc.uri));
       return;
     }
-    const handle = this.opts.checkAsync(source);
+    const handle = this.opts.checkAsync(source, doc.uri);
     const inflight = { version, handle };
     st.inflight = inflight;
     const state = st;

@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkScenario } from '../lang/run';
+import { IncrementalChecker } from '../lang/incremental';
 import type { Diagnostic, RunResult } from '../lang/run-result';
 import type { Config } from './config';
 import { countLineBreaks, type LineChange } from './line-map';
@@ -108,9 +108,9 @@ export class RunService implements vscode.Disposable {
     });
     this.checks = new CheckScheduler({
       syncMaxChars: SYNC_CHECK_MAX_CHARS,
-      checkSync: (source) => checkScenario(source),
-      checkAsync: (source) => {
-        const job = this.pool.submit({ kind: 'check', source }, CHECK_TIME_LIMIT_MS);
+      checkSync: (source, uri) => this.hostChecker(uri).update(source).diagnostics,
+      checkAsync: (source, uri) => {
+        const job = this.pool.submit({ kind: 'check', source, key: uri }, CHECK_TIME_LIMIT_MS);
         return {
           promise: job.promise.then((msg) => (msg.kind === 'check' ? msg.diagnostics : undefined), () => undefined),
           cancel: job.cancel,
@@ -159,8 +159,18 @@ export class RunService implements vscode.Disposable {
     this.runs.edited(src);
   }
 
+  /** Small documents are checked on this thread, each by its own incremental checker. */
+  private readonly hostCheckers = new Map<string, IncrementalChecker>();
+
+  private hostChecker(uri: string): IncrementalChecker {
+    let c = this.hostCheckers.get(uri);
+    if (c === undefined) this.hostCheckers.set(uri, (c = new IncrementalChecker()));
+    return c;
+  }
+
   private closed(doc: vscode.TextDocument): void {
     const uri = doc.uri.toString();
+    this.hostCheckers.delete(uri);
     this.checks.closed(uri);
     this.runs.closed(uri);
     this.store.delete(uri);

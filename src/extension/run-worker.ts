@@ -4,15 +4,28 @@
 
 import { parentPort } from 'node:worker_threads';
 import { checkScenario, runScenario } from '../lang/run';
+import { IncrementalChecker } from '../lang/incremental';
 import { summarizeRun } from './run-diagnostics';
 import { trimResult, trimmedReport } from './run-trim';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+
+/** Incremental checkers of the documents this worker checked last, least recently used first. */
+const checkers = new Map<string, IncrementalChecker>();
+const MAX_CHECKERS = 4;
+
+function incrementalCheck(key: string, source: string): ReturnType<typeof checkScenario> {
+  const checker = checkers.get(key) ?? new IncrementalChecker();
+  checkers.delete(key);
+  checkers.set(key, checker);
+  while (checkers.size > MAX_CHECKERS) checkers.delete(checkers.keys().next().value as string);
+  return checker.update(source).diagnostics;
+}
 
 function handle(req: WorkerRequest): WorkerResponse {
   const t0 = performance.now();
   try {
     if (req.kind === 'check') {
-      const diagnostics = checkScenario(req.source);
+      const diagnostics = req.key !== undefined ? incrementalCheck(req.key, req.source) : checkScenario(req.source);
       return { id: req.id, kind: 'check', diagnostics, durationMs: performance.now() - t0 };
     }
     // The engine models one kernel (req.kernelVersion is validated by the

@@ -7,7 +7,8 @@ import type { Diagnostic } from '../lang/run-result';
 import type { RunSummary } from './run-diagnostics';
 
 export type WorkerRequest =
-  | { id: number; kind: 'check'; source: string }
+  /** `key` (the document's URI) lets the worker re-check only what an edit changed since its last check of that key. */
+  | { id: number; kind: 'check'; source: string; key?: string }
   | { id: number; kind: 'run'; source: string; fileName: string; kernelVersion: string; budget?: RunBudget };
 
 export type WorkerResponse =

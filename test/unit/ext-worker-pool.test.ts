@@ -108,6 +108,21 @@ describe('ext: run worker and pool (real worker threads)', function () {
     assert.equal(msg.kind, 'check');
   });
 
+  it('checks a document again incrementally by its key: an edited line gets the same diagnostics as a full check', async () => {
+    const big = bigScenario(10_000);
+    const first = await pool.submit({ kind: 'check', source: big, key: 'file:///big.dmas' }).promise;
+    assert.equal(first.kind, 'check');
+    const lines = big.split('\n');
+    const at = lines.findIndex((l, i) => i > 5000 && l.trim() !== '' && !l.startsWith(' ') && !l.startsWith('#') && !l.startsWith('}'));
+    lines[at] = 'cpu_write(nosuchbuffer, 0, "x")';
+    const msg = await pool.submit({ kind: 'check', source: lines.join('\n'), key: 'file:///big.dmas' }).promise;
+    assert.equal(msg.kind, 'check');
+    if (msg.kind === 'check') {
+      assert.deepEqual(msg.diagnostics.map((d) => [d.line, d.code]), [[at + 1, 'unknown-name']]);
+      assert.ok(msg.durationMs < (first.kind === 'check' ? first.durationMs : Infinity), `${msg.durationMs} ms after ${first.kind === 'check' ? first.durationMs : 0} ms`);
+    }
+  });
+
   it('a run stops itself at its time budget and keeps what it did, before the worker deadline', async () => {
     const msg = await pool.submit({ kind: 'run', source: ENDLESS, fileName: 'loop.dmas', kernelVersion: '6.18', budget: { timeSeconds: 0.5, memoryMb: 1024 } }, 20_000).promise;
     assert.equal(msg.kind, 'run');

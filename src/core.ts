@@ -27,3 +27,4 @@ export * from './engine/inspect';
 export * from './engine/snapshot';
 export * from './lang/interp/run-budget';
 export * from './engine/sanitizer';
+export * from './lang/incremental';

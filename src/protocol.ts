@@ -10,6 +10,7 @@
 
 import type { DomainView, MachineView } from './engine/inspect/types';
 import type { BounceModel } from './panels/bounce-model';
+import type { DiffEntry, IovaMapModel } from './panels/iova-map-model';
 import type { WalkModel } from './panels/walk-model';
 
 /** The panels there are; one WebviewPanel per kind. */
@@ -35,19 +36,20 @@ export interface PositionInfo {
 
 // ---- IOVA map panel -------------------------------------------------------
 
-/** The state the IOVA map draws: the whole machine view now, and at the compare position. */
+/** The state the IOVA map draws: one domain's model (built by the host), the domains to pick from, and a comparison. */
 export interface IovaMapState {
   position: PositionInfo;
-  machine: MachineView;
-  /** Machine at the position before the current event (for "changed by the current event"). */
-  previous: MachineView | null;
-  /** Machine at a compare position the user picked, or null. */
-  compare: { event: number; line: number; machine: MachineView } | null;
+  /** Domains with mappings or an IOVA allocator at this position. */
+  domains: { label: string; mappings: number }[];
+  /** The shown domain's model; null when no domain has anything to draw yet. */
+  model: IovaMapModel | null;
+  /** The shown domain compared with another position the user picked: what that position had and this one has not, and so on. */
+  compare: { event: number; line: number; diff: DiffEntry[]; total: number } | null;
 }
 
 /** Host -> IOVA map webview. */
 export type IovaMapToWebview =
-  | { type: 'iovaMap/state'; state: IovaMapState; selectDomain?: string }
+  | { type: 'iovaMap/state'; state: IovaMapState }
   | { type: 'iovaMap/error'; message: string }
   | { type: 'iovaMap/exported'; inReplyTo: number; path: string | null };
 
@@ -55,8 +57,9 @@ export type IovaMapToWebview =
 export type IovaMapFromWebview =
   | { type: 'iovaMap/ready' }
   | { type: 'iovaMap/seek'; event: number }
+  | { type: 'iovaMap/domain'; domain: string }
   | { type: 'iovaMap/compare'; event: number | null }
-  | { type: 'iovaMap/revealLine'; line: number; event?: number }
+  | { type: 'iovaMap/revealLine'; line: number; iova?: string }
   | { type: 'iovaMap/export'; requestId: number; format: 'png' | 'svg' | 'json'; data: string };
 
 /** Persisted webview state (vscode.setState), restored by the panel serializer. */
@@ -66,6 +69,9 @@ export interface IovaMapPersistedState {
   /** Visible window: first IOVA (hex) and bytes per pixel as a float (log2). */
   viewStart?: string;
   log2BytesPerPixel?: number;
+  /** The event the panel showed (run mode) and the compare position. */
+  event?: number;
+  compare?: number | null;
 }
 
 // ---- Translation walk panel ----------------------------------------------
@@ -249,9 +255,10 @@ const IOVA_MAP_FROM: Record<IovaMapFromWebview['type'], (m: Obj) => string | nul
   'iovaMap/ready': () => null,
   'iovaMap/seek': (m) => (isInt(m.event) && m.event >= -1 ? null : 'event must be an integer >= -1'),
   'iovaMap/compare': (m) => (m.event === null || (isInt(m.event) && m.event >= -1) ? null : 'event must be null or an integer >= -1'),
+  'iovaMap/domain': (m) => (isStr(m.domain, 256) && m.domain.length > 0 ? null : 'domain must be a domain label'),
   'iovaMap/revealLine': (m) => {
     if (!isInt(m.line) || m.line < 1) return 'line must be a positive integer';
-    if (m.event !== undefined && !(isInt(m.event) && m.event >= 0)) return 'event must be a non-negative integer';
+    if (m.iova !== undefined && !(isStr(m.iova, 20) && /^0x[0-9a-fA-F]{1,16}$/.test(m.iova))) return 'iova must be a hex address (0x...)';
     return null;
   },
   'iovaMap/export': (m) => {

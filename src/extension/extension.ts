@@ -36,10 +36,9 @@ export function activate(context: vscode.ExtensionContext): ExtensionDeps {
   registerDebugger(context);
   // Completions, signature help, hovers, inlay hints, per-line lenses, semantic tokens, quick fixes.
   registerLanguageProviders(context, deps);
-  // Panels beside the editor: the IOVA map.
-  registerIovaMapPanel(context);
-  // The translation walk and bounce buffers panels, and the debugger position they follow.
+  // Panels beside the editor (IOVA map, translation walk, bounce buffers), and the debugger position they follow.
   trackDebugPositions(context);
+  registerIovaMapPanel(context, (m) => output.appendLine(m));
   registerWalkPanel(context, (m) => output.appendLine(m));
   registerBouncePanel(context, (m) => output.appendLine(m));
   // Kernel captures (dmesg, ftrace): import them, findings in the Problems view, convert to a scenario.

@@ -1,8 +1,13 @@
 // What the IOVA map panel draws, from the engine's inspect views: plain data,
-// no vscode, no DOM. Addresses go to the webview as two 32-bit halves (and the
-// hex string for labels) so its draw loop never touches BigInt.
+// no vscode, no DOM. The host builds it (BigInt arithmetic happens here,
+// once), the webview only indexes and draws it. Mapped ranges go as packed
+// columns: addresses as two unsigned 32-bit halves in Uint32Arrays, so
+// 100,000 mappings cross postMessage as a few typed arrays instead of
+// 100,000 objects, and the draw loop is plain number arithmetic, never BigInt.
 
 import type { BufferView, DomainView, MachineView, MappedRangeView } from '../engine/inspect/types';
+
+const big = (h: string): bigint => BigInt(h);
 
 /** A 64-bit address as two unsigned 32-bit halves. */
 export interface U64Halves { hi: number; lo: number }
@@ -11,8 +16,14 @@ export function halves(v: bigint): U64Halves {
   return { hi: Number((v >> 32n) & 0xffffffffn), lo: Number(v & 0xffffffffn) };
 }
 
+/** "0x..." from two halves, without BigInt (for labels in the webview). */
+export function hexOfHalves(hi: number, lo: number): string {
+  return hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+}
+
 /** Permission colour key: the webview maps each to a theme colour. */
 export type ProtKey = 'r' | 'w' | 'rw' | 'none' | 'mmio';
+export const PROT_KEYS: readonly ProtKey[] = ['r', 'w', 'rw', 'none', 'mmio'];
 
 export function protKey(prot: string): ProtKey {
   const flags = prot.split(',');
@@ -21,9 +32,53 @@ export function protKey(prot: string): ProtKey {
   return rw === 'r' || rw === 'w' || rw === 'rw' ? rw : 'none';
 }
 
+/**
+ * The mapped ranges of a domain, sorted by IOVA, one entry per index in each
+ * column. `start`, `end` (exclusive) and `phys` hold [hi, lo] pairs.
+ */
+export interface PackedRanges {
+  count: number;
+  start: Uint32Array;
+  end: Uint32Array;
+  phys: Uint32Array;
+  /** Index into PROT_KEYS. */
+  key: Uint8Array;
+  /** Index into `protNames` (the full prot string, flags included). */
+  prot: Uint16Array;
+  protNames: string[];
+  line: Uint32Array;
+  /** 1 when granule rounding lets the device reach bytes outside the buffer behind this mapping. */
+  exposed: Uint8Array;
+  /** Range indices sorted by physical address (the physical view). */
+  physOrder: Uint32Array;
+}
+
+/** IOVA allocations as packed columns ([hi, lo] pairs for start and exclusive end). */
+export interface PackedAllocations { count: number; start: Uint32Array; end: Uint32Array; pages: Uint32Array; cached: Uint8Array }
+
+function packAllocations(list: { start: string; last: string; pages: number; cached: boolean }[]): PackedAllocations {
+  const parsed = list.map((a) => {
+    const [sHi, sLo] = hexHalves(a.start);
+    const [lHi, lLo] = hexHalves(a.last);
+    // End = last + 1, with the carry.
+    const eLo = lLo === 0xffffffff ? 0 : lLo + 1;
+    const eHi = lLo === 0xffffffff ? lHi + 1 : lHi;
+    return { sHi, sLo, eHi, eLo, s: sHi * TWO32 + sLo, a };
+  }).sort((x, y) => x.s - y.s);
+  const n = parsed.length;
+  const out: PackedAllocations = { count: n, start: new Uint32Array(2 * n), end: new Uint32Array(2 * n), pages: new Uint32Array(n), cached: new Uint8Array(n) };
+  parsed.forEach((x, i) => {
+    out.start[2 * i] = x.sHi; out.start[2 * i + 1] = x.sLo;
+    out.end[2 * i] = x.eHi; out.end[2 * i + 1] = x.eLo;
+    out.pages[i] = x.a.pages;
+    out.cached[i] = x.a.cached ? 1 : 0;
+  });
+  return out;
+}
+
+/** One mapped range as objects (hover, tests, the JSON export). */
 export interface DrawnRange {
   start: U64Halves;
-  /** Exclusive end. */
   end: U64Halves;
   iova: string;
   phys: string;
@@ -31,6 +86,7 @@ export interface DrawnRange {
   prot: string;
   key: ProtKey;
   line: number;
+  exposed: boolean;
 }
 
 export interface PhysFinding {
@@ -41,12 +97,14 @@ export interface PhysFinding {
   start: string;
   end: string;
   bytes: string;
+  line: number;
   message: string;
 }
 
-export interface PhysRange { phys: string; start: U64Halves; end: U64Halves; iova: string; buffer: string | null; line: number }
+export interface DiffEntry { kind: 'mapped' | 'unmapped' | 'changed'; iova: string; size: string; before: string | null; after: string | null; start: U64Halves; end: U64Halves }
 
-export interface DiffEntry { kind: 'mapped' | 'unmapped' | 'changed'; iova: string; size: string; before: string | null; after: string | null }
+/** At most this many findings and diff entries are listed one by one (the rest are counted). */
+export const LISTED_MAX = 500;
 
 export interface IovaMapModel {
   domain: string;
@@ -56,100 +114,222 @@ export interface IovaMapModel {
   apertureBits: number;
   /** 4 GiB: the 32-bit DMA boundary, when inside the aperture. */
   boundary32: U64Halves | null;
-  ranges: DrawnRange[];
-  holes: { start: U64Halves; end: U64Halves; size: string }[];
-  allocations: { start: U64Halves; end: U64Halves; startHex: string; pages: number; cached: boolean }[];
-  flushQueue: { cpu: number; start: U64Halves; iova: string; pages: number; counter: number }[];
+  ranges: PackedRanges;
+  /** Gaps between mapped ranges inside the aperture: how many and the largest few (hover finds any from the ranges). */
+  holeCount: number;
+  largestHoles: { start: U64Halves; end: U64Halves; size: string }[];
+  /** iova_domain allocations (the rbtree) sorted by start; `cached` 1: sitting in an rcache magazine. */
+  allocations: PackedAllocations;
+  flushQueue: { cpu: number; start: U64Halves; end: U64Halves; iova: string; pages: number; counter: number }[];
   rcache: { order: number; cachedRanges: number; depotMagazines: number }[];
-  /** Ranges the current event mapped, unmapped or changed (vs the previous position). */
+  /** Ranges the current event mapped, unmapped or changed (vs the position before it). */
   change: DiffEntry[];
-  phys: PhysRange[];
+  /** Physical span the mappings land in (for the physical view's scale). */
+  physSpan: { start: U64Halves; end: U64Halves } | null;
   findings: PhysFinding[];
+  findingCount: number;
+  exposedBytes: string;
 }
 
-const big = (h: string): bigint => BigInt(h);
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
-function sortedRanges(list: MappedRangeView[]): MappedRangeView[] {
-  return [...list].sort((a, b) => (big(a.iova) < big(b.iova) ? -1 : big(a.iova) > big(b.iova) ? 1 : 0));
+const TWO32 = 4294967296;
+
+/** "0x..." as [hi, lo] 32-bit halves, no BigInt (the hot path: one per mapping). */
+function hexHalves(h: string): [number, number] {
+  const s = h.startsWith('0x') || h.startsWith('0X') ? h.slice(2) : h;
+  if (s.length <= 8) return [0, parseInt(s || '0', 16)];
+  return [parseInt(s.slice(0, s.length - 8), 16), parseInt(s.slice(-8), 16)];
 }
 
-/** What was mapped, unmapped or changed (phys or prot) between two domain states, by IOVA. */
+/** As a float64: exact below 2^53, and for granule-aligned (4K) addresses up to 2^65, so ordering and pixel positions are right. */
+const numOf = (h: string): number => { const [hi, lo] = hexHalves(h); return hi * TWO32 + lo; };
+
+function hexNum(v: number): string {
+  const hi = Math.floor(v / TWO32);
+  const lo = v - hi * TWO32;
+  return hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+}
+
+interface Parsed { sHi: number; sLo: number; eHi: number; eLo: number; s: number; e: number; p: number; pHi: number; pLo: number; r: MappedRangeView }
+
+function parseRange(r: MappedRangeView): Parsed {
+  const [sHi, sLo] = hexHalves(r.iova);
+  const [zHi, zLo] = hexHalves(r.size);
+  const [pHi, pLo] = hexHalves(r.phys);
+  const lo = sLo + zLo;
+  const eLo = lo >= TWO32 ? lo - TWO32 : lo;
+  const eHi = sHi + zHi + (lo >= TWO32 ? 1 : 0);
+  return { sHi, sLo, eHi, eLo, s: sHi * TWO32 + sLo, e: eHi * TWO32 + eLo, p: pHi * TWO32 + pLo, pHi, pLo, r };
+}
+
+function diffEntry(kind: DiffEntry['kind'], r: MappedRangeView, before: string | null, after: string | null): DiffEntry {
+  const x = parseRange(r);
+  return { kind, iova: r.iova, size: r.size, before, after, start: { hi: x.sHi, lo: x.sLo }, end: { hi: x.eHi, lo: x.eLo } };
+}
+
+/** What was mapped, unmapped or changed (phys, size or prot) between two domain states, by IOVA. */
 export function diffDomains(before: DomainView | null, after: DomainView | null): DiffEntry[] {
-  const key = (r: MappedRangeView): string => `${big(r.iova)}`;
-  const b = new Map((before?.mappings ?? []).map((r) => [key(r), r]));
-  const a = new Map((after?.mappings ?? []).map((r) => [key(r), r]));
+  const b = new Map((before?.mappings ?? []).map((r) => [r.iova.toLowerCase(), r]));
+  const a = new Map((after?.mappings ?? []).map((r) => [r.iova.toLowerCase(), r]));
   const out: DiffEntry[] = [];
   const desc = (r: MappedRangeView): string => `${r.phys} ${r.size} ${r.prot}`;
   for (const [k, r] of a) {
     const old = b.get(k);
-    if (!old) out.push({ kind: 'mapped', iova: r.iova, size: r.size, before: null, after: desc(r) });
-    else if (desc(old) !== desc(r)) out.push({ kind: 'changed', iova: r.iova, size: r.size, before: desc(old), after: desc(r) });
+    if (!old) out.push(diffEntry('mapped', r, null, desc(r)));
+    else if (desc(old) !== desc(r)) out.push(diffEntry('changed', r, desc(old), desc(r)));
   }
-  for (const [k, r] of b) if (!a.has(k)) out.push({ kind: 'unmapped', iova: r.iova, size: r.size, before: desc(r), after: null });
-  return out.sort((x, y) => (big(x.iova) < big(y.iova) ? -1 : big(x.iova) > big(y.iova) ? 1 : 0));
+  for (const [k, r] of b) if (!a.has(k)) out.push(diffEntry('unmapped', r, desc(r), null));
+  const key = (d: DiffEntry): number => d.start.hi * TWO32 + d.start.lo;
+  return out.sort((x, y) => key(x) - key(y));
 }
 
-function bufferAt(buffers: BufferView[], phys: bigint): BufferView | undefined {
-  return buffers.find((b) => big(b.phys) <= phys && phys < big(b.phys) + big(b.size));
+/** Buffers sorted by start, found by binary search (a machine may hold many). Physical addresses are below 2^52: exact as float64. */
+function bufferFinder(buffers: BufferView[]): (phys: number) => { b: BufferView; s: number; e: number } | undefined {
+  const list = buffers.map((b) => { const s = numOf(b.phys); return { b, s, e: s + numOf(b.size) }; }).sort((x, y) => x.s - y.s);
+  return (phys) => {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].s <= phys) lo = mid + 1;
+      else hi = mid;
+    }
+    const c = list[lo - 1];
+    return c && phys < c.e ? c : undefined;
+  };
 }
 
 /** Build the drawn model of one domain; `previous` is the same machine before the current event. */
 export function buildIovaMapModel(machine: MachineView, domainLabel: string, previous: MachineView | null = null): IovaMapModel | undefined {
   const d = machine.domains.find((x) => x.label === domainLabel);
   if (!d) return undefined;
-  const granule = big(d.granule);
-  const [apStart, apEnd] = d.aperture ? [big(d.aperture[0]), big(d.aperture[1]) + 1n] : [0n, 1n << 48n];
-  const ranges = sortedRanges(d.mappings).map((r): DrawnRange => ({
-    start: halves(big(r.iova)), end: halves(big(r.iova) + big(r.size)), iova: r.iova, phys: r.phys, size: r.size, prot: r.prot, key: protKey(r.prot), line: r.line,
-  }));
-  const holes: IovaMapModel['holes'] = [];
-  let cursor = apStart;
-  for (const r of sortedRanges(d.mappings)) {
-    const s = big(r.iova);
-    if (s > cursor) holes.push({ start: halves(cursor), end: halves(s), size: hex(s - cursor) });
-    const e = s + big(r.size);
-    if (e > cursor) cursor = e;
-  }
-  if (cursor < apEnd) holes.push({ start: halves(cursor), end: halves(apEnd), size: hex(apEnd - cursor) });
-  const four = 1n << 32n;
-  const phys: PhysRange[] = [];
+  const granule = numOf(d.granule);
+  const apStartB = d.aperture ? big(d.aperture[0]) : 0n;
+  const apEndB = d.aperture ? big(d.aperture[1]) + 1n : 1n << 48n;
+  const apStart = Number(apStartB);
+  const apEnd = Number(apEndB);
+  const sorted = d.mappings.map(parseRange).sort((x, y) => x.s - y.s);
+  const n = sorted.length;
+  const protIndex = new Map<string, number>();
+  const ranges: PackedRanges = {
+    count: n, start: new Uint32Array(2 * n), end: new Uint32Array(2 * n), phys: new Uint32Array(2 * n), key: new Uint8Array(n),
+    prot: new Uint16Array(n), protNames: [], line: new Uint32Array(n), exposed: new Uint8Array(n), physOrder: new Uint32Array(n),
+  };
+  const findBuffer = bufferFinder(machine.buffers);
   const findings: PhysFinding[] = [];
-  for (const r of sortedRanges(d.mappings)) {
-    const p = big(r.phys);
-    const size = big(r.size);
-    const buf = bufferAt(machine.buffers, p);
-    phys.push({ phys: r.phys, start: halves(p), end: halves(p + size), iova: r.iova, buffer: buf?.label ?? null, line: r.line });
+  let findingCount = 0;
+  let exposedBytes = 0;
+  let holes: { start: number; end: number }[] = [];
+  let holeCount = 0;
+  let cursor = apStart;
+  const addHole = (s: number, e: number): void => {
+    holeCount++;
+    holes.push({ start: s, end: e });
+    // Keep the 16 largest: sort now and then, not on every push.
+    if (holes.length > 256) holes = holes.sort((x, y) => y.end - y.start - (x.end - x.start)).slice(0, 16);
+  };
+  const keyOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const x = sorted[i];
+    ranges.start[2 * i] = x.sHi; ranges.start[2 * i + 1] = x.sLo;
+    ranges.end[2 * i] = x.eHi; ranges.end[2 * i + 1] = x.eLo;
+    ranges.phys[2 * i] = x.pHi; ranges.phys[2 * i + 1] = x.pLo;
+    let pi = protIndex.get(x.r.prot);
+    if (pi === undefined) {
+      pi = ranges.protNames.length;
+      protIndex.set(x.r.prot, pi);
+      ranges.protNames.push(x.r.prot);
+      keyOf.set(x.r.prot, PROT_KEYS.indexOf(protKey(x.r.prot)));
+    }
+    ranges.prot[i] = pi;
+    ranges.key[i] = keyOf.get(x.r.prot) ?? 3;
+    ranges.line[i] = x.r.line;
+    if (x.s > cursor) addHole(cursor, x.s);
+    if (x.e > cursor) cursor = x.e;
+    if (granule === 0) continue;
+    const buf = findBuffer(x.p);
     if (!buf) continue;
-    const bStart = big(buf.phys);
-    const bEnd = bStart + big(buf.size);
-    const mEnd = p + size;
+    const mEnd = x.p + (x.e - x.s);
     // Granule rounding maps whole granules: bytes before and after the buffer become reachable.
-    for (const [s, e] of [[p, bStart < mEnd ? bStart : mEnd], [bEnd > p ? bEnd : p, mEnd]] as [bigint, bigint][]) {
-      if (e > s && (s < bStart || s >= bEnd)) {
+    for (const [s, e] of [[x.p, Math.min(buf.s, mEnd)], [Math.max(buf.e, x.p), mEnd]]) {
+      if (e <= s || (s >= buf.s && s < buf.e)) continue;
+      ranges.exposed[i] = 1;
+      findingCount++;
+      exposedBytes += e - s;
+      if (findings.length < LISTED_MAX) {
         findings.push({
-          iova: r.iova, buffer: buf.label, start: hex(s), end: hex(e), bytes: hex(e - s),
-          message: `${r.prot} mapping at IOVA ${r.iova} lets the device reach ${e - s} bytes at ${hex(s)}..${hex(e - 1n)} outside buffer ${buf.label} (granule ${d.granule} rounding)`,
+          iova: x.r.iova, buffer: buf.b.label, start: hexNum(s), end: hexNum(e), bytes: hexNum(e - s), line: x.r.line,
+          message: `${x.r.prot} mapping at IOVA ${x.r.iova} lets the device reach ${e - s} bytes at ${hexNum(s)}..${hexNum(e - 1)} outside buffer ${buf.b.label} (granule ${d.granule} rounding)`,
         });
       }
     }
   }
+  if (cursor < apEnd) addHole(cursor, apEnd);
+  holes.sort((x, y) => y.end - y.start - (x.end - x.start) || x.start - y.start);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sorted[a].p - sorted[b].p || a - b);
+  let pLo = Infinity;
+  let pHi = -Infinity;
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    ranges.physOrder[k] = i;
+    pLo = Math.min(pLo, sorted[i].p);
+    pHi = Math.max(pHi, sorted[i].p + (sorted[i].e - sorted[i].s));
+  }
+  const four = 1n << 32n;
   const prevDomain = previous?.domains.find((x) => x.label === domainLabel) ?? null;
   let bits = 0;
-  for (let v = apEnd - 1n; v > 0n; v >>= 1n) bits++;
+  for (let v = apEndB - 1n; v > 0n; v >>= 1n) bits++;
+  // Hole bounds are granule-aligned (exact as float64); BigInt only for these few labels.
+  const bigOf = (v: number): bigint => BigInt(Math.floor(v / TWO32)) * 4294967296n + BigInt(v % TWO32);
   return {
     domain: d.label,
     granule: d.granule,
-    aperture: { start: halves(apStart), end: halves(apEnd), startHex: hex(apStart), endHex: hex(apEnd - 1n) },
+    aperture: { start: halves(apStartB), end: halves(apEndB), startHex: hex(apStartB), endHex: hex(apEndB - 1n) },
     apertureBits: bits,
-    boundary32: apStart < four && four < apEnd ? halves(four) : null,
+    boundary32: apStartB < four && four < apEndB ? halves(four) : null,
     ranges,
-    holes,
-    allocations: (d.iova?.allocations ?? []).map((a) => ({ start: halves(big(a.start)), end: halves(big(a.last) + 1n), startHex: a.start, pages: a.pages, cached: a.cached })),
-    flushQueue: (d.flushQueue?.entries ?? []).map((e) => ({ cpu: e.cpu, start: halves(big(e.iova)), iova: e.iova, pages: e.pages, counter: e.counter })),
+    holeCount,
+    largestHoles: holes.slice(0, 16).map((h) => ({ start: halves(bigOf(h.start)), end: halves(bigOf(h.end)), size: hex(bigOf(h.end) - bigOf(h.start)) })),
+    allocations: packAllocations(d.iova?.allocations ?? []),
+    flushQueue: (d.flushQueue?.entries ?? []).map((e) => {
+      const s = big(e.iova);
+      return { cpu: e.cpu, start: halves(s), end: halves(s + BigInt(e.pages) * big(d.iova?.granule ?? d.granule)), iova: e.iova, pages: e.pages, counter: e.counter };
+    }),
     rcache: (d.iova?.rcache ?? []).filter((r) => r.cachedRanges > 0 || r.depotMagazines > 0).map((r) => ({ order: r.order, cachedRanges: r.cachedRanges, depotMagazines: r.depotMagazines })),
-    change: previous ? diffDomains(prevDomain, d) : [],
-    phys,
-    findings: granule > 0n ? findings : [],
+    change: previous ? diffDomains(prevDomain, d).slice(0, LISTED_MAX) : [],
+    physSpan: n > 0 ? { start: halvesOfNum(pLo), end: halvesOfNum(pHi) } : null,
+    findings,
+    findingCount,
+    exposedBytes: hexNum(exposedBytes),
   };
+}
+
+function halvesOfNum(v: number): U64Halves {
+  const hi = Math.floor(v / TWO32);
+  return { hi, lo: v - hi * TWO32 };
+}
+
+/** Range `i` of the packed columns as an object. */
+export function rangeAt(r: PackedRanges, i: number): DrawnRange {
+  const start = { hi: r.start[2 * i], lo: r.start[2 * i + 1] };
+  const end = { hi: r.end[2 * i], lo: r.end[2 * i + 1] };
+  // Size from the halves without BigInt: exact below 2^53 bytes.
+  const size = (end.hi - start.hi) * 4294967296 + (end.lo - start.lo);
+  return {
+    start, end, iova: hexOfHalves(start.hi, start.lo), phys: hexOfHalves(r.phys[2 * i], r.phys[2 * i + 1]), size: `0x${size.toString(16)}`,
+    prot: r.protNames[r.prot[i]] ?? '?', key: PROT_KEYS[r.key[i]] ?? 'none', line: r.line[i], exposed: r.exposed[i] === 1,
+  };
+}
+
+/** Every range as objects (the JSON export). */
+export function rangesOf(r: PackedRanges): DrawnRange[] {
+  const out: DrawnRange[] = [];
+  for (let i = 0; i < r.count; i++) out.push(rangeAt(r, i));
+  return out;
+}
+
+/** The domains a picker offers: those with mappings or an IOVA allocator. */
+export function domainChoices(machine: MachineView): { label: string; mappings: number }[] {
+  return machine.domains.filter((d) => d.mappings.length > 0 || d.iova !== null).map((d) => ({ label: d.label, mappings: d.mappings.length }));
 }

@@ -1,107 +1,248 @@
-// The IOVA map panel's host side: one WebviewPanel beside the editor, strict
-// CSP with a nonce, resources only from media/ and dist/, restored after a
-// reload by its serializer. Without a debugger it shows the state of a run of
-// the scenario after the line asked for (or at the end of the run).
+// The IOVA map panel's host side: one WebviewPanel beside the editor (shell,
+// CSP and resource roots from panel-host.ts). Without the debugger it runs
+// the scenario (ScenarioTimeline, cached per document version) and shows the
+// state after the lens's line; while a dmascope debug session is paused on
+// the scenario it follows the debugger and reads the machine from the session
+// ('dmascope/inspect': the state the debugger holds, memory edits included).
+// The host builds the drawn model (BigInt work happens here, once) and sends
+// packed columns; a comparison with a pinned position is diffed here too.
+// A reload restores the panel through its serializer (the webview's saved
+// state: scenario, domain, position, view).
 
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { inspectMachine } from '../../engine/inspect';
-import { ScenarioTimeline } from '../../lang/timeline';
-import { parseFromWebviewMessage, type IovaMapState, type IovaMapToWebview } from '../../protocol';
+import type { MachineView } from '../../engine/inspect/types';
+import { WHERE_FROM_REQUEST } from '../../debug/session';
+import type { ScenarioTimeline } from '../../lang/timeline';
+import { eventAfterLine } from '../../panels/bounce-source';
+import { buildIovaMapModel, diffDomains, domainChoices } from '../../panels/iova-map-model';
+import { IOVA_MAP_BODY } from '../../panels/iova-map-page';
+import { statementStops, walkTimeline } from '../../panels/walk-source';
+import { parseFromWebviewMessage, type IovaMapPersistedState, type IovaMapState, type IovaMapToWebview, type PositionInfo } from '../../protocol';
+import { COMMANDS } from '../command-ids';
+import { DEBUG_TYPE } from '../debug/debug-config';
+import { debuggerOn, inspectAtDebugger } from '../debug/debug-inspect';
+import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport } from './panel-host';
 
 const VIEW_TYPE = 'dmascope.iovaMap';
-import { COMMANDS } from '../command-ids';
 
-function html(webview: vscode.Webview, root: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview', 'iova-map.js'));
-  const css = webview.asWebviewUri(vscode.Uri.joinPath(root, 'media', 'panels', 'iova-map.css'));
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<link rel="stylesheet" href="${css}"><title>IOVA map</title></head><body>
-<label for="domain">Domain</label> <select id="domain" aria-label="IOMMU domain"></select>
-<div id="info" role="status"></div>
-<canvas id="map" tabindex="0" height="120" aria-label="IOVA map"></canvas>
-<div id="tooltip" hidden></div>
-<script nonce="${nonce}" src="${script}"></script></body></html>`;
-}
-
-/** The state after the last event of `line` (or the end of the run). */
-function stateFor(source: string, uri: string, line: number | undefined): IovaMapState {
-  const tl = new ScenarioTimeline(source);
-  let event = tl.trace.length - 1;
-  if (line !== undefined) for (let i = 0; i < tl.trace.length; i++) if (tl.trace.eventAt(i).line === line) event = i;
-  const at = tl.stateAt(event).machine;
-  const before = event >= 0 ? tl.stateAt(event - 1).machine : undefined;
-  const statements: { event: number; line: number }[] = [];
-  for (let i = 0; i < tl.trace.length; i++) { const e = tl.trace.eventAt(i); if (e.name === 'engine:statement') statements.push({ event: i, line: e.line }); }
-  if (!at) throw new Error('The scenario does not use the machine yet.');
-  return {
-    position: { source: 'run', event, total: tl.trace.length, line: line ?? 0, backwards: false, statements, uri },
-    machine: inspectMachine(at),
-    previous: before ? inspectMachine(before) : null,
-    compare: null,
-  };
-}
+/** The machines a state is made of: now, right before the current event, at the compare position. */
+interface Machines { position: PositionInfo; now: MachineView; previous: MachineView | null; compare: MachineView | null }
 
 export class IovaMapPanel {
   private static current: IovaMapPanel | undefined;
-  private docUri: vscode.Uri | undefined;
+  private doc: vscode.TextDocument | undefined;
+  private cached: { uri: string; version: number; tl: ScenarioTimeline } | undefined;
+  private last: IovaMapState | undefined;
+  private domain: string | undefined;
+  private compareEvent: number | null = null;
+  private readonly subscriptions: vscode.Disposable[] = [];
 
   private constructor(private readonly panel: vscode.WebviewPanel, root: vscode.Uri, private readonly log: (m: string) => void) {
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(root, 'media'), vscode.Uri.joinPath(root, 'dist')] };
-    panel.webview.html = html(panel.webview, root);
-    panel.onDidDispose(() => { if (IovaMapPanel.current === this) IovaMapPanel.current = undefined; });
-    panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw));
+    panel.webview.options = panelOptions(root);
+    panel.webview.html = panelHtml(panel.webview, root, { name: 'iova-map', title: 'IOVA map', body: IOVA_MAP_BODY });
+    this.subscriptions.push(
+      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      onDebugPosition((p) => {
+        if (this.doc && p.program === this.doc.uri.fsPath) void this.showDebug();
+      }),
+    );
+    panel.onDidDispose(() => {
+      if (IovaMapPanel.current === this) IovaMapPanel.current = undefined;
+      for (const s of this.subscriptions) s.dispose();
+    });
   }
 
   static show(context: vscode.ExtensionContext, doc: vscode.TextDocument, line: number | undefined, log: (m: string) => void): void {
     if (!IovaMapPanel.current) {
-      const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'IOVA map', vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'media'), vscode.Uri.joinPath(context.extensionUri, 'dist')] });
+      const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'IOVA map', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(context.extensionUri));
       IovaMapPanel.current = new IovaMapPanel(panel, context.extensionUri, log);
+    } else {
+      IovaMapPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
     }
-    IovaMapPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
-    IovaMapPanel.current.load(doc, line);
+    IovaMapPanel.current.load(doc, line, undefined);
   }
 
-  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, state: { uri?: string } | undefined, log: (m: string) => void): void {
-    IovaMapPanel.current = new IovaMapPanel(panel, context.extensionUri, log);
-    if (state?.uri) void vscode.workspace.openTextDocument(vscode.Uri.parse(state.uri)).then((d) => IovaMapPanel.current?.load(d, undefined), () => undefined);
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, state: IovaMapPersistedState | undefined, log: (m: string) => void): void {
+    const p = new IovaMapPanel(panel, context.extensionUri, log);
+    IovaMapPanel.current = p;
+    if (!state?.uri) return;
+    p.domain = state.domain;
+    p.compareEvent = typeof state.compare === 'number' ? state.compare : null;
+    void vscode.workspace.openTextDocument(vscode.Uri.parse(state.uri)).then(
+      (d) => p.load(d, undefined, typeof state.event === 'number' ? state.event : undefined),
+      () => p.post({ type: 'iovaMap/error', message: `The scenario ${state.uri} is gone.` }),
+    );
   }
 
-  private load(doc: vscode.TextDocument, line: number | undefined): void {
-    this.docUri = doc.uri;
-    let msg: IovaMapToWebview;
-    try { msg = { type: 'iovaMap/state', state: stateFor(doc.getText(), doc.uri.toString(), line) }; } catch (e) { msg = { type: 'iovaMap/error', message: e instanceof Error ? e.message : String(e) }; }
-    void this.panel.webview.postMessage(msg);
+  private post(m: IovaMapToWebview): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  private timeline(doc: vscode.TextDocument): ScenarioTimeline {
+    const uri = doc.uri.toString();
+    if (!this.cached || this.cached.uri !== uri || this.cached.version !== doc.version) this.cached = { uri, version: doc.version, tl: walkTimeline(doc.getText()) };
+    return this.cached.tl;
+  }
+
+  /** The drawn state from the machines: the picked domain (or the first with something to draw) and the comparison. */
+  private send(ms: Machines, compareLine: number): void {
+    const domains = domainChoices(ms.now);
+    const label = domains.some((d) => d.label === this.domain) ? this.domain : domains[0]?.label;
+    const model = label ? buildIovaMapModel(ms.now, label, ms.previous) ?? null : null;
+    let compare: IovaMapState['compare'] = null;
+    if (label && ms.compare && this.compareEvent !== null) {
+      const diff = diffDomains(ms.compare.domains.find((d) => d.label === label) ?? null, ms.now.domains.find((d) => d.label === label) ?? null);
+      compare = { event: this.compareEvent, line: compareLine, diff: diff.slice(0, 500), total: diff.length };
+    }
+    const state: IovaMapState = { position: ms.position, domains, model, compare };
+    this.last = state;
+    this.panel.title = label ? `IOVA map: ${label}` : 'IOVA map';
+    this.post({ type: 'iovaMap/state', state });
+  }
+
+  /** Run mode: the state right after `event` of the run. */
+  private at(doc: vscode.TextDocument, event: number): void {
+    try {
+      const tl = this.timeline(doc);
+      const k = Math.max(-1, Math.min(event, tl.trace.length - 1));
+      const m = tl.stateAt(k).machine;
+      if (!m) throw new Error('The scenario has not set up the machine at this point.');
+      const now = inspectMachine(m);
+      const before = k >= 0 ? tl.stateAt(k - 1).machine : undefined;
+      const e = k >= 0 ? tl.trace.eventAt(k) : undefined;
+      const position: PositionInfo = { source: 'run', event: k, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements: statementStops(tl), uri: doc.uri.toString() };
+      let compare: MachineView | null = null;
+      let compareLine = 0;
+      if (this.compareEvent !== null) {
+        const c = Math.max(-1, Math.min(this.compareEvent, tl.trace.length - 1));
+        const cm = tl.stateAt(c).machine;
+        compare = cm ? inspectMachine(cm) : null;
+        compareLine = c >= 0 ? tl.trace.eventAt(c).line : 0;
+      }
+      this.send({ position, now, previous: before ? inspectMachine(before) : null, compare }, compareLine);
+    } catch (e) {
+      this.post({ type: 'iovaMap/error', message: `The scenario could not be run: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  /** The state after `line` (a lens), at `event` (a restored panel), or at the end of the run. */
+  private load(doc: vscode.TextDocument, line: number | undefined, event: number | undefined): void {
+    this.doc = doc;
+    if (debuggerOn(doc)) {
+      void this.showDebug();
+      return;
+    }
+    try {
+      this.at(doc, event ?? eventAfterLine(this.timeline(doc), line));
+    } catch (e) {
+      this.post({ type: 'iovaMap/error', message: `The scenario could not be run: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  /** Answers to debugger requests older than this one are dropped (positions can come faster than answers). */
+  private debugAsked = 0;
+
+  /** While debugging: the machine at the debugger's position (and at the compare position), all of it from the session. */
+  private async showDebug(): Promise<void> {
+    const doc = this.doc;
+    if (!doc) return;
+    const asked = ++this.debugAsked;
+    try {
+      const r = await inspectAtDebugger(doc, { withPrevious: true });
+      const c = r && this.compareEvent !== null ? await inspectAtDebugger(doc, { event: this.compareEvent }).catch(() => undefined) : undefined;
+      if (asked !== this.debugAsked) return;
+      if (!r) {
+        // The session ended meanwhile: the panel runs the scenario itself again.
+        this.at(doc, this.last?.position.event ?? eventAfterLine(this.timeline(doc), undefined));
+        return;
+      }
+      const p = r.position;
+      const position: PositionInfo = { source: 'debug', event: p.event, total: p.total, line: p.line, backwards: p.backwards, statements: p.statements, uri: doc.uri.toString() };
+      this.send({ position, now: r.machine, previous: r.previous, compare: c?.machine ?? null }, c?.position.line ?? 0);
+    } catch (e) {
+      if (asked === this.debugAsked) this.post({ type: 'iovaMap/error', message: `The debugger could not show the IOVA map: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  /** Shows the state again at the same position (another domain, another comparison). */
+  private refresh(): void {
+    const doc = this.doc;
+    if (!doc) return;
+    if (debuggerOn(doc)) void this.showDebug();
+    else this.at(doc, this.last?.position.event ?? eventAfterLine(this.timeline(doc), undefined));
   }
 
   private onMessage(raw: unknown): void {
     const parsed = parseFromWebviewMessage(raw);
-    if (!parsed.ok) { this.log(`IOVA map: ignored a bad message from the webview: ${parsed.error}`); return; }
+    if (!parsed.ok) {
+      this.log(`IOVA map: ignored a bad message from the webview: ${parsed.error}`);
+      return;
+    }
     const m = parsed.message;
-    if (m.type === 'iovaMap/revealLine' && this.docUri) {
-      const pos = new vscode.Position(m.line - 1, 0);
-      void vscode.window.showTextDocument(this.docUri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(pos, pos) });
-    } else if (m.type === 'iovaMap/ready' && this.docUri) {
-      void vscode.workspace.openTextDocument(this.docUri).then((d) => this.load(d, undefined));
+    const doc = this.doc;
+    switch (m.type) {
+      case 'iovaMap/ready':
+        if (this.last) this.post({ type: 'iovaMap/state', state: this.last });
+        return;
+      case 'iovaMap/domain':
+        this.domain = m.domain;
+        this.refresh();
+        return;
+      case 'iovaMap/compare':
+        this.compareEvent = m.event;
+        this.refresh();
+        return;
+      case 'iovaMap/seek': {
+        if (!doc) return;
+        const dbg = debugPositionOf(doc.uri.fsPath);
+        if (dbg) debugGoTo(dbg, m.event);
+        else this.at(doc, m.event);
+        return;
+      }
+      case 'iovaMap/revealLine': {
+        if (!doc) return;
+        revealLine(doc.uri, m.line);
+        // While debugging, the debugger goes back to the event that mapped the IOVA ('dmascope/whereFrom').
+        const dbg = debugPositionOf(doc.uri.fsPath);
+        if (dbg && m.iova) void Promise.resolve(dbg.session.customRequest(WHERE_FROM_REQUEST, { address: m.iova, space: 'iova' })).catch((e: unknown) => this.log(`IOVA map: ${e instanceof Error ? e.message : String(e)}`));
+        return;
+      }
+      case 'iovaMap/export':
+        void saveExport(`iova-map-${(this.last?.model?.domain ?? 'dmascope').replace(/[^A-Za-z0-9_.-]+/g, '-')}`, m.format, m.data, doc?.uri).then(
+          (path) => this.post({ type: 'iovaMap/exported', inReplyTo: m.requestId, path }),
+          (e: unknown) => this.post({ type: 'iovaMap/error', message: `Export failed: ${e instanceof Error ? e.message : String(e)}` }),
+        );
+        return;
+      default:
+        this.log(`IOVA map: ${m.type} is not an IOVA map message`);
     }
   }
 }
 
-export function registerIovaMapPanel(context: vscode.ExtensionContext): void {
-  const out = vscode.window.createOutputChannel('dmascope panels');
-  const log = (m: string): void => out.appendLine(m);
-  context.subscriptions.push(out,
-    vscode.commands.registerCommand(COMMANDS.showIovaMap, (uri?: vscode.Uri, line?: number) => {
+export function registerIovaMapPanel(context: vscode.ExtensionContext, log: (m: string) => void): void {
+  context.subscriptions.push(
+    // (uri, line) from a lens; nothing from the palette, the debug toolbar or the Variables context menu.
+    vscode.commands.registerCommand(COMMANDS.showIovaMap, async (uri?: unknown, line?: unknown) => {
+      const dbg = vscode.debug.activeDebugSession;
+      const fromDebug = dbg?.type === DEBUG_TYPE && typeof dbg.configuration.program === 'string' ? vscode.Uri.file(dbg.configuration.program) : undefined;
       const editor = vscode.window.activeTextEditor;
-      const docP = uri instanceof vscode.Uri ? vscode.workspace.openTextDocument(uri) : Promise.resolve(editor?.document);
-      void Promise.resolve(docP).then((doc) => {
-        if (!doc || doc.languageId !== 'dmas') { void vscode.window.showWarningMessage('dmascope: open a .dmas scenario to show its IOVA map.'); return; }
-        IovaMapPanel.show(context, doc, typeof line === 'number' ? line : undefined, log);
-      });
+      const docUri = uri instanceof vscode.Uri ? uri : editor?.document.languageId === 'dmas' ? editor.document.uri : fromDebug;
+      if (!docUri) {
+        void vscode.window.showWarningMessage('dmascope: open a .dmas scenario to show its IOVA map.');
+        return;
+      }
+      const doc = await vscode.workspace.openTextDocument(docUri);
+      if (doc.languageId !== 'dmas') {
+        void vscode.window.showWarningMessage('dmascope: the IOVA map needs a .dmas scenario.');
+        return;
+      }
+      IovaMapPanel.show(context, doc, typeof line === 'number' ? line : undefined, log);
     }),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state: { uri?: string } | undefined) => { IovaMapPanel.revive(panel, context, state, log); },
-    }));
+      deserializeWebviewPanel: async (panel, state: IovaMapPersistedState | undefined) => {
+        IovaMapPanel.revive(panel, context, state, log);
+      },
+    }),
+  );
 }

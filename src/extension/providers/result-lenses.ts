@@ -8,7 +8,7 @@ import { codeLenses, DEFAULT_LENS_SOURCES, type LensInfo, type LensSource } from
 import { modelOf, runOf, SELECTOR, toRange, trackDocuments, type ProviderDeps } from './shared';
 
 /** Lenses that open a panel on the document (their command takes the document's URI first). */
-const PANEL_LENSES = new Set<LensInfo['kind']>(['walk-panel', 'bounce']);
+const PANEL_LENSES = new Set<LensInfo['kind']>(['walk-panel', 'bounce', 'iova-map']);
 
 /** Leading marks of the service's titles, shown as codicons. */
 function title(l: LensInfo): string {
@@ -17,6 +17,7 @@ function title(l: LensInfo): string {
   if (l.kind === 'walk') return `$(arrow-swap) ${l.title}`;
   if (l.kind === 'walk-panel') return `$(type-hierarchy) ${l.title}`;
   if (l.kind === 'bounce') return `$(files) ${l.title}`;
+  if (l.kind === 'iova-map') return `$(symbol-array) ${l.title}`;
   return l.title;
 }
 

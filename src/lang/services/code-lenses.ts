@@ -71,6 +71,21 @@ export const walkLenses: LensSource = (stmt, { ix }) => {
 /** Command ids of the panels' lenses (as contributed in package.json); the provider adds the document's URI in front of the args. */
 export const SHOW_WALK_COMMAND = 'dmascope.showWalk';
 export const SHOW_BOUNCE_COMMAND = 'dmascope.showBounce';
+export const SHOW_IOVA_MAP_COMMAND = 'dmascope.showIovaMap';
+
+/** Calls that map or unmap IOVA space (the IOVA map's lens lines). */
+const MAPPING_CALLS = new Set(['dma_map_single', 'dma_map_page', 'dma_map_sg', 'dma_alloc_coherent', 'dma_unmap_single', 'dma_unmap_page', 'dma_unmap_sg', 'dma_free_coherent',
+  'iommu_map', 'iommu_unmap', 'dma_iova_try_alloc', 'dma_iova_link', 'dma_iova_unlink', 'dma_iova_free', 'dma_iova_destroy']);
+
+/** "Show IOVA map" on a statement that maps or unmaps, when the run ran it and has an IOMMU domain: opens the map as it stands after the line. */
+export const iovaMapLenses: LensSource = (stmt, { ix }) => {
+  const line = stmt.span.line;
+  const call = callsOf(stmt).find((c) => MAPPING_CALLS.has(c.callee.text));
+  if (!call || !(ix.calls.get(line)?.length || ix.statements.get(line)?.length)) return [];
+  const domains = ix.machine?.domains ?? [];
+  if (domains.length === 0) return [];
+  return [{ kind: 'iova-map', range: spanToRange(stmt.span), title: 'Show IOVA map', tooltip: `Open the IOVA map after this ${call.callee.text}: mapped ranges by permission, allocations, holes, the change it made, and the physical memory behind it`, command: { id: SHOW_IOVA_MAP_COMMAND, args: [line] } }];
+};
 
 /** "Show walk" beside each translate/dev_read/dev_write the run walked: opens the walk panel on that access. */
 export const walkPanelLenses: LensSource = (stmt, { ix }) => {
@@ -95,7 +110,7 @@ export const bounceLenses: LensSource = (stmt, { ix }) => {
 };
 
 /** The sources used by default; extend (or pass your own list) for new lens kinds. */
-export const DEFAULT_LENS_SOURCES: readonly LensSource[] = [expectLenses, walkLenses, walkPanelLenses, bounceLenses];
+export const DEFAULT_LENS_SOURCES: readonly LensSource[] = [expectLenses, walkLenses, walkPanelLenses, bounceLenses, iovaMapLenses];
 
 /**
  * Lenses for a document from its last run. Results are matched by line (and

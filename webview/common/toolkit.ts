@@ -1,0 +1,53 @@
+// The one module of the webview code that imports @vscode/webview-ui-toolkit
+// (unmaintained upstream: swapping it for another control library touches
+// this file only). It registers the components the panels use and wraps the
+// few things the panels do with them: fill a dropdown, fill a data grid, read
+// a dropdown's value.
+
+import {
+  provideVSCodeDesignSystem, vsCodeButton, vsCodeDataGrid, vsCodeDataGridCell, vsCodeDataGridRow, vsCodeDropdown, vsCodeOption, vsCodeTextField,
+  type DataGrid, type Dropdown,
+} from '@vscode/webview-ui-toolkit';
+
+let registered = false;
+
+/** Defines <vscode-button>, <vscode-dropdown>/<vscode-option>, <vscode-data-grid> (rows, cells) and <vscode-text-field>. Call once, before the markup is used. */
+export function registerToolkit(): void {
+  if (registered) return;
+  registered = true;
+  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption(), vsCodeDataGrid(), vsCodeDataGridRow(), vsCodeDataGridCell(), vsCodeTextField());
+}
+
+export interface Choice { value: string; label: string }
+
+/** A dropdown (or a plain <select>) by id. */
+export function dropdown(id: string): HTMLElement & { value: string } {
+  return document.getElementById(id) as unknown as Dropdown;
+}
+
+/** Replaces a dropdown's options and selects `value` (the first option when absent). */
+export function fillDropdown(el: HTMLElement & { value: string }, choices: Choice[], value: string | undefined): void {
+  const pick = choices.some((c) => c.value === value) ? value : choices[0]?.value;
+  el.replaceChildren(...choices.map((c) => {
+    const o = document.createElement('vscode-option');
+    o.setAttribute('value', c.value);
+    o.textContent = c.label;
+    if (c.value === pick) o.setAttribute('selected', '');
+    return o;
+  }));
+  if (pick !== undefined) {
+    el.value = pick;
+    // The component takes slotted options on the next task: set the value again then.
+    setTimeout(() => { if (el.value !== pick) el.value = pick; }, 0);
+  }
+}
+
+export interface Column { key: string; title: string }
+
+/** Fills a data grid: a header row with `columns` and one row per record. */
+export function fillGrid(id: string, columns: Column[], rows: Record<string, string>[]): void {
+  const grid = document.getElementById(id) as unknown as DataGrid | null;
+  if (!grid) return;
+  grid.columnDefinitions = columns.map((c) => ({ columnDataKey: c.key, title: c.title }));
+  grid.rowsData = rows;
+}

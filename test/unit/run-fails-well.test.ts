@@ -21,16 +21,18 @@ describe('runs that fail well', () => {
 
   it('runs a 1,000,000-iteration allocation loop that runs out of memory in bounded time and memory', () => {
     // The issue's case: this used to print 998,484 errors in 31 s and 728 MB.
+    // CPU time of this process, not wall time: the suite shares the machine.
     const heapBefore = process.memoryUsage().heapUsed;
-    const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     const r = runScenario('platform { memory = 0x8000_0000 .. 0x8100_0000; swiotlb = 0 }\nfor i in 0 .. 1000000 {\n  b = alloc_pages(10)\n}\nexpect b.size == 4M\n', 'm.dmas', { events: 'none' });
-    const seconds = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const seconds = (cpu.user + cpu.system) / 1e6;
     const grownMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     assert.deepEqual(r.diagnostics.map((d) => d.message), ['alloc_pages: out of memory (repeated 999,995 times)']);
     assert.deepEqual(r.expectations.map((e) => e.passed), [true], 'the run went on after the loop with its last allocation');
-    assert.ok(seconds < 45, `took ${seconds} s`);
+    assert.ok(seconds < 12, `took ${seconds.toFixed(1)} s of CPU (about 6 s here; 17 s when each error captured a JavaScript stack)`);
     assert.ok(grownMb < 200, `heap grew ${grownMb.toFixed(0)} MB`);
-  }).timeout(90_000);
+  }).timeout(300_000);
 
   it('stops after too many different errors and keeps what it did', () => {
     const r = runScenario('xs = [1]\nn = 0\nfor i in 1 .. 1000 {\n  n = n + 1\n  y = xs[i]\n}\n', 'd.dmas');

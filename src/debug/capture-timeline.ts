@@ -42,35 +42,53 @@ function lastLine(f: { line: number; endLine?: number }): number {
 
 /** The records of an import result (with its events kept), in line order. */
 export function captureRecords(result: ImportResult): CaptureRecord[] {
-  const out: CaptureRecord[] = [];
-  const byLine = new Map<number, CaptureRecord>();
-  const add = (r: CaptureRecord): void => {
-    out.push(r);
-    if (!byLine.has(r.line)) byLine.set(r.line, r);
-  };
-  for (const ev of result.events) {
-    add({ index: 0, line: ev.line, endLine: lastLine(ev), kind: ev.kind, name: `${ev.system}:${ev.kind}`, device: ev.device, event: ev, findings: [] });
-  }
-  const printed = result.findings.filter((f) => f.source !== 'replay');
-  const checks = result.findings.filter((f) => f.source === 'replay');
-  for (const f of printed) {
+  // Events come in line order; the findings the kernel printed are fewer: they are merged in, not sorted with them.
+  const events: CaptureRecord[] = result.events.map((ev) => ({ index: 0, line: ev.line, endLine: lastLine(ev), kind: ev.kind, name: `${ev.system}:${ev.kind}`, device: ev.device, event: ev, findings: [] }));
+  if (!events.every((r, i) => i === 0 || events[i - 1].line <= r.line)) events.sort((a, b) => a.line - b.line);
+  const others: CaptureRecord[] = [];
+  const checks: Finding[] = [];
+  for (const f of result.findings) {
+    if (f.source === 'replay') {
+      checks.push(f);
+      continue;
+    }
+    const device = typeof f.device === 'string' ? f.device : undefined;
     // A tracepoint that is also a finding (iommu:io_page_fault) is one record.
-    const same = byLine.get(f.line);
-    if (same?.event !== undefined) same.findings.push(f);
-    else add({ index: 0, line: firstLine(f), endLine: lastLine(f), kind: f.kind, name: f.kind, device: typeof f.device === 'string' ? f.device : undefined, findings: [f] });
+    const same = events[lastAtOrBefore(events, f.line)];
+    if (same !== undefined && same.line === f.line) same.findings.push(f);
+    else others.push({ index: 0, line: firstLine(f), endLine: lastLine(f), kind: f.kind, name: f.kind, device, findings: [f] });
     const repeats = Array.isArray(f.repeat_lines) ? (f.repeat_lines as unknown[]).filter((l): l is number => Number.isSafeInteger(l)) : [];
-    for (const l of repeats) add({ index: 0, line: l, endLine: l, kind: f.kind, name: f.kind, device: typeof f.device === 'string' ? f.device : undefined, findings: [f], repeatOf: f.line });
+    for (const l of repeats) others.push({ index: 0, line: l, endLine: l, kind: f.kind, name: f.kind, device, findings: [f], repeatOf: f.line });
   }
-  out.sort((a, b) => a.line - b.line || (a.event ? 0 : 1) - (b.event ? 0 : 1));
+  others.sort((a, b) => a.line - b.line);
+  const out: CaptureRecord[] = [];
+  let j = 0;
+  for (const r of events) {
+    while (j < others.length && others[j].line < r.line) out.push(others[j++]);
+    out.push(r);
+  }
+  while (j < others.length) out.push(others[j++]);
   out.forEach((r, i) => (r.index = i));
-  const at = new Map<number, CaptureRecord>();
-  for (const r of out) if (!at.has(r.line)) at.set(r.line, r);
   for (const f of checks) {
     // A leak is only known at the end of the capture; the other checks belong to the line that broke the rule.
-    const r = f.kind === 'leak' ? out[out.length - 1] : at.get(f.line) ?? [...out].reverse().find((x) => x.line <= f.line) ?? out[0];
-    r?.findings.push(f);
+    let k = f.kind === 'leak' ? out.length - 1 : lastAtOrBefore(out, f.line);
+    // The first record of that line (an event before a finding printed on the same line).
+    while (k > 0 && f.kind !== 'leak' && out[k - 1].line === out[k].line) k--;
+    (out[k] ?? out[0])?.findings.push(f);
   }
   return out;
+}
+
+/** Index of the last record starting at or before `line` (-1 when none does). */
+function lastAtOrBefore(records: readonly CaptureRecord[], line: number): number {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (records[mid].line <= line) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
 
 /** Replay state right after each record, restored from snapshots. */

@@ -6,10 +6,10 @@
 // state per device. DmascopeDebugSession hands a capture launch and every
 // request after it to this session. No vscode here.
 
-import { openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { CaptureImporter } from '../traceimport/importer';
@@ -81,6 +81,8 @@ export class CaptureDebugSession extends LoggingDebugSession {
   private readonly configurationDone = new Promise<void>((resolve) => (this.configured = resolve));
   private readonly ready: Promise<void>;
   private markReady: (() => void) | undefined;
+  /** Stops reading the capture when the session ends before the import does. */
+  private readonly reading = new AbortController();
   /** Findings written to the Debug Console up to this record. */
   private echoedUpTo = -1;
 
@@ -126,10 +128,30 @@ export class CaptureDebugSession extends LoggingDebugSession {
     if (!FORMAT_CHOICES.includes(format as FormatChoice)) return fail(3101, `launch: "format" must be one of ${FORMAT_CHOICES.join(', ')}`);
     this.program = path.resolve(args.program);
     let result: ImportResult;
+    // A long capture shows its reading in the client's progress; stopping the session stops the reading.
+    const progressId = `dmascope-import-${path.basename(this.program)}`;
+    let size = 0;
     try {
-      result = await importCaptureFile(this.program, { format: format as FormatChoice, keepEvents: true });
+      size = statSync(this.program).size;
+    } catch {
+      size = 0;
+    }
+    this.sendEvent(new ProgressStartEvent(progressId, `dmascope: reading ${path.basename(this.program)}`));
+    try {
+      result = await importCaptureFile(this.program, {
+        format: format as FormatChoice,
+        keepEvents: true,
+        signal: this.reading.signal,
+        onProgress: (bytes, lines) => {
+          const e = new ProgressUpdateEvent(progressId, `${lines.toLocaleString('en')} lines`) as DebugProtocol.ProgressUpdateEvent;
+          if (size > 0) e.body.percentage = Math.min(100, Math.round((bytes / size) * 100));
+          this.sendEvent(e);
+        },
+      });
     } catch (e) {
-      return fail(3102, `cannot read ${args.program}: ${e instanceof Error ? e.message : String(e)}`);
+      return fail(3102, e instanceof Error && e.name === 'AbortError' ? `reading ${args.program} stopped` : `cannot read ${args.program}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.sendEvent(new ProgressEndEvent(progressId));
     }
     const rt = new CaptureRuntime(result);
     if (rt.length === 0) {
@@ -477,6 +499,7 @@ export class CaptureDebugSession extends LoggingDebugSession {
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.reading.abort();
     this.runtime?.removeAllListeners();
     this.runtime = undefined;
     this.sendResponse(response);

@@ -86,8 +86,9 @@ describe('debug adapter on a kernel capture', function () {
   });
 
   it('stops on entry at the first event line, steps one event at a time, and shows the device mapping with its line', async () => {
-    const [, stopped] = await Promise.all([launch(ATH12K, { stopOnEntry: true }), dc.waitForEvent('stopped')]);
+    const [, stopped, progress] = await Promise.all([launch(ATH12K, { stopOnEntry: true }), dc.waitForEvent('stopped'), dc.waitForEvent('progressUpdate')]);
     assert.equal((stopped as DebugProtocol.StoppedEvent).body.reason, 'entry');
+    assert.deepEqual((progress as DebugProtocol.ProgressUpdateEvent).body, { progressId: 'dmascope-import-28-ftrace-iommu-dma-events-ath12k-6.12.log', message: '13 lines', percentage: 100 });
     let f = await frame();
     assert.equal(f.source?.path, ATH12K);
     assert.equal(f.line, 4, 'the iommu:map event');

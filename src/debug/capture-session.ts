@@ -60,12 +60,13 @@ export function isCaptureProgram(program: unknown, forced?: unknown): boolean {
     const lines = buf.subarray(0, n).toString('utf8').split(/\r?\n/).slice(0, 40);
     // Captures copied from mail or a bug report often start with notes: look past comment lines.
     if (looksLikeCapture(lines.filter((l) => !/^#\s(?!tracer:)/.test(l) && l.trim() !== '').slice(0, 20))) return true;
-    // Else the readers decide: a DMA/IOMMU event or kernel finding among the first lines.
+    // Else the readers decide: DMA/IOMMU events or kernel findings make up a good share of the first lines
+    // (a document that quotes one log line is not a capture).
     const importer = new CaptureImporter({ keepEvents: false });
     for (const l of lines.slice(0, -1)) importer.push(l);
     importer.end();
     const a = importer.result().accounting;
-    return a.event + a.finding > 0;
+    return a.event + a.finding > 0 && (a.event + a.finding + a.part) * 4 >= a.event + a.finding + a.part + a.unknown + a.malformed;
   } catch {
     return false;
   } finally {

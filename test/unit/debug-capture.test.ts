@@ -3,7 +3,7 @@
 // it, with a capture file as the launch `program`.
 
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -81,6 +81,10 @@ describe('debug adapter on a kernel capture', function () {
     assert.equal(isCaptureProgram(AMD_SPLIT), true, 'a .log of kernel messages');
     assert.equal(isCaptureProgram(path.join(REPO_ROOT, 'test', 'fixtures', 'debug', 'map-fault.dmas')), false);
     assert.equal(isCaptureProgram(path.join(REPO_ROOT, 'README.md')), false);
+    assert.equal(isCaptureProgram(path.join(REPO_ROOT, 'docs', 'run-output.md')), false, 'a document quoting a kernel message now and then');
+    for (const dir of [REAL, path.join(REPO_ROOT, 'test', 'fixtures', 'captures', 'synthetic')]) {
+      for (const name of readdirSync(dir).filter((n) => n !== 'README.md')) assert.equal(isCaptureProgram(path.join(dir, name)), true, name);
+    }
     assert.equal(isCaptureProgram('/no/such/file.log'), false);
     assert.equal(isCaptureProgram('/no/such/file.ftrace'), true, 'by its extension: the launch then says it cannot be read');
   });
@@ -227,6 +231,15 @@ describe('debug adapter on a kernel capture', function () {
     assert.equal(f.line, 8);
     const record = Object.entries(await variables()).find(([k]) => k.startsWith('Line 8: io_page_fault'));
     assert.equal(record?.[1].endLine, '9', 'the record spans both syslog lines');
+  });
+
+  it('runs without debugging (Ctrl+F5): the import report in the Debug Console, then the end', async () => {
+    const outputs: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e.body.output));
+    await Promise.all([launch(ATH12K, { noDebug: true }), dc.waitForEvent('terminated')]);
+    const text = outputs.join('');
+    assert.match(text, /28-ftrace-iommu-dma-events-ath12k-6\.12\.log:12: error: fault_after_unmap 0000:c2:00\.0 write 0xfe980000: fault at 0xfe980000: mapped at line 6/);
+    assert.match(text, /0000:c2:00\.0: 1 map, 1 unmap, peak 1 live \(524288 bytes\) at line 6, 0 live at the end/);
   });
 
   it('reports a capture it cannot debug, and a condition it cannot read', async () => {

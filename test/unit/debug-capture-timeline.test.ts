@@ -144,6 +144,21 @@ describe('capture debugger: conditions and names', () => {
     assert.equal(holds('line > 5', 4), false);
   });
 
+  it('never throws on any condition text a user or a client sends: it parses or says why', () => {
+    const pieces = fc.constantFrom('device', 'addr', 'kind', '__proto__', 'constructor', '==', '!=', '<=', ' in ', '..', '&&', '"', "'", '0x', 'ff', '12', ' ', 'iommu:map', '\\', '||');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(pieces, { maxLength: 30 }).map((p) => p.join(''))), (text) => {
+        const c = parseCaptureCondition(text);
+        if (typeof c === 'string') {
+          assert.ok(c.length > 0);
+          return;
+        }
+        for (const r of t.records) assert.equal(typeof conditionHolds(c, r), 'boolean');
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('names records by tracepoint, kind, finding kind and device; filters stop on findings, not on repeat lines', async () => {
     const names = (n: string): number[] => t.records.filter((x) => namesRecord(n, x)).map((x) => x.line);
     assert.deepEqual(names('iommu:map'), [4]);

@@ -10,6 +10,7 @@ import type { EngineCtx } from './context';
 import type { Device } from './device';
 import type { DmaBuffer } from './memory/buffers';
 import type { AccessKind, Check } from './trace/recorder';
+import { INVALID_PHYS_ADDR } from './swiotlb/swiotlb-pool';
 import { hex } from './u64';
 
 export const SANITIZER_CHECK = {
@@ -24,11 +25,24 @@ function bufferName(b: DmaBuffer): string {
   return `${b.label ? `\`${b.label}\` ` : ''}(${what} ${hex(b.phys)}+${hex(b.size)}, line ${b.line})`;
 }
 
-/** Who owns bytes of [phys, phys + len) other than `self`: the first other buffer there, named. */
+/** IO_TLB_SHIFT: swiotlb slots are 2 KiB. */
+const IO_TLB_SHIFT = 11n;
+
+/**
+ * Who owns bytes of [phys, phys + len) other than `self`: the first other
+ * buffer there, named, else the swiotlb slot there (free, or whose original
+ * it bounces).
+ */
 function neighbour(ctx: EngineCtx, phys: bigint, len: bigint, self?: DmaBuffer): string {
   const end = phys + len;
   const b = ctx.buffers.buffers.find((x) => x !== self && x.phys < end && x.phys + x.size > phys);
-  return b ? `; those bytes belong to ${bufferName(b)}` : '';
+  if (b) return `; those bytes belong to ${bufferName(b)}`;
+  const pool = ctx.swiotlb?.findPool(phys) ?? null;
+  if (!pool) return '';
+  const slot = Number((phys - pool.start) >> IO_TLB_SHIFT);
+  const orig = pool.origAddr[slot];
+  const what = orig === INVALID_PHYS_ADDR ? 'free' : `in use, bouncing orig_addr ${hex(orig)}`;
+  return `; those bytes are swiotlb slot ${slot} of the ${pool.transient ? 'transient ' : ''}pool at ${hex(pool.start)} (${what})`;
 }
 
 /**

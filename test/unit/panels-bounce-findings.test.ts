@@ -61,6 +61,9 @@ describe('bounce panel model: DMA sanitizer findings', () => {
     assert.equal(run?.state, 'free');
     assert.match(run?.label ?? '', /; DMA sanitizer: 2 findings \(line 5, 7\)$/);
     assert.match(m.findings[1].message, /^dmascope: 0000:07:00\.0 writes 0xffc00000\+4, which no live mapping of the device covers/);
+    // The finding names what the bytes are: the slot, free since the unmap; the earlier one the slot still in use.
+    assert.match(m.findings[1].message, /; those bytes are swiotlb slot 0 of the pool at 0xffc00000 \(free\)$/);
+    assert.match(m.findings[0].message, /; those bytes are swiotlb slot 2 of the pool at 0xffc00000 \(in use, bouncing orig_addr 0x180001000\)$/);
   });
 
   it('shows nothing before the finding happened (the state at the map)', () => {

@@ -241,7 +241,7 @@ export function buildGrammar(tables) {
       expect: {
         patterns: [
           {
-            match: '\\b(expect)\\s*(!)\\s*(bounced|log)\\b',
+            match: '\\b(expect)\\s*(!)\\s*(bounced|log|violation)\\b',
             captures: { 1: { name: 'keyword.control.expect.dmas' }, 2: { name: 'keyword.operator.logical.dmas' }, 3: { name: 'keyword.other.expect-mode.dmas' } },
           },
           {
@@ -249,8 +249,8 @@ export function buildGrammar(tables) {
             captures: { 1: { name: 'keyword.control.expect.dmas' }, 2: { name: 'keyword.other.expect-mode.dmas' }, 3: { patterns: [{ include: '#constant' }] } },
           },
           {
-            match: '\\b(expect)\\s+(fault|error|violation|stale|bounced|log|no_leaks)\\b',
-            captures: { 1: { name: 'keyword.control.expect.dmas' }, 2: { name: 'keyword.other.expect-mode.dmas' } },
+            match: '\\b(expect)\\s+(fault|error|violations|violation|stale|bounced|log|no_leaks)\\b(?:\\s+(kernel|dmascope)\\b(?=\\s*"))?',
+            captures: { 1: { name: 'keyword.control.expect.dmas' }, 2: { name: 'keyword.other.expect-mode.dmas' }, 3: { name: 'keyword.other.expect-mode.dmas' } },
           },
           { match: '\\bexpect\\b', name: 'keyword.control.expect.dmas' },
         ],

@@ -284,6 +284,7 @@ export interface ExpectCall {
   kind: 'expect';
   mode: 'fault' | 'stale';
   call: CallExpr;
+  assign?: CaptureTarget;
   span: Span;
 }
 
@@ -293,15 +294,42 @@ export interface ExpectError {
   mode: 'error';
   errno: Expr;
   call: CallExpr;
+  assign?: CaptureTarget;
   span: Span;
 }
 
-/** `expect violation "substring" CALL`: a check whose message contains the text must fire. */
+/**
+ * `expect violation [kernel|dmascope] "substring" [CALL]`: a finding whose
+ * message contains the text must fire (of that origin, when one is named):
+ * from the call, or, without one, anywhere in the run so far.
+ */
 export interface ExpectViolation {
   kind: 'expect';
   mode: 'violation';
   text: StringLit;
+  origin?: 'kernel' | 'dmascope';
+  call?: CallExpr;
+  /** `NAME = CALL`: the call's value is kept in NAME too. */
+  assign?: CaptureTarget;
+  span: Span;
+}
+
+/**
+ * `expect violations ["a", "b"] CALL`: the call's findings are exactly these,
+ * one each; `expect violations [] CALL` and `expect !violation CALL`: none.
+ */
+export interface ExpectFindings {
+  kind: 'expect';
+  mode: 'findings';
+  texts: StringLit[];
   call: CallExpr;
+  assign?: CaptureTarget;
+  span: Span;
+}
+
+/** The NAME of `expect ... NAME = CALL`. */
+export interface CaptureTarget {
+  name: string;
   span: Span;
 }
 
@@ -335,7 +363,7 @@ export interface ExpectNoLeaks {
   span: Span;
 }
 
-export type ExpectStmt = ExpectValue | ExpectCall | ExpectError | ExpectViolation | ExpectBounced | ExpectLog | ExpectNoLeaks;
+export type ExpectStmt = ExpectValue | ExpectCall | ExpectError | ExpectViolation | ExpectFindings | ExpectBounced | ExpectLog | ExpectNoLeaks;
 export type ExpectMode = ExpectStmt['mode'];
 
 /** `print EXPR` */

@@ -7,6 +7,7 @@
 import type {
   Program, Statement, Expr, CallExpr, Span, Ident, KeyValue, PlatformDecl, IommuDecl, DeviceDecl, MmDecl,
   ExpectStmt, AssignStmt, ForStmt,
+  CaptureTarget,
 } from './ast';
 import type { Diagnostic } from './run-result';
 import type { Severity } from '../engine/trace/recorder';
@@ -276,6 +277,9 @@ class Checker {
           break;
         }
         case 'iommu': case 'device': case 'mm': note(s.name.text, s.name.span.line, s.kind); break;
+        case 'expect':
+          if ('assign' in s && s.assign) note(s.assign.name, s.assign.span.line, 'variable');
+          break;
         case 'for': note(s.variable.name, s.variable.span.line, 'loop'); this.collectDefinitions(s.body); break;
         default: break;
       }
@@ -406,7 +410,7 @@ class Checker {
       }
       case 'fault':
       case 'stale': {
-        this.expr(s.call, { allowVoid: true });
+        this.expectCall(s.call, s.assign);
         const name = s.call.callee.text;
         const ok = s.mode === 'fault' ? ACCESS_CALLS : READ_CALLS;
         if (BUILTINS.has(name) && !ok.has(name)) {
@@ -417,7 +421,7 @@ class Checker {
       }
       case 'error': {
         this.errnoOperand(s.errno);
-        this.expr(s.call, { allowVoid: true });
+        this.expectCall(s.call, s.assign);
         const spec = BUILTINS.get(s.call.callee.text);
         if (spec?.returns === 'void') {
           this.report(s.call.callee.span, 'expect-form', `${spec.name} returns nothing, so it cannot fail with an errno; use expect violation "..." for what it reports`, 'warning');
@@ -426,7 +430,11 @@ class Checker {
       }
       case 'violation':
         if (s.text.value === '') this.report(s.text.span, 'expect-form', 'empty text matches any violation; quote part of the expected message', 'warning');
-        this.expr(s.call, { allowVoid: true });
+        if (s.call) this.expectCall(s.call, s.assign);
+        return;
+      case 'findings':
+        for (const t of s.texts) if (t.value === '') this.report(t.span, 'expect-form', 'empty text matches any finding; quote part of the expected message', 'warning');
+        this.expectCall(s.call, s.assign);
         return;
       case 'bounced': {
         const k = this.expr(s.expr);
@@ -440,6 +448,15 @@ class Checker {
       case 'no_leaks':
         return;
     }
+  }
+
+  /** The call of an expect, and the name `expect ... NAME = CALL` keeps its value in. */
+  private expectCall(call: CallExpr, assign: CaptureTarget | undefined): void {
+    if (!assign) {
+      this.expr(call, { allowVoid: true });
+      return;
+    }
+    this.assign({ kind: 'assign', target: { kind: 'ident', name: assign.name, span: assign.span }, value: call, span: call.span });
   }
 
   private calleeName(e: Expr): string {

@@ -8,7 +8,7 @@
 import type {
   Span, Name, Expr, Ident, CallExpr, NamedArg, StringLit, RecordField, KeyValue, MmMapping,
   Statement, Program, PlatformDecl, IommuDecl, DeviceDecl, MmDecl, ForStmt, ExpectStmt,
-  PrintStmt, CheckpointStmt, AssignStmt, IndexExpr, BinaryOp, UnaryOp,
+  PrintStmt, CheckpointStmt, AssignStmt, IndexExpr, BinaryOp, UnaryOp, CaptureTarget,
 } from './ast';
 import type { Diagnostic } from './run-result';
 import {
@@ -396,24 +396,36 @@ class Parser {
           if (n.kind === 'ident') {
             this.advance();
             const mode = t.text === 'fault' ? 'fault' : 'stale';
-            const call = this.callOperand(mode);
-            return { kind: 'expect', mode, call, span: this.spanFrom(start) };
+            const { call, assign } = this.captureCallOperand(mode);
+            return { kind: 'expect', mode, call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
           }
           break;
         case 'error':
           if (n.kind === 'ident' || n.kind === 'number' || n.kind === '-') {
             this.advance();
             const errno = this.unary();
-            const call = this.callOperand('error ERRNO');
-            return { kind: 'expect', mode: 'error', errno, call, span: this.spanFrom(start) };
+            const { call, assign } = this.captureCallOperand('error ERRNO');
+            return { kind: 'expect', mode: 'error', errno, call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
           }
           break;
-        case 'violation':
-          if (n.kind === 'string') {
+        case 'violation': {
+          const origin = n.kind === 'ident' && (n.text === 'kernel' || n.text === 'dmascope') && this.peek(2).kind === 'string' ? n.text : undefined;
+          if (n.kind === 'string' || origin) {
             this.advance();
+            if (origin) this.advance();
             const text = this.stringLit(this.advance());
-            const call = this.callOperand('violation "..."');
-            return { kind: 'expect', mode: 'violation', text, call, span: this.spanFrom(start) };
+            if (isStatementEnd(this.tok.kind)) return { kind: 'expect', mode: 'violation', text, ...(origin ? { origin } : {}), span: this.spanFrom(start) };
+            const { call, assign } = this.captureCallOperand(`violation ${origin ? `${origin} ` : ''}"..."`);
+            return { kind: 'expect', mode: 'violation', text, ...(origin ? { origin } : {}), call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
+          }
+          break;
+        }
+        case 'violations':
+          if (n.kind === '[') {
+            this.advance();
+            const texts = this.stringList();
+            const { call, assign } = this.captureCallOperand('violations [...]');
+            return { kind: 'expect', mode: 'findings', texts, call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
           }
           break;
         case 'log':
@@ -433,6 +445,12 @@ class Parser {
       this.advance();
       return this.expectLog(start, true);
     }
+    if (t.kind === '!' && n.kind === 'ident' && n.text === 'violation' && this.peek(2).kind === 'ident') {
+      this.advance();
+      this.advance();
+      const { call, assign } = this.captureCallOperand('!violation');
+      return { kind: 'expect', mode: 'findings', texts: [], call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
+    }
     if (t.kind === '!' && n.kind === 'ident' && n.text === 'bounced') {
       const after = this.peek(2).kind;
       if (after === 'ident' || after === 'number' || after === '(') {
@@ -443,7 +461,7 @@ class Parser {
       }
     }
     if (isStatementEnd(t.kind)) {
-      this.fail(tokenSpan(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect stale CALL, expect bounced EXPR, expect log "text" or expect no_leaks');
+      this.fail(tokenSpan(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect violations ["text", ...] CALL, expect stale CALL, expect bounced EXPR, expect log "text" or expect no_leaks');
     }
     const expr = this.expr();
     return { kind: 'expect', mode: 'value', expr, span: this.spanFrom(start) };
@@ -455,6 +473,33 @@ class Parser {
     const text = this.stringLit(this.advance());
     const call = isStatementEnd(this.tok.kind) ? undefined : this.callOperand(`${negated ? '!' : ''}log "..."`);
     return { kind: 'expect', mode: 'log', negated, text, ...(call ? { call } : {}), span: this.spanFrom(start) };
+  }
+
+  /** `CALL` or `NAME = CALL` (the call's value is kept in NAME). */
+  private captureCallOperand(form: string): { call: CallExpr; assign?: CaptureTarget } {
+    const t = this.tok;
+    if (t.kind === 'ident' && this.peek(1).kind === '=') {
+      if (RESERVED_WORDS.has(t.text)) this.fail(tokenSpan(t), `'${t.text}' is a reserved word and cannot be assigned`);
+      this.advance();
+      this.advance();
+      return { call: this.callOperand(form), assign: { name: t.text, span: tokenSpan(t) } };
+    }
+    return { call: this.callOperand(form) };
+  }
+
+  /** `["text", ...]`: the strings of `expect violations`. */
+  private stringList(): StringLit[] {
+    this.advance();
+    const out: StringLit[] = [];
+    const kind = (): Token['kind'] => this.tok.kind;
+    while (kind() === 'string') {
+      out.push(this.stringLit(this.advance()));
+      if (kind() !== ',') break;
+      this.advance();
+    }
+    if (kind() !== ']') this.failAt(this.tok, 'a string or ] in the list of expected findings');
+    this.advance();
+    return out;
   }
 
   private callOperand(form: string): CallExpr {

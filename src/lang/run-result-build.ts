@@ -3,6 +3,7 @@
 
 import type { Fields } from '../engine/trace/recorder';
 import { hex } from '../engine/u64';
+import { findingOrigin } from '../engine/finding-origin';
 import type { Interpreter } from './interp/interpreter';
 import { machineSummary } from './interp/call-log';
 import { toJson } from './interp/values';
@@ -29,11 +30,12 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
   const m = interp.m;
   const trace = m.trace;
   const checks = trace.checks.map((c, i) => ({
-    line: c.line, id: c.id, severity: c.severity, message: c.message, expected: interp.consumedChecks.has(i), ...(c.relatedLine !== undefined ? { relatedLine: c.relatedLine } : {}),
+    line: c.line, id: c.id, severity: c.severity, origin: findingOrigin(c.id, c.message), message: c.message, expected: interp.consumedChecks.has(i), ...(c.relatedLine !== undefined ? { relatedLine: c.relatedLine } : {}),
   }));
   const faults = trace.faults.map((f, i) => ({ line: f.line, device: f.device, addr: hex(f.addr), access: f.access, pasid: f.pasid, reason: f.reason, expected: interp.consumedFaults.has(i) }));
   // A diagnostic a loop raised again and again is listed once, with how often it came again.
-  const runDiagnostics = interp.diagnostics.map((d, i) => {
+  const expectedDiagnostics = interp.expectedDiagnostics();
+  const runDiagnostics = interp.diagnostics.filter((_, i) => !expectedDiagnostics.has(i)).map((d, i) => {
     const n = interp.diagnosticRepeats.get(i);
     if (n === undefined) return d;
     const again = n - 1 === 1 ? 'once' : `${(n - 1).toLocaleString('en-US')} times`;

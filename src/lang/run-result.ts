@@ -25,6 +25,8 @@ export interface CheckResult {
   line: number;
   id: string;
   severity: Severity;
+  /** Whose words: the kernel's own report (dma-debug, WARN, BUG, printk, KASAN) or dmascope's advice (always set by a run; optional for hand-made results). */
+  origin?: 'kernel' | 'dmascope';
   message: string;
   /** Consumed by an `expect` that asked for it: listed, but does not fail the run. */
   expected: boolean;

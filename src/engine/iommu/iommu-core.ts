@@ -52,8 +52,8 @@ export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType,
 
 /** iommu_dma_init_domain: the IOVA cookie over the aperture, and the flush queue for DMA_FQ. */
 function iommuDmaInitDomain(ctx: EngineCtx, domain: IommuDomain): void {
+  // A granule above PAGE_SIZE reaches init_iova_domain's BUG_ON (iova.ts throws KernelBug).
   const granule = domain.minPagesz;
-  if (granule > ctx.platform.pageSize) throw new KernelError(EINVAL, 'init_iova_domain: granule larger than PAGE_SIZE');
   const shift = BigInt(granule.toString(2).length - 1);
   const basePfn = Number(domain.apertureStart >> shift) || 1;
   domain.iovad = new IovaDomain(granule, basePfn, ctx.platform.cpus, ctx.platform.pageSize);

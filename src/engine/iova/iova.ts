@@ -104,7 +104,7 @@ export class IovaDomain {
    */
   constructor(granule: bigint, startPfn: number, ncpus = 1, pageSize: bigint = 4096n) {
     if (granule <= 0n || (granule & (granule - 1n)) !== 0n || granule > pageSize) {
-      throw new KernelBug(`kernel BUG in init_iova_domain: granule ${granule} is not a power of two <= PAGE_SIZE ${pageSize}`);
+      throw new KernelBug(`kernel BUG at drivers/iommu/iova.c: init_iova_domain: BUG_ON((granule > PAGE_SIZE) || !is_power_of_2(granule)) with granule 0x${granule.toString(16)}, PAGE_SIZE 0x${pageSize.toString(16)}`);
     }
     let shift = 0;
     while (granule >> BigInt(shift) > 1n) shift++;

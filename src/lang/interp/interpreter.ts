@@ -9,7 +9,8 @@ import { KernelBug, KernelError, errnoName } from '../../engine/errno';
 import { hex, U64_MASK } from '../../engine/u64';
 import { ReplayStop, TraceRecorder } from '../../engine/trace/recorder';
 import { ERRNO_NAMES } from '../../engine/errno';
-import type { CallExpr, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
+import type { CallExpr, CaptureTarget, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
+import { findingOrigin } from '../../engine/finding-origin';
 import type { Diagnostic, ExpectationResult, StatementResult } from '../run-result';
 import { BUILTINS } from './builtins';
 import { BUILTINS as SIGNATURES, bindArgs } from '../builtins';
@@ -109,6 +110,15 @@ export class Interpreter {
   readonly numberStyles: VariableStyles = new Map();
   /** Indexes into trace.checks / trace.faults that an expect consumed. */
   readonly consumedChecks = new Set<number>();
+  /** Check index of each kernel BUG -> index of its diagnostic (see expectedDiagnostics). */
+  private readonly kernelBugDiagnostics = new Map<number, number>();
+
+  /** Diagnostics an expect asked for: a kernel BUG every one of whose findings an expect consumed. */
+  expectedDiagnostics(): Set<number> {
+    const all = new Map<number, boolean>();
+    for (const [check, diag] of this.kernelBugDiagnostics) all.set(diag, (all.get(diag) ?? true) && this.consumedChecks.has(check));
+    return new Set([...all].filter(([, consumed]) => consumed).map(([d]) => d));
+  }
   readonly consumedFaults = new Set<number>();
   steps = 0;
   stopped = false;
@@ -313,6 +323,9 @@ export class Interpreter {
       // The kernel would BUG() here: report it where it happened and carry on with the next statement.
       this.m.trace.check('kernel-bug', 'error', e.message);
       this.diag(span, `${e.message} (the real kernel would crash here)`, 'kernel-bug');
+      // An `expect violation kernel "kernel BUG ..."` that consumes the check takes the diagnostic with it.
+      const at = this.diagnosticIndex.get(`${span.start}:${span.end}:kernel-bug:${e.message} (the real kernel would crash here)`);
+      if (at !== undefined) this.kernelBugDiagnostics.set(this.m.trace.checks.length - 1, at);
     }
     else if (e instanceof RangeError && /Invalid array length|Array buffer allocation failed/.test(e.message)) this.diag(span, 'the statement asks for more memory than the emulator can give', 'too-large');
     else this.diag(span, `internal error in the emulator: ${e instanceof Error ? e.message : String(e)}`, 'internal-error');
@@ -437,36 +450,59 @@ export class Interpreter {
         return;
       }
       case 'fault': {
-        this.evalCall(stmt.call);
+        this.expectCallValue(stmt.call, stmt.assign);
         const n = m.trace.faults.length - faultsBefore;
         const f = m.trace.faults[faultsBefore];
         this.expectResult(stmt, n > 0, n > 0 ? `faulted as expected: ${f.reason}` : `expected an IO page fault from ${this.text(stmt.call.span)}, but the access succeeded`, checksBefore, faultsBefore);
         return;
       }
       case 'stale': {
-        this.evalCall(stmt.call);
+        this.expectCallValue(stmt.call, stmt.assign);
         const stale = m.trace.checks.slice(checksBefore).find((c) => c.id.startsWith('stale-'));
         this.expectResult(stmt, stale !== undefined, stale ? `stale as expected: ${stale.message}` : `expected ${this.text(stmt.call.span)} to read stale data, but it saw current data`, checksBefore, faultsBefore);
         return;
       }
       case 'error': {
         const want = this.errnoValue(stmt.errno);
-        const got = this.evalCall(stmt.call);
+        const got = this.expectCallValue(stmt.call, stmt.assign);
         const passed = typeof got === 'bigint' && (got === -want || got === want);
         this.expectResult(stmt, passed, passed ? `failed with -${errnoName(Number(want))} as expected` : `expected ${this.text(stmt.call.span)} to fail with -${errnoName(Number(want))}, but it returned ${this.describe(got)}`, checksBefore, faultsBefore);
         return;
       }
       case 'violation': {
-        this.evalCall(stmt.call);
-        const hit = m.trace.checks.slice(checksBefore).find((c) => c.message.includes(stmt.text.value));
-        const others = m.trace.checks.slice(checksBefore).map((c) => c.message);
+        if (stmt.call) this.expectCallValue(stmt.call, stmt.assign);
+        // Without a call: any finding of the run so far that no expect has taken yet.
+        const from = stmt.call ? checksBefore : 0;
+        const pool = m.trace.checks.map((c, i) => ({ c, i })).slice(from).filter(({ i }) => stmt.call !== undefined || !this.consumedChecks.has(i));
+        const origin = stmt.origin;
+        const hit = pool.find(({ c }) => c.message.includes(stmt.text.value) && (!origin || findingOrigin(c.id, c.message) === origin));
+        const others = pool.map(({ c }) => (origin ? `${findingOrigin(c.id, c.message)}: ${c.message}` : c.message));
+        const what = origin ? `a ${origin === 'kernel' ? 'kernel' : 'dmascope'} report` : 'a report';
+        const passed = hit !== undefined;
         this.expectResult(
           stmt,
-          hit !== undefined,
-          hit ? `reported as expected: ${hit.message}` : `expected a report containing "${stmt.text.value}"${others.length ? `; got: ${others.join(' | ')}` : ', but nothing was reported'}`,
+          passed,
+          hit ? `reported as expected: ${hit.c.message}` : `expected ${what} containing "${stmt.text.value}"${others.length ? `; got: ${others.join(' | ')}` : ', but nothing was reported'}`,
           checksBefore,
           faultsBefore,
         );
+        if (passed && !stmt.call) for (const { c, i } of pool) if (c.message.includes(stmt.text.value) && (!origin || findingOrigin(c.id, c.message) === origin)) this.consumedChecks.add(i);
+        return;
+      }
+      case 'findings': {
+        this.expectCallValue(stmt.call, stmt.assign);
+        const found = m.trace.checks.slice(checksBefore).filter((c) => c.severity !== 'info');
+        const left = [...found];
+        const missing: string[] = [];
+        for (const t of stmt.texts) {
+          const k = left.findIndex((c) => c.message.includes(t.value));
+          if (k < 0) missing.push(t.value);
+          else left.splice(k, 1);
+        }
+        const passed = missing.length === 0 && left.length === 0;
+        const want = stmt.texts.length === 0 ? 'no finding' : `exactly ${stmt.texts.map((t) => `"${t.value}"`).join(', ')}`;
+        const detail = [...missing.map((t) => `nothing contains "${t}"`), ...left.map((c) => `also: ${c.message}`)].join('; ');
+        this.expectResult(stmt, passed, passed ? `${want}, as expected` : `expected ${want} from ${this.text(stmt.call.span)}: ${detail}`, checksBefore, faultsBefore);
         return;
       }
       case 'bounced': {
@@ -506,6 +542,13 @@ export class Interpreter {
         return;
       }
     }
+  }
+
+  /** The call of an expect; `expect ... NAME = CALL` also assigns its value to NAME. */
+  private expectCallValue(call: CallExpr, assign: CaptureTarget | undefined): Value {
+    if (!assign) return this.evalCall(call);
+    this.assign({ kind: 'ident', name: assign.name, span: assign.span }, call);
+    return this.vars.get(assign.name) ?? null;
   }
 
   /**

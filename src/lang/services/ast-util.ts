@@ -31,7 +31,8 @@ export function statementExprs(s: Statement): Expr[] {
     case 'expect':
       switch (s.mode) {
         case 'value': case 'bounced': return [s.expr];
-        case 'fault': case 'stale': case 'violation': return [s.call];
+        case 'fault': case 'stale': case 'findings': return [s.call];
+        case 'violation': return s.call ? [s.call] : [];
         case 'error': return [s.errno, s.call];
         case 'log': return s.call ? [s.call] : [];
         case 'no_leaks': return [];

@@ -238,7 +238,9 @@ function statementItems(env: Env, withParens: boolean): CompletionEntry[] {
 const EXPECT_FORMS: [string, string, string][] = [
   ['fault', 'fault ${1:dev_read}($0)', '`expect fault CALL`: the device access must raise an IO page fault.'],
   ['error', 'error ${1|EINVAL,EIO,ENOMEM,EBUSY,ENODEV,EOPNOTSUPP,ENOENT,ENOSPC|} $0', '`expect error ERRNO CALL`: the call must return -ERRNO.'],
-  ['violation', 'violation "${1:different size}" $0', '`expect violation "text" CALL`: a check whose message contains the text must fire.'],
+  ['violation', 'violation "${1:different size}" $0', '`expect violation "text" [CALL]`: a check whose message contains the text must fire (from the call, or so far); `violation kernel "..."` / `violation dmascope "..."` name whose report it is; `NAME = CALL` keeps the call\'s value.'],
+  ['violations', 'violations ["${1:different size}", "${2:different direction}"] $0', '`expect violations ["a", "b"] CALL`: the call\'s findings are exactly these (`[]`: none).'],
+  ['!violation', '!violation $0', '`expect !violation CALL`: the call draws no finding.'],
   ['stale', 'stale ${1:cpu_read}($0)', '`expect stale CALL`: the read must see stale data.'],
   ['bounced', 'bounced ${1:h}$0', '`expect bounced ADDR`: the mapping went through swiotlb or a bounce page.'],
   ['!bounced', '!bounced ${1:h}$0', '`expect !bounced ADDR`: the mapping did not bounce.'],

@@ -343,10 +343,13 @@ function expressionContext(model: DocumentModel, toks: Token[], offset: number):
     }
     if ((w1 === 'fault' || w1 === 'stale') && toks.length === 2) return { kind: 'expect-call', mode: w1 };
     if (w1 === 'violation' && toks.length === 3 && words[2] === '"') return { kind: 'expect-call', mode: 'violation' };
+    if (w1 === 'violation' && toks.length === 4 && (words[2] === 'kernel' || words[2] === 'dmascope') && words[3] === '"') return { kind: 'expect-call', mode: 'violation' };
+    if (w1 === 'violations' && toks.length >= 3 && words[toks.length - 1] === ']') return { kind: 'expect-call', mode: 'violation' };
+    if (w1 === '!' && words[2] === 'violation' && toks.length === 3) return { kind: 'expect-call', mode: 'violation' };
     if (w1 === 'bounced' && toks.length === 2) return { kind: 'expect-bounced' };
     if (w1 === '!' && words[2] === 'bounced' && toks.length === 3) return { kind: 'expect-bounced' };
     if ((w1 === 'log' && toks.length === 3 && words[2] === '"') || (w1 === '!' && words[2] === 'log' && toks.length === 4 && words[3] === '"')) return { kind: 'expect-call', mode: 'log' };
-    if (w1 === 'no_leaks' || w1 === 'violation' || w1 === 'fault' || w1 === 'stale' || w1 === 'error' || w1 === 'log') return { kind: 'none' };
+    if (w1 === 'no_leaks' || w1 === 'violation' || w1 === 'violations' || w1 === 'fault' || w1 === 'stale' || w1 === 'error' || w1 === 'log') return { kind: 'none' };
   }
   if ((w0 === 'iommu' || w0 === 'device') && toks.length === 3 && toks[1]!.kind === 'ident' && words[2] === ':') return { kind: w0 === 'iommu' ? 'iommu-kind' : 'bus' };
   if (w0 === 'checkpoint' || w0 === 'platform' || w0 === 'mm' || ((w0 === 'iommu' || w0 === 'device') && toks[1]?.kind === 'ident' && toks[2]?.kind !== '=')) return { kind: 'none' };

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { RunResult } from '../lang/run-result';
 import { formatRunReport } from '../report/format-report';
 import { COMMANDS } from './command-ids';
+import { RUN_NOTIFICATION_AFTER_MS, runProgressMessage } from './run-progress';
 import type { RunOutcome } from './run-scheduler';
 import { isScenario, LANGUAGE_ID, type RunService, scenarioFileName } from './run-service';
 import type { RunStore } from './run-store';
@@ -65,10 +66,26 @@ function writeReport(output: vscode.OutputChannel, result: RunResult, doc: vscod
 /** Runs a scenario now and writes its report; resolves with the result (undefined when there is none). */
 async function runAndReport(deps: CommandDeps, doc: vscode.TextDocument): Promise<RunResult | undefined> {
   const fileName = scenarioFileName(doc);
-  const outcome: RunOutcome = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: `dmascope: running ${fileName}` },
-    () => deps.service.runNow(doc),
-  );
+  const run = deps.service.runNow(doc);
+  let finished = false;
+  let cancelledByUser = false;
+  void run.then(() => (finished = true), () => (finished = true));
+  // A long run gets a notification with its progress and a Cancel button.
+  const timer = setTimeout(() => {
+    if (finished) return;
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `dmascope: running ${fileName}`, cancellable: true }, (progress, token) => {
+      const uri = doc.uri.toString();
+      const sub = deps.service.onDidProgress((e) => {
+        if (e.uri === uri) progress.report({ message: runProgressMessage(e) });
+      });
+      token.onCancellationRequested(() => {
+        cancelledByUser = deps.service.cancel(doc);
+      });
+      return run.then(() => sub.dispose(), () => sub.dispose());
+    });
+  }, RUN_NOTIFICATION_AFTER_MS);
+  const outcome: RunOutcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `dmascope: running ${fileName}` }, () => run);
+  clearTimeout(timer);
   switch (outcome.kind) {
     case 'result':
       writeReport(deps.output, outcome.result, doc, outcome.reportText);
@@ -88,6 +105,11 @@ async function runAndReport(deps: CommandDeps, doc: vscode.TextDocument): Promis
       void vscode.window.showErrorMessage(`dmascope: internal error while running ${fileName} (details in the dmascope output).`);
       return undefined;
     case 'cancelled':
+      if (cancelledByUser) {
+        deps.output.clear();
+        deps.output.appendLine(`dmascope run ${fileName}\n${fileName}: the run was cancelled; nothing of it is kept (a run that reaches its time or memory budget keeps what it did: dmascope.run.timeBudgetSeconds, dmascope.run.memoryBudgetMb)`);
+        deps.output.show(true);
+      }
       return undefined;
   }
 }

@@ -148,6 +148,16 @@ export class RunScheduler {
     this.states.delete(uri);
   }
 
+  /** Stops the run in flight for `uri` (the Run notification's Cancel); its waiters get `cancelled`. True when one was running. */
+  cancel(uri: string): boolean {
+    const st = this.states.get(uri);
+    if (!st?.inflight) return false;
+    this.clearTimer(st);
+    st.rerun = false;
+    this.cancelInflight(st);
+    return true;
+  }
+
   dispose(): void {
     for (const uri of [...this.states.keys()]) this.closed(uri);
   }

@@ -64,6 +64,9 @@ export class RunService implements vscode.Disposable {
   readonly onDidCheck = this.checkEmitter.event;
   /** A run finished: result, timeout or failure (never for cancelled runs). */
   readonly onDidRun = this.runEmitter.event;
+  private readonly progressEmitter = new vscode.EventEmitter<RunProgressEvent>();
+  /** Where a long run stands (from its first second on, a few times a second). */
+  readonly onDidProgress = this.progressEmitter.event;
 
   constructor(
     workerScript: string,
@@ -80,6 +83,7 @@ export class RunService implements vscode.Disposable {
         const job = this.pool.submit(
           { kind: 'run', source: req.source, fileName: req.fileName, kernelVersion: s.kernelVersion, budget: { timeSeconds: s.runTimeBudgetSeconds, memoryMb: s.runMemoryBudgetMb } },
           limitMs,
+          (p) => this.progressEmitter.fire({ uri: req.uri, version: req.version, line: p.line, statements: p.statements, events: p.events, elapsedMs: p.elapsedMs }),
         );
         const promise = job.promise.then(
           (msg): RunnerOutcome => {
@@ -143,6 +147,11 @@ export class RunService implements vscode.Disposable {
     return this.runs.runNow(docSource(doc));
   }
 
+  /** Stops the document's run in flight (its runNow resolves `cancelled`); false when none runs. */
+  cancel(doc: vscode.TextDocument): boolean {
+    return this.runs.cancel(doc.uri.toString());
+  }
+
   private opened(doc: vscode.TextDocument): void {
     if (!isScenario(doc)) return;
     const src = docSource(doc);
@@ -194,5 +203,16 @@ export class RunService implements vscode.Disposable {
     this.pool.dispose();
     this.checkEmitter.dispose();
     this.runEmitter.dispose();
+    this.progressEmitter.dispose();
   }
+}
+
+/** A long run's progress, for the Run notification. */
+export interface RunProgressEvent {
+  uri: string;
+  version: number;
+  line: number;
+  statements: number;
+  events: number;
+  elapsedMs: number;
 }

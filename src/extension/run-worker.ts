@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { checkScenario, runScenario } from '../lang/run';
 import { IncrementalChecker } from '../lang/incremental';
+import type { RunProgress } from '../lang/interp/run-budget';
 import { summarizeRun } from './run-diagnostics';
 import { trimResult, trimmedReport } from './run-trim';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
@@ -21,6 +22,16 @@ function incrementalCheck(key: string, source: string): ReturnType<typeof checkS
   return checker.update(source).diagnostics;
 }
 
+/** Progress messages of a run, at most four a second after its first second (the Run notification shows them). */
+function progressPoster(id: number): (p: RunProgress) => void {
+  let sentAt = -Infinity;
+  return (p) => {
+    if (p.elapsedMs < 1000 || p.elapsedMs - sentAt < 250) return;
+    sentAt = p.elapsedMs;
+    parentPort?.postMessage({ id, kind: 'progress', line: p.line, statements: p.statements, events: p.events, elapsedMs: p.elapsedMs } satisfies WorkerResponse);
+  };
+}
+
 function handle(req: WorkerRequest): WorkerResponse {
   const t0 = performance.now();
   try {
@@ -33,7 +44,7 @@ function handle(req: WorkerRequest): WorkerResponse {
     const checkDiagnostics = checkScenario(req.source);
     const ran = !checkDiagnostics.some((d) => d.severity === 'error');
     // Editor features read API-level events only; the debugger runs its own trace.
-    const full = runScenario(req.source, req.fileName, { events: 'api', editorInfo: true, ...(req.budget ? { budget: req.budget } : {}) });
+    const full = runScenario(req.source, req.fileName, { events: 'api', editorInfo: true, onProgress: progressPoster(req.id), ...(req.budget ? { budget: req.budget } : {}) });
     const trimmed = trimResult(full);
     return {
       id: req.id,

@@ -5,7 +5,7 @@
 // unref'ed so they never keep a process alive. No vscode import.
 
 import { Worker } from 'node:worker_threads';
-import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+import type { WorkerProgress, WorkerRequest, WorkerResponse } from './worker-protocol';
 
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
@@ -53,6 +53,7 @@ interface Job {
   timer: ReturnType<typeof setTimeout> | undefined;
   slot: Slot | undefined;
   settled: boolean;
+  onProgress: ((p: WorkerProgress) => void) | undefined;
 }
 
 interface Slot {
@@ -83,11 +84,11 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  submit(request: RequestBody, timeoutMs?: number): JobHandle {
+  submit(request: RequestBody, timeoutMs?: number, onProgress?: (p: WorkerProgress) => void): JobHandle {
     let resolve!: (r: WorkerResponse) => void;
     let reject!: (e: JobError) => void;
     const promise = new Promise<WorkerResponse>((res, rej) => { resolve = res; reject = rej; });
-    const job: Job = { id: this.nextId++, request, timeoutMs, resolve, reject, timer: undefined, slot: undefined, settled: false };
+    const job: Job = { id: this.nextId++, request, timeoutMs, resolve, reject, timer: undefined, slot: undefined, settled: false, onProgress };
     if (this.disposed) {
       job.settled = true;
       reject(new JobError('disposed', 'the worker pool is disposed'));
@@ -144,6 +145,10 @@ export class WorkerPool {
   private onMessage(slot: Slot, msg: WorkerResponse): void {
     const job = slot.job;
     if (!job || msg.id !== job.id) return;
+    if (msg.kind === 'progress') {
+      job.onProgress?.(msg);
+      return;
+    }
     this.settle(job);
     slot.job = undefined;
     const idle = this.slots.filter((s) => s.job === undefined && !s.dead).length;

@@ -30,6 +30,10 @@ export type WorkerResponse =
       reportText?: string;
       durationMs: number;
     }
-  | { id: number; kind: 'error'; message: string; stack?: string };
+  | { id: number; kind: 'error'; message: string; stack?: string }
+  /** Where a long run stands (not an answer: the run's answer follows). */
+  | { id: number; kind: 'progress'; line: number; statements: number; events: number; elapsedMs: number };
+
+export type WorkerProgress = Extract<WorkerResponse, { kind: 'progress' }>;
 
 export type WorkerJobKind = WorkerRequest['kind'];

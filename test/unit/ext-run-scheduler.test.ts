@@ -192,6 +192,21 @@ describe('ext: run scheduler', () => {
     assert.equal((await p).version, 2);
   });
 
+  it('cancel stops the run in flight (the Run notification\'s Cancel): its waiter gets cancelled, nothing is reported', async () => {
+    const { runner, outcomes, sched, busy } = setup();
+    const doc = new FakeDoc('u', 1, 'v1');
+    assert.equal(sched.cancel('u'), false, 'nothing runs yet');
+    const p = sched.runNow(doc);
+    assert.equal(sched.cancel('u'), true);
+    assert.equal(runner.jobs[0]!.cancelled, true);
+    assert.deepEqual(await p, { kind: 'cancelled', version: 1, uri: 'u' });
+    assert.equal(sched.isRunning('u'), false);
+    assert.deepEqual(busy.at(-1), ['u', false]);
+    await flush();
+    assert.equal(outcomes.length, 0);
+    assert.equal(sched.cancel('u'), false);
+  });
+
   it('with run-on-type off, edits schedule nothing and do not cancel a run', async () => {
     const { clock, runner, outcomes, sched } = setup({ runOnType: false });
     const doc = new FakeDoc('u', 1, 'v1');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { JobError, nodeWorkerFactory, type WorkerLike, WorkerPool } from '../../src/extension/worker-pool';
-import type { WorkerRequest, WorkerResponse } from '../../src/extension/worker-protocol';
+import type { WorkerProgress, WorkerRequest, WorkerResponse } from '../../src/extension/worker-protocol';
 import type { RunResult } from '../../src/lang/run-result';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -121,6 +121,19 @@ describe('ext: run worker and pool (real worker threads)', function () {
       assert.deepEqual(msg.diagnostics.map((d) => [d.line, d.code]), [[at + 1, 'unknown-name']]);
       assert.ok(msg.durationMs < (first.kind === 'check' ? first.durationMs : Infinity), `${msg.durationMs} ms after ${first.kind === 'check' ? first.durationMs : 0} ms`);
     }
+  });
+
+  it('a long run reports where it stands while it runs, then answers once', async () => {
+    const progress: WorkerProgress[] = [];
+    const msg = await pool.submit({ kind: 'run', source: ENDLESS, fileName: 'loop.dmas', kernelVersion: '6.18', budget: { timeSeconds: 1.8, memoryMb: 1024 } }, 20_000, (p) => progress.push(p)).promise;
+    assert.equal(msg.kind, 'run');
+    assert.ok(progress.length >= 1, 'at least one progress message after the first second');
+    for (const p of progress) {
+      assert.ok(p.elapsedMs >= 1000 && p.elapsedMs <= 1900, `${p.elapsedMs} ms`);
+      assert.ok([5, 6].includes(p.line), `line ${p.line}`);
+      assert.ok(p.statements > 0 && p.events > p.statements, `${p.statements} statements, ${p.events} events`);
+    }
+    assert.ok(progress.every((p, i) => i === 0 || p.statements > progress[i - 1].statements), 'progress moves forward');
   });
 
   it('a run stops itself at its time budget and keeps what it did, before the worker deadline', async () => {

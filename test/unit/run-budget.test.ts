@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { main } from '../../src/cli';
 import { parseCliArgs } from '../../src/cli-args';
 import { ProgressLine, progressText } from '../../src/cli-progress';
+import { runProgressMessage } from '../../src/extension/run-progress';
 import { Interpreter } from '../../src/lang/interp/interpreter';
 import { BudgetMeter, normalizeBudget, RUN_BUDGET_STRIDE } from '../../src/lang/interp/run-budget';
 import { parse } from '../../src/lang/parser';
@@ -123,5 +124,12 @@ describe('run budgets', () => {
     line.done();
     assert.deepEqual(writes, [`\r\x1b[K${progressText({ line: 8, statements: 1_000_000, events: 8_000_000, elapsedMs: 1000 })}`, `\r\x1b[K${progressText({ line: 8, statements: 1_300_000, events: 10_400_000, elapsedMs: 1300 })}`, '\r\x1b[K']);
     assert.equal(progressText({ line: 8, statements: 1_300_000, events: 10_400_000, elapsedMs: 1300 }), 'dmascope: running, line 8: 1,300,000 statements, 10,400,000 events, 1.3 s');
+  });
+});
+
+describe('run progress in the editor', () => {
+  it('words the Run notification as the command line does, without its prefix', () => {
+    assert.equal(runProgressMessage({ line: 7, statements: 1_234_567, events: 29_629_608, elapsedMs: 3140 }), 'line 7: 1,234,567 statements, 29,629,608 events, 3.1 s');
+    assert.equal(progressText({ line: 7, statements: 1_234_567, events: 29_629_608, elapsedMs: 3140 }), `dmascope: running, ${runProgressMessage({ line: 7, statements: 1_234_567, events: 29_629_608, elapsedMs: 3140 })}`);
   });
 });

@@ -8,15 +8,18 @@
 import type { PoolModel, SlotRunModel, VduseModel } from '../../src/panels/bounce-model';
 import type { BounceFromWebview, BouncePersistedState, BounceState, BounceToWebview } from '../../src/protocol';
 import { themeColour } from '../common/export-image';
+import { dropdown, fillDropdown, registerToolkit } from '../common/toolkit';
 import { drawSlots, layoutFor, runAt, slotAt, slotMapSvg, type SlotColours, type SlotLayout } from './slot-map';
 
 interface VsCodeApi { postMessage(m: BounceFromWebview): void; getState(): BouncePersistedState | undefined; setState(s: BouncePersistedState): void }
 declare function acquireVsCodeApi(): VsCodeApi;
 
+registerToolkit();
+
 const vscode = acquireVsCodeApi();
 const saved: BouncePersistedState = vscode.getState() ?? {};
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const poolPick = $<HTMLSelectElement>('pool');
+const poolPick = dropdown('pool');
 const canvas = $<HTMLCanvasElement>('slots');
 const tip = $<HTMLElement>('tooltip');
 const summary = $<HTMLElement>('summary');
@@ -158,7 +161,7 @@ function showPool(id: string | undefined): void {
   const sw = state?.model.swiotlb;
   pool = sw?.pools.find((p) => p.id === id) ?? sw?.pools[0];
   if (!pool) return;
-  poolPick.value = pool.id;
+  if (poolPick.value !== pool.id) poolPick.value = pool.id;
   poolInfo.textContent = `${pool.label}: ${pool.start}..${pool.end} (${pool.bytes} bytes), ${pool.nslabs} slots of ${pool.slotSize} bytes in ${pool.nareas} area${pool.nareas === 1 ? '' : 's'} (${pool.areas.map((a) => `area ${a.area}: ${a.used} used, next search at ${a.nextIndex}`).join('; ')})`;
   renderRuns();
   select(pool.runs.some((r) => r.id === selected) ? selected : undefined);
@@ -210,7 +213,7 @@ function render(s: BounceState): void {
   const sw = s.model.swiotlb;
   swiotlbRoot.hidden = !sw;
   if (sw) {
-    poolPick.replaceChildren(...sw.pools.map((x) => new Option(`${x.label} (${x.used}/${x.nslabs})`, x.id)));
+    fillDropdown(poolPick, sw.pools.map((x) => ({ value: x.id, label: `${x.label} (${x.used}/${x.nslabs})` })), pool?.id ?? saved.pool);
     $<HTMLElement>('sw-usage').textContent = `swiotlb pools${sw.forceBounce ? ' (swiotlb=force)' : ''}`;
     showPool(pool?.id ?? saved.pool);
   }
@@ -277,8 +280,8 @@ function step(dir: 1 | -1): void {
   const next = dir > 0 ? ends.find((e) => e > p.event) : [...ends].reverse().find((e) => e < p.event);
   if (next !== undefined) vscode.postMessage({ type: 'bounce/seek', event: next });
 }
-$<HTMLButtonElement>('prev').addEventListener('click', () => step(-1));
-$<HTMLButtonElement>('next').addEventListener('click', () => step(1));
+$<HTMLElement>('prev').addEventListener('click', () => step(-1));
+$<HTMLElement>('next').addEventListener('click', () => step(1));
 
 async function exportAs(format: 'svg' | 'png' | 'json'): Promise<void> {
   if (!state) return;
@@ -294,7 +297,7 @@ async function exportAs(format: 'svg' | 'png' | 'json'): Promise<void> {
   vscode.postMessage({ type: 'bounce/export', requestId: nextRequest++, format, data });
 }
 for (const f of ['svg', 'png', 'json'] as const) {
-  $<HTMLButtonElement>(`export-${f}`).addEventListener('click', () => {
+  $<HTMLElement>(`export-${f}`).addEventListener('click', () => {
     exportAs(f).catch((e: unknown) => {
       status.textContent = `Export failed: ${e instanceof Error ? e.message : String(e)}`;
     });

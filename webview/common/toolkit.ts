@@ -6,7 +6,7 @@
 
 import {
   provideVSCodeDesignSystem, vsCodeButton, vsCodeDataGrid, vsCodeDataGridCell, vsCodeDataGridRow, vsCodeDropdown, vsCodeOption, vsCodeTextField,
-  type DataGrid, type Dropdown,
+  type DataGrid, type Dropdown, type TextField,
 } from '@vscode/webview-ui-toolkit';
 
 let registered = false;
@@ -23,6 +23,11 @@ export interface Choice { value: string; label: string }
 /** A dropdown (or a plain <select>) by id. */
 export function dropdown(id: string): HTMLElement & { value: string } {
   return document.getElementById(id) as unknown as Dropdown;
+}
+
+/** A text field (or a plain <input>) by id. */
+export function textField(id: string): HTMLElement & { value: string } {
+  return document.getElementById(id) as unknown as TextField;
 }
 
 /** Replaces a dropdown's options and selects `value` (the first option when absent). */

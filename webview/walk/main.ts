@@ -7,20 +7,23 @@
 
 import type { WalkFromWebview, WalkPersistedState, WalkState, WalkTarget, WalkToWebview } from '../../src/protocol';
 import { svgToPng, themeColour } from '../common/export-image';
+import { dropdown, fillDropdown, registerToolkit, textField } from '../common/toolkit';
 import { moveFocus, renderBands, renderDetail, type RenderedCell } from './render';
 import { walkSvg } from './walk-svg';
 
 interface VsCodeApi { postMessage(m: WalkFromWebview): void; getState(): WalkPersistedState | undefined; setState(s: WalkPersistedState): void }
 declare function acquireVsCodeApi(): VsCodeApi;
 
+registerToolkit();
+
 const vscode = acquireVsCodeApi();
 const saved: WalkPersistedState = vscode.getState() ?? {};
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const site = $<HTMLSelectElement>('site');
-const device = $<HTMLSelectElement>('device');
-const addr = $<HTMLInputElement>('addr');
-const pasid = $<HTMLInputElement>('pasid');
-const access = $<HTMLSelectElement>('access');
+const site = dropdown('site');
+const device = dropdown('device');
+const addr = textField('addr');
+const pasid = textField('pasid');
+const access = dropdown('access');
 const summary = $<HTMLElement>('summary');
 const fault = $<HTMLElement>('fault');
 const bands = $<HTMLElement>('bands');
@@ -49,13 +52,11 @@ function sameTarget(a: WalkTarget, b: WalkTarget): boolean {
 }
 
 function fillPickers(s: WalkState): void {
-  const opts = s.targets.map((t, i) => new Option(targetLabel(t), String(i)));
-  const typed = s.targets.findIndex((t) => sameTarget(t, s.target)) < 0;
-  if (typed) opts.unshift(new Option(`typed: ${targetLabel({ ...s.target, line: 0 }).replace(/^line 0: /, '')}`, 'typed'));
-  site.replaceChildren(...opts);
-  site.value = typed ? 'typed' : String(s.targets.findIndex((t) => sameTarget(t, s.target)));
-  device.replaceChildren(...s.devices.map((d) => new Option(d, d)));
-  device.value = s.target.device;
+  const choices = s.targets.map((t, i) => ({ value: String(i), label: targetLabel(t) }));
+  const at = s.targets.findIndex((t) => sameTarget(t, s.target));
+  if (at < 0) choices.unshift({ value: 'typed', label: `typed: ${targetLabel({ ...s.target, line: 0 }).replace(/^line 0: /, '')}` });
+  fillDropdown(site, choices, at < 0 ? 'typed' : String(at));
+  fillDropdown(device, s.devices.map((d) => ({ value: d, label: d })), s.target.device);
   addr.value = s.target.addr;
   pasid.value = s.target.pasid === null ? '' : String(s.target.pasid);
   access.value = s.target.access ?? '';
@@ -199,8 +200,7 @@ function typedTarget(): WalkTarget | string {
   return { device: device.value, addr: a.toLowerCase(), pasid: p === '' ? null : Number(p), access: acc, line: 0 };
 }
 
-$<HTMLFormElement>('target').addEventListener('submit', (e) => {
-  e.preventDefault();
+function walkTyped(): void {
   const t = typedTarget();
   if (typeof t === 'string') {
     status.textContent = t;
@@ -208,7 +208,16 @@ $<HTMLFormElement>('target').addEventListener('submit', (e) => {
   }
   status.textContent = '';
   vscode.postMessage({ type: 'walk/probe', target: t });
-});
+}
+$<HTMLElement>('walk').addEventListener('click', walkTyped);
+for (const field of [addr, pasid]) {
+  field.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      walkTyped();
+    }
+  });
+}
 
 function step(dir: 1 | -1): void {
   const p = state?.position;
@@ -217,8 +226,8 @@ function step(dir: 1 | -1): void {
   const next = dir > 0 ? stops.find((s) => s.event > p.event) : [...stops].reverse().find((s) => s.event < p.event);
   if (next) vscode.postMessage({ type: 'walk/seek', event: next.event });
 }
-$<HTMLButtonElement>('prev').addEventListener('click', () => step(-1));
-$<HTMLButtonElement>('next').addEventListener('click', () => step(1));
+$<HTMLElement>('prev').addEventListener('click', () => step(-1));
+$<HTMLElement>('next').addEventListener('click', () => step(1));
 
 function colours(): Parameters<typeof walkSvg>[1] {
   return {
@@ -247,7 +256,7 @@ async function exportAs(format: 'svg' | 'png' | 'json'): Promise<void> {
   vscode.postMessage({ type: 'walk/export', requestId: nextRequest++, format, data });
 }
 for (const f of ['svg', 'png', 'json'] as const) {
-  $<HTMLButtonElement>(`export-${f}`).addEventListener('click', () => {
+  $<HTMLElement>(`export-${f}`).addEventListener('click', () => {
     exportAs(f).catch((e: unknown) => {
       status.textContent = `Export failed: ${e instanceof Error ? e.message : String(e)}`;
     });

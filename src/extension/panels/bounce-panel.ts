@@ -19,18 +19,18 @@ import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, r
 const VIEW_TYPE = 'dmascope.bounce';
 
 const BODY = `<div class="bar" role="toolbar" aria-label="Position, pool and export">
-<button id="prev" type="button" aria-label="Previous statement" title="Previous statement">◀</button>
+<vscode-button id="prev" appearance="icon" aria-label="Previous statement" title="Previous statement">◀</vscode-button>
 <span id="pos" role="status" aria-live="polite"></span>
-<button id="next" type="button" aria-label="Next statement" title="Next statement">▶</button>
-<button id="export-svg" type="button" aria-label="Export the slot map as SVG">SVG</button>
-<button id="export-png" type="button" aria-label="Export the slot map as PNG">PNG</button>
-<button id="export-json" type="button" aria-label="Export the bounce state as JSON">JSON</button>
+<vscode-button id="next" appearance="icon" aria-label="Next statement" title="Next statement">▶</vscode-button>
+<vscode-button id="export-svg" appearance="secondary" aria-label="Export the slot map as SVG">SVG</vscode-button>
+<vscode-button id="export-png" appearance="secondary" aria-label="Export the slot map as PNG">PNG</vscode-button>
+<vscode-button id="export-json" appearance="secondary" aria-label="Export the bounce state as JSON">JSON</vscode-button>
 <span id="status" role="status"></span>
 </div>
 <section id="summary" aria-live="polite"></section>
 <section id="swiotlb" aria-label="swiotlb">
 <h2 id="sw-usage"></h2>
-<label>Pool <select id="pool" aria-label="swiotlb pool"></select></label>
+<label for="pool">Pool</label> <vscode-dropdown id="pool" aria-label="swiotlb pool"></vscode-dropdown>
 <canvas id="slots" tabindex="0" role="img" aria-label="Slot map"></canvas>
 <div class="legend" aria-hidden="true"><span class="free">free</span><span class="in-sync">in sync</span><span class="out-of-sync">bounce and original differ</span><span class="in-use">in use</span><span class="pad">padding</span></div>
 <p id="pool-info"></p>

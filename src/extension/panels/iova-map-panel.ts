@@ -22,6 +22,7 @@ import { parseFromWebviewMessage, type IovaMapPersistedState, type IovaMapState,
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE } from '../debug/debug-config';
 import { debuggerOn, inspectAtDebugger } from '../debug/debug-inspect';
+import { CAPTURE_LANGUAGE_ID } from '../capture/capture-commands';
 import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, revealLine, saveExport } from './panel-host';
 
 const VIEW_TYPE = 'dmascope.iovaMap';
@@ -109,9 +110,13 @@ export class IovaMapPanel {
       const m = tl.stateAt(k).machine;
       if (!m) throw new Error('The scenario has not set up the machine at this point.');
       const now = inspectMachine(m);
-      const before = k >= 0 ? tl.stateAt(k - 1).machine : undefined;
+      const statements = statementStops(tl);
+      // "The change" in a run: what the statement holding this event changed (the state before it started vs now).
+      let stmtStart = k;
+      for (const st of statements) if (st.event <= k) stmtStart = st.event;
+      const before = k >= 0 ? tl.stateAt(Math.min(k, stmtStart) - 1).machine : undefined;
       const e = k >= 0 ? tl.trace.eventAt(k) : undefined;
-      const position: PositionInfo = { source: 'run', event: k, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements: statementStops(tl), uri: doc.uri.toString() };
+      const position: PositionInfo = { source: 'run', event: k, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements, uri: doc.uri.toString() };
       let compare: MachineView | null = null;
       let compareLine = 0;
       if (this.compareEvent !== null) {
@@ -227,14 +232,16 @@ export function registerIovaMapPanel(context: vscode.ExtensionContext, log: (m: 
       const dbg = vscode.debug.activeDebugSession;
       const fromDebug = dbg?.type === DEBUG_TYPE && typeof dbg.configuration.program === 'string' ? vscode.Uri.file(dbg.configuration.program) : undefined;
       const editor = vscode.window.activeTextEditor;
-      const docUri = uri instanceof vscode.Uri ? uri : editor?.document.languageId === 'dmas' ? editor.document.uri : fromDebug;
+      // A kernel capture being debugged has an IOVA map too: the replayed mappings the capture session answers with.
+      const mapsHere = (d: vscode.TextDocument | undefined): d is vscode.TextDocument => d !== undefined && (d.languageId === 'dmas' || ((d.languageId === CAPTURE_LANGUAGE_ID || !d.uri.fsPath.endsWith('.dmas')) && debuggerOn(d) !== undefined));
+      const docUri = uri instanceof vscode.Uri ? uri : mapsHere(editor?.document) ? editor.document.uri : fromDebug;
       if (!docUri) {
         void vscode.window.showWarningMessage('dmascope: open a .dmas scenario to show its IOVA map.');
         return;
       }
       const doc = await vscode.workspace.openTextDocument(docUri);
-      if (doc.languageId !== 'dmas') {
-        void vscode.window.showWarningMessage('dmascope: the IOVA map needs a .dmas scenario.');
+      if (!mapsHere(doc)) {
+        void vscode.window.showWarningMessage('dmascope: the IOVA map needs a .dmas scenario, or a kernel capture being debugged.');
         return;
       }
       IovaMapPanel.show(context, doc, typeof line === 'number' ? line : undefined, log);

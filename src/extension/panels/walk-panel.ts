@@ -19,21 +19,21 @@ import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, r
 
 const VIEW_TYPE = 'dmascope.walk';
 
-const BODY = `<form id="target" class="bar" aria-label="What to walk">
-<label>Walk site <select id="site" aria-label="Walk site of the scenario"></select></label>
-<label>Device <select id="device" aria-label="Device"></select></label>
-<label>Address <input id="addr" aria-label="Device address (hex)" spellcheck="false"></label>
-<label>PASID <input id="pasid" aria-label="PASID (empty: none)" placeholder="none"></label>
-<label>Access <select id="access" aria-label="Access kind"><option value="">translate</option><option value="read">read</option><option value="write">write</option></select></label>
-<button class="primary" type="submit" id="walk">Walk</button>
-</form>
+const BODY = `<div id="target" class="bar" role="form" aria-label="What to walk">
+<label for="site">Walk site</label> <vscode-dropdown id="site" aria-label="Walk site of the scenario"></vscode-dropdown>
+<label for="device">Device</label> <vscode-dropdown id="device" aria-label="Device"></vscode-dropdown>
+<vscode-text-field id="addr" aria-label="Device address (hex)" spellcheck="false" size="18">Address</vscode-text-field>
+<vscode-text-field id="pasid" aria-label="PASID (empty: none)" placeholder="none" size="7">PASID</vscode-text-field>
+<label for="access">Access</label> <vscode-dropdown id="access" aria-label="Access kind"><vscode-option value="">translate</vscode-option><vscode-option value="read">read</vscode-option><vscode-option value="write">write</vscode-option></vscode-dropdown>
+<vscode-button appearance="primary" id="walk">Walk</vscode-button>
+</div>
 <div class="bar" role="toolbar" aria-label="Position and export">
-<button id="prev" type="button" aria-label="Previous statement" title="Previous statement">◀</button>
+<vscode-button id="prev" appearance="icon" aria-label="Previous statement" title="Previous statement">◀</vscode-button>
 <span id="pos" role="status" aria-live="polite"></span>
-<button id="next" type="button" aria-label="Next statement" title="Next statement">▶</button>
-<button id="export-svg" type="button" aria-label="Export the walk as SVG">SVG</button>
-<button id="export-png" type="button" aria-label="Export the walk as PNG">PNG</button>
-<button id="export-json" type="button" aria-label="Export the walk's data as JSON">JSON</button>
+<vscode-button id="next" appearance="icon" aria-label="Next statement" title="Next statement">▶</vscode-button>
+<vscode-button id="export-svg" appearance="secondary" aria-label="Export the walk as SVG">SVG</vscode-button>
+<vscode-button id="export-png" appearance="secondary" aria-label="Export the walk as PNG">PNG</vscode-button>
+<vscode-button id="export-json" appearance="secondary" aria-label="Export the walk's data as JSON">JSON</vscode-button>
 <span id="status" role="status"></span>
 </div>
 <section id="summary" aria-live="polite"></section>

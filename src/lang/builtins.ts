@@ -347,6 +347,21 @@ const list: BuiltinSpec[] = [
     doc: 'Unbinds the driver from the device (BUS_NOTIFY_UNBOUND_DRIVER): dma-debug reports the mappings and allocations it left behind ("device driver has pending DMA allocations while released from device"), here rather than at the end of the scenario.',
   },
   {
+    name: 'set_cpu', group: 'inspect', returns: 'void', kernel: 'scenario: the CPU the following calls run on (raw_smp_processor_id())',
+    params: [p('cpu', 'int', 'A CPU number, 0 .. platform cpus - 1.')],
+    doc: 'The calls that follow run on this CPU until the next set_cpu (the run starts on CPU 0): swiotlb starts its slot search in area cpu & (nareas - 1), and the IOVA rcaches use that CPU\'s magazines.',
+  },
+  {
+    name: 'debugfs_read', group: 'inspect', returns: 'unknown', kernel: 'scenario: cat /sys/kernel/debug/PATH',
+    params: [p('path', 'string', 'A debugfs file: "dma-api/error_count", "dma-api/num_errors", "dma-api/all_errors", "dma-api/driver_filter", "dma-api/disabled", "swiotlb/io_tlb_nslabs", "swiotlb/io_tlb_used", "swiotlb/io_tlb_used_hiwater", "swiotlb/io_tlb_transient_nslabs".')],
+    doc: 'Reads a dma-debug or swiotlb debugfs file: a number (driver_filter: a string).',
+  },
+  {
+    name: 'debugfs_write', group: 'inspect', returns: 'int', kernel: 'scenario: echo VALUE > /sys/kernel/debug/PATH',
+    params: [p('path', 'string', 'A writable debugfs file: "dma-api/num_errors", "dma-api/all_errors", "dma-api/driver_filter", "swiotlb/io_tlb_used_hiwater".'), p('value', 'any', 'A number, or a string for driver_filter.')],
+    doc: 'Writes a dma-debug or swiotlb debugfs file (dma-debug\'s num_errors, all_errors and driver_filter, swiotlb\'s high-water mark, which only takes 0); 0, or -EINVAL for a value the kernel refuses or a read-only file.',
+  },
+  {
     name: 'msleep', group: 'inspect', returns: 'void', kernel: 'void msleep(unsigned int msecs)',
     params: [p('ms', 'int', 'Milliseconds of emulated time.')],
     doc: 'Advances the emulated clock, so timers run: a dma-fq flush queue drains (IOTLB invalidation and IOVA free) after its timeout.',

@@ -8,7 +8,7 @@ import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildBounceModel, type BounceModel } from '../../src/panels/bounce-model';
 import { bounceStateAt, eventAfterLine } from '../../src/panels/bounce-source';
 import { parseFromWebviewMessage, type BounceInspectResponse } from '../../src/protocol';
-import { layoutFor, runAt, segments, slotAt } from '../../webview/bounce/slot-map';
+import { layoutFor, runAt, segments, slotAt, slotMapSvg } from '../../webview/bounce/slot-map';
 
 /** Event index of the `engine:statement` that starts `line`: the state before that line ran. */
 function beforeLine(tl: ScenarioTimeline, line: number): number {
@@ -64,6 +64,17 @@ done = 1
 describe('bounce buffers panel view model', () => {
   describe('swiotlb', () => {
     const tl = new ScenarioTimeline(SWIOTLB);
+
+    it('exports the slot map as SVG: the runs in use in their state colours, the caption escaped', () => {
+      const pool = modelAt(tl, 8).swiotlb!.pools[0];
+      const k = { free: 'FREE', 'in-sync': 'SYNC', 'out-of-sync': 'DIFF', 'in-use': 'USE', pad: 'PAD', area: 'AREA', selected: 'SEL', background: 'BG', text: 'TXT' };
+      const pic = slotMapSvg(pool, layoutFor(pool.nslabs, 800), k, 'pool <0> & co');
+      assert.match(pic.svg, /^<svg /);
+      assert.ok(pic.svg.includes('pool &lt;0&gt; &amp; co'));
+      assert.ok(pool.inUse.length > 0);
+      for (const r of pool.inUse) assert.ok(pic.svg.includes(`<title>${r.label.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')}</title>`), r.label);
+      assert.ok(pic.width >= 256 && pic.height > 0);
+    });
 
     it('shows the default pool, its 4 areas and the slots in use with orig_addr, size and direction', () => {
       const b = modelAt(tl, 8);

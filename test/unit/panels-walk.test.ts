@@ -6,6 +6,7 @@ import { DocumentModel } from '../../src/lang/services/document-model';
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { answerInspectRequest } from '../../src/debug/inspect-request';
 import { buildWalkModel, type WalkCell, type WalkModel } from '../../src/panels/walk-model';
+import { walkSvg } from '../../webview/walk/walk-svg';
 import { walkEventFor, walkStateAt, walkStateForLine, walkTimeline } from '../../src/panels/walk-source';
 import { parseFromWebviewMessage, type WalkInspectResponse } from '../../src/protocol';
 
@@ -137,6 +138,17 @@ describe('walk panel view model', () => {
       assert.equal(field(s2leaf, 'S2AP'), '3 read/write');
       assert.equal(b.output, `0x${page.toString(16)}`);
       assert.equal(w.summary, `0x1000 → 0x${page.toString(16)} (IOTLB miss, 24 table reads)`);
+    });
+
+    it('exports the nested walk as an SVG picture: 24 read boxes, the grid formula, text escaped', () => {
+      const w = walkAt(tl, 10, 'gpu', 0x1000n);
+      const k = { background: '#000', text: '#fff', muted: '#888', table: 'blue', leaf: 'green', invalid: 'red', stage2: 'purple', fault: 'orange', border: '#444' };
+      const pic = walkSvg(w, k);
+      assert.match(pic.svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      assert.equal((pic.svg.match(/<rect [^>]*rx="3"/g) ?? []).length, 24);
+      assert.ok(pic.svg.includes('(4+1)(4+1)-1 = 24'));
+      assert.ok(!/<text[^>]*>[^<]*[<>&][^<]*<\/text>/.test(pic.svg.replace(/&(amp|lt|gt|quot);/g, '')));
+      assert.ok(pic.width > 0 && pic.height > 0);
     });
 
     it('after the device access the IOTLB answers: no table is read', () => {

@@ -33,6 +33,12 @@ export function textField(id: string): HTMLElement & { value: string } {
 /** Replaces a dropdown's options and selects `value` (the first option when absent). */
 export function fillDropdown(el: HTMLElement & { value: string }, choices: Choice[], value: string | undefined): void {
   const pick = choices.some((c) => c.value === value) ? value : choices[0]?.value;
+  // The same options again (a new position): only the value, the component's option scan is not free.
+  const now = Array.from(el.children, (o) => `${o.getAttribute('value') ?? ''}\u0000${o.textContent ?? ''}`);
+  if (now.length === choices.length && choices.every((c, i) => now[i] === `${c.value}\u0000${c.label}`)) {
+    if (pick !== undefined && el.value !== pick) el.value = pick;
+    return;
+  }
   el.replaceChildren(...choices.map((c) => {
     const o = document.createElement('vscode-option');
     o.setAttribute('value', c.value);

@@ -51,6 +51,9 @@ function genmask(h: number): bigint {
  */
 export function iommuPgsize(pgsizeBitmap: bigint, iova: bigint, paddr: bigint, size: bigint): { pgsize: bigint; count: number } {
   const addrMerge = paddr | iova;
+  // The common call, one page of the smallest size at aligned addresses, comes out as that page once
+  // (a bigger size's offset_end always exceeds it): skip the mask arithmetic.
+  if (size === (pgsizeBitmap & -pgsizeBitmap) && size !== 0n && (addrMerge & (size - 1n)) === 0n) return { pgsize: size, count: 1 };
   let pgsizes = pgsizeBitmap & genmask(fls(size));
   if (addrMerge) pgsizes &= genmask(ffs(addrMerge));
   if (!pgsizes) throw new KernelBug('kernel BUG at drivers/iommu/iommu.c: iommu_pgsize: BUG_ON(!pgsizes)');

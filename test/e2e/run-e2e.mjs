@@ -1025,6 +1025,20 @@ async function checkWalkFollowsDebugger() {
   return `"${entry.pos}", then at the breakpoint "${atTranslate.pos}" with the 24-read nested walk (IOTLB miss)`;
 }
 
+/**
+ * After F5: waits for the stop on entry of `file`. VS Code shows Run and Debug
+ * by itself at the stop; the palette is used only when it did not, and only
+ * after the stop (the stop moves the focus, which can close a palette being
+ * typed into and send the text to the editor).
+ */
+async function pausedOnEntry(file) {
+  await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+  const entry = new RegExp(`${file.replace('.', '\\.')}:\\d+`);
+  if (await poll(async () => (await callStack()).some((f) => entry.test(f)) || undefined, 10_000)) return;
+  await runCommand('View: Show Run and Debug');
+  await pausedAt(entry);
+}
+
 /** Removes the breakpoints earlier checks left (the palette offers the command only while there are some). */
 async function removeAllBreakpoints() {
   try {
@@ -1036,7 +1050,8 @@ async function removeAllBreakpoints() {
 
 /** The Variables view row whose name is `name` (the first one). */
 function variableRow(name) {
-  return page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name}:?$`) }) }).first();
+  // The name reads "hi =" (or "hi:" without a value).
+  return page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name}( =|:)?$`) }) }).first();
 }
 
 async function checkBounceFollowsDebugger() {
@@ -1050,9 +1065,7 @@ async function checkBounceFollowsDebugger() {
   await page.keyboard.press('F9');
   try {
     await page.keyboard.press('F5');
-    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
-    await runCommand('View: Show Run and Debug');
-    await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+    await pausedOnEntry(file);
     await debugButton('continue');
     await pausedAt(new RegExp(`:${line}\\b`));
     // Opened while debugging (palette): the panel shows the session's state, it runs nothing itself.
@@ -1113,9 +1126,7 @@ async function checkDebugConsoleLink() {
   await page.keyboard.press('F9');
   try {
     await page.keyboard.press('F5');
-    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
-    await runCommand('View: Show Run and Debug');
-    await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+    await pausedOnEntry(file);
     await debugButton('continue'); // the IO page fault trace breakpoint
     await pausedAt(new RegExp(`:${faultLine}\\b`));
     await debugButton('continue'); // the breakpoint after it

@@ -724,6 +724,8 @@ async function checkRunReport() {
   const full = path.join(dirs.ws, file);
   const line = lineOf(file, 'cpu_write(a, 60');
   await openFile(file);
+  // Run only once the extension is up (alone, this check can come before any other has waited for it).
+  if (!(await poll(async () => extensionActivated(), 30_000, 500))) throw new Error('the extension did not activate within 30 s');
   await runCommand('dmascope: Run scenario');
   const text = await poll(async () => {
     const t = await outputText();

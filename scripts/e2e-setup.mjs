@@ -111,6 +111,19 @@ function ensurePlaywright(done) {
 }
 
 /**
+ * Only the browser side (the bench's webview figures): Debian's chromium and
+ * playwright-core, installed when missing. Returns { chromium, playwrightCore }.
+ */
+export function setupBrowser() {
+  const done = [];
+  ensureAptPackages(APT_RUNTIME, done);
+  if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing although the chromium package is installed`);
+  const playwrightCore = ensurePlaywright(done);
+  if (done.length) log(done.join('; '));
+  return { chromium: CHROMIUM, playwrightCore };
+}
+
+/**
  * Installs what is missing and returns where things are:
  * { node, codeServer (entry script, run with node), chromium, playwrightCore (package dir) }.
  */

@@ -12,6 +12,8 @@ import { IncrementalChecker } from '../lang/incremental';
 import { DebugRuntime } from '../debug/runtime';
 import { IMPORT_CHILD_FLAG, importFigures, runImportChild } from './import-bench';
 import { LOOP_CHILD_FLAG, loopFigures, runLoopChild } from './loop-bench';
+import { panelFigures } from './panel-bench';
+import path from 'node:path';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -142,7 +144,7 @@ function debugFigures(): { debug_trace_events: number; debug_launch_to_first_sto
   return { debug_trace_events: rt.eventCount, debug_launch_to_first_stop_ms: Math.round(launchMs), debug_step_back_ms: back, debug_reverse_continue_ms: reverse };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const ms = QUICK ? 300 : 2000;
   const source10k = tenThousandLines();
   const result = {
@@ -163,6 +165,8 @@ function main(): void {
     ...debugFigures(),
     ...importFigures(QUICK),
     ...loopFigures(QUICK),
+    // The IOVA map webview in headless chromium (dist/bench.js sits in dist/: the repository is its parent).
+    ...await panelFigures(QUICK, path.resolve(__dirname, '..')),
   };
   console.log(`map/unmap pairs per second: ${result.map_unmap_pairs_per_s}`);
   console.log(`IOVA alloc+free per second (rcache warm): ${result.iova_allocs_per_s}`);
@@ -173,9 +177,13 @@ function main(): void {
   console.log(`import a mixed ${result.import_lines}-line capture: ${result.import_lines_per_s} lines/s, ${result.import_1m_lines_rss_mb} MiB resident`);
   console.log(`edit one line of 10,000 and check again: ${result.edit_recheck_10k_lines_ms} ms`);
   console.log(`run a loop of ${result.run_1m_map_unmap_loop_pairs} map/unmap pairs (${result.run_1m_map_unmap_loop_events} events kept): ${result.run_1m_map_unmap_loop_s} s, ${result.run_1m_map_unmap_loop_rss_mb} MiB resident, ${result.trace_bytes_per_event} trace bytes an event`);
+  console.log(`IOVA map panel, ${result.panel_iova_map_mappings} mappings: model ${result.panel_iova_map_100k_model_ms} ms (host), first paint ${result.panel_iova_map_100k_first_paint_ms} ms, zoom step ${result.panel_iova_map_100k_zoom_ms} ms (slowest ${result.panel_iova_map_100k_zoom_max_ms} ms); first paint parts ${JSON.stringify(result.panel_iova_map_100k_first_paint_parts_ms)}`);
   console.log(JSON.stringify(result));
 }
 
 if (process.argv[2] === IMPORT_CHILD_FLAG) void runImportChild(process.argv[3]);
 else if (process.argv[2] === LOOP_CHILD_FLAG) runLoopChild(Number(process.argv[3]));
-else main();
+else main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -127,10 +127,31 @@ function prot(dir: string | undefined): string {
   return 'rw';
 }
 
-function domainOf(label: string, d: DeviceState, iommu: string, users: string[]): DomainView {
-  const mappings: MappedRangeView[] = liveMappings(d).slice(0, 10_000).map((m) => ({ iova: m.addr, phys: m.phys ?? m.addr, size: hex(m.size), prot: prot(m.dir), line: m.line }));
+/** The IOVA space drawn: 4 GiB, or the power of two above the highest address the device used. */
+function apertureOf(d: DeviceState): [string, string] {
+  let bits = 32;
+  while (d.highest !== undefined && d.highest >= 1n << BigInt(bits) && bits < 64) bits++;
+  return ['0x0', toHex((1n << BigInt(bits)) - 1n)];
+}
+
+/**
+ * The physical address behind a mapping: its own (dma_map_phys), else the
+ * iommu:map that maps its IOVA (dma_alloc names none), else the DMA address
+ * itself, which dma-direct without an offset makes equal to it.
+ */
+function physOf(m: LiveMapping, state: CaptureReplay): string {
+  if (m.phys !== undefined) return m.phys;
+  for (const name of [m.device, '(iommu)']) {
+    const hit = state.iommu.get(name)?.state.containing(m.start, m.start + 1n);
+    if (hit?.phys !== undefined) return toHex(BigInt(hit.phys) + (m.start - hit.start));
+  }
+  return m.addr;
+}
+
+function domainOf(label: string, d: DeviceState, iommu: string, users: string[], state: CaptureReplay): DomainView {
+  const mappings: MappedRangeView[] = liveMappings(d).slice(0, 10_000).map((m) => ({ iova: m.addr, phys: physOf(m, state), size: hex(m.size), prot: prot(m.dir), line: m.line }));
   return {
-    id: 0, label, type: 'capture', iommu, format: null, granule: '0x1000', pgsizeBitmap: '0x1000', aperture: null, nestParent: false, parent: null,
+    id: 0, label, type: 'capture', iommu, format: null, granule: '0x1000', pgsizeBitmap: '0x1000', aperture: apertureOf(d), nestParent: false, parent: null,
     users, line: 0, mappings, iova: null, flushQueue: null,
   };
 }
@@ -147,14 +168,14 @@ export function captureMachineView(state: CaptureReplay): MachineView {
   let id = 1;
   for (const name of [...state.devices.keys()].sort()) {
     const d = state.devices.get(name) as DeviceState;
-    domains.push({ ...domainOf(name, d, 'capture', [name]), id: id++ });
+    domains.push({ ...domainOf(name, d, 'capture', [name], state), id: id++ });
     for (const m of liveMappings(d).slice(0, 10_000)) {
-      mappings.push({ device: name, dma: m.addr, size: hex(m.size), phys: m.phys ?? '0x0', dir: m.dir ?? 'BIDIRECTIONAL', bounce: m.bounce > 0 ? hex(m.bounce) : null, kind: m.event, line: m.line });
+      mappings.push({ device: name, dma: m.addr, size: hex(m.size), phys: physOf(m, state), dir: m.dir ?? 'BIDIRECTIONAL', bounce: m.bounce > 0 ? hex(m.bounce) : null, kind: m.event, line: m.line });
     }
   }
   for (const name of [...state.iommu.keys()].sort()) {
     const sp = state.iommu.get(name);
-    if (sp !== undefined) domains.push({ ...domainOf(`iommu:${name}`, sp.state, 'iommu:map', name === '(iommu)' ? [] : [name]), id: id++ });
+    if (sp !== undefined) domains.push({ ...domainOf(`iommu:${name}`, sp.state, 'iommu:map', name === '(iommu)' ? [] : [name], state), id: id++ });
   }
   const devices = [...state.devices.keys()].sort().map((name) => ({
     name, busId: name, bus: /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(name) ? 'pci' : 'platform', coherent: true, untrusted: false, dmaMaskBits: 64, pasidBits: 0,

@@ -1229,6 +1229,32 @@ async function checkDebugCapture() {
   }
 }
 
+async function checkDebugCaptureIovaMap() {
+  await freshEditors();
+  await removeAllBreakpoints();
+  await runCommand('View: Show Explorer');
+  await openFile('ath12k.ftrace');
+  await runCommand('View: Show Run and Debug');
+  try {
+    await page.locator('.part.editor .codicon-debug-alt').first().click();
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+    await pausedAt(/iommu:map/);
+    await debugButton('step-over');
+    await pausedAt(/dma:dma_alloc 0000:c2:00\.0/);
+    await runCommand('dmascope: Show IOVA map');
+    const frame = await poll(async () => {
+      const f = await webviewFrame('IOVA space', 2000);
+      const t = f ? await f.evaluate(() => document.body.innerText) : '';
+      return t.includes('0000:c2:00.0') && t.includes('this event mapped 0xfe980000') ? t : undefined;
+    }, 15_000);
+    await shot('debug-capture-iova-map');
+    if (!frame) throw new Error(`missing: the IOVA map of 0000:c2:00.0 with the mapping line 6 made ("${clip((await frameTexts()).find((t) => t.includes('IOVA space')) ?? 'no IOVA map frame', 300)}")`);
+    return `IOVA map while debugging the capture: "${clip(frame.replace(/\s+/g, ' '), 160)}"`;
+  } finally {
+    await page.keyboard.press('Shift+F5');
+  }
+}
+
 async function main() {
   const { vsix, version } = packageVsix();
   const tools = setupE2e();
@@ -1289,6 +1315,7 @@ async function main() {
   await check('debug-console-link', 'Ctrl+click on a kernel log line\'s link in the Debug Console moves the debugger to the event that printed it', checkDebugConsoleLink);
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
   await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
+  await check('debug-capture-iova-map', 'while debugging an ftrace capture, dmascope: Show IOVA map draws the device\'s replayed mapping made at the current line', checkDebugCaptureIovaMap);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { conditionHolds, filterHits, namesRecord, parseCaptureCondition } from '../../src/debug/capture-breakpoints';
 import { CaptureTimeline, liveMappings } from '../../src/debug/capture-timeline';
 import { captureMachineView } from '../../src/debug/capture-views';
+import { buildIovaMapModel, rangesOf } from '../../src/panels/iova-map-model';
 import { replayStateAt } from '../../src/traceimport/replay';
 import type { ImportResult } from '../../src/traceimport/types';
 import { REAL_DIR, SYNTHETIC_DIR, captureFiles, importBytes, importFixture } from './traceimport-helpers';
@@ -91,6 +92,15 @@ describe('capture debugger: timeline', () => {
     assert.equal(dev?.mappings.length, want.length);
     assert.deepEqual(dev?.users, ['0000:00:00.0']);
     assert.ok(view.devices.every((d) => d.bus === 'pci'));
+  });
+
+  it('the IOVA map panel\'s model draws a captured device\'s live mappings in a 4 GiB space', async () => {
+    const ath = new CaptureTimeline(await importFixture(REAL_DIR, '28-ftrace-iommu-dma-events-ath12k-6.12.log', { keepEvents: true }));
+    const model = buildIovaMapModel(captureMachineView(ath.stateAt(1)), '0000:c2:00.0', captureMachineView(ath.stateAt(0)));
+    assert.ok(model);
+    assert.equal(model.aperture.endHex, '0xffffffff');
+    assert.deepEqual(rangesOf(model.ranges).map((r) => [r.iova, r.size, r.prot, r.line]), [['0xfe980000', '0x80000', 'rw', 6]]);
+    assert.deepEqual(model.change.map((e) => [e.kind, e.iova]), [['mapped', '0xfe980000']], 'the record at the position mapped it');
   });
 
   it('turns every real and hand-written capture into records that cover its events and findings', async () => {

@@ -261,6 +261,26 @@ const list: BuiltinSpec[] = [
     doc: 'Allocates a stage-1 domain over a stage-2 parent, as a VMM does through iommufd. The stage-1 tables live in guest memory at IPAs the parent maps, so every stage-1 table read is itself translated by stage 2. iommu_map/iommu_unmap on it stand for the guest editing its own tables.',
   },
   {
+    name: 'guest_stage1_map', group: 'iommu', returns: 'int', kernel: 'scenario: the guest writes its own stage-1 table entries (no kernel call)',
+    params: [p('domain', 'domain', 'A nested domain.'), p('iova', 'int', 'Guest IOVA (stage-1 input).'), p('ipa', 'int', 'Guest physical address it maps to.'), p('size', 'int', 'Bytes.'), p('prot', 'prot', 'IOMMU_READ | IOMMU_WRITE ...')],
+    doc: 'The guest writes stage-1 entries with plain stores and tells the IOMMU nothing: nothing is invalidated. 0 or a negative errno (-EINVAL on a domain that is not nested).',
+  },
+  {
+    name: 'guest_stage1_unmap', group: 'iommu', returns: 'int', kernel: 'scenario: the guest clears its own stage-1 table entries (no kernel call)',
+    params: [p('domain', 'domain', 'A nested domain.'), p('iova', 'int', 'Guest IOVA.'), p('size', 'int', 'Bytes.')],
+    doc: 'The guest clears stage-1 entries without invalidating: the IOTLB keeps translating through what it cached until iommu_cache_invalidate. Returns the bytes unmapped.',
+  },
+  {
+    name: 'iommu_cache_invalidate', group: 'iommu', returns: 'int', kernel: 'int iommu_hwpt_invalidate(): domain->ops->cache_invalidate_user (iommufd IOMMU_HWPT_INVALIDATE)',
+    params: [
+      p('domain', 'domain', 'A nested domain.'),
+      p('iova', 'int', 'Start of the range to invalidate.', { optional: true, default: 'the whole domain' }),
+      p('size', 'int', 'Bytes of the range.', { optional: true }),
+      p('pasid', 'int', 'Only translations cached for this PASID (the ASID of its context descriptor on SMMUv3).', { optional: true, namedOnly: true, default: 'every PASID' }),
+    ],
+    doc: 'The guest\'s invalidation, forwarded by iommufd to the driver: drops the cached translations of the nested domain in the range, of the PASID, or all of them, on every IOMMU caching the domain. 0, or -EINVAL on a domain that is not nested.',
+  },
+  {
     name: 'iommu_attach_device_pasid', group: 'pasid', returns: 'int', kernel: 'int iommu_attach_device_pasid(struct iommu_domain *domain, struct device *dev, ioasid_t pasid, struct iommu_attach_handle *handle)',
     params: [DOMAIN, DEV, PASID],
     doc: 'Attaches a domain to one PASID of the device, beside the RID\'s domain. -EINVAL for IOMMU_NO_PASID, for an incompatible domain or when the PASID is too large for any device in the group; -EBUSY when something is already attached to that PASID.',

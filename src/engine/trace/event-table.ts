@@ -98,6 +98,12 @@ function hashValue(h: number, v: FieldValue): number {
 
 const KIND_CODE: Record<EventKind, number> = { call: 1, return: 2, point: 3 };
 
+interface NameInfo {
+  hash: number;
+  /** By KIND_CODE: the id of the last record of that kind with this name (-1: none yet). */
+  last: number[];
+}
+
 /** Field objects with the same keys in the same order and the same values. */
 function sameFields(a: Fields, b: Fields, keys: string[]): boolean {
   if (a === b) return true;
@@ -115,21 +121,35 @@ function sameFields(a: Fields, b: Fields, keys: string[]): boolean {
 export class EventTable {
   readonly records: EventRecord[] = [];
   private buckets = new Int32Array(1024).fill(-1);
-  private readonly nameHashes = new Map<string, number>();
+  /** Per name: its hash, and the last record of each kind with that name (a loop repeats it: compared before hashing). */
+  private readonly names = new Map<string, NameInfo>();
   private readonly scratch: string[] = [];
 
-  private nameHash(name: string): number {
-    let h = this.nameHashes.get(name);
-    if (h === undefined) {
-      h = hashString(0x811c9dc5, name);
-      this.nameHashes.set(name, h);
+  private nameInfo(name: string): NameInfo {
+    let info = this.names.get(name);
+    if (info === undefined) {
+      info = { hash: hashString(0x811c9dc5, name), last: [-1, -1, -1, -1] };
+      this.names.set(name, info);
     }
-    return h;
+    return info;
   }
 
   /** The id of the record with these contents, added when it is new. */
   intern(kind: EventKind, name: string, fields: Fields, line: number, column: number, depth: number, delta: number): number {
-    let h = mix(this.nameHash(name), KIND_CODE[kind]);
+    const info = this.nameInfo(name);
+    const code = KIND_CODE[kind];
+    const lastId = info.last[code];
+    if (lastId >= 0) {
+      const r = this.records[lastId];
+      if (r.line === line && r.column === column && r.depth === depth && r.delta === delta && sameFields(r.fields, fields, this.scratch)) return lastId;
+    }
+    const id = this.internHashed(info, kind, name, fields, line, column, depth, delta);
+    info.last[code] = id;
+    return id;
+  }
+
+  private internHashed(info: NameInfo, kind: EventKind, name: string, fields: Fields, line: number, column: number, depth: number, delta: number): number {
+    let h = mix(info.hash, KIND_CODE[kind]);
     h = mix(mix(mix(mix(h, line), column), depth), delta);
     for (const k in fields) h = hashValue(h, fields[k]);
     h >>>= 0;

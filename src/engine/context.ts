@@ -30,5 +30,7 @@ export interface EngineCtx {
   cpu: number;
   /** Emulated time in milliseconds (flush-queue timers, depot trimming). */
   timeMs: number;
+  /** KASAN has printed its report (it prints only the first one: kasan_multi_shot is off). */
+  kasanReported: boolean;
   nextId(): number;
 }

@@ -45,6 +45,7 @@ export class Machine implements EngineCtx {
   swiotlb: IoTlbMem | null = null;
   cpu = 0;
   timeMs = 0;
+  kasanReported = false;
   readonly iommus = new Map<string, Iommu>();
   readonly devices = new Map<string, Device>();
   readonly groups = new Map<string, IommuGroup>();

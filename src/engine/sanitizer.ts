@@ -57,7 +57,36 @@ export function sanitizeCpuAccess(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, 
   const under = phys < buf.phys ? buf.phys - phys : 0n;
   const how = under > 0n ? `starts ${under} bytes before` : `runs ${over} bytes past the end of`;
   const spill = over > 0n ? neighbour(ctx, end, over, buf) : neighbour(ctx, phys, under, buf);
+  if (buf.kind === 'kmalloc') kasanReport(ctx, buf, phys, len, what, fn);
   ctx.trace.check(SANITIZER_CHECK.cpuBounds, 'error', `${cpuBoundsHeader(buf, phys, len, what, fn)}: the ${what} ${how} buffer ${bufferName(buf)}${spill}`, buf.line, { phys, len });
+}
+
+/** Where the access starts relative to the object, in KASAN's words. */
+function kasanWhere(buf: DmaBuffer, phys: bigint): string {
+  const end = buf.phys + buf.size;
+  return phys < buf.phys ? `${buf.phys - phys} bytes to the left of` : phys >= end ? `${phys - end} bytes to the right of` : `${phys - buf.phys} bytes inside of`;
+}
+
+/**
+ * The kernel log lines of KASAN's report (print_error_description and
+ * describe_object_addr in mm/kasan/report.c, without the task, stacks and
+ * shadow dump the emulator has no equivalent of), for the first overrun
+ * only: without kasan_multi_shot KASAN reports once.
+ */
+function kasanReport(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, len: bigint, what: 'read' | 'write', fn: string): void {
+  if (ctx.kasanReported) return;
+  ctx.kasanReported = true;
+  const rule = '==================================================================';
+  for (const line of [
+    rule,
+    `BUG: KASAN: slab-out-of-bounds in ${fn}`,
+    `${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}`,
+    `The buggy address belongs to the object at ${hex(buf.phys)}`,
+    ` which belongs to the cache kmalloc-${buf.allocSize} of size ${buf.allocSize}`,
+    `The buggy address is located ${kasanWhere(buf, phys)}`,
+    ` allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(buf.phys + buf.size)})`,
+    rule,
+  ]) ctx.trace.printk(line);
 }
 
 /**
@@ -70,7 +99,7 @@ function cpuBoundsHeader(buf: DmaBuffer, phys: bigint, len: bigint, what: 'read'
   const offset = phys >= buf.phys ? phys - buf.phys : -(buf.phys - phys);
   if (buf.kind !== 'kmalloc') return `dmascope: CPU ${what} of ${len} bytes at offset ${offset} in ${fn}`;
   const end = buf.phys + buf.size;
-  const where = phys < buf.phys ? `${buf.phys - phys} bytes to the left of` : phys >= end ? `${phys - end} bytes to the right of` : `${phys - buf.phys} bytes inside of`;
+  const where = kasanWhere(buf, phys);
   return (
     `BUG: KASAN: slab-out-of-bounds in ${fn}: ${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}; ` +
     `the buggy address is located ${where} allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(end)})`

@@ -37,6 +37,27 @@ describe('DMA sanitizer rules', () => {
     });
   }
 
+  it('prints KASAN\'s report of the first kmalloc overrun to the kernel log, once', () => {
+    const f = dmasFiles(path.join(REPO_ROOT, 'test', 'fixtures', 'sanitizer')).find((x) => x.name === 'cpu-out-of-bounds.dmas');
+    assert.ok(f);
+    const r = runScenario(f.source, f.name);
+    const rule = '==================================================================';
+    const report = r.log.filter((l) => l.line === 11).map((l) => l.text);
+    assert.deepEqual(report, [
+      rule,
+      'BUG: KASAN: slab-out-of-bounds in cpu_write',
+      'Write of size 10 at addr 0x8100003c',
+      'The buggy address belongs to the object at 0x81000000',
+      ' which belongs to the cache kmalloc-64 of size 64',
+      'The buggy address is located 60 bytes inside of',
+      ' allocated 64-byte region [0x81000000, 0x81000040)',
+      rule,
+    ]);
+    assert.equal(r.log.filter((l) => l.text.startsWith('BUG: KASAN:')).length, 1, 'the read on line 12 and the page overruns print nothing more');
+    const off = runScenario(switchedOff(f.source, 'sanitize_cpu_bounds'), f.name);
+    assert.equal(off.log.filter((l) => l.text.includes('KASAN')).length, 0);
+  });
+
   it('leaves the other rules on when one is switched off', () => {
     const src = dmasFiles(path.join(REPO_ROOT, 'test', 'fixtures', 'sanitizer')).find((f) => f.name === 'cpu-out-of-bounds.dmas')?.source ?? '';
     const r = runScenario(switchedOff(src, 'sanitize_dma_bounds'), 'x.dmas');

@@ -58,7 +58,7 @@ export function sanitizeCpuAccess(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, 
   const how = under > 0n ? `starts ${under} bytes before` : `runs ${over} bytes past the end of`;
   const spill = over > 0n ? neighbour(ctx, end, over, buf) : neighbour(ctx, phys, under, buf);
   if (buf.kind === 'kmalloc') kasanReport(ctx, buf, phys, len, what, fn);
-  ctx.trace.check(SANITIZER_CHECK.cpuBounds, 'error', `${cpuBoundsHeader(buf, phys, len, what, fn)}: the ${what} ${how} buffer ${bufferName(buf)}${spill}`, buf.line, { phys, len });
+  ctx.trace.check(SANITIZER_CHECK.cpuBounds, 'error', `${cpuBoundsHeader(ctx, buf, phys, len, what, fn)}: the ${what} ${how} buffer ${bufferName(buf)}${spill}`, buf.line, { phys, len });
 }
 
 /** Where the access starts relative to the object, in KASAN's words. */
@@ -77,16 +77,21 @@ function kasanReport(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, len: bigint, 
   if (ctx.kasanReported) return;
   ctx.kasanReported = true;
   const rule = '==================================================================';
-  for (const line of [
-    rule,
-    `BUG: KASAN: slab-out-of-bounds in ${fn}`,
-    `${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}`,
-    `The buggy address belongs to the object at ${hex(buf.phys)}`,
-    ` which belongs to the cache kmalloc-${buf.allocSize} of size ${buf.allocSize}`,
-    `The buggy address is located ${kasanWhere(buf, phys)}`,
-    ` allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(buf.phys + buf.size)})`,
-    rule,
-  ]) ctx.trace.printk(line);
+  // Above KMALLOC_MAX_CACHE_SIZE kmalloc takes whole pages: KASAN describes the page, not a slab object.
+  const where = isKmallocLarge(ctx, buf)
+    ? ['The buggy address belongs to the physical page:']
+    : [
+        `The buggy address belongs to the object at ${hex(buf.phys)}`,
+        ` which belongs to the cache kmalloc-${buf.allocSize} of size ${buf.allocSize}`,
+        `The buggy address is located ${kasanWhere(buf, phys)}`,
+        ` allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(buf.phys + buf.size)})`,
+      ];
+  for (const line of [rule, `BUG: KASAN: slab-out-of-bounds in ${fn}`, `${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}`, ...where, rule]) ctx.trace.printk(line);
+}
+
+/** A kmalloc larger than KMALLOC_MAX_CACHE_SIZE (2 pages), served by the page allocator. */
+function isKmallocLarge(ctx: EngineCtx, buf: DmaBuffer): boolean {
+  return buf.allocSize > 2n * ctx.platform.pageSize;
 }
 
 /**
@@ -95,15 +100,13 @@ function kasanReport(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, len: bigint, 
  * inside of allocated s-byte region [a, b)"), at physical addresses; other
  * buffers are whole pages, whose neighbours KASAN does not poison.
  */
-function cpuBoundsHeader(buf: DmaBuffer, phys: bigint, len: bigint, what: 'read' | 'write', fn: string): string {
+function cpuBoundsHeader(ctx: EngineCtx, buf: DmaBuffer, phys: bigint, len: bigint, what: 'read' | 'write', fn: string): string {
   const offset = phys >= buf.phys ? phys - buf.phys : -(buf.phys - phys);
   if (buf.kind !== 'kmalloc') return `dmascope: CPU ${what} of ${len} bytes at offset ${offset} in ${fn}`;
   const end = buf.phys + buf.size;
-  const where = kasanWhere(buf, phys);
-  return (
-    `BUG: KASAN: slab-out-of-bounds in ${fn}: ${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}; ` +
-    `the buggy address is located ${where} allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(end)})`
-  );
+  const header = `BUG: KASAN: slab-out-of-bounds in ${fn}: ${what === 'write' ? 'Write' : 'Read'} of size ${len} at addr ${hex(phys)}`;
+  if (isKmallocLarge(ctx, buf)) return `${header}; the buggy address belongs to the physical page`;
+  return `${header}; the buggy address is located ${kasanWhere(buf, phys)} allocated ${buf.size}-byte region [${hex(buf.phys)}, ${hex(end)})`;
 }
 
 /** dma-direct ops: no IOMMU, or an identity (passthrough) domain; VDUSE has its own. */

@@ -58,6 +58,13 @@ describe('DMA sanitizer rules', () => {
     assert.equal(off.log.filter((l) => l.text.includes('KASAN')).length, 0);
   });
 
+  it('describes a kmalloc above KMALLOC_MAX_CACHE_SIZE by its pages, as KASAN does', () => {
+    const r = runScenario('platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }\nbig = kmalloc(10000)\nexpect violation "slab-out-of-bounds in cpu_fill" cpu_fill(big, 0, 9990, 20)\n', 'l.dmas');
+    assert.equal(r.ok, true);
+    assert.match(r.checks[0].message, /^BUG: KASAN: slab-out-of-bounds in cpu_fill: Write of size 20 at addr 0x[0-9a-f]+; the buggy address belongs to the physical page: the write runs 10 bytes past the end of buffer `big` \(kmalloc-16384 object /);
+    assert.deepEqual(r.log.map((l) => l.text).filter((t) => /buggy|BUG/.test(t)), ['BUG: KASAN: slab-out-of-bounds in cpu_fill', 'The buggy address belongs to the physical page:']);
+  });
+
   it('leaves the other rules on when one is switched off', () => {
     const src = dmasFiles(path.join(REPO_ROOT, 'test', 'fixtures', 'sanitizer')).find((f) => f.name === 'cpu-out-of-bounds.dmas')?.source ?? '';
     const r = runScenario(switchedOff(src, 'sanitize_dma_bounds'), 'x.dmas');

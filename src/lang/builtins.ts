@@ -224,7 +224,7 @@ const list: BuiltinSpec[] = [
   {
     name: 'iommu_attach_device', group: 'iommu', returns: 'int', kernel: 'int iommu_attach_device(struct iommu_domain *domain, struct device *dev)',
     params: [DOMAIN, DEV],
-    doc: 'Attaches the device (its whole IOMMU group, which must hold just this device) to the domain, replacing the default domain. Returns 0 or -errno (-EBUSY when the group has other devices).',
+    doc: 'Attaches the device (its whole IOMMU group, which must hold just this device: -EINVAL otherwise) to the domain, replacing the default domain. -EBUSY while the group holds a domain other than its default (the same domain again included). Which IOMMU may take the domain is the driver\'s rule: SMMUv3 only the SMMU that made it (-EINVAL), and a stage-2 or nested domain not while PASIDs are in use (-EBUSY); VT-d any compatible DMAR unit (width, levels, coherency, page sizes; -EINVAL otherwise), which then caches the domain\'s translations and gets its invalidations too.',
   },
   {
     name: 'iommu_detach_device', group: 'iommu', returns: 'void', kernel: 'void iommu_detach_device(struct iommu_domain *domain, struct device *dev)',
@@ -504,6 +504,8 @@ export const DECL_KEYS: Readonly<Record<DeclKind, ReadonlyMap<string, KeySpec>>>
     { name: 'coherent_walk', value: 'bool', doc: 'The table walker snoops CPU caches (no cache maintenance for table updates).' },
     { name: 'aw', value: 'bits', oneOf: [39n, 48n, 57n], kinds: ['intel-vtd'], default: '48', doc: 'VT-d address width: 39 (3 levels), 48 (4 levels) or 57 (5 levels).' },
     { name: 'stage', value: 'word', words: ['first', 'second'], kinds: ['intel-vtd'], default: 'first', doc: 'VT-d translation: first stage (scalable mode, canonical aperture 2^(aw-1)) or second stage (aperture 2^aw).' },
+    { name: 'sagaw', value: 'int', min: 0n, max: 0x1fn, kinds: ['intel-vtd'], default: 'the bit aw needs', doc: 'VT-d CAP.SAGAW as its 5-bit field: bit 1 = 39-bit (3-level), bit 2 = 48-bit (4-level), bit 3 = 57-bit (5-level) second-stage tables. The unit uses the highest offered at or below 5 levels (iommu->agaw), its width capped by aw (MGAW); none offered: the unit is not registered.' },
+    { name: 'fl5lp', value: 'bool', kinds: ['intel-vtd'], default: 'true when aw = 57', doc: 'VT-d CAP.FL5LP: 5-level first-stage paging; a nested domain whose guest stage 1 has 5 levels needs it (-EINVAL).' },
     { name: 'bounce_size', value: 'size', min: 4n * K, max: 1n << 40n, kinds: ['vduse'], default: '64M', doc: 'VDUSE bounce area at the bottom of the IOVA space.' },
     { name: 'iova_limit', value: 'size', min: 4n * K, kinds: ['vduse'], doc: 'Top of the VDUSE IOVA space (coherent allocations sit between bounce_size and it).' },
   ]),

@@ -21,6 +21,8 @@ export interface IoPgtableAllocConfig {
   /** Generic: table levels. AMD v1: the most levels the table may grow to. VT-d: must match ias if given. */
   levels?: number;
   pgsizeBitmap?: bigint;
+  /** VT-d second stage: levels from the unit's SAGAW (iommu->agaw + 2) rather than from aw. */
+  vtdAgawLevels?: number;
   /** CPU PAGE_SIZE (Arm picks its granule relative to it). */
   pageSize: bigint;
 }
@@ -65,7 +67,7 @@ export function allocIoPgtableOps(fmt: IoPgtableFmt, cfg: IoPgtableAllocConfig, 
       needGranule(fmt, cfg.granule, SZ_4K);
       const ops = fmt === 'vtd-first'
         ? new VtdFirstStageIoPgtable({ aw: cfg.ias, pgsizeBitmap: cfg.pgsizeBitmap }, hooks)
-        : new VtdSecondStageIoPgtable({ aw: cfg.ias, pgsizeBitmap: cfg.pgsizeBitmap }, hooks);
+        : new VtdSecondStageIoPgtable({ aw: cfg.ias, pgsizeBitmap: cfg.pgsizeBitmap, ...(cfg.vtdAgawLevels !== undefined ? { agawLevels: cfg.vtdAgawLevels } : {}) }, hooks);
       if (cfg.levels !== undefined && cfg.levels !== ops.levels) {
         ops.free();
         throw new KernelError(EINVAL, `alloc_io_pgtable_ops: ${fmt} with aw ${cfg.ias} has ${ops.levels} levels, not ${cfg.levels}`);

@@ -30,6 +30,8 @@ export interface VtdPgtableConfig {
   aw: number;
   /** Superpages the hardware offers (iommu_superpage); defaults to 4K | 2M | 1G. */
   pgsizeBitmap?: bigint;
+  /** Second stage: the unit's agaw + 2 (SAGAW), when it is not the level count aw needs; gaw stays aw (capped by MGAW). */
+  agawLevels?: number;
 }
 
 /** 4K << (9 * (level - 1)): bytes one entry at `level` maps. */
@@ -360,7 +362,7 @@ export class VtdSecondStageIoPgtable extends DmarPgtable {
 
   constructor(config: VtdPgtableConfig, hooks: PgtableHooks) {
     if (config.aw < 30 || config.aw > 57) throw new KernelError(EINVAL, `intel-iommu: second-stage address width ${config.aw} unsupported`);
-    super(config, vtdAwToLevels(config.aw), hooks);
+    super(config, config.agawLevels ?? vtdAwToLevels(config.aw), hooks);
   }
 
   protected leafAttr(dmaProt: bigint): bigint {

@@ -13,7 +13,7 @@ import { defaultPgsizeBitmap } from '../io-pgtable/formats';
 import type { IommuDomain } from './iommu-domain';
 import type { IommuGroup } from './iommu-group';
 import type { Iommu } from './iommu-instance';
-import { pagingFormat } from './iommu-kinds';
+import { pagingFormat, vtdAgaw, vtdFl5lp } from './iommu-kinds';
 
 /** One hop of a device's IOMMU path. */
 export interface PathEntry {
@@ -42,16 +42,16 @@ export function vtdPagingDomainCompatible(domain: IommuDomain, unit: Iommu): num
   if (!domain.ops || unit.cfg.kind !== 'intel-vtd' || owner.cfg.kind !== 'intel-vtd') return -EINVAL;
   const fmt = pagingFormat(unit.cfg, domain.nestParent);
   if (fmt !== domain.fmt) return -EINVAL; // first stage needs FLTS, second stage SLTS
-  if (domain.ops.cfg.ias > unit.ias || domain.ops.levels > vtdLevels(unit)) return -EINVAL;
+  if (domain.ops.cfg.ias > vtdWidth(unit) || domain.ops.levels - 2 > vtdAgaw(unit.cfg)) return -EINVAL;
   if ((owner.cfg.coherentWalk ?? true) !== (unit.cfg.coherentWalk ?? true)) return -EINVAL;
   const unitSizes = unit.cfg.pgsizes && unit.cfg.pgsizes.length > 0 ? unit.cfg.pgsizes.reduce((a, b) => a | b, 0n) : defaultPgsizeBitmap(fmt, unit.granule);
   if ((domain.pgsizeBitmap & ~unitSizes) !== 0n) return -EINVAL;
   return 0;
 }
 
-/** The unit's level count (agaw): 3, 4 or 5 for 39, 48 or 57 bits. */
-function vtdLevels(unit: Iommu): number {
-  return unit.ias <= 39 ? 3 : unit.ias <= 48 ? 4 : 5;
+/** agaw_to_width(iommu->agaw), capped by MGAW (aw). */
+function vtdWidth(unit: Iommu): number {
+  return Math.min(30 + 9 * vtdAgaw(unit.cfg), unit.ias);
 }
 
 /**
@@ -81,6 +81,8 @@ export function domainAttachUnit(domain: IommuDomain, unit: Iommu): void {
 /** The driver's attach_dev checks on the RID beyond the core's: 0 or a negative errno. */
 export function driverAttachDevCheck(domain: IommuDomain, hop: PathEntry): number {
   if (hop.iommu.cfg.kind === 'arm-smmu-v3' && smmuSteWithoutCdTable(domain) && smmuSsidsInUse(hop.group)) return -EBUSY;
+  // intel_pasid_setup_nested(): a 5-level guest first stage needs CAP.FL5LP.
+  if (hop.iommu.cfg.kind === 'intel-vtd' && domain.type === 'nested' && domain.ops?.levels === 5 && !vtdFl5lp(hop.iommu.cfg)) return -EINVAL;
   return 0;
 }
 

@@ -11,7 +11,7 @@ import { FlushQueue } from './flush-queue';
 import { IommuDomain, type DomainPolicy, type DomainType } from './iommu-domain';
 import { IommuGroup } from './iommu-group';
 import type { Iommu } from './iommu-instance';
-import { apertureEnd, pagingFormat } from './iommu-kinds';
+import { apertureEnd, pagingFormat, vtdAgaw } from './iommu-kinds';
 import { attachHop, domainAttachUnit, driverAttachDevCheck } from './driver-attach';
 import { iommuMapPages, iommuUnmapPages } from './iommu-pgsize';
 import { DomainPgtableHooks } from './pgtable-warn';
@@ -29,11 +29,14 @@ export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType,
   // A nest parent's input is the IPA space: the output size on SMMU (stage 2),
   // but on VT-d paging_domain_alloc takes every domain's width from the unit's
   // address width (agaw, capped by MGAW), nest parent or not.
-  const ias = nestParent && iommu.cfg.kind !== 'intel-vtd' ? iommu.oas : iommu.ias;
+  // VT-d second stage: iommu->agaw from SAGAW sets the levels, its width capped by MGAW (aw) the gaw.
+  const vtdSecond = fmt === 'vtd-second' && iommu.cfg.sagaw !== undefined;
+  const agaw = vtdAgaw(iommu.cfg);
+  const ias = nestParent && iommu.cfg.kind !== 'intel-vtd' ? iommu.oas : vtdSecond ? Math.min(30 + 9 * agaw, iommu.ias) : iommu.ias;
   try {
     domain.ops = allocIoPgtableOps(
       fmt,
-      { granule: iommu.granule, ias, oas: iommu.oas, levels: iommu.cfg.levels, pgsizeBitmap: pgsizes, pageSize: ctx.platform.pageSize },
+      { granule: iommu.granule, ias, oas: iommu.oas, levels: iommu.cfg.levels, pgsizeBitmap: pgsizes, pageSize: ctx.platform.pageSize, ...(vtdSecond ? { vtdAgawLevels: agaw + 2 } : {}) },
       new DomainPgtableHooks(ctx.mem, ctx.tables, ctx.trace),
     );
   } catch (e) {

@@ -1,7 +1,8 @@
 // One IOMMU instance (struct iommu_device): its configuration, driver traits and IOTLB.
 
 import { Iotlb } from './iotlb';
-import { IOMMU_TRAITS, type IommuConfig, type IommuTraits } from './iommu-kinds';
+import { IOMMU_TRAITS, vtdAgaw, type IommuConfig, type IommuTraits } from './iommu-kinds';
+import { EINVAL, KernelError } from '../errno';
 import type { VduseIovaDomain } from '../vduse/vduse-iova-domain';
 
 export class Iommu {
@@ -19,6 +20,8 @@ export class Iommu {
     this.ias = cfg.ias ?? (cfg.kind === 'intel-vtd' ? cfg.aw ?? 48 : this.traits.defaultIas);
     this.oas = smmuIdr5Oas(cfg.kind, cfg.oas ?? this.traits.defaultOas);
     this.iotlb = new Iotlb(cfg.iotlb ?? 128, this.granule);
+    // alloc_iommu(): a DMAR unit whose SAGAW offers no usable width is not registered.
+    if (cfg.kind === 'intel-vtd' && vtdAgaw(cfg) < 0) throw new KernelError(EINVAL, `DMAR: Cannot get a valid agaw for iommu ${cfg.name} (SAGAW 0x${cfg.sagaw?.toString(16) ?? '0'})`);
   }
 
   get name(): string {

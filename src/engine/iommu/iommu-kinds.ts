@@ -26,6 +26,10 @@ export interface IommuConfig {
   aw?: number;
   /** VT-d translation stage for DMA domains. */
   stage?: 'first' | 'second';
+  /** VT-d CAP.SAGAW (bits 12:8 as a 5-bit field): bit 1 = 39-bit 3-level, bit 2 = 48-bit 4-level, bit 3 = 57-bit 5-level tables. */
+  sagaw?: number;
+  /** VT-d CAP.FL5LP: first-stage 5-level paging. */
+  fl5lp?: boolean;
   bounceSize?: bigint;
   iovaLimit?: bigint;
 }
@@ -82,4 +86,26 @@ export function apertureEnd(cfg: IommuConfig, fmt: PgtableFormat, ias: number): 
     default:
       return bits(ias);
   }
+}
+
+/** width_to_agaw(): 39 -> 1, 48 -> 2, 57 -> 3 (agaw + 2 is the level count). */
+function widthToAgaw(width: number): number {
+  return Math.ceil((width - 30) / 9);
+}
+
+/**
+ * VT-d iommu->agaw as __iommu_calculate_agaw(iommu, 57) finds it: the highest
+ * SAGAW bit at or below 5 levels; without SAGAW, the one aw needs. -1 when
+ * SAGAW offers none (alloc_iommu(): "Cannot get a valid agaw").
+ */
+export function vtdAgaw(cfg: IommuConfig): number {
+  const aw = cfg.aw ?? 48;
+  if (cfg.sagaw === undefined) return widthToAgaw(aw);
+  for (let agaw = widthToAgaw(57); agaw >= 0; agaw--) if ((cfg.sagaw >> agaw) & 1) return agaw;
+  return -1;
+}
+
+/** VT-d CAP.FL5LP; hardware with a 57-bit MGAW has it unless the scenario says otherwise. */
+export function vtdFl5lp(cfg: IommuConfig): boolean {
+  return cfg.fl5lp ?? (cfg.aw ?? 48) >= 57;
 }

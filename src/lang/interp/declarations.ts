@@ -148,6 +148,12 @@ export function iommuFromDecl(decl: IommuDecl, evaluate: Evaluate): IommuConfig 
         cfg.stage = s;
         break;
       }
+      case 'sagaw':
+        cfg.sagaw = numOf(evaluate(kv.value), kv, 0, 0x1f);
+        break;
+      case 'fl5lp':
+        cfg.fl5lp = truthy(evaluate(kv.value));
+        break;
       case 'bounce_size':
         cfg.bounceSize = intOf(evaluate(kv.value), kv);
         break;

@@ -160,6 +160,7 @@ function prepareWorkFolder() {
   writeFileSync(path.join(dirs.ws, 'typing.dmas'), TYPING);
   writeFileSync(path.join(dirs.ws, 'swiotlb-bounce.dmas'), SWIOTLB_SCENARIO);
   writeFileSync(path.join(dirs.ws, 'overrun.dmas'), OVERRUN_SCENARIO);
+  writeFileSync(path.join(dirs.ws, 'long-loop.dmas'), LONG_LOOP_SCENARIO);
   // A real ftrace capture (issue 12): a fault on a freed coherent buffer.
   cpSync(path.join(root, 'test', 'fixtures', 'captures', 'real', '28-ftrace-iommu-dma-events-ath12k-6.12.log'), path.join(dirs.ws, 'ath12k.ftrace'));
   mkdirSync(path.join(dirs.ud, 'User'), { recursive: true });
@@ -703,6 +704,45 @@ async function checkRunCommand() {
   const line = await waitForReport('02-two-step-iova.dmas');
   if (!line) throw new Error(`missing: the run report "PASS 02-two-step-iova.dmas" in the Output panel after "dmascope: Run scenario" (panel shows "${clip(await outputText().catch(() => ''), 120)}")`);
   return `Output: "${clip(line, 120)}"`;
+}
+
+const LONG_LOOP_SCENARIO = `# The e2e run-progress check: a driver loop that runs for minutes unless cancelled.
+platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }
+iommu smmu0 : arm-smmu-v3 { granule = 4K; ias = 48; oas = 48 }
+device nvme0 : pci "0000:01:00.0" { iommu = smmu0; coherent = true; dma_mask = 64; default_domain = dma }
+b = alloc_pages(0)
+for i in 0 .. 100_000_000 {
+  h = dma_map_page(nvme0, b, 0, 4K, DMA_TO_DEVICE)
+  dma_mapping_error(nvme0, h)
+  dma_unmap_page(nvme0, h, 4K, DMA_TO_DEVICE)
+}
+`;
+
+/**
+ * "dmascope: Run scenario" on a long loop: after a second a notification
+ * shows where the run stands (line, statements, events, seconds); its Cancel
+ * stops the run and the Output panel says so.
+ */
+async function checkRunProgress() {
+  await freshEditors();
+  await openFile('long-loop.dmas');
+  await runCommand('dmascope: Run scenario');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'dmascope: running long-loop.dmas' }).first();
+  const text = await poll(async () => {
+    const t = await toast.innerText({ timeout: 1000 });
+    return /line \d+: [\d,]+ statements, [\d,]+ events, \d+\.\d s/.test(t) ? t : undefined;
+  }, 20_000);
+  await shot('run-progress');
+  if (!text) throw new Error(`missing: the Run notification with the run's progress ("${clip(await page.locator('.notifications-toasts').innerText().catch(() => ''), 200)}")`);
+  await toast.hover();
+  await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+  const out = await poll(async () => {
+    const t = await outputText();
+    return t.includes('the run was cancelled') ? t : undefined;
+  }, 15_000);
+  await shot('run-progress-cancelled');
+  if (!out) throw new Error(`missing: "the run was cancelled" in the Output panel after Cancel (shows "${clip(await outputText().catch(() => ''), 160)}")`);
+  return `notification "${clip(text.replace(/\s+/g, ' '), 110)}"; after Cancel: "${clip(out.split('\n').find((l) => l.includes('cancelled')) ?? '', 90)}"`;
 }
 
 const OVERRUN_SCENARIO = `# The e2e run-report check: a CPU write runs past its kmalloc object into the next.
@@ -1305,6 +1345,7 @@ async function main() {
   await check('code-lens', 'a code lens shows the run summary', checkCodeLens);
   await check('run-from-lens', 'clicking the Run lens puts the report (PASS) in the Output panel', checkRunFromLens);
   await check('run-command', '"dmascope: Run scenario" from the palette puts the report in the Output panel', checkRunCommand);
+  await check('run-progress', 'a long run from "dmascope: Run scenario" shows its progress in a notification whose Cancel stops it', checkRunProgress, 60_000);
   await check('run-report', 'the Output panel shows the whole run report: a sanitizer finding at its file:line (a link that opens the line), the kernel log, the trace summary', checkRunReport);
   await check('extension-details', "the extension's details page shows the user README", checkExtensionDetails);
   await check('debugging', 'F5 on a scenario: breakpoint, kernel frames in Call Stack, Variables, Step Back, the IO page fault trace breakpoint', checkDebugging);

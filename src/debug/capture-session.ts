@@ -9,7 +9,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { CaptureImporter } from '../traceimport/importer';
@@ -18,7 +18,7 @@ import { looksLikeCapture } from '../traceimport/problems';
 import { describeFinding, formatImportReport } from '../traceimport/report';
 import { FORMAT_CHOICES, type FormatChoice, type ImportResult } from '../traceimport/types';
 import type { InspectPosition } from '../protocol';
-import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS } from './breakpoints';
+import { TRACE_FILTERS } from './breakpoints';
 import { CAPTURE_FILTERS, conditionHolds, filterHits, fieldsLine, parseCaptureCondition, recordField } from './capture-breakpoints';
 import { CaptureRuntime } from './capture-runtime';
 import { captureMachineView, devicesShown, findingsShown, iommuSpacesShown, recordShown } from './capture-views';
@@ -92,26 +92,6 @@ export class CaptureDebugSession extends LoggingDebugSession {
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
     this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
-  }
-
-  /** The capabilities are the scenario session's (it answered initialize); this one only sends initialized when asked directly. */
-  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
-    response.body = {
-      ...response.body,
-      supportsConfigurationDoneRequest: true,
-      supportsStepBack: true,
-      supportsRestartRequest: true,
-      supportsConditionalBreakpoints: true,
-      supportsHitConditionalBreakpoints: true,
-      supportsLogPoints: true,
-      supportsFunctionBreakpoints: true,
-      supportsEvaluateForHovers: true,
-      supportsExceptionInfoRequest: true,
-      supportsExceptionFilterOptions: true,
-      exceptionBreakpointFilters: EXCEPTION_BREAKPOINT_FILTERS,
-    };
-    this.sendResponse(response);
-    this.sendEvent(new InitializedEvent());
   }
 
   protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
@@ -497,6 +477,25 @@ export class CaptureDebugSession extends LoggingDebugSession {
       };
       this.sendResponse(response);
     });
+  }
+
+  // A capture records addresses, not the bytes behind them: nothing to watch or read.
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse): void {
+    response.body = { dataId: null, description: 'a kernel capture has addresses but no memory contents to watch; use a condition such as addr in 0x...0x... on a breakpoint' };
+    this.sendResponse(response);
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    response.body = { breakpoints: (args.breakpoints ?? []).map(() => ({ verified: false, message: 'a kernel capture has no memory contents to watch' })) };
+    this.sendResponse(response);
+  }
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse): void {
+    this.sendErrorResponse(response, 3150, 'a kernel capture has no memory contents: convert it to a scenario (dmascope: Convert capture to scenario) to see bytes');
+  }
+
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse): void {
+    this.sendErrorResponse(response, 3151, 'a kernel capture has no memory contents to change');
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {

@@ -220,6 +220,11 @@ describe('debug adapter on a kernel capture', function () {
     assert.deepEqual(answer.machine.domains.find((d) => d.label === 'iommu:(iommu)')?.mappings, [{ iova: '0xfe980000', phys: '0x10ec80000', size: '0x80000', prot: 'rw', line: 4 }]);
     const walk = await dc.customRequest('dmascope/inspect', { kind: 'walk' }).catch((e: Error) => e);
     assert.ok(walk instanceof Error && /no page tables to walk; convert it to a scenario/.test(walk.message), String(walk));
+    // Memory requests the scenario debugger answers: a capture says it has no bytes.
+    const info = await dc.customRequest('dataBreakpointInfo', { name: 'mappings', variablesReference: 1 }) as DebugProtocol.DataBreakpointInfoResponse;
+    assert.equal(info.body.dataId, null);
+    const read = await dc.customRequest('readMemory', { memoryReference: 'dev:0000:c2:00.0:0xfe980000:0x1000', count: 4 }).catch((e: Error) => e);
+    assert.ok(read instanceof Error && /no memory contents/.test(read.message), String(read));
   });
 
   it('steps through a kernel log: an AMD-Vi fault printed over two syslog lines stops the io_page_fault breakpoint', async () => {

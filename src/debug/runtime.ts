@@ -201,8 +201,7 @@ export class DebugRuntime extends EventEmitter {
     const n = this.complete();
     for (let i = 1; i <= n; i++) {
       const k = (this.position + i) % n;
-      const e = this.trace.eventAt(k);
-      if (e.name === name && e.kind !== 'return') return k;
+      if (this.trace.nameAt(k) === name && this.trace.kindAt(k) !== 'return') return k;
     }
     return undefined;
   }
@@ -260,13 +259,11 @@ export class DebugRuntime extends EventEmitter {
   statementsAround(k: number, n = 3): { event: number; line: number }[] {
     const before: { event: number; line: number }[] = [];
     for (let j = Math.min(k, this.eventCount - 1); j >= 0 && before.length < n + 1; j--) {
-      const e = this.trace.eventAt(j);
-      if (e.name === 'engine:statement') before.unshift({ event: j, line: e.line });
+      if (this.trace.nameAt(j) === 'engine:statement') before.unshift({ event: j, line: this.trace.lineAt(j) });
     }
     const after: { event: number; line: number }[] = [];
     for (let j = k + 1; after.length < n && this.has(j); j++) {
-      const e = this.trace.eventAt(j);
-      if (e.name === 'engine:statement') after.push({ event: j, line: e.line });
+      if (this.trace.nameAt(j) === 'engine:statement') after.push({ event: j, line: this.trace.lineAt(j) });
     }
     return [...before, ...after];
   }
@@ -350,17 +347,17 @@ export class DebugRuntime extends EventEmitter {
   }
 
   statementOf(k: number): number | undefined {
-    for (let j = k; j >= 0; j--) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    for (let j = k; j >= 0; j--) if (this.trace.nameAt(j) === 'engine:statement') return j;
     return undefined;
   }
 
   private nextStatement(k: number): number | undefined {
-    for (let j = k + 1; this.has(j); j++) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    for (let j = k + 1; this.has(j); j++) if (this.trace.nameAt(j) === 'engine:statement') return j;
     return undefined;
   }
 
   private previousStatement(k: number): number | undefined {
-    for (let j = k - 1; j >= 0; j--) if (this.trace.eventAt(j).name === 'engine:statement') return j;
+    for (let j = k - 1; j >= 0; j--) if (this.trace.nameAt(j) === 'engine:statement') return j;
     return undefined;
   }
 }

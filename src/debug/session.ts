@@ -262,7 +262,7 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       rt.setFunctionBreakpoints(names);
       const known = new Set<string>();
       const total = names.length > 0 ? rt.complete() : 0;
-      for (let i = 0; i < total; i++) known.add(rt.trace.eventAt(i).name);
+      for (let i = 0; i < total; i++) known.add(rt.trace.nameAt(i));
       response.body = { breakpoints: names.map((n) => (known.has(n) ? { verified: true } : { verified: false, message: `${n} is not called in this run` })) };
       this.sendResponse(response);
     });

@@ -14,7 +14,7 @@ import { statementStops } from './walk-source';
 export function eventAfterLine(tl: ScenarioTimeline, line: number | undefined): number {
   if (line === undefined) return tl.trace.length - 1;
   let last = -1;
-  for (let i = 0; i < tl.trace.length; i++) if (tl.trace.eventAt(i).line === line) last = i;
+  for (let i = 0; i < tl.trace.length; i++) if (tl.trace.lineAt(i) === line) last = i;
   return last >= 0 ? last : tl.trace.length - 1;
 }
 

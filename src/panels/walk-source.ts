@@ -32,10 +32,8 @@ export function pickWalkTarget(targets: readonly WalkTarget[], line: number | un
 /** The statement stops of the run: the `engine:statement` events and their lines. */
 export function statementStops(tl: ScenarioTimeline): { event: number; line: number }[] {
   const out: { event: number; line: number }[] = [];
-  for (let i = 0; i < tl.trace.length; i++) {
-    const e = tl.trace.eventAt(i);
-    if (e.name === 'engine:statement') out.push({ event: i, line: e.line });
-  }
+  const trace = tl.trace;
+  for (let i = 0; i < trace.length; i++) if (trace.nameAt(i) === 'engine:statement') out.push({ event: i, line: trace.lineAt(i) });
   return out;
 }
 
@@ -48,16 +46,18 @@ export function statementStops(tl: ScenarioTimeline): { event: number; line: num
 export function walkEventFor(tl: ScenarioTimeline, target: WalkTarget, run = 1): number | undefined {
   if (target.line <= 0) return undefined;
   let seen = 0;
-  for (let i = 0; i < tl.trace.length; i++) {
-    const e = tl.trace.eventAt(i);
-    if (e.name !== 'engine:statement' || e.line !== target.line || ++seen < run) continue;
+  const trace = tl.trace;
+  for (let i = 0; i < trace.length; i++) {
+    if (trace.nameAt(i) !== 'engine:statement' || trace.lineAt(i) !== target.line || ++seen < run) continue;
     if (target.access === null) return i;
     const name = target.access === 'read' ? 'device_read' : 'device_write';
     const dev = tl.final.machine ? findDevice(tl.final.machine, target.device) : undefined;
-    for (let j = i + 1; j < tl.trace.length; j++) {
-      const c = tl.trace.eventAt(j);
-      if (c.name === 'engine:statement') break;
-      if (c.kind === 'call' && c.name === name && c.fields.device === dev?.busId && c.fields.addr === target.addr) return j - 1;
+    for (let j = i + 1; j < trace.length; j++) {
+      const cname = trace.nameAt(j);
+      if (cname === 'engine:statement') break;
+      if (cname !== name || trace.kindAt(j) !== 'call') continue;
+      const fields = trace.fieldsAt(j);
+      if (fields.device === dev?.busId && fields.addr === target.addr) return j - 1;
     }
     return i;
   }

@@ -66,6 +66,7 @@ const FILES: Readonly<Record<string, DebugfsFile>> = {
 };
 
 export const DEBUGFS_PATHS: readonly string[] = Object.keys(FILES);
+export const DEBUGFS_WRITABLE: readonly string[] = DEBUGFS_PATHS.filter((p) => FILES[p]?.write !== undefined);
 
 function file(path: string): DebugfsFile {
   const f = FILES[path.replace(/^\/?(sys\/kernel\/debug\/)?/, '')];

@@ -4,6 +4,7 @@
 // IOMMUs that do not exist. Everything here is static; what depends on the
 // machine's state is the interpreter's job. Walks the tree once, in order.
 
+import { DEBUGFS_PATHS, DEBUGFS_WRITABLE } from '../engine/debugfs';
 import type {
   Program, Statement, Expr, CallExpr, Span, Ident, KeyValue, PlatformDecl, IommuDecl, DeviceDecl, MmDecl,
   ExpectStmt, AssignStmt, ForStmt,
@@ -700,6 +701,15 @@ class Checker {
     const at = (i: number): Span => args[i]!.span;
     const pageSize = this.platform?.pageSize ?? 4096n;
     switch (spec.name) {
+      case 'debugfs_read':
+      case 'debugfs_write': {
+        const path = args[0];
+        if (path?.kind !== 'string') break;
+        const name = path.value.replace(/^\/?(sys\/kernel\/debug\/)?/, '');
+        if (!DEBUGFS_PATHS.includes(name)) this.report(path.span, 'out-of-range', `no debugfs file "${path.value}"; there are ${DEBUGFS_PATHS.join(', ')}`);
+        else if (spec.name === 'debugfs_write' && !DEBUGFS_WRITABLE.includes(name)) this.report(path.span, 'out-of-range', `${name} is read-only: the write returns -EINVAL`, 'warning');
+        break;
+      }
       case 'alloc_pages': {
         const order = val(0);
         if (order !== undefined && order > BigInt(MAX_PAGE_ORDER)) this.report(at(0), 'out-of-range', `order ${order} is above MAX_PAGE_ORDER (${MAX_PAGE_ORDER}): alloc_pages() fails`);

@@ -23,7 +23,7 @@
 // the way out.
 /* global AbortSignal, document, NodeFilter -- document and NodeFilter: code run in the page by evaluate() */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -1269,6 +1269,190 @@ async function checkDebugCapture() {
   }
 }
 
+// ---------------------------------------------------------------- the IOVA map panel
+
+/** The IOVA map's webview frame once its info line contains `want`. */
+async function iovaMapFrame(want, ms = 20_000) {
+  return poll(async () => {
+    const f = await webviewFrame('IOVA space', 2000);
+    return f && (await f.locator('#info').innerText()).includes(want) ? f : undefined;
+  }, ms);
+}
+
+/** The tooltip text after hovering the map canvas at (x, y), or undefined. */
+async function hoverMap(frame, x, y) {
+  await frame.locator('#map').hover({ position: { x, y } });
+  return poll(async () => {
+    const t = frame.locator('#tooltip');
+    return (await t.isVisible()) ? t.innerText() : undefined;
+  }, 5000);
+}
+
+async function cursorLine() {
+  return page.locator('[id="status.editor.selection"]').innerText({ timeout: 1000 }).catch(() => '');
+}
+
+async function checkIovaMapPanel() {
+  await freshEditors();
+  const file = '01-streaming-map.dmas';
+  const needle = 'r = dma_map_page(eth0, rx, 0, 8K';
+  const line = lineOf(file, needle);
+  await clickLensAbove(file, needle, 'Show IOVA map');
+  const frame = await iovaMapFrame('2 mapped range(s)');
+  if (!frame) throw new Error(`missing: the IOVA map with 2 mapped ranges after "Show IOVA map" on line ${line} (${clip((await frameTexts()).find((t) => t.includes('IOVA space')) ?? 'no IOVA map frame', 200)})`);
+  const text = await frame.evaluate(() => document.body.innerText);
+  for (const want of ['default domain of eth0', `(line ${line})`, 'aperture 0x0..0xffffffffffff (48 bits)', 'this event mapped 0xffffc000', 'Physical memory', 'Granule exposure: 0 finding(s)', 'This event: 1 change(s)']) {
+    if (!text.includes(want)) throw new Error(`the IOVA map lacks "${want}" (shows "${clip(text, 300)}")`);
+  }
+  // The data grid lists the change (toolkit grid cells).
+  const cell = await poll(async () => ((await frame.locator('#changes-grid').innerText()).includes('0xffffc000') ? true : undefined), 5000);
+  if (!cell) throw new Error(`the changes grid does not list 0xffffc000 ("${clip(await frame.locator('#changes-grid').innerText(), 120)}")`);
+  // Keys: ']' selects the first mapping and zooms to it (a third of the width, centred); hover its middle.
+  const canvas = frame.locator('#map');
+  await canvas.focus();
+  await page.keyboard.press(']');
+  const selected = await poll(async () => {
+    const t = await frame.locator('#selection').innerText();
+    return t.includes('IOVA 0xffffc000') ? t : undefined;
+  }, 5000);
+  if (!selected) throw new Error(`"]" on the map did not select the mapping at 0xffffc000 ("${clip(await frame.locator('#selection').innerText(), 120)}")`);
+  const box = await canvas.boundingBox();
+  const tip = await hoverMap(frame, box.width / 2, 58);
+  if (!tip || !tip.includes('IOVA 0xffffc000..0xffffdfff') || !tip.includes('phys 0x') || !tip.includes('prot w') || !tip.includes(`line ${line}`)) {
+    throw new Error(`hovering the selected mapping shows no tooltip with its IOVA, phys, prot w and line ${line} (got "${clip(tip ?? '', 160)}")`);
+  }
+  await shot('iova-map-hover');
+  // A hole between the two mappings and the first one: 0xffffe000 is free.
+  const hole = await hoverMap(frame, box.width * 0.9, 58);
+  // Click: the editor goes to the line that mapped the range (the cursor first elsewhere; keys go to the editor, not the webview).
+  await page.locator('.part.editor .tab', { hasText: file }).first().click();
+  await gotoLine(1);
+  await canvas.click({ position: { x: box.width / 2, y: 58 } });
+  const at = await poll(async () => {
+    const t = await cursorLine();
+    return t.startsWith(`Ln ${line},`) ? t : undefined;
+  }, 10_000);
+  if (!at) throw new Error(`clicking the mapping did not put the cursor on line ${line} (status bar "${await cursorLine()}")`);
+  // Compare: pin this position, then open the map after the unmap of r: r's range shows as unmapped.
+  await frame.locator('#compare-pin').click();
+  await poll(async () => ((await frame.locator('#compare-clear').isVisible()) ? true : undefined), 5000);
+  const unmapNeedle = 'dma_unmap_page(eth0, r, 8K';
+  // The scenario's editor group first, so the Explorer opens the file there and not beside the panel.
+  await page.locator('.part.editor .editor-group-container').first().locator('.tab', { hasText: file }).first().click();
+  await clickLensAbove(file, unmapNeedle, 'Show IOVA map');
+  const compared = await poll(async () => {
+    const f = await iovaMapFrame('1 mapped range(s)', 2000);
+    const t = f ? await f.evaluate(() => document.body.innerText) : '';
+    return f && /Compared with event \d+ \(line \d+\): 1 difference/.test(t) && (await f.locator('#changes-grid').innerText()).includes('unmapped') ? t : undefined;
+  }, 15_000);
+  await shot('iova-map-compare');
+  if (!compared) throw new Error(`after pinning line ${line} and opening the map after "${unmapNeedle}" the comparison does not list 0xffffc000 as unmapped`);
+  await (await webviewFrame('IOVA space')).locator('#compare-clear').click();
+  return `2 ranges after line ${line} with its change framed; "]" selects 0xffffc000; tooltip "${clip(tip, 80)}"; hole tooltip "${clip(hole ?? '', 50)}"; click went to "${at}"; compared with the unmap: 0xffffc000 unmapped`;
+}
+
+async function checkIovaMapExport() {
+  const file = '01-streaming-map.dmas';
+  const frame = (await iovaMapFrame('default domain of eth0', 3000)) ?? (await (async () => {
+    await freshEditors();
+    await clickLensAbove(file, 'r = dma_map_page(eth0, rx, 0, 8K', 'Show IOVA map');
+    return iovaMapFrame('default domain of eth0');
+  })());
+  if (!frame) throw new Error('missing: the IOVA map to export');
+  const saved = [];
+  for (const [format, name] of [['json', 'iova-map-default-domain-of-eth0.json'], ['svg', 'iova-map-default-domain-of-eth0.svg']]) {
+    const target = path.join(dirs.ws, name);
+    rmSync(target, { force: true });
+    await frame.locator(`#export-${format}`).click();
+    // The save dialog (code-server's simple dialog: a quick input with the proposed path): accept it.
+    const input = page.locator('.quick-input-widget input.input').first();
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await shot(`iova-map-export-${format}-dialog`);
+    await page.keyboard.press('Enter');
+    const written = await poll(async () => (existsSync(target) && statSync(target).size > 0 ? readFileSync(target, 'utf8') : undefined), 10_000);
+    if (!written) {
+      await closeQuickInput();
+      throw new Error(`exporting ${format.toUpperCase()} wrote no ${name} in the workspace`);
+    }
+    if (format === 'json') {
+      const data = JSON.parse(written);
+      if (data.domain !== 'default domain of eth0' || !data.ranges?.some((r) => r.iova === '0xffffc000' && r.prot.startsWith('w'))) throw new Error(`the exported JSON lacks the mapping 0xffffc000 (w): ${clip(written, 200)}`);
+      saved.push(`${name} (${data.ranges.length} ranges)`);
+    } else {
+      if (!written.startsWith('<svg') || !written.includes('IOVA map of default domain of eth0')) throw new Error(`the exported SVG is not the map: ${clip(written, 120)}`);
+      saved.push(`${name} (${written.length} bytes)`);
+    }
+    const status = await frame.locator('#status').innerText();
+    if (!status.includes('Saved')) throw new Error(`the panel does not say where it saved the ${format} ("${status}")`);
+  }
+  return `saved ${saved.join(', ')}`;
+}
+
+async function checkPanelsRestoreAfterReload() {
+  const frame = await iovaMapFrame('default domain of eth0', 3000);
+  if (!frame) throw new Error('harness: run after iova-map-panel (the IOVA map must be open)');
+  const before = await frame.locator('#pos').innerText();
+  await runCommand('Developer: Reload Window');
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+  const restored = await poll(async () => {
+    const f = await webviewFrame('IOVA space', 2000);
+    if (!f) return undefined;
+    const pos = await f.locator('#pos').innerText();
+    const info = await f.locator('#info').innerText();
+    return pos === before && info.includes('default domain of eth0') ? { pos, info } : undefined;
+  }, 45_000);
+  await shot('iova-map-after-reload');
+  if (!restored) throw new Error(`after Developer: Reload Window the IOVA map is not back at "${before}" (frames: ${clip((await frameTexts()).filter((t) => t.includes('IOVA')).join(' | '), 200)})`);
+  return `restored at "${restored.pos}": ${clip(restored.info, 80)}`;
+}
+
+async function checkIovaMapFollowsDebugger() {
+  await freshEditors();
+  await removeAllBreakpoints();
+  const file = '01-streaming-map.dmas';
+  const needle = 'r = dma_map_page(eth0, rx, 0, 8K';
+  const line = lineOf(file, needle);
+  await clickLensAbove(file, 't = dma_map_page(eth0, tx, 0, 4K', 'Show IOVA map');
+  if (!(await iovaMapFrame('1 mapped range(s)'))) throw new Error('missing: the IOVA map after the lens on t = dma_map_page');
+  await gotoLine(line);
+  await page.keyboard.press('F9');
+  const panel = async (want) => {
+    const f = await webviewFrame('IOVA space', 2000);
+    if (!f) return undefined;
+    const pos = await f.locator('#pos').innerText();
+    const info = await f.locator('#info').innerText();
+    return pos.startsWith('debugger at') && want(pos, info) ? { f, pos, info } : undefined;
+  };
+  try {
+    await page.keyboard.press('F5');
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
+    await runCommand('View: Show Run and Debug');
+    await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+    await debugButton('continue');
+    await pausedAt(new RegExp(`:${line}\\b`));
+    // At the breakpoint, before the map of r: one range (t's).
+    const atBreakpoint = await poll(() => panel((pos, info) => pos.includes(`(line ${line})`) && info.includes('1 mapped range(s)')), 15_000);
+    if (!atBreakpoint) throw new Error(`the IOVA map did not follow the debugger to line ${line} with 1 mapped range ("${clip((await panel(() => true))?.pos ?? '', 80)}")`);
+    await debugButton('step-over');
+    const afterStep = await poll(() => panel((pos, info) => !pos.includes(`(line ${line})`) && info.includes('2 mapped range(s)')), 15_000);
+    await shot('iova-map-debug-step');
+    if (!afterStep) throw new Error(`after a step over line ${line} the IOVA map does not show the 2 ranges ("${clip((await panel(() => true))?.info ?? '', 120)}")`);
+    // Click on r's range: the editor shows its line and the debugger goes back to the event that mapped it.
+    const canvas = afterStep.f.locator('#map');
+    await canvas.focus();
+    await page.keyboard.press(']');
+    const box = await canvas.boundingBox();
+    await canvas.click({ position: { x: box.width / 2, y: 58 } });
+    const back = await poll(() => panel((pos) => pos !== afterStep.pos && pos.includes(`(line ${line})`)), 15_000);
+    await shot('iova-map-debug-where-from');
+    if (!back) throw new Error(`clicking r's range did not move the debugger back to the event of line ${line} that mapped it (panel "${clip((await panel(() => true))?.pos ?? '', 80)}")`);
+    return `"${atBreakpoint.pos}" (1 range), after step "${afterStep.pos}" (2 ranges), click on 0xffffc000 → "${back.pos}"`;
+  } finally {
+    await page.keyboard.press('Shift+F5');
+    await removeAllBreakpoints();
+  }
+}
+
 async function checkDebugCaptureIovaMap() {
   await freshEditors();
   await removeAllBreakpoints();
@@ -1357,6 +1541,10 @@ async function main() {
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
   await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
   await check('debug-capture-iova-map', 'while debugging an ftrace capture, dmascope: Show IOVA map draws the device\'s replayed mapping made at the current line', checkDebugCaptureIovaMap);
+  await check('iova-map-panel', '"Show IOVA map" on a map opens the IOVA map: its ranges, the change, hover, keys, click to the line, compare with the unmap', checkIovaMapPanel, 90_000);
+  await check('iova-map-export', 'the IOVA map exports its data as JSON and the view as SVG into the workspace', checkIovaMapExport, 60_000);
+  await check('panels-restore', 'after Developer: Reload Window the IOVA map is back at the same position', checkPanelsRestoreAfterReload, 90_000);
+  await check('iova-map-follows-debugger', 'while debugging, the IOVA map follows a breakpoint and a step; a click on a range moves the debugger to the event that mapped it', checkIovaMapFollowsDebugger, 90_000);
 
   for (const id of pending) {
     if (!checkIds.has(id)) console.log(`note: test/e2e/pending.json lists "${id}", which is not a check`);

@@ -45,8 +45,19 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
   const values: Record<string, JsonValue> = {};
   for (const [k, v] of interp.vars) values[k] = toJson(v);
   const which = opts.events ?? 'all';
-  const picked = which === 'none' ? [] : which === 'api' ? trace.events.filter((e) => e.depth === 0) : trace.events;
-  const events = picked.map((e) => ({ seq: e.seq, kind: e.kind, name: e.name, fields: fieldsJson(e.fields), line: e.line, column: e.column, depth: e.depth, match: e.match }));
+  // Built from the trace's columns, one object per event the result carries (API level: depth 0 only).
+  const events: RunResult['events'] = [];
+  // Events of one trace record share their fields object: converted once.
+  const fieldsCache = new Map<Fields, Record<string, JsonValue>>();
+  if (which !== 'none') {
+    for (let i = 0, n = trace.length; i < n; i++) {
+      if (which === 'api' && trace.depthAt(i) !== 0) continue;
+      const e = trace.eventAt(i);
+      let fields = fieldsCache.get(e.fields);
+      if (fields === undefined) fieldsCache.set(e.fields, (fields = fieldsJson(e.fields)));
+      events.push({ seq: e.seq, kind: e.kind, name: e.name, fields, line: e.line, column: e.column, depth: e.depth, match: e.match });
+    }
+  }
   const ok =
     !allDiagnostics.some((d) => d.severity === 'error') &&
     interp.expectations.every((e) => e.passed) &&

@@ -53,7 +53,7 @@ function colours(): Colours {
     none: v('--vscode-charts-red', '#f14c4c'), mmio: v('--vscode-charts-purple', '#b180d7'), mixed: v('--vscode-charts-foreground', '#cccccc'),
     background: v('--vscode-editor-background', '#1e1e1e'), band: v('--vscode-editorWidget-background', '#252526'),
     boundary: v('--vscode-charts-yellow', '#cca700'), change: hc ? v('--vscode-contrastActiveBorder', '#f38518') : v('--vscode-editorCursor-foreground', '#aeafad'),
-    alloc: v('--vscode-descriptionForeground', '#9d9d9d'), cached: v('--vscode-charts-purple', '#b180d7'), fq: v('--vscode-charts-orange', '#d18616'),
+    alloc: v('--vscode-descriptionForeground', '#9d9d9d'), cached: v('--vscode-terminal-ansiCyan', '#11a8cd'), fq: v('--vscode-charts-orange', '#d18616'),
     exposed: v('--vscode-errorForeground', '#f48771'), mapped: v('--vscode-charts-blue', '#3794ff'),
     unmapped: v('--vscode-charts-red', '#f14c4c'), changed: v('--vscode-charts-yellow', '#cca700'),
     selected: focus, text: v('--vscode-foreground', '#cccccc'), muted: v('--vscode-descriptionForeground', '#9d9d9d'),

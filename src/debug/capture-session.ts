@@ -454,7 +454,7 @@ export class CaptureDebugSession extends LoggingDebugSession {
     const spaces = [...[...state.devices.entries()].map(([n, d]) => [n, d] as const), ...[...state.iommu.entries()].map(([n, sp]) => [`iommu:${n}`, sp.state] as const)];
     for (const [name, d] of spaces) {
       const m = d.containing(addr, addr + 1n);
-      if (m) return { text: `${hex}: live on ${name}: ${m.event} ${m.addr}+0x${m.size.toString(16)}${m.dir ? ` ${m.dir}` : ''} mapped at line ${m.line}`, detail: { space: name, iova: m.addr, size: m.size, dir: m.dir, event: m.event, line: m.line } };
+      if (m) return { text: `${hex}: live on ${name}: ${m.event} ${m.addr}+0x${m.size.toString(16)}${m.dir ? ` ${m.dir}` : ''} mapped at line ${m.line}`, detail: { space: name, iova: m.addr, size: m.size, ...(m.dir ? { dir: m.dir } : {}), event: m.event, line: m.line } };
     }
     for (const [name, d] of spaces) {
       const u = d.unmappedAt(addr);

@@ -1465,6 +1465,22 @@ async function checkDebugCaptureIovaMap() {
     await pausedAt(/iommu:map/);
     await debugButton('step-over');
     await pausedAt(/dma:dma_alloc 0000:c2:00\.0/);
+    // Hovering an address of the capture says which replayed mapping holds it here.
+    const hover = page.locator('.debug-hover-widget:visible, .monaco-hover:visible');
+    const said = await poll(async () => {
+      const r = await textRect('iova=0x00000000fe980000 flags', '0x00000000fe980000');
+      if (!r) return undefined;
+      await page.mouse.move(5, 5);
+      await sleep(100);
+      await page.mouse.move(r.x + r.width / 2, r.y + r.height / 2);
+      return poll(async () => {
+        const t = (await hover.allInnerTexts()).join(' ');
+        return t.includes('live on 0000:c2:00.0') ? t : undefined;
+      }, 3000);
+    }, 15_000, 500);
+    await shot('debug-capture-hover');
+    if (!said) throw new Error(`missing: the debug hover on 0x00000000fe980000 naming the live mapping (hover shows "${clip((await hover.allInnerTexts().catch(() => [])).join(' '), 160)}")`);
+    await page.mouse.move(5, 5);
     await runCommand('dmascope: Show IOVA map');
     const frame = await poll(async () => {
       const f = await webviewFrame('IOVA space', 2000);
@@ -1473,7 +1489,7 @@ async function checkDebugCaptureIovaMap() {
     }, 15_000);
     await shot('debug-capture-iova-map');
     if (!frame) throw new Error(`missing: the IOVA map of 0000:c2:00.0 with the mapping line 6 made ("${clip((await frameTexts()).find((t) => t.includes('IOVA space')) ?? 'no IOVA map frame', 300)}")`);
-    return `IOVA map while debugging the capture: "${clip(frame.replace(/\s+/g, ' '), 160)}"`;
+    return `hover: "${clip(said, 120)}"; IOVA map while debugging the capture: "${clip(frame.replace(/\s+/g, ' '), 160)}"`;
   } finally {
     await page.keyboard.press('Shift+F5');
   }
@@ -1540,7 +1556,7 @@ async function main() {
   await check('debug-console-link', 'Ctrl+click on a kernel log line\'s link in the Debug Console moves the debugger to the event that printed it', checkDebugConsoleLink);
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
   await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
-  await check('debug-capture-iova-map', 'while debugging an ftrace capture, dmascope: Show IOVA map draws the device\'s replayed mapping made at the current line', checkDebugCaptureIovaMap);
+  await check('debug-capture-iova-map', 'while debugging an ftrace capture, hovering an address names the replayed mapping that holds it, and dmascope: Show IOVA map draws the device\'s replayed mapping made at the current line', checkDebugCaptureIovaMap);
   await check('iova-map-panel', '"Show IOVA map" on a map opens the IOVA map: its ranges, the change, hover, keys, click to the line, compare with the unmap', checkIovaMapPanel, 90_000);
   await check('iova-map-export', 'the IOVA map exports its data as JSON and the view as SVG into the workspace', checkIovaMapExport, 60_000);
   await check('panels-restore', 'after Developer: Reload Window the IOVA map is back at the same position', checkPanelsRestoreAfterReload, 90_000);

@@ -154,6 +154,18 @@ describe('capture debugger: conditions and names', () => {
     assert.equal(holds('line > 5', 4), false);
   });
 
+  it('the trace breakpoints stop on the findings of real captures: swiotlb full, dma-debug, SMMU faults', async () => {
+    const stops = async (name: string, filter: string): Promise<number[]> => {
+      const tl = new CaptureTimeline(await importFixture(REAL_DIR, name, { keepEvents: true }));
+      return tl.records.filter((x) => filterHits(filter, x) !== undefined).map((x) => x.line);
+    };
+    assert.ok((await stops('18-swiotlb-full-legacy-at-device.log', 'swiotlb_full')).length > 0);
+    assert.ok((await stops('22-dma-debug-different-size-5.4-x86.log', 'dma_debug')).length > 0);
+    assert.ok((await stops('16-arm-smmu-v3-event-0x10-decoded.log', 'io_page_fault')).length > 0);
+    assert.ok((await stops('26-iommu-unaligned-intel-qemu.log', 'sanitizer')).length > 0);
+    assert.deepEqual(await stops('22-dma-debug-different-size-5.4-x86.log', 'io_page_fault'), []);
+  });
+
   it('never throws on any condition text a user or a client sends: it parses or says why', () => {
     const pieces = fc.constantFrom('device', 'addr', 'kind', '__proto__', 'constructor', '==', '!=', '<=', ' in ', '..', '&&', '"', "'", '0x', 'ff', '12', ' ', 'iommu:map', '\\', '||');
     fc.assert(

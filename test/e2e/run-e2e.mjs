@@ -772,21 +772,26 @@ async function checkRunReport() {
     return t.includes(`FAIL ${file}`) ? t : undefined;
   }, 15_000);
   if (!text) throw new Error(`missing: the report "FAIL ${file}" in the Output panel after "dmascope: Run scenario" (panel shows "${clip(await outputText().catch(() => ''), 160)}")`);
+  // The panel renders only the lines in view (the end, where it scrolled): read its start too.
+  await gotoLine(1);
+  await page.locator('.part.panel .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await sleep(500);
+  const whole = `${await outputText()}\n${text}`;
   const wants = [
     [`${full}:${line}: check error: BUG: KASAN: slab-out-of-bounds in cpu_write`, 'the sanitizer finding at its full path and line'],
     [`${full}:2: log: software IO TLB: mapped`, 'the kernel log line'],
+    [`${full}:${line}: log: BUG: KASAN: slab-out-of-bounds in cpu_write`, "KASAN's report in the kernel log"],
     ['trace: ', 'the trace summary'],
   ];
   // Long lines wrap in the panel: compare without white space.
   const flat = (x) => x.replace(/\s+/g, '');
-  for (const [want, what] of wants) if (!flat(text).includes(flat(want))) throw new Error(`missing in the Output panel: ${what} ("${want}"); it shows "${clip(text, 200)}"`);
+  for (const [want, what] of wants) if (!flat(whole).includes(flat(want))) throw new Error(`missing in the Output panel: ${what} ("${want}"); it shows "${clip(whole, 200)}"`);
   // The location is a link: Ctrl+click opens the scenario at the finding's line.
   const link = page.locator('.part.panel .view-lines .detected-link', { hasText: `${file}:${line}` }).first();
   await link.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
     throw new Error(`missing: a link on "${file}:${line}" in the Output panel`);
   });
-  await gotoLine(1);
-  await page.locator('.part.panel .view-lines').first().click();
   await link.click({ modifiers: ['Control'] });
   const where = page.locator('[id="status.editor.selection"]');
   const at = await poll(async () => {
@@ -795,7 +800,7 @@ async function checkRunReport() {
     return tab && t.startsWith(`Ln ${line},`) ? t : undefined;
   }, 10_000);
   if (!at) throw new Error(`clicking "${file}:${line}" in the Output panel did not put the cursor on line ${line} of ${file} (status bar "${await where.innerText().catch(() => '?')}")`);
-  const finding = text.split('\n').find((l) => l.includes(`${file}:${line}: check error`)) ?? '';
+  const finding = whole.split('\n').find((l) => l.includes(`${file}:${line}: check error`)) ?? '';
   return `Output: "${clip(finding, 140)}", kernel log and trace summary listed; the link opened ${file} at "${at}"`;
 }
 

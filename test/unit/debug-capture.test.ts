@@ -204,6 +204,12 @@ describe('debug adapter on a kernel capture', function () {
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: DEVICE }] });
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
     assert.equal((await frame()).line, 12);
+    // Where did the faulting address come from: back past the unmap and the free to the allocation that mapped it.
+    const [, from] = await Promise.all([dc.customRequest('dmascope/whereFrom', { address: '0xfe980010', space: 'iova' }), dc.waitForEvent('stopped')]);
+    assert.equal((from as DebugProtocol.StoppedEvent).body.text, 'dma:dma_alloc at line 6 mapped 0xfe980010');
+    assert.equal((await frame()).line, 6);
+    const none = await dc.customRequest('dmascope/whereFrom', { address: '0x1000', space: 'iova' }).catch((e: Error) => e);
+    assert.ok(none instanceof Error && /no map of 0x1000 at or before this line/.test(none.message), String(none));
   });
 
   it('answers dmascope/inspect with the replayed mappings as the IOVA map\'s machine view', async () => {

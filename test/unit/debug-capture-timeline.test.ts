@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { conditionHolds, filterHits, namesRecord, parseCaptureCondition } from '../../src/debug/capture-breakpoints';
+import { CaptureRuntime } from '../../src/debug/capture-runtime';
 import { CaptureTimeline, liveMappings } from '../../src/debug/capture-timeline';
 import { captureMachineView } from '../../src/debug/capture-views';
 import { buildIovaMapModel, rangesOf } from '../../src/panels/iova-map-model';
@@ -115,6 +116,51 @@ describe('capture debugger: timeline', () => {
       }
       for (let k = 0; k < t.length; k++) t.stateAt(k);
     }
+  });
+});
+
+describe('capture debugger: moves', () => {
+  it('any sequence of moves and breakpoints keeps the position on a record, stops only where something asked, and ends at the end', async () => {
+    const r = await importBytes(generated(120), { keepEvents: true });
+    const move = fc.oneof(
+      fc.constant('next'), fc.constant('back'), fc.constant('continue'), fc.constant('reverse'),
+      fc.integer({ min: -5, max: 1000 }).map((k) => `goto ${k}`),
+    );
+    fc.assert(
+      fc.property(fc.array(move, { maxLength: 25 }), fc.array(fc.integer({ min: 1, max: r.lines + 3 }), { maxLength: 4 }), fc.boolean(), (moves, lines, faults) => {
+        const rt = new CaptureRuntime(r);
+        const stops: { reason: string; event: number }[] = [];
+        const session = { ended: false };
+        rt.on('stop', (e: { reason: string; event: number }) => stops.push(e));
+        rt.on('end', () => (session.ended = true));
+        const set = rt.setLineBreakpoints(lines.map((line) => ({ line })));
+        const bpLines = new Set(set.flatMap((x) => ('line' in x ? [x.line] : [])));
+        rt.setTraceFilters(faults ? [{ filter: 'io_page_fault' }] : []);
+        rt.start(true);
+        for (const m of moves) {
+          session.ended = false;
+          const before = stops.length;
+          if (m === 'next') rt.next();
+          else if (m === 'back') rt.stepBack();
+          else if (m === 'continue') rt.continue();
+          else if (m === 'reverse') rt.reverseContinue();
+          else rt.goTo(Number(m.split(' ')[1]));
+          assert.ok(rt.position >= 0 && rt.position < rt.length, `${m}: position ${rt.position} of ${rt.length}`);
+          if (session.ended) {
+            assert.ok(m === 'next' || m === 'continue', `${m} ended the session`);
+            continue;
+          }
+          const s = stops[stops.length - 1];
+          assert.equal(stops.length, before + 1, `${m} stops once`);
+          assert.equal(s.event, rt.position);
+          const rec = rt.record(s.event);
+          assert.ok(rec);
+          if (s.reason === 'breakpoint') assert.ok(bpLines.has(rec.line), `breakpoint stop at line ${rec.line}`);
+          if (s.reason === 'exception') assert.ok(faults && rec.findings.some((f) => f.kind === 'io_page_fault'));
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

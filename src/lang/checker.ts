@@ -239,6 +239,16 @@ class Checker {
     return { globals, iommus: new Map(this.iommus), groups: new Map(this.groups), platform: this.platform };
   }
 
+  /** What the globals of these names are now, as one comparable string (a state's part an edit can touch). */
+  globalsSignature(names: readonly string[]): string {
+    let out = '';
+    for (const n of names) {
+      const x = this.globals.get(n);
+      out += x === undefined ? `${n}:-|` : `${n}:${x.kind}:${x.origin}:${x.elem ?? ''}:${x.iommuKind ?? ''}:${x.span.line}:${x.span.column}|`;
+    }
+    return out;
+  }
+
   restoreState(st: CheckerState): void {
     this.globals = new Map();
     for (const [k, v] of st.globals) this.globals.set(k, { ...v });
@@ -1112,6 +1122,11 @@ export class StatementChecker {
 
   save(): CheckerState {
     return this.c.saveState();
+  }
+
+  /** The globals of these names as one comparable string. */
+  globalsSignature(names: readonly string[]): string {
+    return this.c.globalsSignature(names);
   }
 
   restore(st: CheckerState): void {

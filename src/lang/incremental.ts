@@ -119,9 +119,13 @@ export class IncrementalChecker {
     if (prev.checkDiagnostics.length >= MAX_DIAGNOSTICS || prev.parseDiagnostics.length > 0) return undefined;
     // The changed range: [p, old.length - s) in the old text, [p, source.length - s) in the new.
     const max = Math.min(old.length, source.length);
+    // Whole blocks compare natively; the last block char by char.
+    const BLOCK = 4096;
     let p = 0;
+    while (p + BLOCK <= max && old.slice(p, p + BLOCK) === source.slice(p, p + BLOCK)) p += BLOCK;
     while (p < max && old.charCodeAt(p) === source.charCodeAt(p)) p++;
     let s = 0;
+    while (s + BLOCK <= max - p && old.slice(old.length - s - BLOCK, old.length - s) === source.slice(source.length - s - BLOCK, source.length - s)) s += BLOCK;
     while (s < max - p && old.charCodeAt(old.length - 1 - s) === source.charCodeAt(source.length - 1 - s)) s++;
     const oldEnd = old.length - s;
     const newEnd = source.length - s;
@@ -166,6 +170,11 @@ export class IncrementalChecker {
     if (defsOld.length !== defsNew.length || defsOld.some((d, i) => d !== defsNew[i])) return undefined;
 
     // Check the new statements from the state before them; the old ones must have left the same state.
+    // Statements other than declarations change only the globals of the names they assign (defsNew):
+    // those are compared; a declaration (IOMMU groups, devices) compares the whole state.
+    const declares = (st: Statement): boolean => st.kind === 'iommu' || st.kind === 'device' || st.kind === 'mm';
+    const whole = fresh.some(declares) || body.slice(a, b).some(declares);
+    const names = defsNew.map((d) => d.slice(0, d.lastIndexOf('@')));
     const checker = prev.checker;
     const k = Math.floor(a / CHECKPOINT_EVERY);
     const scratchDiags: Diagnostic[] = [];
@@ -174,12 +183,13 @@ export class IncrementalChecker {
     for (let i = k * CHECKPOINT_EVERY; i < a; i++) checker.check(body[i]);
     const atRegion = checker.save();
     for (let i = a; i < b; i++) checker.check(body[i]);
-    const oldAfter = checker.save();
+    const oldAfter = whole ? checker.save() : undefined;
+    const oldSignature = whole ? '' : checker.globalsSignature(names);
     checker.restore(atRegion);
     const regionDiags: Diagnostic[] = [];
     checker.output(regionDiags, []);
     for (const st of fresh) checker.check(st);
-    if (!sameCheckerState(oldAfter, checker.save())) return undefined;
+    if (oldAfter !== undefined ? !sameCheckerState(oldAfter, checker.save()) : oldSignature !== checker.globalsSignature(names)) return undefined;
 
     // Splice the new statements and their diagnostics in; checkpoints before a stay, later ones move by the count change.
     const newBody = body.slice(0, a).concat(fresh, body.slice(b));

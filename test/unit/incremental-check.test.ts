@@ -83,6 +83,12 @@ describe('incremental parse and check', () => {
     assert.deepEqual(bad.diagnostics.map((d) => [d.line, d.code]), parseAndCheck(lines.join('\n')).diagnostics.map((d) => [d.line, d.code]));
     assert.equal(bad.diagnostics.length, 1);
     assert.equal(bad.diagnostics[0].line, 1005);
+    // The same name assigned a value of another kind: later uses of it check differently, and do.
+    const b5 = lines.indexOf('b5 = alloc_pages(0)');
+    lines[b5] = 'b5 = 5';
+    const kind = inc.update(lines.join('\n'));
+    assert.deepEqual(kind.diagnostics, parseAndCheck(lines.join('\n')).diagnostics);
+    assert.ok(kind.diagnostics.some((d) => d.line > b5 + 1), JSON.stringify(kind.diagnostics));
     lines.splice(10, 0, 'q = 1');
     assert.equal(inc.update(lines.join('\n')).incremental, false);
   });

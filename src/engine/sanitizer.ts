@@ -139,7 +139,9 @@ export function sanitizeDeviceAccess(ctx: EngineCtx, dev: Device, addr: bigint, 
     );
     return;
   }
-  if (!dev.dmaIommu || !ctx.platform.sanitize.dmaBounds) return;
+  // Only the DMA API's own domain: a driver that attached its own domain
+  // (iommu_attach_device, iommufd) maps with iommu_map, which the DMA API does not track.
+  if (!dev.dmaIommu || !ctx.platform.sanitize.dmaBounds || dev.path[0]?.group.domain?.isDmaApi() !== true) return;
   const where = rec ? `past its mapping ${hex(rec.dma)}+${hex(rec.size)} (line ${rec.line})` : 'where no live mapping of the device is';
   ctx.trace.check(
     SANITIZER_CHECK.dmaBounds,

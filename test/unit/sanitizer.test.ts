@@ -70,4 +70,25 @@ describe('DMA sanitizer rules', () => {
     const r = runScenario(switchedOff(src, 'sanitize_dma_bounds'), 'x.dmas');
     assert.equal(r.checks.filter((c) => c.id === 'dmascope-cpu-out-of-bounds').length, 4);
   });
+  it('leaves a driver-owned domain alone: iommu_map ranges are not DMA API mappings', () => {
+    // A paging domain the driver attaches itself (iommu_attach_device) is mapped
+    // with iommu_map; the DMA API never tracks those ranges, so a device read
+    // inside one is not "beyond a mapping".
+    const src = [
+      'platform { page_size = 4K; memory = 0x8000_0000 .. 0x1_0000_0000 }',
+      'iommu smmu0 : arm-smmu-v3 { granule = 4K }',
+      'device gpu : platform "gpu0" { iommu = smmu0; coherent = true }',
+      'page = alloc_pages(0)',
+      'cpu_write(page, 0, "driver")',
+      'd = iommu_paging_domain_alloc(gpu)',
+      'expect iommu_map(d, 0x10000, page.phys, 4K, IOMMU_READ | IOMMU_WRITE) == 0',
+      'expect iommu_attach_device(d, gpu) == 0',
+      'expect dev_read(gpu, 0x10000, 6) == "driver"',
+      '',
+    ].join('\n');
+    const r = runScenario(src, 'driver-domain.dmas');
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.passed)));
+    assert.deepEqual(r.checks.filter((c) => c.id.startsWith('dmascope-')).map((c) => c.message), []);
+  });
 });

@@ -259,11 +259,17 @@ function accessGranule(dev: Device): bigint {
 function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, len: number, t: Translation): void {
   if (!t.staleIotlb || !ctx.platform.sanitize.staleIotlb) return;
   const rec = ctx.mappings.findByDma(addr);
-  const unmap = rec && !rec.live && rec.endLine !== undefined ? ` at line ${rec.endLine} (mapped at line ${rec.line})` : '';
+  const unmapped = rec !== undefined && !rec.live;
+  const unmap = unmapped && rec.endLine !== undefined ? ` at line ${rec.endLine} (mapped at line ${rec.line})` : '';
+  // A DMA API unmap whose invalidation waits in the flush queue, or a table
+  // edited without any invalidation (iommu_map users, a guest's stage-1 table).
+  const text = unmapped
+    ? `dmascope: ${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`
+    : `dmascope: ${dev.busId} used IOVA ${hex(addr)} through a stale IOTLB entry: the page table no longer translates it this way, and no invalidation has reached the IOTLB since it changed`;
   ctx.trace.check(
     SANITIZER_CHECK.staleIotlb,
     'error',
-    `dmascope: ${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`,
+    text,
     rec?.endLine,
     t.phys !== undefined ? { phys: t.phys, len: BigInt(len), device: dev.busId, iova: addr } : undefined,
   );

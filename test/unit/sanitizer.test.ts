@@ -91,4 +91,13 @@ describe('DMA sanitizer rules', () => {
     assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.passed)));
     assert.deepEqual(r.checks.filter((c) => c.id.startsWith('dmascope-')).map((c) => c.message), []);
   });
+  it('blames a missing invalidation, not the flush queue, when a table changed under a cached entry', () => {
+    const f = dmasFiles(path.join(REPO_ROOT, 'test', 'fixtures', 'kernel-rules')).find((x) => x.name === 'nested-stale-iotlb.dmas');
+    assert.ok(f, 'test/fixtures/kernel-rules/nested-stale-iotlb.dmas');
+    const stale = runScenario(f.source, f.name).checks.filter((c) => c.id === 'dmascope-use-after-unmap').map((c) => c.message);
+    assert.ok(stale.length > 0);
+    for (const m of stale) {
+      assert.equal(m, 'dmascope: gpu0 used IOVA 0x1000 through a stale IOTLB entry: the page table no longer translates it this way, and no invalidation has reached the IOTLB since it changed');
+    }
+  });
 });

@@ -95,6 +95,24 @@ describe('trace recorder: columnar events', () => {
     assert.equal(t.nameAt(0), 'iommu_map');
   });
 
+  it('stores rarely repeating events a record each, reads them back, and shares records again once they repeat', () => {
+    const t = new TraceRecorder();
+    for (let i = 0; i < 3000; i++) t.emit('engine:cpu_write', { phys: 0x8100_0000n + BigInt(i) * 4096n, len: 6 });
+    let afterSwitch = 0;
+    for (let i = 0; i < 20_000; i++) {
+      t.emit('engine:cpu_write', { phys: 0x8100_0000n, len: 6 });
+      if (i === 5000) afterSwitch = t.distinctRecords;
+    }
+    assert.equal(t.length, 23_000);
+    assert.deepEqual(t.fieldsAt(2999), { phys: 0x8100_0000n + 2999n * 4096n, len: 6 });
+    assert.deepEqual(t.fieldsAt(22_999), { phys: 0x8100_0000n, len: 6 });
+    assert.deepEqual(t.eventAt(1234), { seq: 1234, kind: 'point', name: 'engine:cpu_write', fields: { phys: 0x8100_0000n + 1234n * 4096n, len: 6 }, line: 0, column: 0, depth: 0, match: -1 });
+    // The unique phase costs a record an event (and so do up to 2,048 events after it, before lookups resume);
+    // once the repeats are looked up again they add no record at all.
+    assert.ok(afterSwitch >= 3000 && afterSwitch <= 3000 + 2048 + 128, `${afterSwitch} records`);
+    assert.equal(t.distinctRecords, afterSwitch);
+  });
+
   it('tells fields apart by value, type and key order', () => {
     const t = new TraceRecorder();
     t.emit('p', { a: 1, b: 2 });

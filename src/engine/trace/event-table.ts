@@ -72,7 +72,17 @@ export class EventColumn {
 }
 
 function mix(h: number, v: number): number {
-  return Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
+  const x = Math.imul(h ^ v, 0x9e3779b1);
+  return x ^ (x >>> 16);
+}
+
+/** murmur3's finaliser: every input bit reaches the low bits that pick the bucket. */
+function avalanche(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function hashString(h: number, s: string): number {
@@ -102,18 +112,27 @@ interface NameInfo {
   hash: number;
   /** By KIND_CODE: the id of the last record of that kind with this name (-1: none yet). */
   last: number[];
+  /** Records of this name looked up in the current window, and how many of them existed already. */
+  tries: number;
+  hits: number;
+  /** Records still to add without looking them up (this name's events rarely repeat: hashing them costs more than it saves). */
+  unhashed: number;
 }
+
+/** Lookups a name's hit rate is judged on. */
+const HIT_WINDOW = 128;
+/** Records a rarely repeating name adds without a lookup before it is tried again. */
+const UNHASHED_RUN = 2048;
 
 /** Field objects with the same keys in the same order and the same values. */
 function sameFields(a: Fields, b: Fields, keys: string[]): boolean {
   if (a === b) return true;
+  // Values first (most differences end here), then the same keys in the same order.
+  for (const k in a) if (a[k] !== b[k]) return false;
   keys.length = 0;
   for (const k in a) keys.push(k);
   let i = 0;
-  for (const k in b) {
-    if (keys[i] !== k || a[k] !== b[k]) return false;
-    i++;
-  }
+  for (const k in b) if (keys[i++] !== k) return false;
   return i === keys.length;
 }
 
@@ -128,7 +147,7 @@ export class EventTable {
   private nameInfo(name: string): NameInfo {
     let info = this.names.get(name);
     if (info === undefined) {
-      info = { hash: hashString(0x811c9dc5, name), last: [-1, -1, -1, -1] };
+      info = { hash: hashString(0x811c9dc5, name), last: [-1, -1, -1, -1], tries: 0, hits: 0, unhashed: 0 };
       this.names.set(name, info);
     }
     return info;
@@ -137,13 +156,28 @@ export class EventTable {
   /** The id of the record with these contents, added when it is new. */
   intern(kind: EventKind, name: string, fields: Fields, line: number, column: number, depth: number, delta: number): number {
     const info = this.nameInfo(name);
-    const code = KIND_CODE[kind];
+    const code = kind === 'call' ? 1 : kind === 'return' ? 2 : 3;
     const lastId = info.last[code];
-    if (lastId >= 0) {
+    if (lastId >= 0 && info.unhashed === 0) {
       const r = this.records[lastId];
       if (r.line === line && r.column === column && r.depth === depth && r.delta === delta && sameFields(r.fields, fields, this.scratch)) return lastId;
     }
-    const id = this.internHashed(info, kind, name, fields, line, column, depth, delta);
+    let id: number;
+    if (info.unhashed > 0) {
+      // Unique events (a scenario that maps a new buffer on every line): a record each, as a plain event list would.
+      info.unhashed--;
+      id = this.records.length;
+      this.records.push({ kind, name, fields, line, column, depth, delta, hash: 0, next: -1, closedDelta: -1, closedId: -1 });
+    } else {
+      const before = this.records.length;
+      id = this.internHashed(info, kind, name, fields, line, column, depth, delta);
+      if (id < before) info.hits++;
+      if (++info.tries === HIT_WINDOW) {
+        if (info.hits * 8 < HIT_WINDOW) info.unhashed = UNHASHED_RUN;
+        info.tries = 0;
+        info.hits = 0;
+      }
+    }
     info.last[code] = id;
     return id;
   }
@@ -152,7 +186,7 @@ export class EventTable {
     let h = mix(info.hash, KIND_CODE[kind]);
     h = mix(mix(mix(mix(h, line), column), depth), delta);
     for (const k in fields) h = hashValue(h, fields[k]);
-    h >>>= 0;
+    h = avalanche(h);
     const records = this.records;
     const mask = this.buckets.length - 1;
     for (let id = this.buckets[h & mask]; id >= 0; id = records[id].next) {

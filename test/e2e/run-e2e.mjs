@@ -788,7 +788,8 @@ async function checkRunReport() {
   const flat = (x) => x.replace(/\s+/g, '');
   for (const [want, what] of wants) if (!flat(whole).includes(flat(want))) throw new Error(`missing in the Output panel: ${what} ("${want}"); it shows "${clip(whole, 200)}"`);
   // The location is a link: Ctrl+click opens the scenario at the finding's line.
-  const link = page.locator('.part.panel .view-lines .detected-link', { hasText: `${file}:${line}` }).first();
+  // The link may be drawn as several spans (one per token of the path): take the first one on the finding's line.
+  const link = page.locator('.part.panel .view-lines .view-line', { hasText: `${file}:${line}:` }).first().locator('.detected-link').first();
   await link.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
     throw new Error(`missing: a link on "${file}:${line}" in the Output panel`);
   });
@@ -1223,7 +1224,15 @@ async function expandVariable(name) {
   await row.waitFor({ state: 'visible', timeout: 10_000 }).catch(async () => {
     throw new Error(`no variable ${name} in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
   });
-  if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+  // Variables redraws a moment after each stop (and may drop a click made just before): click until it stays open.
+  const open = await poll(async () => {
+    const state = await row.getAttribute('aria-expanded', { timeout: 1000 }).catch(() => null);
+    if (state === 'true' || state === null) return true;
+    await row.click({ timeout: 1000 }).catch(() => {});
+    await sleep(400);
+    return undefined;
+  }, 10_000, 200);
+  if (!open) throw new Error(`variable ${name} in Variables does not stay expanded`);
   await sleep(300);
 }
 

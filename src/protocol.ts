@@ -9,6 +9,7 @@
 // No vscode, no DOM here: both the host and the webview bundles import it.
 
 import type { DomainView, MachineView } from './engine/inspect/types';
+import type { SanitizerFindingView } from './engine/sanitizer';
 import type { BounceModel } from './panels/bounce-model';
 import type { DiffEntry, IovaMapModel } from './panels/iova-map-model';
 import type { WalkModel } from './panels/walk-model';
@@ -167,6 +168,21 @@ export interface InspectResponse {
   event: number;
   machine: MachineView;
   previous: MachineView | null;
+  /** The DMA sanitizer's findings so far (sanitizerFindings); absent from older sessions. */
+  findings?: SanitizerFindingView[];
+}
+
+/** A sanitizer finding as the debugger sends it: the fields the panels read, typed. */
+function checkSanitizerFinding(f: unknown): string | null {
+  if (!isObj(f)) return 'a finding is not an object';
+  if (typeof f.id !== 'string' || typeof f.message !== 'string') return 'a finding needs an id and a message';
+  if (!isInt(f.line) || f.line < 0) return 'a finding\'s line must be an integer >= 0';
+  if (f.relatedLine !== null && !(isInt(f.relatedLine) && f.relatedLine >= 0)) return 'a finding\'s relatedLine must be null or an integer >= 0';
+  const hexOk = (v: unknown): boolean => typeof v === 'string' && /^0x[0-9a-f]{1,16}$/i.test(v);
+  if (!hexOk(f.phys) || !hexOk(f.end)) return 'a finding\'s phys and end must be hex addresses';
+  if (f.iova !== null && !hexOk(f.iova)) return 'a finding\'s iova must be null or a hex address';
+  if (f.device !== null && typeof f.device !== 'string') return 'a finding\'s device must be null or a name';
+  return null;
 }
 
 /**
@@ -372,6 +388,10 @@ export function parseInspectAnswer(raw: unknown): Parsed<DebugInspectAnswer<Insp
   return parsedAnswer(raw, checkAnswer(raw, (r) => {
     const views = (v: unknown): boolean => isObj(v) && Array.isArray(v.domains) && Array.isArray(v.devices) && Array.isArray(v.buffers);
     if (!views(r.machine)) return 'machine must be a machine view';
+    if (r.findings !== undefined) {
+      if (!Array.isArray(r.findings)) return 'findings must be an array';
+      for (const f of r.findings) { const err = checkSanitizerFinding(f); if (err) return err; }
+    }
     return r.previous === null || views(r.previous) ? null : 'previous must be null or a machine view';
   }));
 }

@@ -30,6 +30,7 @@ export function handleInspectRequest(m: Machine, rawArgs: unknown, event: number
     event,
     machine: onlyDomains(inspectMachine(m), args.domains),
     previous: args.withPrevious && previous ? onlyDomains(inspectMachine(previous), args.domains) : null,
+    findings: sanitizerFindings(m.trace.checks),
   };
 }
 

@@ -6,6 +6,7 @@
 // 100,000 objects, and the draw loop is plain number arithmetic, never BigInt.
 
 import type { BufferView, DomainView, MachineView, MappedRangeView } from '../engine/inspect/types';
+import type { SanitizerFindingView } from '../engine/sanitizer';
 
 const big = (h: string): bigint => BigInt(h);
 
@@ -101,6 +102,19 @@ export interface PhysFinding {
   message: string;
 }
 
+/** A DMA sanitizer finding at a device access through this domain: marked at the IOVA bytes the access used. */
+export interface IovaSanitizerMark {
+  id: string;
+  device: string;
+  /** IOVA range of the access: [start, end). */
+  iova: string;
+  start: U64Halves;
+  end: U64Halves;
+  line: number;
+  relatedLine: number | null;
+  message: string;
+}
+
 export interface DiffEntry { kind: 'mapped' | 'unmapped' | 'changed'; iova: string; size: string; before: string | null; after: string | null; start: U64Halves; end: U64Halves }
 
 /** At most this many findings and diff entries are listed one by one (the rest are counted). */
@@ -129,6 +143,9 @@ export interface IovaMapModel {
   findings: PhysFinding[];
   findingCount: number;
   exposedBytes: string;
+  /** DMA sanitizer findings so far at accesses of this domain's devices (the latest LISTED_MAX), in run order. */
+  sanitizer: IovaSanitizerMark[];
+  sanitizerCount: number;
 }
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
@@ -200,8 +217,33 @@ function bufferFinder(buffers: BufferView[]): (phys: number) => { b: BufferView;
   };
 }
 
-/** Build the drawn model of one domain; `previous` is the same machine before the current event. */
-export function buildIovaMapModel(machine: MachineView, domainLabel: string, previous: MachineView | null = null): IovaMapModel | undefined {
+/**
+ * The sanitizer findings made at IOVA accesses of devices attached to domain
+ * `label` (the latest LISTED_MAX), with the IOVA range each access used.
+ */
+function sanitizerMarks(machine: MachineView, label: string, found: readonly SanitizerFindingView[]): { marks: IovaSanitizerMark[]; count: number } {
+  // Findings name the device by bus id (as the kernel's messages do).
+  const devices = new Set(machine.devices.filter((v) => v.path.some((p) => p.domain === label || p.pasids.some((x) => x.domain === label))).flatMap((v) => [v.name, v.busId]));
+  const marks: IovaSanitizerMark[] = [];
+  let count = 0;
+  for (let i = found.length - 1; i >= 0; i--) {
+    const f = found[i];
+    if (f.iova === null || f.device === null || !devices.has(f.device)) continue;
+    count++;
+    if (marks.length >= LISTED_MAX) continue;
+    const s = big(f.iova);
+    const e = s + (big(f.end) - big(f.phys));
+    marks.push({ id: f.id, device: f.device, iova: f.iova, start: halves(s), end: halves(e > s ? e : s + 1n), line: f.line, relatedLine: f.relatedLine, message: f.message });
+  }
+  return { marks: marks.reverse(), count };
+}
+
+/**
+ * Build the drawn model of one domain; `previous` is the same machine before
+ * the current event; `sanitizer` the run's DMA sanitizer findings so far
+ * (sanitizerFindings), marked where they touched this domain's IOVA space.
+ */
+export function buildIovaMapModel(machine: MachineView, domainLabel: string, previous: MachineView | null = null, sanitizer: readonly SanitizerFindingView[] = []): IovaMapModel | undefined {
   const d = machine.domains.find((x) => x.label === domainLabel);
   if (!d) return undefined;
   const granule = numOf(d.granule);
@@ -277,6 +319,7 @@ export function buildIovaMapModel(machine: MachineView, domainLabel: string, pre
     pHi = Math.max(pHi, sorted[i].p + (sorted[i].e - sorted[i].s));
   }
   const four = 1n << 32n;
+  const marks = sanitizerMarks(machine, d.label, sanitizer);
   const prevDomain = previous?.domains.find((x) => x.label === domainLabel) ?? null;
   let bits = 0;
   for (let v = apEndB - 1n; v > 0n; v >>= 1n) bits++;
@@ -302,6 +345,8 @@ export function buildIovaMapModel(machine: MachineView, domainLabel: string, pre
     findings,
     findingCount,
     exposedBytes: hexNum(exposedBytes),
+    sanitizer: marks.marks,
+    sanitizerCount: marks.count,
   };
 }
 

@@ -1,9 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sanitizerFindings } from '../../src/engine/sanitizer';
 import { handleInspectRequest } from '../../src/debug/inspect-request';
 import { inspectMachine } from '../../src/engine/inspect';
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { buildIovaMapModel, diffDomains, domainChoices, halves, hexOfHalves, protKey, rangeAt, rangesOf } from '../../src/panels/iova-map-model';
-import { parseFromWebviewMessage, parseInspectArguments } from '../../src/protocol';
+import { parseFromWebviewMessage, parseInspectAnswer, parseInspectArguments } from '../../src/protocol';
 import { runScenario } from '../../src/lang/run';
 import { codeLenses } from '../../src/lang/services/code-lenses';
 import { DocumentModel } from '../../src/lang/services/document-model';
@@ -249,5 +252,44 @@ describe('IOVA map drawing (level of detail)', () => {
     assert.match(doc, /fill="EXP"/);
     assert.equal(hexAt(2 ** 56 + 4096), '0x100000000001000');
     assert.equal(sizeText(2 ** 57), '128 PiB');
+  });
+});
+
+describe('IOVA map model: DMA sanitizer findings', () => {
+  const source = readFileSync(join(__dirname, '..', 'fixtures', 'sanitizer', 'dma-beyond-mapping.dmas'), 'utf8');
+  const domain = 'default domain of nic';
+
+  it('marks a write past the mapping at the IOVA bytes it used, with the message and line', () => {
+    const tl = new ScenarioTimeline(source);
+    const m = tl.stateAt(tl.trace.length - 1).machine!;
+    const found = sanitizerFindings(m.trace.checks);
+    const model = buildIovaMapModel(inspectMachine(m), domain, null, found)!;
+    assert.equal(model.sanitizerCount, 2);
+    const [write, read] = model.sanitizer;
+    // h is the top 4K of the 32-bit IOVA space; the write starts 60 bytes in and is 8 long.
+    assert.equal(write.iova, '0xfffff03c');
+    assert.deepEqual(write.start, halves(0xfffff03cn));
+    assert.deepEqual(write.end, halves(0xfffff044n));
+    assert.equal(write.line, 12);
+    assert.equal(write.device, '0000:05:00.0');
+    assert.equal(write.id, 'dmascope-dma-beyond-mapping');
+    assert.match(write.message, /past its mapping/);
+    assert.equal(read.iova, '0xfffff040');
+    assert.equal(read.line, 13);
+    assert.match(read.message, /belong to `other`/);
+  });
+
+  it('leaves another domain unmarked, and the debugger answer carries the findings', () => {
+    const tl = new ScenarioTimeline(source);
+    const m = tl.stateAt(tl.trace.length - 1).machine!;
+    const view = inspectMachine(m);
+    const other = { ...view, devices: view.devices.filter((d) => d.name !== 'nic') };
+    assert.equal(buildIovaMapModel(other, domain, null, sanitizerFindings(m.trace.checks))!.sanitizerCount, 0);
+    const answer = handleInspectRequest(m, {}, tl.trace.length - 1);
+    assert.deepEqual(answer.findings?.map((f) => [f.iova, f.line]), [['0xfffff03c', 12], ['0xfffff040', 13]]);
+    const ok = parseInspectAnswer({ ...answer, position: { event: 0, total: 1, line: 1, backwards: false, statements: [] } });
+    assert.ok(ok.ok, ok.ok ? '' : ok.error);
+    const bad = parseInspectAnswer({ ...answer, findings: [{ ...answer.findings![0], iova: 'here' }], position: { event: 0, total: 1, line: 1, backwards: false, statements: [] } });
+    assert.ok(!bad.ok && /iova/.test(bad.error));
   });
 });

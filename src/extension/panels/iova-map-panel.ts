@@ -12,6 +12,7 @@
 import * as vscode from 'vscode';
 import { inspectMachine } from '../../engine/inspect';
 import type { MachineView } from '../../engine/inspect/types';
+import { sanitizerFindings, type SanitizerFindingView } from '../../engine/sanitizer';
 import { WHERE_FROM_REQUEST } from '../../debug/session';
 import type { ScenarioTimeline } from '../../lang/timeline';
 import { eventAfterLine } from '../../panels/bounce-source';
@@ -28,7 +29,7 @@ import { debugGoTo, debugPositionOf, onDebugPosition, panelHtml, panelOptions, r
 const VIEW_TYPE = 'dmascope.iovaMap';
 
 /** The machines a state is made of: now, right before the current event, at the compare position. */
-interface Machines { position: PositionInfo; now: MachineView; previous: MachineView | null; compare: MachineView | null }
+interface Machines { position: PositionInfo; now: MachineView; previous: MachineView | null; compare: MachineView | null; findings: readonly SanitizerFindingView[] }
 
 export class IovaMapPanel {
   private static current: IovaMapPanel | undefined;
@@ -90,7 +91,7 @@ export class IovaMapPanel {
   private send(ms: Machines, compareLine: number): void {
     const domains = domainChoices(ms.now);
     const label = domains.some((d) => d.label === this.domain) ? this.domain : domains[0]?.label;
-    const model = label ? buildIovaMapModel(ms.now, label, ms.previous) ?? null : null;
+    const model = label ? buildIovaMapModel(ms.now, label, ms.previous, ms.findings) ?? null : null;
     let compare: IovaMapState['compare'] = null;
     if (label && ms.compare && this.compareEvent !== null) {
       const diff = diffDomains(ms.compare.domains.find((d) => d.label === label) ?? null, ms.now.domains.find((d) => d.label === label) ?? null);
@@ -125,7 +126,7 @@ export class IovaMapPanel {
         compare = cm ? inspectMachine(cm) : null;
         compareLine = c >= 0 ? tl.trace.eventAt(c).line : 0;
       }
-      this.send({ position, now, previous: before ? inspectMachine(before) : null, compare }, compareLine);
+      this.send({ position, now, previous: before ? inspectMachine(before) : null, compare, findings: sanitizerFindings(m.trace.checks) }, compareLine);
     } catch (e) {
       this.post({ type: 'iovaMap/error', message: `The scenario could not be run: ${e instanceof Error ? e.message : String(e)}` });
     }
@@ -164,7 +165,7 @@ export class IovaMapPanel {
       }
       const p = r.position;
       const position: PositionInfo = { source: 'debug', event: p.event, total: p.total, line: p.line, backwards: p.backwards, statements: p.statements, uri: doc.uri.toString() };
-      this.send({ position, now: r.machine, previous: r.previous, compare: c?.machine ?? null }, c?.position.line ?? 0);
+      this.send({ position, now: r.machine, previous: r.previous, compare: c?.machine ?? null, findings: r.findings ?? [] }, c?.position.line ?? 0);
     } catch (e) {
       if (asked === this.debugAsked) this.post({ type: 'iovaMap/error', message: `The debugger could not show the IOVA map: ${e instanceof Error ? e.message : String(e)}` });
     }

@@ -29,6 +29,9 @@ export interface ParseResult {
 class SyntaxFailure {}
 const FAIL = new SyntaxFailure();
 
+/** The `named` list of every call without named arguments (most calls): one shared array, never written to, instead of one per call. */
+const NO_NAMED_ARGS: NamedArg[] = [];
+
 /** Binary operator precedence, C's order (higher binds tighter); 0 for other tokens. `..` sits below all. */
 function binaryPrec(k: TokenKind): number {
   switch (k) {
@@ -190,8 +193,9 @@ class Parser {
     return { start: start.start, end: l.end, line: start.line, column: start.column, endLine: l.line, endColumn: l.column + (l.end - l.start) };
   }
 
-  private enter(at: Span): void {
-    if (++this.depth > MAX_NESTING) this.fail(at, `nesting deeper than ${MAX_NESTING} levels`);
+  private enter(at: Span | Token): void {
+    // A token is taken as is: its span is built only on the failure path, not once per bracket.
+    if (++this.depth > MAX_NESTING) this.fail('kind' in at ? tokenSpan(at) : at, `nesting deeper than ${MAX_NESTING} levels`);
   }
 
   private leave(): void {
@@ -335,7 +339,7 @@ class Parser {
   private block<T>(indentColumn: number, what: string, item: () => T | undefined, commaSeparates: boolean): T[] {
     const open = this.tok;
     if (open.kind !== '{') this.failAt(open, `'{' to open the ${what}`);
-    this.enter(tokenSpan(open));
+    this.enter(open);
     const closed = this.braces.has(open.start);
     this.advance();
     const items: T[] = [];
@@ -672,7 +676,7 @@ class Parser {
         e = this.call(e);
         height = this.h;
       } else if (t.kind === '[') {
-        this.enter(tokenSpan(t));
+        this.enter(t);
         const mark = this.skipped.length;
         this.advance();
         this.nl++;
@@ -746,7 +750,7 @@ class Parser {
         return { kind: 'ident', name: w.text, span: w.span };
       }
       case '(': {
-        this.enter(tokenSpan(t));
+        this.enter(t);
         const mark = this.skipped.length;
         this.advance();
         this.nl++;
@@ -773,7 +777,7 @@ class Parser {
   }
 
   private list(open: Token): Expr {
-    this.enter(tokenSpan(open));
+    this.enter(open);
     const mark = this.skipped.length;
     this.advance();
     this.nl++;
@@ -792,7 +796,7 @@ class Parser {
   }
 
   private record(open: Token): Expr {
-    this.enter(tokenSpan(open));
+    this.enter(open);
     const mark = this.skipped.length;
     this.advance();
     this.nl++;
@@ -816,12 +820,12 @@ class Parser {
 
   private call(callee: Ident): CallExpr {
     const open = this.tok;
-    this.enter(tokenSpan(open));
+    this.enter(open);
     const mark = this.skipped.length;
     this.advance();
     this.nl++;
     const args: Expr[] = [];
-    const named: NamedArg[] = [];
+    let named: NamedArg[] = NO_NAMED_ARGS;
     let height = 1;
     while (this.tok.kind !== ')') {
       if (this.tok.kind === 'ident' && this.peek(1).kind === '=') {
@@ -829,6 +833,7 @@ class Parser {
         this.advance();
         const value = this.expr();
         height = Math.max(height, this.h + 1);
+        if (named === NO_NAMED_ARGS) named = [];
         named.push({ name, value, span: joinSpans(name.span, value.span) });
       } else {
         let e = this.expr();
@@ -848,7 +853,7 @@ class Parser {
     const close = this.close(')', open, mark);
     this.nl--;
     this.leave();
-    const argsSpan = joinSpans(tokenSpan(open), tokenSpan(close));
+    const argsSpan: Span = { start: open.start, end: close.end, line: open.line, column: open.column, endLine: close.line, endColumn: close.column + (close.end - close.start) };
     const node: CallExpr = {
       kind: 'call', callee: { text: callee.name, span: callee.span }, args, named, argsSpan, span: joinSpans(callee.span, argsSpan),
     };

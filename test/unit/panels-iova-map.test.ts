@@ -11,7 +11,7 @@ import { runScenario } from '../../src/lang/run';
 import { codeLenses } from '../../src/lang/services/code-lenses';
 import { DocumentModel } from '../../src/lang/services/document-model';
 import type { MachineView } from '../../src/engine/inspect/types';
-import { drawIovaMap, drawPhys, firstEndingAfter, hexAt, indexModel, physNear, sizeText, spanNear, svgPainter, type Colours, type Painter } from '../../webview/iova-map/draw';
+import { SANITIZER_STRIP, drawIovaMap, drawPhys, firstEndingAfter, hexAt, indexModel, physNear, sizeText, spanNear, svgPainter, type Colours, type Painter } from '../../webview/iova-map/draw';
 
 const SRC = `platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }
 iommu smmu0 : arm-smmu-v3 { granule = 4K; ias = 48; oas = 48 }
@@ -164,7 +164,7 @@ function recorder(): Painter & { rects: { x: number; y: number; w: number; h: nu
 
 const COLOURS: Colours = {
   r: 'R', w: 'W', rw: 'RW', none: 'NONE', mmio: 'MMIO', mixed: 'MIX', background: 'BG', band: 'BAND', boundary: 'B32', change: 'CHG', alloc: 'ALLOC', cached: 'CACHED',
-  fq: 'FQ', exposed: 'EXP', mapped: 'MAPPED', unmapped: 'UNMAPPED', changed: 'CHANGED', selected: 'SEL', text: 'TEXT', muted: 'MUTED',
+  fq: 'FQ', exposed: 'EXP', sanitizer: 'SAN', mapped: 'MAPPED', unmapped: 'UNMAPPED', changed: 'CHANGED', selected: 'SEL', text: 'TEXT', muted: 'MUTED',
 };
 
 /** A machine with `n` 4K mappings of one domain, every 8K from 0x1_0000_0000 (rw, every third one read-only), in a 57-bit aperture. */
@@ -277,6 +277,11 @@ describe('IOVA map model: DMA sanitizer findings', () => {
     assert.equal(read.iova, '0xfffff040');
     assert.equal(read.line, 13);
     assert.match(read.message, /belong to `other`/);
+    // Drawn at 1 byte per pixel from 0xfffff000: the write's 8 bytes at x 60..68 in the sanitizer colour, along the band's bottom.
+    const p = recorder();
+    drawIovaMap(p, 256, model, indexModel(model), { start: 0xfffff000, bytesPerPixel: 1 }, COLOURS, null, -1);
+    const marks = p.rects.filter((r) => r.colour === 'SAN');
+    assert.deepEqual(marks.map((r) => [r.x, r.w, r.y]), [[60, 8, SANITIZER_STRIP.y], [64, 8, SANITIZER_STRIP.y]]);
   });
 
   it('leaves another domain unmarked, and the debugger answer carries the findings', () => {

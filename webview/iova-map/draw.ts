@@ -150,7 +150,10 @@ export function svgPainter(): Painter & { body: string[]; svg(width: number, hei
 }
 
 export type Colours = Record<'r' | 'w' | 'rw' | 'none' | 'mmio' | 'mixed' | 'background' | 'band' | 'boundary' | 'change' | 'alloc' | 'cached' | 'fq'
-  | 'exposed' | 'mapped' | 'unmapped' | 'changed' | 'selected' | 'text' | 'muted', string>;
+  | 'exposed' | 'sanitizer' | 'mapped' | 'unmapped' | 'changed' | 'selected' | 'text' | 'muted', string>;
+
+/** The strip along the bottom of the mapping band where DMA sanitizer findings are marked at their IOVA bytes. */
+export const SANITIZER_STRIP = { y: 30 + 56 - 9, h: 9 } as const;
 
 /** One band of spans: columns `starts`/`ends` from `from`, colour of span i by `colourOf` (a key index, -1: the band's one colour). */
 function drawSpans(p: Painter, width: number, vp: Viewport, starts: Float64Array, ends: Float64Array, order: ((k: number) => number) | null,
@@ -220,6 +223,8 @@ export function drawIovaMap(p: Painter, width: number, model: IovaMapModel, ix: 
     p.rect(a, y, Math.max(min, Math.min(width + 2, x1) - a), h, colour);
   };
   for (const f of model.flushQueue) mark(toNum(f.start), toNum(f.end), ROWS.fq[0], ROWS.fq[1], c.fq);
+  // DMA sanitizer findings: a few bytes wide, so at least 5 px to be seen at any zoom.
+  for (const f of model.sanitizer) mark(toNum(f.start), toNum(f.end), SANITIZER_STRIP.y, SANITIZER_STRIP.h, c.sanitizer, 5);
   if (compare) {
     for (const d of compare.diff) mark(toNum(d.start), toNum(d.end), ROWS.compare[0], ROWS.compare[1], c[d.kind], 3);
   }

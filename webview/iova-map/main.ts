@@ -54,7 +54,7 @@ function colours(): Colours {
     background: v('--vscode-editor-background', '#1e1e1e'), band: v('--vscode-editorWidget-background', '#252526'),
     boundary: v('--vscode-charts-yellow', '#cca700'), change: hc ? v('--vscode-contrastActiveBorder', '#f38518') : v('--vscode-editorCursor-foreground', '#aeafad'),
     alloc: v('--vscode-descriptionForeground', '#9d9d9d'), cached: v('--vscode-terminal-ansiCyan', '#11a8cd'), fq: v('--vscode-charts-orange', '#d18616'),
-    exposed: v('--vscode-errorForeground', '#f48771'), mapped: v('--vscode-charts-blue', '#3794ff'),
+    exposed: v('--vscode-errorForeground', '#f48771'), sanitizer: v('--vscode-editorError-foreground', '#f14c4c'), mapped: v('--vscode-charts-blue', '#3794ff'),
     unmapped: v('--vscode-charts-red', '#f14c4c'), changed: v('--vscode-charts-yellow', '#cca700'),
     selected: focus, text: v('--vscode-foreground', '#cccccc'), muted: v('--vscode-descriptionForeground', '#9d9d9d'),
   };
@@ -180,6 +180,12 @@ function fillGrids(): void {
     : 'Granule exposure';
   fillGrid('findings-grid', [{ key: 'range', title: 'Reachable bytes (phys)' }, { key: 'bytes', title: 'Bytes' }, { key: 'iova', title: 'Mapping IOVA' }, { key: 'buffer', title: 'Buffer' }, { key: 'line', title: 'Line' }],
     f.map((x) => ({ range: `${x.start}..${x.end}`, bytes: x.bytes, iova: x.iova, buffer: x.buffer, line: String(x.line) })));
+  const san = model?.sanitizer ?? [];
+  $<HTMLElement>('sanitizer-title').textContent = model
+    ? `DMA sanitizer: ${model.sanitizerCount} finding(s) at this domain's IOVAs so far${model.sanitizerCount > san.length ? ` (the latest ${san.length} listed)` : ''}`
+    : 'DMA sanitizer';
+  fillGrid('sanitizer-grid', [{ key: 'iova', title: 'IOVA bytes' }, { key: 'device', title: 'Device' }, { key: 'line', title: 'Line' }, { key: 'message', title: 'Finding' }],
+    san.map((x) => ({ iova: `${x.iova}..${hexOfHalves(x.end.hi, x.end.lo)}`, device: x.device, line: String(x.line), message: x.message })));
 }
 
 function render(s: IovaMapState): void {
@@ -253,11 +259,17 @@ function mapTipAt(x: number, y: number): { text: string; range: number } | undef
     const d = state.compare.diff.find((q) => toNum(q.start) - slack <= addr && addr < toNum(q.end) + slack);
     return d ? { text: `${d.kind} since event ${state.compare.event + 1}: ${d.iova} size ${d.size}\nbefore: ${d.before ?? '—'}\nafter: ${d.after ?? '—'}`, range: -1 } : undefined;
   }
+  // DMA sanitizer marks (at least 5 px wide): their findings head the hover text.
+  const half = Math.max(slack, 2.5 * vp.bytesPerPixel);
+  const found = y >= ROWS.map[0] && y < ROWS.map[0] + ROWS.map[1]
+    ? model.sanitizer.filter((f) => toNum(f.start) - half <= addr && addr < toNum(f.end) + half).map((f) => `DMA sanitizer, line ${f.line} (${f.device} at IOVA ${f.iova}): ${f.message}`).join('\n')
+    : '';
   const i = spanNear(ix.ranges, addr, slack);
+  if (found && i < 0) return { text: found, range: -1 };
   if (i >= 0) {
     const r = rangeAt(model.ranges, i);
     const f = r.exposed ? model.findings.find((x) => x.iova === r.iova) : undefined;
-    return { text: `IOVA ${r.iova}..${hexAt(ix.ranges.ends[i] - 1)}\nphys ${r.phys}\nsize ${r.size} (${sizeText(ix.ranges.ends[i] - ix.ranges.starts[i])})\nprot ${r.prot}\nline ${r.line} (click to go there)${f ? `\n${f.message}` : r.exposed ? '\ngranule rounding exposes bytes outside its buffer' : ''}`, range: i };
+    return { text: `${found ? `${found}\n\n` : ''}IOVA ${r.iova}..${hexAt(ix.ranges.ends[i] - 1)}\nphys ${r.phys}\nsize ${r.size} (${sizeText(ix.ranges.ends[i] - ix.ranges.starts[i])})\nprot ${r.prot}\nline ${r.line} (click to go there)${f ? `\n${f.message}` : r.exposed ? '\ngranule rounding exposes bytes outside its buffer' : ''}`, range: i };
   }
   const k = firstEndingAfter(ix.ranges.ends, addr);
   const lo = k > 0 ? ix.ranges.ends[k - 1] : toNum(model.aperture.start);

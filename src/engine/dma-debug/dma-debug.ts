@@ -91,6 +91,8 @@ type Size = bigint | number;
 
 const HASH_SIZE = 16384;
 const HASH_FN_SHIFT = 13n;
+const HASH_FN_DIVISOR = 2 ** Number(HASH_FN_SHIFT);
+const MAX_SAFE_ADDR = BigInt(Number.MAX_SAFE_INTEGER);
 /** (1 << RADIX_TREE_MAX_TAGS) - 1: the overlap count lives in three radix-tree tag bits. */
 const ACTIVE_CACHELINE_MAX_OVERLAP = 7;
 const SZ_64K = 65536;
@@ -140,6 +142,8 @@ interface DmaDebugRef {
 type MatchKind = 'exact' | 'containing';
 
 function hashFn(devAddr: bigint): number {
+  // Below 2^53 the address is exact as a Number and the division by 2^13 exact, so no BigInt is made.
+  if (devAddr >= 0n && devAddr <= MAX_SAFE_ADDR) return Math.floor(Number(devAddr) / HASH_FN_DIVISOR) % HASH_SIZE;
   return Number((devAddr >> HASH_FN_SHIFT) & BigInt(HASH_SIZE - 1));
 }
 

@@ -5,6 +5,7 @@
 
 import type { EngineCtx } from './context';
 import type { Device } from './device';
+import type { MappingRecords } from './dma-mapping/mapping-records';
 import { iovaUnsyncedAccess } from './dma-mapping/dma-iova';
 import type { IommuDomain } from './iommu/iommu-domain';
 import { iommuNestedIovaToPhys, iommuNestedWalk, nestedFaultText } from './iommu/iommu-nested';
@@ -256,21 +257,32 @@ function accessGranule(dev: Device): bigint {
 }
 
 /** The sanitizer's stale-IOTLB rule: an access through an entry a deferred (flush-queue) unmap left behind, naming that unmap. */
-function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, len: number, t: Translation): void {
-  if (!t.staleIotlb || !ctx.platform.sanitize.staleIotlb) return;
-  const rec = ctx.mappings.findByDma(addr);
+/**
+ * Why an access at `addr` went through a stale IOTLB entry, as the finding
+ * words it after "used IOVA ...": the DMA API unmap whose invalidation waits
+ * in the flush queue, or a table edited without any invalidation (iommu_map
+ * users, a guest's stage-1 table). The walk panel labels a stale hit with it.
+ */
+export function staleIotlbCause(mappings: MappingRecords, addr: bigint): { text: string; unmapLine: number | undefined } {
+  const rec = mappings.findByDma(addr);
   const unmapped = rec !== undefined && !rec.live;
   const unmap = unmapped && rec.endLine !== undefined ? ` at line ${rec.endLine} (mapped at line ${rec.line})` : '';
-  // A DMA API unmap whose invalidation waits in the flush queue, or a table
-  // edited without any invalidation (iommu_map users, a guest's stage-1 table).
-  const text = unmapped
-    ? `dmascope: ${dev.busId} used IOVA ${hex(addr)} after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`
-    : `dmascope: ${dev.busId} used IOVA ${hex(addr)} through a stale IOTLB entry: the page table no longer translates it this way, and no invalidation has reached the IOTLB since it changed`;
+  return {
+    text: unmapped
+      ? `after it was unmapped${unmap}: a stale IOTLB entry still translates it until the flush queue is flushed`
+      : 'through a stale IOTLB entry: the page table no longer translates it this way, and no invalidation has reached the IOTLB since it changed',
+    unmapLine: rec?.endLine,
+  };
+}
+
+function checkStaleIotlb(ctx: EngineCtx, dev: Device, addr: bigint, len: number, t: Translation): void {
+  if (!t.staleIotlb || !ctx.platform.sanitize.staleIotlb) return;
+  const cause = staleIotlbCause(ctx.mappings, addr);
   ctx.trace.check(
     SANITIZER_CHECK.staleIotlb,
     'error',
-    text,
-    rec?.endLine,
+    `dmascope: ${dev.busId} used IOVA ${hex(addr)} ${cause.text}`,
+    cause.unmapLine,
     t.phys !== undefined ? { phys: t.phys, len: BigInt(len), device: dev.busId, iova: addr } : undefined,
   );
 }

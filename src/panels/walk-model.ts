@@ -349,7 +349,7 @@ export function buildWalkModel(w: WalkInspect): WalkModel {
   const title = `${who} ${verb} ${w.addr}${w.pasid !== null ? ` with PASID ${w.pasid}` : ''}`;
   const cost = w.iotlbHit ? 'IOTLB hit' : w.path.length === 0 ? 'no IOMMU' : `IOTLB miss, ${w.accesses} table read${w.accesses === 1 ? '' : 's'}`;
   const summary = w.phys !== null
-    ? `${w.addr} → ${w.phys} (${cost})${w.staleIotlb ? ': the IOTLB entry is stale, the page table no longer maps it' : ''}`
+    ? `${w.addr} → ${w.phys} (${cost})${w.staleIotlb ? `: stale IOTLB entry, ${w.staleCause ?? 'the page table no longer maps it'}` : ''}`
     : `${w.addr} faults (${cost}): ${w.fault ?? 'fault'}`;
   return {
     device: w.device, busId: w.busId, addr: w.addr, pasid: w.pasid, access: w.access, title,

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findDevice, inspectWalk, type WalkAccess } from '../../src/engine/inspect';
 import { runScenario } from '../../src/lang/run';
 import { codeLenses } from '../../src/lang/services/code-lenses';
@@ -335,5 +337,19 @@ describe('walk panel view model', () => {
       [10, 'Show walk', 'dmascope.showWalk', [10]], [11, 'Show walk', 'dmascope.showWalk', [11]], [12, 'Show walk', 'dmascope.showWalk', [12]],
       [20, 'Show walk', 'dmascope.showWalk', [20]], [21, 'Show walk', 'dmascope.showWalk', [21]], [23, 'Show walk', 'dmascope.showWalk', [23]],
     ]);
+  });
+});
+
+describe('walk panel: a stale IOTLB hit in the sanitizer finding\'s words', () => {
+  const source = readFileSync(join(__dirname, '..', 'fixtures', 'sanitizer', 'stale-iotlb.dmas'), 'utf8');
+
+  it('labels the hit after the deferred unmap with the unmap line, and a live hit not at all', () => {
+    const tl = new ScenarioTimeline(source);
+    const stale = walkAt(tl, 12, 'nic', 0xfffff000n, 'read');
+    assert.equal(stale.staleIotlb, true);
+    assert.equal(stale.summary, '0xfffff000 → 0x81001000 (IOTLB hit): stale IOTLB entry, after it was unmapped at line 11 (mapped at line 8): a stale IOTLB entry still translates it until the flush queue is flushed');
+    const live = walkAt(tl, 11, 'nic', 0xfffff000n, 'read');
+    assert.equal(live.staleIotlb, false);
+    assert.doesNotMatch(live.summary, /stale/);
   });
 });

@@ -4,7 +4,7 @@
 // (the IOTLB peeked, never filled) in JSON-able form: the walk panel's input.
 
 import type { Device } from '../device';
-import { translateDma, type Translation } from '../device-access';
+import { staleIotlbCause, translateDma, type Translation } from '../device-access';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import type { PgtableFormat } from '../iommu/iommu-kinds';
 import { SvaDomain } from '../iommu/iommu-sva';
@@ -71,6 +71,8 @@ export interface WalkInspect {
   faultAt: { iommu: string; stage: number; level: number; reason: WalkFaultReason } | null;
   domains: string[];
   staleIotlb: boolean;
+  /** On a stale IOTLB hit, why, in the sanitizer finding's words ("after it was unmapped at line N ..."); else null. */
+  staleCause: string | null;
   steps: WalkStepInspect[];
 }
 
@@ -166,6 +168,7 @@ export function walkView(dev: Device, addr: bigint, pasid: number | null, access
     faultAt: t.faultAt ?? null,
     domains: [...t.domains],
     staleIotlb: t.staleIotlb,
+    staleCause: null,
     steps: t.steps.map((s) => stepView(s, resolve)),
   };
 }
@@ -176,7 +179,8 @@ export function walkView(dev: Device, addr: bigint, pasid: number | null, access
  * of a read or a write, as dev_read/dev_write make it.
  */
 export function inspectWalk(m: Machine, dev: Device, addr: bigint, pasid: number | null, access: WalkAccess = null): WalkInspect {
-  return walkView(dev, addr, pasid, access, translateDma(m, dev, addr, pasid, access, true));
+  const t = translateDma(m, dev, addr, pasid, access, true);
+  return { ...walkView(dev, addr, pasid, access, t), staleCause: t.staleIotlb ? staleIotlbCause(m.mappings, addr).text : null };
 }
 
 /** A device by its scenario name or bus id. */

@@ -793,7 +793,8 @@ async function checkRunReport() {
   await link.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
     throw new Error(`missing: a link on "${file}:${line}" in the Output panel`);
   });
-  await link.click({ modifiers: ['Control'] });
+  // The panel may still be settling (a notification, a redraw): a normal click first, then one at the link's place.
+  await link.click({ modifiers: ['Control'], timeout: 5000 }).catch(() => link.click({ modifiers: ['Control'], force: true, timeout: 5000 }));
   const where = page.locator('[id="status.editor.selection"]');
   const at = await poll(async () => {
     const t = await where.innerText({ timeout: 1000 }).catch(() => '');
@@ -1135,10 +1136,15 @@ async function checkBounceFollowsDebugger() {
     await bytes.waitFor({ state: 'visible', timeout: 10_000 });
     const before = await bytes.innerText();
     if (!before.includes('66 61 72 00')) throw new Error(`hi's bytes in Variables are not "far" (66 61 72 00): "${clip(before, 80)}"`);
-    await bytes.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Set Value' }).first().click({ timeout: 5000 });
+    // The context menu, then the inline input: either can be lost while Variables redraws after a stop; try again.
     const input = page.locator('.debug-variables input').first();
-    await input.waitFor({ state: 'visible', timeout: 5000 });
+    const editing = await poll(async () => {
+      await bytes.click({ button: 'right', timeout: 3000 });
+      await page.locator('.context-view .action-label', { hasText: 'Set Value' }).first().click({ timeout: 3000 });
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      return true;
+    }, 20_000, 500);
+    if (!editing) throw new Error('Set Value on hi\'s bytes in Variables did not open its input');
     await input.fill('"pong"');
     await page.keyboard.press('Enter');
     const changed = await poll(async () => (await variableRow('bytes').innerText()).includes('70 6f 6e 67') || undefined, 10_000);
@@ -1221,9 +1227,14 @@ async function checkCapture() {
 /** Expands the Variables view row of the variable `name` when it is collapsed. */
 async function expandVariable(name) {
   const row = page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[:=]?$`) }) }).first();
-  await row.waitFor({ state: 'visible', timeout: 10_000 }).catch(async () => {
-    throw new Error(`no variable ${name} in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
-  });
+  // Variables draws only the rows in view: scroll down until the row is drawn.
+  const found = await poll(async () => {
+    if (await row.isVisible()) return true;
+    await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 });
+    await page.mouse.wheel(0, 120);
+    return undefined;
+  }, 10_000, 300);
+  if (!found) throw new Error(`no variable ${name} in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
   // Variables redraws a moment after each stop (and may drop a click made just before): click until it stays open.
   const open = await poll(async () => {
     const state = await row.getAttribute('aria-expanded', { timeout: 1000 }).catch(() => null);
@@ -1262,7 +1273,11 @@ async function checkDebugCapture() {
     await expandVariable('unmapped');
     const gone = await poll(async () => {
       const t = await page.locator('.debug-variables').innerText();
-      return /0xfe980000\+0x80000 mapped line 6, unmapped line 8/.test(t) ? t : undefined;
+      if (/0xfe980000\+0x80000 mapped line 6, unmapped line 8/.test(t)) return t;
+      // Only the rows in view are drawn: scroll down to the expanded range.
+      await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 });
+      await page.mouse.wheel(0, 120);
+      return undefined;
     }, 10_000);
     await shot('debug-capture-fault');
     if (!gone) throw new Error(`missing: the device's unmapped range (mapped line 6, unmapped line 8) in Variables at the fault ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);

@@ -1227,7 +1227,9 @@ async function checkCapture() {
 /** Expands the Variables view row of the variable `name` when it is collapsed. */
 async function expandVariable(name) {
   const row = page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[:=]?$`) }) }).first();
-  // Variables draws only the rows in view: scroll down until the row is drawn.
+  // Variables draws only the rows in view: from the top, scroll down until the row is drawn.
+  await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 }).catch(() => {});
+  await page.mouse.wheel(0, -5000);
   const found = await poll(async () => {
     if (await row.isVisible()) return true;
     await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 });

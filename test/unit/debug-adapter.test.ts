@@ -3,14 +3,12 @@
 
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { parseBounceInspectAnswer, parseWalkInspectAnswer, type BounceInspectResponse, type DebugInspectAnswer, type InspectResponse, type WalkInspectResponse } from '../../src/protocol';
+import { ADAPTER, launchAndConfigure, useDebugClientPerTest } from './debug-client';
 import { REPO_ROOT } from './fixtures';
-
-const ADAPTER = path.join(REPO_ROOT, 'dist', 'debug-adapter.js');
 
 /** Sends DAP requests to a fresh adapter process and collects the responses, in order. */
 async function rawSession(requests: { command: string; arguments: unknown }[]): Promise<{ command: string; success: boolean; message?: string }[]> {
@@ -34,23 +32,10 @@ describe('debug adapter (DAP over stdio)', function () {
   this.timeout(30_000);
   let dc: DebugClient;
 
-  before(() => assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run npm run build first`));
-  beforeEach(async () => {
-    dc = new DebugClient('node', ADAPTER, 'dmascope');
-    await dc.start();
-  });
-  afterEach(async () => {
-    await dc.stop();
-  });
+  useDebugClientPerTest((c) => (dc = c), () => dc);
 
-  async function launch(extra: Record<string, unknown> = {}, setup: () => Promise<unknown> = async () => undefined): Promise<void> {
-    await Promise.all([
-      dc.waitForEvent('initialized').then(async () => {
-        await setup();
-        await dc.configurationDoneRequest();
-      }),
-      dc.launch({ program: PROGRAM, ...extra } as DebugProtocol.LaunchRequestArguments),
-    ]);
+  async function launch(extra: Record<string, unknown> = {}, setup?: () => Promise<unknown>): Promise<void> {
+    await launchAndConfigure(dc, { program: PROGRAM, ...extra }, setup);
   }
 
   async function top(): Promise<DebugProtocol.StackFrame[]> {

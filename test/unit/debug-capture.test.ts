@@ -3,16 +3,16 @@
 // it, with a capture file as the launch `program`.
 
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { isCaptureProgram } from '../../src/debug/capture-session';
 import { parseInspectAnswer } from '../../src/protocol';
+import { launchAndConfigure, startDebugClient, useDebugClientPerTest } from './debug-client';
 import { REPO_ROOT } from './fixtures';
 
-const ADAPTER = path.join(REPO_ROOT, 'dist', 'debug-adapter.js');
 const REAL = path.join(REPO_ROOT, 'test', 'fixtures', 'captures', 'real');
 /** ath12k on AMD-Vi, v6.12: iommu:map, dma_alloc, dma_free, iommu:unmap, then an io_page_fault on the freed IOVA (every event wrapped over two lines). */
 const ATH12K = path.join(REAL, '28-ftrace-iommu-dma-events-ath12k-6.12.log');
@@ -25,23 +25,10 @@ describe('debug adapter on a kernel capture', function () {
   this.timeout(30_000);
   let dc: DebugClient;
 
-  before(() => assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run npm run build first`));
-  beforeEach(async () => {
-    dc = new DebugClient('node', ADAPTER, 'dmascope');
-    await dc.start();
-  });
-  afterEach(async () => {
-    await dc.stop();
-  });
+  useDebugClientPerTest((c) => (dc = c), () => dc);
 
-  async function launch(program: string, extra: Record<string, unknown> = {}, setup: () => Promise<unknown> = async () => undefined): Promise<void> {
-    await Promise.all([
-      dc.waitForEvent('initialized').then(async () => {
-        await setup();
-        await dc.configurationDoneRequest();
-      }),
-      dc.launch({ program, ...extra } as DebugProtocol.LaunchRequestArguments),
-    ]);
+  async function launch(program: string, extra: Record<string, unknown> = {}, setup?: () => Promise<unknown>): Promise<void> {
+    await launchAndConfigure(dc, { program, ...extra }, setup);
   }
 
   async function frame(): Promise<DebugProtocol.StackFrame> {
@@ -260,8 +247,7 @@ describe('debug adapter on a kernel capture', function () {
     const err = await launch(empty).catch((e: Error) => e);
     assert.ok(err instanceof Error && /quiet\.dmesg: no DMA or IOMMU event or finding to step through \(2 lines, 2 unknown\)/.test(err.message), String(err));
     await dc.stop();
-    dc = new DebugClient('node', ADAPTER, 'dmascope');
-    await dc.start();
+    dc = await startDebugClient();
     let set: DebugProtocol.Breakpoint[] = [];
     await Promise.all([
       launch(ATH12K, { stopOnEntry: true }, async () => {

@@ -1,13 +1,13 @@
 // The capture debugger's runtime: a position among a capture's records and
 // the moves a debugger makes over it, forwards and backwards; what stops a
-// run there. The state at a position comes from CaptureTimeline. Emits the
-// same 'stop' / 'end' / 'output' events as DebugRuntime. No vscode, no DAP.
+// run there. The state at a position comes from CaptureTimeline; the
+// searches for a stop are TimelineRuntime's, as for a scenario. No vscode,
+// no DAP.
 
-import { EventEmitter } from 'node:events';
 import type { ImportResult } from '../traceimport/types';
 import { conditionHolds, describeStop, filterHits, namesRecord, parseCaptureCondition, recordField, type CaptureCondition } from './capture-breakpoints';
 import { CaptureTimeline, type CaptureRecord } from './capture-timeline';
-import type { StopEvent, StopReason } from './runtime';
+import { TimelineRuntime, type LineBreakpointRequest, type StopCause } from './timeline-runtime';
 
 interface CaptureLineBreakpoint {
   line: number;
@@ -22,19 +22,8 @@ interface NamedBreakpoint {
   condition?: CaptureCondition;
 }
 
-/** A breakpoint as the client sent it: its condition may be wrong (then it is not verified, with the reason). */
-export interface CaptureBreakpointRequest {
-  line: number;
-  condition?: string;
-  hitCondition?: string;
-  logMessage?: string;
-}
-
-export class CaptureRuntime extends EventEmitter {
+export class CaptureRuntime extends TimelineRuntime {
   readonly timeline: CaptureTimeline;
-  /** The current record (-1 before the first). */
-  position = -1;
-  backwards = false;
   private lineBreakpoints = new Map<number, CaptureLineBreakpoint>();
   private filters = new Map<string, CaptureCondition | undefined>();
   private named: NamedBreakpoint[] = [];
@@ -48,14 +37,35 @@ export class CaptureRuntime extends EventEmitter {
     return this.timeline.length;
   }
 
+  /** Every record is known from the start. */
+  get eventCount(): number {
+    return this.length;
+  }
+
+  get knownTotal(): number {
+    return this.length;
+  }
+
+  complete(): number {
+    return this.length;
+  }
+
+  protected has(k: number): boolean {
+    return k >= 0 && k < this.length;
+  }
+
   record(k = this.position): CaptureRecord | undefined {
     return this.timeline.records[k];
   }
 
+  lineAt(k: number): number {
+    return this.record(k)?.line ?? 0;
+  }
+
   // ---- breakpoints ------------------------------------------------------------
 
-  /** Line breakpoints: each moved to the record covering its line or the next one; a message when it cannot be set. */
-  setLineBreakpoints(bps: CaptureBreakpointRequest[]): ({ line: number } | { message: string })[] {
+  /** Line breakpoints: each moved to the record covering its line or the next one; a message when it cannot be set (a condition it cannot read, no record there). */
+  setLineBreakpoints(bps: LineBreakpointRequest[]): ({ line: number } | { message: string })[] {
     this.lineBreakpoints.clear();
     return bps.map((bp) => {
       const cond = bp.condition !== undefined && bp.condition.trim() !== '' ? parseCaptureCondition(bp.condition) : undefined;
@@ -100,45 +110,32 @@ export class CaptureRuntime extends EventEmitter {
     this.continue();
   }
 
-  continue(): void {
-    for (let k = this.position + 1; k < this.length; k++) {
-      const hit = this.stopAt(k);
-      if (hit) return this.stop({ ...hit, event: k, backwards: false });
-    }
-    this.emit('end');
-  }
-
-  reverseContinue(): void {
-    for (let k = this.position - 1; k >= 0; k--) {
-      const hit = this.stopAt(k);
-      if (hit) return this.stop({ ...hit, event: k, backwards: true });
-    }
-    this.stop({ reason: 'entry', event: 0, backwards: true });
-  }
-
   /** One record forward (over, in and out alike: a capture has no calls to enter). */
   next(): void {
     if (this.position + 1 >= this.length) return void this.emit('end');
     this.stop({ reason: 'step', event: this.position + 1, backwards: false });
   }
 
+  stepIn(): void {
+    this.next();
+  }
+
+  stepOut(): void {
+    this.next();
+  }
+
   stepBack(): void {
     this.stop({ reason: 'step', event: Math.max(0, this.position - 1), backwards: true });
   }
 
-  goTo(k: number): void {
-    const target = Math.max(0, Math.min(this.length - 1, Math.floor(k)));
-    this.stop({ reason: 'goto', event: target, backwards: target < this.position });
+  /** A reverse continue with no stop before the position goes to the first record. */
+  protected firstStop(): number {
+    return 0;
   }
 
-  /** The next record that `name` names (as a function breakpoint would), wrapping to the start. */
-  nextOfKind(name: string): number | undefined {
-    const n = this.length;
-    for (let i = 1; i <= n; i++) {
-      const k = (this.position + i) % n;
-      if (namesRecord(name, this.timeline.records[k])) return k;
-    }
-    return undefined;
+  /** nextOfKind looks for a record that `name` names, as a function breakpoint would. */
+  protected isOfKind(k: number, name: string): boolean {
+    return namesRecord(name, this.timeline.records[k]);
   }
 
   /** Back to the last record at or before the position that mapped a range holding `addr` (a DMA address / IOVA). */
@@ -156,13 +153,7 @@ export class CaptureRuntime extends EventEmitter {
 
   // ---- helpers ----------------------------------------------------------------
 
-  private stop(s: StopEvent): void {
-    this.backwards = s.backwards;
-    this.position = s.event;
-    this.emit('stop', s);
-  }
-
-  private stopAt(k: number): { reason: StopReason; text?: string } | undefined {
+  protected stopAt(k: number): StopCause | undefined {
     const r = this.timeline.records[k];
     const bp = this.lineBreakpoints.get(r.line);
     if (bp && this.breakpointHolds(bp, r)) return { reason: 'breakpoint' };
@@ -177,23 +168,11 @@ export class CaptureRuntime extends EventEmitter {
 
   private breakpointHolds(bp: CaptureLineBreakpoint, r: CaptureRecord): boolean {
     if (bp.condition && !conditionHolds(bp.condition, r)) return false;
-    bp.hits++;
-    if (bp.hitCondition) {
-      const m = /^\s*(>=|==|>|%)?\s*(\d+)\s*$/.exec(bp.hitCondition);
-      const n = m ? Number(m[2]) : NaN;
-      const op = m?.[1] ?? '>=';
-      const ok = op === '%' ? bp.hits % n === 0 : op === '>' ? bp.hits > n : op === '==' ? bp.hits === n : bp.hits >= n;
-      if (!ok) return false;
-    }
-    if (bp.logMessage) {
-      const text = bp.logMessage.replace(/\{([^}]+)\}/g, (_m, field: string) => {
-        const v = recordField(r, field.trim());
-        return v.length > 0 ? String(v[0]) : `<no ${field.trim()}>`;
-      });
-      this.emit('output', `${text}\n`, r.line);
-      return false;
-    }
-    return true;
+    // A logpoint's {field} is the record's field (bp.line is the record's line).
+    return this.countHit(bp, (message) => message.replace(/\{([^}]+)\}/g, (_m, field: string) => {
+      const v = recordField(r, field.trim());
+      return v.length > 0 ? String(v[0]) : `<no ${field.trim()}>`;
+    }));
   }
 }
 

@@ -2,9 +2,9 @@
 // debugger makes over it, forwards and backwards. The run happens once
 // (ScenarioTimeline); every position is an event index, and the state there
 // is restored from a snapshot and replayed, so stepping back gives exactly
-// the machine the run had, inside kernel calls too. No vscode, no DAP here.
+// the machine the run had, inside kernel calls too. The searches for a stop
+// (continue, reverse continue) are TimelineRuntime's. No vscode, no DAP here.
 
-import { EventEmitter } from 'node:events';
 import type { Machine } from '../engine/machine';
 import type { TraceEvent, TraceRecorder } from '../engine/trace/recorder';
 import type { Interpreter } from '../lang/interp/interpreter';
@@ -15,16 +15,9 @@ import { TRACE_FILTERS, describeHit, meetsCondition, statementLines, touches, ve
 import { evaluateIn } from './evaluate';
 import type { WalkTarget } from '../protocol';
 import { walkTargets } from '../panels/walk-source';
+import { TimelineRuntime, type LineBreakpointRequest, type StopCause } from './timeline-runtime';
 
-export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'function breakpoint' | 'data breakpoint' | 'goto';
-
-export interface StopEvent {
-  reason: StopReason;
-  /** The finding's message for an exception stop, the breakpoint's name for a function breakpoint. */
-  text?: string;
-  event: number;
-  backwards: boolean;
-}
+export type { StopEvent, StopReason } from './timeline-runtime';
 
 /** One frame of the emulated call stack at a position, innermost first. */
 export interface Frame {
@@ -38,23 +31,16 @@ export interface Frame {
   kind: 'kernel' | 'scenario';
 }
 
-export interface LineBreakpoint {
-  line: number;
-  condition?: string;
-  hitCondition?: string;
-  logMessage?: string;
+export interface LineBreakpoint extends LineBreakpointRequest {
   hits: number;
 }
 
-export class DebugRuntime extends EventEmitter {
+export class DebugRuntime extends TimelineRuntime {
   timeline: ScenarioTimeline;
   /** Memory the user changed (writeMemory): the run is redone with these writes. */
   private readonly injections: NonNullable<TimelineOptions['injections']> = [];
   readonly diagnostics: Diagnostic[];
   readonly lines: number[];
-  /** The current position: an event index (-1 before the first event). */
-  position = -1;
-  backwards = false;
   private lineBreakpoints = new Map<number, LineBreakpoint>();
   private filters = new Map<string, TraceCondition>();
   private functionBreakpoints = new Set<string>();
@@ -81,8 +67,12 @@ export class DebugRuntime extends EventEmitter {
     return this.timeline.eventCount;
   }
 
+  get knownTotal(): number | undefined {
+    return this.timeline.complete ? this.eventCount : undefined;
+  }
+
   /** Does event k exist? Runs forward to it when needed. */
-  private has(k: number): boolean {
+  protected has(k: number): boolean {
     return k >= 0 && this.timeline.extendTo(k);
   }
 
@@ -98,6 +88,10 @@ export class DebugRuntime extends EventEmitter {
 
   event(k: number): TraceEvent | undefined {
     return k >= 0 && k < this.eventCount ? this.trace.eventAt(k) : undefined;
+  }
+
+  lineAt(k: number): number {
+    return this.event(k)?.line ?? 0;
   }
 
   /** The interpreter, with its machine, exactly as it was at the current position. */
@@ -117,7 +111,7 @@ export class DebugRuntime extends EventEmitter {
   // ---- breakpoints ------------------------------------------------------------
 
   /** Sets the line breakpoints of the scenario; returns each one's line moved to a statement, or undefined. */
-  setLineBreakpoints(bps: Omit<LineBreakpoint, 'hits'>[]): (number | undefined)[] {
+  setLineBreakpoints(bps: LineBreakpointRequest[]): (number | undefined)[] {
     this.lineBreakpoints.clear();
     return bps.map((bp) => {
       const line = verifiedLine(bp.line, this.lines);
@@ -149,22 +143,9 @@ export class DebugRuntime extends EventEmitter {
     else this.continue();
   }
 
-  /** Runs forward to the next stop; at the end of the run the session ends. */
-  continue(): void {
-    for (let k = this.position + 1; this.has(k); k++) {
-      const hit = this.stopAt(k);
-      if (hit) return this.stop({ ...hit, event: k, backwards: false });
-    }
-    this.emit('end');
-  }
-
-  /** Runs backwards to the previous stop, or to the first statement. */
-  reverseContinue(): void {
-    for (let k = this.position - 1; k >= 0; k--) {
-      const hit = this.stopAt(k);
-      if (hit) return this.stop({ ...hit, event: k, backwards: true });
-    }
-    this.stop({ reason: 'entry', event: this.nextStatement(-1) ?? 0, backwards: true });
+  /** A reverse continue with no stop before the position goes to the first statement. */
+  protected firstStop(): number {
+    return this.nextStatement(-1) ?? 0;
   }
 
   /** The next statement at the same depth or shallower (over its kernel calls). */
@@ -196,14 +177,9 @@ export class DebugRuntime extends EventEmitter {
     this.stop({ reason: 'step', event: k ?? this.position, backwards: true });
   }
 
-  /** The next event of that name after the position (a call, not its return), wrapping to the start. */
-  nextOfKind(name: string): number | undefined {
-    const n = this.complete();
-    for (let i = 1; i <= n; i++) {
-      const k = (this.position + i) % n;
-      if (this.trace.nameAt(k) === name && this.trace.kindAt(k) !== 'return') return k;
-    }
-    return undefined;
+  /** nextOfKind looks for a call of that name, not its return. */
+  protected isOfKind(k: number, name: string): boolean {
+    return this.trace.nameAt(k) === name && this.trace.kindAt(k) !== 'return';
   }
 
   /**
@@ -241,12 +217,6 @@ export class DebugRuntime extends EventEmitter {
     // The injected write is an event: the statement we stood at moved one further.
     if (atStatement) this.position = this.nextStatement(this.position - 1) ?? this.position;
     return true;
-  }
-
-  goTo(k: number): void {
-    const want = Math.max(0, Math.floor(k));
-    const target = this.has(want) ? want : this.eventCount - 1;
-    this.stop({ reason: 'goto', event: target, backwards: target < this.position });
   }
 
   /** The walk sites of the whole run (it runs to its end for them): what the walk panel offers. */
@@ -288,14 +258,8 @@ export class DebugRuntime extends EventEmitter {
 
   // ---- helpers ----------------------------------------------------------------
 
-  private stop(s: StopEvent): void {
-    this.backwards = s.backwards;
-    this.position = s.event;
-    this.emit('stop', s);
-  }
-
   /** Why event k stops a run, or undefined. Line breakpoints stop at their statement's first event. */
-  private stopAt(k: number): Omit<StopEvent, 'event' | 'backwards'> | undefined {
+  protected stopAt(k: number): StopCause | undefined {
     const e = this.trace.eventAt(k);
     if (e.name === 'engine:statement') {
       const bp = this.lineBreakpoints.get(e.line);
@@ -313,19 +277,7 @@ export class DebugRuntime extends EventEmitter {
 
   private breakpointHolds(bp: LineBreakpoint, k: number): boolean {
     if (bp.condition && !this.conditionHolds(bp.condition, k)) return false;
-    bp.hits++;
-    if (bp.hitCondition) {
-      const m = /^\s*(>=|==|>|%)?\s*(\d+)\s*$/.exec(bp.hitCondition);
-      const n = m ? Number(m[2]) : NaN;
-      const op = m?.[1] ?? '>=';
-      const ok = op === '%' ? bp.hits % n === 0 : op === '>' ? bp.hits > n : op === '==' ? bp.hits === n : bp.hits >= n;
-      if (!ok) return false;
-    }
-    if (bp.logMessage) {
-      this.emit('output', `${this.interpolate(bp.logMessage, k)}\n`, bp.line);
-      return false;
-    }
-    return true;
+    return this.countHit(bp, (message) => this.interpolate(message, k));
   }
 
   /** A condition is a scenario expression evaluated in the state at event k. */

@@ -538,9 +538,13 @@ export interface BoundArgs {
   /** One slot per parameter, in parameter order; undefined where omitted. */
   values: (Expr | undefined)[];
   /** Extra positional arguments taken by a variadic last parameter. */
-  rest: Expr[];
-  problems: ArgProblem[];
+  rest: readonly Expr[];
+  problems: readonly ArgProblem[];
 }
+
+// What most calls bind: no variadic extras, no problems. Shared, never written to.
+const NO_REST: readonly Expr[] = [];
+const NO_PROBLEMS: readonly ArgProblem[] = [];
 
 /** `dma_map_page(dev, page, offset, size, dir[, attrs])`: the signature as shown in messages and signature help. */
 export function formatSignature(spec: BuiltinSpec): string {
@@ -558,8 +562,8 @@ export function formatSignature(spec: BuiltinSpec): string {
 export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
   const params = spec.params;
   const values: (Expr | undefined)[] = new Array<Expr | undefined>(params.length).fill(undefined);
-  const rest: Expr[] = [];
-  const problems: ArgProblem[] = [];
+  let rest: Expr[] | undefined;
+  let problems: ArgProblem[] | undefined;
   // Positional arguments fill the parameters that are not named-only, in order.
   let slot = 0;
   let positionalCount = 0;
@@ -569,12 +573,12 @@ export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
     while (slot < params.length && params[slot]!.namedOnly) slot++;
     const prm = params[slot];
     if (prm === undefined) {
-      if (i === positionalCount) problems.push({ span: arg.span, code: 'arg-count', message: `too many arguments: ${formatSignature(spec)} takes at most ${positionalCount}` });
+      if (i === positionalCount) (problems ??= []).push({ span: arg.span, code: 'arg-count', message: `too many arguments: ${formatSignature(spec)} takes at most ${positionalCount}` });
       continue;
     }
     if (prm.variadic) {
       values[slot] ??= arg;
-      rest.push(arg);
+      (rest ??= []).push(arg);
       continue;
     }
     values[slot] = arg;
@@ -584,9 +588,9 @@ export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
     const idx = params.findIndex((prm) => prm.name === na.name.text);
     if (idx < 0) {
       const names = params.map((prm) => prm.name).join(', ');
-      problems.push({ span: na.name.span, code: 'arg-name', message: `${spec.name} has no parameter '${na.name.text}' (parameters: ${names})` });
+      (problems ??= []).push({ span: na.name.span, code: 'arg-name', message: `${spec.name} has no parameter '${na.name.text}' (parameters: ${names})` });
     } else if (values[idx] !== undefined) {
-      problems.push({ span: na.name.span, code: 'arg-name', message: `'${na.name.text}' is given twice` });
+      (problems ??= []).push({ span: na.name.span, code: 'arg-name', message: `'${na.name.text}' is given twice` });
     } else {
       values[idx] = na.value;
     }
@@ -596,7 +600,7 @@ export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
     if (!params[i]!.optional && values[i] === undefined) (missing ??= []).push(params[i]!.name);
   }
   if (missing !== undefined) {
-    problems.push({ span: call.argsSpan, code: 'arg-count', message: `missing ${missing.length === 1 ? 'argument' : 'arguments'} ${missing.join(', ')}: ${formatSignature(spec)}` });
+    (problems ??= []).push({ span: call.argsSpan, code: 'arg-count', message: `missing ${missing.length === 1 ? 'argument' : 'arguments'} ${missing.join(', ')}: ${formatSignature(spec)}` });
   }
-  return { values, rest, problems };
+  return { values, rest: rest ?? NO_REST, problems: problems ?? NO_PROBLEMS };
 }

@@ -157,6 +157,9 @@ const FAMILY_NAMES: Readonly<Record<ConstantFamily, string>> = {
   vhost_perm: 'a VHOST_MAP_* permission', pasid: 'a PASID', dma_addr: 'a DMA address',
 };
 
+/** Builtins specialChecks() has a rule for (the cases of its switch). */
+const SPECIAL_CHECKS = new Set(['debugfs_read', 'debugfs_write', 'alloc_pages', 'kmalloc', 'phys_buffer', 'dma_alloc_coherent', 'cpu_fill', 'iommu_nested_domain_alloc', 'vduse_domain_set_map']);
+
 /** Calls whose effect `expect fault` / `expect stale` can observe. */
 const ACCESS_CALLS = new Set(['dev_read', 'dev_write', 'user_read', 'user_write', 'translate']);
 const READ_CALLS = new Set(['dev_read', 'cpu_read', 'user_read']);
@@ -187,6 +190,11 @@ interface ExprCtx {
   /** `addr : len` is fine here (sg_table arguments). */
   sgEntry?: boolean;
 }
+
+// The contexts, made once: the checker visits every node, so no context object per visit.
+const PLAIN: ExprCtx = {};
+const ALLOW_VOID: ExprCtx = { allowVoid: true };
+const SG_ENTRY: ExprCtx = { sgEntry: true };
 
 interface IommuInfo { kind: string; line: number; }
 interface PlatformInfo { line: number; pageSize: bigint; memory?: [bigint, bigint][]; }
@@ -326,7 +334,11 @@ class Checker {
   }
 
   private define(sym: Sym): void {
-    if (!this.globals.has(sym.name)) this.symbols.push({ name: sym.name, kind: sym.kind, origin: sym.origin, span: sym.span, ...(sym.iommuKind !== undefined ? { iommuKind: sym.iommuKind } : {}) });
+    if (!this.globals.has(sym.name)) {
+      const info: SymbolInfo = { name: sym.name, kind: sym.kind, origin: sym.origin, span: sym.span };
+      if (sym.iommuKind !== undefined) info.iommuKind = sym.iommuKind;
+      this.symbols.push(info);
+    }
     this.globals.set(sym.name, sym);
   }
 
@@ -346,7 +358,7 @@ class Checker {
         return;
       case 'assign': this.assign(s); return;
       case 'expr': {
-        this.expr(s.expr, { allowVoid: true });
+        this.expr(s.expr, ALLOW_VOID);
         if (s.expr.kind !== 'call' && s.expr.kind !== 'error') {
           this.report(s.expr.span, 'no-effect', 'this value is not used (did you mean `expect ...` or `print ...`?)', 'warning');
         }
@@ -415,7 +427,7 @@ class Checker {
   private expectStmt(s: ExpectStmt): void {
     switch (s.mode) {
       case 'value': {
-        const k = this.expr(s.expr, { allowVoid: true });
+        const k = this.expr(s.expr, ALLOW_VOID);
         if (k === 'void') this.report(s.expr.span, 'void-value', `${this.calleeName(s.expr)} returns nothing, so there is no value to expect (use expect violation/fault/error, or call it on its own line)`);
         return;
       }
@@ -454,7 +466,7 @@ class Checker {
       }
       case 'log':
         if (s.text.value === '') this.report(s.text.span, 'expect-form', 'empty text matches any log line; quote part of the expected message', 'warning');
-        if (s.call) this.expr(s.call, { allowVoid: true });
+        if (s.call) this.expr(s.call, ALLOW_VOID);
         return;
       case 'no_leaks':
         return;
@@ -464,7 +476,7 @@ class Checker {
   /** The call of an expect, and the name `expect ... NAME = CALL` keeps its value in. */
   private expectCall(call: CallExpr, assign: CaptureTarget | undefined): void {
     if (!assign) {
-      this.expr(call, { allowVoid: true });
+      this.expr(call, ALLOW_VOID);
       return;
     }
     this.assign({ kind: 'assign', target: { kind: 'ident', name: assign.name, span: assign.span }, value: call, span: call.span });
@@ -497,7 +509,7 @@ class Checker {
     if (!intLike(k)) this.report(e.span, 'type', `${what} must be an integer, not ${KIND_NAMES[k]}`);
   }
 
-  private expr(e: Expr, ctx: ExprCtx = {}): ValueKind {
+  private expr(e: Expr, ctx: ExprCtx = PLAIN): ValueKind {
     switch (e.kind) {
       case 'number': return 'int';
       case 'string': return 'string';
@@ -644,7 +656,7 @@ class Checker {
     if (spec === undefined) {
       if (this.lookup(name) !== undefined) this.report(c.callee.span, 'unknown-name', `'${name}' is a variable, not a function`);
       else this.report(c.callee.span, 'unknown-name', `unknown function '${name}'${suggestion(name, BUILTINS.keys())}`);
-      for (const a of c.args) this.expr(a, { sgEntry: true });
+      for (const a of c.args) this.expr(a, SG_ENTRY);
       for (const n of c.named) this.expr(n.value);
       return 'unknown';
     }
@@ -659,7 +671,7 @@ class Checker {
       // Arguments that matched no parameter still get their names checked.
       const used = new Set<Expr>(bound.rest);
       for (const v of bound.values) if (v !== undefined) used.add(v);
-      for (const a of c.args) if (!used.has(a)) this.expr(a, { sgEntry: true });
+      for (const a of c.args) if (!used.has(a)) this.expr(a, SG_ENTRY);
       for (const n of c.named) if (!used.has(n.value)) this.expr(n.value);
     }
     this.specialChecks(spec, bound.values);
@@ -667,7 +679,7 @@ class Checker {
   }
 
   private argument(spec: BuiltinSpec, prm: ParamSpec, arg: Expr): void {
-    const k = this.expr(arg, { sgEntry: prm.kind === 'sg_entry' });
+    const k = this.expr(arg, prm.kind === 'sg_entry' ? SG_ENTRY : PLAIN);
     if (!accepts(prm.kind, k)) {
       this.report(arg.span, 'arg-kind', `${spec.name}: '${prm.name}' takes ${PARAM_NAMES[prm.kind]}, not ${KIND_NAMES[k]}`);
       return;
@@ -707,6 +719,8 @@ class Checker {
   }
 
   private specialChecks(spec: BuiltinSpec, args: (Expr | undefined)[]): void {
+    // Most calls have no special rule: no closures for them.
+    if (!SPECIAL_CHECKS.has(spec.name)) return;
     const val = (i: number): bigint | undefined => { const a = args[i]; return a === undefined ? undefined : constValue(a); };
     const at = (i: number): Span => args[i]!.span;
     const pageSize = this.platform?.pageSize ?? 4096n;

@@ -123,12 +123,13 @@ class Parser {
 
   /** The k-th token after the current one (newlines skipped where they are insignificant). */
   private peek(k: number): Token {
+    // No closure for the newline skip: this runs for most statements and call arguments.
+    const skipNewlines = this.nl > 0;
     let j = 0;
-    const skip = (): void => { if (this.nl > 0) while (this.raw(j).kind === 'newline') j++; };
-    skip();
+    if (skipNewlines) while (this.raw(j).kind === 'newline') j++;
     for (let n = 0; n < k; n++) {
       if (this.raw(j).kind !== 'eof') j++;
-      skip();
+      if (skipNewlines) while (this.raw(j).kind === 'newline') j++;
     }
     return this.raw(j);
   }

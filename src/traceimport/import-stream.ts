@@ -1,12 +1,12 @@
-// Imports a capture from a byte stream: readline over a guard that stops at
-// binary data (a NUL byte, a gzip or trace-cmd trace.dat header), cuts
-// endless lines, and notes whether the last line ended with a newline. The
-// whole file is never held in one string.
+// Imports a capture from a byte stream: the line splitter cuts each chunk
+// into lines (stopping at binary data, cutting endless lines, noting whether
+// the last line ended with a newline) and the importer reads them one by
+// one. The whole file is never held in one string.
 
 import * as fs from 'node:fs';
-import * as readline from 'node:readline';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { CaptureImporter, MAX_LINE_CHARS, type ImporterOptions } from './importer';
+import type { Readable } from 'node:stream';
+import { CaptureImporter, type ImporterOptions } from './importer';
+import { CaptureLineSplitter } from './line-splitter';
 import { replayCapture } from './replay';
 import { severityOf } from './severity';
 import type { ImportError, ImportResult } from './types';
@@ -20,83 +20,6 @@ export interface ImportOptions extends ImporterOptions {
   replay?: boolean;
 }
 
-const GZIP = [0x1f, 0x8b];
-const TRACE_DAT = [0x17, 0x08, 0x44];
-
-/** Watches the bytes on their way to readline. */
-class CaptureGuard extends Transform {
-  bytes = 0;
-  /** Newlines passed so far: the line number of a problem is newlines + 1. */
-  newlines = 0;
-  lastByte = -1;
-  private lineBytes = 0;
-  private skipping = false;
-  binary: { offset: number; line: number; what: string } | undefined;
-  /** Newline counts (lines before) at which a line was cut for being too long. */
-  readonly cuts: number[] = [];
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.binary !== undefined) return done();
-    if (this.bytes === 0) {
-      const what = startsWith(chunk, GZIP) ? 'gzip-compressed data (decompress it first, e.g. zcat)' : startsWith(chunk, TRACE_DAT) ? 'a trace-cmd trace.dat file (import the output of `trace-cmd report` instead)' : undefined;
-      if (what !== undefined) {
-        this.binary = { offset: 0, line: 1, what };
-        this.push(null);
-        return done();
-      }
-    }
-    let start = 0;
-    const out: Buffer[] = [];
-    // Native searches, not a loop over bytes: a NUL ends the text; newlines bound each line's length.
-    const nul = chunk.indexOf(0);
-    const end = nul < 0 ? chunk.length : nul;
-    let pos = 0;
-    while (pos < end) {
-      let nl = chunk.indexOf(10, pos);
-      if (nl < 0 || nl >= end) nl = end;
-      const len = nl - pos;
-      if (!this.skipping && this.lineBytes + len > MAX_LINE_CHARS * 4) {
-        // A line this long is no log line: keep its head, drop the rest, so readline never holds it whole.
-        const keep = pos + (MAX_LINE_CHARS * 4 - this.lineBytes);
-        out.push(chunk.subarray(start, keep));
-        this.skipping = true;
-        this.cuts.push(this.newlines);
-      }
-      if (nl === end) {
-        this.lineBytes += len;
-        break;
-      }
-      if (this.skipping) {
-        // The rest of an endless line was dropped; go on from its newline so line numbers stay right.
-        this.skipping = false;
-        start = nl;
-      }
-      this.newlines++;
-      this.lineBytes = 0;
-      pos = nl + 1;
-    }
-    if (nul >= 0) {
-      if (!this.skipping && nul > start) out.push(chunk.subarray(start, nul));
-      this.binary = { offset: this.bytes + nul, line: this.newlines + 1, what: 'binary data (a NUL byte)' };
-      // What came before the NUL goes on as a complete line; nothing after it.
-      out.push(Buffer.from('\n'));
-      for (const piece of out) this.push(piece);
-      this.bytes += nul;
-      this.push(null);
-      return done();
-    }
-    if (!this.skipping) out.push(start === 0 ? chunk : chunk.subarray(start));
-    this.bytes += chunk.length;
-    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1];
-    for (const b of out) this.push(b);
-    done();
-  }
-}
-
-function startsWith(chunk: Buffer, magic: number[]): boolean {
-  return chunk.length >= magic.length && magic.every((m, i) => chunk[i] === m);
-}
-
 function abortError(): Error {
   const e = new Error('import cancelled');
   e.name = 'AbortError';
@@ -107,39 +30,30 @@ function abortError(): Error {
 export function importCaptureStream(input: Readable, opts: ImportOptions = {}): Promise<ImportResult> {
   return new Promise<ImportResult>((resolve, reject) => {
     const importer = new CaptureImporter(opts);
-    const guard = new CaptureGuard();
+    const onProgress = opts.onProgress;
+    const splitter = new CaptureLineSplitter((line, cut) => {
+      if (cut) importer.markNextLineCut();
+      importer.push(line);
+      if (onProgress !== undefined && (importer.linesRead & 0x3fff) === 0) onProgress(splitter.bytes, importer.linesRead);
+    });
     let failed: ImportError | undefined;
     let settled = false;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
       input.destroy();
-      guard.destroy();
       reject(err);
     };
     if (opts.signal?.aborted) return fail(abortError());
     const onAbort = (): void => fail(abortError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    input.on('error', (err: NodeJS.ErrnoException) => {
-      failed = { code: 'unreadable', message: `cannot read: ${err.message}`, line: importer.linesRead + 1 };
-      guard.end();
-    });
-    input.pipe(guard);
-    const rl = readline.createInterface({ input: guard, crlfDelay: Infinity });
-    let nextCut = 0;
-    rl.on('line', (line) => {
-      if (settled) return;
-      while (nextCut < guard.cuts.length && guard.cuts[nextCut] < importer.linesRead) nextCut++;
-      if (nextCut < guard.cuts.length && guard.cuts[nextCut] === importer.linesRead) importer.markNextLineCut();
-      importer.push(line);
-      if (opts.onProgress !== undefined && (importer.linesRead & 0x3fff) === 0) opts.onProgress(guard.bytes, importer.linesRead);
-    });
-    rl.on('close', () => {
+    const finish = (): void => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      const bin = guard.binary;
-      const unterminated = bin === undefined && guard.lastByte !== -1 && guard.lastByte !== 10;
+      splitter.end();
+      const bin = splitter.binary;
+      const unterminated = bin === undefined && splitter.lastByte !== -1 && splitter.lastByte !== 10;
       const { incomplete } = importer.end(unterminated);
       let error: ImportError | undefined = failed;
       if (bin !== undefined) {
@@ -151,9 +65,22 @@ export function importCaptureStream(input: Readable, opts: ImportOptions = {}): 
       const result = importer.result(error);
       if (opts.replay !== false) replayCapture(result, importer.allEvents);
       for (const f of result.findings) f.severity ??= severityOf(f.kind);
-      opts.onProgress?.(guard.bytes, importer.linesRead);
+      onProgress?.(splitter.bytes, importer.linesRead);
       resolve(result);
+    };
+    input.on('error', (err: NodeJS.ErrnoException) => {
+      failed ??= { code: 'unreadable', message: `cannot read: ${err.message}`, line: importer.linesRead + 1 };
+      finish();
     });
+    input.on('data', (chunk: Buffer | string) => {
+      if (settled) return;
+      if (!splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) {
+        // Binary data: nothing after it is read.
+        input.destroy();
+        finish();
+      }
+    });
+    input.on('end', finish);
   });
 }
 

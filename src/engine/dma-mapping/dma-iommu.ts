@@ -3,6 +3,7 @@
 // unaligned buffers for untrusted devices, strict vs flush-queue unmap.
 
 import type { EngineCtx } from '../context';
+import type { FieldKeys } from '../trace/recorder';
 import type { Device } from '../device';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import type { IovaDomain } from '../iova/iova';
@@ -39,11 +40,20 @@ function iovaShift(domain: IommuDomain): bigint {
   return BigInt(fls(domain.minPagesz));
 }
 
+/** Field names of the events on the map/unmap path (constant per site: the trace compares repeats by position). */
+const ALLOC_IOVA_FAST_ARGS: FieldKeys = ['size', 'limit_pfn', 'flush_rcache'];
+const ALLOC_IOVA_FAST_RET: FieldKeys = ['src', 'ret'];
+const ALLOC_IOVA_ARGS: FieldKeys = ['device', 'size', 'dma_limit'];
+const FREE_IOVA_FAST_ARGS: FieldKeys = ['pfn', 'size'];
+const FREE_IOVA_FAST_RET: FieldKeys = ['dest'];
+const MAP_PHYS_ARGS: FieldKeys = ['device', 'phys', 'size'];
+const UNMAP_PHYS_ARGS: FieldKeys = ['device', 'dma_addr', 'size'];
+
 /** alloc_iova_fast as a traced call: its arguments, the pfn it returns and where it came from (rcache or rbtree). */
 function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, limitPfn: bigint, flushRcache: boolean): number {
-  ctx.trace.enter('alloc_iova_fast', { size, limit_pfn: limitPfn, flush_rcache: flushRcache });
+  ctx.trace.enterWith('alloc_iova_fast', ALLOC_IOVA_FAST_ARGS, size, limitPfn, flushRcache);
   const pfn = iovad.allocIovaFast(size, Number(limitPfn), flushRcache, ctx.cpu);
-  ctx.trace.leave(BigInt(pfn), { src: iovad.lastAllocSource });
+  ctx.trace.leaveWith(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, BigInt(pfn));
   return pfn;
 }
 
@@ -51,7 +61,7 @@ function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, li
 export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: bigint, dmaLimit: bigint, dev: Device): bigint {
   const iovad = domain.iovad;
   if (!iovad) return 0n;
-  ctx.trace.enter('iommu_dma_alloc_iova', { device: dev.busId, size: Number(size), dma_limit: dmaLimit });
+  ctx.trace.enterWith('iommu_dma_alloc_iova', ALLOC_IOVA_ARGS, dev.busId, Number(size), dmaLimit);
   const shift = iovaShift(domain);
   const iovaLen = Number(size >> shift);
   let limit = dmaLimit;
@@ -83,9 +93,9 @@ export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigi
     queueIova(ctx, domain, pfn, pages);
     return;
   }
-  ctx.trace.enter('free_iova_fast', { pfn: BigInt(pfn), size: pages });
+  ctx.trace.enterWith('free_iova_fast', FREE_IOVA_FAST_ARGS, BigInt(pfn), pages);
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
-  ctx.trace.leave(undefined, { dest: iovad.lastFreeDest });
+  ctx.trace.leaveWith(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
 }
 
 /** fq_flush_iotlb + fq_ring_free on every CPU: what the timer or a full ring does. */
@@ -149,27 +159,40 @@ export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: b
 
 /** iommu_dma_map_phys (iommu_dma_map_page before v6.18). Returns the DMA address and whether it bounced. */
 export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
-  return ctx.trace.call('iommu_dma_map_phys', { device: dev.busId, phys: phys, size: Number(size) }, () => {
-    const domain = dmaDomain(dev);
-    if (!domain) return { dma: DMA_MAPPING_ERROR, bounce: null };
-    const prot = dmaInfoToProt(dir, dev.coherent, attrs);
-    const granule = domain.minPagesz;
-    let mapPhys = phys;
-    let bounce: bigint | null = null;
-    if (dev.minAlignMask > granule - 1n) ctx.trace.printk(`WARNING: ${dev.busId}: Unsupported alignment constraint`);
-    if (devUseSwiotlb(ctx, dev, size, dir) && ((phys | size) & (granule - 1n)) !== 0n) {
-      if (attrs & DMA_ATTR_MMIO) return { dma: DMA_MAPPING_ERROR, bounce: null };
-      const tlb = swiotlbTblMapSingle(ctx, dev, phys, size, granule - 1n, dir, attrs, phys);
-      if (tlb === DMA_MAPPING_ERROR) return { dma: DMA_MAPPING_ERROR, bounce: null };
-      if (dev.untrusted) zeroBouncePadding(ctx, tlb, size, granule);
-      mapPhys = tlb;
-      bounce = tlb;
-    }
-    if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, mapPhys, size, dir);
-    const dma = iommuDmaMapRaw(ctx, dev, domain, mapPhys, size, prot, dev.dmaMask);
-    if (dma === DMA_MAPPING_ERROR && bounce !== null) swiotlbTblUnmapSingle(ctx, dev, bounce, size, dir, attrs);
-    return { dma, bounce: dma === DMA_MAPPING_ERROR ? null : bounce };
-  });
+  const trace = ctx.trace;
+  trace.enterWith('iommu_dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, Number(size));
+  let r: { dma: bigint; bounce: bigint | null };
+  try {
+    r = iommuDmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
+  } catch (e) {
+    trace.unwind(e);
+    throw e;
+  }
+  trace.leave();
+  return r;
+}
+
+/** iommu_dma_map_phys's body, inside its call event. */
+function iommuDmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
+  const domain = dmaDomain(dev);
+  if (!domain) return { dma: DMA_MAPPING_ERROR, bounce: null };
+  const prot = dmaInfoToProt(dir, dev.coherent, attrs);
+  const granule = domain.minPagesz;
+  let mapPhys = phys;
+  let bounce: bigint | null = null;
+  if (dev.minAlignMask > granule - 1n) ctx.trace.printk(`WARNING: ${dev.busId}: Unsupported alignment constraint`);
+  if (devUseSwiotlb(ctx, dev, size, dir) && ((phys | size) & (granule - 1n)) !== 0n) {
+    if (attrs & DMA_ATTR_MMIO) return { dma: DMA_MAPPING_ERROR, bounce: null };
+    const tlb = swiotlbTblMapSingle(ctx, dev, phys, size, granule - 1n, dir, attrs, phys);
+    if (tlb === DMA_MAPPING_ERROR) return { dma: DMA_MAPPING_ERROR, bounce: null };
+    if (dev.untrusted) zeroBouncePadding(ctx, tlb, size, granule);
+    mapPhys = tlb;
+    bounce = tlb;
+  }
+  if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, mapPhys, size, dir);
+  const dma = iommuDmaMapRaw(ctx, dev, domain, mapPhys, size, prot, dev.dmaMask);
+  if (dma === DMA_MAPPING_ERROR && bounce !== null) swiotlbTblUnmapSingle(ctx, dev, bounce, size, dir, attrs);
+  return { dma, bounce: dma === DMA_MAPPING_ERROR ? null : bounce };
 }
 
 /** Untrusted devices see the whole granule: zero what lies around the bounced data. */
@@ -183,18 +206,29 @@ export function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, gra
 
 /** iommu_dma_unmap_phys. */
 export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('iommu_dma_unmap_phys', { device: dev.busId, dma_addr: dmaAddr, size: Number(size) }, () => {
-    const domain = dmaDomain(dev);
-    if (!domain) return;
-    const phys = iommuIovaToPhys(domain, dmaAddr);
-    if (phys === 0n) {
-      ctx.trace.printk(`WARNING: iommu_dma_unmap_phys: no mapping at IOVA ${hex(dmaAddr)}`);
-      return;
-    }
-    if ((attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0 && !dev.coherent) archSyncDmaForCpu(ctx, phys, size, dir);
-    iommuDmaUnmapRaw(ctx, domain, dmaAddr, size);
-    swiotlbTblUnmapSingle(ctx, dev, phys, size, dir, attrs);
-  });
+  const trace = ctx.trace;
+  trace.enterWith('iommu_dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, dmaAddr, Number(size));
+  try {
+    iommuDmaUnmapPhysBody(ctx, dev, dmaAddr, size, dir, attrs);
+  } catch (e) {
+    trace.unwind(e);
+    throw e;
+  }
+  trace.leave();
+}
+
+/** iommu_dma_unmap_phys's body, inside its call event. */
+function iommuDmaUnmapPhysBody(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
+  const domain = dmaDomain(dev);
+  if (!domain) return;
+  const phys = iommuIovaToPhys(domain, dmaAddr);
+  if (phys === 0n) {
+    ctx.trace.printk(`WARNING: iommu_dma_unmap_phys: no mapping at IOVA ${hex(dmaAddr)}`);
+    return;
+  }
+  if ((attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0 && !dev.coherent) archSyncDmaForCpu(ctx, phys, size, dir);
+  iommuDmaUnmapRaw(ctx, domain, dmaAddr, size);
+  swiotlbTblUnmapSingle(ctx, dev, phys, size, dir, attrs);
 }
 
 export function iommuDmaSyncSingleForCpu(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection): void {

@@ -3,6 +3,7 @@
 // ownership and what a mapping exposes to the device.
 
 import type { EngineCtx } from '../context';
+import type { FieldKeys } from '../trace/recorder';
 import type { Device } from '../device';
 import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
 import { EINVAL, ENOMEM } from '../errno';
@@ -60,53 +61,83 @@ function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: b
   }
 }
 
+/** Field names of the map/unmap events (constant per site: the trace compares repeats by position). */
+const MAP_PHYS_ARGS: FieldKeys = ['device', 'phys', 'size', 'dir'];
+const MAP_PHYS_POINT: FieldKeys = ['device', 'dir', 'dma_addr', 'size', 'phys_addr', 'attrs'];
+const UNMAP_PHYS_ARGS: FieldKeys = ['device', 'dma_addr', 'size', 'dir'];
+const UNMAP_PHYS_POINT: FieldKeys = ['device', 'dir', 'dma_addr', 'size', 'attrs'];
+
 /** dma_map_phys (v6.18; dma_map_page_attrs and dma_map_single_attrs land here). */
 export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
-  return ctx.trace.call('dma_map_phys', { device: dev.busId, phys: phys, size: Number(size), dir: TRACE_DIR[dir] }, () => {
-    let dma: bigint;
-    let bounce: bigint | null = null;
-    const vduse = vduseDomainOf(dev);
-    if (vduse) {
-      // VDUSE: its own ops, always bounced below bounce_size (vduse-dma-ops.ts).
-      ({ dma, bounce } = vduseDevMapPage(ctx, vduse, phys, size, dir, attrs));
-    } else if (iommuChainStacked(dev)) {
-      // IOMMUs in series: stacked ops map at the far IOMMU first, then nearer (iommu-chain.ts).
-      ({ dma, bounce } = stackedDmaMapPhys(ctx, dev, phys, size, dir, attrs));
-    } else if (usesDirect(dev)) {
-      dma = dmaDirectMapPhys(ctx, dev, phys, size, dir, attrs);
-      if (dma !== DMA_MAPPING_ERROR && dma !== phys) bounce = dma;
-    } else {
-      const r = iommuDmaMapPhys(ctx, dev, phys, size, dir, attrs);
-      dma = r.dma;
-      bounce = r.bounce;
-    }
-    ctx.trace.emit('dma:dma_map_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: dma, size: Number(size), phys_addr: phys, attrs: traceAttrs(attrs) });
-    ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
-    if (dma !== DMA_MAPPING_ERROR) {
-      ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
-      ctx.ownership.add({ mappingKey: mappingKey(dev.name, dma), device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
-      checkGranuleExposure(ctx, dev, phys, size, bounce !== null);
-    }
-    return dma;
-  });
+  const trace = ctx.trace;
+  trace.enterWith('dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, Number(size), TRACE_DIR[dir]);
+  let dma: bigint;
+  try {
+    dma = dmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
+  } catch (e) {
+    trace.unwind(e);
+    throw e;
+  }
+  trace.leave(dma);
+  return dma;
+}
+
+/** dma_map_phys's body, inside its call event. */
+function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
+  let dma: bigint;
+  let bounce: bigint | null = null;
+  const vduse = vduseDomainOf(dev);
+  if (vduse) {
+    // VDUSE: its own ops, always bounced below bounce_size (vduse-dma-ops.ts).
+    ({ dma, bounce } = vduseDevMapPage(ctx, vduse, phys, size, dir, attrs));
+  } else if (iommuChainStacked(dev)) {
+    // IOMMUs in series: stacked ops map at the far IOMMU first, then nearer (iommu-chain.ts).
+    ({ dma, bounce } = stackedDmaMapPhys(ctx, dev, phys, size, dir, attrs));
+  } else if (usesDirect(dev)) {
+    dma = dmaDirectMapPhys(ctx, dev, phys, size, dir, attrs);
+    if (dma !== DMA_MAPPING_ERROR && dma !== phys) bounce = dma;
+  } else {
+    const r = iommuDmaMapPhys(ctx, dev, phys, size, dir, attrs);
+    dma = r.dma;
+    bounce = r.bounce;
+  }
+  ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, Number(size), phys, traceAttrs(attrs));
+  ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
+  if (dma !== DMA_MAPPING_ERROR) {
+    ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
+    ctx.ownership.add({ mappingKey: mappingKey(dev.name, dma), device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
+    checkGranuleExposure(ctx, dev, phys, size, bounce !== null);
+  }
+  return dma;
 }
 
 export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  ctx.trace.call('dma_unmap_phys', { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
-    const known = ctx.mappings.live.has(mappingKey(dev.name, addr));
-    // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
-    if (known) {
-      const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
-      if (vduse) vduseDevUnmapPage(ctx, vduse, addr, size, dir, attrs);
-      else if (iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, addr, size, dir, attrs); // IOMMU chain (iommu-chain.ts)
-      else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
-      else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
-    }
-    ctx.trace.emit('dma:dma_unmap_phys', { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size), attrs: traceAttrs(attrs) });
-    ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
-    ctx.mappings.end(dev.name, addr, ctx.trace.line);
-    ctx.ownership.remove(mappingKey(dev.name, addr));
-  });
+  const trace = ctx.trace;
+  trace.enterWith('dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, addr, Number(size), TRACE_DIR[dir]);
+  try {
+    dmaUnmapPhysBody(ctx, dev, addr, size, dir, attrs);
+  } catch (e) {
+    trace.unwind(e);
+    throw e;
+  }
+  trace.leave();
+}
+
+/** dma_unmap_phys's body, inside its call event. */
+function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
+  const known = ctx.mappings.live.has(mappingKey(dev.name, addr));
+  // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
+  if (known) {
+    const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
+    if (vduse) vduseDevUnmapPage(ctx, vduse, addr, size, dir, attrs);
+    else if (iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, addr, size, dir, attrs); // IOMMU chain (iommu-chain.ts)
+    else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
+    else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
+  }
+  ctx.trace.point('dma:dma_unmap_phys', UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, Number(size), traceAttrs(attrs));
+  ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
+  ctx.mappings.end(dev.name, addr, ctx.trace.line);
+  ctx.ownership.remove(mappingKey(dev.name, addr));
 }
 
 /** dma_mapping_error(): an int, -ENOMEM for DMA_MAPPING_ERROR and 0 otherwise (include/linux/dma-mapping.h). */

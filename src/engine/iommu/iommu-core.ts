@@ -3,6 +3,7 @@
 // iommu_unmap with IOTLB maintenance, and iova_to_phys.
 
 import type { EngineCtx } from '../context';
+import type { FieldKeys } from '../trace/recorder';
 import type { Device } from '../device';
 import { EBUSY, EINVAL, ENODEV, KernelError } from '../errno';
 import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
@@ -151,6 +152,14 @@ export function iommuDetachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Devi
   });
 }
 
+/** Field names of the map/unmap events (constant per site: the trace compares repeats by position). */
+const MAP_POINT: FieldKeys = ['iova', 'paddr', 'size'];
+const MAP_ARGS: FieldKeys = ['domain', 'iova', 'paddr', 'size', 'prot'];
+const SYNC_MAP_POINT: FieldKeys = ['domain', 'iova', 'size'];
+const UNMAP_POINT: FieldKeys = ['iova', 'size', 'unmapped_size'];
+const IOTLB_INV_POINT: FieldKeys = ['domain', 'iova', 'size', 'entries'];
+const IOTLB_INV_UNIT_POINT: FieldKeys = ['domain', 'iova', 'size', 'entries', 'iommu'];
+
 /** iommu_map_nosync: split into page sizes and write the page table; no IOTLB sync. */
 export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   if (!domain.ops) return -EINVAL;
@@ -161,24 +170,31 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   }
   if (r.ret === 0) {
     domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
-    ctx.trace.emit('iommu:map', { iova: iova, paddr: paddr, size: Number(size) });
+    ctx.trace.point('iommu:map', MAP_POINT, iova, paddr, Number(size));
   }
   return r.ret;
 }
 
 /** iommu_map = iommu_map_nosync + iommu_sync_map. */
 export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
-  return ctx.trace.call('iommu_map', { domain: domain.label, iova: iova, paddr: paddr, size: Number(size), prot }, () => {
-    const ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
+  const trace = ctx.trace;
+  trace.enterWith('iommu_map', MAP_ARGS, domain.label, iova, paddr, Number(size), prot);
+  let ret: number;
+  try {
+    ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
     if (ret === 0) iommuSyncMap(ctx, domain, iova, size);
-    return ret;
-  });
+  } catch (e) {
+    trace.unwind(e);
+    throw e;
+  }
+  trace.leave(ret);
+  return ret;
 }
 
 /** iommu_sync_map: on IOMMUs that cache non-present entries, new mappings become visible only now. */
 export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   if (!domain.iommu.traits.needsSyncMap) return;
-  ctx.trace.emit('engine:iotlb_sync_map', { domain: domain.label, iova: iova, size: Number(size) });
+  ctx.trace.point('engine:iotlb_sync_map', SYNC_MAP_POINT, domain.label, iova, Number(size));
   for (const unit of domain.iommus()) unit.iotlb.invalidateRange(domain.id, iova, size);
 }
 
@@ -188,16 +204,21 @@ export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   const r = iommuUnmapPages(domain.ops, iova, size);
   domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
-  ctx.trace.emit('iommu:unmap', { iova: iova, size: Number(size), unmapped_size: Number(r.unmapped) });
+  ctx.trace.point('iommu:unmap', UNMAP_POINT, iova, Number(size), Number(r.unmapped));
   return r.unmapped;
 }
 
 /** iommu_iotlb_sync for a range: drop the IOTLB entries that translate it. */
 export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   // Every unit the domain is attached through gets the invalidation (VT-d cache tags per IOMMU).
+  if (domain.units.size === 0) {
+    const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
+    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_POINT, domain.label, iova, Number(size), n);
+    return;
+  }
   for (const unit of domain.iommus()) {
     const n = unit.iotlb.invalidateRange(domain.id, iova, size);
-    ctx.trace.emit('engine:iotlb_inv', { domain: domain.label, iova: iova, size: Number(size), entries: n, ...(domain.units.size > 0 ? { iommu: unit.name } : {}) });
+    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_UNIT_POINT, domain.label, iova, Number(size), n, unit.name);
   }
 }
 

@@ -9,21 +9,83 @@
 
 import type { EventKind, FieldValue, Fields } from './recorder';
 
-export interface EventRecord {
-  readonly kind: EventKind;
-  readonly name: string;
-  readonly fields: Fields;
-  readonly line: number;
-  readonly column: number;
-  readonly depth: number;
-  /** Call: events to its return (0 while open). Return: events back to its call. Point: 0. */
-  readonly delta: number;
-  readonly hash: number;
+/**
+ * The field names of one call site's events, in order: a constant array per
+ * site, so a repeat is recognised by identity and its values compared by
+ * position, with no fields object built for it.
+ */
+export type FieldKeys = readonly string[];
+
+export class EventRecord {
   /** Next record in the same hash bucket (-1: none). */
-  next: number;
+  next = -1;
   /** The last record this call record was closed into (withDelta), to skip hashing again. */
-  closedDelta: number;
-  closedId: number;
+  closedDelta = -1;
+  closedId = -1;
+
+  constructor(
+    readonly kind: EventKind,
+    readonly name: string,
+    /** The fields object, or null until first read when the record came with keys and values. */
+    private obj: Fields | null,
+    /** Keys and values by position (null when the record came with a fields object). */
+    readonly keys: FieldKeys | null,
+    readonly vals: readonly FieldValue[] | null,
+    readonly line: number,
+    readonly column: number,
+    readonly depth: number,
+    /** Call: events to its return (0 while open). Return: events back to its call. Point: 0. */
+    readonly delta: number,
+    readonly hash: number,
+  ) {}
+
+  /** The event's fields (shared by every event of this record: read, never change). */
+  get fields(): Fields {
+    if (this.obj !== null) return this.obj;
+    const keys = this.keys ?? [];
+    const vals = this.vals ?? [];
+    const f: Fields = {};
+    for (let i = 0; i < keys.length; i++) f[keys[i]] = vals[i];
+    this.obj = f;
+    return f;
+  }
+
+  /** The same fields as a fields object, by key order and value. */
+  sameAs(fields: Fields, scratch: string[]): boolean {
+    const obj = this.obj;
+    if (obj === fields) return true;
+    const keys = this.keys;
+    const vals = this.vals;
+    if (keys === null || vals === null) return obj !== null && sameFields(obj, fields, scratch);
+    let i = 0;
+    for (const k in fields) {
+      if (i >= keys.length || keys[i] !== k || vals[i] !== fields[k]) return false;
+      i++;
+    }
+    return i === keys.length;
+  }
+
+  /** The same fields as `n` values by position under `keys`. */
+  sameAsValues(keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): boolean {
+    const mine = this.vals;
+    if (this.keys === keys && mine !== null) {
+      for (let i = 0; i < n; i++) if (mine[i] !== vals[i]) return false;
+      return true;
+    }
+    if (this.keys !== null && mine !== null) {
+      if (this.keys.length !== n) return false;
+      for (let i = 0; i < n; i++) if (this.keys[i] !== keys[i] || mine[i] !== vals[i]) return false;
+      return true;
+    }
+    const obj = this.obj;
+    if (obj === null) return false;
+    let i = 0;
+    for (const k in obj) {
+      if (i >= n || keys[i] !== k || obj[k] !== vals[i]) return false;
+      i++;
+    }
+    return i === n;
+  }
 }
 
 const CHUNK_BITS = 14;
@@ -124,6 +186,18 @@ const HIT_WINDOW = 128;
 /** Records a rarely repeating name adds without a lookup before it is tried again. */
 const UNHASHED_RUN = 2048;
 
+/** A new record's own copy of the values (every key must have one: a call site passing fewer is a bug). */
+function copyValues(name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): FieldValue[] {
+  if (n !== keys.length) throw new Error(`trace: ${name} has ${keys.length} field names and ${n} values`);
+  const out: FieldValue[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = vals[i];
+    if (v === undefined) throw new Error(`trace: ${name}'s field ${keys[i]} has no value`);
+    out.push(v);
+  }
+  return out;
+}
+
 /** Field objects with the same keys in the same order and the same values. */
 function sameFields(a: Fields, b: Fields, keys: string[]): boolean {
   if (a === b) return true;
@@ -160,42 +234,90 @@ export class EventTable {
     const lastId = info.last[code];
     if (lastId >= 0 && info.unhashed === 0) {
       const r = this.records[lastId];
-      if (r.line === line && r.column === column && r.depth === depth && r.delta === delta && sameFields(r.fields, fields, this.scratch)) return lastId;
+      if (r.line === line && r.column === column && r.depth === depth && r.delta === delta && r.sameAs(fields, this.scratch)) return lastId;
     }
     let id: number;
     if (info.unhashed > 0) {
       // Unique events (a scenario that maps a new buffer on every line): a record each, as a plain event list would.
       info.unhashed--;
       id = this.records.length;
-      this.records.push({ kind, name, fields, line, column, depth, delta, hash: 0, next: -1, closedDelta: -1, closedId: -1 });
+      this.records.push(new EventRecord(kind, name, fields, null, null, line, column, depth, delta, 0));
     } else {
-      const before = this.records.length;
-      id = this.internHashed(info, kind, name, fields, line, column, depth, delta);
-      if (id < before) info.hits++;
-      if (++info.tries === HIT_WINDOW) {
-        if (info.hits * 8 < HIT_WINDOW) info.unhashed = UNHASHED_RUN;
-        info.tries = 0;
-        info.hits = 0;
-      }
+      let h = this.headHash(info, kind, line, column, depth, delta);
+      for (const k in fields) h = hashValue(h, fields[k]);
+      h = avalanche(h);
+      id = this.findHashed(h, kind, name, line, column, depth, delta, fields, null, null, 0);
+      if (id < 0) id = this.addHashed(new EventRecord(kind, name, fields, null, null, line, column, depth, delta, h));
+      else info.hits++;
+      this.judge(info);
     }
     info.last[code] = id;
     return id;
   }
 
-  private internHashed(info: NameInfo, kind: EventKind, name: string, fields: Fields, line: number, column: number, depth: number, delta: number): number {
-    let h = mix(info.hash, KIND_CODE[kind]);
-    h = mix(mix(mix(mix(h, line), column), depth), delta);
-    for (const k in fields) h = hashValue(h, fields[k]);
-    h = avalanche(h);
+  /**
+   * intern() for fields given as `n` values by position under a call site's
+   * constant keys: a repeat is compared without any fields object; only a new
+   * record copies the values (its fields object is built when first read).
+   */
+  internValues(kind: EventKind, name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number, line: number, column: number, depth: number, delta: number): number {
+    const info = this.nameInfo(name);
+    const code = kind === 'call' ? 1 : kind === 'return' ? 2 : 3;
+    const lastId = info.last[code];
+    if (lastId >= 0 && info.unhashed === 0) {
+      const r = this.records[lastId];
+      if (r.line === line && r.column === column && r.depth === depth && r.delta === delta && r.sameAsValues(keys, vals, n)) return lastId;
+    }
+    let id: number;
+    if (info.unhashed > 0) {
+      info.unhashed--;
+      id = this.records.length;
+      this.records.push(new EventRecord(kind, name, null, keys, copyValues(name, keys, vals, n), line, column, depth, delta, 0));
+    } else {
+      let h = this.headHash(info, kind, line, column, depth, delta);
+      for (let i = 0; i < n; i++) h = hashValue(h, vals[i] as FieldValue);
+      h = avalanche(h);
+      id = this.findHashed(h, kind, name, line, column, depth, delta, null, keys, vals, n);
+      if (id < 0) id = this.addHashed(new EventRecord(kind, name, null, keys, copyValues(name, keys, vals, n), line, column, depth, delta, h));
+      else info.hits++;
+      this.judge(info);
+    }
+    info.last[code] = id;
+    return id;
+  }
+
+  private headHash(info: NameInfo, kind: EventKind, line: number, column: number, depth: number, delta: number): number {
+    const h = mix(info.hash, KIND_CODE[kind]);
+    return mix(mix(mix(mix(h, line), column), depth), delta);
+  }
+
+  /** After a lookup: a name whose records rarely repeat stops being looked up for a while. */
+  private judge(info: NameInfo): void {
+    if (++info.tries === HIT_WINDOW) {
+      if (info.hits * 8 < HIT_WINDOW) info.unhashed = UNHASHED_RUN;
+      info.tries = 0;
+      info.hits = 0;
+    }
+  }
+
+  /** The id of the record with hash h and these contents (fields object, or keys and values), -1 when there is none. */
+  private findHashed(h: number, kind: EventKind, name: string, line: number, column: number, depth: number, delta: number, fields: Fields | null, keys: FieldKeys | null, vals: readonly (FieldValue | undefined)[] | null, n: number): number {
+    const records = this.records;
+    for (let id = this.buckets[h & (this.buckets.length - 1)]; id >= 0; id = records[id].next) {
+      const r = records[id];
+      if (r.hash !== h || r.name !== name || r.kind !== kind || r.line !== line || r.column !== column || r.depth !== depth || r.delta !== delta) continue;
+      if (fields !== null ? r.sameAs(fields, this.scratch) : keys !== null && vals !== null && r.sameAsValues(keys, vals, n)) return id;
+    }
+    return -1;
+  }
+
+  private addHashed(r: EventRecord): number {
     const records = this.records;
     const mask = this.buckets.length - 1;
-    for (let id = this.buckets[h & mask]; id >= 0; id = records[id].next) {
-      const r = records[id];
-      if (r.hash === h && r.name === name && r.kind === kind && r.line === line && r.column === column && r.depth === depth && r.delta === delta && sameFields(r.fields, fields, this.scratch)) return id;
-    }
     const id = records.length;
-    records.push({ kind, name, fields, line, column, depth, delta, hash: h, next: this.buckets[h & mask], closedDelta: -1, closedId: -1 });
-    this.buckets[h & mask] = id;
+    r.next = this.buckets[r.hash & mask];
+    records.push(r);
+    this.buckets[r.hash & mask] = id;
     if (records.length > this.buckets.length) this.grow();
     return id;
   }
@@ -203,7 +325,9 @@ export class EventTable {
   /** The record of an open call, closed at `delta` events before its return. */
   withDelta(call: EventRecord, delta: number): number {
     if (call.closedDelta === delta) return call.closedId;
-    const id = this.intern(call.kind, call.name, call.fields, call.line, call.column, call.depth, delta);
+    const id = call.keys !== null && call.vals !== null
+      ? this.internValues(call.kind, call.name, call.keys, call.vals, call.vals.length, call.line, call.column, call.depth, delta)
+      : this.intern(call.kind, call.name, call.fields, call.line, call.column, call.depth, delta);
     call.closedDelta = delta;
     call.closedId = id;
     return id;

@@ -13,7 +13,9 @@
 // event objects are built only when a consumer asks for one.
 
 import { CLONE } from '../snapshot';
-import { EventColumn, EventTable, type EventRecord } from './event-table';
+import { EventColumn, EventTable, type EventRecord, type FieldKeys } from './event-table';
+
+export type { FieldKeys } from './event-table';
 
 export type FieldValue = string | number | boolean | bigint;
 export type Fields = Record<string, FieldValue>;
@@ -116,6 +118,8 @@ export class TraceRecorder {
   stopAfter = Infinity;
   /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed). */
   private open: number[] = [];
+  /** The values of the event being recorded by position (point/enterWith/leaveWith): no array or object per event. */
+  private readonly vals: (FieldValue | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
 
   /** Snapshot clone: the shared prefix and the record table stay shared (they only grow); the rest is copied. */
   [CLONE](): TraceRecorder {
@@ -210,6 +214,65 @@ export class TraceRecorder {
     return seq;
   }
 
+  private pushValues(kind: EventKind, name: string, keys: FieldKeys, delta: number): number {
+    const seq = this.baseLength + this.own.length;
+    if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
+    this.own.push(this.table.internValues(kind, name, keys, this.vals, keys.length, this.line, this.column, this.depth, delta));
+    if (seq === this.stopAfter) throw new ReplayStop(seq);
+    return seq;
+  }
+
+  private setVals(a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): void {
+    const v = this.vals;
+    v[0] = a;
+    v[1] = b;
+    v[2] = c;
+    v[3] = d;
+    v[4] = e;
+    v[5] = f;
+  }
+
+  /**
+   * emit() for a hot call site: the fields are up to six values under the
+   * site's constant `keys` (one value per key, in order). Nothing is built
+   * when the event is not kept, and a repeat builds no fields object.
+   */
+  point(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
+    if (!this.detailed && this.depth > 0) return;
+    this.setVals(a, b, c, d, e, f);
+    this.pushValues('point', name, keys, 0);
+  }
+
+  /** enter() for a hot call site, its arguments as in point(). */
+  enterWith(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
+    const kept = this.detailed || this.depth === 0;
+    this.open.push(kept ? this.seq : -1);
+    if (kept) {
+      this.setVals(a, b, c, d, e, f);
+      this.pushValues('call', name, keys, 0);
+    }
+    this.depth++;
+  }
+
+  /** leave() for a hot call site: the return event's fields (extra ones, then ret when there is one) as values under `keys`. */
+  leaveWith(keys: FieldKeys, a?: FieldValue, b?: FieldValue): void {
+    const callSeq = this.closeCall();
+    if (callSeq < 0) return;
+    this.setVals(a, b, undefined, undefined, undefined, undefined);
+    this.pushValues('return', this.table.records[this.own.get(callSeq - this.baseLength)].name, keys, this.seq - callSeq);
+  }
+
+  /**
+   * For a call entered with enter()/enterWith() whose body threw: closes it
+   * as call() does (a replay stop unwinds without recording anything).
+   */
+  unwind(e: unknown): void {
+    if (e instanceof ReplayStop) {
+      this.depth--;
+      this.open.pop();
+    } else this.leave();
+  }
+
   /** A tracepoint or an engine step. */
   emit(name: string, fields: Fields = NO_FIELDS): void {
     if (!this.detailed && this.depth > 0) return;
@@ -230,18 +293,28 @@ export class TraceRecorder {
    * (which path an allocation took).
    */
   leave(ret?: unknown, extra?: Fields): void {
+    const callSeq = this.closeCall();
+    if (callSeq < 0) return;
+    const name = this.table.records[this.own.get(callSeq - this.baseLength)].name;
+    const delta = this.seq - callSeq;
+    const valued = typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean';
+    if (extra) this.push('return', name, valued ? { ...extra, ret } : { ...extra }, delta);
+    else if (valued) {
+      this.setVals(ret, undefined, undefined, undefined, undefined, undefined);
+      this.pushValues('return', name, RET_KEYS, delta);
+    } else this.push('return', name, NO_FIELDS, delta);
+  }
+
+  /** Pops the innermost open call and, when it was kept, records where its return lands; its seq, or -1 when not kept. */
+  private closeCall(): number {
     this.depth--;
     const callSeq = this.open.pop() ?? -1;
-    if (callSeq < 0) return;
+    if (callSeq < 0) return -1;
     // No call is open at a snapshot, so an open call is always one of this recorder's own events.
     const at = callSeq - this.baseLength;
-    const seq = this.seq;
     const call = this.table.records[this.own.get(at)];
-    this.own.set(at, this.table.withDelta(call, seq - callSeq));
-    let fields: Fields;
-    if (typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean') fields = extra ? { ...extra, ret } : { ret };
-    else fields = extra ? { ...extra } : NO_FIELDS;
-    this.push('return', call.name, fields, seq - callSeq);
+    this.own.set(at, this.table.withDelta(call, this.seq - callSeq));
+    return callSeq;
   }
 
   /** Record a call and run `body` one level deeper, so the steps it takes nest under it. */
@@ -341,6 +414,9 @@ export class TraceRecorder {
 
 /** The fields of an event that has none (shared: records never change their fields). */
 const NO_FIELDS: Fields = Object.freeze({}) as Fields;
+
+/** A return event's field when the call returned a value. */
+const RET_KEYS: FieldKeys = ['ret'];
 
 function matchOf(r: EventRecord, seq: number): number {
   if (r.delta === 0) return -1;

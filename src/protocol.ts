@@ -61,6 +61,8 @@ export type IovaMapFromWebview =
   | { type: 'iovaMap/domain'; domain: string }
   | { type: 'iovaMap/compare'; event: number | null }
   | { type: 'iovaMap/revealLine'; line: number; iova?: string }
+  /** A row of the DMA sanitizer grid: the finding's line of the scenario the panel shows (the host checks both). */
+  | { type: 'iovaMap/revealFinding'; uri: string; line: number }
   | { type: 'iovaMap/export'; requestId: number; format: 'png' | 'svg' | 'json'; data: string };
 
 /** Persisted webview state (vscode.setState), restored by the panel serializer. */
@@ -276,6 +278,10 @@ const IOVA_MAP_FROM: Record<IovaMapFromWebview['type'], (m: Obj) => string | nul
     if (!isInt(m.line) || m.line < 1) return 'line must be a positive integer';
     if (m.iova !== undefined && !(isStr(m.iova, 20) && /^0x[0-9a-fA-F]{1,16}$/.test(m.iova))) return 'iova must be a hex address (0x...)';
     return null;
+  },
+  'iovaMap/revealFinding': (m) => {
+    if (!isStr(m.uri, 4096) || m.uri.length === 0) return 'uri must be the scenario\'s URI';
+    return isInt(m.line) && m.line >= 1 ? null : 'line must be a positive integer';
   },
   'iovaMap/export': (m) => {
     if (!isInt(m.requestId)) return 'requestId must be an integer';

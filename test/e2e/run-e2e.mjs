@@ -860,9 +860,7 @@ async function checkDebugging() {
   await page.keyboard.press('F9'); // a breakpoint on the map of the receive buffer
   await page.locator('.codicon-debug-breakpoint').first().waitFor({ state: 'visible', timeout: 10_000 });
   await page.keyboard.press('F5'); // no launch.json: the extension offers the configuration and stops on entry
-  await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
-  await runCommand('View: Show Run and Debug');
-  await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+  await pausedOnEntry(file);
   await shot('debug-entry');
   await debugButton('continue');
   await pausedAt(new RegExp(`:${mapLine}\\b`));
@@ -1455,9 +1453,7 @@ async function checkIovaMapFollowsDebugger() {
   };
   try {
     await page.keyboard.press('F5');
-    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
-    await runCommand('View: Show Run and Debug');
-    await pausedAt(new RegExp(`${file.replace('.', '\\.')}:\\d+`));
+    await pausedOnEntry(file);
     await debugButton('continue');
     await pausedAt(new RegExp(`:${line}\\b`));
     // At the breakpoint, before the map of r: one range (t's).

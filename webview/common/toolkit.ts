@@ -1,12 +1,12 @@
 // The one module of the webview code that imports @vscode/webview-ui-toolkit
 // (unmaintained upstream: swapping it for another control library touches
 // this file only). It registers the components the panels use and wraps the
-// few things the panels do with them: fill a dropdown, fill a data grid, read
-// a dropdown's value.
+// few things the panels do with them: fill a dropdown, fill a data grid, act
+// on a grid row (click, Enter), read a dropdown's value.
 
 import {
   provideVSCodeDesignSystem, vsCodeButton, vsCodeDataGrid, vsCodeDataGridCell, vsCodeDataGridRow, vsCodeDropdown, vsCodeOption, vsCodeTextField,
-  type DataGrid, type Dropdown, type TextField,
+  type DataGrid, type DataGridRow, type Dropdown, type TextField,
 } from '@vscode/webview-ui-toolkit';
 
 let registered = false;
@@ -61,4 +61,29 @@ export function fillGrid(id: string, columns: Column[], rows: Record<string, str
   if (!grid) return;
   grid.columnDefinitions = columns.map((c) => ({ columnDataKey: c.key, title: c.title }));
   grid.rowsData = rows;
+}
+
+/**
+ * Calls `activate` with a data row's record when the row is clicked or Enter
+ * is pressed in it (the grid's arrow keys move between its cells); header
+ * rows do nothing.
+ */
+export function onGridRowActivate(id: string, activate: (row: Record<string, string>) => void): void {
+  const grid = document.getElementById(id);
+  if (!grid) return;
+  const rowOf = (target: EventTarget | null): Record<string, string> | undefined => {
+    const row = target instanceof Element ? (target.closest('vscode-data-grid-row') as DataGridRow | null) : null;
+    return row && row.rowType === 'default' && row.rowData ? (row.rowData as Record<string, string>) : undefined;
+  };
+  grid.addEventListener('click', (e) => {
+    const row = rowOf(e.target);
+    if (row) activate(row);
+  });
+  grid.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const row = rowOf(e.target);
+    if (!row) return;
+    e.preventDefault();
+    activate(row);
+  });
 }

@@ -4,7 +4,8 @@
 // to a granule, pan (arrows, drag), hover for a range's IOVA, phys, size,
 // prot and line, click or Enter to go to the line (while debugging, the
 // debugger goes to the event that mapped it). A comparison with a pinned
-// position, the current event's change and the granule-exposure findings are
+// position, the current event's change, the granule-exposure findings and the
+// DMA sanitizer's findings (click or Enter on a row goes to its line) are
 // listed in data grids. View, domain, position and comparison persist through
 // setState for the panel serializer. performance marks ('iova-map-painted',
 // measures 'iova-map-draw') let the bench time a real paint.
@@ -12,7 +13,7 @@
 import { rangeAt, rangesOf, hexOfHalves, type IovaMapModel } from '../../src/panels/iova-map-model';
 import type { IovaMapFromWebview, IovaMapPersistedState, IovaMapState, IovaMapToWebview } from '../../src/protocol';
 import { svgToPng, themeColour } from '../common/export-image';
-import { dropdown, fillDropdown, fillGrid, registerToolkit } from '../common/toolkit';
+import { dropdown, fillDropdown, fillGrid, onGridRowActivate, registerToolkit } from '../common/toolkit';
 import {
   canvasPainter, drawIovaMap, drawPhys, firstEndingAfter, hexAt, indexModel, PHYS_ROWS, physNear, ROWS, sizeText, spanNear, svgPainter, toNum,
   type Colours, type MapIndex, type Viewport,
@@ -187,6 +188,12 @@ function fillGrids(): void {
   fillGrid('sanitizer-grid', [{ key: 'iova', title: 'IOVA bytes' }, { key: 'device', title: 'Device' }, { key: 'line', title: 'Line' }, { key: 'message', title: 'Finding' }],
     san.map((x) => ({ iova: `${x.iova}..${hexOfHalves(x.end.hi, x.end.lo)}`, device: x.device, line: String(x.line), message: x.message })));
 }
+
+// A row of the DMA sanitizer grid (click, or Enter in it) goes to its finding's line; the host checks the line against the scenario.
+onGridRowActivate('sanitizer-grid', (row) => {
+  const line = Number(row.line);
+  if (state && Number.isInteger(line) && line > 0) vscode.postMessage({ type: 'iovaMap/revealFinding', uri: state.position.uri, line });
+});
 
 function render(s: IovaMapState): void {
   const sameDomain = model !== undefined && s.model?.domain === model.domain;

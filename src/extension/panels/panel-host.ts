@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { GO_TO_EVENT_REQUEST, POSITION_EVENT } from '../../debug/session';
+import { checkRevealTarget, type RevealAsk } from '../../panels/reveal-target';
 import { parsePositionEvent, type PositionEventBody } from '../../protocol';
 import { DEBUG_TYPE } from '../debug/debug-config';
 
@@ -52,10 +53,21 @@ export async function saveExport(base: string, format: 'png' | 'svg' | 'json', d
   return target.fsPath;
 }
 
-/** Shows `line` (1-based) of `uri` in the first editor column. */
-export function revealLine(uri: vscode.Uri, line: number): void {
-  const pos = new vscode.Position(Math.max(0, line - 1), 0);
-  void vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(pos, pos) });
+/**
+ * Shows the line a webview asked for (1-based) of the panel's scenario `doc`
+ * in the first editor column, after checking it against the document
+ * (checkRevealTarget: another document, a line past its end); a refused ask
+ * is logged as `panel`'s and shows nothing. Whether it was shown.
+ */
+export function revealLine(doc: vscode.TextDocument | undefined, ask: RevealAsk, panel: string, log: (m: string) => void): boolean {
+  const err = checkRevealTarget(ask, doc ? { uri: doc.uri.toString(), lineCount: doc.lineCount } : undefined);
+  if (err || !doc) {
+    log(`${panel}: ignored a bad message from the webview: ${err ?? 'no scenario'}`);
+    return false;
+  }
+  const pos = new vscode.Position(ask.line - 1, 0);
+  void vscode.window.showTextDocument(doc.uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(pos, pos) });
+  return true;
 }
 
 /** A dmascope debug session and where it is. */

@@ -177,7 +177,7 @@ export class WalkPanel {
         if (this.last) this.post({ type: 'walk/state', state: this.last });
         return;
       case 'walk/revealLine':
-        if (doc) revealLine(doc.uri, m.line);
+        revealLine(doc, { line: m.line }, 'walk panel', this.log);
         return;
       case 'walk/export':
         void saveExport(`walk-${this.last?.target.device ?? 'dmascope'}-${this.last?.target.addr ?? ''}`, m.format, m.data, doc?.uri).then(

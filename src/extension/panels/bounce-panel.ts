@@ -154,7 +154,7 @@ export class BouncePanel {
         if (this.last) this.post({ type: 'bounce/state', state: this.last });
         return;
       case 'bounce/revealLine':
-        if (this.doc) revealLine(this.doc.uri, m.line);
+        revealLine(this.doc, { line: m.line }, 'bounce panel', this.log);
         return;
       case 'bounce/seek': {
         const dbg = this.doc ? debugPositionOf(this.doc.uri.fsPath) : undefined;

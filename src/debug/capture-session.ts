@@ -3,14 +3,13 @@
 // one captured record, highlighted at its line of the capture; breakpoints
 // on capture lines, on tracepoints, finding kinds and devices; the trace
 // breakpoints stop on the captured findings; Variables show the replayed
-// state per device. DmascopeDebugSession hands a capture launch and every
-// request after it to this session. No vscode here.
+// state per device (the moves and events themselves: TimelineDebugSession).
+// DmascopeDebugSession hands a capture launch and every request after it to
+// this session. No vscode here.
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
-} from '@vscode/debugadapter';
+import { ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent, Scope, StackFrame } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { CaptureImporter } from '../traceimport/importer';
 import { importCaptureFile } from '../traceimport/import-stream';
@@ -22,11 +21,9 @@ import { TRACE_FILTERS } from './breakpoints';
 import { CAPTURE_FILTERS, conditionHolds, filterHits, fieldsLine, parseCaptureCondition, recordField } from './capture-breakpoints';
 import { CaptureRuntime } from './capture-runtime';
 import { captureMachineView, devicesShown, findingsShown, iommuSpacesShown, recordShown } from './capture-views';
-import type { StopEvent } from './runtime';
-import { GO_TO_EVENT_REQUEST, INSPECT_REQUEST, POSITION_EVENT, WHERE_FROM_REQUEST } from './session';
-import { PAGE, VariableStore, type Shown } from './variables';
+import { TimelineDebugSession } from './timeline-session';
+import type { Shown } from './variables';
 
-const THREAD_ID = 1;
 /** File names that are captures whatever their first lines say. */
 const CAPTURE_EXTENSIONS = new Set(['.dmesg', '.ftrace', '.trace', '.journal']);
 /** Bytes of a file read to tell a capture by its first lines. */
@@ -74,13 +71,7 @@ export function isCaptureProgram(program: unknown, forced?: unknown): boolean {
   }
 }
 
-export class CaptureDebugSession extends LoggingDebugSession {
-  private runtime: CaptureRuntime | undefined;
-  private program = '';
-  private readonly vars = new VariableStore();
-  private configured: (() => void) | undefined;
-  private readonly configurationDone = new Promise<void>((resolve) => (this.configured = resolve));
-  private readonly ready: Promise<void>;
+export class CaptureDebugSession extends TimelineDebugSession<CaptureRuntime> {
   private markReady: (() => void) | undefined;
   /** Stops reading the capture when the session ends before the import does. */
   private readonly reading = new AbortController();
@@ -88,15 +79,9 @@ export class CaptureDebugSession extends LoggingDebugSession {
   private echoedUpTo = -1;
 
   constructor() {
-    super();
-    this.setDebuggerLinesStartAt1(true);
-    this.setDebuggerColumnsStartAt1(true);
+    super('capture', { noRuntime: 3110, failed: 3111, goToEvent: 3120 });
+    // Requests that come while the capture is still being read wait for it.
     this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
-  }
-
-  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
-    this.configured?.();
-    this.sendResponse(response);
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: CaptureLaunchArguments): Promise<void> {
@@ -138,40 +123,18 @@ export class CaptureDebugSession extends LoggingDebugSession {
     if (rt.length === 0) {
       return fail(3103, `${path.basename(this.program)}: no DMA or IOMMU event or finding to step through (${result.lines} lines, ${result.unknown.count} unknown${result.error ? `; ${result.error.message}` : ''})`);
     }
-    this.runtime = rt;
-    rt.on('stop', (s: StopEvent) => this.stopped(s));
-    rt.on('end', () => this.sendEvent(new TerminatedEvent()));
-    rt.on('output', (text: string, line: number) => this.console(text, line));
+    this.attach(rt);
     this.markReady?.();
     this.sendResponse(response);
     const report = formatImportReport(result, path.basename(this.program));
     const summary = report.trimEnd().split('\n').pop() ?? '';
     this.console(`${summary}; ${rt.length} records to step through\n`);
     if (result.error !== undefined) this.console(`dmascope: ${result.error.message}\n`, result.error.line);
-    await this.configurationDone;
-    if (args.noDebug) {
-      this.console(report);
-      this.sendEvent(new TerminatedEvent());
-      return;
-    }
-    rt.start(args.stopOnEntry === true);
-  }
-
-  private source(): Source {
-    return new Source(path.basename(this.program), this.program);
-  }
-
-  private console(text: string, line?: number): void {
-    const e = new OutputEvent(text, 'console') as DebugProtocol.OutputEvent;
-    if (line !== undefined) {
-      e.body.source = this.source();
-      e.body.line = line;
-    }
-    this.sendEvent(e);
+    await this.startAfterConfiguration(rt, args, () => report);
   }
 
   /** The findings of the records passed since the last stop (going forwards), in the Debug Console at their lines. */
-  private echoFindings(to: number): void {
+  protected echo(to: number): void {
     const rt = this.runtime;
     if (!rt || to <= this.echoedUpTo) return;
     for (let k = this.echoedUpTo + 1; k <= to; k++) {
@@ -182,45 +145,22 @@ export class CaptureDebugSession extends LoggingDebugSession {
     this.echoedUpTo = to;
   }
 
-  private stopped(s: StopEvent): void {
-    this.vars.clear();
-    this.echoFindings(s.event);
-    const e = new StoppedEvent(s.reason, THREAD_ID, s.text) as DebugProtocol.StoppedEvent;
-    if (s.text) e.body.description = s.text;
-    this.sendEvent(e);
-    this.sendPosition();
-  }
-
-  private sendPosition(): void {
-    const rt = this.runtime;
-    if (!rt) return;
-    this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: rt.position, total: rt.length, backwards: rt.backwards, line: rt.record()?.line ?? 0 } } as DebugProtocol.Event);
-  }
-
-  /** Runs body with the runtime; requests that come while the capture is still being read wait for it. */
-  private withRuntime<R extends DebugProtocol.Response>(response: R, body: (rt: CaptureRuntime) => void): void {
-    void this.ready.then(() => {
-      const rt = this.runtime;
-      if (!rt) return this.sendErrorResponse(response, 3110, 'no capture is being debugged');
-      try {
-        body(rt);
-      } catch (e) {
-        this.sendErrorResponse(response, 3111, `dmascope: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
+  /** A restart steps through the records again: their findings are echoed again. */
+  protected override restarting(): void {
+    this.echoedUpTo = -1;
   }
 
   // ---- breakpoints --------------------------------------------------------------
 
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
     this.withRuntime(response, (rt) => {
-      const requested = (args.breakpoints ?? []).filter((b) => Number.isInteger(b.line) && b.line > 0);
+      const requested = this.lineBreakpointsOf(args);
       const samePath = typeof args.source.path === 'string' && path.resolve(args.source.path) === this.program;
       if (!samePath) {
         response.body = { breakpoints: requested.map((b) => ({ verified: false, line: b.line, message: `only lines of ${path.basename(this.program)} stop this capture` })) };
         return this.sendResponse(response);
       }
-      const set = rt.setLineBreakpoints(requested.map((b) => ({ line: b.line, condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage })));
+      const set = rt.setLineBreakpoints(requested);
       response.body = {
         breakpoints: set.map((r, i) => ('line' in r ? { verified: true, line: r.line, source: this.source() } : { verified: false, line: requested[i].line, message: r.message })),
       };
@@ -230,9 +170,7 @@ export class CaptureDebugSession extends LoggingDebugSession {
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
     this.withRuntime(response, (rt) => {
-      const plain = Array.isArray(args.filters) ? args.filters.filter((f): f is string => typeof f === 'string').map((filter) => ({ filter, condition: undefined as string | undefined })) : [];
-      const withOptions = Array.isArray(args.filterOptions) ? args.filterOptions.map((o) => ({ filter: String(o.filterId), condition: typeof o.condition === 'string' ? o.condition : undefined })) : [];
-      const all = [...plain, ...withOptions];
+      const all = this.traceFiltersOf(args);
       const errors = rt.setTraceFilters(all);
       response.body = {
         breakpoints: all.map((f, i) => {
@@ -256,11 +194,6 @@ export class CaptureDebugSession extends LoggingDebugSession {
   }
 
   // ---- threads, stack, scopes, variables --------------------------------------
-
-  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
-    response.body = { threads: [new Thread(THREAD_ID, 'capture')] };
-    this.sendResponse(response);
-  }
 
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
     this.withRuntime(response, (rt) => {
@@ -300,79 +233,13 @@ export class CaptureDebugSession extends LoggingDebugSession {
     });
   }
 
-  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
-    const count = args.count !== undefined ? Math.min(args.count, PAGE * 10) : undefined;
-    response.body = { variables: this.vars.children(args.variablesReference, args.start, count) };
-    this.sendResponse(response);
+  // ---- custom requests ----------------------------------------------------------
+
+  protected noEventOfKind(kind: string): string {
+    return `no ${kind} in this capture`;
   }
 
-  // ---- moves ------------------------------------------------------------------
-
-  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
-    this.withRuntime(response, (rt) => {
-      response.body = { allThreadsContinued: true };
-      this.sendResponse(response);
-      rt.continue();
-    });
-  }
-
-  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.reverseContinue();
-    });
-  }
-
-  protected override nextRequest(response: DebugProtocol.NextResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.next();
-    });
-  }
-
-  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
-    this.nextRequest(response);
-  }
-
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    this.nextRequest(response);
-  }
-
-  protected override stepBackRequest(response: DebugProtocol.StepBackResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.stepBack();
-    });
-  }
-
-  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      this.echoedUpTo = -1;
-      rt.start(true);
-    });
-  }
-
-  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
-    const a: Record<string, unknown> = typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
-    if (command === GO_TO_EVENT_REQUEST) return this.goToEvent(response, a);
-    if (command === WHERE_FROM_REQUEST) return this.whereFrom(response, a);
-    if (command === INSPECT_REQUEST) return this.inspect(response, a);
-    super.customRequest(command, response, args);
-  }
-
-  private goToEvent(response: DebugProtocol.Response, a: Record<string, unknown>): void {
-    this.withRuntime(response, (rt) => {
-      const k = typeof a.event === 'number' && Number.isFinite(a.event) ? a.event
-        : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.length - 1)
-        : typeof a.kind === 'string' ? rt.nextOfKind(a.kind) ?? NaN : NaN;
-      if (Number.isNaN(k)) return this.sendErrorResponse(response, 3120, typeof a.kind === 'string' ? `no ${a.kind} in this capture` : 'goToEvent needs { event: N }, { percent: P } or { kind: NAME }');
-      this.sendResponse(response);
-      rt.goTo(k);
-    });
-  }
-
-  private whereFrom(response: DebugProtocol.Response, a: Record<string, unknown>): void {
+  protected whereFrom(response: DebugProtocol.Response, a: Record<string, unknown>): void {
     this.withRuntime(response, (rt) => {
       const text = typeof a.address === 'string' ? a.address.trim() : '';
       if (!/^0x[0-9a-f]{1,16}$/i.test(text)) return this.sendErrorResponse(response, 3121, 'whereFrom needs { address: "0x..." }');
@@ -382,7 +249,7 @@ export class CaptureDebugSession extends LoggingDebugSession {
   }
 
   /** 'dmascope/inspect' for the panels: the IOVA map's machine view of the replayed state; walks and bounce buffers need a scenario. */
-  private inspect(response: DebugProtocol.Response, a: Record<string, unknown>): void {
+  protected inspect(response: DebugProtocol.Response, a: Record<string, unknown>): void {
     this.withRuntime(response, (rt) => {
       const asked = a.event;
       if (asked !== undefined && !(Number.isSafeInteger(asked) && (asked as number) >= -1 && (asked as number) < rt.length)) {
@@ -500,8 +367,6 @@ export class CaptureDebugSession extends LoggingDebugSession {
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.reading.abort();
-    this.runtime?.removeAllListeners();
-    this.runtime = undefined;
-    this.sendResponse(response);
+    super.disconnectRequest(response);
   }
 }

@@ -1,12 +1,12 @@
-// The Debug Adapter Protocol session: DAP requests become DebugRuntime moves,
-// runtime stops become DAP events. The same class runs inline in the
-// extension and standalone over stdio (debug-adapter.ts). No vscode here.
+// The Debug Adapter Protocol session of a scenario: DAP requests become
+// DebugRuntime moves, runtime stops become DAP events (the moves and events
+// themselves: TimelineDebugSession). It hands a kernel capture's launch to
+// CaptureDebugSession. The same class runs inline in the extension and
+// standalone over stdio (debug-adapter.ts). No vscode here.
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
-} from '@vscode/debugadapter';
+import { InitializedEvent, InvalidatedEvent, Scope, StackFrame } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { inspectMachine, readCpuBytes, readDeviceBytes } from '../engine/inspect';
 import { formatNumber } from '../lang/interp/number-style';
@@ -19,8 +19,11 @@ import { BYTES_SHOWN, bytesText, machineVariables, parseBytesValue, scenarioVari
 import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit, parseTraceCondition, type TraceCondition } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
 import { CaptureDebugSession, isCaptureProgram } from './capture-session';
-import { DebugRuntime, type StopEvent } from './runtime';
-import { PAGE, VariableStore, memoryReferenceOf, parseMemoryReference, type Shown } from './variables';
+import { DebugRuntime } from './runtime';
+import { THREAD_ID, TimelineDebugSession } from './timeline-session';
+import { memoryReferenceOf, parseMemoryReference, type Shown } from './variables';
+
+export { GO_TO_EVENT_REQUEST, INSPECT_REQUEST, POSITION_EVENT, WHERE_FROM_REQUEST } from './timeline-session';
 
 /** Launch arguments (package.json contributes.debuggers). */
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -41,21 +44,6 @@ export function eventLink(prefix: string, event: number): string {
   return `${prefix}?event=${event}`;
 }
 
-/** Custom event with the timeline position, for the status bar. */
-export const POSITION_EVENT = 'dmascope/position';
-/** Custom request: move to an event number or a percentage of the run. */
-export const GO_TO_EVENT_REQUEST = 'dmascope/goToEvent';
-/** Custom request: back to the event that last wrote an address ({ address: "0x...", space: 'phys' | 'iova' }). */
-export const WHERE_FROM_REQUEST = 'dmascope/whereFrom';
-/**
- * Custom request: the panels' state at the paused position (or at `event`),
- * exactly as the debugger holds it, memory edits included. Arguments and
- * answers: InspectArguments / WalkInspectArguments / BounceInspectArguments
- * in src/protocol.ts, each answer with its InspectPosition.
- */
-export const INSPECT_REQUEST = 'dmascope/inspect';
-
-const THREAD_ID = 1;
 /** Bytes one readMemory answers at most. */
 const MAX_READ = 1 << 20;
 
@@ -65,17 +53,9 @@ function fieldsText(fields: Record<string, unknown>): string {
     .join(', ');
 }
 
-export class DmascopeDebugSession extends LoggingDebugSession {
-  private runtime: DebugRuntime | undefined;
-  private program = '';
-  private readonly vars = new VariableStore();
-  private configured: (() => void) | undefined;
-  private configurationDone = new Promise<void>((resolve) => (this.configured = resolve));
-
+export class DmascopeDebugSession extends TimelineDebugSession<DebugRuntime> {
   constructor() {
-    super();
-    this.setDebuggerLinesStartAt1(true);
-    this.setDebuggerColumnsStartAt1(true);
+    super('scenario', { noRuntime: 3010, failed: 3011, goToEvent: 3020 });
   }
 
   /** A kernel capture being debugged: its launch and every request after it go to its own session (capture-session.ts). */
@@ -125,11 +105,6 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     this.sendEvent(new InitializedEvent());
   }
 
-  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
-    this.configured?.();
-    this.sendResponse(response);
-  }
-
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
     if (typeof args.program !== 'string' || args.program === '') return this.sendErrorResponse(response, 3001, 'launch needs "program": the path of a .dmas scenario');
     let source: string;
@@ -149,27 +124,9 @@ export class DmascopeDebugSession extends LoggingDebugSession {
       const errs = rt.diagnostics.filter((d) => d.severity === 'error');
       return this.sendErrorResponse(response, 3004, `${path.basename(this.program)} does not parse: line ${errs[0].line}: ${errs[0].message}${errs.length > 1 ? ` (and ${errs.length - 1} more)` : ''}`);
     }
-    rt.on('stop', (s: StopEvent) => this.stopped(s));
-    rt.on('end', () => this.sendEvent(new TerminatedEvent()));
-    rt.on('output', (text: string, line: number) => {
-      const e = new OutputEvent(text, 'console') as DebugProtocol.OutputEvent;
-      e.body.source = this.source();
-      e.body.line = line;
-      this.sendEvent(e);
-    });
+    this.attach(rt);
     this.sendResponse(response);
-    // Breakpoints arrive between initialized and configurationDone.
-    await this.configurationDone;
-    if (args.noDebug) {
-      this.sendEvent(new OutputEvent(`${this.report()}\n`, 'console'));
-      this.sendEvent(new TerminatedEvent());
-      return;
-    }
-    rt.start(args.stopOnEntry === true);
-  }
-
-  private source(): Source {
-    return new Source(path.basename(this.program), this.program);
+    await this.startAfterConfiguration(rt, args, () => `${this.report()}\n`);
   }
 
   private report(): string {
@@ -186,54 +143,24 @@ export class DmascopeDebugSession extends LoggingDebugSession {
   private loggedUpTo = -1;
 
   /** The kernel log lines printed since the last stop (going forwards), in the Debug Console at their lines. */
-  private echoLog(to: number): void {
+  protected echo(to: number): void {
     const rt = this.runtime;
     if (!rt || to <= this.loggedUpTo) return;
     for (const l of rt.trace.log) {
       if (l.seq <= this.loggedUpTo || l.seq > to) continue;
       // The event that printed the line is the last one recorded before it.
       const link = this.eventLinks ? `  ${eventLink(this.eventLinks, Math.max(0, l.seq - 1))}` : '';
-      const e = new OutputEvent(`${l.text}${link}\n`, 'console') as DebugProtocol.OutputEvent;
-      e.body.source = this.source();
-      e.body.line = l.line;
-      this.sendEvent(e);
+      this.console(`${l.text}${link}\n`, l.line);
     }
     this.loggedUpTo = to;
-  }
-
-  private stopped(s: StopEvent): void {
-    this.vars.clear();
-    this.echoLog(s.event);
-    const e = new StoppedEvent(s.reason, THREAD_ID, s.text) as DebugProtocol.StoppedEvent;
-    if (s.text) e.body.description = s.text;
-    this.sendEvent(e);
-    this.sendPosition();
-  }
-
-  /** Where the debugger is now, for the status bar and the panels (after a stop, and after a memory edit changed the state here). */
-  private sendPosition(): void {
-    const rt = this.runtime;
-    if (!rt) return;
-    // The total is known once the run has gone to its end (-1 before: the debugger runs forward on demand).
-    this.sendEvent({ seq: 0, type: 'event', event: POSITION_EVENT, body: { event: rt.position, total: rt.timeline.complete ? rt.eventCount : -1, backwards: rt.backwards, line: rt.event(rt.position)?.line ?? 0 } } as DebugProtocol.Event);
-  }
-
-  private withRuntime<R extends DebugProtocol.Response>(response: R, body: (rt: DebugRuntime) => void): void {
-    const rt = this.runtime;
-    if (!rt) return this.sendErrorResponse(response, 3010, 'no scenario is being debugged');
-    try {
-      body(rt);
-    } catch (e) {
-      this.sendErrorResponse(response, 3011, `dmascope: ${e instanceof Error ? e.message : String(e)}`);
-    }
   }
 
   // ---- breakpoints --------------------------------------------------------------
 
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
     this.withRuntime(response, (rt) => {
-      const requested = (args.breakpoints ?? []).filter((b) => Number.isInteger(b.line) && b.line > 0);
-      const lines = rt.setLineBreakpoints(requested.map((b) => ({ line: b.line, condition: b.condition, hitCondition: b.hitCondition, logMessage: b.logMessage })));
+      const requested = this.lineBreakpointsOf(args);
+      const lines = rt.setLineBreakpoints(requested);
       response.body = {
         breakpoints: lines.map((line, i) => (line === undefined
           ? { verified: false, line: requested[i].line, message: 'no statement at or after this line' }
@@ -245,13 +172,11 @@ export class DmascopeDebugSession extends LoggingDebugSession {
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
     this.withRuntime(response, (rt) => {
-      const plain = Array.isArray(args.filters) ? args.filters.filter((f): f is string => typeof f === 'string').map((filter) => ({ filter, condition: undefined as string | undefined })) : [];
-      const withOptions = Array.isArray(args.filterOptions) ? args.filterOptions.map((o) => ({ filter: String(o.filterId), condition: typeof o.condition === 'string' ? o.condition : undefined })) : [];
-      const parsed = [...plain, ...withOptions].map((f) => ({ filter: f.filter, condition: f.condition ? parseTraceCondition(f.condition) : {} }));
+      const parsed = this.traceFiltersOf(args).map((f) => ({ filter: f.filter, condition: f.condition ? parseTraceCondition(f.condition) : {} }));
       const bad = parsed.find((p) => typeof p.condition === 'string');
       rt.setTraceFilters(parsed.filter((p): p is { filter: string; condition: TraceCondition } => typeof p.condition !== 'string'));
       response.body = { breakpoints: parsed.map((p) => (typeof p.condition === 'string' ? { verified: false, message: p.condition } : { verified: true })) };
-      if (bad) this.sendEvent(new OutputEvent(`dmascope: trace breakpoint ${bad.filter}: ${String(bad.condition)}\n`, 'console'));
+      if (bad) this.console(`dmascope: trace breakpoint ${bad.filter}: ${String(bad.condition)}\n`);
       this.sendResponse(response);
     });
   }
@@ -292,11 +217,6 @@ export class DmascopeDebugSession extends LoggingDebugSession {
 
   // ---- threads, stack, scopes, variables --------------------------------------
 
-  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
-    response.body = { threads: [new Thread(THREAD_ID, 'scenario')] };
-    this.sendResponse(response);
-  }
-
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
     this.withRuntime(response, (rt) => {
       const frames = rt.frames();
@@ -335,82 +255,14 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     });
   }
 
-  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
-    const count = args.count !== undefined ? Math.min(args.count, PAGE * 10) : undefined;
-    response.body = { variables: this.vars.children(args.variablesReference, args.start, count) };
-    this.sendResponse(response);
+  // ---- custom requests ----------------------------------------------------------
+
+  protected noEventOfKind(kind: string): string {
+    return `no ${kind} event after this point`;
   }
 
-  // ---- moves ------------------------------------------------------------------
-
-  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+  protected inspect(response: DebugProtocol.Response, a: Record<string, unknown>): void {
     this.withRuntime(response, (rt) => {
-      response.body = { allThreadsContinued: true };
-      this.sendResponse(response);
-      rt.continue();
-    });
-  }
-
-  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.reverseContinue();
-    });
-  }
-
-  protected override nextRequest(response: DebugProtocol.NextResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.next();
-    });
-  }
-
-  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.stepIn();
-    });
-  }
-
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.stepOut();
-    });
-  }
-
-  protected override stepBackRequest(response: DebugProtocol.StepBackResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.stepBack();
-    });
-  }
-
-  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
-    this.withRuntime(response, (rt) => {
-      this.sendResponse(response);
-      rt.start(true);
-    });
-  }
-
-  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
-    if (command === WHERE_FROM_REQUEST) return this.whereFrom(response, args);
-    if (command === INSPECT_REQUEST) return this.inspect(response, args);
-    if (command !== GO_TO_EVENT_REQUEST) return super.customRequest(command, response, args);
-    this.withRuntime(response, (rt) => {
-      const a = (args ?? {}) as { event?: unknown; percent?: unknown; kind?: unknown };
-      const k = typeof a.event === 'number' && Number.isFinite(a.event) ? a.event
-        : typeof a.percent === 'number' && Number.isFinite(a.percent) ? (a.percent / 100) * (rt.complete() - 1)
-        : typeof a.kind === 'string' ? rt.nextOfKind(a.kind) ?? NaN : NaN;
-      if (Number.isNaN(k)) return this.sendErrorResponse(response, 3020, typeof a.kind === 'string' ? `no ${a.kind} event after this point` : 'goToEvent needs { event: N }, { percent: P } or { kind: NAME }');
-      this.sendResponse(response);
-      rt.goTo(k);
-    });
-  }
-
-  private inspect(response: DebugProtocol.Response, args: unknown): void {
-    this.withRuntime(response, (rt) => {
-      const a: Record<string, unknown> = typeof args === 'object' && args !== null && !Array.isArray(args) ? { ...(args as Record<string, unknown>) } : {};
       const asked = a.event;
       if (asked !== undefined && !(Number.isSafeInteger(asked) && (asked as number) >= -1)) return this.sendErrorResponse(response, 3070, 'dmascope/inspect: event must be an integer >= -1');
       const event = asked === undefined ? rt.position : (asked as number);
@@ -441,9 +293,8 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     });
   }
 
-  private whereFrom(response: DebugProtocol.Response, args: unknown): void {
+  protected whereFrom(response: DebugProtocol.Response, a: Record<string, unknown>): void {
     this.withRuntime(response, (rt) => {
-      const a = (args ?? {}) as { address?: unknown; space?: unknown };
       const text = typeof a.address === 'string' ? a.address.trim() : '';
       if (!/^0x[0-9a-f]+$/i.test(text) || (a.space !== 'phys' && a.space !== 'iova')) return this.sendErrorResponse(response, 3050, 'whereFrom needs { address: "0x...", space: "phys" | "iova" }');
       const found = rt.whereFrom(a.space, BigInt(text));
@@ -530,9 +381,4 @@ export class DmascopeDebugSession extends LoggingDebugSession {
     });
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
-    this.runtime?.removeAllListeners();
-    this.runtime = undefined;
-    this.sendResponse(response);
-  }
 }

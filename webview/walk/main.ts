@@ -99,8 +99,10 @@ function render(s: WalkState): void {
     return;
   }
   const iotlb = document.createElement('span');
-  iotlb.className = `badge ${m.iotlbHit ? 'hit' : 'miss'}`;
-  iotlb.textContent = m.iotlbHit ? 'IOTLB hit' : 'IOTLB miss';
+  // A hit through an entry the page table no longer backs (a deferred invalidation) is the DMA sanitizer's stale-IOTLB finding.
+  iotlb.className = `badge ${m.staleIotlb ? 'stale' : m.iotlbHit ? 'hit' : 'miss'}`;
+  iotlb.textContent = m.staleIotlb ? 'stale IOTLB hit' : m.iotlbHit ? 'IOTLB hit' : 'IOTLB miss';
+  if (m.staleIotlb) iotlb.title = 'The IOTLB still holds a translation the page table no longer has: a DMA sanitizer finding (sanitize_stale_iotlb)';
   const title = document.createElement('h1');
   title.textContent = m.title;
   const line = document.createElement('p');

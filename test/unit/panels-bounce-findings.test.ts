@@ -9,6 +9,7 @@ import { sanitizerFindings, type SanitizerFindingView } from '../../src/engine/s
 import { ScenarioTimeline } from '../../src/lang/timeline';
 import { MAX_BOUNCE_FINDINGS, buildBounceModel, type BounceModel } from '../../src/panels/bounce-model';
 import { bounceStateAt, eventAfterLine } from '../../src/panels/bounce-source';
+import { layoutFor, segments, slotMapSvg } from '../../webview/bounce/slot-map';
 import { EXAMPLES_DIR, dmasFiles } from './fixtures';
 
 // A 32-bit device behind dma-direct bounces through a 4M swiotlb (2048 slots of 2K): the device reads past
@@ -64,6 +65,21 @@ describe('bounce panel model: DMA sanitizer findings', () => {
     // The finding names what the bytes are: the slot, free since the unmap; the earlier one the slot still in use.
     assert.match(m.findings[1].message, /; those bytes are swiotlb slot 0 of the pool at 0xffc00000 \(free\)$/);
     assert.match(m.findings[0].message, /; those bytes are swiotlb slot 2 of the pool at 0xffc00000 \(in use, bouncing orig_addr 0x180001000\)$/);
+  });
+
+  it('outlines the slot run a finding touched in the SVG export, and no other run', () => {
+    const pool = modelAfter(tl, 5).swiotlb?.pools[0];
+    assert.ok(pool);
+    const k = { free: 'FREE', 'in-sync': 'SYNC', 'out-of-sync': 'DIFF', 'in-use': 'USE', pad: 'PAD', area: 'AREA', selected: 'SEL', background: 'BG', finding: 'FIND', text: 'TXT' };
+    const l = layoutFor(pool.nslabs, 800);
+    const svg = slotMapSvg(pool, l, k, 'swiotlb').svg;
+    // Slots 0..2 (the run p0.s0) as row segments, each outlined once.
+    const outlines = [...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)" fill="none" stroke="FIND" stroke-width="2"\/>/g)].map((m) => m.slice(1).map(Number));
+    assert.deepEqual(outlines, segments(l, 0, 3).map((g) => [g.x + 1, g.y + 28 + 1, Math.max(1, g.w - 2), Math.max(1, g.h - 2)]));
+    assert.ok(outlines.length > 0);
+    const before = modelAfter(tl, 4).swiotlb?.pools[0];
+    assert.ok(before);
+    assert.ok(!slotMapSvg(before, l, k, 'swiotlb').svg.includes('FIND'));
   });
 
   it('shows nothing before the finding happened (the state at the map)', () => {

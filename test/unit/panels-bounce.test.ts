@@ -67,7 +67,7 @@ describe('bounce buffers panel view model', () => {
 
     it('exports the slot map as SVG: the runs in use in their state colours, the caption escaped', () => {
       const pool = modelAt(tl, 8).swiotlb!.pools[0];
-      const k = { free: 'FREE', 'in-sync': 'SYNC', 'out-of-sync': 'DIFF', 'in-use': 'USE', pad: 'PAD', area: 'AREA', selected: 'SEL', background: 'BG', text: 'TXT' };
+      const k = { free: 'FREE', 'in-sync': 'SYNC', 'out-of-sync': 'DIFF', 'in-use': 'USE', pad: 'PAD', area: 'AREA', selected: 'SEL', background: 'BG', finding: 'FIND', text: 'TXT' };
       const pic = slotMapSvg(pool, layoutFor(pool.nslabs, 800), k, 'pool <0> & co');
       assert.match(pic.svg, /^<svg /);
       assert.ok(pic.svg.includes('pool &lt;0&gt; &amp; co'));

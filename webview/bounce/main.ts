@@ -1,11 +1,14 @@
 // The bounce buffers webview: the swiotlb pool picked (default, dynamic or
 // transient) as a slot map on a canvas with its areas, a table of the slot
 // runs in use, the selected run's detail with the bytes where bounce and
-// original differ, and each VDUSE instance's bounce maps. Hover shows a run,
-// click or arrows select one, Enter reveals the line that mapped it. Pool and
-// selection persist through setState for the panel serializer.
+// original differ, and each VDUSE instance's bounce maps. The DMA sanitizer's
+// findings on bounce memory are listed above (a row selects the run it
+// touched, Enter or its line link goes to the line) and outline their runs.
+// Hover shows a run, click or arrows select one, Enter reveals the line that
+// mapped it. Pool and selection persist through setState for the panel
+// serializer.
 
-import type { PoolModel, SlotRunModel, VduseModel } from '../../src/panels/bounce-model';
+import type { BounceFindingModel, PoolModel, SlotRunModel, VduseModel } from '../../src/panels/bounce-model';
 import type { BounceFromWebview, BouncePersistedState, BounceState, BounceToWebview } from '../../src/protocol';
 import { themeColour } from '../common/export-image';
 import { dropdown, fillDropdown, registerToolkit } from '../common/toolkit';
@@ -28,6 +31,7 @@ const runsBody = $<HTMLElement>('runs-body');
 const detail = $<HTMLElement>('detail');
 const vduseRoot = $<HTMLElement>('vduse');
 const swiotlbRoot = $<HTMLElement>('swiotlb');
+const findingsRoot = $<HTMLElement>('findings');
 const pos = $<HTMLElement>('pos');
 const status = $<HTMLElement>('status');
 
@@ -39,6 +43,7 @@ let nextRequest = 1;
 
 function colours(): SlotColours & { text: string } {
   return {
+    finding: themeColour('--vscode-editorError-foreground', '#f14c4c'),
     free: themeColour('--vscode-editorWidget-background', '#252526'),
     'in-sync': themeColour('--vscode-charts-green', '#89d185'),
     'out-of-sync': themeColour('--vscode-charts-red', '#f14c4c'),
@@ -113,6 +118,11 @@ function renderDetail(r: SlotRunModel | undefined): void {
     }
   }
   parts.push(dl);
+  if (r.findings) {
+    const ul = el('ul', { class: 'findings', 'aria-label': 'DMA sanitizer findings on these slots' });
+    for (const f of r.findings) ul.append(el('li', {}, lineLink(f.line), `: ${f.message}`));
+    parts.push(el('h3', {}, `DMA sanitizer: ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'} on these slots`), ul);
+  }
   if (r.diff && r.diff.differing > 0) {
     const t = el('table', { class: 'bytes', 'aria-label': 'Bytes where the bounce slot and the original differ' },
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'offset'), el('th', { scope: 'col' }, 'bounce (device sees)'), el('th', { scope: 'col' }, 'original (CPU sees)'))));
@@ -142,7 +152,8 @@ function renderRuns(): void {
       el('td', {}, r.origAddr ?? '?'),
       el('td', {}, String(r.allocSize)),
       el('td', {}, r.dir ?? '?'),
-      el('td', {}, r.inSync === null ? '?' : r.inSync ? 'in sync' : `${r.diff?.differing ?? '?'} bytes differ`),
+      el('td', {}, r.inSync === null ? '?' : r.inSync ? 'in sync' : `${r.diff?.differing ?? '?'} bytes differ`,
+        ...(r.findings ? [el('span', { class: 'finding' }, `; DMA sanitizer: line ${[...new Set(r.findings.map((f) => f.line))].join(', ')}`)] : [])),
       el('td', {}, r.mapping ? lineLink(r.mapping.line) : ''));
     tr.addEventListener('click', () => select(r.id));
     tr.addEventListener('keydown', (e) => {
@@ -205,11 +216,55 @@ function renderVduse(list: VduseModel[]): void {
   }));
 }
 
+/** The findings on bounce memory: what each touched; a row selects its slot run, Enter goes to its line. */
+function renderFindings(list: BounceFindingModel[]): void {
+  findingsRoot.hidden = list.length === 0;
+  if (list.length === 0) {
+    findingsRoot.replaceChildren();
+    return;
+  }
+  const t = el('table', { 'aria-label': 'DMA sanitizer findings on bounce memory' },
+    el('thead', {}, el('tr', {}, ...['line', 'device', 'touched', 'finding'].map((h) => el('th', { scope: 'col' }, h)))));
+  const tb = el('tbody');
+  for (const f of list) {
+    const tr = el('tr', { tabindex: '0', 'aria-label': `Line ${f.line}: ${f.message}. Enter goes to the line.` },
+      el('td', {}, lineLink(f.line)), el('td', {}, f.device ?? 'CPU'), el('td', {}, f.where.map(whereText).join(', ')), el('td', { class: 'finding' }, f.message));
+    const run = f.where.find((w) => /^p\d+\.s\d+$/.test(w));
+    const pick = (): void => {
+      if (!run) return;
+      const poolId = run.split('.')[0];
+      if (pool?.id !== poolId) showPool(poolId);
+      select(run);
+    };
+    tr.addEventListener('click', pick);
+    tr.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') vscode.postMessage({ type: 'bounce/revealLine', line: f.line });
+      else if (e.key === ' ') {
+        e.preventDefault();
+        pick();
+      }
+    });
+    tb.append(tr);
+  }
+  t.append(tb);
+  findingsRoot.replaceChildren(el('h2', {}, `DMA sanitizer: ${list.length} finding${list.length === 1 ? '' : 's'} on bounce memory`), t);
+}
+
+/** "p0.s12" as the slots it names; a VDUSE place as it is. */
+function whereText(w: string): string {
+  const m = /^p(\d+)\.s(\d+)$/.exec(w);
+  if (!m) return w;
+  const p = state?.model.swiotlb?.pools.find((x) => x.id === `p${m[1]}`);
+  const r = p?.runs.find((x) => x.id === w);
+  return `${p?.label ?? `pool ${m[1]}`} slots ${r ? `${r.index}..${r.index + r.count - 1}` : m[2]}`;
+}
+
 function render(s: BounceState): void {
   state = s;
   const p = s.position;
   pos.textContent = `${p.source === 'debug' ? 'debugger at' : 'state after'} event ${p.event + 1}${p.total !== null ? ` of ${p.total}` : ''}${p.line ? ` (line ${p.line})` : ''}`;
   summary.textContent = s.model.summary;
+  renderFindings(s.model.findings);
   const sw = s.model.swiotlb;
   swiotlbRoot.hidden = !sw;
   if (sw) {

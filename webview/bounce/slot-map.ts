@@ -2,7 +2,8 @@
 // (a 64 MiB pool is 32768 slots: one DOM node each would be far too many),
 // drawn run by run as row segments, so the cost follows the runs, not the
 // slots. Hit testing maps a pixel to a slot and a binary search finds its
-// run. The same layout gives the SVG export.
+// run. Runs a DMA sanitizer finding touched are outlined in the error
+// colour. The same layout gives the SVG export.
 
 import type { PoolModel, SlotRunModel, SlotState } from '../../src/panels/bounce-model';
 import { xml } from '../common/export-image';
@@ -16,7 +17,7 @@ export interface SlotLayout {
   height: number;
 }
 
-export type SlotColours = Record<SlotState | 'pad' | 'area' | 'selected' | 'background', string>;
+export type SlotColours = Record<SlotState | 'pad' | 'area' | 'selected' | 'background' | 'finding', string>;
 
 /**
  * Columns a row holds: a power of two (area starts, multiples of a power of
@@ -126,11 +127,19 @@ export function drawSlots(ctx: CanvasRenderingContext2D, pool: PoolModel, l: Slo
     ctx.lineTo(l.width, y);
     ctx.stroke();
   }
+  // Runs a DMA sanitizer finding touched: outlined in the error colour (the selection's outline, drawn next, sits inside it).
+  ctx.strokeStyle = k.finding;
+  ctx.lineWidth = 2;
+  for (const r of pool.runs) {
+    if (!r.findings) continue;
+    for (const g of segments(l, r.index, r.count)) ctx.strokeRect(g.x + 1, g.y + 1, Math.max(1, g.w - 2), Math.max(1, g.h - 2));
+  }
   const sel = pool.runs.find((r) => r.id === selected);
   if (sel) {
     ctx.strokeStyle = k.selected;
     ctx.lineWidth = 2;
-    for (const g of segments(l, sel.index, sel.count)) ctx.strokeRect(g.x + 1, g.y + 1, Math.max(1, g.w - 2), Math.max(1, g.h - 2));
+    const inset = sel.findings ? 3 : 1;
+    for (const g of segments(l, sel.index, sel.count)) ctx.strokeRect(g.x + inset, g.y + inset, Math.max(1, g.w - 2 * inset), Math.max(1, g.h - 2 * inset));
   }
 }
 
@@ -144,6 +153,7 @@ export function slotMapSvg(pool: PoolModel, l: SlotLayout, k: SlotColours & { te
     };
     fill(r.index + r.padSlots, r.count - r.padSlots, k[r.state]);
     if (r.padSlots > 0) fill(r.index, r.padSlots, k.pad);
+    if (r.findings) for (const g of segments(l, r.index, r.count)) parts.push(`<rect x="${g.x + 1}" y="${g.y + top + 1}" width="${Math.max(1, g.w - 2)}" height="${Math.max(1, g.h - 2)}" fill="none" stroke="${k.finding}" stroke-width="2"/>`);
   }
   for (const a of pool.areas) {
     if (a.firstSlot === 0) continue;

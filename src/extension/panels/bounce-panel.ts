@@ -28,11 +28,12 @@ const BODY = `<div class="bar" role="toolbar" aria-label="Position, pool and exp
 <span id="status" role="status"></span>
 </div>
 <section id="summary" aria-live="polite"></section>
+<section id="findings" aria-label="DMA sanitizer findings on bounce memory" hidden></section>
 <section id="swiotlb" aria-label="swiotlb">
 <h2 id="sw-usage"></h2>
 <label for="pool">Pool</label> <vscode-dropdown id="pool" aria-label="swiotlb pool"></vscode-dropdown>
 <canvas id="slots" tabindex="0" role="img" aria-label="Slot map"></canvas>
-<div class="legend" aria-hidden="true"><span class="free">free</span><span class="in-sync">in sync</span><span class="out-of-sync">bounce and original differ</span><span class="in-use">in use</span><span class="pad">padding</span></div>
+<div class="legend" aria-hidden="true"><span class="free">free</span><span class="in-sync">in sync</span><span class="out-of-sync">bounce and original differ</span><span class="in-use">in use</span><span class="pad">padding</span><span class="finding">DMA sanitizer finding</span></div>
 <p id="pool-info"></p>
 <table id="runs" aria-label="Slots in use"><thead><tr><th scope="col">slots</th><th scope="col">orig_addr</th><th scope="col">alloc_size</th><th scope="col">direction</th><th scope="col">bounce and original</th><th scope="col">mapped at</th></tr></thead><tbody id="runs-body"></tbody></table>
 <section id="detail" aria-live="polite" aria-label="Selected slot run"></section>

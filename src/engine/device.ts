@@ -4,6 +4,7 @@
 import type { IommuGroup } from './iommu/iommu-group';
 import type { Iommu } from './iommu/iommu-instance';
 import type { DomainPolicy } from './iommu/iommu-domain';
+import type { DmaDebugDevice } from './dma-debug/dma-debug';
 
 export type Bus = 'pci' | 'platform' | 'virtio';
 
@@ -51,6 +52,8 @@ export class Device {
   dmaIommu = false;
   /** Line of the declaration, for related diagnostics. */
   readonly line: number;
+  /** What dma-debug reads of the device (all of it fixed at declaration): one object, not one per DMA API call. */
+  readonly dmaDebug: DmaDebugDevice;
 
   constructor(cfg: DeviceConfig, line: number) {
     this.name = cfg.name;
@@ -69,6 +72,7 @@ export class Device {
     this.minAlignMask = cfg.minAlignMask ?? 0n;
     this.pci32bitWorkaround = cfg.bus === 'pci';
     this.line = line;
+    this.dmaDebug = { name: this.busId, driver: this.driver, maxSegmentSize: Number(this.maxSegmentSize), segmentBoundaryMask: this.segmentBoundary };
   }
 
   /** Driver name for kernel-style messages: the declared name stands for the bound driver. */

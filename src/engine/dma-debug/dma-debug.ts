@@ -171,6 +171,8 @@ export class DmaDebug {
   private nextSeq = 0;
   /** WARN_ONCE state of active_cacheline_inc_overlap(). */
   private overlapWarned = false;
+  /** debug_dma_unmap_phys's on-stack ref, filled per call (checkUnmap only reads it). */
+  private readonly unmapRef: DmaDebugRef = { devName: '', devAddr: 0n, size: 0n, type: 'phy', direction: 0, sgCallEnts: 0, paddr: 0n };
 
   /** debugfs dma-api/error_count: every err_printk(), reported or not. */
   errorCount = 0;
@@ -240,9 +242,12 @@ export class DmaDebug {
     const idx = hashFn(entry.devAddr);
     const bucket = this.hash.get(idx);
     if (!bucket) return;
-    const i = bucket.indexOf(entry);
-    if (i >= 0) bucket.splice(i, 1);
-    if (bucket.length === 0) this.hash.delete(idx);
+    // The emptied bucket stays for the next entry to land there (a driver loop maps the same address again).
+    if (bucket[bucket.length - 1] === entry) bucket.pop();
+    else {
+      const i = bucket.indexOf(entry);
+      if (i >= 0) bucket.splice(i, 1);
+    }
   }
 
   /**
@@ -374,15 +379,14 @@ export class DmaDebug {
 
   /** check_unmap(): every mismatch is reported, then the entry is dropped anyway. */
   private checkUnmap(dev: DmaDebugDevice, ref: DmaDebugRef): void {
-    const who = DmaDebug.who(dev);
     const entry = this.bucketFindExact(ref);
     if (!entry) {
       if (ref.devAddr === DMA_MAPPING_ERROR) {
-        this.errPrintk(DMA_DEBUG_CHECK.freeInvalid, who, null, 'device driver tries to free an invalid DMA memory address');
+        this.errPrintk(DMA_DEBUG_CHECK.freeInvalid, DmaDebug.who(dev), null, 'device driver tries to free an invalid DMA memory address');
       } else {
         this.errPrintk(
           DMA_DEBUG_CHECK.unmapUnknown,
-          who,
+          DmaDebug.who(dev),
           null,
           `device driver tries to free DMA memory it has not allocated [device address=${devAddrStr(ref.devAddr)}] [size=${ref.size} bytes]`,
         );
@@ -394,7 +398,7 @@ export class DmaDebug {
     if (ref.size !== entry.size) {
       this.errPrintk(
         DMA_DEBUG_CHECK.differentSize,
-        who,
+        DmaDebug.who(dev),
         entry,
         `device driver frees DMA memory with different size ${at} [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`,
       );
@@ -403,7 +407,7 @@ export class DmaDebug {
     if (ref.type !== entry.type) {
       this.errPrintk(
         DMA_DEBUG_CHECK.wrongFunction,
-        who,
+        DmaDebug.who(dev),
         entry,
         `device driver frees DMA memory with wrong function ${at} [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`,
       );
@@ -411,7 +415,7 @@ export class DmaDebug {
       // The format string has "0x%pa" and %pa already prints 0x, so the kernel's line reads "0x0x...".
       this.errPrintk(
         DMA_DEBUG_CHECK.differentCpuAddress,
-        who,
+        DmaDebug.who(dev),
         entry,
         `device driver frees DMA memory with different CPU address ${at} [size=${ref.size} bytes] ` +
           `[cpu alloc address=0x${fmtPa(entry.paddr)}] [cpu free address=0x${fmtPa(ref.paddr)}]`,
@@ -421,7 +425,7 @@ export class DmaDebug {
     if (ref.sgCallEnts !== 0 && ref.type === 'scatter-gather' && ref.sgCallEnts !== entry.sgCallEnts) {
       this.errPrintk(
         DMA_DEBUG_CHECK.unmapSgCount,
-        who,
+        DmaDebug.who(dev),
         entry,
         `device driver frees DMA sg list with different entry count [map count=${entry.sgCallEnts}] [unmap count=${ref.sgCallEnts}]`,
       );
@@ -430,7 +434,7 @@ export class DmaDebug {
     if (ref.direction !== entry.direction) {
       this.errPrintk(
         DMA_DEBUG_CHECK.differentDirection,
-        who,
+        DmaDebug.who(dev),
         entry,
         `device driver frees DMA memory with different direction ${at} [size=${ref.size} bytes] ` +
           `[mapped with ${dirName(entry.direction)}] [unmapped with ${dirName(ref.direction)}]`,
@@ -441,7 +445,7 @@ export class DmaDebug {
       // No space before '[' in the kernel's string either.
       this.errPrintk(
         DMA_DEBUG_CHECK.mapErrorNotChecked,
-        who,
+        DmaDebug.who(dev),
         entry,
         `device driver failed to check map error${at} [size=${ref.size} bytes] [mapped as ${entry.type}]`,
         'warning',
@@ -577,7 +581,12 @@ export class DmaDebug {
   /** debug_dma_unmap_phys() */
   debugDmaUnmapPhys(dev: DmaDebugDevice, dmaAddr: bigint, size: Size, dir: DmaDirection): void {
     if (this.disabled) return;
-    this.checkUnmap(dev, { devName: dev.name, devAddr: dmaAddr, size: BigInt(size), type: 'phy', direction: dir, sgCallEnts: 0, paddr: 0n });
+    const ref = this.unmapRef;
+    ref.devName = dev.name;
+    ref.devAddr = dmaAddr;
+    ref.size = BigInt(size);
+    ref.direction = dir;
+    this.checkUnmap(dev, ref);
   }
 
   /** debug_dma_map_sg(): one entry per mapped (DMA-side) segment, paired with the i-th CPU-side entry. */

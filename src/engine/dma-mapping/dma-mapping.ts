@@ -31,7 +31,7 @@ export function traceAttrs(attrs: number): string {
 }
 
 export function debugDevice(dev: Device): DmaDebugDevice {
-  return { name: dev.busId, driver: dev.driver, maxSegmentSize: Number(dev.maxSegmentSize), segmentBoundaryMask: dev.segmentBoundary };
+  return dev.dmaDebug;
 }
 
 /** dma_map_direct(): no IOMMU, or not a DMA API domain (identity). */
@@ -104,8 +104,8 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
   ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, Number(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
-    ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
-    ctx.ownership.add({ mappingKey: mappingKey(dev.name, dma), device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
+    const rec = ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
+    ctx.ownership.add({ mappingKey: rec.key, device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
     checkGranuleExposure(ctx, dev, phys, size, bounce !== null);
   }
   return dma;
@@ -125,7 +125,8 @@ export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bi
 
 /** dma_unmap_phys's body, inside its call event. */
 function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  const known = ctx.mappings.live.has(mappingKey(dev.name, addr));
+  const key = mappingKey(dev.name, addr);
+  const known = ctx.mappings.live.has(key);
   // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
   if (known) {
     const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
@@ -136,8 +137,8 @@ function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigin
   }
   ctx.trace.point('dma:dma_unmap_phys', UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, Number(size), traceAttrs(attrs));
   ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
-  ctx.mappings.end(dev.name, addr, ctx.trace.line);
-  ctx.ownership.remove(mappingKey(dev.name, addr));
+  ctx.mappings.endKey(key, dev.name, addr, ctx.trace.line);
+  ctx.ownership.remove(key);
 }
 
 /** dma_mapping_error(): an int, -ENOMEM for DMA_MAPPING_ERROR and 0 otherwise (include/linux/dma-mapping.h). */

@@ -62,26 +62,36 @@ export class MappingRecords {
     const rec: MappingRecord = {
       key: mappingKey(r.device, r.dma), device: r.device, dma: r.dma, size: r.size, phys: r.phys, dir: r.dir, bounce: r.bounce, kind: r.kind, line: r.line, live: true,
     };
+    let s = this.starts.get(rec.device);
+    if (!s) this.starts.set(rec.device, (s = { dmas: [], maxSize: 0n }));
     if (!this.live.has(rec.key)) {
-      let s = this.starts.get(rec.device);
-      if (!s) this.starts.set(rec.device, (s = { dmas: [], maxSize: 0n }));
-      s.dmas.splice(upperBound(s.dmas, rec.dma), 0, rec.dma);
+      const dmas = s.dmas;
+      // A driver loop maps above everything live (or nothing is live): append without splicing.
+      if (dmas.length === 0 || dmas[dmas.length - 1] <= rec.dma) dmas.push(rec.dma);
+      else dmas.splice(upperBound(dmas, rec.dma), 0, rec.dma);
     }
-    const s = this.starts.get(rec.device);
-    if (s && rec.size > s.maxSize) s.maxSize = rec.size;
+    if (rec.size > s.maxSize) s.maxSize = rec.size;
     this.live.set(rec.key, rec);
     return rec;
   }
 
   end(device: string, dma: bigint, line?: number): MappingRecord | undefined {
-    const key = mappingKey(device, dma);
+    return this.endKey(mappingKey(device, dma), device, dma, line);
+  }
+
+  /** end() with the mapping's key already made (mappingKey(device, dma)). */
+  endKey(key: string, device: string, dma: bigint, line?: number): MappingRecord | undefined {
     const rec = this.live.get(key);
     if (rec) {
       rec.live = false;
       if (line !== undefined) rec.endLine = line;
       this.live.delete(key);
       const s = this.starts.get(device);
-      if (s) s.dmas.splice(upperBound(s.dmas, dma) - 1, 1);
+      if (s) {
+        const dmas = s.dmas;
+        if (dmas[dmas.length - 1] === dma) dmas.pop();
+        else dmas.splice(upperBound(dmas, dma) - 1, 1);
+      }
       this.ended.push(rec);
       if (this.ended.length > ENDED_KEPT * 2) this.ended.splice(0, this.ended.length - ENDED_KEPT);
     }

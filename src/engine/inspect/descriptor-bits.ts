@@ -2,7 +2,9 @@
 // format's spec and driver: the walk panel shows these beside each read.
 // Each decoder follows the walker of its format in src/engine/io-pgtable
 // (which descriptors are tables, blocks, pages or invalid at a level), so the
-// panel never tells a different story from the walk itself.
+// panel never tells a different story from the walk itself. The fields of
+// each format are tables of bits (FieldSpec) read by one reader; a decoder
+// only says what the descriptor is at its level.
 
 import { ArmLpaeIoPgtable, armLpaeGranulePageSizes } from '../io-pgtable/arm-lpae';
 import { AppleDartIoPgtable } from '../io-pgtable/apple-dart';
@@ -38,6 +40,11 @@ export interface DescriptorBits {
   fields: DescriptorField[];
 }
 
+/** A field of a descriptor as data: one bit and what it means set and clear, or a range of bits and what each value means. */
+type FieldSpec =
+  | { name: string; bit: number; set: string; clear: string }
+  | { name: string; hi: number; lo: number; meaning: (v: number) => string; hexValue?: boolean };
+
 function bit(desc: bigint, n: number): number {
   return Number((desc >> BigInt(n)) & 1n);
 }
@@ -46,17 +53,40 @@ function bitsOf(desc: bigint, hi: number, lo: number): number {
   return Number((desc >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n));
 }
 
-function flag(desc: bigint, n: number, name: string, set: string, clear: string): DescriptorField {
-  const v = bit(desc, n);
-  return { name, bits: String(n), value: String(v), meaning: v ? set : clear };
-}
-
 function field(name: string, hi: number, lo: number, value: number | string, meaning: string): DescriptorField {
   return { name, bits: hi === lo ? String(hi) : `${hi}:${lo}`, value: typeof value === 'number' ? String(value) : value, meaning };
 }
 
+function readField(desc: bigint, spec: FieldSpec): DescriptorField {
+  if ('bit' in spec) {
+    const v = bit(desc, spec.bit);
+    return field(spec.name, spec.bit, spec.bit, v, v ? spec.set : spec.clear);
+  }
+  const v = bitsOf(desc, spec.hi, spec.lo);
+  return field(spec.name, spec.hi, spec.lo, spec.hexValue ? hex(v) : v, spec.meaning(v));
+}
+
+function readFields(desc: bigint, specs: readonly FieldSpec[]): DescriptorField[] {
+  return specs.map((spec) => readField(desc, spec));
+}
+
 function invalid(format: PgtableFormat, why: string, fields: DescriptorField[]): DescriptorBits {
   return { format, kind: 'invalid', address: null, size: null, read: null, write: null, invalidWhy: why, fields };
+}
+
+/** A descriptor that points to the next table (`read`/`write`: what it lets through, where permissions are ANDed over levels). */
+function table(format: PgtableFormat, next: bigint, fields: DescriptorField[], read: boolean | null = null, write: boolean | null = null): DescriptorBits {
+  return { format, kind: 'table', address: hex(next), size: null, read, write, invalidWhy: null, fields };
+}
+
+/** A page or block: `size` bytes at `out`. */
+function leaf(format: PgtableFormat, kind: 'page' | 'block', out: bigint, size: bigint, read: boolean, write: boolean, fields: DescriptorField[]): DescriptorBits {
+  return { format, kind, address: hex(out), size: hex(size), read, write, invalidWhy: null, fields };
+}
+
+/** A leaf's output address field: the page or block it maps. */
+function outputField(name: string, hi: number, lo: number, out: bigint, size: bigint, what = 'page'): DescriptorField {
+  return field(name, hi, lo, hex(out), `${what} of ${hex(size)}`);
 }
 
 // ---- Arm LPAE (VMSAv8-64), io-pgtable-arm.c ----
@@ -72,31 +102,47 @@ function armS2MemAttr(v: number): string {
   return 'other';
 }
 
+const ARM_VALID: FieldSpec = { name: 'valid', bit: 0, set: 'valid', clear: 'invalid: translation fault' };
+/** What a table descriptor limits below it (after its address). */
+const ARM_TABLE_LIMITS: readonly FieldSpec[] = [
+  { name: 'PXNTable', bit: 59, set: 'privileged execute never below', clear: 'no limit' },
+  { name: 'XNTable', bit: 60, set: 'execute never below', clear: 'no limit' },
+  { name: 'APTable', hi: 62, lo: 61, meaning: (v) => (v === 0 ? 'no limit on access below' : 'limits access below') },
+  { name: 'NSTable', bit: 63, set: 'non-secure', clear: 'secure state as requested' },
+];
+const ARM_SH_FIELD: FieldSpec = { name: 'SH', hi: 9, lo: 8, meaning: (v) => ARM_SH[v] };
+const ARM_AF: FieldSpec = { name: 'AF', bit: 10, set: 'accessed', clear: 'access flag fault on use' };
+/** Stage 1 leaf attributes before the output address, and the execute-never bits after it. */
+const ARM_S1_ATTRS: readonly FieldSpec[] = [
+  { name: 'AttrIndx', hi: 4, lo: 2, meaning: (v) => ARM_ATTR_INDX[v] ?? 'unused MAIR slot' },
+  { name: 'AP[1]', bit: 6, set: 'unprivileged access allowed (no IOMMU_PRIV)', clear: 'privileged only (IOMMU_PRIV)' },
+  { name: 'AP[2]', bit: 7, set: 'read-only', clear: 'read/write' },
+  ARM_SH_FIELD,
+  ARM_AF,
+  { name: 'nG', bit: 11, set: 'not global (ASID-tagged)', clear: 'global' },
+];
+const ARM_S1_XN: readonly FieldSpec[] = [
+  { name: 'PXN', bit: 53, set: 'privileged execute never', clear: 'executable' },
+  { name: 'UXN', bit: 54, set: 'execute never (IOMMU_NOEXEC)', clear: 'executable' },
+];
+/** Stage 2 leaf attributes before the output address (S2AP: bit 6 read, bit 7 write), and XN after it. */
+const ARM_S2_ATTRS: readonly FieldSpec[] = [
+  { name: 'MemAttr', hi: 5, lo: 2, hexValue: true, meaning: armS2MemAttr },
+  { name: 'S2AP', hi: 7, lo: 6, meaning: (v) => (v === 3 ? 'read/write' : v === 1 ? 'read-only' : v === 2 ? 'write-only' : 'no access (permission fault)') },
+  ARM_SH_FIELD,
+  ARM_AF,
+];
+const ARM_S2_XN: readonly FieldSpec[] = [{ name: 'XN', hi: 54, lo: 53, meaning: (v) => (v ? 'execute never (IOMMU_NOEXEC)' : 'executable') }];
+
 function decodeArmLpae(fmt: PgtableFormat, ops: ArmLpaeIoPgtable, desc: bigint, level: number): DescriptorBits {
   const type = bitsOf(desc, 1, 0);
-  const valid = flag(desc, 0, 'valid', 'valid', 'invalid: translation fault');
+  const valid = readField(desc, ARM_VALID);
   const last = level === 3;
   const typeField = field('type', 1, 1, bit(desc, 1), last ? (bit(desc, 1) ? 'page' : 'reserved at level 3') : bit(desc, 1) ? 'table' : 'block');
   if (!(desc & 1n)) return invalid(fmt, 'bit 0 (valid) is clear', [valid]);
   if (!last && type === 3) {
-    return {
-      format: fmt,
-      kind: 'table',
-      address: hex(ops.iopteToPaddr(desc)),
-      size: null,
-      read: null,
-      write: null,
-      invalidWhy: null,
-      fields: [
-        valid,
-        typeField,
-        field('next-level table address', 47, 12, hex(ops.iopteToPaddr(desc)), `level-${level + 1} table`),
-        flag(desc, 59, 'PXNTable', 'privileged execute never below', 'no limit'),
-        flag(desc, 60, 'XNTable', 'execute never below', 'no limit'),
-        field('APTable', 62, 61, bitsOf(desc, 62, 61), bitsOf(desc, 62, 61) === 0 ? 'no limit on access below' : 'limits access below'),
-        flag(desc, 63, 'NSTable', 'non-secure', 'secure state as requested'),
-      ],
-    };
+    const next = ops.iopteToPaddr(desc);
+    return table(fmt, next, [valid, typeField, field('next-level table address', 47, 12, hex(next), `level-${level + 1} table`), ...readFields(desc, ARM_TABLE_LIMITS)]);
   }
   const size = ops.blockSize(level);
   const isPage = last && type === 3;
@@ -106,130 +152,82 @@ function decodeArmLpae(fmt: PgtableFormat, ops: ArmLpaeIoPgtable, desc: bigint, 
     return invalid(fmt, `a ${hex(ops.granule)} granule has no block descriptors at level ${level}`, [valid, typeField]);
   }
   const out = ops.iopteToPaddr(desc) & ~(size - 1n);
-  const common: DescriptorField[] = [
-    valid,
-    typeField,
-    field('SH', 9, 8, bitsOf(desc, 9, 8), ARM_SH[bitsOf(desc, 9, 8)]),
-    flag(desc, 10, 'AF', 'accessed', 'access flag fault on use'),
-    field('output address', 47, 12, hex(out), `${isPage ? 'page' : 'block'} of ${hex(size)}`),
-  ];
+  const kind = isPage ? 'page' : 'block';
+  const output = outputField('output address', 47, 12, out, size, kind);
   if (ops.stage === 1) {
-    const readOnly = bit(desc, 7) === 1;
-    return {
-      format: fmt,
-      kind: isPage ? 'page' : 'block',
-      address: hex(out),
-      size: hex(size),
-      read: true,
-      write: !readOnly,
-      invalidWhy: null,
-      fields: [
-        ...common.slice(0, 2),
-        field('AttrIndx', 4, 2, bitsOf(desc, 4, 2), ARM_ATTR_INDX[bitsOf(desc, 4, 2)] ?? 'unused MAIR slot'),
-        flag(desc, 6, 'AP[1]', 'unprivileged access allowed (no IOMMU_PRIV)', 'privileged only (IOMMU_PRIV)'),
-        flag(desc, 7, 'AP[2]', 'read-only', 'read/write'),
-        ...common.slice(2, 4),
-        flag(desc, 11, 'nG', 'not global (ASID-tagged)', 'global'),
-        common[4],
-        flag(desc, 53, 'PXN', 'privileged execute never', 'executable'),
-        flag(desc, 54, 'UXN', 'execute never (IOMMU_NOEXEC)', 'executable'),
-      ],
-    };
+    return leaf(fmt, kind, out, size, true, bit(desc, 7) === 0, [valid, typeField, ...readFields(desc, ARM_S1_ATTRS), output, ...readFields(desc, ARM_S1_XN)]);
   }
-  const r = bit(desc, 6) === 1;
-  const w = bit(desc, 7) === 1;
-  return {
-    format: fmt,
-    kind: isPage ? 'page' : 'block',
-    address: hex(out),
-    size: hex(size),
-    read: r,
-    write: w,
-    invalidWhy: null,
-    fields: [
-      ...common.slice(0, 2),
-      field('MemAttr', 5, 2, hex(bitsOf(desc, 5, 2)), armS2MemAttr(bitsOf(desc, 5, 2))),
-      field('S2AP', 7, 6, bitsOf(desc, 7, 6), r && w ? 'read/write' : r ? 'read-only' : w ? 'write-only' : 'no access (permission fault)'),
-      ...common.slice(2, 4),
-      common[4],
-      field('XN', 54, 53, bitsOf(desc, 54, 53), bitsOf(desc, 54, 53) ? 'execute never (IOMMU_NOEXEC)' : 'executable'),
-    ],
-  };
+  return leaf(fmt, kind, out, size, bit(desc, 6) === 1, bit(desc, 7) === 1, [valid, typeField, ...readFields(desc, ARM_S2_ATTRS), output, ...readFields(desc, ARM_S2_XN)]);
 }
 
 // ---- Intel VT-d (intel/iommu.c dma_pte), both stages ----
 
-function vtdLeafSize(level: number): bigint {
-  return 0x1000n << BigInt(9 * (level - 1));
-}
-
 function vtdAddr(desc: bigint): bigint {
   return desc & (((1n << 52n) - 1n) & ~0xfffn);
 }
+
+/** Both stages: level 1 is a page; PS makes a level-2 (2M) or level-3 (1G) entry a leaf and is reserved elsewhere. */
+function vtdShape(desc: bigint, level: number): 'table' | 'leaf' | 'reserved PS' {
+  if (level === 1 || ((level === 2 || level === 3) && bit(desc, 7) === 1)) return 'leaf';
+  return bit(desc, 7) ? 'reserved PS' : 'table';
+}
+
+/** A VT-d leaf at `level`: a 4K page at level 1, a superpage above. */
+function vtdLeaf(fmt: PgtableFormat, desc: bigint, level: number, read: boolean, write: boolean, fields: (output: DescriptorField) => DescriptorField[]): DescriptorBits {
+  const size = 0x1000n << BigInt(9 * (level - 1));
+  const out = vtdAddr(desc) & ~(size - 1n);
+  return leaf(fmt, level === 1 ? 'page' : 'block', out, size, read, write, fields(outputField('address', 51, 12, out, size)));
+}
+
+const VTD_SECOND_RW: readonly FieldSpec[] = [
+  { name: 'R', bit: 0, set: 'read allowed (DMA_PTE_READ)', clear: 'no read' },
+  { name: 'W', bit: 1, set: 'write allowed (DMA_PTE_WRITE)', clear: 'no write' },
+];
+const VTD_SECOND_PS: FieldSpec = { name: 'PS', bit: 7, set: 'superpage (DMA_PTE_LARGE_PAGE)', clear: 'points to a table' };
+const VTD_SNP: FieldSpec = { name: 'SNP', bit: 11, set: 'snoop (DMA_PTE_SNP)', clear: 'no snoop forced' };
 
 /** Second-stage tables: R and W ANDed over the levels, PS at levels 2 (2M) and 3 (1G). */
 function decodeVtdSecond(desc: bigint, level: number): DescriptorBits {
   const fmt: PgtableFormat = 'vtd-second';
   const r = bit(desc, 0) === 1;
   const w = bit(desc, 1) === 1;
-  const rw = [flag(desc, 0, 'R', 'read allowed (DMA_PTE_READ)', 'no read'), flag(desc, 1, 'W', 'write allowed (DMA_PTE_WRITE)', 'no write')];
+  const rw = readFields(desc, VTD_SECOND_RW);
   if (!r && !w) return invalid(fmt, 'neither R nor W is set: not present', rw);
-  const ps = flag(desc, 7, 'PS', 'superpage (DMA_PTE_LARGE_PAGE)', 'points to a table');
-  const leaf = level === 1 || ((level === 2 || level === 3) && bit(desc, 7) === 1);
-  if (!leaf && bit(desc, 7)) return invalid(fmt, `PS is reserved at level ${level}`, [...rw, ps]);
-  const addr = vtdAddr(desc);
-  if (!leaf) {
-    return { format: fmt, kind: 'table', address: hex(addr), size: null, read: r, write: w, invalidWhy: null, fields: [...rw, ps, field('address', 51, 12, hex(addr), `level-${level - 1} table`)] };
-  }
-  const size = vtdLeafSize(level);
-  const out = addr & ~(size - 1n);
-  return {
-    format: fmt,
-    kind: level === 1 ? 'page' : 'block',
-    address: hex(out),
-    size: hex(size),
-    read: r,
-    write: w,
-    invalidWhy: null,
-    fields: [...rw, ...(level > 1 ? [ps] : []), flag(desc, 11, 'SNP', 'snoop (DMA_PTE_SNP)', 'no snoop forced'), field('address', 51, 12, hex(out), `page of ${hex(size)}`)],
-  };
+  const ps = readField(desc, VTD_SECOND_PS);
+  const shape = vtdShape(desc, level);
+  if (shape === 'reserved PS') return invalid(fmt, `PS is reserved at level ${level}`, [...rw, ps]);
+  if (shape === 'table') return table(fmt, vtdAddr(desc), [...rw, ps, field('address', 51, 12, hex(vtdAddr(desc)), `level-${level - 1} table`)], r, w);
+  return vtdLeaf(fmt, desc, level, r, w, (output) => [...rw, ...(level > 1 ? [ps] : []), readField(desc, VTD_SNP), output]);
 }
+
+const VTD_FIRST_PRESENT: FieldSpec = { name: 'P', bit: 0, set: 'present', clear: 'not present' };
+/** The bits every first-stage entry has, after P. */
+const VTD_FIRST_BASE: readonly FieldSpec[] = [
+  { name: 'R/W', bit: 1, set: 'writable', clear: 'read-only' },
+  { name: 'U/S', bit: 2, set: 'user accessible', clear: 'supervisor only: user requests fault' },
+  { name: 'PWT', bit: 3, set: 'write-through', clear: 'write-back' },
+  { name: 'PCD', bit: 4, set: 'cache disabled', clear: 'cacheable' },
+  { name: 'A', bit: 5, set: 'accessed', clear: 'not accessed yet' },
+];
+const VTD_FIRST_PS: FieldSpec = { name: 'PS', bit: 7, set: 'superpage', clear: 'points to a table' };
+const VTD_FIRST_DIRTY: FieldSpec = { name: 'D', bit: 6, set: 'dirty', clear: 'clean' };
+const VTD_FIRST_GLOBAL: FieldSpec = { name: 'G', bit: 8, set: 'global', clear: 'not global' };
+const VTD_FIRST_XD: FieldSpec = { name: 'XD', bit: 63, set: 'execute disable', clear: 'executable' };
 
 /** First-stage tables: x86-64 paging. Requests without PASID are user requests, so every level needs U/S. */
 function decodeVtdFirst(desc: bigint, level: number): DescriptorBits {
   const fmt: PgtableFormat = 'vtd-first';
-  const p = flag(desc, 0, 'P', 'present', 'not present');
+  const p = readField(desc, VTD_FIRST_PRESENT);
   if (!(desc & 1n)) return invalid(fmt, 'P (present) is clear', [p]);
   const us = bit(desc, 2) === 1;
-  const rwBit = bit(desc, 1) === 1;
-  const leaf = level === 1 || ((level === 2 || level === 3) && bit(desc, 7) === 1);
-  const ps = flag(desc, 7, 'PS', 'superpage', 'points to a table');
-  const base: DescriptorField[] = [
-    p,
-    flag(desc, 1, 'R/W', 'writable', 'read-only'),
-    flag(desc, 2, 'U/S', 'user accessible', 'supervisor only: user requests fault'),
-    flag(desc, 3, 'PWT', 'write-through', 'write-back'),
-    flag(desc, 4, 'PCD', 'cache disabled', 'cacheable'),
-    flag(desc, 5, 'A', 'accessed', 'not accessed yet'),
-  ];
-  if (!leaf && bit(desc, 7)) return invalid(fmt, `PS is reserved at level ${level}`, [...base, ps]);
-  const addr = vtdAddr(desc);
-  const xd = flag(desc, 63, 'XD', 'execute disable', 'executable');
-  if (!leaf) {
-    return { format: fmt, kind: 'table', address: hex(addr), size: null, read: us, write: us && rwBit, invalidWhy: null, fields: [...base, ps, field('address', 51, 12, hex(addr), `level-${level - 1} table`), xd] };
-  }
-  const size = vtdLeafSize(level);
-  const out = addr & ~(size - 1n);
-  return {
-    format: fmt,
-    kind: level === 1 ? 'page' : 'block',
-    address: hex(out),
-    size: hex(size),
-    read: us,
-    write: us && rwBit,
-    invalidWhy: null,
-    fields: [...base, flag(desc, 6, 'D', 'dirty', 'clean'), ...(level > 1 ? [ps] : []), flag(desc, 8, 'G', 'global', 'not global'), field('address', 51, 12, hex(out), `page of ${hex(size)}`), xd],
-  };
+  const write = us && bit(desc, 1) === 1;
+  const base = [p, ...readFields(desc, VTD_FIRST_BASE)];
+  const ps = readField(desc, VTD_FIRST_PS);
+  const shape = vtdShape(desc, level);
+  if (shape === 'reserved PS') return invalid(fmt, `PS is reserved at level ${level}`, [...base, ps]);
+  const xd = readField(desc, VTD_FIRST_XD);
+  if (shape === 'table') return table(fmt, vtdAddr(desc), [...base, ps, field('address', 51, 12, hex(vtdAddr(desc)), `level-${level - 1} table`), xd], us, write);
+  return vtdLeaf(fmt, desc, level, us, write, (output) => [...base, readField(desc, VTD_FIRST_DIRTY), ...(level > 1 ? [ps] : []), readField(desc, VTD_FIRST_GLOBAL), output, xd]);
 }
 
 // ---- AMD IOMMU v1, amd/io_pgtable.c ----
@@ -245,115 +243,108 @@ function amdEncodedPageSize(desc: bigint): bigint {
   return 1n << BigInt(n + 1);
 }
 
+const AMD_PRESENT: FieldSpec = { name: 'PR', bit: 0, set: 'present', clear: 'not present' };
+const AMD_NEXT_LEVEL: FieldSpec = {
+  name: 'NextLevel', hi: 11, lo: 9,
+  meaning: (v) => (v === 0 ? 'leaf of this level\'s natural size' : v === 7 ? 'leaf, size encoded in the address bits' : `table of level ${v}`),
+};
+/** The bits after the address. */
+const AMD_FLAGS: readonly FieldSpec[] = [
+  { name: 'U', bit: 59, set: 'untranslated (ATS) access allowed', clear: 'no' },
+  { name: 'FC', bit: 60, set: 'force coherent', clear: 'not forced' },
+  { name: 'IR', bit: 61, set: 'read allowed', clear: 'no read' },
+  { name: 'IW', bit: 62, set: 'write allowed', clear: 'no write' },
+];
+
 function decodeAmdV1(desc: bigint, level: number): DescriptorBits {
   const fmt: PgtableFormat = 'amd-v1';
-  const pr = flag(desc, 0, 'PR', 'present', 'not present');
+  const pr = readField(desc, AMD_PRESENT);
   if (!(desc & 1n)) return invalid(fmt, 'PR (present) is clear', [pr]);
   const next = bitsOf(desc, 11, 9);
   const r = bit(desc, 61) === 1;
   const w = bit(desc, 62) === 1;
   const addr = desc & 0x000ffffffffff000n;
-  const nextMeaning = next === 0 ? 'leaf of this level\'s natural size' : next === 7 ? 'leaf, size encoded in the address bits' : `table of level ${next}`;
-  const fields: DescriptorField[] = [
-    pr,
-    field('NextLevel', 11, 9, next, nextMeaning),
-    field('address', 51, 12, hex(addr), ''),
-    flag(desc, 59, 'U', 'untranslated (ATS) access allowed', 'no'),
-    flag(desc, 60, 'FC', 'force coherent', 'not forced'),
-    flag(desc, 61, 'IR', 'read allowed', 'no read'),
-    flag(desc, 62, 'IW', 'write allowed', 'no write'),
-  ];
+  const withAddress = (address: DescriptorField): DescriptorField[] => [pr, readField(desc, AMD_NEXT_LEVEL), address, ...readFields(desc, AMD_FLAGS)];
+  const plain = withAddress(field('address', 51, 12, hex(addr), ''));
   if (next === 0 || next === 7) {
     const size = next === 0 ? 1n << BigInt(12 + 9 * (level - 1)) : amdEncodedPageSize(desc);
-    if (size >= 1n << BigInt(12 + 9 * level)) return invalid(fmt, `a ${hex(size)} page does not fit a level-${level} entry`, fields);
+    if (size >= 1n << BigInt(12 + 9 * level)) return invalid(fmt, `a ${hex(size)} page does not fit a level-${level} entry`, plain);
     const out = addr & ~(size - 1n);
-    fields[2] = field('address', 51, 12, hex(out), `page of ${hex(size)}`);
-    return { format: fmt, kind: size === 0x1000n ? 'page' : 'block', address: hex(out), size: hex(size), read: r, write: w, invalidWhy: null, fields };
+    return leaf(fmt, size === 0x1000n ? 'page' : 'block', out, size, r, w, withAddress(outputField('address', 51, 12, out, size)));
   }
-  if (next >= level) return invalid(fmt, `NextLevel ${next} is not below level ${level}`, fields);
-  fields[2] = field('address', 51, 12, hex(addr), `level-${next} table`);
-  return { format: fmt, kind: 'table', address: hex(addr), size: null, read: r, write: w, invalidWhy: null, fields };
+  if (next >= level) return invalid(fmt, `NextLevel ${next} is not below level ${level}`, plain);
+  return table(fmt, addr, withAddress(field('address', 51, 12, hex(addr), `level-${next} table`)), r, w);
 }
 
 // ---- Apple DART, io-pgtable-dart.c ----
 
+const VALID_BIT: FieldSpec = { name: 'VALID', bit: 0, set: 'valid', clear: 'invalid' };
+/** The permission bits of a DART (t8103) and a DART2 (t6000) page entry. */
+const DART1_PROT: readonly FieldSpec[] = [
+  { name: 'SP_DIS', bit: 1, set: 'subpage protection disabled', clear: 'subpage protection on' },
+  { name: 'NO_WRITE', bit: 7, set: 'no write', clear: 'writable' },
+  { name: 'NO_READ', bit: 8, set: 'no read', clear: 'readable' },
+];
+const DART2_PROT: readonly FieldSpec[] = [
+  { name: 'NO_CACHE', bit: 1, set: 'not cached', clear: 'cacheable (IOMMU_CACHE)' },
+  { name: 'NO_WRITE', bit: 2, set: 'no write', clear: 'writable' },
+  { name: 'NO_READ', bit: 3, set: 'no read', clear: 'readable' },
+];
+const DART_SUBPAGES: readonly FieldSpec[] = [
+  { name: 'subpage end', hi: 51, lo: 40, hexValue: true, meaning: (v) => (v === 0xfff ? 'last subpage: the end of the page' : 'last subpage the device may touch') },
+  { name: 'subpage start', hi: 63, lo: 52, hexValue: true, meaning: (v) => (v === 0 ? 'first subpage: the start of the page' : 'first subpage the device may touch') },
+];
+
 function decodeAppleDart(ops: AppleDartIoPgtable, desc: bigint, level: number): DescriptorBits {
   const fmt: PgtableFormat = 'apple-dart';
-  const valid = flag(desc, 0, 'VALID', 'valid', 'invalid');
+  const valid = readField(desc, VALID_BIT);
   if (!(desc & 1n)) return invalid(fmt, 'VALID is clear', [valid]);
   const dart1 = ops.fmt === 'APPLE_DART';
   const addr = dart1 ? desc & (((1n << 36n) - 1n) & ~0xfffn) : (desc & (((1n << 38n) - 1n) & ~0x3ffn)) << 4n;
-  const addrField = dart1 ? field('address', 35, 12, hex(addr), '') : field('address >> 4', 37, 10, hex(addr), '');
-  if (level > 1) {
-    addrField.meaning = `level-${level - 1} table`;
-    return { format: fmt, kind: 'table', address: hex(addr), size: null, read: null, write: null, invalidWhy: null, fields: [valid, addrField] };
-  }
+  const [name, hi, lo] = dart1 ? ['address', 35, 12] : ['address >> 4', 37, 10];
+  if (level > 1) return table(fmt, addr, [valid, field(name, hi, lo, hex(addr), `level-${level - 1} table`)]);
   const out = addr & ~(ops.granule - 1n);
-  addrField.value = hex(out);
-  addrField.meaning = `page of ${hex(ops.granule)}`;
-  const noRead = bit(desc, dart1 ? 8 : 3) === 1;
-  const noWrite = bit(desc, dart1 ? 7 : 2) === 1;
-  const prot = dart1
-    ? [flag(desc, 1, 'SP_DIS', 'subpage protection disabled', 'subpage protection on'), flag(desc, 7, 'NO_WRITE', 'no write', 'writable'), flag(desc, 8, 'NO_READ', 'no read', 'readable')]
-    : [flag(desc, 1, 'NO_CACHE', 'not cached', 'cacheable (IOMMU_CACHE)'), flag(desc, 2, 'NO_WRITE', 'no write', 'writable'), flag(desc, 3, 'NO_READ', 'no read', 'readable')];
-  return {
-    format: fmt,
-    kind: 'page',
-    address: hex(out),
-    size: hex(ops.granule),
-    read: !noRead,
-    write: !noWrite,
-    invalidWhy: null,
-    fields: [valid, ...prot, addrField, field('subpage end', 51, 40, hex(bitsOf(desc, 51, 40)), bitsOf(desc, 51, 40) === 0xfff ? 'last subpage: the end of the page' : 'last subpage the device may touch'), field('subpage start', 63, 52, hex(bitsOf(desc, 63, 52)), bitsOf(desc, 63, 52) === 0 ? 'first subpage: the start of the page' : 'first subpage the device may touch')],
-  };
+  const prot = readFields(desc, dart1 ? DART1_PROT : DART2_PROT);
+  const noWrite = prot[1].value === '1';
+  const noRead = prot[2].value === '1';
+  return leaf(fmt, 'page', out, ops.granule, !noRead, !noWrite, [valid, ...prot, outputField(name, hi, lo, out, ops.granule), ...readFields(desc, DART_SUBPAGES)]);
 }
 
 // ---- the generic format (generic-pt.ts) ----
 
+const GENERIC_LEAF: FieldSpec = { name: 'LEAF', bit: 1, set: 'page or block', clear: 'next-level table' };
+const GENERIC_PERMS: readonly FieldSpec[] = [
+  { name: 'READ', bit: 2, set: 'readable', clear: 'no read' },
+  { name: 'WRITE', bit: 3, set: 'writable', clear: 'no write' },
+];
+
 function decodeGeneric(ops: GenericIoPgtable, desc: bigint, level: number): DescriptorBits {
   const fmt: PgtableFormat = 'generic';
-  const valid = flag(desc, 0, 'VALID', 'valid', 'invalid');
+  const valid = readField(desc, VALID_BIT);
   if (!(desc & 1n)) return invalid(fmt, 'VALID is clear', [valid]);
   const addr = desc & (((1n << 52n) - 1n) & ~0xfffn);
-  const leaf = level === ops.levels || bit(desc, 1) === 1;
-  const leafBit = flag(desc, 1, 'LEAF', 'page or block', 'next-level table');
-  if (!leaf) return { format: fmt, kind: 'table', address: hex(addr), size: null, read: null, write: null, invalidWhy: null, fields: [valid, leafBit, field('address', 51, 12, hex(addr), `level-${level + 1} table`)] };
+  const leafBit = readField(desc, GENERIC_LEAF);
+  if (level !== ops.levels && bit(desc, 1) === 0) return table(fmt, addr, [valid, leafBit, field('address', 51, 12, hex(addr), `level-${level + 1} table`)]);
   const size = ops.blockSize(level);
   const out = addr & ~(size - 1n);
-  return {
-    format: fmt,
-    kind: level === ops.levels ? 'page' : 'block',
-    address: hex(out),
-    size: hex(size),
-    read: bit(desc, 2) === 1,
-    write: bit(desc, 3) === 1,
-    invalidWhy: null,
-    fields: [valid, leafBit, flag(desc, 2, 'READ', 'readable', 'no read'), flag(desc, 3, 'WRITE', 'writable', 'no write'), field('address', 51, 12, hex(out), `page of ${hex(size)}`)],
-  };
+  return leaf(fmt, level === ops.levels ? 'page' : 'block', out, size, bit(desc, 2) === 1, bit(desc, 3) === 1, [valid, leafBit, ...readFields(desc, GENERIC_PERMS), outputField('address', 51, 12, out, size)]);
 }
+
+/** Each format's decoder; undefined when the walk's table is not of that format. */
+const DECODERS: Record<PgtableFormat, (fmt: PgtableFormat, ops: IoPgtableOps, desc: bigint, level: number) => DescriptorBits | undefined> = {
+  'arm-lpae-s1': (fmt, ops, desc, level) => (ops instanceof ArmLpaeIoPgtable ? decodeArmLpae(fmt, ops, desc, level) : undefined),
+  'arm-lpae-s2': (fmt, ops, desc, level) => (ops instanceof ArmLpaeIoPgtable ? decodeArmLpae(fmt, ops, desc, level) : undefined),
+  'vtd-second': (_fmt, _ops, desc, level) => decodeVtdSecond(desc, level),
+  'vtd-first': (_fmt, _ops, desc, level) => decodeVtdFirst(desc, level),
+  'amd-v1': (_fmt, _ops, desc, level) => decodeAmdV1(desc, level),
+  'apple-dart': (_fmt, ops, desc, level) => (ops instanceof AppleDartIoPgtable ? decodeAppleDart(ops, desc, level) : undefined),
+  generic: (_fmt, ops, desc, level) => (ops instanceof GenericIoPgtable ? decodeGeneric(ops, desc, level) : undefined),
+};
 
 /**
  * The fields of `desc` read at `level` of a table in `fmt`. `ops` is the
  * table the walk read (its granule, stage and levels shape the decoding).
  */
 export function decodeDescriptor(fmt: PgtableFormat, ops: IoPgtableOps, desc: bigint, level: number): DescriptorBits {
-  switch (fmt) {
-    case 'arm-lpae-s1':
-    case 'arm-lpae-s2':
-      if (ops instanceof ArmLpaeIoPgtable) return decodeArmLpae(fmt, ops, desc, level);
-      break;
-    case 'vtd-second':
-      return decodeVtdSecond(desc, level);
-    case 'vtd-first':
-      return decodeVtdFirst(desc, level);
-    case 'amd-v1':
-      return decodeAmdV1(desc, level);
-    case 'apple-dart':
-      if (ops instanceof AppleDartIoPgtable) return decodeAppleDart(ops, desc, level);
-      break;
-    case 'generic':
-      if (ops instanceof GenericIoPgtable) return decodeGeneric(ops, desc, level);
-      break;
-  }
-  return invalid(fmt, `no decoder for a ${ops.name} table as ${fmt}`, []);
+  return DECODERS[fmt](fmt, ops, desc, level) ?? invalid(fmt, `no decoder for a ${ops.name} table as ${fmt}`, []);
 }

@@ -41,6 +41,6 @@ export const IOVA_MAP_BODY = `<div class="bar" role="toolbar" aria-label="Positi
 <h2 id="findings-title">Granule exposure</h2>
 <vscode-data-grid id="findings-grid" aria-label="Bytes a device can reach outside its buffer" grid-template-columns="18ch 10ch 24ch 10ch 8ch"></vscode-data-grid>
 <h2 id="sanitizer-title">DMA sanitizer</h2>
-<vscode-data-grid id="sanitizer-grid" aria-label="DMA sanitizer findings at this domain's IOVAs: click a row, or Enter in it, to go to its line" title="Click a finding (or Enter) to go to its line" grid-template-columns="20ch 14ch 6ch 1fr"></vscode-data-grid>
+<vscode-data-grid id="sanitizer-grid" aria-label="DMA sanitizer findings at this domain's IOVAs: click a row, or Enter in it, to go to its line" title="Click a finding (or Enter) to go to its line" grid-template-columns="22ch 16ch 8ch 1fr"></vscode-data-grid>
 </section>
 <div id="tooltip" role="tooltip" hidden></div>`;

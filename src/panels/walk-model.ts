@@ -310,7 +310,9 @@ export function buildWalkModel(w: WalkInspect): WalkModel {
       band.output = input;
     }
     if (band.mode === 'iotlb-hit' && w.phys !== null && i === w.path.length - 1) band.output = w.phys;
-    band.note = bandNote(band.mode, { domain: p.domain });
+    band.note = band.mode === 'iotlb-hit' && w.staleIotlb
+      ? 'stale IOTLB hit: the cached translation still answers although the page table no longer maps the address (no table is read)'
+      : bandNote(band.mode, { domain: p.domain });
     if (band.output === null && band.mode !== 'iotlb-hit') faultedBefore = true;
     input = band.output;
     bands.push(band);

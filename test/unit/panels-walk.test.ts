@@ -348,8 +348,10 @@ describe('walk panel: a stale IOTLB hit in the sanitizer finding\'s words', () =
     const stale = walkAt(tl, 12, 'nic', 0xfffff000n, 'read');
     assert.equal(stale.staleIotlb, true);
     assert.equal(stale.summary, '0xfffff000 → 0x81001000 (IOTLB hit): stale IOTLB entry, after it was unmapped at line 11 (mapped at line 8): a stale IOTLB entry still translates it until the flush queue is flushed');
+    assert.deepEqual(stale.bands.map((b) => [b.mode, b.note, b.output]), [['iotlb-hit', 'stale IOTLB hit: the cached translation still answers although the page table no longer maps the address (no table is read)', '0x81001000']]);
     const live = walkAt(tl, 11, 'nic', 0xfffff000n, 'read');
     assert.equal(live.staleIotlb, false);
     assert.doesNotMatch(live.summary, /stale/);
+    assert.deepEqual(live.bands.map((b) => [b.mode, b.note]), [['iotlb-hit', 'IOTLB hit: the cached translation answers, no table is read']]);
   });
 });

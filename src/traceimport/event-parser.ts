@@ -4,6 +4,7 @@
 // decimal sizes, symbols, arrays) and mapped to the common keys.
 
 import { EVENT_FORMATS, SYMBOLS, type EventFormat } from './event-formats';
+import { traceEventClass, type TraceEventClass } from './trace-event';
 import { canonHex, canonHexDigits, decimalSize, hexSize, type Interner } from './values';
 
 export interface CompiledFormat {
@@ -16,6 +17,8 @@ export interface CompiledFormat {
   roles: Uint8Array;
   /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
   prefix: string;
+  /** The class of this format's events (one shape for all of them). */
+  eventClass: TraceEventClass;
 }
 
 export const ROLE_OWN = 0;
@@ -79,7 +82,7 @@ export function compileFormat(spec: EventFormat): CompiledFormat {
       addr = true;
     } else roles[k] = ROLE_OWN;
   });
-  return { spec, regex: new RegExp(src), fields, kinds, roles, prefix: prefix ?? spec.format };
+  return { spec, regex: new RegExp(src), fields, kinds, roles, prefix: prefix ?? spec.format, eventClass: traceEventClass() };
 }
 
 function groupFor(kind: FieldKind, alt: boolean): string {

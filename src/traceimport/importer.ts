@@ -42,7 +42,6 @@ export class CaptureImporter {
   private readonly dmesg: DmesgReader;
   private lineNo = 0;
   private pending: Pending | undefined;
-  private readonly events: CaptureEvent[] = [];
   private readonly findings: Finding[] = [];
   private readonly malformed: Malformed[] = [];
   private readonly unknownSamples: { line: number; text: string }[] = [];
@@ -100,7 +99,7 @@ export class CaptureImporter {
     const res: ImportResult = {
       format: this.detectedFormat(),
       lines: this.lineNo,
-      events: this.keepEvents ? this.events : [],
+      events: this.keepEvents ? this.allEvents : [],
       findings,
       unknown: { count: this.acct.unknown, samples: this.unknownSamples },
       malformed: this.malformed,
@@ -280,22 +279,7 @@ export class CaptureImporter {
     const names = parsed.format.fields;
     const roles = parsed.format.roles;
     const values = parsed.values;
-    // The common keys first, in one order, so events share their shape; absent ones stay undefined (left out of JSON).
-    const ev: CaptureEvent = {
-      line: no,
-      kind: spec.event,
-      system: spec.system,
-      device: undefined,
-      addr: undefined,
-      size: undefined,
-      ts: hdr.ts,
-      cpu: hdr.cpu,
-      comm: hdr.comm === undefined ? undefined : this.intern.get(hdr.comm),
-      pid: hdr.pid,
-      irq_flags: hdr.flags === undefined ? undefined : this.intern.get(hdr.flags),
-      since: spec.since,
-      endLine,
-    };
+    const ev = new parsed.format.eventClass(no, spec.event, spec.system, hdr.ts, hdr.cpu, hdr.comm === undefined ? undefined : this.intern.get(hdr.comm), hdr.pid, hdr.flags === undefined ? undefined : this.intern.get(hdr.flags), spec.since, endLine);
     for (let i = 0; i < names.length; i++) {
       const v = values[i];
       switch (roles[i]) {
@@ -319,7 +303,6 @@ export class CaptureImporter {
     this.acct.event++;
     if (hdr.style === 'bare') this.carrier.ftrace++;
     this.allEvents.push(ev);
-    if (this.keepEvents) this.events.push(ev);
     const finding = findingOfEvent(ev);
     if (finding !== undefined) this.findings.push(finding);
   }

@@ -161,6 +161,7 @@ function prepareWorkFolder() {
   writeFileSync(path.join(dirs.ws, 'swiotlb-bounce.dmas'), SWIOTLB_SCENARIO);
   writeFileSync(path.join(dirs.ws, 'overrun.dmas'), OVERRUN_SCENARIO);
   writeFileSync(path.join(dirs.ws, 'long-loop.dmas'), LONG_LOOP_SCENARIO);
+  writeFileSync(path.join(dirs.ws, 'sanitizer-panels.dmas'), SANITIZER_SCENARIO);
   // A real ftrace capture (issue 12): a fault on a freed coherent buffer.
   cpSync(path.join(root, 'test', 'fixtures', 'captures', 'real', '28-ftrace-iommu-dma-events-ath12k-6.12.log'), path.join(dirs.ws, 'ath12k.ftrace'));
   mkdirSync(path.join(dirs.ud, 'User'), { recursive: true });
@@ -1142,7 +1143,20 @@ async function checkBounceFollowsDebugger() {
       await input.waitFor({ state: 'visible', timeout: 3000 });
       return true;
     }, 20_000, 500);
-    if (!editing) throw new Error('Set Value on hi\'s bytes in Variables did not open its input');
+    if (!editing) {
+      const seen = await shot('bounce-set-value-no-input');
+      const state = await page.evaluate(() => {
+        const a = document.activeElement;
+        const menu = document.querySelector('.context-view');
+        return {
+          active: a ? `${a.tagName}.${String(a.className).slice(0, 60)} "${(a.getAttribute('aria-label') ?? '').slice(0, 60)}"` : 'none',
+          menu: menu ? (menu.textContent ?? '').slice(0, 120) : 'none',
+          inputs: document.querySelectorAll('.debug-variables input').length,
+          rows: [...document.querySelectorAll('.debug-variables .monaco-list-row')].map((r) => (r.textContent ?? '').slice(0, 30)).slice(0, 12),
+        };
+      }).catch((e) => ({ error: firstLine(e) }));
+      throw new Error(`Set Value on hi's bytes in Variables did not open its input (${seen}; ${JSON.stringify(state)})`);
+    }
     await input.fill('"pong"');
     await page.keyboard.press('Enter');
     const changed = await poll(async () => (await variableRow('bytes').innerText()).includes('70 6f 6e 67') || undefined, 10_000);
@@ -1296,6 +1310,105 @@ async function checkDebugCapture() {
   } finally {
     await page.keyboard.press('Shift+F5');
   }
+}
+
+// ---------------------------------------------------------------- DMA sanitizer findings in the panels
+
+const SANITIZER_SCENARIO = `# The e2e test opens the IOVA map, walk and bounce panels here: DMA sanitizer findings in each.
+platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000; swiotlb = 4M; cpus = 4 }
+iommu smmu0 : arm-smmu-v3 { granule = 4K; ias = 48; oas = 48 }
+device nic : pci "0000:05:00.0" { iommu = smmu0; coherent = true; dma_mask = 64; default_domain = dma-fq }
+device old : pci "0000:07:00.0" { dma_mask = 32 }
+rx = kmalloc(64)
+other = kmalloc(64)
+h = dma_map_single(nic, rx, 64, DMA_FROM_DEVICE)
+expect !dma_mapping_error(nic, h)
+expect violation "those bytes belong to \`other\`" dev_write(nic, h + 60, "12345678")
+dma_unmap_single(nic, h, 64, DMA_FROM_DEVICE)
+expect violation "after it was unmapped at line 11" dev_write(nic, h, "late")
+hi = phys_buffer(0x1_8000_0000, 8K)
+b = dma_map_page(old, hi, 0, 5000, DMA_BIDIRECTIONAL)
+expect !dma_mapping_error(old, b)
+expect violation "runs past its mapping" dev_read(old, b + 4996, 16)
+dma_unmap_page(old, b, 5000, DMA_BIDIRECTIONAL)
+`;
+
+async function checkSanitizerPanels() {
+  const file = 'sanitizer-panels.dmas';
+  const beyond = lineOf(file, 'dev_write(nic, h + 60');
+  const stale = lineOf(file, 'dev_write(nic, h, "late")');
+  const unmap = lineOf(file, 'dma_unmap_single(nic, h');
+  const bounced = lineOf(file, 'dev_read(old, b + 4996, 16)');
+  // The IOVA map from the palette: the end of the run, both findings at nic's IOVAs listed under "DMA sanitizer".
+  await freshEditors();
+  await runCommand('View: Show Explorer');
+  await openFile(file);
+  await runCommand('dmascope: Show IOVA map');
+  const map = await poll(async () => {
+    const f = await iovaMapFrame('default domain of nic', 2000);
+    return f && (await f.locator('#sanitizer-title').innerText()).startsWith('DMA sanitizer: 2 finding(s)') ? f : undefined;
+  }, 20_000);
+  if (!map) throw new Error(`missing: the IOVA map of nic's domain with "DMA sanitizer: 2 finding(s)" (${clip((await frameTexts()).find((t) => t.includes('IOVA space')) ?? 'no IOVA map frame', 200)})`);
+  const grid = map.locator('#sanitizer-grid');
+  const gridText = await grid.innerText();
+  for (const want of ['0xfffff03c', `past its mapping 0xfffff000+0x40 (line ${lineOf(file, 'h = dma_map_single')})`, 'those bytes belong to `other` (kmalloc-64 object', `after it was unmapped at line ${unmap}`, 'until the flush queue is flushed']) {
+    if (!gridText.includes(want)) throw new Error(`the DMA sanitizer grid lacks "${want}" ("${clip(gridText, 300)}")`);
+  }
+  await grid.scrollIntoViewIfNeeded();
+  await shot('sanitizer-iova-map');
+  // A click on a row goes to its finding's line; Enter in a focused row too (the cursor first elsewhere).
+  const row = (text) => grid.locator('vscode-data-grid-row', { hasText: text }).first();
+  const cursorAt = async (line) => poll(async () => ((await cursorLine()).startsWith(`Ln ${line},`) ? cursorLine() : undefined), 10_000);
+  await page.locator('.part.editor .tab', { hasText: file }).first().click();
+  await gotoLine(1);
+  await row('after it was unmapped').click();
+  const clicked = await cursorAt(stale);
+  if (!clicked) throw new Error(`clicking the stale-IOTLB row did not put the cursor on line ${stale} (status bar "${await cursorLine()}")`);
+  await page.locator('.part.editor .tab', { hasText: file }).first().click();
+  await gotoLine(1);
+  await row('belong to `other`').locator('vscode-data-grid-cell').first().focus();
+  await page.keyboard.press('Enter');
+  const entered = await cursorAt(beyond);
+  if (!entered) throw new Error(`Enter on the past-the-mapping row did not put the cursor on line ${beyond} (status bar "${await cursorLine()}")`);
+  // The walk panel on the write after the deferred-flush unmap: an IOTLB hit through the stale entry, labelled so.
+  await freshEditors();
+  await clickLensAbove(file, 'dev_write(nic, h, "late")', 'Show walk');
+  const walk = await webviewFrame('stale IOTLB', 20_000);
+  if (!walk) throw new Error(`missing: the walk panel labelling the walk of line ${stale} as a stale IOTLB hit (${clip((await frameTexts()).find((t) => t.includes('translat') || t.includes('IOTLB')) ?? 'no walk frame', 200)})`);
+  const badge = await walk.locator('#summary .badge').innerText();
+  const summary = await walk.locator('#summary').innerText();
+  if (badge !== 'stale IOTLB hit') throw new Error(`the walk's badge reads "${badge}", not "stale IOTLB hit"`);
+  const staleWords = `stale IOTLB entry, after it was unmapped at line ${unmap} (mapped at line ${lineOf(file, 'h = dma_map_single')})`;
+  if (!summary.includes(staleWords) || !summary.includes('0000:05:00.0') || !summary.includes('writes 0xfffff000')) throw new Error(`the walk's summary lacks "${staleWords}" for nic's write at 0xfffff000 ("${clip(summary, 240)}")`);
+  await shot('sanitizer-walk');
+  // The bounce panel after the read past old's bounced mapping: the finding listed, its slot run outlined and detailed.
+  await freshEditors();
+  await clickLensAbove(file, 'b = dma_map_page(old, hi, 0, 5000', 'Show bounce buffers');
+  const sw = await webviewFrame('2048 slots', 20_000);
+  if (!sw) throw new Error('missing: the bounce panel (2048 slots) after "Show bounce buffers" on old\'s map');
+  const findingsText = async () => ((await sw.locator('#findings').isVisible()) ? sw.locator('#findings').innerText() : '');
+  let listed;
+  for (let i = 0; i < 3 && !listed; i++) {
+    await sw.locator('#next').click();
+    listed = await poll(async () => {
+      const t = await findingsText();
+      return t.includes('DMA sanitizer: 1 finding on bounce memory') ? t : undefined;
+    }, 5000);
+  }
+  if (!listed) throw new Error(`stepping past line ${bounced} the bounce panel lists no DMA sanitizer finding ("${clip(await sw.evaluate(() => document.body.innerText), 240)}")`);
+  for (const want of [`line ${bounced}`, '0000:07:00.0', 'default pool slots 0..2', 'runs past its mapping 0xffc00000+0x1388', 'swiotlb slot 2 of the pool at 0xffc00000 (in use, bouncing orig_addr 0x180001000)']) {
+    if (!listed.includes(want)) throw new Error(`the bounce panel's DMA sanitizer list lacks "${want}" ("${clip(listed, 300)}")`);
+  }
+  await sw.locator('#findings tbody tr').first().click();
+  const detail = await poll(async () => {
+    const t = await sw.locator('#detail').innerText();
+    return t.includes('DMA sanitizer: 1 finding on these slots') ? t : undefined;
+  }, 5000);
+  const runRow = await sw.locator('#runs-body tr').first().innerText();
+  await shot('sanitizer-bounce');
+  if (!detail) throw new Error(`selecting the finding does not show it in the slot run's detail ("${clip(await sw.locator('#detail').innerText(), 200)}")`);
+  if (!runRow.includes(`DMA sanitizer: line ${bounced}`)) throw new Error(`the slot run's row does not name the finding's line ${bounced} ("${clip(runRow, 160)}")`);
+  return `IOVA map grid: 2 findings (past the mapping into \`other\`, stale IOTLB after the unmap at line ${unmap}); row click -> "${clicked}", Enter -> "${entered}"; walk badge "${badge}"; bounce: 1 finding on slots 0..2, detail and row name line ${bounced}`;
 }
 
 // ---------------------------------------------------------------- the IOVA map panel
@@ -1583,6 +1696,7 @@ async function main() {
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
   await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
   await check('debug-capture-iova-map', 'while debugging an ftrace capture, hovering an address names the replayed mapping that holds it, and dmascope: Show IOVA map draws the device\'s replayed mapping made at the current line', checkDebugCaptureIovaMap);
+  await check('sanitizer-panels', 'the IOVA map, walk and bounce panels show DMA sanitizer findings (past a mapping into the next object, a stale IOTLB hit after a deferred-flush unmap, past a bounced mapping); a sanitizer row goes to its line on click and on Enter', checkSanitizerPanels, 120_000);
   await check('iova-map-panel', '"Show IOVA map" on a map opens the IOVA map: its ranges, the change, hover, keys, click to the line, compare with the unmap', checkIovaMapPanel, 90_000);
   await check('iova-map-export', 'the IOVA map exports its data as JSON and the view as SVG into the workspace', checkIovaMapExport, 60_000);
   await check('panels-restore', 'after Developer: Reload Window the IOVA map is back at the same position', checkPanelsRestoreAfterReload, 90_000);

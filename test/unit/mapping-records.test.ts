@@ -54,3 +54,46 @@ describe('MappingRecords.liveOf', () => {
     assert.equal(copy.liveOf('nic', 0xfffff040n), undefined);
   });
 });
+
+describe('MappingRecords.live', () => {
+  it('lists the live mappings in the order a Map with deletes would, through remaps of the same address, many unmaps and clones (property)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        let m = new MappingRecords();
+        let model = new Map<string, { device: string; dma: bigint; line: number }>();
+        let line = 0;
+        for (const o of ops) {
+          line++;
+          if (o.kind === 'map') {
+            const rec = m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: DMA_TO_DEVICE, bounce: null, kind: 'single', line });
+            model.set(rec.key, { device: o.device, dma: o.dma, line });
+          } else if (o.kind === 'unmap') {
+            const ended = m.end(o.device, o.dma, line);
+            assert.equal(ended !== undefined, model.delete(`${o.device}@${o.dma}`));
+          } else {
+            m = m[CLONE]();
+            model = new Map(model);
+          }
+          assert.equal(m.live.size, model.size);
+          assert.deepEqual([...m.live.values()].map((r) => [r.device, r.dma, r.line]), [...model.values()].map((r) => [r.device, r.dma, r.line]));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('remaps an address in a loop with one live entry and keeps the order of one made in between', () => {
+    const m = new MappingRecords();
+    const map = (device: string, dma: bigint, line: number): void => void m.add({ device, dma, size: 4096n, phys: 0x8100_0000n, dir: DMA_TO_DEVICE, bounce: null, kind: 'single', line });
+    for (let i = 1; i <= 1000; i++) {
+      map('nvme', 0xfffff000n, i);
+      m.end('nvme', 0xfffff000n, i);
+    }
+    map('nvme', 0xfffff000n, 2001);
+    map('nic', 0xffffe000n, 2002);
+    m.end('nvme', 0xfffff000n, 2003);
+    map('nvme', 0xfffff000n, 2004);
+    assert.deepEqual([...m.live.values()].map((r) => [r.device, r.line]), [['nic', 2002], ['nvme', 2004]]);
+    assert.equal(m.ended.length, 1001);
+  });
+});

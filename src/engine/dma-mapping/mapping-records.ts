@@ -30,11 +30,88 @@ export function mappingKey(device: string, dma: bigint): string {
 
 const MAX_SAFE_DMA = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Ended slots LiveMappings keeps before it drops them (they cost a Map entry each). */
+const DEAD_SLOTS_KEPT = 64;
+
+/**
+ * The live mappings by key, in the order they were made (as a Map whose
+ * entries are deleted at unmap iterates them). An ended mapping leaves its
+ * slot empty rather than deleted, so a key mapped again next (a driver loop
+ * gets the same DMA address back) is refilled in place: a Map emptied by a
+ * delete and grown again by a set reallocates its table every pair.
+ */
+export class LiveMappings {
+  private readonly byKey = new Map<string, MappingRecord | null>();
+  private count = 0;
+  private dead = 0;
+  /** The key of the newest slot: refilling it keeps the order a delete and set would give. */
+  private newest: string | null = null;
+
+  get size(): number {
+    return this.count;
+  }
+
+  has(key: string): boolean {
+    const r = this.byKey.get(key);
+    return r !== undefined && r !== null;
+  }
+
+  get(key: string): MappingRecord | undefined {
+    return this.byKey.get(key) ?? undefined;
+  }
+
+  /** Adds or replaces the mapping at key (a replaced live one keeps its place, as Map.set does). */
+  set(key: string, rec: MappingRecord): void {
+    const cur = this.byKey.get(key);
+    if (cur === null) {
+      this.dead--;
+      this.count++;
+      if (key !== this.newest) {
+        this.byKey.delete(key);
+        this.newest = key;
+      }
+    } else if (cur === undefined) {
+      this.count++;
+      this.newest = key;
+    }
+    this.byKey.set(key, rec);
+  }
+
+  delete(key: string): boolean {
+    if (!this.has(key)) return false;
+    this.byKey.set(key, null);
+    this.count--;
+    this.dead++;
+    if (this.dead > DEAD_SLOTS_KEPT && this.dead > this.count) this.dropDead();
+    return true;
+  }
+
+  *values(): IterableIterator<MappingRecord> {
+    for (const r of this.byKey.values()) if (r !== null) yield r;
+  }
+
+  /** A copy holding copies of the records (end() changes a record). */
+  copy(): LiveMappings {
+    const c = new LiveMappings();
+    for (const [k, r] of this.byKey) c.byKey.set(k, r === null ? null : { ...r });
+    c.count = this.count;
+    c.dead = this.dead;
+    c.newest = this.newest;
+    return c;
+  }
+
+  private dropDead(): void {
+    for (const [k, r] of this.byKey) if (r === null) this.byKey.delete(k);
+    this.dead = 0;
+    if (this.newest !== null && !this.byKey.has(this.newest)) this.newest = null;
+  }
+}
+
 /** Ended mappings remembered for lookups after unmap (hovers, `expect bounced` on a stale handle). */
 const ENDED_KEPT = 4096;
 
 export class MappingRecords {
-  live = new Map<string, MappingRecord>();
+  live = new LiveMappings();
   /** The most recently ended mappings, oldest first, at most ENDED_KEPT. Never changed once here. */
   ended: MappingRecord[] = [];
   /**
@@ -47,7 +124,7 @@ export class MappingRecords {
   /** Snapshot clone: live records are copied (end() changes them), ended ones are shared (nothing changes them). */
   [CLONE](): MappingRecords {
     const copy = new MappingRecords();
-    for (const [k, r] of this.live) copy.live.set(k, { ...r });
+    copy.live = this.live.copy();
     copy.ended = this.ended.slice();
     for (const [d, s] of this.starts) copy.starts.set(d, { dmas: s.dmas.slice(), maxSize: s.maxSize });
     return copy;

@@ -14,38 +14,72 @@ export interface MappedRange {
   line: number;
 }
 
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Map key of a start IOVA: a Number when exact (hashed faster than a BigInt). */
+function keyOf(iova: bigint): number | bigint {
+  return iova <= MAX_EXACT ? Number(iova) : iova;
+}
+
+/** Unmapped slots kept before they are dropped. */
+const DEAD_SLOTS_KEPT = 64;
+
 export class DomainMappedRanges {
-  /** Keyed by start IOVA; ranges never overlap (iommu_map refuses to map over a live entry). */
-  private readonly byIova = new Map<bigint, MappedRange>();
+  /**
+   * Keyed by start IOVA; ranges never overlap (iommu_map refuses to map over
+   * a live entry). An unmapped range leaves its slot empty (null) rather than
+   * deleted: the next map at that IOVA (the IOVA caches hand it straight back)
+   * refills it without the Map shrinking and growing again.
+   */
+  private readonly byIova = new Map<number | bigint, MappedRange | null>();
+  private count = 0;
+  private dead = 0;
 
   get size(): number {
-    return this.byIova.size;
+    return this.count;
   }
 
   add(iova: bigint, phys: bigint, size: bigint, prot: number, line: number): void {
-    this.byIova.set(iova, { iova, phys, size, prot, line });
+    const key = keyOf(iova);
+    const cur = this.byIova.get(key);
+    if (cur === null) this.dead--;
+    if (cur === undefined || cur === null) this.count++;
+    this.byIova.set(key, { iova, phys, size, prot, line });
+  }
+
+  private drop(key: number | bigint): void {
+    this.byIova.set(key, null);
+    this.count--;
+    this.dead++;
   }
 
   /** iommu_unmap of [iova, iova + size): drops what it covers, keeps the parts of ranges it cuts. */
   remove(iova: bigint, size: bigint): void {
     if (size <= 0n) return;
-    const exact = this.byIova.get(iova);
-    if (exact && exact.size === size) {
-      this.byIova.delete(iova);
-      return;
+    const key = keyOf(iova);
+    const exact = this.byIova.get(key);
+    if (exact && exact.size === size) this.drop(key);
+    else {
+      const end = iova + size;
+      for (const r of [...this.byIova.values()]) {
+        if (r === null) continue;
+        const rEnd = r.iova + r.size;
+        if (rEnd <= iova || r.iova >= end) continue;
+        this.drop(keyOf(r.iova));
+        if (r.iova < iova) this.add(r.iova, r.phys, iova - r.iova, r.prot, r.line);
+        if (rEnd > end) this.add(end, r.phys + (end - r.iova), rEnd - end, r.prot, r.line);
+      }
     }
-    const end = iova + size;
-    for (const r of [...this.byIova.values()]) {
-      const rEnd = r.iova + r.size;
-      if (rEnd <= iova || r.iova >= end) continue;
-      this.byIova.delete(r.iova);
-      if (r.iova < iova) this.add(r.iova, r.phys, iova - r.iova, r.prot, r.line);
-      if (rEnd > end) this.add(end, r.phys + (end - r.iova), rEnd - end, r.prot, r.line);
+    if (this.dead > DEAD_SLOTS_KEPT && this.dead > this.count) {
+      for (const [k, r] of this.byIova) if (r === null) this.byIova.delete(k);
+      this.dead = 0;
     }
   }
 
   /** All ranges, by IOVA. */
   list(): MappedRange[] {
-    return [...this.byIova.values()].sort((a, b) => (a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0));
+    const out: MappedRange[] = [];
+    for (const r of this.byIova.values()) if (r !== null) out.push(r);
+    return out.sort((a, b) => (a.iova < b.iova ? -1 : a.iova > b.iova ? 1 : 0));
   }
 }

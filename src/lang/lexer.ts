@@ -4,7 +4,8 @@
 
 import type { Diagnostic } from './run-result';
 import type { Span } from './ast';
-import { type Token, type TokenKind, type Punct, TWO_CHAR_PUNCT, ONE_CHAR_PUNCT, makeDiagnostic, pushCapped } from './tokens';
+import { type Token, TWO_CHAR_PUNCT, ONE_CHAR_PUNCT, makeDiagnostic, pushCapped } from './tokens';
+import { KIND_CODE, K_BYTES, K_EOF, K_IDENT, K_INVALID, K_NEWLINE, K_NUMBER, K_STRING, TokenTable } from './token-table';
 
 export const U64_MAX = (1n << 64n) - 1n;
 
@@ -34,6 +35,12 @@ const PUNCT_START = new Uint8Array(128);
 for (const p of [...ONE_CHAR_PUNCT, ...TWO_CHAR_PUNCT]) PUNCT_START[p.charCodeAt(0)] = 1;
 const isPunctStart = (c: number): boolean => c < 128 && PUNCT_START[c] === 1;
 
+/** Row code of each one-character punctuation, by its character code. */
+const ONE_CHAR_CODE = new Int16Array(128).fill(-1);
+for (const p of ONE_CHAR_PUNCT) ONE_CHAR_CODE[p.charCodeAt(0)] = KIND_CODE.get(p)!;
+/** Row code of each two-character punctuation, by its two character codes (c0 * 128 + c1). */
+const TWO_CHAR_CODE = new Map<number, number>(TWO_CHAR_PUNCT.map((p) => [p.charCodeAt(0) * 128 + p.charCodeAt(1), KIND_CODE.get(p)!]));
+
 /** Characters that begin some valid token or separator; anything else is garbage. */
 function startsSomething(c: number): boolean {
   return isIdentStart(c) || isDigit(c) || isBlank(c) || isLineBreak(c) || c === 34 || c === 35 || c === 92 || isPunctStart(c);
@@ -61,10 +68,10 @@ function describeChar(ch: string): string {
 }
 
 /**
- * Produces tokens on demand, so a megabyte of source never sits in memory as
- * a token array (tokens die young and cost the garbage collector nothing).
- * The parser can restart the lexer at any token it still holds; diagnostics
- * for source already lexed once are not repeated.
+ * Produces tokens on demand into a TokenTable (rows, not objects), so a
+ * megabyte of source never becomes a token object array. The parser reads
+ * rows by number and can go back to any row it read; the editor's readers
+ * take Token objects from next().
  */
 export class Lexer {
   private pos = 0;
@@ -73,22 +80,29 @@ export class Lexer {
   private firstOnLine = true;
   /** Blank lines collapse: no newline token right after another (or at the start). */
   private afterNewline = true;
-  private current: Token | undefined;
-  /** Source before this offset was lexed before: its errors are already reported. */
-  private reportedUpTo = 0;
+  /** Row of the token the last step produced, -1 while a step produced none. */
+  private current = -1;
+  /** Row of the eof token once the end is reached. */
+  private eofRow = -1;
   readonly diagnostics: Diagnostic[] = [];
+  readonly table: TokenTable;
 
-  constructor(private readonly src: string) {}
+  constructor(private readonly src: string) {
+    // About one token per four characters of a typical scenario; the table grows if there are more.
+    this.table = new TokenTable(src, Math.max(64, src.length >> 2));
+  }
 
-  /** The next token; `eof` forever at the end. */
-  next(): Token {
+  /** Lexes the next token into the table; returns its row (the eof row forever at the end). */
+  scan(): number {
+    if (this.eofRow >= 0) return this.eofRow;
     const src = this.src;
     const n = src.length;
-    this.current = undefined;
-    let tok: Token | undefined;
-    while (tok === undefined) {
-      if (this.pos >= n) this.push('eof', n, n);
-      else {
+    this.current = -1;
+    while (this.current < 0) {
+      if (this.pos >= n) {
+        this.push(K_EOF, n, n);
+        this.eofRow = this.current;
+      } else {
         const c = src.charCodeAt(this.pos);
         if (isBlank(c)) this.pos++;
         else if (isLineBreak(c)) this.newline();
@@ -100,19 +114,13 @@ export class Lexer {
         else if (isPunctStart(c)) this.punct();
         else this.garbage();
       }
-      tok = this.current;
     }
-    if (tok.end > this.reportedUpTo) this.reportedUpTo = tok.end;
-    return tok;
+    return this.current;
   }
 
-  /** Continues lexing from `tok` (which the lexer made earlier) as if nothing after it had been read. */
-  restartAt(tok: Token): void {
-    this.pos = tok.start;
-    this.line = tok.line;
-    this.lineStart = tok.start - (tok.column - 1);
-    this.firstOnLine = tok.firstOnLine;
-    this.afterNewline = false;
+  /** The next token as an object; `eof` forever at the end. */
+  next(): Token {
+    return this.table.token(this.scan());
   }
 
   private span(start: number, end: number): Span {
@@ -121,23 +129,13 @@ export class Lexer {
   }
 
   private error(start: number, end: number, message: string, code = 'parse'): void {
-    if (start < this.reportedUpTo) return;
     pushCapped(this.diagnostics, makeDiagnostic(this.span(start, end), code, message));
   }
 
-  private push(kind: TokenKind, start: number, end: number, extra?: Partial<Pick<Token, 'value' | 'str' | 'bytes'>>): Token {
-    // One object shape for every token keeps the parser's property reads monomorphic;
-    // punctuation reuses its kind string instead of slicing the source.
-    const isText = kind === 'ident' || kind === 'number' || kind === 'string' || kind === 'bytes' || kind === 'invalid';
-    const tok: Token = {
-      kind, start, end, line: this.line, column: start - this.lineStart + 1,
-      firstOnLine: this.firstOnLine, text: isText ? this.src.slice(start, end) : kind === 'newline' || kind === 'eof' ? '' : kind,
-      value: extra?.value, str: extra?.str, bytes: extra?.bytes,
-    };
+  private push(code: number, start: number, end: number, payload?: bigint | string | Uint8Array, payload2?: Uint8Array): void {
+    this.current = this.table.push(code, start, end, this.line, start - this.lineStart + 1, this.firstOnLine, payload, payload2);
     this.firstOnLine = false;
-    this.afterNewline = kind === 'newline';
-    this.current = tok;
-    return tok;
+    this.afterNewline = code === K_NEWLINE;
   }
 
   private newline(): void {
@@ -145,7 +143,7 @@ export class Lexer {
     const c = this.src.charCodeAt(this.pos);
     this.pos += c === 13 && this.src.charCodeAt(this.pos + 1) === 10 ? 2 : 1;
     // Blank lines carry no meaning: one newline token per run of them.
-    if (!this.afterNewline) this.push('newline', start, start);
+    if (!this.afterNewline) this.push(K_NEWLINE, start, start);
     this.line++;
     this.lineStart = this.pos;
     this.firstOnLine = true;
@@ -176,7 +174,7 @@ export class Lexer {
     }
     this.error(start, start + 1, "'\\' continues a line only at the end of the line");
     this.pos = start + 1;
-    this.push('invalid', start, start + 1);
+    this.push(K_INVALID, start, start + 1);
   }
 
   private number(): void {
@@ -192,7 +190,12 @@ export class Lexer {
     const bodyStart = p;
     while (p < src.length && isIdentPart(src.charCodeAt(p))) p++;
     this.pos = p;
-    const tok = this.push('number', start, p, { value: 0n });
+    this.push(K_NUMBER, start, p, this.numberValue(start, bodyStart, p, base));
+  }
+
+  /** The value of the number at `start`..`end` (0 after a bad digit, U64_MAX when too large; both reported). */
+  private numberValue(start: number, bodyStart: number, p: number, base: number): bigint {
+    const src = this.src;
     let bodyEnd = p;
     let mult = 1n;
     const last = src[p - 1];
@@ -208,15 +211,15 @@ export class Lexer {
         const ch = src[i] ?? '';
         const hint = i === bodyEnd - 1 && /[kmgt]/.test(ch) ? ` (size suffixes are K M G T, upper case)` : '';
         const what = base === 16 ? 'hex' : base === 2 ? 'binary' : 'decimal';
-        this.error(i, i + 1, `invalid ${what} digit '${ch}' in number ${tok.text}${hint}`);
-        return;
+        this.error(i, i + 1, `invalid ${what} digit '${ch}' in number ${src.slice(start, p)}${hint}`);
+        return 0n;
       }
       if (c === 48 && ndigits === leadingZeros) leadingZeros++;
       ndigits++;
     }
     if (ndigits === 0) {
-      this.error(start, p, `number ${tok.text} has no digits`);
-      return;
+      this.error(start, p, `number ${src.slice(start, p)} has no digits`);
+      return 0n;
     }
     let value: bigint | undefined;
     if (ndigits - leadingZeros <= (MAX_DIGITS[base] ?? 20)) {
@@ -227,11 +230,11 @@ export class Lexer {
       else value = BigInt((base === 16 ? '0x' : base === 2 ? '0b' : '') + digits) * mult;
     }
     if (value === undefined || value > U64_MAX) {
-      this.error(start, p, `integer ${tok.text.length > 40 ? tok.text.slice(0, 40) + '...' : tok.text} does not fit in 64 bits (max 0xffff_ffff_ffff_ffff)`, 'out-of-range');
-      tok.value = U64_MAX;
-      return;
+      const text = src.slice(start, p);
+      this.error(start, p, `integer ${text.length > 40 ? text.slice(0, 40) + '...' : text} does not fit in 64 bits (max 0xffff_ffff_ffff_ffff)`, 'out-of-range');
+      return U64_MAX;
     }
-    tok.value = value;
+    return value;
   }
 
   private ident(): void {
@@ -244,7 +247,7 @@ export class Lexer {
       return;
     }
     this.pos = p;
-    this.push('ident', start, p);
+    this.push(K_IDENT, start, p);
   }
 
   /** Scans to the closing quote of a string starting at `quote`; returns the content end and whether it closed. */
@@ -270,7 +273,7 @@ export class Lexer {
     const content = src.slice(quote + 1, contentEnd);
     if (content.indexOf('\\') < 0) {
       // No escapes (the common case): the text is the source, the bytes its UTF-8.
-      this.push('string', start, end, { str: content, bytes: utf8Bytes(content) });
+      this.push(K_STRING, start, end, content, utf8Bytes(content));
       return;
     }
     const bytes: number[] = [];
@@ -318,7 +321,7 @@ export class Lexer {
         p += e === '' ? 1 : 2;
       }
     }
-    this.push('string', start, end, { str: text, bytes: Uint8Array.from(bytes) });
+    this.push(K_STRING, start, end, text, Uint8Array.from(bytes));
   }
 
   /** `hex"de ad be ef"`: pairs of hex digits, blanks allowed between bytes. */
@@ -343,21 +346,21 @@ export class Lexer {
       }
     }
     if (pending >= 0) this.error(pendingAt, pendingAt + 1, 'odd number of hex digits: a byte needs two');
-    this.push('bytes', start, end, { bytes: Uint8Array.from(bytes) });
+    this.push(K_BYTES, start, end, Uint8Array.from(bytes));
   }
 
   private punct(): void {
     const src = this.src;
     const start = this.pos;
-    const two = src.slice(start, start + 2);
-    const p2 = TWO_CHAR_PUNCT.find((p) => p === two);
-    if (p2 !== undefined) {
+    const c = src.charCodeAt(start);
+    const two = TWO_CHAR_CODE.get(c * 128 + src.charCodeAt(start + 1));
+    if (two !== undefined) {
       this.pos += 2;
-      this.push(p2, start, start + 2);
+      this.push(two, start, start + 2);
       return;
     }
     this.pos += 1;
-    this.push(src[start] as Punct, start, start + 1);
+    this.push(ONE_CHAR_CODE[c]!, start, start + 1);
   }
 
   /** A run of characters that begin nothing: one diagnostic and one token for the whole run. */
@@ -370,7 +373,7 @@ export class Lexer {
     const first = String.fromCodePoint(src.codePointAt(start) ?? 0);
     const more = p - start > first.length ? ` (and ${p - start - first.length} more)` : '';
     this.error(start, p, `unexpected ${describeChar(first)}${more}`);
-    this.push('invalid', start, p);
+    this.push(K_INVALID, start, p);
   }
 }
 

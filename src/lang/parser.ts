@@ -12,9 +12,13 @@ import type {
 } from './ast';
 import type { Diagnostic } from './run-result';
 import {
-  type Token, type TokenKind, tokenSpan, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
+  type TokenKind, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
 } from './tokens';
 import { Lexer, matchBraces } from './lexer';
+import { K_EOF, K_NEWLINE, type TokenTable } from './token-table';
+
+/** A token: its row in the lexer's TokenTable. */
+type Token = number;
 import { scenarioTooLarge } from './limits';
 
 /** Deepest bracket/block/operator nesting accepted; keeps every tree walk far from the JS stack limit. */
@@ -55,14 +59,11 @@ function isStatementEnd(k: TokenKind): boolean {
   return k === 'newline' || k === ';' || k === 'eof' || k === '}';
 }
 
-/** Lookahead ring size (a power of two); the parser never looks more than a few tokens ahead. */
-const RING = 16;
-
 class Parser {
-  /** Lookahead ring of raw tokens (newlines included) read from the lexer but not consumed. */
-  private readonly ring: Token[] = new Array<Token>(RING);
-  private head = 0;
-  private count = 0;
+  /** The lexer's rows; the parser reads tokens by row. */
+  private readonly tt: TokenTable;
+  /** Row of the next raw token (newlines included) not consumed yet. */
+  private cur = 0;
   /** >0 inside `(`, `[` or a record `{` of an expression: newlines there are insignificant. */
   private nl = 0;
   private depth = 0;
@@ -81,39 +82,54 @@ class Parser {
   private skipped: { nl: Token; next: Token }[] = [];
 
   constructor(private readonly lexer: Lexer, source: string, readonly diagnostics: Diagnostic[]) {
+    this.tt = lexer.table;
     this.braces = matchBraces(source);
     this.last = this.raw(0);
   }
 
   // ---- token access --------------------------------------------------------
 
-  /** The k-th raw token ahead (newlines included). */
+  /** The k-th raw token ahead (newlines included); lexed on first use. */
   private raw(k: number): Token {
-    while (this.count <= k) {
-      this.ring[(this.head + this.count) & (RING - 1)] = this.lexer.next();
-      this.count++;
+    const i = this.cur + k;
+    const tt = this.tt;
+    while (i >= tt.count) {
+      const row = this.lexer.scan();
+      if (tt.code(row) === K_EOF) return row;
     }
-    return this.ring[(this.head + k) & (RING - 1)]!;
+    return i;
   }
 
   private consumeRaw(): Token {
     const t = this.raw(0);
-    if (t.kind !== 'eof') {
-      this.head = (this.head + 1) & (RING - 1);
-      this.count--;
-    }
+    if (this.tt.code(t) !== K_EOF) this.cur = t + 1;
     return t;
   }
 
-  /** Continues from `t`, a token read earlier (rewinds the lexer). */
+  /** Continues from `t`, a token read earlier. */
   private restartAt(t: Token): void {
-    this.lexer.restartAt(t);
-    this.count = 0;
+    this.cur = t;
+  }
+
+  private kind(t: Token): TokenKind {
+    return this.tt.kind(t);
+  }
+
+  private text(t: Token): string {
+    return this.tt.text(t);
+  }
+
+  private spanOf(t: Token): Span {
+    return this.tt.span(t);
+  }
+
+  private describe(t: Token): string {
+    return describeToken(this.tt.kind(t), this.tt.text(t));
   }
 
   private get tok(): Token {
     if (this.nl > 0) {
-      while (this.raw(0).kind === 'newline') {
+      while (this.tt.code(this.raw(0)) === K_NEWLINE) {
         const nl = this.consumeRaw();
         this.skipped.push({ nl, next: this.raw(0) });
       }
@@ -123,13 +139,12 @@ class Parser {
 
   /** The k-th token after the current one (newlines skipped where they are insignificant). */
   private peek(k: number): Token {
-    // No closure for the newline skip: this runs for most statements and call arguments.
     const skipNewlines = this.nl > 0;
     let j = 0;
-    if (skipNewlines) while (this.raw(j).kind === 'newline') j++;
+    if (skipNewlines) while (this.tt.code(this.raw(j)) === K_NEWLINE) j++;
     for (let n = 0; n < k; n++) {
-      if (this.raw(j).kind !== 'eof') j++;
-      if (skipNewlines) while (this.raw(j).kind === 'newline') j++;
+      if (this.tt.code(this.raw(j)) !== K_EOF) j++;
+      if (skipNewlines) while (this.tt.code(this.raw(j)) === K_NEWLINE) j++;
     }
     return this.raw(j);
   }
@@ -152,51 +167,51 @@ class Parser {
 
   private failAt(t: Token, expected: string): never {
     // The lexer already reported the bad characters; a second message would only repeat it.
-    if (t.kind === 'invalid') throw FAIL;
-    this.fail(tokenSpan(t), `expected ${expected}, found ${describeToken(t)}`);
+    if (this.kind(t) === 'invalid') throw FAIL;
+    this.fail(this.spanOf(t), `expected ${expected}, found ${this.describe(t)}`);
   }
 
   private expectKind(kind: TokenKind, expected: string): Token {
-    if (this.tok.kind !== kind) this.failAt(this.tok, expected);
+    if (this.kind(this.tok) !== kind) this.failAt(this.tok, expected);
     return this.advance();
   }
 
   private name(expected: string): Name {
     const t = this.tok;
-    if (t.kind !== 'ident') this.failAt(t, expected);
+    if (this.kind(t) !== 'ident') this.failAt(t, expected);
     this.advance();
-    return { text: t.text, span: tokenSpan(t) };
+    return { text: this.text(t), span: this.spanOf(t) };
   }
 
   /** An identifier, joined with `-`-separated identifiers that touch it (`arm-smmu-v3`). */
   private word(expected: string): Name {
     const first = this.tok;
-    if (first.kind !== 'ident') this.failAt(first, expected);
+    if (this.kind(first) !== 'ident') this.failAt(first, expected);
     this.advance();
-    let text = first.text;
+    let text = this.text(first);
     let end = first;
     for (;;) {
       const dash = this.raw(0);
       const next = this.raw(1);
-      if (dash.kind !== '-' || dash.start !== end.end || next.kind !== 'ident' || next.start !== dash.end) break;
-      text += '-' + next.text;
+      if (this.kind(dash) !== '-' || this.tt.start(dash) !== this.tt.end(end) || this.kind(next) !== 'ident' || this.tt.start(next) !== this.tt.end(dash)) break;
+      text += '-' + this.text(next);
       this.consumeRaw();
       this.consumeRaw();
       end = next;
       this.last = next;
     }
-    return { text, span: joinSpans(tokenSpan(first), tokenSpan(end)) };
+    return { text, span: joinSpans(this.spanOf(first), this.spanOf(end)) };
   }
 
   /** From `start` to the end of the last consumed token. */
   private spanFrom(start: Span): Span {
     const l = this.last;
-    return { start: start.start, end: l.end, line: start.line, column: start.column, endLine: l.line, endColumn: l.column + (l.end - l.start) };
+    return { start: start.start, end: this.tt.end(l), line: start.line, column: start.column, endLine: this.tt.line(l), endColumn: this.tt.column(l) + (this.tt.end(l) - this.tt.start(l)) };
   }
 
   private enter(at: Span | Token): void {
     // A token is taken as is: its span is built only on the failure path, not once per bracket.
-    if (++this.depth > MAX_NESTING) this.fail('kind' in at ? tokenSpan(at) : at, `nesting deeper than ${MAX_NESTING} levels`);
+    if (++this.depth > MAX_NESTING) this.fail(typeof at === 'number' ? this.spanOf(at) : at, `nesting deeper than ${MAX_NESTING} levels`);
   }
 
   private leave(): void {
@@ -215,11 +230,11 @@ class Parser {
     this.nl = 0;
     for (;;) {
       const t = this.raw(0);
-      if (t.kind === 'eof' || t.kind === 'newline' || t.kind === ';' || t.kind === '}') return;
+      if (this.kind(t) === 'eof' || this.kind(t) === 'newline' || this.kind(t) === ';' || this.kind(t) === '}') return;
       this.consumeRaw();
-      const close = t.kind === '{' ? this.braces.get(t.start) : undefined;
+      const close = this.kind(t) === '{' ? this.braces.get(this.tt.start(t)) : undefined;
       if (close !== undefined) {
-        while (this.raw(0).kind !== 'eof' && this.raw(0).start !== close) this.consumeRaw();
+        while (this.kind(this.raw(0)) !== 'eof' && this.tt.start(this.raw(0)) !== close) this.consumeRaw();
         this.consumeRaw();
       }
     }
@@ -227,7 +242,7 @@ class Parser {
 
   private skipSeparators(alsoComma = false): void {
     for (;;) {
-      const k = this.raw(0).kind;
+      const k = this.kind(this.raw(0));
       if (k === 'newline' || k === ';' || (alsoComma && k === ',')) this.consumeRaw();
       else return;
     }
@@ -257,9 +272,9 @@ class Parser {
     for (;;) {
       this.skipSeparators();
       const t = this.raw(0);
-      if (t.kind === 'eof') break;
-      if (t.kind === '}') {
-        this.report(tokenSpan(t), "unmatched '}'");
+      if (this.kind(t) === 'eof') break;
+      if (this.kind(t) === '}') {
+        this.report(this.spanOf(t), "unmatched '}'");
         this.consumeRaw();
         continue;
       }
@@ -267,12 +282,12 @@ class Parser {
       if (s !== undefined) body.push(s);
     }
     const end = this.raw(0);
-    const span: Span = { start: 0, end: sourceLength, line: 1, column: 1, endLine: end.line, endColumn: end.column };
+    const span: Span = { start: 0, end: sourceLength, line: 1, column: 1, endLine: this.tt.line(end), endColumn: this.tt.column(end) };
     return { kind: 'program', body, span };
   }
 
   private statementGuarded(): Statement | undefined {
-    this.stmtColumn = this.raw(0).column;
+    this.stmtColumn = this.tt.column(this.raw(0));
     if (this.nl === 0 && this.skipped.length > 0) this.skipped = [];
     return this.guarded(this.statementFn);
   }
@@ -293,21 +308,22 @@ class Parser {
   private endOfStatement(): void {
     const t = this.raw(0);
     // firstOnLine: a block closed by layout already consumed the line break.
-    if (isStatementEnd(t.kind) || t.firstOnLine) return;
-    if (t.kind !== 'invalid') this.report(tokenSpan(t), `expected end of line after the statement, found ${describeToken(t)}`);
+    if (isStatementEnd(this.kind(t)) || this.tt.firstOnLine(t)) return;
+    if (this.kind(t) !== 'invalid') this.report(this.spanOf(t), `expected end of line after the statement, found ${this.describe(t)}`);
     this.recover();
   }
 
   private statement(): Statement {
     const t = this.tok;
-    if (t.kind === 'ident') {
+    if (this.kind(t) === 'ident') {
       const next = this.peek(1);
-      if (RESERVED_WORDS.has(t.text) && next.kind === '=') this.fail(tokenSpan(t), `'${t.text}' is a reserved word and cannot be assigned`);
-      switch (t.text) {
-        case 'platform': if (next.kind === '{') return this.platformDecl(); break;
-        case 'iommu': if (next.kind === 'ident') return this.iommuDecl(); break;
-        case 'device': if (next.kind === 'ident') return this.deviceDecl(); break;
-        case 'mm': if (next.kind === 'ident') return this.mmDecl(); break;
+      const word = this.text(t);
+      if (RESERVED_WORDS.has(word) && this.kind(next) === '=') this.fail(this.spanOf(t), `'${word}' is a reserved word and cannot be assigned`);
+      switch (word) {
+        case 'platform': if (this.kind(next) === '{') return this.platformDecl(); break;
+        case 'iommu': if (this.kind(next) === 'ident') return this.iommuDecl(); break;
+        case 'device': if (this.kind(next) === 'ident') return this.deviceDecl(); break;
+        case 'mm': if (this.kind(next) === 'ident') return this.mmDecl(); break;
         case 'for': return this.forStmt();
         case 'expect': return this.expectStmt();
         case 'print': return this.printStmt();
@@ -315,14 +331,14 @@ class Parser {
         default: break;
       }
     }
-    const start = tokenSpan(t);
+    const start = this.spanOf(t);
     const expr = this.expr();
-    if (this.tok.kind !== '=') return { kind: 'expr', expr, span: expr.span };
+    if (this.kind(this.tok) !== '=') return { kind: 'expr', expr, span: expr.span };
     const eq = this.advance();
     const target = this.assignTarget(expr);
     let value = this.guarded(this.exprFn);
     // Keep the assignment so the name stays defined; the value's diagnostic is already out.
-    value ??= { kind: 'error', span: joinSpans(spanAfter(tokenSpan(eq)), tokenSpan(this.last)) };
+    value ??= { kind: 'error', span: joinSpans(spanAfter(this.spanOf(eq)), this.spanOf(this.last)) };
     const assign: AssignStmt = { kind: 'assign', target, value, span: this.spanFrom(start) };
     return assign;
   }
@@ -339,17 +355,17 @@ class Parser {
   /** `{ item; item \n item }`. An unclosed `{` ends at the first line indented no deeper than `indentColumn`. */
   private block<T>(indentColumn: number, what: string, item: () => T | undefined, commaSeparates: boolean): T[] {
     const open = this.tok;
-    if (open.kind !== '{') this.failAt(open, `'{' to open the ${what}`);
+    if (this.kind(open) !== '{') this.failAt(open, `'{' to open the ${what}`);
     this.enter(open);
-    const closed = this.braces.has(open.start);
+    const closed = this.braces.has(this.tt.start(open));
     this.advance();
     const items: T[] = [];
     for (;;) {
       this.skipSeparators(commaSeparates);
       const t = this.raw(0);
-      if (t.kind === '}') { this.advance(); break; }
-      if (t.kind === 'eof' || (!closed && t.firstOnLine && t.column <= indentColumn)) {
-        this.report(tokenSpan(open), `unclosed '{' of the ${what}: add '}'`);
+      if (this.kind(t) === '}') { this.advance(); break; }
+      if (this.kind(t) === 'eof' || (!closed && this.tt.firstOnLine(t) && this.tt.column(t) <= indentColumn)) {
+        this.report(this.spanOf(open), `unclosed '{' of the ${what}: add '}'`);
         break;
       }
       const it = item();
@@ -364,49 +380,49 @@ class Parser {
     const v = this.name('the loop variable after for');
     const variable: Ident = { kind: 'ident', name: v.text, span: v.span };
     const inTok = this.tok;
-    if (inTok.kind !== 'ident' || inTok.text !== 'in') this.failAt(inTok, "'in'");
+    if (this.kind(inTok) !== 'ident' || this.text(inTok) !== 'in') this.failAt(inTok, "'in'");
     this.advance();
     const iterable = this.expr();
-    const body = this.block(kw.column, 'for loop', this.statementGuardedFn, false);
-    return { kind: 'for', variable, iterable, body, span: this.spanFrom(tokenSpan(kw)) };
+    const body = this.block(this.tt.column(kw), 'for loop', this.statementGuardedFn, false);
+    return { kind: 'for', variable, iterable, body, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private printStmt(): PrintStmt {
     const kw = this.advance();
-    if (isStatementEnd(this.tok.kind)) this.failAt(this.tok, 'an expression to print');
+    if (isStatementEnd(this.kind(this.tok))) this.failAt(this.tok, 'an expression to print');
     const expr = this.expr();
-    return { kind: 'print', expr, span: this.spanFrom(tokenSpan(kw)) };
+    return { kind: 'print', expr, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private checkpointStmt(): CheckpointStmt {
     const kw = this.advance();
     const t = this.tok;
-    if (t.kind !== 'string') this.failAt(t, 'a label string, e.g. checkpoint "after map"');
+    if (this.kind(t) !== 'string') this.failAt(t, 'a label string, e.g. checkpoint "after map"');
     this.advance();
-    return { kind: 'checkpoint', label: this.stringLit(t), span: this.spanFrom(tokenSpan(kw)) };
+    return { kind: 'checkpoint', label: this.stringLit(t), span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private expectStmt(): ExpectStmt {
     const kw = this.advance();
-    const start = tokenSpan(kw);
+    const start = this.spanOf(kw);
     const t = this.tok;
     const n = this.peek(1);
-    if (t.kind === 'ident') {
-      switch (t.text) {
+    if (this.kind(t) === 'ident') {
+      switch (this.text(t)) {
         case 'no_leaks':
-          if (isStatementEnd(n.kind)) { this.advance(); return { kind: 'expect', mode: 'no_leaks', span: this.spanFrom(start) }; }
+          if (isStatementEnd(this.kind(n))) { this.advance(); return { kind: 'expect', mode: 'no_leaks', span: this.spanFrom(start) }; }
           break;
         case 'fault':
         case 'stale':
-          if (n.kind === 'ident') {
+          if (this.kind(n) === 'ident') {
             this.advance();
-            const mode = t.text === 'fault' ? 'fault' : 'stale';
+            const mode = this.text(t) === 'fault' ? 'fault' : 'stale';
             const { call, assign } = this.captureCallOperand(mode);
             return { kind: 'expect', mode, call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
           }
           break;
         case 'error':
-          if (n.kind === 'ident' || n.kind === 'number' || n.kind === '-') {
+          if (this.kind(n) === 'ident' || this.kind(n) === 'number' || this.kind(n) === '-') {
             this.advance();
             const errno = this.unary();
             const { call, assign } = this.captureCallOperand('error ERRNO');
@@ -414,19 +430,20 @@ class Parser {
           }
           break;
         case 'violation': {
-          const origin = n.kind === 'ident' && (n.text === 'kernel' || n.text === 'dmascope') && this.peek(2).kind === 'string' ? n.text : undefined;
-          if (n.kind === 'string' || origin) {
+          const origin = this.tt.isWord(n, 'kernel') ? 'kernel' : this.tt.isWord(n, 'dmascope') ? 'dmascope' : undefined;
+          if (origin !== undefined && this.kind(this.peek(2)) !== 'string') break;
+          if (this.kind(n) === 'string' || origin) {
             this.advance();
             if (origin) this.advance();
             const text = this.stringLit(this.advance());
-            if (isStatementEnd(this.tok.kind)) return { kind: 'expect', mode: 'violation', text, ...(origin ? { origin } : {}), span: this.spanFrom(start) };
+            if (isStatementEnd(this.kind(this.tok))) return { kind: 'expect', mode: 'violation', text, ...(origin ? { origin } : {}), span: this.spanFrom(start) };
             const { call, assign } = this.captureCallOperand(`violation ${origin ? `${origin} ` : ''}"..."`);
             return { kind: 'expect', mode: 'violation', text, ...(origin ? { origin } : {}), call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
           }
           break;
         }
         case 'violations':
-          if (n.kind === '[') {
+          if (this.kind(n) === '[') {
             this.advance();
             const texts = this.stringList();
             const { call, assign } = this.captureCallOperand('violations [...]');
@@ -434,10 +451,10 @@ class Parser {
           }
           break;
         case 'log':
-          if (n.kind === 'string') return this.expectLog(start, false);
+          if (this.kind(n) === 'string') return this.expectLog(start, false);
           break;
         case 'bounced':
-          if (n.kind === 'ident' || n.kind === 'number' || n.kind === '(') {
+          if (this.kind(n) === 'ident' || this.kind(n) === 'number' || this.kind(n) === '(') {
             this.advance();
             const expr = this.expr();
             return { kind: 'expect', mode: 'bounced', negated: false, expr, span: this.spanFrom(start) };
@@ -446,18 +463,18 @@ class Parser {
         default: break;
       }
     }
-    if (t.kind === '!' && n.kind === 'ident' && n.text === 'log' && this.peek(2).kind === 'string') {
+    if (this.kind(t) === '!' && this.kind(n) === 'ident' && this.text(n) === 'log' && this.kind(this.peek(2)) === 'string') {
       this.advance();
       return this.expectLog(start, true);
     }
-    if (t.kind === '!' && n.kind === 'ident' && n.text === 'violation' && this.peek(2).kind === 'ident') {
+    if (this.kind(t) === '!' && this.kind(n) === 'ident' && this.text(n) === 'violation' && this.kind(this.peek(2)) === 'ident') {
       this.advance();
       this.advance();
       const { call, assign } = this.captureCallOperand('!violation');
       return { kind: 'expect', mode: 'findings', texts: [], call, ...(assign ? { assign } : {}), span: this.spanFrom(start) };
     }
-    if (t.kind === '!' && n.kind === 'ident' && n.text === 'bounced') {
-      const after = this.peek(2).kind;
+    if (this.kind(t) === '!' && this.kind(n) === 'ident' && this.text(n) === 'bounced') {
+      const after = this.kind(this.peek(2));
       if (after === 'ident' || after === 'number' || after === '(') {
         this.advance();
         this.advance();
@@ -465,8 +482,8 @@ class Parser {
         return { kind: 'expect', mode: 'bounced', negated: true, expr, span: this.spanFrom(start) };
       }
     }
-    if (isStatementEnd(t.kind)) {
-      this.fail(tokenSpan(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect violations ["text", ...] CALL, expect stale CALL, expect bounced EXPR, expect log "text" or expect no_leaks');
+    if (isStatementEnd(this.kind(t))) {
+      this.fail(this.spanOf(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect violations ["text", ...] CALL, expect stale CALL, expect bounced EXPR, expect log "text" or expect no_leaks');
     }
     const expr = this.expr();
     return { kind: 'expect', mode: 'value', expr, span: this.spanFrom(start) };
@@ -476,18 +493,18 @@ class Parser {
   private expectLog(start: Span, negated: boolean): ExpectStmt {
     this.advance();
     const text = this.stringLit(this.advance());
-    const call = isStatementEnd(this.tok.kind) ? undefined : this.callOperand(`${negated ? '!' : ''}log "..."`);
+    const call = isStatementEnd(this.kind(this.tok)) ? undefined : this.callOperand(`${negated ? '!' : ''}log "..."`);
     return { kind: 'expect', mode: 'log', negated, text, ...(call ? { call } : {}), span: this.spanFrom(start) };
   }
 
   /** `CALL` or `NAME = CALL` (the call's value is kept in NAME). */
   private captureCallOperand(form: string): { call: CallExpr; assign?: CaptureTarget } {
     const t = this.tok;
-    if (t.kind === 'ident' && this.peek(1).kind === '=') {
-      if (RESERVED_WORDS.has(t.text)) this.fail(tokenSpan(t), `'${t.text}' is a reserved word and cannot be assigned`);
+    if (this.kind(t) === 'ident' && this.kind(this.peek(1)) === '=') {
+      if (RESERVED_WORDS.has(this.text(t))) this.fail(this.spanOf(t), `'${this.text(t)}' is a reserved word and cannot be assigned`);
       this.advance();
       this.advance();
-      return { call: this.callOperand(form), assign: { name: t.text, span: tokenSpan(t) } };
+      return { call: this.callOperand(form), assign: { name: this.text(t), span: this.spanOf(t) } };
     }
     return { call: this.callOperand(form) };
   }
@@ -496,7 +513,7 @@ class Parser {
   private stringList(): StringLit[] {
     this.advance();
     const out: StringLit[] = [];
-    const kind = (): Token['kind'] => this.tok.kind;
+    const kind = (): TokenKind => this.kind(this.tok);
     while (kind() === 'string') {
       out.push(this.stringLit(this.advance()));
       if (kind() !== ',') break;
@@ -525,17 +542,17 @@ class Parser {
       this.nl = saved.nl;
       this.depth = saved.depth;
       this.wordMode = saved.wordMode;
-      while (!isStatementEnd(this.raw(0).kind) && this.raw(0).kind !== '{') this.consumeRaw();
+      while (!isStatementEnd(this.kind(this.raw(0))) && this.kind(this.raw(0)) !== '{') this.consumeRaw();
     }
   }
 
   private entries(indentColumn: number, what: string): KeyValue[] {
-    if (this.tok.kind !== '{') return [];
+    if (this.kind(this.tok) !== '{') return [];
     return this.block(indentColumn, what, this.entryGuardedFn, true);
   }
 
   private entry(): KeyValue {
-    this.stmtColumn = this.tok.column;
+    this.stmtColumn = this.tt.column(this.tok);
     if (this.skipped.length > 0) this.skipped = [];
     const key = this.name('a key name (key = value)');
     this.expectKind('=', `'=' after ${key.text}`);
@@ -543,8 +560,8 @@ class Parser {
     const value = this.expr();
     this.wordMode = false;
     const t = this.raw(0);
-    if (!isStatementEnd(t.kind) && t.kind !== ',') {
-      this.report(tokenSpan(t), `expected ';' or a new line after the value of ${key.text}, found ${describeToken(t)}`);
+    if (!isStatementEnd(this.kind(t)) && this.kind(t) !== ',') {
+      this.report(this.spanOf(t), `expected ';' or a new line after the value of ${key.text}, found ${this.describe(t)}`);
       this.recover();
     }
     return { key, value, span: joinSpans(key.span, value.span) };
@@ -552,8 +569,8 @@ class Parser {
 
   private platformDecl(): PlatformDecl {
     const kw = this.advance();
-    const entries = this.entries(kw.column, 'platform block');
-    return { kind: 'platform', keyword: tokenSpan(kw), entries, span: this.spanFrom(tokenSpan(kw)) };
+    const entries = this.entries(this.tt.column(kw), 'platform block');
+    return { kind: 'platform', keyword: this.spanOf(kw), entries, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private missingName(at: Span): Name {
@@ -568,8 +585,8 @@ class Parser {
       this.expectKind(':', "':' and the IOMMU kind (iommu NAME : arm-smmu-v3 { ... })");
       iommuKind = this.word('the IOMMU kind (arm-smmu-v3, intel-vtd, amd-vi, apple-dart, generic, vduse, virtio-iommu)');
     });
-    const entries = this.entries(kw.column, `iommu ${name.text} block`);
-    return { kind: 'iommu', name, iommuKind, entries, span: this.spanFrom(tokenSpan(kw)) };
+    const entries = this.entries(this.tt.column(kw), `iommu ${name.text} block`);
+    return { kind: 'iommu', name, iommuKind, entries, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private deviceDecl(): DeviceDecl {
@@ -581,47 +598,47 @@ class Parser {
       this.expectKind(':', "':' and the bus (device NAME : pci \"0000:01:00.0\" { ... })");
       bus = this.word('the bus (pci, platform or virtio)');
       const t = this.tok;
-      if (t.kind !== 'string') this.failAt(t, 'the device id string, e.g. "0000:01:00.0"');
+      if (this.kind(t) !== 'string') this.failAt(t, 'the device id string, e.g. "0000:01:00.0"');
       id = this.stringLit(this.advance());
     });
-    const entries = this.entries(kw.column, `device ${name.text} block`);
-    return { kind: 'device', name, bus, id, entries, span: this.spanFrom(tokenSpan(kw)) };
+    const entries = this.entries(this.tt.column(kw), `device ${name.text} block`);
+    return { kind: 'device', name, bus, id, entries, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private mmDecl(): MmDecl {
     const kw = this.advance();
     const name = this.name('the address space name');
-    const maps = this.tok.kind === '{'
-      ? this.block(kw.column, `mm ${name.text} block`, this.mmGuardedFn, true)
-      : this.fail(tokenSpan(this.tok), `expected '{' with map lines, found ${describeToken(this.tok)}`);
-    return { kind: 'mm', name, maps, span: this.spanFrom(tokenSpan(kw)) };
+    const maps = this.kind(this.tok) === '{'
+      ? this.block(this.tt.column(kw), `mm ${name.text} block`, this.mmGuardedFn, true)
+      : this.fail(this.spanOf(this.tok), `expected '{' with map lines, found ${this.describe(this.tok)}`);
+    return { kind: 'mm', name, maps, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   private mmMapping(): MmMapping {
     const usage = 'map ADDR -> BUFFER size SIZE PERM';
     const kw = this.tok;
-    this.stmtColumn = kw.column;
+    this.stmtColumn = this.tt.column(kw);
     if (this.skipped.length > 0) this.skipped = [];
-    if (kw.kind !== 'ident' || kw.text !== 'map') this.failAt(kw, `'${usage}'`);
+    if (this.kind(kw) !== 'ident' || this.text(kw) !== 'map') this.failAt(kw, `'${usage}'`);
     this.advance();
     const addr = this.expr();
     this.expectKind('->', `'->' (${usage})`);
     const target = this.expr();
     const sz = this.tok;
-    if (sz.kind !== 'ident' || sz.text !== 'size') this.failAt(sz, `'size' (${usage})`);
+    if (this.kind(sz) !== 'ident' || this.text(sz) !== 'size') this.failAt(sz, `'size' (${usage})`);
     this.advance();
     const size = this.expr();
     const perm = this.name(`a permission such as r, w or rw (${usage})`);
     const t = this.raw(0);
-    if (!isStatementEnd(t.kind) && t.kind !== ',') this.failAt(t, "';' or a new line after the mapping");
-    return { addr, target, size, perm, span: this.spanFrom(tokenSpan(kw)) };
+    if (!isStatementEnd(this.kind(t)) && this.kind(t) !== ',') this.failAt(t, "';' or a new line after the mapping");
+    return { addr, target, size, perm, span: this.spanFrom(this.spanOf(kw)) };
   }
 
   // ---- expressions ----------------------------------------------------------
 
   private expr(): Expr {
     const left = this.binary(1);
-    if (this.tok.kind !== '..') return left;
+    if (this.kind(this.tok) !== '..') return left;
     const lh = this.h;
     this.advance();
     const right = this.binary(1);
@@ -633,17 +650,17 @@ class Parser {
     let height = this.h;
     for (;;) {
       const opTok = this.tok;
-      const prec = binaryPrec(opTok.kind);
+      const prec = binaryPrec(this.kind(opTok));
       if (prec === 0 || prec < minPrec) {
         this.h = height;
         return left;
       }
       this.advance();
       const right = this.binary(prec + 1);
-      const op = opTok.kind as BinaryOp;
+      const op = this.kind(opTok) as BinaryOp;
       if (BITWISE.has(op)) this.warnPrecedence(op, left, right);
       height = Math.max(height, this.h) + 1;
-      left = this.grow({ kind: 'binary', op, left, right, opSpan: tokenSpan(opTok), span: joinSpans(left.span, right.span) }, height);
+      left = this.grow({ kind: 'binary', op, left, right, opSpan: this.spanOf(opTok), span: joinSpans(left.span, right.span) }, height);
     }
   }
 
@@ -658,13 +675,13 @@ class Parser {
 
   private unary(): Expr {
     const t = this.tok;
-    if (t.kind !== '-' && t.kind !== '~' && t.kind !== '!') return this.postfix();
-    const start = tokenSpan(t);
+    if (this.kind(t) !== '-' && this.kind(t) !== '~' && this.kind(t) !== '!') return this.postfix();
+    const start = this.spanOf(t);
     this.enter(start);
     this.advance();
     const operand = this.unary();
     this.leave();
-    return this.grow({ kind: 'unary', op: t.kind as UnaryOp, operand, span: joinSpans(start, operand.span) }, this.h + 1);
+    return this.grow({ kind: 'unary', op: this.kind(t) as UnaryOp, operand, span: joinSpans(start, operand.span) }, this.h + 1);
   }
 
   private postfix(): Expr {
@@ -672,11 +689,11 @@ class Parser {
     let height = this.h;
     for (;;) {
       const t = this.tok;
-      if (t.kind === '(') {
-        if (e.kind !== 'ident') this.fail(tokenSpan(t), 'only builtin functions can be called (f(...))');
+      if (this.kind(t) === '(') {
+        if (e.kind !== 'ident') this.fail(this.spanOf(t), 'only builtin functions can be called (f(...))');
         e = this.call(e);
         height = this.h;
-      } else if (t.kind === '[') {
+      } else if (this.kind(t) === '[') {
         this.enter(t);
         const mark = this.skipped.length;
         this.advance();
@@ -687,7 +704,7 @@ class Parser {
         this.leave();
         height = Math.max(height, this.h) + 1;
         e = this.grow({ kind: 'index', object: e, index, span: this.spanFrom(e.span) }, height);
-      } else if (t.kind === '.') {
+      } else if (this.kind(t) === '.') {
         this.advance();
         const property = this.name('a member name after "."');
         height += 1;
@@ -702,15 +719,15 @@ class Parser {
   /** Consumes the closing bracket; an opener left open across a line break is reported at the opener. */
   private close(kind: TokenKind, open: Token, mark: number): Token {
     const t = this.tok;
-    if (t.kind === kind) return this.advance();
+    if (this.kind(t) === kind) return this.advance();
     const resume = this.unclosedResumePoint(mark, t);
     if (resume !== undefined) {
       // The bracket was left open across a line break: resume where the layout
       // says the next statement starts, not at the far end of the file.
       this.restartAt(resume);
-      this.fail(tokenSpan(open), `unclosed '${open.kind}': expected '${kind}' before the end of the line`);
+      this.fail(this.spanOf(open), `unclosed '${this.kind(open)}': expected '${kind}' before the end of the line`);
     }
-    this.failAt(t, `'${kind}' to close the '${open.kind}' at column ${open.column}`);
+    this.failAt(t, `'${kind}' to close the '${this.kind(open)}' at column ${this.tt.column(open)}`);
   }
 
   /**
@@ -722,8 +739,8 @@ class Parser {
   private unclosedResumePoint(mark: number, current: Token): Token | undefined {
     for (let j = mark; j < this.skipped.length; j++) {
       const { nl, next } = this.skipped[j]!;
-      const closer = next.kind === ')' || next.kind === ']' || next.kind === '}';
-      if (!closer && next.column <= this.stmtColumn) return nl;
+      const closer = this.kind(next) === ')' || this.kind(next) === ']' || this.kind(next) === '}';
+      if (!closer && this.tt.column(next) <= this.stmtColumn) return nl;
     }
     const lastSkip = this.skipped[this.skipped.length - 1];
     return lastSkip !== undefined && lastSkip.next === current && this.skipped.length > mark ? lastSkip.nl : undefined;
@@ -732,20 +749,21 @@ class Parser {
   private primary(): Expr {
     const t = this.tok;
     this.h = 1;
-    switch (t.kind) {
+    switch (this.kind(t)) {
       case 'number':
         this.advance();
-        return { kind: 'number', value: t.value ?? 0n, raw: t.text, span: tokenSpan(t) };
+        return { kind: 'number', value: this.tt.value(t), raw: this.text(t), span: this.spanOf(t) };
       case 'string':
         this.advance();
         return this.stringLit(t);
       case 'bytes':
         this.advance();
-        return { kind: 'bytes', bytes: t.bytes ?? new Uint8Array(0), span: tokenSpan(t) };
+        return { kind: 'bytes', bytes: this.tt.bytes(t) ?? new Uint8Array(0), span: this.spanOf(t) };
       case 'ident': {
-        if (t.text === 'true' || t.text === 'false') {
+        const isTrue = this.tt.isWord(t, 'true');
+        if (isTrue || this.tt.isWord(t, 'false')) {
           this.advance();
-          return { kind: 'bool', value: t.text === 'true', span: tokenSpan(t) };
+          return { kind: 'bool', value: isTrue, span: this.spanOf(t) };
         }
         const w = this.wordMode ? this.word('a name') : this.name('a name');
         return { kind: 'ident', name: w.text, span: w.span };
@@ -774,7 +792,7 @@ class Parser {
   }
 
   private stringLit(t: Token): StringLit {
-    return { kind: 'string', value: t.str ?? '', bytes: t.bytes ?? new Uint8Array(0), span: tokenSpan(t) };
+    return { kind: 'string', value: this.tt.str(t), bytes: this.tt.bytes(t) ?? new Uint8Array(0), span: this.spanOf(t) };
   }
 
   private list(open: Token): Expr {
@@ -784,16 +802,16 @@ class Parser {
     this.nl++;
     const items: Expr[] = [];
     let height = 1;
-    while (this.tok.kind !== ']') {
+    while (this.kind(this.tok) !== ']') {
       items.push(this.expr());
       height = Math.max(height, this.h + 1);
-      if (this.tok.kind !== ',') break;
+      if (this.kind(this.tok) !== ',') break;
       this.advance();
     }
     this.close(']', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'list', items, span: this.spanFrom(tokenSpan(open)) }, height);
+    return this.grow({ kind: 'list', items, span: this.spanFrom(this.spanOf(open)) }, height);
   }
 
   private record(open: Token): Expr {
@@ -803,20 +821,20 @@ class Parser {
     this.nl++;
     const fields: RecordField[] = [];
     let height = 1;
-    while (this.tok.kind !== '}') {
+    while (this.kind(this.tok) !== '}') {
       const name = this.name('a field name ({name = value, ...})');
       this.expectKind('=', `'=' after ${name.text}`);
       const value = this.expr();
       height = Math.max(height, this.h + 1);
       fields.push({ name, value, span: joinSpans(name.span, value.span) });
-      const k = this.tok.kind;
+      const k = this.kind(this.tok);
       if (k !== ',' && k !== ';') break;
       this.advance();
     }
     this.close('}', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'record', fields, span: this.spanFrom(tokenSpan(open)) }, height);
+    return this.grow({ kind: 'record', fields, span: this.spanFrom(this.spanOf(open)) }, height);
   }
 
   private call(callee: Ident): CallExpr {
@@ -828,8 +846,8 @@ class Parser {
     const args: Expr[] = [];
     let named: NamedArg[] = NO_NAMED_ARGS;
     let height = 1;
-    while (this.tok.kind !== ')') {
-      if (this.tok.kind === 'ident' && this.peek(1).kind === '=') {
+    while (this.kind(this.tok) !== ')') {
+      if (this.kind(this.tok) === 'ident' && this.kind(this.peek(1)) === '=') {
         const name = this.name('an argument name');
         this.advance();
         const value = this.expr();
@@ -838,7 +856,7 @@ class Parser {
         named.push({ name, value, span: joinSpans(name.span, value.span) });
       } else {
         let e = this.expr();
-        if (this.tok.kind === ':') {
+        if (this.kind(this.tok) === ':') {
           const eh = this.h;
           this.advance();
           const length = this.expr();
@@ -848,13 +866,13 @@ class Parser {
         if (named.length > 0) this.report(e.span, 'positional arguments must come before named ones');
         args.push(e);
       }
-      if (this.tok.kind !== ',') break;
+      if (this.kind(this.tok) !== ',') break;
       this.advance();
     }
     const close = this.close(')', open, mark);
     this.nl--;
     this.leave();
-    const argsSpan: Span = { start: open.start, end: close.end, line: open.line, column: open.column, endLine: close.line, endColumn: close.column + (close.end - close.start) };
+    const argsSpan: Span = { start: this.tt.start(open), end: this.tt.end(close), line: this.tt.line(open), column: this.tt.column(open), endLine: this.tt.line(close), endColumn: this.tt.column(close) + (this.tt.end(close) - this.tt.start(close)) };
     const node: CallExpr = {
       kind: 'call', callee: { text: callee.name, span: callee.span }, args, named, argsSpan, span: joinSpans(callee.span, argsSpan),
     };

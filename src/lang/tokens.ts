@@ -50,10 +50,6 @@ export interface Token {
   bytes: Uint8Array | undefined;
 }
 
-export function tokenSpan(t: Token): Span {
-  return { start: t.start, end: t.end, line: t.line, column: t.column, endLine: t.line, endColumn: t.column + (t.end - t.start) };
-}
-
 /** The span from the start of `a` to the end of `b`. */
 export function joinSpans(a: Span, b: Span): Span {
   return { start: a.start, end: b.end, line: a.line, column: a.column, endLine: b.endLine, endColumn: b.endColumn };
@@ -82,15 +78,15 @@ export function makeDiagnostic(span: Span, code: string, message: string, severi
 }
 
 /** How a token is named in messages: `'='`, `end of line`, `number 16K`. */
-export function describeToken(t: Token): string {
-  switch (t.kind) {
+export function describeToken(kind: TokenKind, text: string): string {
+  switch (kind) {
     case 'eof': return 'end of file';
     case 'newline': return 'end of line';
-    case 'number': return `number ${t.text}`;
+    case 'number': return `number ${text}`;
     case 'string': return 'string';
     case 'bytes': return 'byte string';
-    case 'ident': return `'${t.text}'`;
+    case 'ident': return `'${text}'`;
     case 'invalid': return 'invalid character';
-    default: return `'${t.kind}'`;
+    default: return `'${kind}'`;
   }
 }

@@ -1,0 +1,151 @@
+// The lexer's output as columns: one row per token in typed arrays (kind,
+// offsets, line, column), literal values in a side list. The parser reads
+// tokens by row number, so lexing a file allocates no object per token (a
+// 10,000-line scenario has about 100,000 tokens, and the garbage they made
+// as objects cost the collector more than the parse itself).
+
+import type { Span } from './ast';
+import { ONE_CHAR_PUNCT, TWO_CHAR_PUNCT, type Token, type TokenKind } from './tokens';
+
+/** Every token kind; a row stores its index here. */
+export const TOKEN_KINDS: readonly TokenKind[] = ['number', 'string', 'bytes', 'ident', 'newline', 'eof', 'invalid', ...TWO_CHAR_PUNCT, ...ONE_CHAR_PUNCT];
+
+/** The row code of each kind. */
+export const KIND_CODE: ReadonlyMap<TokenKind, number> = new Map(TOKEN_KINDS.map((k, i) => [k, i]));
+
+export const K_NUMBER = 0;
+export const K_STRING = 1;
+export const K_BYTES = 2;
+export const K_IDENT = 3;
+export const K_NEWLINE = 4;
+export const K_EOF = 5;
+export const K_INVALID = 6;
+
+/** Kinds whose text is their source (the others' text is their kind, or empty). */
+function hasSourceText(code: number): boolean {
+  return code <= K_BYTES || code === K_IDENT || code === K_INVALID;
+}
+
+const FIRST_ON_LINE = 1;
+
+export class TokenTable {
+  /** Rows written so far. */
+  count = 0;
+  private kinds: Uint8Array;
+  private flags: Uint8Array;
+  private starts: Int32Array;
+  private ends: Int32Array;
+  private lines: Int32Array;
+  private columns: Int32Array;
+  /** Index into `values` of a literal's payload (a string's text, then its bytes), -1 for none. */
+  private payloads: Int32Array;
+  private readonly values: (bigint | string | Uint8Array)[] = [];
+
+  constructor(private readonly src: string, capacity = 64) {
+    this.kinds = new Uint8Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.starts = new Int32Array(capacity);
+    this.ends = new Int32Array(capacity);
+    this.lines = new Int32Array(capacity);
+    this.columns = new Int32Array(capacity);
+    this.payloads = new Int32Array(capacity);
+  }
+
+  /** Appends a row; a string's payload is its text then its bytes, a number's its value, a byte string's its bytes. */
+  push(code: number, start: number, end: number, line: number, column: number, firstOnLine: boolean, payload?: bigint | string | Uint8Array, payload2?: Uint8Array): number {
+    const i = this.count;
+    if (i === this.kinds.length) this.grow();
+    this.kinds[i] = code;
+    this.flags[i] = firstOnLine ? FIRST_ON_LINE : 0;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.lines[i] = line;
+    this.columns[i] = column;
+    if (payload === undefined) this.payloads[i] = -1;
+    else {
+      this.payloads[i] = this.values.length;
+      this.values.push(payload);
+      if (payload2 !== undefined) this.values.push(payload2);
+    }
+    this.count = i + 1;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.kinds.length * 2;
+    const widen8 = (a: Uint8Array): Uint8Array => { const b = new Uint8Array(n); b.set(a); return b; };
+    const widen32 = (a: Int32Array): Int32Array => { const b = new Int32Array(n); b.set(a); return b; };
+    this.kinds = widen8(this.kinds);
+    this.flags = widen8(this.flags);
+    this.starts = widen32(this.starts);
+    this.ends = widen32(this.ends);
+    this.lines = widen32(this.lines);
+    this.columns = widen32(this.columns);
+    this.payloads = widen32(this.payloads);
+  }
+
+  code(i: number): number { return this.kinds[i]!; }
+  kind(i: number): TokenKind { return TOKEN_KINDS[this.kinds[i]!]!; }
+  start(i: number): number { return this.starts[i]!; }
+  end(i: number): number { return this.ends[i]!; }
+  line(i: number): number { return this.lines[i]!; }
+  column(i: number): number { return this.columns[i]!; }
+  /** First token of a physical line (not after a `\` continuation). */
+  firstOnLine(i: number): boolean { return (this.flags[i]! & FIRST_ON_LINE) !== 0; }
+
+  /** Source text of the token (a punctuation token's text is its kind; newline and eof have none). */
+  text(i: number): string {
+    const code = this.kinds[i]!;
+    if (hasSourceText(code)) return this.src.slice(this.starts[i], this.ends[i]);
+    return code === K_NEWLINE || code === K_EOF ? '' : TOKEN_KINDS[code]!;
+  }
+
+  /** True when the token is the identifier `word` (compared in place, no text made). */
+  isWord(i: number, word: string): boolean {
+    const start = this.starts[i]!;
+    return this.kinds[i] === K_IDENT && this.ends[i]! - start === word.length && this.src.startsWith(word, start);
+  }
+
+  /** number: the exact value. */
+  value(i: number): bigint {
+    const p = this.payloads[i]!;
+    const v = p < 0 ? undefined : this.values[p];
+    return typeof v === 'bigint' ? v : 0n;
+  }
+
+  /** string: the decoded text. */
+  str(i: number): string {
+    const p = this.payloads[i]!;
+    const v = p < 0 || this.kinds[i] !== K_STRING ? undefined : this.values[p];
+    return typeof v === 'string' ? v : '';
+  }
+
+  /** string, bytes: the bytes. */
+  bytes(i: number): Uint8Array | undefined {
+    const p = this.payloads[i]!;
+    if (p < 0) return undefined;
+    const v = this.values[this.kinds[i] === K_STRING ? p + 1 : p];
+    return v instanceof Uint8Array ? v : undefined;
+  }
+
+  /** The token's span (tokens never span lines). */
+  span(i: number): Span {
+    const start = this.starts[i]!;
+    const end = this.ends[i]!;
+    const line = this.lines[i]!;
+    const column = this.columns[i]!;
+    return { start, end, line, column, endLine: line, endColumn: column + (end - start) };
+  }
+
+  /** The row as a Token object (for the editor's token readers). */
+  token(i: number): Token {
+    const code = this.kinds[i]!;
+    return {
+      kind: TOKEN_KINDS[code]!, start: this.starts[i]!, end: this.ends[i]!, line: this.lines[i]!, column: this.columns[i]!,
+      firstOnLine: this.firstOnLine(i), text: this.text(i),
+      value: code === K_NUMBER ? this.value(i) : undefined,
+      str: code === K_STRING ? this.str(i) : undefined,
+      bytes: code === K_STRING || code === K_BYTES ? this.bytes(i) : undefined,
+    };
+  }
+}

@@ -17,6 +17,7 @@ import { BUILTINS as SIGNATURES, bindArgs } from '../builtins';
 import { CONSTANTS } from './constants-runtime';
 import { deviceFromDecl, iommuFromDecl, platformFromDecl } from './declarations';
 import { RuntimeError } from './runtime-error';
+import { lostNameError, noteLostNames, type LostName } from './lost-names';
 import { numberStyle, renderPrinted, renderPrintedExpr, type NumberStyle, type VariableStyles } from './number-style';
 import type { CallLog } from './call-log';
 import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, truthy, typeName, valuesEqual, type Value } from './values';
@@ -112,6 +113,8 @@ export class Interpreter {
   readonly consumedChecks = new Set<number>();
   /** Check index of each kernel BUG -> index of its diagnostic (see expectedDiagnostics). */
   private readonly kernelBugDiagnostics = new Map<number, number>();
+  /** Names a failed statement never made (lost-names.ts): a later use says where each was lost. */
+  private readonly lostNames = new Map<string, LostName>();
 
   /** Diagnostics an expect asked for: a kernel BUG every one of whose findings an expect consumed. */
   expectedDiagnostics(): Set<number> {
@@ -312,6 +315,7 @@ export class Interpreter {
       }
     } catch (e) {
       this.reportError(e, stmt.span);
+      noteLostNames(this.lostNames, stmt, e);
     }
   }
 
@@ -649,7 +653,7 @@ export class Interpreter {
         if (v !== undefined) return v;
         const c = CONSTANTS[e.name];
         if (c !== undefined) return c;
-        throw new RuntimeError(`unknown name ${e.name}`, e.span, 'unknown-name');
+        throw lostNameError(this.lostNames, e.name, e.span) ?? new RuntimeError(`unknown name ${e.name}`, e.span, 'unknown-name');
       }
       case 'unary': {
         const v = this.eval(e.operand);

@@ -162,6 +162,11 @@ function devAddrStr(addr: bigint): string {
   return '0x' + hexPad(addr, 16);
 }
 
+/** check_unmap's "[device address=...]", made only for a finding. */
+function deviceAddressAt(addr: bigint): string {
+  return `[device address=${devAddrStr(addr)}]`;
+}
+
 export class DmaDebug {
   /** dma_entry_hash[]: bucket index -> entries in list order (list_add_tail). */
   private readonly hash = new Map<number, DmaDebugEntry[]>();
@@ -393,14 +398,12 @@ export class DmaDebug {
       }
       return;
     }
-    const at = `[device address=${devAddrStr(ref.devAddr)}]`;
-
     if (ref.size !== entry.size) {
       this.errPrintk(
         DMA_DEBUG_CHECK.differentSize,
         DmaDebug.who(dev),
         entry,
-        `device driver frees DMA memory with different size ${at} [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`,
+        `device driver frees DMA memory with different size ${deviceAddressAt(ref.devAddr)} [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`,
       );
     }
 
@@ -409,7 +412,7 @@ export class DmaDebug {
         DMA_DEBUG_CHECK.wrongFunction,
         DmaDebug.who(dev),
         entry,
-        `device driver frees DMA memory with wrong function ${at} [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`,
+        `device driver frees DMA memory with wrong function ${deviceAddressAt(ref.devAddr)} [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`,
       );
     } else if ((entry.type === 'coherent' || entry.type === 'noncoherent') && ref.paddr !== entry.paddr) {
       // The format string has "0x%pa" and %pa already prints 0x, so the kernel's line reads "0x0x...".
@@ -417,7 +420,7 @@ export class DmaDebug {
         DMA_DEBUG_CHECK.differentCpuAddress,
         DmaDebug.who(dev),
         entry,
-        `device driver frees DMA memory with different CPU address ${at} [size=${ref.size} bytes] ` +
+        `device driver frees DMA memory with different CPU address ${deviceAddressAt(ref.devAddr)} [size=${ref.size} bytes] ` +
           `[cpu alloc address=0x${fmtPa(entry.paddr)}] [cpu free address=0x${fmtPa(ref.paddr)}]`,
       );
     }
@@ -436,7 +439,7 @@ export class DmaDebug {
         DMA_DEBUG_CHECK.differentDirection,
         DmaDebug.who(dev),
         entry,
-        `device driver frees DMA memory with different direction ${at} [size=${ref.size} bytes] ` +
+        `device driver frees DMA memory with different direction ${deviceAddressAt(ref.devAddr)} [size=${ref.size} bytes] ` +
           `[mapped with ${dirName(entry.direction)}] [unmapped with ${dirName(ref.direction)}]`,
       );
     }
@@ -447,7 +450,7 @@ export class DmaDebug {
         DMA_DEBUG_CHECK.mapErrorNotChecked,
         DmaDebug.who(dev),
         entry,
-        `device driver failed to check map error${at} [size=${ref.size} bytes] [mapped as ${entry.type}]`,
+        `device driver failed to check map error${deviceAddressAt(ref.devAddr)} [size=${ref.size} bytes] [mapped as ${entry.type}]`,
         'warning',
       );
     }

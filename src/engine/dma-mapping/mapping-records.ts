@@ -23,9 +23,15 @@ export interface MappingRecord {
   endLine?: number;
 }
 
+/** The last key made: a driver loop maps and unmaps the same address, and the same string object hashes once. */
+let lastKey = { device: '', dma: -1n, key: '' };
+
 export function mappingKey(device: string, dma: bigint): string {
+  if (dma === lastKey.dma && device === lastKey.device) return lastKey.key;
   // The same decimal text either way; a Number prints several times faster than a BigInt.
-  return dma <= MAX_SAFE_DMA ? `${device}@${Number(dma)}` : `${device}@${dma}`;
+  const key = dma <= MAX_SAFE_DMA ? `${device}@${Number(dma)}` : `${device}@${dma}`;
+  lastKey = { device, dma, key };
+  return key;
 }
 
 const MAX_SAFE_DMA = BigInt(Number.MAX_SAFE_INTEGER);

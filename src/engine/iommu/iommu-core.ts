@@ -14,7 +14,7 @@ import { IommuGroup } from './iommu-group';
 import type { Iommu } from './iommu-instance';
 import { apertureEnd, pagingFormat, vtdAgaw } from './iommu-kinds';
 import { attachHop, domainAttachUnit, driverAttachDevCheck } from './driver-attach';
-import { iommuMapPages, iommuUnmapPages } from './iommu-pgsize';
+import { iommuMapPagesQuiet, iommuUnmapPagesQuiet } from './iommu-pgsize';
 import { DomainPgtableHooks } from './pgtable-warn';
 import { vduseIommuDomain } from '../vduse/vduse-dma-ops';
 
@@ -163,7 +163,7 @@ const IOTLB_INV_UNIT_POINT: FieldKeys = ['domain', 'iova', 'size', 'entries', 'i
 /** iommu_map_nosync: split into page sizes and write the page table; no IOTLB sync. */
 export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   if (!domain.ops) return -EINVAL;
-  const r = iommuMapPages(domain.ops, iova, paddr, size, prot);
+  const r = iommuMapPagesQuiet(domain.ops, iova, paddr, size, prot);
   if (r.message) {
     ctx.trace.printk(`iommu: ${r.message}`);
     ctx.trace.check('iommu-unaligned', 'error', `iommu: ${r.message}`);
@@ -201,7 +201,7 @@ export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, 
 /** iommu_unmap_fast: clear the page table; the caller decides when the IOTLB is synced. */
 export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): bigint {
   if (!domain.ops) return 0n;
-  const r = iommuUnmapPages(domain.ops, iova, size);
+  const r = iommuUnmapPagesQuiet(domain.ops, iova, size);
   domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
   ctx.trace.point('iommu:unmap', UNMAP_POINT, iova, Number(size), Number(r.unmapped));

@@ -18,7 +18,9 @@ export type DomainType = 'blocked' | 'identity' | 'unmanaged' | 'dma' | 'dma-fq'
 export class IommuDomain {
   ops: IoPgtableOps | null = null;
   fmt: PgtableFormat | null = null;
-  pgsizeBitmap = 0n;
+  private pgsizes = 0n;
+  /** Lowest set bit of pgsizes, kept with it (the map/unmap path asks for it several times a call). */
+  private minPgsize = 0n;
   apertureStart = 0n;
   apertureEnd = 0n;
   /** The dma-iommu cookie's iova_domain. */
@@ -56,8 +58,17 @@ export class IommuDomain {
     return this.units.size === 0 ? [this.iommu] : [this.iommu, ...this.units];
   }
 
+  get pgsizeBitmap(): bigint {
+    return this.pgsizes;
+  }
+
+  set pgsizeBitmap(bitmap: bigint) {
+    this.pgsizes = bitmap;
+    this.minPgsize = bitmap & -bitmap;
+  }
+
   /** Smallest page size: the granule iommu_map checks alignment against. */
   get minPagesz(): bigint {
-    return this.pgsizeBitmap & -this.pgsizeBitmap;
+    return this.minPgsize;
   }
 }

@@ -86,21 +86,37 @@ function minPagesz(pgsizeBitmap: bigint): bigint {
  * `pgsizeBitmap` is domain->pgsize_bitmap, the format's by default.
  */
 export function iommuMapPages(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint = ops.cfg.pgsizeBitmap): IommuMapResult {
-  const chunks: IommuChunk[] = [];
-  if (pgsizeBitmap === 0n) return { ret: -ENODEV, mapped: 0n, chunks };
+  return mapPagesChunked(ops, iova, paddr, size, prot, pgsizeBitmap, []);
+}
+
+/** iommuMapPages for the iommu core, which reads no chunks: none are recorded. */
+export function iommuMapPagesQuiet(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number): IommuMapResult {
+  return mapPagesChunked(ops, iova, paddr, size, prot, ops.cfg.pgsizeBitmap, null);
+}
+
+/** The chunks of a quiet call: none (shared, never pushed to). */
+const NO_CHUNKS: IommuChunk[] = [];
+
+/** iommu_pgsize()'s answer for one page of the smallest size; pgsize is the caller's size. */
+const ONE_PAGE = { pgsize: 0n, count: 1 };
+
+function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuMapResult {
+  if (pgsizeBitmap === 0n) return { ret: -ENODEV, mapped: 0n, chunks: chunks ?? NO_CHUNKS };
   const minPg = minPagesz(pgsizeBitmap);
   if ((iova | paddr | size) & (minPg - 1n)) {
     const message = `unaligned: iova ${hex(iova)} pa ${fmtPa(paddr)} size ${hex(size)} min_pagesz ${hex(minPg)}`;
-    return { ret: -EINVAL, mapped: 0n, chunks, message };
+    return { ret: -EINVAL, mapped: 0n, chunks: chunks ?? NO_CHUNKS, message };
   }
-
+  const smallest = pgsizeBitmap & -pgsizeBitmap;
   const origIova = iova;
   const origSize = size;
   let ret = 0;
   while (size) {
-    const { pgsize, count } = iommuPgsize(pgsizeBitmap, iova, paddr, size);
-    const r = ops.mapPages(iova, paddr, pgsize, count, prot);
-    chunks.push({ fn: 'map_pages', iova, paddr, pgsize, count, result: r.mapped, ret: r.ret });
+    // iommu_pgsize() of one smallest page at aligned addresses is that page once (its own first test), without the object.
+    const one = size === smallest && ((iova | paddr) & (size - 1n)) === 0n;
+    const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, paddr, size);
+    const r = ops.mapPages(iova, paddr, one ? size : pgsize, count, prot);
+    chunks?.push({ fn: 'map_pages', iova, paddr, pgsize: one ? size : pgsize, count, result: r.mapped, ret: r.ret });
     // Some pages may be mapped even on error; they are unrolled below.
     size = u64(size - r.mapped);
     ret = r.ret;
@@ -109,8 +125,11 @@ export function iommuMapPages(ops: IoPgtableOps, iova: bigint, paddr: bigint, si
     paddr = u64(paddr + r.mapped);
   }
   const mapped = u64(origSize - size);
-  if (ret) chunks.push(...iommuUnmapPages(ops, origIova, mapped, pgsizeBitmap).chunks);
-  return { ret, mapped, chunks };
+  if (ret) {
+    const unrolled = unmapPagesChunked(ops, origIova, mapped, pgsizeBitmap, chunks === null ? null : []);
+    chunks?.push(...unrolled.chunks);
+  }
+  return { ret, mapped, chunks: chunks ?? NO_CHUNKS };
 }
 
 /**
@@ -119,20 +138,31 @@ export function iommuMapPages(ops: IoPgtableOps, iova: bigint, paddr: bigint, si
  * unmapped is always a prefix of the request.
  */
 export function iommuUnmapPages(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint = ops.cfg.pgsizeBitmap): IommuUnmapResult {
-  const chunks: IommuChunk[] = [];
-  if (pgsizeBitmap === 0n) return { unmapped: 0n, chunks };
+  return unmapPagesChunked(ops, iova, size, pgsizeBitmap, []);
+}
+
+/** iommuUnmapPages for the iommu core, which reads no chunks: none are recorded. */
+export function iommuUnmapPagesQuiet(ops: IoPgtableOps, iova: bigint, size: bigint): IommuUnmapResult {
+  return unmapPagesChunked(ops, iova, size, ops.cfg.pgsizeBitmap, null);
+}
+
+function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuUnmapResult {
+  if (pgsizeBitmap === 0n) return { unmapped: 0n, chunks: chunks ?? NO_CHUNKS };
   const minPg = minPagesz(pgsizeBitmap);
   if ((iova | size) & (minPg - 1n)) {
-    return { unmapped: 0n, chunks, message: `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}` };
+    return { unmapped: 0n, chunks: chunks ?? NO_CHUNKS, message: `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}` };
   }
+  const smallest = pgsizeBitmap & -pgsizeBitmap;
   let unmapped = 0n;
   while (unmapped < size) {
-    const { pgsize, count } = iommuPgsize(pgsizeBitmap, iova, iova, size - unmapped);
-    const page = ops.unmapPages(iova, pgsize, count);
-    chunks.push({ fn: 'unmap_pages', iova, pgsize, count, result: page });
+    const left = size - unmapped;
+    const one = left === smallest && (iova & (left - 1n)) === 0n;
+    const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, iova, left);
+    const page = ops.unmapPages(iova, one ? left : pgsize, count);
+    chunks?.push({ fn: 'unmap_pages', iova, pgsize: one ? left : pgsize, count, result: page });
     if (!page) break;
     iova = u64(iova + page);
     unmapped = u64(unmapped + page);
   }
-  return { unmapped, chunks };
+  return { unmapped, chunks: chunks ?? NO_CHUNKS };
 }

@@ -9,6 +9,7 @@ import { canonHex, canonHexDigits, decimalSize, hexSize, type Interner } from '.
 
 export interface CompiledFormat {
   spec: EventFormat;
+  /** Anchored at the payload's start by the sticky flag (set lastIndex), so a payload can be matched inside its line. */
   regex: RegExp;
   fields: string[];
   /** One converter per field. */
@@ -17,6 +18,8 @@ export interface CompiledFormat {
   roles: Uint8Array;
   /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
   prefix: string;
+  /** `prefix` without its trailing spaces. */
+  head: string;
   /** The class of this format's events (one shape for all of them). */
   eventClass: TraceEventClass;
 }
@@ -38,12 +41,12 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Turns a TP_printk format into an anchored regex with one group per conversion. */
+/** Turns a TP_printk format into a sticky regex with one group per conversion. */
 export function compileFormat(spec: EventFormat): CompiledFormat {
   const fields = spec.args.split(' ');
   const kinds: FieldKind[] = [];
   const conv = /%(#?)(0?\d*)(ll|l|z|h)?([sdupxX])/g;
-  let src = '^';
+  let src = '';
   let last = 0;
   let i = 0;
   let m: RegExpExecArray | null;
@@ -82,7 +85,7 @@ export function compileFormat(spec: EventFormat): CompiledFormat {
       addr = true;
     } else roles[k] = ROLE_OWN;
   });
-  return { spec, regex: new RegExp(src), fields, kinds, roles, prefix: prefix ?? spec.format, eventClass: traceEventClass() };
+  return { spec, regex: new RegExp(src, 'y'), fields, kinds, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass() };
 }
 
 function groupFor(kind: FieldKind, alt: boolean): string {
@@ -151,12 +154,22 @@ function parseArray(text: string, sizes: boolean): (string | number)[] | undefin
 export function parsePayload(event: string, payload: string, intern: Interner): ParsedPayload {
   const formats = FORMATS_BY_EVENT.get(event);
   if (!formats) return { ok: false, partial: false, reason: `no format known for event ${event}` };
+  return parsePayloadAt(event, formats, payload, 0, intern);
+}
+
+/**
+ * parsePayload for the payload `text.slice(start)` of a line, matched in
+ * place. The payload must be trimmed already: it begins at `start` and has
+ * no whitespace at its end.
+ */
+export function parsePayloadAt(event: string, formats: readonly CompiledFormat[], text: string, start: number, intern: Interner): ParsedPayload {
   let partial = false;
   let why = '';
   for (const f of formats) {
-    const m = f.regex.exec(payload);
+    f.regex.lastIndex = start;
+    const m = f.regex.exec(text);
     if (!m) {
-      if (f.prefix.length > 0 && payload.startsWith(f.prefix.trimEnd())) partial = true;
+      if (f.prefix.length > 0 && text.startsWith(f.head, start)) partial = true;
       else if (f.prefix.length === 0) partial = true;
       continue;
     }

@@ -33,10 +33,63 @@ function isWordChar(c: number): boolean {
 }
 
 /**
- * Parses the ftrace/trace-cmd header of a line; undefined when the line has
- * none. Written out by hand: it runs on every line of a capture.
+ * The header of an ftrace/trace-cmd line as numbers and offsets into the
+ * line: scanFtraceHeader fills one in place and makes no strings, so a line
+ * of another subsystem's event costs no allocation. Offsets are -1 where the
+ * line has no such part.
  */
-export function parseFtraceLine(raw: string): FtraceLine | undefined {
+export interface FtraceHeaderScan {
+  pid: number;
+  cpu: number;
+  ts: number;
+  commStart: number;
+  commEnd: number;
+  flagsStart: number;
+  flagsEnd: number;
+  systemStart: number;
+  systemEnd: number;
+  eventStart: number;
+  eventEnd: number;
+  /** Where the payload begins (its leading spaces skipped). */
+  payloadStart: number;
+}
+
+export function newHeaderScan(): FtraceHeaderScan {
+  return { pid: 0, cpu: 0, ts: 0, commStart: -1, commEnd: -1, flagsStart: -1, flagsEnd: -1, systemStart: -1, systemEnd: -1, eventStart: -1, eventEnd: -1, payloadStart: -1 };
+}
+
+/** Powers of ten a decimal fraction is divided by (exact as doubles up to 1e22). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * The number raw[from, to) spells (digits, optionally one "."), as Number()
+ * reads it. Up to 15 digits it is computed from the digits: an integer
+ * below 2^53 divided by an exact power of ten is the correctly rounded
+ * value, as Number() gives; longer ones go through Number().
+ */
+function decimalAt(raw: string, from: number, to: number): number {
+  let n = 0;
+  let digits = 0;
+  let frac = -1;
+  for (let i = from; i < to; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 46) {
+      frac = 0;
+      continue;
+    }
+    n = n * 10 + (c - 48);
+    digits++;
+    if (frac >= 0) frac++;
+  }
+  if (digits > 15) return Number(raw.slice(from, to));
+  return frac > 0 ? n / POW10[frac] : n;
+}
+
+/**
+ * Scans the ftrace/trace-cmd header of a line into `out`; false when the
+ * line has none. Written out by hand: it runs on every line of a capture.
+ */
+export function scanFtraceHeader(raw: string, out: FtraceHeaderScan): boolean {
   // The CPU column: the first "[digits]" that follows a space.
   let open = raw.indexOf('[');
   let close = -1;
@@ -49,65 +102,102 @@ export function parseFtraceLine(raw: string): FtraceLine | undefined {
     }
     open = raw.indexOf('[', open + 1);
   }
-  if (close < 0) return undefined;
+  if (close < 0) return false;
   // Before it: "comm-pid", then optionally "(tgid)".
   let e = open - 1;
   while (e >= 0 && isSpace(raw.charCodeAt(e))) e--;
   if (e >= 0 && raw.charCodeAt(e) === 41 /* ) */) {
     const paren = raw.lastIndexOf('(', e);
-    if (paren < 0) return undefined;
+    if (paren < 0) return false;
     e = paren - 1;
     while (e >= 0 && isSpace(raw.charCodeAt(e))) e--;
   }
   let p = e;
   while (p >= 0 && isDigit(raw.charCodeAt(p))) p--;
-  if (p === e || p < 0 || raw.charCodeAt(p) !== 45 /* - */) return undefined;
-  const pid = Number(raw.slice(p + 1, e + 1));
+  if (p === e || p < 0 || raw.charCodeAt(p) !== 45 /* - */) return false;
   let c0 = 0;
   while (c0 < p && isSpace(raw.charCodeAt(c0))) c0++;
-  const comm = raw.slice(c0, p);
-  const cpu = Number(raw.slice(open + 1, close));
   // After it: optional irq flags, the timestamp and ":".
   let i = close + 1;
-  if (!isSpace(raw.charCodeAt(i))) return undefined;
+  if (!isSpace(raw.charCodeAt(i))) return false;
   while (isSpace(raw.charCodeAt(i))) i++;
-  let flags: string | undefined;
+  let f0 = -1;
+  let f1 = -1;
   if (!isDigit(raw.charCodeAt(i))) {
-    const f0 = i;
+    f0 = i;
     while (i < raw.length && !isSpace(raw.charCodeAt(i)) && raw.charCodeAt(i) !== 58) i++;
-    if (i - f0 < 3 || i - f0 > 7 || !isSpace(raw.charCodeAt(i))) return undefined;
-    flags = raw.slice(f0, i);
+    if (i - f0 < 3 || i - f0 > 7 || !isSpace(raw.charCodeAt(i))) return false;
+    f1 = i;
     while (isSpace(raw.charCodeAt(i))) i++;
   }
   const t0 = i;
   while (isDigit(raw.charCodeAt(i))) i++;
-  if (i === t0) return undefined;
+  if (i === t0) return false;
   if (raw.charCodeAt(i) === 46 /* . */) {
     i++;
     while (isDigit(raw.charCodeAt(i))) i++;
   }
-  if (raw.charCodeAt(i) !== 58 /* : */) return undefined;
-  const ts = Number(raw.slice(t0, i));
+  if (raw.charCodeAt(i) !== 58 /* : */) return false;
+  const t1 = i;
   i++;
-  if (!isSpace(raw.charCodeAt(i))) return undefined;
+  if (!isSpace(raw.charCodeAt(i))) return false;
   while (isSpace(raw.charCodeAt(i))) i++;
   // The event name, "system:event" or "event", then ":".
   const n0 = i;
   while (isWordChar(raw.charCodeAt(i))) i++;
-  if (i === n0 || raw.charCodeAt(i) !== 58) return undefined;
-  let system: string | undefined;
-  let event = raw.slice(n0, i);
+  if (i === n0 || raw.charCodeAt(i) !== 58) return false;
+  let sys0 = -1;
+  let sys1 = -1;
+  let ev0 = n0;
+  let ev1 = i;
   i++;
   if (isWordChar(raw.charCodeAt(i))) {
     const s0 = i;
     while (isWordChar(raw.charCodeAt(i))) i++;
-    if (raw.charCodeAt(i) !== 58) return undefined;
-    system = event;
-    event = raw.slice(s0, i);
+    if (raw.charCodeAt(i) !== 58) return false;
+    sys0 = ev0;
+    sys1 = ev1;
+    ev0 = s0;
+    ev1 = i;
     i++;
   }
-  if (i < raw.length && !isSpace(raw.charCodeAt(i))) return undefined;
-  return { comm, pid, cpu, flags, ts, system, event, payload: raw.slice(i).trim(), style: flags === undefined ? 'trace-cmd' : 'ftrace' };
+  if (i < raw.length && !isSpace(raw.charCodeAt(i))) return false;
+  while (isSpace(raw.charCodeAt(i))) i++;
+  out.pid = decimalAt(raw, p + 1, e + 1);
+  out.cpu = decimalAt(raw, open + 1, close);
+  out.ts = decimalAt(raw, t0, t1);
+  out.commStart = c0;
+  out.commEnd = p;
+  out.flagsStart = f0;
+  out.flagsEnd = f1;
+  out.systemStart = sys0;
+  out.systemEnd = sys1;
+  out.eventStart = ev0;
+  out.eventEnd = ev1;
+  out.payloadStart = i;
+  return true;
+}
+
+/** The header a scan found, as strings. */
+export function headerOf(raw: string, h: FtraceHeaderScan): FtraceLine {
+  const flags = h.flagsStart < 0 ? undefined : raw.slice(h.flagsStart, h.flagsEnd);
+  return {
+    comm: raw.slice(h.commStart, h.commEnd),
+    pid: h.pid,
+    cpu: h.cpu,
+    flags,
+    ts: h.ts,
+    system: h.systemStart < 0 ? undefined : raw.slice(h.systemStart, h.systemEnd),
+    event: raw.slice(h.eventStart, h.eventEnd),
+    payload: raw.slice(h.payloadStart).trim(),
+    style: flags === undefined ? 'trace-cmd' : 'ftrace',
+  };
+}
+
+/** Parses the ftrace/trace-cmd header of a line; undefined when the line has none. */
+export function parseFtraceLine(raw: string): FtraceLine | undefined {
+  const h = newHeaderScan();
+  return scanFtraceHeader(raw, h) ? headerOf(raw, h) : undefined;
 }
 
 /** A line that is only `event: payload`, the header stripped (as commit messages quote traces). */

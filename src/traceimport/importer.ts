@@ -6,8 +6,8 @@
 
 import { DmesgReader, type FinishedRecord, looksLikeKernelRecord } from './dmesg/reader';
 import { type LineCtx, isPartial } from './dmesg/record';
-import { FORMATS_BY_EVENT, ROLE_ADDR, ROLE_DEVICE, ROLE_SIZE, parsePayload, type ParsedPayload } from './event-parser';
-import { type FtraceLine, isTraceHeaderLine, parseBareEvent, parseFtraceLine, parseLostEvents } from './ftrace-line';
+import { FORMATS_BY_EVENT, ROLE_ADDR, ROLE_DEVICE, ROLE_SIZE, parsePayload, parsePayloadAt, type ParsedPayload } from './event-parser';
+import { type FtraceHeaderScan, type FtraceLine, headerOf, isTraceHeaderLine, newHeaderScan, parseBareEvent, parseFtraceLine, parseLostEvents, scanFtraceHeader } from './ftrace-line';
 import { stripPrefix, type PrefixKind } from './line-prefix';
 import { foldRepeats } from './fold';
 import type { CaptureEvent, CaptureFormat, Finding, FormatChoice, ImportError, ImportResult, LineAccounting, Malformed } from './types';
@@ -39,6 +39,8 @@ export class CaptureImporter {
   private readonly format: FormatChoice;
   private readonly keepEvents: boolean;
   private readonly intern = new Interner();
+  /** The header of the line being read (reused: no object per line). */
+  private readonly scan: FtraceHeaderScan = newHeaderScan();
   private readonly dmesg: DmesgReader;
   private lineNo = 0;
   private pending: Pending | undefined;
@@ -140,10 +142,10 @@ export class CaptureImporter {
       return;
     }
     if (this.readsTrace) {
-      const hdr = parseFtraceLine(raw);
-      if (hdr !== undefined) {
-        this.carrier[hdr.style === 'trace-cmd' ? 'trace-cmd' : 'ftrace']++;
-        this.traceLine(no, raw, hdr);
+      const h = this.scan;
+      if (scanFtraceHeader(raw, h)) {
+        this.carrier[h.flagsStart < 0 ? 'trace-cmd' : 'ftrace']++;
+        this.scannedTraceLine(no, raw, h);
         return;
       }
       if (isTraceHeaderLine(raw)) {
@@ -198,6 +200,29 @@ export class CaptureImporter {
     return formats !== undefined && (h.system === undefined || formats[0].spec.system === h.system);
   }
 
+  /** An ftrace/trace-cmd line: strings are made only for an event of ours. */
+  private scannedTraceLine(no: number, raw: string, h: FtraceHeaderScan): void {
+    const event = raw.slice(h.eventStart, h.eventEnd);
+    const formats = FORMATS_BY_EVENT.get(event);
+    if (formats === undefined || (h.systemStart >= 0 && !isSpelledAt(raw, h.systemStart, h.systemEnd, formats[0].spec.system))) {
+      // Another subsystem's event (sched_switch, ...): counted, not ours.
+      this.addUnknown(no, raw);
+      return;
+    }
+    // The payload is matched inside the line when trimming would not change it (printable ASCII at both ends).
+    const start = h.payloadStart;
+    const first = raw.charCodeAt(start);
+    const last = raw.charCodeAt(raw.length - 1);
+    const parsed = first > 32 && first < 127 && last > 32 && last < 127 ? parsePayloadAt(event, formats, raw, start, this.intern) : parsePayload(event, raw.slice(start).trim(), this.intern);
+    if (parsed.ok) {
+      const comm = this.intern.get(raw.slice(h.commStart, h.commEnd));
+      const flags = h.flagsStart < 0 ? undefined : this.intern.get(raw.slice(h.flagsStart, h.flagsEnd));
+      this.emitEvent(no, h.ts, h.cpu, comm, h.pid, flags, false, parsed, undefined);
+      return;
+    }
+    this.traceLineFailed(no, raw, headerOf(raw, h), parsed);
+  }
+
   private traceLine(no: number, raw: string, hdr: FtraceLine): void {
     if (!this.isKnownEvent(hdr)) {
       // Another subsystem's event (sched_switch, ...): counted, not ours.
@@ -206,9 +231,13 @@ export class CaptureImporter {
     }
     const parsed = parsePayload(hdr.event, hdr.payload, this.intern);
     if (parsed.ok) {
-      this.emitEvent(no, hdr, parsed, undefined);
+      this.emitHeaderEvent(no, hdr, parsed, undefined);
       return;
     }
+    this.traceLineFailed(no, raw, hdr, parsed);
+  }
+
+  private traceLineFailed(no: number, raw: string, hdr: FtraceLine, parsed: ParsedPayload & { ok: false }): void {
     if (parsed.partial) {
       this.pending = { first: no, raws: [{ no, raw }], text: hdr.payload, reason: `${hdr.event}: ${parsed.reason}`, ftrace: hdr };
       return;
@@ -243,7 +272,7 @@ export class CaptureImporter {
         const parsed = parsePayload(p.ftrace.event, text, this.intern);
         if (parsed.ok) {
           this.pending = undefined;
-          this.emitEvent(p.first, p.ftrace, parsed, no);
+          this.emitHeaderEvent(p.first, p.ftrace, parsed, no);
           this.acct.part += p.raws.length - 1;
           return true;
         }
@@ -274,12 +303,18 @@ export class CaptureImporter {
     for (const r of rest) this.process(r.no, r.raw);
   }
 
-  private emitEvent(no: number, hdr: FtraceLine, parsed: ParsedPayload & { ok: true }, endLine: number | undefined): void {
+  private emitHeaderEvent(no: number, hdr: FtraceLine, parsed: ParsedPayload & { ok: true }, endLine: number | undefined): void {
+    const comm = hdr.comm === undefined ? undefined : this.intern.get(hdr.comm);
+    const flags = hdr.flags === undefined ? undefined : this.intern.get(hdr.flags);
+    this.emitEvent(no, hdr.ts, hdr.cpu, comm, hdr.pid, flags, hdr.style === 'bare', parsed, endLine);
+  }
+
+  private emitEvent(no: number, ts: number | undefined, cpu: number | undefined, comm: string | undefined, pid: number | undefined, flags: string | undefined, bare: boolean, parsed: ParsedPayload & { ok: true }, endLine: number | undefined): void {
     const spec = parsed.format.spec;
     const names = parsed.format.fields;
     const roles = parsed.format.roles;
     const values = parsed.values;
-    const ev = new parsed.format.eventClass(no, spec.event, spec.system, hdr.ts, hdr.cpu, hdr.comm === undefined ? undefined : this.intern.get(hdr.comm), hdr.pid, hdr.flags === undefined ? undefined : this.intern.get(hdr.flags), spec.since, endLine);
+    const ev = new parsed.format.eventClass(no, spec.event, spec.system, ts, cpu, comm, pid, flags, spec.since, endLine);
     for (let i = 0; i < names.length; i++) {
       const v = values[i];
       switch (roles[i]) {
@@ -301,7 +336,7 @@ export class CaptureImporter {
       ev.access = parseInt(ev.flags, 16) & 1 ? 'write' : 'read';
     }
     this.acct.event++;
-    if (hdr.style === 'bare') this.carrier.ftrace++;
+    if (bare) this.carrier.ftrace++;
     this.allEvents.push(ev);
     const finding = findingOfEvent(ev);
     if (finding !== undefined) this.findings.push(finding);
@@ -334,6 +369,11 @@ export class CaptureImporter {
 function joinings(head: string, tail: string): string[] {
   if (head.endsWith('=')) return [head.slice(0, -1).replace(/=3D/g, '=') + tail.replace(/=3D/g, '='), head + ' ' + tail];
   return [head + ' ' + tail, head + tail];
+}
+
+/** Whether raw[from, to) is `word`. */
+function isSpelledAt(raw: string, from: number, to: number, word: string): boolean {
+  return to - from === word.length && raw.startsWith(word, from);
 }
 
 /** Text of a line as the result shows it: at most 300 characters. */

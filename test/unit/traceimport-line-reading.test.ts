@@ -1,0 +1,58 @@
+// The importer's line reading: the byte splitter gives the lines readline
+// gave (\n, \r\n and a lone \r end a line, across any chunking), and the
+// header scan reads pid, cpu and timestamp as Number() reads their digits.
+
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { parseFtraceLine } from '../../src/traceimport/ftrace-line';
+import { CaptureLineSplitter, CUT_LINE_BYTES } from '../../src/traceimport/line-splitter';
+
+/** Lines and cut flags the splitter gives for `bytes` fed in chunks of `size`. */
+function split(bytes: Buffer, size: number): { lines: string[]; cuts: boolean[]; splitter: CaptureLineSplitter } {
+  const lines: string[] = [];
+  const cuts: boolean[] = [];
+  const splitter = new CaptureLineSplitter((l, cut) => {
+    lines.push(l);
+    cuts.push(cut);
+  });
+  for (let i = 0; i < bytes.length; i += size) if (!splitter.push(bytes.subarray(i, i + size))) break;
+  splitter.end();
+  return { lines, cuts, splitter };
+}
+
+describe('capture line reading', () => {
+  it('splits at \\n, \\r\\n and a lone \\r, whatever the chunk size, as readline does', () => {
+    const text = 'a\rb\r\nc\n\r\nd é€\n\ne';
+    for (const size of [1, 2, 3, 5, 64]) assert.deepEqual(split(Buffer.from(text), size).lines, ['a', 'b', 'c', '', 'd é€', '', 'e'], `chunks of ${size}`);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('x', 'é', '€', ' ', '\n', '\r', '\r\n'), { maxLength: 60 }), fc.integer({ min: 1, max: 9 }), (parts, size) => {
+        const text = parts.join('');
+        const expected = text.split(/\r?\n|\r(?!\n)/);
+        if (expected[expected.length - 1] === '') expected.pop();
+        assert.deepEqual(split(Buffer.from(text), size).lines, expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('stops at a NUL byte: the text before it is a line, its line number counts the newlines before it', () => {
+    const r = split(Buffer.from('one\ntwo\r\nthr\u0000ee\nfour\n'), 4);
+    assert.deepEqual(r.lines, ['one', 'two', 'thr']);
+    assert.deepEqual(r.splitter.binary, { offset: 12, line: 3, what: 'binary data (a NUL byte)' });
+  });
+
+  it('cuts a line longer than the limit at the limit and flags it; the next line is whole', () => {
+    const r = split(Buffer.from('x'.repeat(CUT_LINE_BYTES + 10) + '\nnext\n'), 100_000);
+    assert.deepEqual([r.lines[0].length, r.cuts[0], r.lines[1], r.cuts[1]], [CUT_LINE_BYTES, true, 'next', false]);
+  });
+
+  it('reads pid, cpu and timestamp of a header as Number() reads their digits', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 4_000_000 }), fc.nat({ max: 99_999 }), fc.stringMatching(/^\d{1,12}(\.\d{0,9})?$/), (pid, cpu, ts) => {
+        const h = parseFtraceLine(`  kworker/0:1H-${pid}   [${String(cpu).padStart(3, '0')}] .....  ${ts}: dma_map_phys: 0000:01:00.0 dir=TO_DEVICE`);
+        assert.deepEqual(h && [h.pid, h.cpu, h.ts], [pid, cpu, Number(ts)]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -222,7 +222,9 @@ class Checker {
 
   run(): CheckResult {
     this.prepare();
-    for (const s of this.program.body) this.statement(s, false);
+    // Indexed loops over the body: these run once per check, unoptimised, where for-of makes an iterator result per statement.
+    const body = this.program.body;
+    for (let i = 0; i < body.length; i++) this.statement(body[i]!, false);
     return { diagnostics: this.diagnostics, symbols: this.symbols };
   }
 
@@ -287,7 +289,8 @@ class Checker {
     const note = (name: string, line: number, origin: SymbolOrigin): void => {
       if (!this.laterDefs.has(name)) this.laterDefs.set(name, { line, origin });
     };
-    for (const s of body) {
+    for (let i = 0; i < body.length; i++) {
+      const s = body[i]!;
       switch (s.kind) {
         case 'assign': {
           const t = s.target;

@@ -36,6 +36,15 @@ const FAIL = new SyntaxFailure();
 /** The `named` list of every call without named arguments (most calls): one shared array, never written to, instead of one per call. */
 const NO_NAMED_ARGS: NamedArg[] = [];
 
+/**
+ * `list` at its exact length. An array filled by push() reserves room for
+ * 16 or more elements; the tree keeps a copy of the used part, so a parse's
+ * tree (which survives the young generation) carries no empty slots.
+ */
+function exact<T>(list: T[]): T[] {
+  return list.length === 0 ? [] : list.slice();
+}
+
 /** Binary operator precedence, C's order (higher binds tighter); 0 for other tokens. `..` sits below all. */
 function binaryPrec(k: TokenKind): number {
   switch (k) {
@@ -372,7 +381,7 @@ class Parser {
       if (it !== undefined) items.push(it);
     }
     this.leave();
-    return items;
+    return exact(items);
   }
 
   private forStmt(): ForStmt {
@@ -765,8 +774,12 @@ class Parser {
           this.advance();
           return { kind: 'bool', value: isTrue, span: this.spanOf(t) };
         }
-        const w = this.wordMode ? this.word('a name') : this.name('a name');
-        return { kind: 'ident', name: w.text, span: w.span };
+        if (this.wordMode) {
+          const w = this.word('a name');
+          return { kind: 'ident', name: w.text, span: w.span };
+        }
+        this.advance();
+        return { kind: 'ident', name: this.text(t), span: this.spanOf(t) };
       }
       case '(': {
         this.enter(t);
@@ -811,7 +824,7 @@ class Parser {
     this.close(']', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'list', items, span: this.spanFrom(this.spanOf(open)) }, height);
+    return this.grow({ kind: 'list', items: exact(items), span: this.spanFrom(this.spanOf(open)) }, height);
   }
 
   private record(open: Token): Expr {
@@ -874,7 +887,7 @@ class Parser {
     this.leave();
     const argsSpan: Span = { start: this.tt.start(open), end: this.tt.end(close), line: this.tt.line(open), column: this.tt.column(open), endLine: this.tt.line(close), endColumn: this.tt.column(close) + (this.tt.end(close) - this.tt.start(close)) };
     const node: CallExpr = {
-      kind: 'call', callee: { text: callee.name, span: callee.span }, args, named, argsSpan, span: joinSpans(callee.span, argsSpan),
+      kind: 'call', callee: { text: callee.name, span: callee.span }, args: exact(args), named, argsSpan, span: joinSpans(callee.span, argsSpan),
     };
     return this.grow(node, height);
   }

@@ -13,5 +13,5 @@ export interface BuiltinBinding {
   min: number;
   max: number;
   named?: readonly string[];
-  impl(c: CallContext, args: Value[], named: Map<string, Value>): Value;
+  impl(c: CallContext, args: Value[], named: ReadonlyMap<string, Value>): Value;
 }

@@ -29,12 +29,12 @@ function attrsArg(args: Value[], i: number): number {
 }
 
 /** The `nents = N` a driver passes to dma_unmap_sg / dma_sync_sg_*, or the table's own count. */
-function nentsArg(named: Map<string, Value>, sgt: SgTable): number {
+function nentsArg(named: ReadonlyMap<string, Value>, sgt: SgTable): number {
   const v = named.get('nents');
   return v === undefined ? sgt.nents : smallInt(v, 'nents', 1 << 20);
 }
 
-function pasidArg(named: Map<string, Value>): number | null {
+function pasidArg(named: ReadonlyMap<string, Value>): number | null {
   const p = named.get('pasid');
   return p === undefined ? null : smallInt(p, 'pasid', (1 << 20) - 1);
 }

@@ -9,7 +9,7 @@ import { RuntimeError } from './runtime-error';
 import type { Value } from './values';
 
 /** An optional argument given by position or by name. */
-function optional(args: Value[], i: number, named: Map<string, Value>, name: string): Value | undefined {
+function optional(args: Value[], i: number, named: ReadonlyMap<string, Value>, name: string): Value | undefined {
   const byName = named.get(name);
   if (byName !== undefined && args.length > i) throw new RuntimeError(`${name} is given both by position and by name`);
   return byName ?? args[i];

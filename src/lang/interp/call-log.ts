@@ -57,7 +57,7 @@ export class CallLog {
   private readonly walks = new Map<number, WalkSummary>();
 
   /** Before a translate/dev_read/dev_write runs: the walk it will make, probed without changing any state. */
-  beforeCall(m: Machine, call: CallExpr, args: Value[], named: Map<string, Value>): PendingWalk | undefined {
+  beforeCall(m: Machine, call: CallExpr, args: Value[], named: ReadonlyMap<string, Value>): PendingWalk | undefined {
     if (!WALK_CALLS.has(call.callee.text) || (this.walks.get(call.span.start)?.count ?? 0) >= MAX_WALK_PROBES) return undefined;
     const dev = args[0];
     const addr = addressOf(args[1]);

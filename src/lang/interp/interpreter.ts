@@ -53,6 +53,9 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
   return { positional, named: named.filter((n) => keepNamed.includes(n.name)) };
 }
 
+/** The named arguments of a call that has none (most calls): one shared, never written to. */
+const NO_NAMED_VALUES: ReadonlyMap<string, Value> = new Map<string, Value>();
+
 /** Different run-time diagnostics one run reports before it stops (repeats of one are counted, not listed). */
 export const MAX_DISTINCT_RUNTIME_ERRORS = 100;
 
@@ -173,8 +176,18 @@ export class Interpreter {
     for (let i = first; i < body.length; i++) {
       if (this.stopped || this.paused) return;
       const inner = resume !== undefined && i === first && resume.length > depth + 1 ? resume : undefined;
+      // The frame of this depth is reused from statement to statement (snapshots and resumes copy frames).
+      const reuse = inner ? undefined : this.position[depth];
       this.position.length = depth;
-      this.position.push(inner ? { ...inner[depth] } : { index: i, iter: 0 });
+      if (inner) this.position.push({ ...inner[depth] });
+      else if (reuse !== undefined) {
+        reuse.index = i;
+        reuse.iter = 0;
+        reuse.loop = undefined;
+        reuse.saved = undefined;
+        reuse.hadSaved = undefined;
+        this.position.push(reuse);
+      } else this.position.push({ index: i, iter: 0, loop: undefined, saved: undefined, hadSaved: undefined });
       if (!inner && this.injections.length > 0) this.applyInjections(body[i].span);
       if (!inner && this.hooks.atBoundary?.(this)) {
         this.paused = true;
@@ -270,7 +283,7 @@ export class Interpreter {
     m.trace.line = stmt.span.line;
     m.trace.column = stmt.span.column;
     // Every statement is an event, so a debugger can stop on statements that call nothing.
-    m.trace.emit('engine:statement', {});
+    m.trace.emit('engine:statement');
     const checksBefore = m.trace.checks.length;
     const faultsBefore = m.trace.faults.length;
     try {
@@ -615,16 +628,27 @@ export class Interpreter {
   private evalCall(call: CallExpr, target?: string): Value {
     const b = BUILTINS[call.callee.text];
     if (!b) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
-    // Kernel parameters may also be passed by name (`attrs = ...`): put them in their positional slot.
-    const { positional, named: namedExprs } = normaliseArgs(call, b.named ?? []);
-    if (positional.length < b.min || positional.length > b.max) {
-      throw new RuntimeError(`${call.callee.text} takes ${b.min === b.max ? b.min : `${b.min} to ${b.max}`} arguments, got ${positional.length}`, call.argsSpan, 'arg-count');
-    }
-    const args = positional.map((a) => this.eval(a));
-    const named = new Map<string, Value>();
-    for (const n of namedExprs) {
-      if (!b.named?.includes(n.name)) throw new RuntimeError(`${call.callee.text} has no argument named ${n.name}`, n.span, 'arg-name');
-      named.set(n.name, this.eval(n.value));
+    let args: Value[];
+    let named: ReadonlyMap<string, Value>;
+    if (call.named.length === 0) {
+      // Positional arguments only (nearly every call): no normalising, no map.
+      const positional = call.args;
+      if (positional.length < b.min || positional.length > b.max) throw this.argCountError(call, b, positional.length);
+      // Sized up front: push() would reserve 16 slots for every call.
+      args = new Array<Value>(positional.length);
+      for (let i = 0; i < positional.length; i++) args[i] = this.eval(positional[i]);
+      named = NO_NAMED_VALUES;
+    } else {
+      // Kernel parameters may also be passed by name (`attrs = ...`): put them in their positional slot.
+      const { positional, named: namedExprs } = normaliseArgs(call, b.named ?? []);
+      if (positional.length < b.min || positional.length > b.max) throw this.argCountError(call, b, positional.length);
+      args = positional.map((a) => this.eval(a));
+      const byName = new Map<string, Value>();
+      for (const n of namedExprs) {
+        if (!b.named?.includes(n.name)) throw new RuntimeError(`${call.callee.text} has no argument named ${n.name}`, n.span, 'arg-name');
+        byName.set(n.name, this.eval(n.value));
+      }
+      named = byName;
     }
     // Editor extras (call-log.ts): the walk an access will make, and what each call site returned.
     const walk = this.callLog?.beforeCall(this.m, call, args, named);
@@ -636,6 +660,10 @@ export class Interpreter {
       if (e instanceof RuntimeError && !e.span) throw new RuntimeError(e.message, call.span, e.code);
       throw e;
     }
+  }
+
+  private argCountError(call: CallExpr, b: { min: number; max: number }, got: number): RuntimeError {
+    return new RuntimeError(`${call.callee.text} takes ${b.min === b.max ? b.min : `${b.min} to ${b.max}`} arguments, got ${got}`, call.argsSpan, 'arg-count');
   }
 
   eval(e: Expr, target?: string): Value {

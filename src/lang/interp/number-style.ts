@@ -16,6 +16,19 @@ const ADDRESS_FIELDS = new Set(['phys', 'dma', 'addr', 'iova', 'cpu', 'dma_addre
 /** Kernel return types that are addresses. */
 const ADDRESS_TYPES = /^(dma_addr_t|phys_addr_t|unsigned long iova|void \*)\b/;
 
+/** The style of each builtin's result, worked out once per builtin (a loop asks on every call). */
+const CALL_STYLES = new Map<string, NumberStyle>();
+
+function callStyle(callee: string): NumberStyle {
+  let style = CALL_STYLES.get(callee);
+  if (style === undefined) {
+    const spec = BUILTINS.get(callee);
+    style = spec && ADDRESS_TYPES.test(spec.kernel) ? 'hex' : 'dec';
+    CALL_STYLES.set(callee, style);
+  }
+  return style;
+}
+
 /** The style of each variable, from the expression last assigned to it (lists: to any element). */
 export type VariableStyles = Map<string, NumberStyle>;
 
@@ -32,10 +45,8 @@ export function numberStyle(e: Expr, vars: VariableStyles): NumberStyle {
       return ADDRESS_FIELDS.has(e.property.text) ? 'hex' : 'dec';
     case 'index':
       return numberStyle(e.object, vars);
-    case 'call': {
-      const spec = BUILTINS.get(e.callee.text);
-      return spec && ADDRESS_TYPES.test(spec.kernel) ? 'hex' : 'dec';
-    }
+    case 'call':
+      return callStyle(e.callee.text);
     case 'unary':
       return numberStyle(e.operand, vars);
     case 'binary':

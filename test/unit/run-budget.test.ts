@@ -55,7 +55,8 @@ describe('run budgets', () => {
   it('stops on the memory budget when the run grows the heap past it', () => {
     let heap = 0;
     let now = 0;
-    const meter = new BudgetMeter({ timeSeconds: 1e9, memoryMb: 1 }, () => (now += 100), () => heap);
+    // 250 ms between readings: more than the meter's interval between two heap readings, so each reading reads the heap.
+    const meter = new BudgetMeter({ timeSeconds: 1e9, memoryMb: 1 }, () => (now += 250), () => heap);
     const it = new Interpreter(ENDLESS, { budget: meter, atBoundary: () => { heap += 1024; return false; } });
     it.run(parse(ENDLESS).program);
     const stop = it.diagnostics.find((d) => d.code === 'memory-budget');

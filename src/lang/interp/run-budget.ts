@@ -17,8 +17,12 @@ export const DEFAULT_RUN_BUDGET: RunBudget = { timeSeconds: 120, memoryMb: 2048 
 /** Statements between two readings of the meter. */
 export const RUN_BUDGET_STRIDE = 1024;
 
-/** Milliseconds of run time between two readings of the heap. */
-const HEAP_READ_MS = 50;
+/**
+ * Milliseconds of run time between two readings of the heap. A reading makes
+ * V8 finish its concurrent sweeping on the spot (up to milliseconds on a
+ * large heap); a run's heap does not grow by a budget's worth in this time.
+ */
+const HEAP_READ_MS = 200;
 
 export type BudgetName = 'time' | 'memory';
 

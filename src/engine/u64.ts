@@ -88,3 +88,19 @@ export function minBig(a: bigint, b: bigint): bigint {
 export function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
+
+let lastBig = 0n;
+let lastNumber = 0;
+
+/**
+ * Number(x) that remembers the last conversion: the map/unmap path converts
+ * the same size (4 KiB) for several trace fields, and comparing a BigInt is
+ * cheaper than converting one.
+ */
+export function numberOf(x: bigint): number {
+  if (x !== lastBig) {
+    lastBig = x;
+    lastNumber = Number(x);
+  }
+  return lastNumber;
+}

@@ -66,6 +66,11 @@ class Memory {
   readU64(addr) {
     return this.words.get(addr) ?? 0n;
   }
+  /** The engine's number read (walkers descend through table descriptors with it): replays check that path against the kernel too. */
+  readU64NumN(addr) {
+    const v = this.readU64(BigInt(addr));
+    return v < 1n << 53n ? Number(v) : -1;
+  }
   writeU64(addr, value) {
     const old = this.readU64(addr);
     const e = this.log.get(addr);

@@ -34,4 +34,23 @@ describe('physical memory: 64-bit words at number addresses', () => {
       { numRuns: 200 },
     );
   });
+
+  it('reads a word as a number exactly when it is below 2^53 (-1 above, 0 where nothing was written), clones included (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 * 512 - 1 }), fc.oneof(fc.bigInt({ min: 0n, max: (1n << 53n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }))), { minLength: 1, maxLength: 40 }), (writes) => {
+        const mem = new PhysicalMemory(RAM);
+        const base = 0x1_2345_0000;
+        for (const [word, value] of writes) mem.writeU64N(base + word * 8, value);
+        const clone = mem[CLONE]();
+        clone.writeU64N(base + writes[0][0] * 8, 0x8_1234_5003n);
+        for (const [word] of writes) {
+          const v = mem.readU64N(base + word * 8);
+          assert.equal(mem.readU64NumN(base + word * 8), v < 1n << 53n ? Number(v) : -1);
+        }
+        assert.equal(clone.readU64NumN(base + writes[0][0] * 8), 0x8_1234_5003);
+        assert.equal(mem.readU64NumN(base + 4 * 4096 * 8), 0);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

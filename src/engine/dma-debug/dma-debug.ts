@@ -92,7 +92,6 @@ type Size = bigint | number;
 const HASH_SIZE = 16384;
 const HASH_FN_SHIFT = 13n;
 const HASH_FN_DIVISOR = 2 ** Number(HASH_FN_SHIFT);
-const MAX_SAFE_ADDR = BigInt(Number.MAX_SAFE_INTEGER);
 /** (1 << RADIX_TREE_MAX_TAGS) - 1: the overlap count lives in three radix-tree tag bits. */
 const ACTIVE_CACHELINE_MAX_OVERLAP = 7;
 const SZ_64K = 65536;
@@ -141,10 +140,17 @@ interface DmaDebugRef {
 
 type MatchKind = 'exact' | 'containing';
 
+/** The bits of dev_addr hash_fn() keeps, in place: (dev_addr >> 13) & (HASH_SIZE - 1) is (dev_addr & this) / 2^13. */
+const HASH_FN_BITS = BigInt(HASH_SIZE - 1) << HASH_FN_SHIFT;
+/** The last address hashed: map, mapping_error and unmap of one mapping hash the same address. */
+let lastHashed = { devAddr: -1n, idx: 0 };
+
 function hashFn(devAddr: bigint): number {
-  // Below 2^53 the address is exact as a Number and the division by 2^13 exact, so no BigInt is made.
-  if (devAddr >= 0n && devAddr <= MAX_SAFE_ADDR) return Math.floor(Number(devAddr) / HASH_FN_DIVISOR) % HASH_SIZE;
-  return Number((devAddr >> HASH_FN_SHIFT) & BigInt(HASH_SIZE - 1));
+  if (devAddr === lastHashed.devAddr) return lastHashed.idx;
+  // A 27-bit BigInt converts exactly (two's complement bits of a negative one too), and the division by 2^13 is exact.
+  const idx = Number(devAddr & HASH_FN_BITS) / HASH_FN_DIVISOR;
+  lastHashed = { devAddr, idx };
+  return idx;
 }
 
 function matches(kind: MatchKind, ref: DmaDebugRef, e: DmaDebugEntry): boolean {

@@ -9,7 +9,7 @@ import type { IommuDomain } from '../iommu/iommu-domain';
 import type { IovaDomain } from '../iova/iova';
 import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
-import { DMA_MAPPING_ERROR, fls, hex } from '../u64';
+import { DMA_MAPPING_ERROR, fls, hex, numberOf } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
 import { dmaKmallocNeedsBounce } from './dma-direct';
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from './dma-direction';
@@ -37,7 +37,7 @@ export function devUseSwiotlb(ctx: EngineCtx, dev: Device, size: bigint, dir: Dm
 }
 
 function iovaShift(domain: IommuDomain): bigint {
-  return BigInt(fls(domain.minPagesz));
+  return domain.minPageShift;
 }
 
 /** Field names of the events on the map/unmap path (constant per site: the trace compares repeats by position). */
@@ -61,7 +61,7 @@ function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, li
 export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: bigint, dmaLimit: bigint, dev: Device): bigint {
   const iovad = domain.iovad;
   if (!iovad) return 0n;
-  ctx.trace.enterWith('iommu_dma_alloc_iova', ALLOC_IOVA_ARGS, dev.busId, Number(size), dmaLimit);
+  ctx.trace.enterWith('iommu_dma_alloc_iova', ALLOC_IOVA_ARGS, dev.busId, numberOf(size), dmaLimit);
   const shift = iovaShift(domain);
   const iovaLen = Number(size >> shift);
   let limit = dmaLimit;
@@ -160,7 +160,7 @@ export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: b
 /** iommu_dma_map_phys (iommu_dma_map_page before v6.18). Returns the DMA address and whether it bounced. */
 export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
   const trace = ctx.trace;
-  trace.enterWith('iommu_dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, Number(size));
+  trace.enterWith('iommu_dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, numberOf(size));
   let r: { dma: bigint; bounce: bigint | null };
   try {
     r = iommuDmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
@@ -207,7 +207,7 @@ export function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, gra
 /** iommu_dma_unmap_phys. */
 export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const trace = ctx.trace;
-  trace.enterWith('iommu_dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, dmaAddr, Number(size));
+  trace.enterWith('iommu_dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, dmaAddr, numberOf(size));
   try {
     iommuDmaUnmapPhysBody(ctx, dev, dmaAddr, size, dir, attrs);
   } catch (e) {

@@ -8,7 +8,7 @@ import type { Device } from '../device';
 import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
 import { EINVAL, ENOMEM } from '../errno';
 import { iommuIovaToPhys } from '../iommu/iommu-core';
-import { DMA_MAPPING_ERROR, hex } from '../u64';
+import { DMA_MAPPING_ERROR, hex, numberOf } from '../u64';
 import { dmaDirectMapPhys, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys } from './dma-direct';
 import { DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_ATTR_WEAK_ORDERING, DMA_ATTR_WRITE_COMBINE, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_FORCE_CONTIGUOUS, DMA_ATTR_ALLOC_SINGLE_PAGES, DMA_BIDIRECTIONAL, type DmaDirection } from './dma-direction';
 import { dmaDomain, iommuDmaMapPhys, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPhys } from './dma-iommu';
@@ -70,7 +70,7 @@ const UNMAP_PHYS_POINT: FieldKeys = ['device', 'dir', 'dma_addr', 'size', 'attrs
 /** dma_map_phys (v6.18; dma_map_page_attrs and dma_map_single_attrs land here). */
 export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
   const trace = ctx.trace;
-  trace.enterWith('dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, Number(size), TRACE_DIR[dir]);
+  trace.enterWith('dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, numberOf(size), TRACE_DIR[dir]);
   let dma: bigint;
   try {
     dma = dmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
@@ -101,7 +101,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
     dma = r.dma;
     bounce = r.bounce;
   }
-  ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, Number(size), phys, traceAttrs(attrs));
+  ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
     const rec = ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
@@ -113,7 +113,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
 
 export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const trace = ctx.trace;
-  trace.enterWith('dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, addr, Number(size), TRACE_DIR[dir]);
+  trace.enterWith('dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, addr, numberOf(size), TRACE_DIR[dir]);
   try {
     dmaUnmapPhysBody(ctx, dev, addr, size, dir, attrs);
   } catch (e) {
@@ -135,7 +135,7 @@ function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigin
     else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
     else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
   }
-  ctx.trace.point('dma:dma_unmap_phys', UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, Number(size), traceAttrs(attrs));
+  ctx.trace.point('dma:dma_unmap_phys', UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
   ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
   ctx.mappings.endKey(key, dev.name, addr, ctx.trace.line);
   ctx.ownership.remove(key);

@@ -149,6 +149,9 @@ interface LevelGeometry {
 
 /** Addresses below this are exact as numbers. */
 const NUMBER_EXACT = 1n << 53n;
+/** PTE_ADDR_MASK's bounds as numbers: bits 47:12 of a descriptor d are d % 2^48 - d % 2^12. */
+const PTE_ADDR_END_N = 2 ** 48;
+const PTE_ADDR_ALIGN_N = 2 ** 12;
 
 export class ArmLpaeIoPgtable implements IoPgtableOps {
   readonly name: string;
@@ -160,6 +163,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   /** log2 of the pgd's entry count, concatenated tables included. */
   readonly pgdBits: number;
   readonly granule: bigint;
+  /** Below 64K a descriptor's address bits are in place (no PA[51:48] fold): table descriptors can be read as numbers. */
+  private readonly plainTableAddrs: boolean;
   /** Stage 2 only: the pgd is 2..16 concatenated tables (arm_lpae_concat_mandatory()). */
   readonly concatenated: boolean;
   /** 4 - start_level. */
@@ -179,6 +184,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const pgShift = ffs(r.bitmap);
     this.bitsPerLevel = pgShift - PTE_SHIFT;
     this.granule = 1n << BigInt(pgShift);
+    this.plainTableAddrs = this.granule < SZ_64K;
     const vaBits = r.ias - pgShift;
     if (vaBits <= 0) throw allocFail(`ias ${r.ias} leaves no bits to translate`);
     const levels = Math.ceil(vaBits / this.bitsPerLevel);
@@ -348,6 +354,22 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return mem.readU64N ? mem.readU64N(addr) : mem.readU64(BigInt(addr));
   }
 
+  /**
+   * The next-level table a descriptor at `ptep` points to, as a number, when
+   * the descriptor is a table descriptor (type 3 above the last level) read
+   * without a BigInt; -1 when it is anything else or the fast read does not
+   * apply (64K granule's folded address bits, a table memory without it, a
+   * descriptor above 2^53): the caller then takes the BigInt path.
+   */
+  private nextTableN(ptep: number, lvl: number): number {
+    const mem = this.hooks.mem;
+    if (lvl >= ARM_LPAE_MAX_LEVELS - 1 || mem.readU64NumN === undefined || !this.plainTableAddrs) return -1;
+    const d = mem.readU64NumN(ptep);
+    if (d <= 0 || d % 4 !== 3) return -1;
+    // iopte_to_paddr below 64K: bits 47:12 (d is an integer below 2^53, so % is exact).
+    return (d % PTE_ADDR_END_N) - (d % PTE_ADDR_ALIGN_N);
+  }
+
   private writeN(addr: number, value: bigint): void {
     const mem = this.hooks.mem;
     if (mem.writeU64N) mem.writeU64N(addr, value);
@@ -409,6 +431,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       return -EINVAL;
     }
     const ptep = table + idx * 8;
+    const nextN = this.nextTableN(ptep, lvl);
+    if (nextN >= 0) return this.lpaeMap(iova, iovaN, paddr, size, pgcount, prot, lvl + 1, nextN, acc);
     let pte = this.readN(ptep);
     let next = 0;
     if (!pte) {
@@ -486,6 +510,11 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     }
     const idx = this.lvlIdxN(iovaN, lvl);
     const ptep = table + idx * 8;
+    if (size !== this.blockSize(lvl)) {
+      // A table descriptor on the way down: descend without making the descriptor a BigInt.
+      const nextN = this.nextTableN(ptep, lvl);
+      if (nextN >= 0) return this.lpaeUnmap(gather, iova, iovaN, size, pgcount, lvl + 1, nextN);
+    }
     const pte = this.readN(ptep);
     if (!pte) {
       this.warn('__arm_lpae_unmap', 'WARN_ON(!(data->iop.cfg.quirks & IO_PGTABLE_QUIRK_NO_WARN))');
@@ -554,7 +583,13 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       const iovaN = Number(iova);
       let tableN = Number(this.root);
       for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
-        const pte = this.readN(tableN + this.lvlIdxN(iovaN, lvl) * 8);
+        const ptep = tableN + this.lvlIdxN(iovaN, lvl) * 8;
+        const nextN = this.nextTableN(ptep, lvl);
+        if (nextN >= 0) {
+          tableN = nextN;
+          continue;
+        }
+        const pte = this.readN(ptep);
         if (this.iopteLeaf(pte, lvl)) return this.iopteToPaddr(pte) | (iova & (this.blockSize(lvl) - 1n));
         if (!this.iopteTable(pte, lvl)) return 0n;
         tableN = Number(this.iopteToPaddr(pte));

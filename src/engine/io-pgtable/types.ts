@@ -17,6 +17,8 @@ export interface TableMemory {
   /** The same at an address below 2^53 given as a number (no BigInt address arithmetic): walkers use them when present. */
   readU64N?(addr: number): bigint;
   writeU64N?(addr: number, value: bigint): void;
+  /** The 64-bit word at a number address as a number when it is below 2^53, else -1 (no BigInt made): walkers descend through table descriptors with it. */
+  readU64NumN?(addr: number): number;
 }
 
 /** How a format gets and returns zeroed table pages (iommu_alloc_pages_node_sz / iommu_free_pages). */

@@ -4,6 +4,7 @@
 
 import type { EngineCtx } from '../context';
 import type { FieldKeys } from '../trace/recorder';
+import { numberOf } from '../u64';
 import type { Device } from '../device';
 import { EBUSY, EINVAL, ENODEV, KernelError } from '../errno';
 import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
@@ -170,7 +171,7 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   }
   if (r.ret === 0) {
     domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
-    ctx.trace.point('iommu:map', MAP_POINT, iova, paddr, Number(size));
+    ctx.trace.point('iommu:map', MAP_POINT, iova, paddr, numberOf(size));
   }
   return r.ret;
 }
@@ -178,7 +179,7 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
 /** iommu_map = iommu_map_nosync + iommu_sync_map. */
 export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   const trace = ctx.trace;
-  trace.enterWith('iommu_map', MAP_ARGS, domain.label, iova, paddr, Number(size), prot);
+  trace.enterWith('iommu_map', MAP_ARGS, domain.label, iova, paddr, numberOf(size), prot);
   let ret: number;
   try {
     ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
@@ -194,7 +195,7 @@ export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, padd
 /** iommu_sync_map: on IOMMUs that cache non-present entries, new mappings become visible only now. */
 export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   if (!domain.iommu.traits.needsSyncMap) return;
-  ctx.trace.point('engine:iotlb_sync_map', SYNC_MAP_POINT, domain.label, iova, Number(size));
+  ctx.trace.point('engine:iotlb_sync_map', SYNC_MAP_POINT, domain.label, iova, numberOf(size));
   for (const unit of domain.iommus()) unit.iotlb.invalidateRange(domain.id, iova, size);
 }
 
@@ -204,7 +205,7 @@ export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   const r = iommuUnmapPagesQuiet(domain.ops, iova, size);
   domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
-  ctx.trace.point('iommu:unmap', UNMAP_POINT, iova, Number(size), Number(r.unmapped));
+  ctx.trace.point('iommu:unmap', UNMAP_POINT, iova, numberOf(size), numberOf(r.unmapped));
   return r.unmapped;
 }
 
@@ -213,12 +214,12 @@ export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   // Every unit the domain is attached through gets the invalidation (VT-d cache tags per IOMMU).
   if (domain.units.size === 0) {
     const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
-    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_POINT, domain.label, iova, Number(size), n);
+    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_POINT, domain.label, iova, numberOf(size), n);
     return;
   }
   for (const unit of domain.iommus()) {
     const n = unit.iotlb.invalidateRange(domain.id, iova, size);
-    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_UNIT_POINT, domain.label, iova, Number(size), n, unit.name);
+    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_UNIT_POINT, domain.label, iova, numberOf(size), n, unit.name);
   }
 }
 

@@ -8,6 +8,7 @@ import { DomainMappedRanges } from './domain-mapped-ranges';
 import type { FlushQueue } from './flush-queue';
 import type { Iommu } from './iommu-instance';
 import type { PgtableFormat } from './iommu-kinds';
+import { fls } from '../u64';
 
 /** What a device's default_domain key asks for. */
 export type DomainPolicy = 'dma' | 'dma-fq' | 'identity';
@@ -21,6 +22,7 @@ export class IommuDomain {
   private pgsizes = 0n;
   /** Lowest set bit of pgsizes, kept with it (the map/unmap path asks for it several times a call). */
   private minPgsize = 0n;
+  private minPgsizeShift = BigInt(fls(0n));
   apertureStart = 0n;
   apertureEnd = 0n;
   /** The dma-iommu cookie's iova_domain. */
@@ -65,6 +67,12 @@ export class IommuDomain {
   set pgsizeBitmap(bitmap: bigint) {
     this.pgsizes = bitmap;
     this.minPgsize = bitmap & -bitmap;
+    this.minPgsizeShift = BigInt(fls(this.minPgsize));
+  }
+
+  /** log2 of minPagesz: the IOVA cookie's shift (iova_shift). */
+  get minPageShift(): bigint {
+    return this.minPgsizeShift;
   }
 
   /** Smallest page size: the granule iommu_map checks alignment against. */

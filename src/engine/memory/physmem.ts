@@ -21,6 +21,8 @@ export class PhysicalMemory {
   private frames = new Map<number, Uint8Array>();
   /** 64-bit views of the same frames, for descriptor loads and stores (created with the frame). */
   private words = new Map<number, BigUint64Array>();
+  /** 32-bit views of the same frames: a descriptor read as two halves, without a BigInt. */
+  private halves = new Map<number, Uint32Array>();
   /** Frames this instance may write in place; the others may be shared with a clone. */
   private owned = new Set<number>();
 
@@ -31,6 +33,7 @@ export class PhysicalMemory {
     const copy = new PhysicalMemory(this.ram);
     copy.frames = new Map(this.frames);
     copy.words = new Map(this.words);
+    copy.halves = new Map(this.halves);
     this.owned = new Set();
     return copy;
   }
@@ -98,6 +101,14 @@ export class PhysicalMemory {
     return words[(addr % FRAME_SIZE) >> 3];
   }
 
+  readU64NumN(addr: number): number {
+    const halves = this.halves.get(Math.floor(addr / FRAME_SIZE));
+    if (!halves) return 0;
+    const i = (addr % FRAME_SIZE) >> 2;
+    const hi = halves[i + 1];
+    return hi < 0x20_0000 ? hi * 0x1_0000_0000 + halves[i] : -1;
+  }
+
   writeU64N(addr: number, value: bigint): void {
     const pfn = Math.floor(addr / FRAME_SIZE);
     let words = this.words.get(pfn);
@@ -122,6 +133,7 @@ export class PhysicalMemory {
       frame = new Uint8Array(words.buffer);
       this.frames.set(pfn, frame);
       this.words.set(pfn, words);
+      this.halves.set(pfn, new Uint32Array(words.buffer));
       this.owned.add(pfn);
     }
     return frame;

@@ -535,8 +535,8 @@ export interface ArgProblem {
 }
 
 export interface BoundArgs {
-  /** One slot per parameter, in parameter order; undefined where omitted. */
-  values: (Expr | undefined)[];
+  /** One slot per parameter, in parameter order; undefined where omitted (or past the end). */
+  values: readonly (Expr | undefined)[];
   /** Extra positional arguments taken by a variadic last parameter. */
   rest: readonly Expr[];
   problems: readonly ArgProblem[];
@@ -559,8 +559,23 @@ export function formatSignature(spec: BuiltinSpec): string {
  * Matches a call's positional and named arguments to the builtin's parameters.
  * A variadic parameter's slot holds its first argument and `rest` all of them.
  */
+/**
+ * True when `count` positional arguments bind one to one to the first
+ * parameters with nothing left to report (no named-only or variadic
+ * parameter, none missing): the call's own argument list is the binding.
+ */
+function bindsInOrder(params: readonly ParamSpec[], count: number): boolean {
+  if (count > params.length) return false;
+  for (let i = 0; i < params.length; i++) {
+    const prm = params[i]!;
+    if (prm.namedOnly || prm.variadic || (i >= count && !prm.optional)) return false;
+  }
+  return true;
+}
+
 export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
   const params = spec.params;
+  if (call.named.length === 0 && bindsInOrder(params, call.args.length)) return { values: call.args, rest: NO_REST, problems: NO_PROBLEMS };
   const values: (Expr | undefined)[] = new Array<Expr | undefined>(params.length).fill(undefined);
   let rest: Expr[] | undefined;
   let problems: ArgProblem[] | undefined;

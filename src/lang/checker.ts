@@ -157,6 +157,12 @@ const FAMILY_NAMES: Readonly<Record<ConstantFamily, string>> = {
   vhost_perm: 'a VHOST_MAP_* permission', pasid: 'a PASID', dma_addr: 'a DMA address',
 };
 
+/** The constant value of argument `i`, if it has one. */
+function argValue(args: readonly (Expr | undefined)[], i: number): bigint | undefined {
+  const a = args[i];
+  return a === undefined ? undefined : constValue(a);
+}
+
 /** Builtins specialChecks() has a rule for (the cases of its switch). */
 const SPECIAL_CHECKS = new Set(['debugfs_read', 'debugfs_write', 'alloc_pages', 'kmalloc', 'phys_buffer', 'dma_alloc_coherent', 'cpu_fill', 'iommu_nested_domain_alloc', 'vduse_domain_set_map']);
 
@@ -721,11 +727,8 @@ class Checker {
     }
   }
 
-  private specialChecks(spec: BuiltinSpec, args: (Expr | undefined)[]): void {
-    // Most calls have no special rule: no closures for them.
+  private specialChecks(spec: BuiltinSpec, args: readonly (Expr | undefined)[]): void {
     if (!SPECIAL_CHECKS.has(spec.name)) return;
-    const val = (i: number): bigint | undefined => { const a = args[i]; return a === undefined ? undefined : constValue(a); };
-    const at = (i: number): Span => args[i]!.span;
     const pageSize = this.platform?.pageSize ?? 4096n;
     switch (spec.name) {
       case 'debugfs_read':
@@ -738,21 +741,21 @@ class Checker {
         break;
       }
       case 'alloc_pages': {
-        const order = val(0);
-        if (order !== undefined && order > BigInt(MAX_PAGE_ORDER)) this.report(at(0), 'out-of-range', `order ${order} is above MAX_PAGE_ORDER (${MAX_PAGE_ORDER}): alloc_pages() fails`);
+        const order = argValue(args, 0);
+        if (order !== undefined && order > BigInt(MAX_PAGE_ORDER)) this.report(args[0]!.span, 'out-of-range', `order ${order} is above MAX_PAGE_ORDER (${MAX_PAGE_ORDER}): alloc_pages() fails`);
         break;
       }
       case 'kmalloc': {
-        const size = val(0);
+        const size = argValue(args, 0);
         const max = pageSize << BigInt(MAX_PAGE_ORDER);
-        if (size === 0n) this.report(at(0), 'out-of-range', 'kmalloc(0) returns ZERO_SIZE_PTR, not memory', 'warning');
-        else if (size !== undefined && size > max) this.report(at(0), 'out-of-range', `${formatSize(size)} is above KMALLOC_MAX_SIZE (${formatSize(max)})`);
+        if (size === 0n) this.report(args[0]!.span, 'out-of-range', 'kmalloc(0) returns ZERO_SIZE_PTR, not memory', 'warning');
+        else if (size !== undefined && size > max) this.report(args[0]!.span, 'out-of-range', `${formatSize(size)} is above KMALLOC_MAX_SIZE (${formatSize(max)})`);
         break;
       }
       case 'phys_buffer': {
-        const phys = val(0);
-        const size = val(1);
-        if (size === 0n) { this.report(at(1), 'out-of-range', 'a buffer needs a size above 0'); break; }
+        const phys = argValue(args, 0);
+        const size = argValue(args, 1);
+        if (size === 0n) { this.report(args[1]!.span, 'out-of-range', 'a buffer needs a size above 0'); break; }
         const mem = this.platform?.memory;
         if (phys === undefined || size === undefined || mem === undefined) break;
         const end = phys + size;
@@ -763,19 +766,19 @@ class Checker {
         break;
       }
       case 'dma_alloc_coherent': {
-        if (val(1) === 0n) this.report(at(1), 'out-of-range', 'dma_alloc_coherent of 0 bytes returns NULL', 'warning');
+        if (argValue(args, 1) === 0n) this.report(args[1]!.span, 'out-of-range', 'dma_alloc_coherent of 0 bytes returns NULL', 'warning');
         break;
       }
       case 'cpu_fill': {
-        const c = val(1);
-        if (c !== undefined && c > 255n) this.report(at(1), 'out-of-range', `fill value ${hex(c)} does not fit in a byte`);
+        const c = argValue(args, 1);
+        if (c !== undefined && c > 255n) this.report(args[1]!.span, 'out-of-range', `fill value ${hex(c)} does not fit in a byte`);
         break;
       }
       case 'iommu_nested_domain_alloc': {
-        const ias = val(2);
-        if (ias !== undefined && (ias < 16n || ias > 64n)) this.report(at(2), 'out-of-range', `ias ${ias} is outside 16..64`);
-        const g = val(3);
-        if (g !== undefined && !isPow2(g)) this.report(at(3), 'out-of-range', `granule ${hex(g)} is not a power of two`);
+        const ias = argValue(args, 2);
+        if (ias !== undefined && (ias < 16n || ias > 64n)) this.report(args[2]!.span, 'out-of-range', `ias ${ias} is outside 16..64`);
+        const g = argValue(args, 3);
+        if (g !== undefined && !isPow2(g)) this.report(args[3]!.span, 'out-of-range', `granule ${hex(g)} is not a power of two`);
         break;
       }
       case 'vduse_domain_set_map': {

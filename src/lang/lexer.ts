@@ -203,6 +203,8 @@ export class Lexer {
     let ndigits = 0;
     let leadingZeros = 0;
     let underscores = false;
+    // The value as a double while it is exact (below 2^53): nearly every literal, with no string or second BigInt made.
+    let acc = 0;
     for (let i = bodyStart; i < bodyEnd; i++) {
       const c = src.charCodeAt(i);
       if (c === 95) { underscores = true; continue; }
@@ -216,18 +218,19 @@ export class Lexer {
       }
       if (c === 48 && ndigits === leadingZeros) leadingZeros++;
       ndigits++;
+      acc = acc * base + (c <= 57 ? c - 48 : (c | 32) - 87);
     }
     if (ndigits === 0) {
       this.error(start, p, `number ${src.slice(start, p)} has no digits`);
       return 0n;
     }
     let value: bigint | undefined;
-    if (ndigits - leadingZeros <= (MAX_DIGITS[base] ?? 20)) {
-      // Small decimals are exact as doubles (< 2^53); everything else goes through BigInt.
+    if (acc <= Number.MAX_SAFE_INTEGER) value = mult === 1n ? BigInt(acc) : BigInt(acc) * mult;
+    else if (ndigits - leadingZeros <= (MAX_DIGITS[base] ?? 20)) {
+      // Beyond 2^53 the digits go through BigInt.
       const body = src.slice(bodyStart, bodyEnd);
       const digits = underscores ? body.replace(/_/g, '') : body;
-      if (base === 10 && digits.length <= 15) value = BigInt(Number(digits)) * mult;
-      else value = BigInt((base === 16 ? '0x' : base === 2 ? '0b' : '') + digits) * mult;
+      value = BigInt((base === 16 ? '0x' : base === 2 ? '0b' : '') + digits) * mult;
     }
     if (value === undefined || value > U64_MAX) {
       const text = src.slice(start, p);

@@ -87,6 +87,8 @@ class Parser {
   private readonly parenthesized = new Set<Expr>();
   /** `{` offset -> matching `}` offset; a `{` missing here is never closed. */
   private readonly braces: Map<number, number>;
+  /** Argument buffers of calls being parsed, for reuse (a call that fails drops its buffer). */
+  private readonly argBuffers: Expr[][] = [];
   /** Line breaks skipped inside brackets during this statement, each with the token after it. */
   private skipped: { nl: Token; next: Token }[] = [];
 
@@ -213,10 +215,16 @@ class Parser {
   }
 
   /** From `start` to the end of the last consumed token. */
-  private spanFrom(start: Span): Span {
+  private spanFrom(start: Span | Token): Span {
     const l = this.last;
-    return { start: start.start, end: this.tt.end(l), line: start.line, column: start.column, endLine: this.tt.line(l), endColumn: this.tt.column(l) + (this.tt.end(l) - this.tt.start(l)) };
+    const tt = this.tt;
+    const endLine = tt.line(l);
+    const endColumn = tt.column(l) + (tt.end(l) - tt.start(l));
+    // From a token: its position read from the table, no span made for it.
+    if (typeof start === 'number') return { start: tt.start(start), end: tt.end(l), line: tt.line(start), column: tt.column(start), endLine, endColumn };
+    return { start: start.start, end: tt.end(l), line: start.line, column: start.column, endLine, endColumn };
   }
+
 
   private enter(at: Span | Token): void {
     // A token is taken as is: its span is built only on the failure path, not once per bracket.
@@ -340,7 +348,7 @@ class Parser {
         default: break;
       }
     }
-    const start = this.spanOf(t);
+    const start = t;
     const expr = this.expr();
     if (this.kind(this.tok) !== '=') return { kind: 'expr', expr, span: expr.span };
     const eq = this.advance();
@@ -393,14 +401,14 @@ class Parser {
     this.advance();
     const iterable = this.expr();
     const body = this.block(this.tt.column(kw), 'for loop', this.statementGuardedFn, false);
-    return { kind: 'for', variable, iterable, body, span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'for', variable, iterable, body, span: this.spanFrom(kw) };
   }
 
   private printStmt(): PrintStmt {
     const kw = this.advance();
     if (isStatementEnd(this.kind(this.tok))) this.failAt(this.tok, 'an expression to print');
     const expr = this.expr();
-    return { kind: 'print', expr, span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'print', expr, span: this.spanFrom(kw) };
   }
 
   private checkpointStmt(): CheckpointStmt {
@@ -408,12 +416,12 @@ class Parser {
     const t = this.tok;
     if (this.kind(t) !== 'string') this.failAt(t, 'a label string, e.g. checkpoint "after map"');
     this.advance();
-    return { kind: 'checkpoint', label: this.stringLit(t), span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'checkpoint', label: this.stringLit(t), span: this.spanFrom(kw) };
   }
 
   private expectStmt(): ExpectStmt {
     const kw = this.advance();
-    const start = this.spanOf(kw);
+    const start = kw;
     const t = this.tok;
     const n = this.peek(1);
     if (this.kind(t) === 'ident') {
@@ -499,7 +507,7 @@ class Parser {
   }
 
   /** `log "text" [CALL]`, the current token being `log`. */
-  private expectLog(start: Span, negated: boolean): ExpectStmt {
+  private expectLog(start: Token, negated: boolean): ExpectStmt {
     this.advance();
     const text = this.stringLit(this.advance());
     const call = isStatementEnd(this.kind(this.tok)) ? undefined : this.callOperand(`${negated ? '!' : ''}log "..."`);
@@ -579,7 +587,7 @@ class Parser {
   private platformDecl(): PlatformDecl {
     const kw = this.advance();
     const entries = this.entries(this.tt.column(kw), 'platform block');
-    return { kind: 'platform', keyword: this.spanOf(kw), entries, span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'platform', keyword: this.spanOf(kw), entries, span: this.spanFrom(kw) };
   }
 
   private missingName(at: Span): Name {
@@ -595,7 +603,7 @@ class Parser {
       iommuKind = this.word('the IOMMU kind (arm-smmu-v3, intel-vtd, amd-vi, apple-dart, generic, vduse, virtio-iommu)');
     });
     const entries = this.entries(this.tt.column(kw), `iommu ${name.text} block`);
-    return { kind: 'iommu', name, iommuKind, entries, span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'iommu', name, iommuKind, entries, span: this.spanFrom(kw) };
   }
 
   private deviceDecl(): DeviceDecl {
@@ -611,7 +619,7 @@ class Parser {
       id = this.stringLit(this.advance());
     });
     const entries = this.entries(this.tt.column(kw), `device ${name.text} block`);
-    return { kind: 'device', name, bus, id, entries, span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'device', name, bus, id, entries, span: this.spanFrom(kw) };
   }
 
   private mmDecl(): MmDecl {
@@ -620,7 +628,7 @@ class Parser {
     const maps = this.kind(this.tok) === '{'
       ? this.block(this.tt.column(kw), `mm ${name.text} block`, this.mmGuardedFn, true)
       : this.fail(this.spanOf(this.tok), `expected '{' with map lines, found ${this.describe(this.tok)}`);
-    return { kind: 'mm', name, maps, span: this.spanFrom(this.spanOf(kw)) };
+    return { kind: 'mm', name, maps, span: this.spanFrom(kw) };
   }
 
   private mmMapping(): MmMapping {
@@ -640,7 +648,7 @@ class Parser {
     const perm = this.name(`a permission such as r, w or rw (${usage})`);
     const t = this.raw(0);
     if (!isStatementEnd(this.kind(t)) && this.kind(t) !== ',') this.failAt(t, "';' or a new line after the mapping");
-    return { addr, target, size, perm, span: this.spanFrom(this.spanOf(kw)) };
+    return { addr, target, size, perm, span: this.spanFrom(kw) };
   }
 
   // ---- expressions ----------------------------------------------------------
@@ -824,7 +832,7 @@ class Parser {
     this.close(']', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'list', items: exact(items), span: this.spanFrom(this.spanOf(open)) }, height);
+    return this.grow({ kind: 'list', items: exact(items), span: this.spanFrom(open) }, height);
   }
 
   private record(open: Token): Expr {
@@ -847,7 +855,7 @@ class Parser {
     this.close('}', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'record', fields, span: this.spanFrom(this.spanOf(open)) }, height);
+    return this.grow({ kind: 'record', fields, span: this.spanFrom(open) }, height);
   }
 
   private call(callee: Ident): CallExpr {
@@ -856,7 +864,8 @@ class Parser {
     const mark = this.skipped.length;
     this.advance();
     this.nl++;
-    const args: Expr[] = [];
+    // Arguments gather in a reused buffer; the call keeps an exact copy (calls nest, so buffers come from a pool).
+    const args = this.argBuffers.pop() ?? [];
     let named: NamedArg[] = NO_NAMED_ARGS;
     let height = 1;
     while (this.kind(this.tok) !== ')') {
@@ -889,6 +898,8 @@ class Parser {
     const node: CallExpr = {
       kind: 'call', callee: { text: callee.name, span: callee.span }, args: exact(args), named, argsSpan, span: joinSpans(callee.span, argsSpan),
     };
+    args.length = 0;
+    this.argBuffers.push(args);
     return this.grow(node, height);
   }
 }

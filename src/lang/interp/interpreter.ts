@@ -177,17 +177,19 @@ export class Interpreter {
       if (this.stopped || this.paused) return;
       const inner = resume !== undefined && i === first && resume.length > depth + 1 ? resume : undefined;
       // The frame of this depth is reused from statement to statement (snapshots and resumes copy frames).
+      // Setting the length to 0 would drop the array's storage, so the reused frame stays in place.
       const reuse = inner ? undefined : this.position[depth];
-      this.position.length = depth;
-      if (inner) this.position.push({ ...inner[depth] });
-      else if (reuse !== undefined) {
+      if (reuse !== undefined) {
+        if (this.position.length > depth + 1) this.position.length = depth + 1;
         reuse.index = i;
         reuse.iter = 0;
         reuse.loop = undefined;
         reuse.saved = undefined;
         reuse.hadSaved = undefined;
-        this.position.push(reuse);
-      } else this.position.push({ index: i, iter: 0, loop: undefined, saved: undefined, hadSaved: undefined });
+      } else {
+        this.position.length = depth;
+        this.position.push(inner ? { ...inner[depth] } : { index: i, iter: 0, loop: undefined, saved: undefined, hadSaved: undefined });
+      }
       if (!inner && this.injections.length > 0) this.applyInjections(body[i].span);
       if (!inner && this.hooks.atBoundary?.(this)) {
         this.paused = true;

@@ -14,7 +14,7 @@
 //   leak                  mappings still live at the end of the capture
 
 import type { CaptureEvent, Finding, ImportResult } from './types';
-import { toHex } from './values';
+import { ownString, toHex } from './values';
 
 export interface LiveMapping {
   kind: 'single' | 'coherent' | 'sg' | 'iommu';
@@ -225,7 +225,8 @@ export class CaptureReplay {
   }
 
   private report(line: number, kind: string, severity: 'error' | 'warning' | 'info', device: string | undefined, message: string, extra: Record<string, unknown> = {}): void {
-    const f: Finding = { line, kind, severity, source: 'replay', message, ...extra };
+    // The message in one piece: a template's pieces would be kept as a tree of joins.
+    const f: Finding = { line, kind, severity, source: 'replay', message: ownString(message), ...extra };
     if (device !== undefined) f.device = device;
     this.findings.push(f);
   }

@@ -91,13 +91,19 @@ export function devName(text: string): string | undefined {
   return text;
 }
 
+const NON_LATIN1 = /[\u0100-\uffff]/;
+
 /**
- * A copy of `s` that does not keep the line it was cut from alive (V8
- * slices point into their parent string; a finding kept to the end of a
- * million-line import must not hold its whole line).
+ * A copy of `s` in one piece of its own: it keeps neither the line it was
+ * cut from alive (V8 slices point into their parent string; a finding kept
+ * to the end of a million-line import must not hold its whole line) nor the
+ * pieces it was joined from (a message built by concatenation is a tree of
+ * them). V8 makes neither slices nor joins below 13 characters.
  */
 export function ownString(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
+  if (s.length < 13) return s;
+  // A latin1 round trip copies byte for byte; other text goes through JSON, which keeps every code unit.
+  return NON_LATIN1.test(s) ? (JSON.parse(JSON.stringify(s)) as string) : Buffer.from(s, 'latin1').toString('latin1');
 }
 
 /** Replaces every string of a finding (and of its arrays) by its own copy. */
@@ -133,8 +139,8 @@ export class Interner {
   get(s: string): string {
     const known = this.map.get(s);
     if (known !== undefined) return known;
-    // Flatten so the stored copy does not hold on to the line it was cut from.
-    const copy = (' ' + s).slice(1);
+    // A copy of its own, so the stored string does not hold on to the line it was cut from.
+    const copy = ownString(s);
     this.map.set(copy, copy);
     return copy;
   }

@@ -1,11 +1,13 @@
 // The importer's line reading: the byte splitter gives the lines readline
-// gave (\n, \r\n and a lone \r end a line, across any chunking), and the
-// header scan reads pid, cpu and timestamp as Number() reads their digits.
+// gave (\n, \r\n and a lone \r end a line, across any chunking), the
+// header scan reads pid, cpu and timestamp as Number() reads their digits,
+// and the copies findings keep of their text are exact.
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { parseFtraceLine } from '../../src/traceimport/ftrace-line';
 import { CaptureLineSplitter, CUT_LINE_BYTES } from '../../src/traceimport/line-splitter';
+import { ownString } from '../../src/traceimport/values';
 
 /** Lines and cut flags the splitter gives for `bytes` fed in chunks of `size`. */
 function split(bytes: Buffer, size: number): { lines: string[]; cuts: boolean[]; splitter: CaptureLineSplitter } {
@@ -51,6 +53,17 @@ describe('capture line reading', () => {
       fc.property(fc.nat({ max: 4_000_000 }), fc.nat({ max: 99_999 }), fc.stringMatching(/^\d{1,12}(\.\d{0,9})?$/), (pid, cpu, ts) => {
         const h = parseFtraceLine(`  kworker/0:1H-${pid}   [${String(cpu).padStart(3, '0')}] .....  ${ts}: dma_map_phys: 0000:01:00.0 dir=TO_DEVICE`);
         assert.deepEqual(h && [h.pid, h.cpu, h.ts], [pid, cpu, Number(ts)]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the copy a finding keeps of a string is the same text, whatever its characters (lone surrogates too)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('a', 'é', '\u00ff', '€', '\ud83d', '\ude00', '"', '\\', '\n'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 40 }), fc.nat(), (s, cut) => {
+        const line = `[ 1.0] ${s} tail`;
+        const piece = line.slice(cut % line.length);
+        assert.equal(ownString(piece), piece);
       }),
       { numRuns: 2000 },
     );

@@ -28,9 +28,9 @@ export class EventRecord {
     readonly name: string,
     /** The fields object, or null until first read when the record came with keys and values. */
     private obj: Fields | null,
-    /** Keys and values by position (null when the record came with a fields object). */
-    readonly keys: FieldKeys | null,
-    readonly vals: readonly FieldValue[] | null,
+    /** Keys and values by position (null when the record came with a fields object, or once that object is built). */
+    private keys: FieldKeys | null,
+    private vals: readonly FieldValue[] | null,
     readonly line: number,
     readonly column: number,
     readonly depth: number,
@@ -46,8 +46,18 @@ export class EventRecord {
     const vals = this.vals ?? [];
     const f: Fields = {};
     for (let i = 0; i < keys.length; i++) f[keys[i]] = vals[i];
+    // One representation from now on: a record whose fields were read keeps the object only.
     this.obj = f;
+    this.keys = null;
+    this.vals = null;
     return f;
+  }
+
+  /** The same contents under new delta (withDelta): keys and values when the record still has them, else its fields object. */
+  reinternInto(table: EventTable, delta: number): number {
+    return this.keys !== null && this.vals !== null
+      ? table.internValues(this.kind, this.name, this.keys, this.vals, this.vals.length, this.line, this.column, this.depth, delta)
+      : table.intern(this.kind, this.name, this.fields, this.line, this.column, this.depth, delta);
   }
 
   /** The same fields as a fields object, by key order and value. */
@@ -189,13 +199,9 @@ const UNHASHED_RUN = 2048;
 /** A new record's own copy of the values (every key must have one: a call site passing fewer is a bug). */
 function copyValues(name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): FieldValue[] {
   if (n !== keys.length) throw new Error(`trace: ${name} has ${keys.length} field names and ${n} values`);
-  const out: FieldValue[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = vals[i];
-    if (v === undefined) throw new Error(`trace: ${name}'s field ${keys[i]} has no value`);
-    out.push(v);
-  }
-  return out;
+  for (let i = 0; i < n; i++) if (vals[i] === undefined) throw new Error(`trace: ${name}'s field ${keys[i]} has no value`);
+  // slice: an array of exactly n elements (one grown by push reserves 17, and unique events keep theirs).
+  return vals.slice(0, n) as FieldValue[];
 }
 
 /** Field objects with the same keys in the same order and the same values. */
@@ -325,9 +331,7 @@ export class EventTable {
   /** The record of an open call, closed at `delta` events before its return. */
   withDelta(call: EventRecord, delta: number): number {
     if (call.closedDelta === delta) return call.closedId;
-    const id = call.keys !== null && call.vals !== null
-      ? this.internValues(call.kind, call.name, call.keys, call.vals, call.vals.length, call.line, call.column, call.depth, delta)
-      : this.intern(call.kind, call.name, call.fields, call.line, call.column, call.depth, delta);
+    const id = call.reinternInto(this, delta);
     call.closedDelta = delta;
     call.closedId = id;
     return id;

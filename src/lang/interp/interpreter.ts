@@ -434,11 +434,15 @@ export class Interpreter {
   private loopFrom(name: string, body: Statement[], depth: number, frame: PositionFrame, firstIter: number, resume: PositionFrame[] | undefined): void {
     const loop = frame.loop;
     if (!loop) return;
-    const count = 'items' in loop ? loop.items.length : Number(loop.end > loop.start ? loop.end - loop.start : 0n);
-    for (let iter = firstIter; iter < count; iter++) {
+    const items = 'items' in loop ? loop.items : undefined;
+    const range = 'items' in loop ? undefined : loop;
+    const count = items !== undefined ? items.length : range !== undefined && range.end > range.start ? Number(range.end - range.start) : 0;
+    // A range's value steps by one (one BigInt an iteration, not a conversion and an addition).
+    let value = range === undefined ? 0n : range.start + BigInt(firstIter);
+    for (let iter = firstIter; iter < count; iter++, value++) {
       if (this.stopped || this.paused) return;
       frame.iter = iter;
-      this.vars.set(name, 'items' in loop ? loop.items[iter] : loop.start + BigInt(iter));
+      this.vars.set(name, items !== undefined ? items[iter] : value);
       this.execBody(body, depth + 1, iter === firstIter ? resume : undefined);
       this.position.length = depth + 1;
     }

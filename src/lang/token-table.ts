@@ -40,6 +40,12 @@ export class TokenTable {
   /** Index into `values` of a literal's payload (a string's text, then its bytes), -1 for none. */
   private payloads: Int32Array;
   private readonly values: (bigint | string | Uint8Array)[] = [];
+  /**
+   * Identifier texts by a hash of their characters: a name written many
+   * times (a device, a constant, a builtin) is one string in the tree, found
+   * without slicing the source again.
+   */
+  private readonly names = new Map<number, string>();
 
   constructor(private readonly src: string, capacity = 64) {
     this.kinds = new Uint8Array(capacity);
@@ -96,8 +102,21 @@ export class TokenTable {
   /** Source text of the token (a punctuation token's text is its kind; newline and eof have none). */
   text(i: number): string {
     const code = this.kinds[i]!;
+    if (code === K_IDENT) return this.name(this.starts[i]!, this.ends[i]!);
     if (hasSourceText(code)) return this.src.slice(this.starts[i], this.ends[i]);
     return code === K_NEWLINE || code === K_EOF ? '' : TOKEN_KINDS[code]!;
+  }
+
+  private name(start: number, end: number): string {
+    const src = this.src;
+    let h = 0x811c9dc5;
+    for (let p = start; p < end; p++) h = Math.imul(h ^ src.charCodeAt(p), 0x01000193);
+    const known = this.names.get(h);
+    if (known !== undefined && known.length === end - start && src.startsWith(known, start)) return known;
+    const text = src.slice(start, end);
+    // On a hash collision the first name keeps the slot; the other is sliced each time.
+    if (known === undefined) this.names.set(h, text);
+    return text;
   }
 
   /** True when the token is the identifier `word` (compared in place, no text made). */

@@ -70,10 +70,19 @@ export interface ReplaySummary {
 export const TIMELINE_POINTS = 256;
 const IO_TLB_SIZE = 2048n;
 const LEAK_LINES = 10;
+/** Addresses up to 2^53 are exact as Numbers. */
+const SAFE_END = 2 ** 53;
+
+function unmappedRange(start: bigint, end: bigint, mapLine: number, unmapLine: number, dir: string | undefined, event: string): Unmapped {
+  return { start, end, lo: Number(start), hi: Number(end), mapLine, unmapLine, dir, event };
+}
 
 interface Unmapped {
   start: bigint;
   end: bigint;
+  /** start and end as Numbers: exact when end is at most 2^53 (compared as Numbers then, much faster than BigInts). */
+  lo: number;
+  hi: number;
   mapLine: number;
   unmapLine: number;
   dir?: string;
@@ -176,7 +185,12 @@ export class DeviceState {
   /** The most recently unmapped range containing addr. */
   unmappedAt(addr: bigint): Unmapped | undefined {
     let best: Unmapped | undefined;
-    for (const u of this.unmapped.values()) if (u.start <= addr && addr < u.end && (best === undefined || u.unmapLine > best.unmapLine)) best = u;
+    const a = Number(addr);
+    const exact = a <= SAFE_END;
+    for (const u of this.unmapped.values()) {
+      const inside = exact && u.hi <= SAFE_END ? u.lo <= a && a < u.hi : u.start <= addr && addr < u.end;
+      if (inside && (best === undefined || u.unmapLine > best.unmapLine)) best = u;
+    }
     return best;
   }
 }
@@ -340,7 +354,7 @@ export class CaptureReplay {
     d.liveCount--;
     d.liveBytes -= m.size;
     d.bounceBytes -= m.bounce;
-    d.unmapped.set(m.addr, { start: m.start, end: m.end, mapLine: m.line, unmapLine: line, dir: m.dir, event: m.event });
+    d.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, line, m.dir, m.event));
     d.sample(line);
   }
 
@@ -464,7 +478,7 @@ export class CaptureReplay {
           list.splice(i, 1);
           s.liveCount--;
           s.liveBytes -= m.size;
-          s.unmapped.set(m.addr, { start: m.start, end: m.end, mapLine: m.line, unmapLine: ev.line, event: 'map' });
+          s.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, ev.line, undefined, 'map'));
           removed++;
         }
       }
@@ -501,8 +515,9 @@ export class CaptureReplay {
       for (const sp of this.iommu.values()) states.push(sp.state);
     }
     if (typeof f.device === 'string' && !states.some((s) => s.stats.device === f.device)) {
+      // (Already among them when every space was taken: a second look finds nothing new.)
       const sp = this.iommu.get('(iommu)');
-      if (sp) states.push(sp.state);
+      if (sp && !states.includes(sp.state)) states.push(sp.state);
     }
     for (const s of states) {
       const live = s.containing(addr, addr + 1n);

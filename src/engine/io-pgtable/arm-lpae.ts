@@ -354,6 +354,15 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return mem.readU64N ? mem.readU64N(addr) : mem.readU64(BigInt(addr));
   }
 
+  /** BigInt(bits) for the ias/oas range checks of every map and unmap, made once per width. */
+  private bitsShift(bits: number): bigint {
+    let b = this.shifts[bits];
+    if (b === undefined) this.shifts[bits] = b = BigInt(bits);
+    return b;
+  }
+
+  private readonly shifts: bigint[] = [];
+
   /**
    * The next-level table a descriptor at `ptep` points to, as a number, when
    * the descriptor is a table descriptor (type 3 above the last level) read
@@ -403,7 +412,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       this.warn('arm_lpae_map_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize)');
       return { mapped: 0n, ret: -EINVAL };
     }
-    if (iova >> BigInt(cfg.ias) || paddr >> BigInt(cfg.oas)) {
+    if (iova >> this.bitsShift(cfg.ias) || paddr >> this.bitsShift(cfg.oas)) {
       this.warn('arm_lpae_map_pages', 'WARN_ON(iaext || paddr >> cfg->oas)');
       return { mapped: 0n, ret: -ERANGE };
     }
@@ -491,7 +500,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize || !pgcount)');
       return 0n;
     }
-    if (iova >> BigInt(this.cfg.ias)) {
+    if (iova >> this.bitsShift(this.cfg.ias)) {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(iaext)');
       return 0n;
     }

@@ -77,8 +77,16 @@ export function iommuPgsize(pgsizeBitmap: bigint, iova: bigint, paddr: bigint, s
 
 /** 1 << __ffs(pgsize_bitmap), an unsigned int in the kernel. */
 function minPagesz(pgsizeBitmap: bigint): bigint {
-  return (1n << BigInt(ffs(pgsizeBitmap))) & 0xffffffffn;
+  if (pgsizeBitmap !== lastBitmap) {
+    lastBitmap = pgsizeBitmap;
+    lastMinPagesz = (1n << BigInt(ffs(pgsizeBitmap))) & 0xffffffffn;
+  }
+  return lastMinPagesz;
 }
+
+/** minPagesz's last answer: every map and unmap of a domain asks it for the same bitmap. */
+let lastBitmap = 0n;
+let lastMinPagesz = 0n;
 
 /**
  * iommu_map() on an unmanaged paging domain whose map_pages/unmap_pages go

@@ -196,9 +196,13 @@ const HIT_WINDOW = 128;
 /** Records a rarely repeating name adds without a lookup before it is tried again. */
 const UNHASHED_RUN = 2048;
 
+/** The values of every record without fields (shared: records never change their values). */
+const NO_VALUES: FieldValue[] = [];
+
 /** A new record's own copy of the values (every key must have one: a call site passing fewer is a bug). */
 function copyValues(name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): FieldValue[] {
   if (n !== keys.length) throw new Error(`trace: ${name} has ${keys.length} field names and ${n} values`);
+  if (n === 0) return NO_VALUES;
   for (let i = 0; i < n; i++) if (vals[i] === undefined) throw new Error(`trace: ${name}'s field ${keys[i]} has no value`);
   // slice: an array of exactly n elements (one grown by push reserves 17, and unique events keep theirs).
   return vals.slice(0, n) as FieldValue[];

@@ -302,7 +302,7 @@ export class TraceRecorder {
     else if (valued) {
       this.setVals(ret, undefined, undefined, undefined, undefined, undefined);
       this.pushValues('return', name, RET_KEYS, delta);
-    } else this.push('return', name, NO_FIELDS, delta);
+    } else this.pushValues('return', name, NO_KEYS, delta);
   }
 
   /** Pops the innermost open call and, when it was kept, records where its return lands; its seq, or -1 when not kept. */
@@ -414,6 +414,9 @@ export class TraceRecorder {
 
 /** The fields of an event that has none (shared: records never change their fields). */
 const NO_FIELDS: Fields = Object.freeze({}) as Fields;
+
+/** The fields of a return without a value, by position: none. */
+const NO_KEYS: FieldKeys = [];
 
 /** A return event's field when the call returned a value. */
 const RET_KEYS: FieldKeys = ['ret'];

@@ -149,9 +149,6 @@ interface LevelGeometry {
 
 /** Addresses below this are exact as numbers. */
 const NUMBER_EXACT = 1n << 53n;
-/** PTE_ADDR_MASK's bounds as numbers: bits 47:12 of a descriptor d are d % 2^48 - d % 2^12. */
-const PTE_ADDR_END_N = 2 ** 48;
-const PTE_ADDR_ALIGN_N = 2 ** 12;
 
 export class ArmLpaeIoPgtable implements IoPgtableOps {
   readonly name: string;
@@ -374,9 +371,13 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const mem = this.hooks.mem;
     if (lvl >= ARM_LPAE_MAX_LEVELS - 1 || mem.readU64NumN === undefined || !this.plainTableAddrs) return -1;
     const d = mem.readU64NumN(ptep);
-    if (d <= 0 || d % 4 !== 3) return -1;
-    // iopte_to_paddr below 64K: bits 47:12 (d is an integer below 2^53, so % is exact).
-    return (d % PTE_ADDR_END_N) - (d % PTE_ADDR_ALIGN_N);
+    if (d <= 0) return -1;
+    // d is an integer below 2^53: >>> 0 is its low word exactly (and no floating-point remainder).
+    const lo = d >>> 0;
+    if ((lo & 3) !== 3) return -1;
+    const hi = (d - lo) / 0x1_0000_0000;
+    // iopte_to_paddr below 64K: bits 47:12.
+    return (hi & 0xffff) * 0x1_0000_0000 + (lo - (lo & 0xfff));
   }
 
   private writeN(addr: number, value: bigint): void {

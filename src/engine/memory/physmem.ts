@@ -96,15 +96,18 @@ export class PhysicalMemory {
 
   /** readU64 at an address below 2^53 given as a number: the page-table walkers' path, without BigInt arithmetic. */
   readU64N(addr: number): bigint {
-    const words = this.words.get(Math.floor(addr / FRAME_SIZE));
+    const pfn = Math.floor(addr / FRAME_SIZE);
+    const words = this.words.get(pfn);
     if (!words) return 0n;
-    return words[(addr % FRAME_SIZE) >> 3];
+    return words[(addr - pfn * FRAME_SIZE) >> 3];
   }
 
   readU64NumN(addr: number): number {
-    const halves = this.halves.get(Math.floor(addr / FRAME_SIZE));
+    const pfn = Math.floor(addr / FRAME_SIZE);
+    const halves = this.halves.get(pfn);
     if (!halves) return 0;
-    const i = (addr % FRAME_SIZE) >> 2;
+    // The offset by subtraction: % on an address above 2^31 is a floating-point remainder.
+    const i = (addr - pfn * FRAME_SIZE) >> 2;
     const hi = halves[i + 1];
     return hi < 0x20_0000 ? hi * 0x1_0000_0000 + halves[i] : -1;
   }
@@ -116,7 +119,7 @@ export class PhysicalMemory {
       this.frame(BigInt(pfn) << FRAME_SHIFT_N);
       words = this.words.get(pfn) as BigUint64Array;
     }
-    words[(addr % FRAME_SIZE) >> 3] = value;
+    words[(addr - pfn * FRAME_SIZE) >> 3] = value;
   }
 
   /** Copy `len` bytes from `src` to `dst` (swiotlb and VDUSE bounces). */

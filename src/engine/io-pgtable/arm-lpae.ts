@@ -154,6 +154,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   readonly name: string;
   readonly cfg: ArmLpaeIoPgtableCfg;
   readonly root: bigint;
+  /** root as a number (a physical address below 2^53): where every number walk starts. */
+  private readonly rootN: number;
   readonly stage: 1 | 2;
   readonly startLevel: number;
   readonly bitsPerLevel: number;
@@ -210,6 +212,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
 
     this.root = this.allocPages(this.pgdSize);
     if (this.root < 0n) throw allocFail('pgd allocation failed');
+    this.rootN = Number(this.root);
 
     const cfg: ArmLpaeIoPgtableCfg = { fmt, pgsizeBitmap: r.bitmap, ias: r.ias, oas: r.oas };
     if (config.stage === 1) {
@@ -317,8 +320,20 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return (pte & PTE_TYPE_MASK) === PTE_TYPE_TABLE;
   }
 
-  /** arm_lpae_prot_to_pte(): attribute bits of a leaf for IOMMU_* prot. */
+  /** arm_lpae_prot_to_pte(), remembered per prot (it depends on prot and the stage only). */
   protToPte(prot: number): bigint {
+    let pte = this.protPtes[prot];
+    if (pte === undefined) {
+      pte = this.protToPteOnce(prot);
+      if (prot >= 0 && prot < 256) this.protPtes[prot] = pte;
+    }
+    return pte;
+  }
+
+  private readonly protPtes: bigint[] = [];
+
+  /** arm_lpae_prot_to_pte(): attribute bits of a leaf for IOMMU_* prot. */
+  private protToPteOnce(prot: number): bigint {
     let pte: bigint;
     if (this.stage === 1) {
       pte = PTE_NG;
@@ -419,7 +434,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     }
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return { mapped: 0n, ret: -EINVAL };
     const acc = { mapped: 0n };
-    const ret = this.lpaeMap(iova, Number(iova), paddr, pgsize, count, this.protToPte(prot), this.startLevel, Number(this.root), acc);
+    const ret = this.lpaeMap(iova, Number(iova), paddr, pgsize, count, this.protToPte(prot), this.startLevel, this.rootN, acc);
     return { mapped: acc.mapped, ret };
   }
 
@@ -505,7 +520,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(iaext)');
       return 0n;
     }
-    return this.lpaeUnmap(true, iova, Number(iova), pgsize, count, this.startLevel, Number(this.root));
+    return this.lpaeUnmap(true, iova, Number(iova), pgsize, count, this.startLevel, this.rootN);
   }
 
   /**
@@ -591,7 +606,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     if (u64(iova + 1n) <= iova) return 0n;
     if (iova < NUMBER_EXACT) {
       const iovaN = Number(iova);
-      let tableN = Number(this.root);
+      let tableN = this.rootN;
       for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
         const ptep = tableN + this.lvlIdxN(iovaN, lvl) * 8;
         const nextN = this.nextTableN(ptep, lvl);

@@ -564,7 +564,7 @@ export function formatSignature(spec: BuiltinSpec): string {
  * parameters with nothing left to report (no named-only or variadic
  * parameter, none missing): the call's own argument list is the binding.
  */
-function bindsInOrder(params: readonly ParamSpec[], count: number): boolean {
+export function bindsInOrder(params: readonly ParamSpec[], count: number): boolean {
   if (count > params.length) return false;
   for (let i = 0; i < params.length; i++) {
     const prm = params[i]!;

@@ -16,7 +16,7 @@ import { DEFAULT_PLATFORM } from '../engine/platform';
 import { makeDiagnostic, pushCapped, RESERVED_WORDS, MAX_DIAGNOSTICS } from './tokens';
 import { CONSTANTS, KNOWN_ATTR_BITS, KNOWN_PROT_BITS, type ConstantFamily } from './constants';
 import {
-  BUILTINS, MEMBERS, DECL_KEYS, IOMMU_KINDS, DEVICE_BUSES, DOMAIN_TYPES, bindArgs, formatSignature,
+  BUILTINS, MEMBERS, DECL_KEYS, IOMMU_KINDS, DEVICE_BUSES, DOMAIN_TYPES, bindArgs, bindsInOrder, formatSignature,
   type ValueKind, type ParamKind, type ParamSpec, type BuiltinSpec, type KeySpec, type DeclKind,
 } from './builtins';
 
@@ -668,6 +668,12 @@ class Checker {
       for (const a of c.args) this.expr(a, SG_ENTRY);
       for (const n of c.named) this.expr(n.value);
       return 'unknown';
+    }
+    if (c.named.length === 0 && bindsInOrder(spec.params, c.args.length)) {
+      // Arguments in parameter order, nothing to report about the binding (nearly every call): no binding object.
+      for (let i = 0; i < c.args.length; i++) this.argument(spec, spec.params[i]!, c.args[i]!);
+      this.specialChecks(spec, c.args);
+      return spec.returns;
     }
     const bound = bindArgs(spec, c);
     for (const pr of bound.problems) this.report(pr.span, pr.code, pr.message);

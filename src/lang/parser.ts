@@ -864,8 +864,9 @@ class Parser {
     const mark = this.skipped.length;
     this.advance();
     this.nl++;
-    // Arguments gather in a reused buffer; the call keeps an exact copy (calls nest, so buffers come from a pool).
-    const args = this.argBuffers.pop() ?? [];
+    // Arguments gather in a reused buffer (its first `count` entries); the call keeps an exact copy (calls nest, so buffers come from a pool).
+    const buffer = this.argBuffers.pop() ?? [];
+    let count = 0;
     let named: NamedArg[] = NO_NAMED_ARGS;
     let height = 1;
     while (this.kind(this.tok) !== ')') {
@@ -886,7 +887,7 @@ class Parser {
         }
         height = Math.max(height, this.h + 1);
         if (named.length > 0) this.report(e.span, 'positional arguments must come before named ones');
-        args.push(e);
+        buffer[count++] = e;
       }
       if (this.kind(this.tok) !== ',') break;
       this.advance();
@@ -896,10 +897,10 @@ class Parser {
     this.leave();
     const argsSpan: Span = { start: this.tt.start(open), end: this.tt.end(close), line: this.tt.line(open), column: this.tt.column(open), endLine: this.tt.line(close), endColumn: this.tt.column(close) + (this.tt.end(close) - this.tt.start(close)) };
     const node: CallExpr = {
-      kind: 'call', callee: { text: callee.name, span: callee.span }, args: exact(args), named, argsSpan, span: joinSpans(callee.span, argsSpan),
+      kind: 'call', callee: { text: callee.name, span: callee.span }, args: buffer.slice(0, count), named, argsSpan, span: joinSpans(callee.span, argsSpan),
     };
-    args.length = 0;
-    this.argBuffers.push(args);
+    // Not emptied: setting its length to 0 would drop its storage (the entries it still holds are in the tree anyway).
+    this.argBuffers.push(buffer);
     return this.grow(node, height);
   }
 }

@@ -132,9 +132,9 @@ function queueIova(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: numb
 
 /** __iommu_dma_map: allocate IOVA for the granule-aligned span and map it. */
 export function iommuDmaMapRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain, phys: bigint, size: bigint, prot: number, dmaMask: bigint): bigint {
-  const granule = domain.minPagesz;
-  const iovaOff = phys & (granule - 1n);
-  const len = (size + iovaOff + granule - 1n) & ~(granule - 1n);
+  const mask = domain.minPageMask;
+  const iovaOff = phys & mask;
+  const len = iovaOff === 0n && (size & mask) === 0n ? size : (size + iovaOff + mask) & ~mask;
   const iova = iommuDmaAllocIova(ctx, domain, len, dmaMask, dev);
   if (iova === 0n) return DMA_MAPPING_ERROR;
   if (iommuMap(ctx, domain, iova, phys - iovaOff, len, prot) !== 0) {
@@ -146,10 +146,10 @@ export function iommuDmaMapRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain,
 
 /** __iommu_dma_unmap: unmap the granule-aligned span, sync (strict) or queue (FQ), free the IOVA. */
 export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: bigint, size: bigint): void {
-  const granule = domain.minPagesz;
-  const iovaOff = dmaAddr & (granule - 1n);
-  const start = dmaAddr - iovaOff;
-  const len = (size + iovaOff + granule - 1n) & ~(granule - 1n);
+  const mask = domain.minPageMask;
+  const iovaOff = dmaAddr & mask;
+  const start = iovaOff === 0n ? dmaAddr : dmaAddr - iovaOff;
+  const len = iovaOff === 0n && (size & mask) === 0n ? size : (size + iovaOff + mask) & ~mask;
   const queued = domain.fq !== null;
   const unmapped = iommuUnmapFast(ctx, domain, start, len);
   if (unmapped !== len) ctx.trace.printk(`WARNING: __iommu_dma_unmap: unmapped 0x${unmapped.toString(16)} of 0x${len.toString(16)}`);

@@ -44,6 +44,11 @@ function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: b
   if (bounced || usesDirect(dev)) return;
   const domain = dmaDomain(dev);
   if (!domain || !domain.isPaging()) return;
+  // Whole granules (the usual page-sized map) expose nothing unless the buffer ends before the mapping does.
+  if (((phys | size) & domain.minPageMask) === 0n) {
+    const b = ctx.buffers.find(phys);
+    if (!b || phys + size <= b.phys + b.size) return;
+  }
   const g = domain.minPagesz;
   const start = phys & ~(g - 1n);
   const end = (phys + size + g - 1n) & ~(g - 1n);

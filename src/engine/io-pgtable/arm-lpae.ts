@@ -7,7 +7,7 @@
 // coherent_walk = true (no SW_SYNC bit, no dma_sync of tables).
 
 import { EEXIST, EINVAL, ENOENT, ENOMEM, ERANGE, KernelError } from '../errno';
-import { ffs, fls, u64 } from '../u64';
+import { ffs, fls, u64, U64_MASK } from '../u64';
 import {
   DescriptorFetch, IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
   IoPgtableConfig, IoPgtableOps, PgtableHooks, WalkFaultReason, WalkResult, WalkStep,
@@ -395,6 +395,27 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return (hi & 0xffff) * 0x1_0000_0000 + (lo - (lo & 0xfff));
   }
 
+  /**
+   * iova_to_phys at a last-level page descriptor read as a number: the output
+   * address with iova's offset in the page (iopte_to_paddr | offset, as the
+   * walk computes it); -1 when the descriptor is not a page or the fast read
+   * does not apply (as nextTableN).
+   */
+  private pageLeafPhysN(ptep: number, lvl: number, iovaN: number): number {
+    const mem = this.hooks.mem;
+    if (lvl !== ARM_LPAE_MAX_LEVELS - 1 || mem.readU64NumN === undefined || !this.plainTableAddrs) return -1;
+    const d = mem.readU64NumN(ptep);
+    if (d <= 0) return -1;
+    const lo = d >>> 0;
+    if ((lo & 3) !== 3) return -1;
+    const hi = (d - lo) / 0x1_0000_0000;
+    const page = this.levelGeometry()[lvl].sizeN; // 4K or 16K here
+    const addrLo = lo - (lo & 0xfff); // bits 31:12
+    const below = addrLo & (page - 1); // address bits under the page size (RES0, but the walk ORs them in)
+    const off = iovaN - Math.floor(iovaN / page) * page;
+    return (hi & 0xffff) * 0x1_0000_0000 + (addrLo - below) + (below | off);
+  }
+
   private writeN(addr: number, value: bigint): void {
     const mem = this.hooks.mem;
     if (mem.writeU64N) mem.writeU64N(addr, value);
@@ -603,7 +624,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
    */
   iovaToPhys(iova: bigint): bigint {
     // walk_data.end = iova + 1 wraps for ~0UL and the kernel walk visits nothing.
-    if (u64(iova + 1n) <= iova) return 0n;
+    if (iova >= U64_MASK) return 0n;
     if (iova < NUMBER_EXACT) {
       const iovaN = Number(iova);
       let tableN = this.rootN;
@@ -614,6 +635,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
           tableN = nextN;
           continue;
         }
+        const physN = this.pageLeafPhysN(ptep, lvl, iovaN);
+        if (physN >= 0) return BigInt(physN);
         const pte = this.readN(ptep);
         if (this.iopteLeaf(pte, lvl)) return this.iopteToPaddr(pte) | (iova & (this.blockSize(lvl) - 1n));
         if (!this.iopteTable(pte, lvl)) return 0n;

@@ -23,6 +23,7 @@ export class IommuDomain {
   /** Lowest set bit of pgsizes, kept with it (the map/unmap path asks for it several times a call). */
   private minPgsize = 0n;
   private minPgsizeShift = BigInt(fls(0n));
+  private minPgsizeMask = -1n;
   apertureStart = 0n;
   apertureEnd = 0n;
   /** The dma-iommu cookie's iova_domain. */
@@ -68,6 +69,12 @@ export class IommuDomain {
     this.pgsizes = bitmap;
     this.minPgsize = bitmap & -bitmap;
     this.minPgsizeShift = BigInt(fls(this.minPgsize));
+    this.minPgsizeMask = this.minPgsize - 1n;
+  }
+
+  /** minPagesz - 1: the offset bits within the granule. */
+  get minPageMask(): bigint {
+    return this.minPgsizeMask;
   }
 
   /** log2 of minPagesz: the IOVA cookie's shift (iova_shift). */

@@ -80,13 +80,17 @@ function minPagesz(pgsizeBitmap: bigint): bigint {
   if (pgsizeBitmap !== lastBitmap) {
     lastBitmap = pgsizeBitmap;
     lastMinPagesz = (1n << BigInt(ffs(pgsizeBitmap))) & 0xffffffffn;
+    lastMinMask = lastMinPagesz - 1n;
+    lastSmallest = pgsizeBitmap & -pgsizeBitmap;
   }
   return lastMinPagesz;
 }
 
-/** minPagesz's last answer: every map and unmap of a domain asks it for the same bitmap. */
+/** minPagesz's last answer, its mask and the bitmap's lowest bit: every map and unmap of a domain asks for the same bitmap. */
 let lastBitmap = 0n;
 let lastMinPagesz = 0n;
+let lastMinMask = -1n;
+let lastSmallest = 0n;
 
 /**
  * iommu_map() on an unmanaged paging domain whose map_pages/unmap_pages go
@@ -111,11 +115,11 @@ const ONE_PAGE = { pgsize: 0n, count: 1 };
 function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuMapResult {
   if (pgsizeBitmap === 0n) return { ret: -ENODEV, mapped: 0n, chunks: chunks ?? NO_CHUNKS };
   const minPg = minPagesz(pgsizeBitmap);
-  if ((iova | paddr | size) & (minPg - 1n)) {
+  if ((iova | paddr | size) & lastMinMask) {
     const message = `unaligned: iova ${hex(iova)} pa ${fmtPa(paddr)} size ${hex(size)} min_pagesz ${hex(minPg)}`;
     return { ret: -EINVAL, mapped: 0n, chunks: chunks ?? NO_CHUNKS, message };
   }
-  const smallest = pgsizeBitmap & -pgsizeBitmap;
+  const smallest = lastSmallest;
   const origIova = iova;
   const origSize = size;
   let ret = 0;
@@ -128,11 +132,11 @@ function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: b
     // Some pages may be mapped even on error; they are unrolled below.
     size = u64(size - r.mapped);
     ret = r.ret;
-    if (ret) break;
+    if (ret || size === 0n) break; // done: the addresses need no advancing
     iova = u64(iova + r.mapped);
     paddr = u64(paddr + r.mapped);
   }
-  const mapped = u64(origSize - size);
+  const mapped = size === 0n && origSize >= 0n && origSize <= U64_MASK ? origSize : u64(origSize - size);
   if (ret) {
     const unrolled = unmapPagesChunked(ops, origIova, mapped, pgsizeBitmap, chunks === null ? null : []);
     chunks?.push(...unrolled.chunks);
@@ -157,10 +161,10 @@ export function iommuUnmapPagesQuiet(ops: IoPgtableOps, iova: bigint, size: bigi
 function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuUnmapResult {
   if (pgsizeBitmap === 0n) return { unmapped: 0n, chunks: chunks ?? NO_CHUNKS };
   const minPg = minPagesz(pgsizeBitmap);
-  if ((iova | size) & (minPg - 1n)) {
+  if ((iova | size) & lastMinMask) {
     return { unmapped: 0n, chunks: chunks ?? NO_CHUNKS, message: `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}` };
   }
-  const smallest = pgsizeBitmap & -pgsizeBitmap;
+  const smallest = lastSmallest;
   let unmapped = 0n;
   while (unmapped < size) {
     const left = size - unmapped;
@@ -169,8 +173,9 @@ function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsize
     const page = ops.unmapPages(iova, one ? left : pgsize, count);
     chunks?.push({ fn: 'unmap_pages', iova, pgsize: one ? left : pgsize, count, result: page });
     if (!page) break;
-    iova = u64(iova + page);
     unmapped = u64(unmapped + page);
+    if (unmapped >= size) break; // done: the address needs no advancing
+    iova = u64(iova + page);
   }
   return { unmapped, chunks: chunks ?? NO_CHUNKS };
 }

@@ -711,16 +711,7 @@ class Checker {
 
   /** Catches constants of the wrong family (IOMMU_READ as a direction) and values the kernel rejects. */
   private familyCheck(spec: BuiltinSpec, prm: ParamSpec, arg: Expr, family: ConstantFamily): void {
-    const visit = (e: Expr): void => {
-      if (e.kind === 'ident') {
-        const c = CONSTANTS.get(e.name);
-        if (c !== undefined && c.family !== family) {
-          this.report(e.span, 'arg-kind', `${spec.name}: '${prm.name}' takes ${FAMILY_NAMES[family]}, but ${e.name} is ${FAMILY_NAMES[c.family]}`, 'warning');
-        }
-      } else if (e.kind === 'binary') { visit(e.left); visit(e.right); }
-      else if (e.kind === 'unary') visit(e.operand);
-    };
-    visit(arg);
+    this.familyConstants(spec, prm, arg, family);
     const v = constValue(arg);
     if (v === undefined) return;
     if (family === 'dir') {
@@ -731,6 +722,19 @@ class Checker {
     } else if (family === 'attrs' && (v & ~KNOWN_ATTR_BITS) !== 0n) {
       this.report(arg.span, 'out-of-range', `unknown DMA_ATTR bits ${hex(v & ~KNOWN_ATTR_BITS)}`, 'warning');
     }
+  }
+
+  /** Warns about each kernel constant of another family in `e` (IOMMU_READ as a direction). */
+  private familyConstants(spec: BuiltinSpec, prm: ParamSpec, e: Expr, family: ConstantFamily): void {
+    if (e.kind === 'ident') {
+      const c = CONSTANTS.get(e.name);
+      if (c !== undefined && c.family !== family) {
+        this.report(e.span, 'arg-kind', `${spec.name}: '${prm.name}' takes ${FAMILY_NAMES[family]}, but ${e.name} is ${FAMILY_NAMES[c.family]}`, 'warning');
+      }
+    } else if (e.kind === 'binary') {
+      this.familyConstants(spec, prm, e.left, family);
+      this.familyConstants(spec, prm, e.right, family);
+    } else if (e.kind === 'unary') this.familyConstants(spec, prm, e.operand, family);
   }
 
   private specialChecks(spec: BuiltinSpec, args: readonly (Expr | undefined)[]): void {

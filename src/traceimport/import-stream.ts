@@ -31,16 +31,20 @@ export function importCaptureStream(input: Readable, opts: ImportOptions = {}): 
   return new Promise<ImportResult>((resolve, reject) => {
     const importer = new CaptureImporter(opts);
     const onProgress = opts.onProgress;
+    let settled = false;
+    let cancelled = false;
     const splitter = new CaptureLineSplitter((line, cut) => {
+      // Cancelled from a progress report: the rest of the chunk is not read.
+      if (cancelled) return;
       if (cut) importer.markNextLineCut();
       importer.push(line);
       if (onProgress !== undefined && (importer.linesRead & 0x3fff) === 0) onProgress(splitter.bytes, importer.linesRead);
     });
     let failed: ImportError | undefined;
-    let settled = false;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
+      cancelled = true;
       input.destroy();
       reject(err);
     };

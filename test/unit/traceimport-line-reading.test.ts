@@ -4,8 +4,12 @@
 // and the copies findings keep of their text are exact.
 
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import fc from 'fast-check';
 import { parseFtraceLine } from '../../src/traceimport/ftrace-line';
+import { importCaptureFile } from '../../src/traceimport/import-stream';
 import { CaptureLineSplitter, CUT_LINE_BYTES } from '../../src/traceimport/line-splitter';
 import { ownString } from '../../src/traceimport/values';
 
@@ -67,5 +71,46 @@ describe('capture line reading', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  describe('a long import', () => {
+    let dir = '';
+    let file = '';
+    const LINES = 70_000;
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'dmascope-progress-'));
+      file = path.join(dir, 'long.trace');
+      const line = (i: number): string => `  kworker/0:1H-300   [000] .....  ${1000 + i / 1000}: dma_map_phys: 0000:01:00.0 dir=TO_DEVICE dma_addr=${(0x10000 + i * 0x1000).toString(16)} size=4096 phys_addr=1000 attrs=`;
+      writeFileSync(file, Array.from({ length: LINES }, (_, i) => line(i)).join('\n') + '\n');
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reports its progress (bytes and lines read, growing) and ends with the whole file', async () => {
+      const calls: [number, number][] = [];
+      const r = await importCaptureFile(file, { onProgress: (bytes, lines) => calls.push([bytes, lines]), replay: false });
+      assert.equal(r.lines, LINES);
+      assert.ok(calls.length >= 4, `${calls.length} progress calls`);
+      for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] >= calls[i - 1][0] && calls[i][1] >= calls[i - 1][1]);
+      assert.deepEqual(calls[calls.length - 1], [statSync(file).size, LINES]);
+    });
+
+    it('stops when cancelled, rejecting with an AbortError', async () => {
+      const abort = new AbortController();
+      let seen = 0;
+      let calls = 0;
+      await assert.rejects(
+        importCaptureFile(file, {
+          signal: abort.signal,
+          onProgress: (_bytes, lines) => {
+            calls++;
+            seen = lines;
+            abort.abort();
+          },
+        }),
+        (e: Error) => e.name === 'AbortError',
+      );
+      assert.ok(seen > 0 && seen < LINES, `cancelled after ${seen} lines`);
+      assert.equal(calls, 1, 'no progress after the cancel');
+    });
   });
 });

@@ -97,3 +97,49 @@ describe('MappingRecords.live', () => {
     assert.equal(m.ended.length, 1001);
   });
 });
+
+describe('MappingRecords.ended', () => {
+  /** The ended list as plain records: trimmed back to 4,096 once it passes 8,192, as the kernel-facing lookups expect. */
+  function model(ops: { device: string; dma: bigint; size: bigint; bounce: bigint | null; endLine: number | undefined }[]): MappingRecord[] {
+    const ended: MappingRecord[] = [];
+    ops.forEach((o, i) => {
+      const rec: MappingRecord = { key: `${o.device}@${o.dma}`, device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: (i % 4) as 0 | 1 | 2 | 3, bounce: o.bounce, kind: (['single', 'sg', 'coherent', 'iova-link'] as const)[i % 4], line: i + 1, live: false };
+      if (o.endLine !== undefined) rec.endLine = o.endLine;
+      ended.push(rec);
+      if (ended.length > 8192) ended.splice(0, ended.length - 4096);
+    });
+    return ended;
+  }
+
+  it('keeps and gives back what a list of ended records trimmed to 4,096 past 8,192 holds, clones included (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ device: fc.constantFrom('nic', 'nvme'), dma: fc.oneof(fc.bigInt({ min: 0x1000n, max: 0x9000n }), fc.constant((1n << 64n) + 5n)), size: fc.bigInt({ min: 0n, max: 0x3000n }), bounce: fc.option(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), endLine: fc.option(fc.nat(), { nil: undefined }) }), { minLength: 1, maxLength: 40 }),
+        fc.oneof(fc.integer({ min: 1, max: 9000 }), fc.integer({ min: 9000, max: 12_000 })),
+        fc.integer({ min: 0, max: 12_000 }),
+        (kinds, count, cloneAt) => {
+          const ops = Array.from({ length: count }, (_, i) => kinds[i % kinds.length]);
+          let m = new MappingRecords();
+          let snapshot: { m: MappingRecords; at: number } | undefined;
+          ops.forEach((o, i) => {
+            m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: (i % 4) as 0 | 1 | 2 | 3, bounce: o.bounce, kind: (['single', 'sg', 'coherent', 'iova-link'] as const)[i % 4], line: i + 1 });
+            m.end(o.device, o.dma, o.endLine);
+            if (i === cloneAt) {
+              snapshot = { m, at: i + 1 };
+              m = m[CLONE]();
+            }
+          });
+          const want = model(ops);
+          assert.equal(m.ended.length, want.length);
+          assert.deepEqual(m.records, want);
+          for (const addr of [0x1000n, 0x4fffn, 0x9000n, (1n << 64n) + 5n]) {
+            const hit = [...want].reverse().find((r) => addr >= r.dma && addr < r.dma + (r.size > 0n ? r.size : 1n));
+            assert.deepEqual(m.findByDma(addr), hit);
+          }
+          if (snapshot) assert.deepEqual(snapshot.m.records, model(ops.slice(0, snapshot.at)));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

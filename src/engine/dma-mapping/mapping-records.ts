@@ -116,10 +116,157 @@ export class LiveMappings {
 /** Ended mappings remembered for lookups after unmap (hovers, `expect bounced` on a stale handle). */
 const ENDED_KEPT = 4096;
 
+const ENDED_CHUNK_BITS = 10;
+const ENDED_CHUNK = 1 << ENDED_CHUNK_BITS;
+const KINDS: readonly MappingRecord['kind'][] = ['single', 'sg', 'coherent', 'iova-link'];
+
+function fitsU64(x: bigint): boolean {
+  return x >= 0n && x <= U64_MAX;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** ENDED_CHUNK ended mappings as columns; a record whose addresses do not fit 64 bits is kept whole. */
+class EndedChunk {
+  readonly device: string[] = [];
+  /** One buffer for every column (a typed array's backing store is costly to make). */
+  private readonly buf = new ArrayBuffer(ENDED_CHUNK * (4 * 8 + 2 * 8 + 1));
+  readonly dma = new BigUint64Array(this.buf, 0, ENDED_CHUNK);
+  readonly size = new BigUint64Array(this.buf, ENDED_CHUNK * 8, ENDED_CHUNK);
+  readonly phys = new BigUint64Array(this.buf, ENDED_CHUNK * 16, ENDED_CHUNK);
+  readonly bounce = new BigUint64Array(this.buf, ENDED_CHUNK * 24, ENDED_CHUNK);
+  readonly line = new Float64Array(this.buf, ENDED_CHUNK * 32, ENDED_CHUNK);
+  /** NaN: ended without a line. */
+  readonly endLine = new Float64Array(this.buf, ENDED_CHUNK * 40, ENDED_CHUNK);
+  /** Bit 0: a bounce address; bits 1-2: dir; bits 3-4: kind (KINDS). */
+  readonly flags = new Uint8Array(this.buf, ENDED_CHUNK * 48, ENDED_CHUNK);
+  whole: Map<number, MappingRecord> | null = null;
+  /** Also held by a snapshot clone: never written again, never reused. */
+  shared = false;
+
+  put(i: number, r: MappingRecord): void {
+    this.device[i] = r.device;
+    if (!fitsU64(r.dma) || !fitsU64(r.size) || !fitsU64(r.phys) || (r.bounce !== null && !fitsU64(r.bounce))) {
+      (this.whole ??= new Map()).set(i, r);
+      return;
+    }
+    this.dma[i] = r.dma;
+    this.size[i] = r.size;
+    this.phys[i] = r.phys;
+    if (r.bounce !== null) this.bounce[i] = r.bounce;
+    this.flags[i] = (r.bounce !== null ? 1 : 0) | (r.dir << 1) | (KINDS.indexOf(r.kind) << 3);
+    this.line[i] = r.line;
+    this.endLine[i] = r.endLine ?? NaN;
+  }
+
+  get(i: number): MappingRecord {
+    const whole = this.whole?.get(i);
+    if (whole) return whole;
+    const f = this.flags[i];
+    const device = this.device[i];
+    const dma = this.dma[i];
+    const rec: MappingRecord = {
+      key: mappingKey(device, dma), device, dma, size: this.size[i], phys: this.phys[i], dir: ((f >> 1) & 3) as DmaDirection,
+      bounce: f & 1 ? this.bounce[i] : null, kind: KINDS[(f >> 3) & 3], line: this.line[i], live: false,
+    };
+    const endLine = this.endLine[i];
+    if (!Number.isNaN(endLine)) rec.endLine = endLine;
+    return rec;
+  }
+
+  copy(): EndedChunk {
+    const c = new EndedChunk();
+    c.device.push(...this.device);
+    new Uint8Array(c.buf).set(new Uint8Array(this.buf));
+    c.whole = this.whole && new Map(this.whole);
+    return c;
+  }
+}
+
+/**
+ * The most recently ended mappings, oldest first: between ENDED_KEPT and
+ * twice that many (trimmed back to ENDED_KEPT when it grows past). Stored as
+ * columns, so an ended record's object dies young (a driver loop ends
+ * thousands a second, and records kept as objects all outlived the young
+ * generation); an object is made again when a lookup reads one. Full chunks
+ * never change and are shared by snapshot clones.
+ */
+export class EndedMappings {
+  private chunks: (EndedChunk | null)[] = [];
+  /** Global indexes of the first kept and the next ended mapping. */
+  private start = 0;
+  private end = 0;
+  /** A chunk trimmed off that no clone holds, to fill again instead of making one. */
+  private spare: EndedChunk | null = null;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  push(r: MappingRecord): void {
+    const g = this.end++;
+    const c = g >> ENDED_CHUNK_BITS;
+    let chunk = this.chunks[c];
+    if (!chunk) {
+      chunk = this.spare ?? new EndedChunk();
+      this.spare = null;
+      chunk.whole = null; // every other column is written before it is read
+      this.chunks[c] = chunk;
+    }
+    chunk.put(g & (ENDED_CHUNK - 1), r);
+    if (this.end - this.start > ENDED_KEPT * 2) {
+      this.start = this.end - ENDED_KEPT;
+      for (let d = 0; d < this.start >> ENDED_CHUNK_BITS; d++) {
+        const dropped = this.chunks[d];
+        if (dropped && !dropped.shared) this.spare = dropped;
+        this.chunks[d] = null;
+      }
+    }
+  }
+
+  /** The i-th kept ended mapping, oldest first (a new object each call). */
+  at(i: number): MappingRecord {
+    const g = this.start + i;
+    return (this.chunks[g >> ENDED_CHUNK_BITS] as EndedChunk).get(g & (ENDED_CHUNK - 1));
+  }
+
+  /** The newest ended mapping whose DMA range contains addr. */
+  findByDma(addr: bigint): MappingRecord | undefined {
+    for (let g = this.end - 1; g >= this.start; g--) {
+      const chunk = this.chunks[g >> ENDED_CHUNK_BITS] as EndedChunk;
+      const i = g & (ENDED_CHUNK - 1);
+      const whole = chunk.whole?.get(i);
+      const dma = whole ? whole.dma : chunk.dma[i];
+      const size = whole ? whole.size : chunk.size[i];
+      if (addr >= dma && addr < dma + (size > 0n ? size : 1n)) return chunk.get(i);
+    }
+    return undefined;
+  }
+
+  all(): MappingRecord[] {
+    const out: MappingRecord[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.at(i));
+    return out;
+  }
+
+  /** Snapshot clone: full chunks are shared (never written again), the one being filled is copied. */
+  copy(): EndedMappings {
+    const c = new EndedMappings();
+    c.chunks = this.chunks.slice();
+    c.start = this.start;
+    c.end = this.end;
+    const last = this.end >> ENDED_CHUNK_BITS;
+    const partial = (this.end & (ENDED_CHUNK - 1)) !== 0 ? this.chunks[last] : null;
+    for (const chunk of this.chunks) if (chunk && chunk !== partial) chunk.shared = true;
+    if (partial) c.chunks[last] = partial.copy();
+    return c;
+  }
+}
+
 export class MappingRecords {
   live = new LiveMappings();
-  /** The most recently ended mappings, oldest first, at most ENDED_KEPT. Never changed once here. */
-  ended: MappingRecord[] = [];
+  /** The most recently ended mappings, oldest first (EndedMappings). */
+  ended = new EndedMappings();
   /**
    * Per device, the DMA addresses of its live mappings in ascending order and
    * the largest live size it ever had: liveOf, which the sanitizer asks on
@@ -127,18 +274,18 @@ export class MappingRecords {
    */
   private starts = new Map<string, { dmas: bigint[]; maxSize: bigint }>();
 
-  /** Snapshot clone: live records are copied (end() changes them), ended ones are shared (nothing changes them). */
+  /** Snapshot clone: live records are copied (end() changes them), ended ones are shared but for the chunk being filled. */
   [CLONE](): MappingRecords {
     const copy = new MappingRecords();
     copy.live = this.live.copy();
-    copy.ended = this.ended.slice();
+    copy.ended = this.ended.copy();
     for (const [d, s] of this.starts) copy.starts.set(d, { dmas: s.dmas.slice(), maxSize: s.maxSize });
     return copy;
   }
 
   /** Every remembered mapping, ended ones first (oldest first), then the live ones. */
   get records(): MappingRecord[] {
-    return [...this.ended, ...this.live.values()];
+    return [...this.ended.all(), ...this.live.values()];
   }
 
   add(r: Omit<MappingRecord, 'key' | 'live'>): MappingRecord {
@@ -176,7 +323,6 @@ export class MappingRecords {
         else dmas.splice(upperBound(dmas, dma) - 1, 1);
       }
       this.ended.push(rec);
-      if (this.ended.length > ENDED_KEPT * 2) this.ended.splice(0, this.ended.length - ENDED_KEPT);
     }
     return rec;
   }
@@ -199,8 +345,7 @@ export class MappingRecords {
     let best: MappingRecord | undefined;
     for (const r of this.live.values()) if (within(r)) best = r;
     if (best) return best;
-    for (let i = this.ended.length - 1; i >= 0; i--) if (within(this.ended[i])) return this.ended[i];
-    return undefined;
+    return this.ended.findByDma(addr);
   }
 }
 

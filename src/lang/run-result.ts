@@ -126,6 +126,8 @@ export interface WalkSummary {
   /** Memory accesses of the walk (descriptor reads, nested included); 0 on an IOTLB hit. */
   accesses: number;
   iotlbHit: boolean;
+  /** The IOTLB hit came from an entry the page table no longer backs (a deferred unmap's flush pending); absent in older results. */
+  staleIotlb?: boolean;
   /** Why the walk faults, or null. */
   fault: string | null;
   /** dev_read/dev_write: the access itself raised an IO page fault (any page of it). */

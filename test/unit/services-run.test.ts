@@ -1,6 +1,8 @@
 // Inlay hints, code lenses, semantic tokens and quick fixes, from real runs.
 
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runScenario } from '../../src/lang/run';
 import { quickFixes } from '../../src/lang/services/code-actions';
 import { codeLenses } from '../../src/lang/services/code-lenses';
@@ -178,5 +180,19 @@ describe('services: run results in the editor', () => {
     const w = run.walks?.find((x) => x.callee === 'dev_read');
     assert.ok(w && w.count === 16 && w.iotlbHit, JSON.stringify(w));
     assert.equal(run.calls?.find((c) => c.callee === 'dev_read')?.count, 100);
+  });
+  it('says "stale IOTLB hit" on the walk lens of an access through a stale IOTLB entry, "IOTLB miss" and a fault around it', () => {
+    const text = readFileSync(join(__dirname, '..', 'fixtures', 'sanitizer', 'stale-iotlb.dmas'), 'utf8');
+    const model = new DocumentModel(text);
+    const run = runScenario(text, 'stale-iotlb.dmas', { editorInfo: true });
+    const walk = (line1: number) => codeLenses(model, run).find((l) => l.range.start.line === line1 - 1 && l.kind === 'walk');
+    assert.equal(walk(10)?.title, 'walk 0xfffff000 → 0x81001000 · IOTLB miss, 4 reads');
+    // Line 12 reads through the entry the deferred unmap of line 11 left in the IOTLB.
+    assert.equal(walk(12)?.title, 'walk 0xfffff000 → 0x81001000 · stale IOTLB hit');
+    assert.equal(walk(12)?.tooltip, 'nic: walk of 0xfffff000 → phys 0x81001000 (stale IOTLB hit)\nthrough default domain of nic');
+    assert.equal(run.walks?.find((w) => w.line === 12)?.staleIotlb, true);
+    // After the flush queue drained: a table walk that faults, no hit at all.
+    assert.match(walk(14)?.title ?? '', /^walk 0xfffff000: 4 reads, fault: smmu0: translation fault at level 3/);
+    assert.equal(run.walks?.find((w) => w.line === 10)?.staleIotlb, false);
   });
 });

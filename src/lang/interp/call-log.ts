@@ -97,6 +97,7 @@ export class CallLog {
       phys: t.phys !== undefined ? hex(t.phys) : null,
       accesses: t.accesses,
       iotlbHit: t.iotlbHit,
+      staleIotlb: t.staleIotlb,
       fault: t.phys === undefined ? (t.fault ?? 'fault') : null,
       faulted: m.trace.faults.length > walk.faultsBefore,
       faultReason: m.trace.faults[walk.faultsBefore]?.reason ?? null,

@@ -44,11 +44,14 @@ export const expectLenses: LensSource = (stmt, { ix }) => {
   return [{ kind: 'expect', range, title: truncate(`✗ failed${runs}: ${msg}`, MAX_TITLE), tooltip: failed.map((f) => f.message).join('\n') }];
 };
 
+/** A hit through a stale IOTLB entry says so (as the walk panel's badge does): it is the DMA sanitizer's stale-IOTLB case, not a good hit. */
+const hitText = (w: WalkSummary): string => (w.staleIotlb === true ? 'stale IOTLB hit' : 'IOTLB hit');
+
 function walkTitle(w: WalkSummary, runs: number): string {
   // In a loop the walk shown is that of run w.count (the first runs are probed).
   const loop = runs > 1 ? ` · run ${w.count} of ${runs}` : '';
-  if (w.phys === null) return `walk ${w.addr}: ${w.iotlbHit ? 'IOTLB hit' : `${w.accesses} reads`}, fault: ${w.fault ?? '?'}${loop}`;
-  const how = w.iotlbHit ? 'IOTLB hit' : `IOTLB miss, ${w.accesses} reads`;
+  if (w.phys === null) return `walk ${w.addr}: ${w.iotlbHit ? hitText(w) : `${w.accesses} reads`}, fault: ${w.fault ?? '?'}${loop}`;
+  const how = w.iotlbHit ? hitText(w) : `IOTLB miss, ${w.accesses} reads`;
   const fault = w.faulted ? ' · access faulted' : '';
   return `walk ${w.addr} → ${w.phys} · ${how}${fault}${loop}`;
 }

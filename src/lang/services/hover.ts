@@ -67,10 +67,10 @@ function lastRunAt(ix: RunIndex, line: number, call?: { column: number; callee: 
   return out;
 }
 
-export function walkText(w: { addr: string; phys: string | null; accesses: number; iotlbHit: boolean; fault: string | null; faulted: boolean; faultReason?: string | null; pasid: number | null }): string {
+export function walkText(w: { addr: string; phys: string | null; accesses: number; iotlbHit: boolean; staleIotlb?: boolean; fault: string | null; faulted: boolean; faultReason?: string | null; pasid: number | null }): string {
   const pasid = w.pasid !== null ? ` PASID ${w.pasid}` : '';
   if (w.phys === null) return `walk of ${w.addr}${pasid}: fault after ${w.accesses} table reads: ${w.fault ?? 'fault'}`;
-  const how = w.iotlbHit ? 'IOTLB hit' : `${w.accesses} table reads`;
+  const how = w.iotlbHit ? (w.staleIotlb === true ? 'stale IOTLB hit' : 'IOTLB hit') : `${w.accesses} table reads`;
   const fault = w.faulted ? `; the access faulted: ${w.faultReason ?? 'fault'}` : '';
   return `walk of ${w.addr}${pasid} → phys ${w.phys} (${how})${fault}`;
 }

@@ -196,8 +196,8 @@ export class EndedMappings {
   /** Global indexes of the first kept and the next ended mapping. */
   private start = 0;
   private end = 0;
-  /** A chunk trimmed off that no clone holds, to fill again instead of making one. */
-  private spare: EndedChunk | null = null;
+  /** Chunks trimmed off that no clone holds, to fill again instead of making new ones (a trim drops several). */
+  private spares: EndedChunk[] = [];
 
   get length(): number {
     return this.end - this.start;
@@ -208,8 +208,7 @@ export class EndedMappings {
     const c = g >> ENDED_CHUNK_BITS;
     let chunk = this.chunks[c];
     if (!chunk) {
-      chunk = this.spare ?? new EndedChunk();
-      this.spare = null;
+      chunk = this.spares.pop() ?? new EndedChunk();
       chunk.whole = null; // every other column is written before it is read
       this.chunks[c] = chunk;
     }
@@ -218,7 +217,7 @@ export class EndedMappings {
       this.start = this.end - ENDED_KEPT;
       for (let d = 0; d < this.start >> ENDED_CHUNK_BITS; d++) {
         const dropped = this.chunks[d];
-        if (dropped && !dropped.shared) this.spare = dropped;
+        if (dropped && !dropped.shared) this.spares.push(dropped);
         this.chunks[d] = null;
       }
     }

@@ -287,10 +287,11 @@ export class MappingRecords {
     return [...this.ended.all(), ...this.live.values()];
   }
 
+  /** Records a new live mapping. `r` (a fresh object from the caller) becomes the record: one object a mapping, not two. */
   add(r: Omit<MappingRecord, 'key' | 'live'>): MappingRecord {
-    const rec: MappingRecord = {
-      key: mappingKey(r.device, r.dma), device: r.device, dma: r.dma, size: r.size, phys: r.phys, dir: r.dir, bounce: r.bounce, kind: r.kind, line: r.line, live: true,
-    };
+    const rec = r as MappingRecord;
+    rec.key = mappingKey(r.device, r.dma);
+    rec.live = true;
     let s = this.starts.get(rec.device);
     if (!s) this.starts.set(rec.device, (s = { dmas: [], maxSize: 0n }));
     if (!this.live.has(rec.key)) {

@@ -82,6 +82,7 @@ function minPagesz(pgsizeBitmap: bigint): bigint {
     lastMinPagesz = (1n << BigInt(ffs(pgsizeBitmap))) & 0xffffffffn;
     lastMinMask = lastMinPagesz - 1n;
     lastSmallest = pgsizeBitmap & -pgsizeBitmap;
+    lastSmallestMask = lastSmallest - 1n;
   }
   return lastMinPagesz;
 }
@@ -91,6 +92,7 @@ let lastBitmap = 0n;
 let lastMinPagesz = 0n;
 let lastMinMask = -1n;
 let lastSmallest = 0n;
+let lastSmallestMask = -1n;
 
 /**
  * iommu_map() on an unmanaged paging domain whose map_pages/unmap_pages go
@@ -125,12 +127,12 @@ function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: b
   let ret = 0;
   while (size) {
     // iommu_pgsize() of one smallest page at aligned addresses is that page once (its own first test), without the object.
-    const one = size === smallest && ((iova | paddr) & (size - 1n)) === 0n;
+    const one = size === smallest && ((iova | paddr) & lastSmallestMask) === 0n;
     const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, paddr, size);
     const r = ops.mapPages(iova, paddr, one ? size : pgsize, count, prot);
     chunks?.push({ fn: 'map_pages', iova, paddr, pgsize: one ? size : pgsize, count, result: r.mapped, ret: r.ret });
     // Some pages may be mapped even on error; they are unrolled below.
-    size = u64(size - r.mapped);
+    size = r.mapped === size ? 0n : u64(size - r.mapped);
     ret = r.ret;
     if (ret || size === 0n) break; // done: the addresses need no advancing
     iova = u64(iova + r.mapped);
@@ -167,13 +169,13 @@ function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsize
   const smallest = lastSmallest;
   let unmapped = 0n;
   while (unmapped < size) {
-    const left = size - unmapped;
-    const one = left === smallest && (iova & (left - 1n)) === 0n;
+    const left = unmapped === 0n ? size : size - unmapped;
+    const one = left === smallest && (iova & lastSmallestMask) === 0n;
     const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, iova, left);
     const page = ops.unmapPages(iova, one ? left : pgsize, count);
     chunks?.push({ fn: 'unmap_pages', iova, pgsize: one ? left : pgsize, count, result: page });
     if (!page) break;
-    unmapped = u64(unmapped + page);
+    unmapped = unmapped === 0n && page >= 0n && page <= U64_MASK ? page : u64(unmapped + page);
     if (unmapped >= size) break; // done: the address needs no advancing
     iova = u64(iova + page);
   }

@@ -171,25 +171,43 @@ export class Interpreter {
     }
   }
 
+  /**
+   * Frames kept per depth for reuse: a loop body's statements and its next
+   * iteration reuse one frame object instead of making one per statement
+   * (snapshots and resumes copy frames, so nothing else holds them).
+   */
+  private readonly spareFrames: PositionFrame[] = [];
+
+  /** Makes position[depth] the frame of statement `index` (deeper frames dropped). */
+  private enterFrame(depth: number, index: number): void {
+    const pos = this.position;
+    let frame = pos.length > depth ? pos[depth] : this.spareFrames[depth];
+    if (frame === undefined) {
+      frame = { index, iter: 0, loop: undefined, saved: undefined, hadSaved: undefined };
+      this.spareFrames[depth] = frame;
+    }
+    frame.index = index;
+    frame.iter = 0;
+    frame.loop = undefined;
+    frame.saved = undefined;
+    frame.hadSaved = undefined;
+    // Length stores only when needed: setting it to 0 drops the array's storage, and each store is a call.
+    if (pos.length === depth) pos.push(frame);
+    else {
+      if (pos.length > depth + 1) pos.length = depth + 1;
+      pos[depth] = frame;
+    }
+  }
+
   private execBody(body: Statement[], depth: number, resume: PositionFrame[] | undefined): void {
     const first = resume?.[depth]?.index ?? 0;
     for (let i = first; i < body.length; i++) {
       if (this.stopped || this.paused) return;
       const inner = resume !== undefined && i === first && resume.length > depth + 1 ? resume : undefined;
-      // The frame of this depth is reused from statement to statement (snapshots and resumes copy frames).
-      // Setting the length to 0 would drop the array's storage, so the reused frame stays in place.
-      const reuse = inner ? undefined : this.position[depth];
-      if (reuse !== undefined) {
-        if (this.position.length > depth + 1) this.position.length = depth + 1;
-        reuse.index = i;
-        reuse.iter = 0;
-        reuse.loop = undefined;
-        reuse.saved = undefined;
-        reuse.hadSaved = undefined;
-      } else {
+      if (inner) {
         this.position.length = depth;
-        this.position.push(inner ? { ...inner[depth] } : { index: i, iter: 0, loop: undefined, saved: undefined, hadSaved: undefined });
-      }
+        this.position.push({ ...inner[depth] });
+      } else this.enterFrame(depth, i);
       if (!inner && this.injections.length > 0) this.applyInjections(body[i].span);
       if (!inner && this.hooks.atBoundary?.(this)) {
         this.paused = true;
@@ -199,7 +217,8 @@ export class Interpreter {
       if (inner && stmt.kind === 'for') this.resumeFor(stmt.variable.name, stmt.body, depth, inner);
       else this.exec(stmt, depth);
     }
-    this.position.length = depth;
+    // A length store is a call even when nothing changes: only when the array is longer.
+    if (this.position.length > depth) this.position.length = depth;
   }
 
   /** The injected writes due here, recorded at the line of the statement about to run. */
@@ -444,7 +463,7 @@ export class Interpreter {
       frame.iter = iter;
       this.vars.set(name, items !== undefined ? items[iter] : value);
       this.execBody(body, depth + 1, iter === firstIter ? resume : undefined);
-      this.position.length = depth + 1;
+      if (this.position.length > depth + 1) this.position.length = depth + 1;
     }
     if (this.paused) return;
     if (frame.hadSaved) this.vars.set(name, frame.saved ?? null);

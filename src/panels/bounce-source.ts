@@ -22,9 +22,9 @@ export function eventAfterLine(tl: ScenarioTimeline, line: number | undefined): 
 export function bounceStateAt(tl: ScenarioTimeline, uri: string, event: number): BounceState {
   const m = tl.stateAt(event).machine;
   if (!m) throw new Error('The scenario has not set up the machine at this point.');
-  const e = event >= 0 && event < tl.trace.length ? tl.trace.eventAt(event) : undefined;
+  const line = event >= 0 && event < tl.trace.length ? tl.trace.lineAt(event) : 0;
   return {
-    position: { source: 'run', event, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements: statementStops(tl), uri },
+    position: { source: 'run', event, total: tl.trace.length, line, backwards: false, statements: statementStops(tl), uri },
     model: buildBounceModel(inspectSwiotlb(m), inspectVduse(m), inspectBounceDiffs(m), sanitizerFindings(m.trace.checks)),
   };
 }

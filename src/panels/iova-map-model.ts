@@ -58,22 +58,25 @@ export interface PackedRanges {
 export interface PackedAllocations { count: number; start: Uint32Array; end: Uint32Array; pages: Uint32Array; cached: Uint8Array }
 
 function packAllocations(list: { start: string; last: string; pages: number; cached: boolean }[]): PackedAllocations {
-  const parsed = list.map((a) => {
-    const [sHi, sLo] = hexHalves(a.start);
-    const [lHi, lLo] = hexHalves(a.last);
-    // End = last + 1, with the carry.
-    const eLo = lLo === 0xffffffff ? 0 : lLo + 1;
-    const eHi = lLo === 0xffffffff ? lHi + 1 : lHi;
-    return { sHi, sLo, eHi, eLo, s: sHi * TWO32 + sLo, a };
-  }).sort((x, y) => x.s - y.s);
-  const n = parsed.length;
+  const n = list.length;
+  // Parsed in list order ([start hi, lo, last hi, lo] each), then written out in start order.
+  const raw = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    hexInto(list[i].start, raw, 4 * i);
+    hexInto(list[i].last, raw, 4 * i + 2);
+  }
+  const order = ascendingOrder(raw, 4, 0, n);
   const out: PackedAllocations = { count: n, start: new Uint32Array(2 * n), end: new Uint32Array(2 * n), pages: new Uint32Array(n), cached: new Uint8Array(n) };
-  parsed.forEach((x, i) => {
-    out.start[2 * i] = x.sHi; out.start[2 * i + 1] = x.sLo;
-    out.end[2 * i] = x.eHi; out.end[2 * i + 1] = x.eLo;
-    out.pages[i] = x.a.pages;
-    out.cached[i] = x.a.cached ? 1 : 0;
-  });
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    const lHi = raw[4 * i + 2];
+    const lLo = raw[4 * i + 3];
+    out.start[2 * k] = raw[4 * i]; out.start[2 * k + 1] = raw[4 * i + 1];
+    // End = last + 1, with the carry.
+    out.end[2 * k] = lLo === 0xffffffff ? lHi + 1 : lHi; out.end[2 * k + 1] = lLo === 0xffffffff ? 0 : lLo + 1;
+    out.pages[k] = list[i].pages;
+    out.cached[k] = list[i].cached ? 1 : 0;
+  }
   return out;
 }
 
@@ -152,7 +155,61 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 const TWO32 = 4294967296;
 
-/** "0x..." as [hi, lo] 32-bit halves, no BigInt (the hot path: one per mapping). */
+/**
+ * "0x..." into out[at] (high 32 bits) and out[at + 1] (low 32 bits) in one
+ * pass over the characters: no substring, array or BigInt, as this runs for
+ * every address of every mapping, allocation and buffer (the engine's views
+ * spell them in lower-case hex).
+ */
+function hexInto(h: string, out: Uint32Array, at: number): void {
+  let hi = 0;
+  let lo = 0;
+  const n = h.length;
+  for (let i = n > 1 && h.charCodeAt(0) === 48 && (h.charCodeAt(1) | 32) === 120 ? 2 : 0; i < n; i++) {
+    const c = h.charCodeAt(i) | 32;
+    const digit = c <= 57 ? c - 48 : c - 87;
+    hi = (hi * 16 + (lo >>> 28)) >>> 0;
+    lo = ((lo << 4) | digit) >>> 0;
+  }
+  out[at] = hi;
+  out[at + 1] = lo;
+}
+
+/**
+ * Indices 0..n-1 ordered by the 64-bit values words[stride * i + at] (high
+ * half) and words[stride * i + at + 1] (low half), ties in index order: an
+ * LSD radix sort by 16-bit digits (stable, no comparator calls; a digit all
+ * values share costs one counting pass), nothing at all when already in order.
+ */
+function ascendingOrder(words: Uint32Array, stride: number, at: number, n: number): Uint32Array {
+  let order = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (i > 0 && sorted) {
+      const h = words[stride * i + at];
+      const ph = words[stride * (i - 1) + at];
+      if (h < ph || (h === ph && words[stride * i + at + 1] < words[stride * (i - 1) + at + 1])) sorted = false;
+    }
+  }
+  if (sorted) return order;
+  let next = new Uint32Array(n);
+  const count = new Uint32Array(0x10001);
+  for (const [half, shift] of [[1, 0], [1, 16], [0, 0], [0, 16]]) {
+    count.fill(0);
+    for (let k = 0; k < n; k++) count[((words[stride * order[k] + at + half] >>> shift) & 0xffff) + 1]++;
+    if (count[((words[stride * order[0] + at + half] >>> shift) & 0xffff) + 1] === n) continue;
+    for (let d = 1; d <= 0x10000; d++) count[d] += count[d - 1];
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      next[count[(words[stride * i + at + half] >>> shift) & 0xffff]++] = i;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
+/** "0x..." as [hi, lo] 32-bit halves, no BigInt. */
 function hexHalves(h: string): [number, number] {
   const s = h.startsWith('0x') || h.startsWith('0X') ? h.slice(2) : h;
   if (s.length <= 8) return [0, parseInt(s || '0', 16)];
@@ -187,33 +244,57 @@ function diffEntry(kind: DiffEntry['kind'], r: MappedRangeView, before: string |
 
 /** What was mapped, unmapped or changed (phys, size or prot) between two domain states, by IOVA. */
 export function diffDomains(before: DomainView | null, after: DomainView | null): DiffEntry[] {
-  const b = new Map((before?.mappings ?? []).map((r) => [r.iova.toLowerCase(), r]));
-  const a = new Map((after?.mappings ?? []).map((r) => [r.iova.toLowerCase(), r]));
+  // One map of the state before; what `after` matches leaves it, what is left was unmapped. Descriptions only for listed entries.
+  const b = new Map<string, MappedRangeView>();
+  for (const r of before?.mappings ?? []) b.set(r.iova.toLowerCase(), r);
   const out: DiffEntry[] = [];
   const desc = (r: MappedRangeView): string => `${r.phys} ${r.size} ${r.prot}`;
-  for (const [k, r] of a) {
+  for (const r of after?.mappings ?? []) {
+    const k = r.iova.toLowerCase();
     const old = b.get(k);
-    if (!old) out.push(diffEntry('mapped', r, null, desc(r)));
-    else if (desc(old) !== desc(r)) out.push(diffEntry('changed', r, desc(old), desc(r)));
+    if (!old) {
+      out.push(diffEntry('mapped', r, null, desc(r)));
+      continue;
+    }
+    b.delete(k);
+    if (old.phys !== r.phys || old.size !== r.size || old.prot !== r.prot) out.push(diffEntry('changed', r, desc(old), desc(r)));
   }
-  for (const [k, r] of b) if (!a.has(k)) out.push(diffEntry('unmapped', r, desc(r), null));
+  for (const r of b.values()) out.push(diffEntry('unmapped', r, desc(r), null));
   const key = (d: DiffEntry): number => d.start.hi * TWO32 + d.start.lo;
   return out.sort((x, y) => key(x) - key(y));
 }
 
-/** Buffers sorted by start, found by binary search (a machine may hold many). Physical addresses are below 2^52: exact as float64. */
-function bufferFinder(buffers: BufferView[]): (phys: number) => { b: BufferView; s: number; e: number } | undefined {
-  const list = buffers.map((b) => { const s = numOf(b.phys); return { b, s, e: s + numOf(b.size) }; }).sort((x, y) => x.s - y.s);
-  return (phys) => {
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid].s <= phys) lo = mid + 1;
-      else hi = mid;
-    }
-    const c = list[lo - 1];
-    return c && phys < c.e ? c : undefined;
+/** Buffers sorted by start, found by binary search (a machine may hold many): the index into `buffers`, or -1. Physical addresses are below 2^52: exact as float64. */
+function bufferFinder(buffers: BufferView[]): { find(phys: number): number; start: Float64Array; end: Float64Array } {
+  const n = buffers.length;
+  const raw = new Uint32Array(2 * n);
+  const size = new Uint32Array(2);
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    hexInto(buffers[i].phys, raw, 2 * i);
+    starts[i] = raw[2 * i] * TWO32 + raw[2 * i + 1];
+    hexInto(buffers[i].size, size, 0);
+    ends[i] = starts[i] + size[0] * TWO32 + size[1];
+  }
+  const order = ascendingOrder(raw, 2, 0, n);
+  const sortedStarts = new Float64Array(n);
+  for (let k = 0; k < n; k++) sortedStarts[k] = starts[order[k]];
+  return {
+    start: starts,
+    end: ends,
+    find(phys) {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sortedStarts[mid] <= phys) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === 0) return -1;
+      const b = order[lo - 1];
+      return phys < ends[b] ? b : -1;
+    },
   };
 }
 
@@ -251,14 +332,25 @@ export function buildIovaMapModel(machine: MachineView, domainLabel: string, pre
   const apEndB = d.aperture ? big(d.aperture[1]) + 1n : 1n << 48n;
   const apStart = Number(apStartB);
   const apEnd = Number(apEndB);
-  const sorted = d.mappings.map(parseRange).sort((x, y) => x.s - y.s);
-  const n = sorted.length;
+  const list = d.mappings;
+  const n = list.length;
+  // Addresses parsed in list order ([iova hi, lo, size hi, lo, phys hi, lo] each), then written out in IOVA order.
+  const raw = new Uint32Array(6 * n);
+  const iovaKeys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = list[i];
+    hexInto(r.iova, raw, 6 * i);
+    hexInto(r.size, raw, 6 * i + 2);
+    hexInto(r.phys, raw, 6 * i + 4);
+    iovaKeys[i] = raw[6 * i] * TWO32 + raw[6 * i + 1];
+  }
+  const byIova = ascendingOrder(raw, 6, 0, n);
   const protIndex = new Map<string, number>();
   const ranges: PackedRanges = {
     count: n, start: new Uint32Array(2 * n), end: new Uint32Array(2 * n), phys: new Uint32Array(2 * n), key: new Uint8Array(n),
     prot: new Uint16Array(n), protNames: [], line: new Uint32Array(n), exposed: new Uint8Array(n), physOrder: new Uint32Array(n),
   };
-  const findBuffer = bufferFinder(machine.buffers);
+  const buffers = bufferFinder(machine.buffers);
   const findings: PhysFinding[] = [];
   let findingCount = 0;
   let exposedBytes = 0;
@@ -271,52 +363,74 @@ export function buildIovaMapModel(machine: MachineView, domainLabel: string, pre
     // Keep the 16 largest: sort now and then, not on every push.
     if (holes.length > 256) holes = holes.sort((x, y) => y.end - y.start - (x.end - x.start)).slice(0, 16);
   };
-  const keyOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const x = sorted[i];
-    ranges.start[2 * i] = x.sHi; ranges.start[2 * i + 1] = x.sLo;
-    ranges.end[2 * i] = x.eHi; ranges.end[2 * i + 1] = x.eLo;
-    ranges.phys[2 * i] = x.pHi; ranges.phys[2 * i + 1] = x.pLo;
-    let pi = protIndex.get(x.r.prot);
-    if (pi === undefined) {
-      pi = ranges.protNames.length;
-      protIndex.set(x.r.prot, pi);
-      ranges.protNames.push(x.r.prot);
-      keyOf.set(x.r.prot, PROT_KEYS.indexOf(protKey(x.r.prot)));
+  // Granule rounding maps whole granules: bytes of [s, e) outside buffer b became reachable through mapping k.
+  const expose = (k: number, r: MappedRangeView, b: number, s: number, e: number): void => {
+    if (e <= s || (s >= buffers.start[b] && s < buffers.end[b])) return;
+    ranges.exposed[k] = 1;
+    findingCount++;
+    exposedBytes += e - s;
+    if (findings.length < LISTED_MAX) {
+      findings.push({
+        iova: r.iova, buffer: machine.buffers[b].label, start: hexNum(s), end: hexNum(e), bytes: hexNum(e - s), line: r.line,
+        message: `${r.prot} mapping at IOVA ${r.iova} lets the device reach ${e - s} bytes at ${hexNum(s)}..${hexNum(e - 1)} outside buffer ${machine.buffers[b].label} (granule ${d.granule} rounding)`,
+      });
     }
-    ranges.prot[i] = pi;
-    ranges.key[i] = keyOf.get(x.r.prot) ?? 3;
-    ranges.line[i] = x.r.line;
-    if (x.s > cursor) addHole(cursor, x.s);
-    if (x.e > cursor) cursor = x.e;
-    if (granule === 0) continue;
-    const buf = findBuffer(x.p);
-    if (!buf) continue;
-    const mEnd = x.p + (x.e - x.s);
-    // Granule rounding maps whole granules: bytes before and after the buffer become reachable.
-    for (const [s, e] of [[x.p, Math.min(buf.s, mEnd)], [Math.max(buf.e, x.p), mEnd]]) {
-      if (e <= s || (s >= buf.s && s < buf.e)) continue;
-      ranges.exposed[i] = 1;
-      findingCount++;
-      exposedBytes += e - s;
-      if (findings.length < LISTED_MAX) {
-        findings.push({
-          iova: x.r.iova, buffer: buf.b.label, start: hexNum(s), end: hexNum(e), bytes: hexNum(e - s), line: x.r.line,
-          message: `${x.r.prot} mapping at IOVA ${x.r.iova} lets the device reach ${e - s} bytes at ${hexNum(s)}..${hexNum(e - 1)} outside buffer ${buf.b.label} (granule ${d.granule} rounding)`,
-        });
+  };
+  const physKeys = new Float64Array(n);
+  const sizes = new Float64Array(n);
+  let lastProt: string | undefined;
+  let lastPi = 0;
+  let lastKey = 3;
+  for (let k = 0; k < n; k++) {
+    const i = byIova[k];
+    const r = list[i];
+    const sHi = raw[6 * i];
+    const sLo = raw[6 * i + 1];
+    const lo = sLo + raw[6 * i + 3];
+    const eLo = lo >= TWO32 ? lo - TWO32 : lo;
+    const eHi = sHi + raw[6 * i + 2] + (lo >= TWO32 ? 1 : 0);
+    const pHi = raw[6 * i + 4];
+    const pLo = raw[6 * i + 5];
+    ranges.start[2 * k] = sHi; ranges.start[2 * k + 1] = sLo;
+    ranges.end[2 * k] = eHi; ranges.end[2 * k + 1] = eLo;
+    ranges.phys[2 * k] = pHi; ranges.phys[2 * k + 1] = pLo;
+    const s = iovaKeys[i];
+    const e = eHi * TWO32 + eLo;
+    const p = pHi * TWO32 + pLo;
+    physKeys[k] = p;
+    sizes[k] = e - s;
+    // Neighbouring mappings mostly share a prot: look it up only when it changes.
+    if (r.prot !== lastProt) {
+      lastProt = r.prot;
+      let pi = protIndex.get(r.prot);
+      if (pi === undefined) {
+        pi = ranges.protNames.length;
+        protIndex.set(r.prot, pi);
+        ranges.protNames.push(r.prot);
       }
+      lastPi = pi;
+      lastKey = PROT_KEYS.indexOf(protKey(r.prot));
     }
+    ranges.prot[k] = lastPi;
+    ranges.key[k] = lastKey;
+    ranges.line[k] = r.line;
+    if (s > cursor) addHole(cursor, s);
+    if (e > cursor) cursor = e;
+    if (granule === 0) continue;
+    const b = buffers.find(p);
+    if (b < 0) continue;
+    const mEnd = p + (e - s);
+    expose(k, r, b, p, Math.min(buffers.start[b], mEnd));
+    expose(k, r, b, Math.max(buffers.end[b], p), mEnd);
   }
   if (cursor < apEnd) addHole(cursor, apEnd);
   holes.sort((x, y) => y.end - y.start - (x.end - x.start) || x.start - y.start);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sorted[a].p - sorted[b].p || a - b);
+  ranges.physOrder.set(ascendingOrder(ranges.phys, 2, 0, n));
   let pLo = Infinity;
   let pHi = -Infinity;
   for (let k = 0; k < n; k++) {
-    const i = order[k];
-    ranges.physOrder[k] = i;
-    pLo = Math.min(pLo, sorted[i].p);
-    pHi = Math.max(pHi, sorted[i].p + (sorted[i].e - sorted[i].s));
+    pLo = Math.min(pLo, physKeys[k]);
+    pHi = Math.max(pHi, physKeys[k] + sizes[k]);
   }
   const four = 1n << 32n;
   const marks = sanitizerMarks(machine, d.label, sanitizer);

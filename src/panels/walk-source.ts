@@ -71,8 +71,8 @@ export function walkSiteRun(tl: ScenarioTimeline, target: WalkTarget): number {
 }
 
 function position(tl: ScenarioTimeline, uri: string, event: number): PositionInfo {
-  const e = event >= 0 && event < tl.trace.length ? tl.trace.eventAt(event) : undefined;
-  return { source: 'run', event, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements: statementStops(tl), uri };
+  const line = event >= 0 && event < tl.trace.length ? tl.trace.lineAt(event) : 0;
+  return { source: 'run', event, total: tl.trace.length, line, backwards: false, statements: statementStops(tl), uri };
 }
 
 /** The walk panel's state for `target` at `event` of the run (-1: before any event). Never throws. */

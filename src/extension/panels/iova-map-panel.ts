@@ -116,15 +116,15 @@ export class IovaMapPanel {
       let stmtStart = k;
       for (const st of statements) if (st.event <= k) stmtStart = st.event;
       const before = k >= 0 ? tl.stateAt(Math.min(k, stmtStart) - 1).machine : undefined;
-      const e = k >= 0 ? tl.trace.eventAt(k) : undefined;
-      const position: PositionInfo = { source: 'run', event: k, total: tl.trace.length, line: e?.line ?? 0, backwards: false, statements, uri: doc.uri.toString() };
+      // Column reads of the trace: no event object is built for a line number.
+      const position: PositionInfo = { source: 'run', event: k, total: tl.trace.length, line: k >= 0 ? tl.trace.lineAt(k) : 0, backwards: false, statements, uri: doc.uri.toString() };
       let compare: MachineView | null = null;
       let compareLine = 0;
       if (this.compareEvent !== null) {
         const c = Math.max(-1, Math.min(this.compareEvent, tl.trace.length - 1));
         const cm = tl.stateAt(c).machine;
         compare = cm ? inspectMachine(cm) : null;
-        compareLine = c >= 0 ? tl.trace.eventAt(c).line : 0;
+        compareLine = c >= 0 ? tl.trace.lineAt(c) : 0;
       }
       this.send({ position, now, previous: before ? inspectMachine(before) : null, compare, findings: sanitizerFindings(m.trace.checks) }, compareLine);
     } catch (e) {

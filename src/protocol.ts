@@ -61,8 +61,8 @@ export type IovaMapFromWebview =
   | { type: 'iovaMap/domain'; domain: string }
   | { type: 'iovaMap/compare'; event: number | null }
   | { type: 'iovaMap/revealLine'; line: number; iova?: string }
-  /** A row of the DMA sanitizer grid: the finding's line of the scenario the panel shows (the host checks both). */
-  | { type: 'iovaMap/revealFinding'; uri: string; line: number }
+  /** A row of the DMA sanitizer grid: the finding's line of the scenario the panel shows (the host checks both), and the event it follows (the debugger goes there). */
+  | { type: 'iovaMap/revealFinding'; uri: string; line: number; event?: number }
   | { type: 'iovaMap/export'; requestId: number; format: 'png' | 'svg' | 'json'; data: string };
 
 /** Persisted webview state (vscode.setState), restored by the panel serializer. */
@@ -184,7 +184,7 @@ function checkSanitizerFinding(f: unknown): string | null {
   if (!hexOk(f.phys) || !hexOk(f.end)) return 'a finding\'s phys and end must be hex addresses';
   if (f.iova !== null && !hexOk(f.iova)) return 'a finding\'s iova must be null or a hex address';
   if (f.device !== null && typeof f.device !== 'string') return 'a finding\'s device must be null or a name';
-  return null;
+  return isInt(f.seq) && f.seq >= 0 ? null : 'a finding\'s seq must be an integer >= 0';
 }
 
 /**
@@ -281,6 +281,7 @@ const IOVA_MAP_FROM: Record<IovaMapFromWebview['type'], (m: Obj) => string | nul
   },
   'iovaMap/revealFinding': (m) => {
     if (!isStr(m.uri, 4096) || m.uri.length === 0) return 'uri must be the scenario\'s URI';
+    if (m.event !== undefined && !(isInt(m.event) && m.event >= 0)) return 'event must be an integer >= 0';
     return isInt(m.line) && m.line >= 1 ? null : 'line must be a positive integer';
   },
   'iovaMap/export': (m) => {

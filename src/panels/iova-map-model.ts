@@ -116,6 +116,8 @@ export interface IovaSanitizerMark {
   line: number;
   relatedLine: number | null;
   message: string;
+  /** The trace event the finding follows: where a click on its row moves the debugger. */
+  event: number;
 }
 
 export interface DiffEntry { kind: 'mapped' | 'unmapped' | 'changed'; iova: string; size: string; before: string | null; after: string | null; start: U64Halves; end: U64Halves }
@@ -314,7 +316,7 @@ function sanitizerMarks(machine: MachineView, label: string, found: readonly San
     if (marks.length >= LISTED_MAX) continue;
     const s = big(f.iova);
     const e = s + (big(f.end) - big(f.phys));
-    marks.push({ id: f.id, device: f.device, iova: f.iova, start: halves(s), end: halves(e > s ? e : s + 1n), line: f.line, relatedLine: f.relatedLine, message: f.message });
+    marks.push({ id: f.id, device: f.device, iova: f.iova, start: halves(s), end: halves(e > s ? e : s + 1n), line: f.line, relatedLine: f.relatedLine, message: f.message, event: Math.max(0, f.seq - 1) });
   }
   return { marks: marks.reverse(), count };
 }

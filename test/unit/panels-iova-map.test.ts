@@ -276,6 +276,10 @@ describe('IOVA map model: DMA sanitizer findings', () => {
     assert.match(write.message, /past its mapping/);
     assert.equal(read.iova, '0xfffff040');
     assert.equal(read.line, 13);
+    // A row click moves the debugger to the event each finding follows: the device access of its line.
+    assert.deepEqual([write.event, read.event].map((e) => tl.trace.lineAt(e)), [12, 13]);
+    assert.deepEqual([write.event, read.event], found.map((f) => f.seq - 1));
+    assert.ok(write.event < read.event);
     assert.match(read.message, /belong to `other`/);
     // Drawn at 1 byte per pixel from 0xfffff000: the write's 8 bytes at x 60..68 in the sanitizer colour, along the band's bottom.
     const p = recorder();
@@ -296,5 +300,16 @@ describe('IOVA map model: DMA sanitizer findings', () => {
     assert.ok(ok.ok, ok.ok ? '' : ok.error);
     const bad = parseInspectAnswer({ ...answer, findings: [{ ...answer.findings![0], iova: 'here' }], position: { event: 0, total: 1, line: 1, backwards: false, statements: [] } });
     assert.ok(!bad.ok && /iova/.test(bad.error));
+    const noSeq = parseInspectAnswer({ ...answer, findings: [{ ...answer.findings![0], seq: -3 }], position: { event: 0, total: 1, line: 1, backwards: false, statements: [] } });
+    assert.ok(!noSeq.ok && /seq/.test(noSeq.error));
+  });
+
+  it('takes a sanitizer row\'s event from the webview only as an event index', () => {
+    const uri = 'file:///s.dmas';
+    assert.deepEqual(parseFromWebviewMessage({ type: 'iovaMap/revealFinding', uri, line: 12, event: 40 }), { ok: true, message: { type: 'iovaMap/revealFinding', uri, line: 12, event: 40 } });
+    assert.equal(parseFromWebviewMessage({ type: 'iovaMap/revealFinding', uri, line: 12 }).ok, true);
+    for (const event of [-1, 1.5, '40', null, Number.MAX_VALUE, {}]) {
+      assert.deepEqual(parseFromWebviewMessage({ type: 'iovaMap/revealFinding', uri, line: 12, event }), { ok: false, error: 'iovaMap/revealFinding: event must be an integer >= 0' }, String(event));
+    }
   });
 });

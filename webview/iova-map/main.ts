@@ -5,7 +5,8 @@
 // prot and line, click or Enter to go to the line (while debugging, the
 // debugger goes to the event that mapped it). A comparison with a pinned
 // position, the current event's change, the granule-exposure findings and the
-// DMA sanitizer's findings (click or Enter on a row goes to its line) are
+// DMA sanitizer's findings (click or Enter on a row goes to its line; while
+// debugging, the debugger goes to the finding's event) are
 // listed in data grids. View, domain, position and comparison persist through
 // setState for the panel serializer. performance marks ('iova-map-painted',
 // measures 'iova-map-draw') let the bench time a real paint.
@@ -186,13 +187,14 @@ function fillGrids(): void {
     ? `DMA sanitizer: ${model.sanitizerCount} finding(s) at this domain's IOVAs so far${model.sanitizerCount > san.length ? ` (the latest ${san.length} listed)` : ''}`
     : 'DMA sanitizer';
   fillGrid('sanitizer-grid', [{ key: 'iova', title: 'IOVA bytes' }, { key: 'device', title: 'Device' }, { key: 'line', title: 'Line' }, { key: 'message', title: 'Finding' }],
-    san.map((x) => ({ iova: `${x.iova}..${hexOfHalves(x.end.hi, x.end.lo)}`, device: x.device, line: String(x.line), message: x.message })));
+    san.map((x) => ({ iova: `${x.iova}..${hexOfHalves(x.end.hi, x.end.lo)}`, device: x.device, line: String(x.line), message: x.message, event: String(x.event) })));
 }
 
-// A row of the DMA sanitizer grid (click, or Enter in it) goes to its finding's line; the host checks the line against the scenario.
+// A row of the DMA sanitizer grid (click, or Enter in it) goes to its finding's line, and while debugging the debugger to its event; the host checks both.
 onGridRowActivate('sanitizer-grid', (row) => {
   const line = Number(row.line);
-  if (state && Number.isInteger(line) && line > 0) vscode.postMessage({ type: 'iovaMap/revealFinding', uri: state.position.uri, line });
+  const event = Number(row.event);
+  if (state && Number.isInteger(line) && line > 0) vscode.postMessage({ type: 'iovaMap/revealFinding', uri: state.position.uri, line, ...(Number.isInteger(event) && event >= 0 ? { event } : {}) });
 });
 
 function render(s: IovaMapState): void {

@@ -213,10 +213,13 @@ export class IovaMapPanel {
         if (dbg && m.iova) void Promise.resolve(dbg.session.customRequest(WHERE_FROM_REQUEST, { address: m.iova, space: 'iova' })).catch((e: unknown) => this.log(`IOVA map: ${e instanceof Error ? e.message : String(e)}`));
         return;
       }
-      case 'iovaMap/revealFinding':
-        // A row of the DMA sanitizer grid: the finding's line, if it is one of this panel's scenario.
-        revealLine(doc, { uri: m.uri, line: m.line }, 'IOVA map', this.log);
+      case 'iovaMap/revealFinding': {
+        // A row of the DMA sanitizer grid: the finding's line, if it is one of this panel's scenario; while debugging, the debugger goes to the finding's event too.
+        if (!doc || !revealLine(doc, { uri: m.uri, line: m.line }, 'IOVA map', this.log)) return;
+        const dbg = debugPositionOf(doc.uri.fsPath);
+        if (dbg && m.event !== undefined) debugGoTo(dbg, m.event);
         return;
+      }
       case 'iovaMap/export':
         void saveExport(`iova-map-${(this.last?.model?.domain ?? 'dmascope').replace(/[^A-Za-z0-9_.-]+/g, '-')}`, m.format, m.data, doc?.uri).then(
           (path) => this.post({ type: 'iovaMap/exported', inReplyTo: m.requestId, path }),

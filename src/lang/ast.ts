@@ -54,6 +54,8 @@ export interface StringLit {
   value: string;
   /** The bytes the string stands for: UTF-8 of literal characters, raw bytes for `\x`/octal escapes. */
   bytes: Uint8Array;
+  /** Set when an escape wrote a byte of 0x80 or more: the literal is then its bytes (`"\xff"` is one byte), not its text's UTF-8. */
+  raw?: true;
   span: Span;
 }
 

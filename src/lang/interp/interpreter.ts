@@ -696,7 +696,7 @@ export class Interpreter {
       case 'number':
         return e.value;
       case 'string':
-        return e.value;
+        return e.raw ? e.bytes : e.value;
       case 'bytes':
         return e.bytes;
       case 'bool':

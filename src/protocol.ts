@@ -11,6 +11,7 @@
 import type { DomainView, MachineView } from './engine/inspect/types';
 import type { SanitizerFindingView } from './engine/sanitizer';
 import type { BounceModel } from './panels/bounce-model';
+import type { IovaMapStateDelta } from './panels/iova-map-delta';
 import type { DiffEntry, IovaMapModel } from './panels/iova-map-model';
 import type { WalkModel } from './panels/walk-model';
 
@@ -50,13 +51,18 @@ export interface IovaMapState {
 
 /** Host -> IOVA map webview. */
 export type IovaMapToWebview =
-  | { type: 'iovaMap/state'; state: IovaMapState }
+  /** The whole state; `seq` numbers it for the deltas that follow (absent: no delta applies to it). */
+  | { type: 'iovaMap/state'; state: IovaMapState; seq?: number }
+  /** A step's state as the rows changed since state `base` (iova-map-delta.ts); the webview answers iovaMap/resync when it does not hold `base`. */
+  | { type: 'iovaMap/delta'; seq: number; base: number; state: IovaMapStateDelta }
   | { type: 'iovaMap/error'; message: string }
   | { type: 'iovaMap/exported'; inReplyTo: number; path: string | null };
 
 /** IOVA map webview -> host. */
 export type IovaMapFromWebview =
   | { type: 'iovaMap/ready' }
+  /** A delta did not apply to the state the webview holds (state `have`, null: none): send the whole state. */
+  | { type: 'iovaMap/resync'; have: number | null }
   | { type: 'iovaMap/seek'; event: number }
   | { type: 'iovaMap/domain'; domain: string }
   | { type: 'iovaMap/compare'; event: number | null }
@@ -271,6 +277,7 @@ export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
 
 const IOVA_MAP_FROM: Record<IovaMapFromWebview['type'], (m: Obj) => string | null> = {
   'iovaMap/ready': () => null,
+  'iovaMap/resync': (m) => (m.have === null || (isInt(m.have) && m.have >= 0) ? null : 'have must be null or a state number >= 0'),
   'iovaMap/seek': (m) => (isInt(m.event) && m.event >= -1 ? null : 'event must be an integer >= -1'),
   'iovaMap/compare': (m) => (m.event === null || (isInt(m.event) && m.event >= -1) ? null : 'event must be null or an integer >= -1'),
   'iovaMap/domain': (m) => (isStr(m.domain, 256) && m.domain.length > 0 ? null : 'domain must be a domain label'),

@@ -211,6 +211,11 @@ function ascendingOrder(words: Uint32Array, stride: number, at: number, n: numbe
   return order;
 }
 
+/** Range indices ordered by physical address, ties in IOVA order (the physical view's order; a webview rebuilds it from a delta). */
+export function physOrderOf(r: PackedRanges): Uint32Array {
+  return ascendingOrder(r.phys, 2, 0, r.count);
+}
+
 /** "0x..." as [hi, lo] 32-bit halves, no BigInt. */
 function hexHalves(h: string): [number, number] {
   const s = h.startsWith('0x') || h.startsWith('0X') ? h.slice(2) : h;
@@ -427,7 +432,7 @@ export function buildIovaMapModel(machine: MachineView, domainLabel: string, pre
   }
   if (cursor < apEnd) addHole(cursor, apEnd);
   holes.sort((x, y) => y.end - y.start - (x.end - x.start) || x.start - y.start);
-  ranges.physOrder.set(ascendingOrder(ranges.phys, 2, 0, n));
+  ranges.physOrder.set(physOrderOf(ranges));
   let pLo = Infinity;
   let pHi = -Infinity;
   for (let k = 0; k < n; k++) {

@@ -11,6 +11,7 @@
 // setState for the panel serializer. performance marks ('iova-map-painted',
 // measures 'iova-map-draw') let the bench time a real paint.
 
+import { IovaMapStateReceiver } from '../../src/panels/iova-map-delta';
 import { rangeAt, rangesOf, hexOfHalves, type IovaMapModel } from '../../src/panels/iova-map-model';
 import type { IovaMapFromWebview, IovaMapPersistedState, IovaMapState, IovaMapToWebview } from '../../src/protocol';
 import { svgToPng, themeColour } from '../common/export-image';
@@ -45,6 +46,7 @@ let pvp: Viewport = { start: 0, bytesPerPixel: 1 };
 let selected = -1;
 let nextRequest = 1;
 let painted = false;
+const received = new IovaMapStateReceiver();
 
 function colours(): Colours {
   const hc = document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
@@ -452,9 +454,12 @@ window.addEventListener('resize', () => { clampView(); redraw(); });
 new MutationObserver(() => redraw()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 window.addEventListener('message', (e: MessageEvent<IovaMapToWebview>) => {
   const m = e.data;
-  if (m.type === 'iovaMap/state') {
+  if (m.type === 'iovaMap/state' || m.type === 'iovaMap/delta') {
     if (!painted) performance.mark('iova-map-received');
-    render(m.state);
+    // A step's delta rebuilds the whole state from the one held; one that does not fit asks for the whole state.
+    const whole = received.receive(m);
+    if (whole === 'resync') vscode.postMessage({ type: 'iovaMap/resync', have: received.heldSeq() });
+    else render(whole);
   }
   else if (m.type === 'iovaMap/error') info.textContent = m.message;
   else if (m.type === 'iovaMap/exported') status.textContent = m.path ? `Saved ${m.path}` : 'Export cancelled';

@@ -6,6 +6,8 @@
 // ('dmascope/inspect': the state the debugger holds, memory edits included).
 // The host builds the drawn model (BigInt work happens here, once) and sends
 // packed columns; a comparison with a pinned position is diffed here too.
+// A step posts only the rows changed since the state the webview holds
+// (iova-map-delta.ts); the first paint, a reload and a domain change go whole.
 // A reload restores the panel through its serializer (the webview's saved
 // state: scenario, domain, position, view).
 
@@ -16,6 +18,7 @@ import { sanitizerFindings, type SanitizerFindingView } from '../../engine/sanit
 import { WHERE_FROM_REQUEST } from '../../debug/session';
 import type { ScenarioTimeline } from '../../lang/timeline';
 import { eventAfterLine } from '../../panels/bounce-source';
+import { IovaMapStateSender } from '../../panels/iova-map-delta';
 import { buildIovaMapModel, diffDomains, domainChoices } from '../../panels/iova-map-model';
 import { IOVA_MAP_BODY } from '../../panels/iova-map-page';
 import { statementStops, walkTimeline } from '../../panels/walk-source';
@@ -36,6 +39,8 @@ export class IovaMapPanel {
   private doc: vscode.TextDocument | undefined;
   private cached: { uri: string; version: number; tl: ScenarioTimeline } | undefined;
   private last: IovaMapState | undefined;
+  /** Posts each state whole or as the rows changed since the state the webview holds. */
+  private readonly sender = new IovaMapStateSender();
   private domain: string | undefined;
   private compareEvent: number | null = null;
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -100,7 +105,7 @@ export class IovaMapPanel {
     const state: IovaMapState = { position: ms.position, domains, model, compare };
     this.last = state;
     this.panel.title = label ? `IOVA map: ${label}` : 'IOVA map';
-    this.post({ type: 'iovaMap/state', state });
+    this.post(this.sender.next(state));
   }
 
   /** Run mode: the state right after `event` of the run. */
@@ -189,8 +194,14 @@ export class IovaMapPanel {
     const doc = this.doc;
     switch (m.type) {
       case 'iovaMap/ready':
-        if (this.last) this.post({ type: 'iovaMap/state', state: this.last });
+      case 'iovaMap/resync': {
+        // A (re)loaded webview holds nothing, a lost one asks again: the state goes whole.
+        if (m.type === 'iovaMap/resync') this.log(`IOVA map: the webview holds state ${m.have ?? 'none'}, not the one a step's delta applies to; sending the whole state`);
+        const whole = this.sender.whole();
+        if (whole) this.post(whole);
+        else this.sender.forget();
         return;
+      }
       case 'iovaMap/domain':
         this.domain = m.domain;
         this.refresh();

@@ -16,6 +16,7 @@ import type { EventKind, FieldValue, Fields } from './recorder';
  */
 export type FieldKeys = readonly string[];
 
+/** A distinct event: given a fields object (the generic emit/enter/leave path). */
 export class EventRecord {
   /** Next record in the same hash bucket (-1: none). */
   next = -1;
@@ -26,11 +27,8 @@ export class EventRecord {
   constructor(
     readonly kind: EventKind,
     readonly name: string,
-    /** The fields object, or null until first read when the record came with keys and values. */
-    private obj: Fields | null,
-    /** Keys and values by position (null when the record came with a fields object, or once that object is built). */
-    private keys: FieldKeys | null,
-    private vals: readonly FieldValue[] | null,
+    /** The fields object (a ValuesRecord's: null until first read). */
+    protected obj: Fields | null,
     readonly line: number,
     readonly column: number,
     readonly depth: number,
@@ -41,52 +39,22 @@ export class EventRecord {
 
   /** The event's fields (shared by every event of this record: read, never change). */
   get fields(): Fields {
-    if (this.obj !== null) return this.obj;
-    const keys = this.keys ?? [];
-    const vals = this.vals ?? [];
-    const f: Fields = {};
-    for (let i = 0; i < keys.length; i++) f[keys[i]] = vals[i];
-    // One representation from now on: a record whose fields were read keeps the object only.
-    this.obj = f;
-    this.keys = null;
-    this.vals = null;
-    return f;
+    return this.obj ?? NO_FIELDS_OBJECT;
   }
 
-  /** The same contents under new delta (withDelta): keys and values when the record still has them, else its fields object. */
-  reinternInto(table: EventTable, delta: number): number {
-    return this.keys !== null && this.vals !== null
-      ? table.internValues(this.kind, this.name, this.keys, this.vals, this.vals.length, this.line, this.column, this.depth, delta)
-      : table.intern(this.kind, this.name, this.fields, this.line, this.column, this.depth, delta);
+  /** The same contents under a new delta (withDelta); `scratch` holds a ValuesRecord's values on the way. */
+  reinternInto(table: EventTable, delta: number, _scratch: (FieldValue | undefined)[]): number {
+    return table.intern(this.kind, this.name, this.fields, this.line, this.column, this.depth, delta);
   }
 
   /** The same fields as a fields object, by key order and value. */
   sameAs(fields: Fields, scratch: string[]): boolean {
     const obj = this.obj;
-    if (obj === fields) return true;
-    const keys = this.keys;
-    const vals = this.vals;
-    if (keys === null || vals === null) return obj !== null && sameFields(obj, fields, scratch);
-    let i = 0;
-    for (const k in fields) {
-      if (i >= keys.length || keys[i] !== k || vals[i] !== fields[k]) return false;
-      i++;
-    }
-    return i === keys.length;
+    return obj === fields || (obj !== null && sameFields(obj, fields, scratch));
   }
 
   /** The same fields as `n` values by position under `keys`. */
   sameAsValues(keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): boolean {
-    const mine = this.vals;
-    if (this.keys === keys && mine !== null) {
-      for (let i = 0; i < n; i++) if (mine[i] !== vals[i]) return false;
-      return true;
-    }
-    if (this.keys !== null && mine !== null) {
-      if (this.keys.length !== n) return false;
-      for (let i = 0; i < n; i++) if (this.keys[i] !== keys[i] || mine[i] !== vals[i]) return false;
-      return true;
-    }
     const obj = this.obj;
     if (obj === null) return false;
     let i = 0;
@@ -97,6 +65,92 @@ export class EventRecord {
     return i === n;
   }
 }
+
+/** Most values an event given by position carries (point and enterWith take six). */
+const MAX_VALUES = 6;
+
+/**
+ * A distinct event given as values under a call site's constant keys: the
+ * values live in the record itself (no array or fields object a record; the
+ * fields object is built when first read), compared by position. Records
+ * given a fields object stay the smaller EventRecord.
+ */
+export class ValuesRecord extends EventRecord {
+  private readonly keys: FieldKeys;
+  private readonly v0: FieldValue | undefined;
+  private readonly v1: FieldValue | undefined;
+  private readonly v2: FieldValue | undefined;
+  private readonly v3: FieldValue | undefined;
+  private readonly v4: FieldValue | undefined;
+  private readonly v5: FieldValue | undefined;
+
+  constructor(kind: EventKind, name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], line: number, column: number, depth: number, delta: number, hash: number) {
+    super(kind, name, null, line, column, depth, delta, hash);
+    this.keys = keys;
+    const n = keys.length;
+    this.v0 = n > 0 ? vals[0] : undefined;
+    this.v1 = n > 1 ? vals[1] : undefined;
+    this.v2 = n > 2 ? vals[2] : undefined;
+    this.v3 = n > 3 ? vals[3] : undefined;
+    this.v4 = n > 4 ? vals[4] : undefined;
+    this.v5 = n > 5 ? vals[5] : undefined;
+  }
+
+  private val(i: number): FieldValue | undefined {
+    switch (i) {
+      case 0: return this.v0;
+      case 1: return this.v1;
+      case 2: return this.v2;
+      case 3: return this.v3;
+      case 4: return this.v4;
+      default: return this.v5;
+    }
+  }
+
+  override get fields(): Fields {
+    if (this.obj !== null) return this.obj;
+    const keys = this.keys;
+    const f: Fields = {};
+    for (let i = 0; i < keys.length; i++) f[keys[i]] = this.val(i) as FieldValue;
+    this.obj = f;
+    return f;
+  }
+
+  override reinternInto(table: EventTable, delta: number, scratch: (FieldValue | undefined)[]): number {
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) scratch[i] = this.val(i);
+    return table.internValues(this.kind, this.name, keys, scratch, keys.length, this.line, this.column, this.depth, delta);
+  }
+
+  override sameAs(fields: Fields): boolean {
+    if (this.obj === fields) return true;
+    const keys = this.keys;
+    let i = 0;
+    for (const k in fields) {
+      if (i >= keys.length || keys[i] !== k || this.val(i) !== fields[k]) return false;
+      i++;
+    }
+    return i === keys.length;
+  }
+
+  override sameAsValues(keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): boolean {
+    if (this.keys === keys) {
+      // The same call site's keys: n values, compared unrolled.
+      if (n > 0 && this.v0 !== vals[0]) return false;
+      if (n > 1 && this.v1 !== vals[1]) return false;
+      if (n > 2 && this.v2 !== vals[2]) return false;
+      if (n > 3 && this.v3 !== vals[3]) return false;
+      if (n > 4 && this.v4 !== vals[4]) return false;
+      return n <= 5 || this.v5 === vals[5];
+    }
+    if (this.keys.length !== n) return false;
+    for (let i = 0; i < n; i++) if (this.keys[i] !== keys[i] || this.val(i) !== vals[i]) return false;
+    return true;
+  }
+}
+
+/** The fields of a record given none. */
+const NO_FIELDS_OBJECT: Fields = Object.freeze({}) as Fields;
 
 const CHUNK_BITS = 14;
 const CHUNK = 1 << CHUNK_BITS;
@@ -196,16 +250,11 @@ const HIT_WINDOW = 128;
 /** Records a rarely repeating name adds without a lookup before it is tried again. */
 const UNHASHED_RUN = 2048;
 
-/** The values of every record without fields (shared: records never change their values). */
-const NO_VALUES: FieldValue[] = [];
-
-/** A new record's own copy of the values (every key must have one: a call site passing fewer is a bug). */
-function copyValues(name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): FieldValue[] {
-  if (n !== keys.length) throw new Error(`trace: ${name} has ${keys.length} field names and ${n} values`);
-  if (n === 0) return NO_VALUES;
+/** A new record's values: one for every key, at most MAX_VALUES (a call site passing fewer or more is a bug). */
+function checkValues(name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): readonly (FieldValue | undefined)[] {
+  if (n !== keys.length || n > MAX_VALUES) throw new Error(`trace: ${name} has ${keys.length} field names and ${n} values (at most ${MAX_VALUES})`);
   for (let i = 0; i < n; i++) if (vals[i] === undefined) throw new Error(`trace: ${name}'s field ${keys[i]} has no value`);
-  // slice: an array of exactly n elements (one grown by push reserves 17, and unique events keep theirs).
-  return vals.slice(0, n) as FieldValue[];
+  return vals;
 }
 
 /** Field objects with the same keys in the same order and the same values. */
@@ -227,6 +276,8 @@ export class EventTable {
   /** Per name: its hash, and the last record of each kind with that name (a loop repeats it: compared before hashing). */
   private readonly names = new Map<string, NameInfo>();
   private readonly scratch: string[] = [];
+  /** The values of a call record being closed under a new delta (reinternInto). */
+  private readonly reVals: (FieldValue | undefined)[] = [];
 
   private nameInfo(name: string): NameInfo {
     let info = this.names.get(name);
@@ -251,13 +302,13 @@ export class EventTable {
       // Unique events (a scenario that maps a new buffer on every line): a record each, as a plain event list would.
       info.unhashed--;
       id = this.records.length;
-      this.records.push(new EventRecord(kind, name, fields, null, null, line, column, depth, delta, 0));
+      this.records.push(new EventRecord(kind, name, fields, line, column, depth, delta, 0));
     } else {
       let h = this.headHash(info, kind, line, column, depth, delta);
       for (const k in fields) h = hashValue(h, fields[k]);
       h = avalanche(h);
       id = this.findHashed(h, kind, name, line, column, depth, delta, fields, null, null, 0);
-      if (id < 0) id = this.addHashed(new EventRecord(kind, name, fields, null, null, line, column, depth, delta, h));
+      if (id < 0) id = this.addHashed(new EventRecord(kind, name, fields, line, column, depth, delta, h));
       else info.hits++;
       this.judge(info);
     }
@@ -282,13 +333,13 @@ export class EventTable {
     if (info.unhashed > 0) {
       info.unhashed--;
       id = this.records.length;
-      this.records.push(new EventRecord(kind, name, null, keys, copyValues(name, keys, vals, n), line, column, depth, delta, 0));
+      this.records.push(new ValuesRecord(kind, name, keys, checkValues(name, keys, vals, n), line, column, depth, delta, 0));
     } else {
       let h = this.headHash(info, kind, line, column, depth, delta);
       for (let i = 0; i < n; i++) h = hashValue(h, vals[i] as FieldValue);
       h = avalanche(h);
       id = this.findHashed(h, kind, name, line, column, depth, delta, null, keys, vals, n);
-      if (id < 0) id = this.addHashed(new EventRecord(kind, name, null, keys, copyValues(name, keys, vals, n), line, column, depth, delta, h));
+      if (id < 0) id = this.addHashed(new ValuesRecord(kind, name, keys, checkValues(name, keys, vals, n), line, column, depth, delta, h));
       else info.hits++;
       this.judge(info);
     }
@@ -335,7 +386,7 @@ export class EventTable {
   /** The record of an open call, closed at `delta` events before its return. */
   withDelta(call: EventRecord, delta: number): number {
     if (call.closedDelta === delta) return call.closedId;
-    const id = call.reinternInto(this, delta);
+    const id = call.reinternInto(this, delta, this.reVals);
     call.closedDelta = delta;
     call.closedId = id;
     return id;

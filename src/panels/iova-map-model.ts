@@ -116,7 +116,7 @@ export interface IovaSanitizerMark {
   line: number;
   relatedLine: number | null;
   message: string;
-  /** The trace event the finding follows: where a click on its row moves the debugger. */
+  /** The finding's own trace event (engine:check, recorded with it): where a click on its row moves the debugger, the first state that lists it. */
   event: number;
 }
 
@@ -321,7 +321,7 @@ function sanitizerMarks(machine: MachineView, label: string, found: readonly San
     if (marks.length >= LISTED_MAX) continue;
     const s = big(f.iova);
     const e = s + (big(f.end) - big(f.phys));
-    marks.push({ id: f.id, device: f.device, iova: f.iova, start: halves(s), end: halves(e > s ? e : s + 1n), line: f.line, relatedLine: f.relatedLine, message: f.message, event: Math.max(0, f.seq - 1) });
+    marks.push({ id: f.id, device: f.device, iova: f.iova, start: halves(s), end: halves(e > s ? e : s + 1n), line: f.line, relatedLine: f.relatedLine, message: f.message, event: f.seq });
   }
   return { marks: marks.reverse(), count };
 }

@@ -1373,10 +1373,13 @@ async function checkSanitizerPanels() {
   await page.keyboard.press('Enter');
   const entered = await cursorAt(beyond);
   if (!entered) throw new Error(`ArrowDown then Enter in the sanitizer grid did not put the cursor on line ${beyond}, the first finding's (status bar "${await cursorLine()}")`);
+  // While debugging, the map follows the debugger; a click on a finding's row also moves the debugger to that finding's event.
+  const debugRow = await sanitizerRowMovesDebugger(file, { beyond, bounced });
   // The walk panel on the write after the deferred-flush unmap: an IOTLB hit through the stale entry, labelled so.
   await freshEditors();
   await clickLensAbove(file, 'dev_write(nic, h, "late")', 'Show walk');
-  const walk = await webviewFrame('stale IOTLB', 20_000);
+  // Found by its band's note: the editor's walk lens says "stale IOTLB hit" too, and the IOVA map's findings "stale IOTLB entry".
+  const walk = await webviewFrame('stale IOTLB hit: the cached translation still answers', 20_000);
   if (!walk) throw new Error(`missing: the walk panel labelling the walk of line ${stale} as a stale IOTLB hit (${clip((await frameTexts()).find((t) => t.includes('translat') || t.includes('IOTLB')) ?? 'no walk frame', 200)})`);
   const badge = await walk.locator('#summary .badge').innerText();
   const summary = await walk.locator('#summary').innerText();
@@ -1411,7 +1414,43 @@ async function checkSanitizerPanels() {
   await shot('sanitizer-bounce');
   if (!detail) throw new Error(`selecting the finding does not show it in the slot run's detail ("${clip(await sw.locator('#detail').innerText(), 200)}")`);
   if (!runRow.includes(`DMA sanitizer: line ${bounced}`)) throw new Error(`the slot run's row does not name the finding's line ${bounced} ("${clip(runRow, 160)}")`);
-  return `IOVA map grid: 2 findings (past the mapping into \`other\`, stale IOTLB after the unmap at line ${unmap}); row click -> "${clicked}", Enter -> "${entered}"; walk badge "${badge}"; bounce: 1 finding on slots 0..2, detail and row name line ${bounced}`;
+  return `IOVA map grid: 2 findings (past the mapping into \`other\`, stale IOTLB after the unmap at line ${unmap}); row click -> "${clicked}", Enter -> "${entered}"; ${debugRow}; walk badge "${badge}"; bounce: 1 finding on slots 0..2, detail and row name line ${bounced}`;
+}
+
+/** Paused at line `bounced` (after both of nic's findings), a click on the first finding's row (line `beyond`) takes the debugger, and the map with it, to that finding's event. */
+async function sanitizerRowMovesDebugger(file, { beyond, bounced }) {
+  await removeAllBreakpoints();
+  await page.locator('.part.editor .tab', { hasText: file }).first().click();
+  await gotoLine(bounced);
+  await page.keyboard.press('F9');
+  // The map's frame is looked up afresh each time (the webview's frame may be replaced while the debugger moves).
+  const position = async (want) => {
+    const f = await webviewFrame('IOVA space', 2000);
+    const pos = f ? await f.locator('#pos').innerText({ timeout: 2000 }).catch(() => '') : '';
+    return pos.startsWith('debugger at') && want(pos) ? { f, pos } : undefined;
+  };
+  const shown = async () => (await position(() => true))?.pos ?? 'no IOVA map following the debugger';
+  try {
+    await page.keyboard.press('F5');
+    await pausedOnEntry(file);
+    await debugButton('continue');
+    await pausedAt(new RegExp(`:${bounced}\\b`));
+    const paused = await poll(() => position((pos) => pos.includes(`(line ${bounced})`)), 15_000);
+    if (!paused) throw new Error(`the IOVA map did not follow the debugger to line ${bounced} ("${await shown()}")`);
+    await paused.f.locator('#sanitizer-grid vscode-data-grid-row', { hasText: 'past its mapping' }).first().click();
+    const moved = await poll(() => position((pos) => pos.includes(`(line ${beyond})`)), 15_000);
+    await pausedAt(new RegExp(`:${beyond}\\b`), 10_000);
+    const listed = moved ? await moved.f.locator('#sanitizer-title').innerText() : '';
+    if (moved) await moved.f.locator('#sanitizer-grid').scrollIntoViewIfNeeded();
+    await shot('sanitizer-iova-map-debug-row');
+    if (!moved) throw new Error(`a click on the finding of line ${beyond} did not move the debugger there (the map shows "${await shown()}")`);
+    // At the finding's own event the map lists it (and not yet the later one).
+    if (!listed.startsWith('DMA sanitizer: 1 finding(s)')) throw new Error(`at the finding's event the map's sanitizer list reads "${listed}", not 1 finding`);
+    return `debugging, paused at "${paused.pos}", a click on the finding of line ${beyond} -> debugger and map "${moved.pos}", "${listed}"`;
+  } finally {
+    await page.keyboard.press('Shift+F5');
+    await removeAllBreakpoints();
+  }
 }
 
 // ---------------------------------------------------------------- the IOVA map panel
@@ -1699,7 +1738,7 @@ async function main() {
   await check('capture', '"dmascope: Open kernel capture" on an ftrace capture puts its IO page fault and the replay check in the Problems panel at line 12', checkCapture);
   await check('debug-capture', 'Debug capture (editor title) on an ftrace capture: stops on entry at its first event, steps, stops on the captured IO page fault; Variables show the device\'s unmapped range there and its live mapping after stepping back', checkDebugCapture);
   await check('debug-capture-iova-map', 'while debugging an ftrace capture, hovering an address names the replayed mapping that holds it, and dmascope: Show IOVA map draws the device\'s replayed mapping made at the current line', checkDebugCaptureIovaMap);
-  await check('sanitizer-panels', 'the IOVA map, walk and bounce panels show DMA sanitizer findings (past a mapping into the next object, a stale IOTLB hit after a deferred-flush unmap, past a bounced mapping); a sanitizer row goes to its line on click and on Enter', checkSanitizerPanels, 120_000);
+  await check('sanitizer-panels', 'the IOVA map, walk and bounce panels show DMA sanitizer findings (past a mapping into the next object, a stale IOTLB hit after a deferred-flush unmap, past a bounced mapping); a sanitizer row goes to its line on click and on Enter, and while debugging moves the debugger to the finding\'s event', checkSanitizerPanels, 150_000);
   await check('iova-map-panel', '"Show IOVA map" on a map opens the IOVA map: its ranges, the change, hover, keys, click to the line, compare with the unmap', checkIovaMapPanel, 90_000);
   await check('iova-map-export', 'the IOVA map exports its data as JSON and the view as SVG into the workspace', checkIovaMapExport, 60_000);
   await check('panels-restore', 'after Developer: Reload Window the IOVA map is back at the same position', checkPanelsRestoreAfterReload, 90_000);

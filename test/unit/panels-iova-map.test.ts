@@ -276,10 +276,11 @@ describe('IOVA map model: DMA sanitizer findings', () => {
     assert.match(write.message, /past its mapping/);
     assert.equal(read.iova, '0xfffff040');
     assert.equal(read.line, 13);
-    // A row click moves the debugger to the event each finding follows: the device access of its line.
-    assert.deepEqual([write.event, read.event].map((e) => tl.trace.lineAt(e)), [12, 13]);
-    assert.deepEqual([write.event, read.event], found.map((f) => f.seq - 1));
-    assert.ok(write.event < read.event);
+    // A row click moves the debugger to each finding's own event (engine:check, on its line): the first state that lists it.
+    assert.deepEqual([write.event, read.event].map((e) => [tl.trace.nameAt(e), tl.trace.lineAt(e)]), [['engine:check', 12], ['engine:check', 13]]);
+    assert.deepEqual([write.event, read.event], found.map((f) => f.seq));
+    assert.equal(sanitizerFindings(tl.stateAt(write.event).machine!.trace.checks).length, 1);
+    assert.equal(sanitizerFindings(tl.stateAt(write.event - 1).machine!.trace.checks).length, 0);
     assert.match(read.message, /belong to `other`/);
     // Drawn at 1 byte per pixel from 0xfffff000: the write's 8 bytes at x 60..68 in the sanitizer colour, along the band's bottom.
     const p = recorder();

@@ -84,11 +84,12 @@ function pickRows<R extends object>(from: R, columns: readonly [string, number][
 /**
  * The delta from the model the webview holds to `next`, or undefined when it
  * should get `next` whole: another domain, or a change of more than a quarter
- * of the rows (the delta would be as big as the columns themselves).
+ * of the rows and more than 16 (the delta would be as big as the columns).
  */
 export function modelDelta(held: IovaMapModel, next: IovaMapModel): IovaMapModelDelta | undefined {
   if (held.domain !== next.domain) return undefined;
-  const limit = (rows: number): number => Math.floor(rows / 4);
+  // Past a quarter of the rows the delta is about as big as the columns (a few rows either way cost nothing: small domains get deltas too).
+  const limit = (rows: number): number => Math.max(16, Math.floor(rows / 4));
   const hr = held.ranges;
   const nr = next.ranges;
   const sameRange = (i: number, j: number): boolean => hr.end[2 * i] === nr.end[2 * j] && hr.end[2 * i + 1] === nr.end[2 * j + 1]

@@ -459,7 +459,11 @@ window.addEventListener('message', (e: MessageEvent<IovaMapToWebview>) => {
     // A step's delta rebuilds the whole state from the one held; one that does not fit asks for the whole state.
     const whole = received.receive(m);
     if (whole === 'resync') vscode.postMessage({ type: 'iovaMap/resync', have: received.heldSeq() });
-    else render(whole);
+    else {
+      // Counted for the e2e check that a debug step came as a delta.
+      if (m.type === 'iovaMap/delta') performance.mark('iova-map-delta');
+      render(whole);
+    }
   }
   else if (m.type === 'iovaMap/error') info.textContent = m.message;
   else if (m.type === 'iovaMap/exported') status.textContent = m.path ? `Saved ${m.path}` : 'Export cancelled';

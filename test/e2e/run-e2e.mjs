@@ -1137,12 +1137,20 @@ async function checkBounceFollowsDebugger() {
     if (!before.includes('66 61 72 00')) throw new Error(`hi's bytes in Variables are not "far" (66 61 72 00): "${clip(before, 80)}"`);
     // The context menu, then the inline input: either can be lost while Variables redraws after a stop; try again.
     const input = page.locator('.debug-variables input').first();
+    // In a fresh clone's full run a click on the menu's Set Value left the menu open with the item focused and no
+    // input (never alone): F2 on the selected row is tried first, then the menu, whose focused item Enter activates.
     const editing = await poll(async () => {
+      await bytes.click({ timeout: 3000 });
+      await page.keyboard.press('F2');
+      if (await input.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return true;
       await bytes.click({ button: 'right', timeout: 3000 });
-      await page.locator('.context-view .action-label', { hasText: 'Set Value' }).first().click({ timeout: 3000 });
+      const item = page.locator('.context-view .action-label', { hasText: 'Set Value' }).first();
+      await item.click({ timeout: 3000 });
+      if (await input.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return true;
+      if (await page.locator('.context-view .action-label', { hasText: 'Set Value' }).count()) await page.keyboard.press('Enter');
       await input.waitFor({ state: 'visible', timeout: 3000 });
       return true;
-    }, 20_000, 500);
+    }, 25_000, 500);
     if (!editing) {
       const seen = await shot('bounce-set-value-no-input');
       const state = await page.evaluate(() => {

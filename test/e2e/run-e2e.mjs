@@ -1137,18 +1137,22 @@ async function checkBounceFollowsDebugger() {
     if (!before.includes('66 61 72 00')) throw new Error(`hi's bytes in Variables are not "far" (66 61 72 00): "${clip(before, 80)}"`);
     // The context menu, then the inline input: either can be lost while Variables redraws after a stop; try again.
     const input = page.locator('.debug-variables input').first();
-    // In a fresh clone's full run a click on the menu's Set Value left the menu open with the item focused and no
-    // input (never alone): F2 on the selected row is tried first, then the menu, whose focused item Enter activates.
+    // In a fresh clone's full run Set Value opened on another row than the one clicked (the adapter then refused:
+    // "only the bytes of a CPU buffer can be set"): the input is only used when it opened in the bytes row; otherwise
+    // Escape and again, with the bytes row focused before F2 (or the context menu, whose focused item Enter activates).
+    const bytesInput = bytes.locator('input').first();
     const editing = await poll(async () => {
+      if (await input.count()) await page.keyboard.press('Escape');
       await bytes.click({ timeout: 3000 });
+      await poll(async () => /\bfocused\b/.test((await bytes.getAttribute('class')) ?? '') || undefined, 2000, 100);
       await page.keyboard.press('F2');
-      if (await input.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return true;
+      if (await bytesInput.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return true;
+      if (await input.count()) await page.keyboard.press('Escape');
       await bytes.click({ button: 'right', timeout: 3000 });
-      const item = page.locator('.context-view .action-label', { hasText: 'Set Value' }).first();
-      await item.click({ timeout: 3000 });
-      if (await input.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return true;
+      await page.locator('.context-view .action-label', { hasText: 'Set Value' }).first().click({ timeout: 3000 });
+      if (await bytesInput.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false)) return true;
       if (await page.locator('.context-view .action-label', { hasText: 'Set Value' }).count()) await page.keyboard.press('Enter');
-      await input.waitFor({ state: 'visible', timeout: 3000 });
+      await bytesInput.waitFor({ state: 'visible', timeout: 3000 });
       return true;
     }, 25_000, 500);
     if (!editing) {
@@ -1165,7 +1169,7 @@ async function checkBounceFollowsDebugger() {
       }).catch((e) => ({ error: firstLine(e) }));
       throw new Error(`Set Value on hi's bytes in Variables did not open its input (${seen}; ${JSON.stringify(state)})`);
     }
-    await input.fill('"pong"');
+    await bytesInput.fill('"pong"');
     await page.keyboard.press('Enter');
     const changed = await poll(async () => (await variableRow('bytes').innerText()).includes('70 6f 6e 67') || undefined, 10_000);
     if (!changed) throw new Error(`Set Value "pong" did not change hi's bytes in Variables ("${clip(await variableRow('bytes').innerText().catch(() => ''), 80)}")`);

@@ -49,7 +49,7 @@ function startsSomething(c: number): boolean {
 const utf8Encoder = new TextEncoder();
 
 /** UTF-8 of `text`; short ASCII strings (nearly all of them) skip the encoder call. */
-function utf8Bytes(text: string): Uint8Array {
+export function utf8Bytes(text: string): Uint8Array {
   const n = text.length;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {

@@ -14,7 +14,7 @@ import type { Diagnostic } from './run-result';
 import {
   type TokenKind, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
 } from './tokens';
-import { Lexer, matchBraces } from './lexer';
+import { Lexer, matchBraces, utf8Bytes } from './lexer';
 import { K_EOF, K_NEWLINE, type TokenTable } from './token-table';
 
 /** A token: its row in the lexer's TokenTable. */
@@ -816,7 +816,7 @@ class Parser {
     const value = this.tt.str(t);
     const bytes = this.tt.bytes(t) ?? new Uint8Array(0);
     const lit: StringLit = { kind: 'string', value, bytes, span: this.spanOf(t) };
-    if (bytes.length !== utf8Length(value)) lit.raw = true; // only a raw `\x80`..`\xff` (or octal) escape makes them differ
+    if (bytes.length !== utf8Bytes(value).length) lit.raw = true; // only a raw `\x80`..`\xff` (or octal) escape makes them differ
     return lit;
   }
 
@@ -931,17 +931,4 @@ export function parse(source: string): ParseResult {
   // Lexer and parser report as they go; readers want source order.
   const diagnostics = parser.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
   return { program, diagnostics };
-}
-
-/** The UTF-8 length of `s` (a lone surrogate counts as TextEncoder writes it: 3 bytes). */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++; }
-    else n += 3;
-  }
-  return n;
 }

@@ -155,6 +155,11 @@ export class DmascopeDebugSession extends TimelineDebugSession<DebugRuntime> {
     this.loggedUpTo = to;
   }
 
+  /** A restart runs the scenario again from its start: its kernel log is written again as it moves. */
+  protected override restarting(): void {
+    this.loggedUpTo = -1;
+  }
+
   // ---- breakpoints --------------------------------------------------------------
 
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {

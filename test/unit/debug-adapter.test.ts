@@ -272,6 +272,18 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.equal(path.basename(fault.body.source?.path ?? ''), 'map-fault.dmas');
   });
 
+  it('writes the kernel log again after a restart, as the run moves forwards from its start', async () => {
+    const outputs: DebugProtocol.OutputEvent[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 12 }] })), dc.waitForEvent('stopped')]);
+    const faultLines = (): number => outputs.filter((o) => /fault addr 0xfffff000/.test(o.body.output)).length;
+    assert.equal(faultLines(), 1);
+    await Promise.all([dc.customRequest('restart', {}), dc.waitForEvent('stopped')]);
+    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    assert.equal((await top()).at(-1)?.line, 12, 'stopped at the breakpoint again');
+    assert.equal(faultLines(), 2, 'the fault line is printed again when the run passes it after the restart');
+  });
+
   it('ends each kernel log line with a link to the event that printed it, which moves the debugger there', async () => {
     const outputs: DebugProtocol.OutputEvent[] = [];
     dc.on('output', (e: DebugProtocol.OutputEvent) => outputs.push(e));

@@ -8,6 +8,7 @@
 //
 // No vscode, no DOM here: both the host and the webview bundles import it.
 
+import type { ViewPatch } from './debug/view-patch';
 import type { DomainView, MachineView } from './engine/inspect/types';
 import type { SanitizerFindingView } from './engine/sanitizer';
 import type { BounceModel } from './panels/bounce-model';
@@ -170,6 +171,10 @@ export interface InspectArguments {
   withPrevious?: boolean;
   /** Only these domains (labels); absent: all. */
   domains?: string[];
+  /** The client's stream of views (a panel's position, its comparison): answers on it carry patches (src/debug/inspect-streams.ts). */
+  stream?: string;
+  /** The viewId of the stream's view the client holds: the answer patches from it when the session still holds it too. */
+  have?: number;
 }
 
 export interface InspectResponse {
@@ -179,6 +184,19 @@ export interface InspectResponse {
   /** The DMA sanitizer's findings so far (sanitizerFindings); absent from older sessions. */
   findings?: SanitizerFindingView[];
 }
+
+/**
+ * InspectResponse as it travels when the client named a stream: `machine`
+ * null and `machinePatch` when the session patched from the view the client
+ * holds; `previous` null and `previousPatch` (from this answer's machine; null:
+ * the same) when the view before the event was asked for.
+ */
+export type InspectWireResponse = Omit<InspectResponse, 'machine'> & {
+  machine: MachineView | null;
+  viewId?: number;
+  machinePatch?: { base: number; patch: ViewPatch | null };
+  previousPatch?: ViewPatch | null;
+};
 
 /** A sanitizer finding as the debugger sends it: the fields the panels read, typed. */
 function checkSanitizerFinding(f: unknown): string | null {
@@ -352,7 +370,15 @@ export function parseInspectArguments(raw: unknown): Parsed<InspectArguments> {
   if (raw.event !== undefined && !(isInt(raw.event) && raw.event >= -1)) return { ok: false, error: 'event must be an integer >= -1' };
   if (raw.withPrevious !== undefined && typeof raw.withPrevious !== 'boolean') return { ok: false, error: 'withPrevious must be a boolean' };
   if (raw.domains !== undefined && !(Array.isArray(raw.domains) && raw.domains.every((d) => isStr(d, 256)))) return { ok: false, error: 'domains must be an array of strings' };
-  return { ok: true, message: { event: raw.event as number | undefined, withPrevious: raw.withPrevious as boolean | undefined, domains: raw.domains as string[] | undefined } };
+  if (raw.stream !== undefined && !(typeof raw.stream === 'string' && /^[\w.-]{1,64}$/.test(raw.stream))) return { ok: false, error: 'stream must be a name of 1 to 64 letters, digits, _ . or -' };
+  if (raw.have !== undefined && !(isInt(raw.have) && raw.have >= 1)) return { ok: false, error: 'have must be a viewId (an integer >= 1)' };
+  return {
+    ok: true,
+    message: {
+      event: raw.event as number | undefined, withPrevious: raw.withPrevious as boolean | undefined, domains: raw.domains as string[] | undefined,
+      stream: raw.stream as string | undefined, have: raw.have as number | undefined,
+    },
+  };
 }
 
 /** Validate 'dmascope/inspect' arguments of kind 'walk'. */
@@ -407,6 +433,24 @@ export function parseInspectAnswer(raw: unknown): Parsed<DebugInspectAnswer<Insp
       for (const f of r.findings) { const err = checkSanitizerFinding(f); if (err) return err; }
     }
     return r.previous === null || views(r.previous) ? null : 'previous must be null or a machine view';
+  }));
+}
+
+/**
+ * Validate the wire form of an answer on a stream (InspectWireResponse)
+ * before its patches are applied; the decoded answer then goes through
+ * parseInspectAnswer.
+ */
+export function parseInspectWireAnswer(raw: unknown): Parsed<DebugInspectAnswer<InspectWireResponse>> {
+  return parsedAnswer(raw, checkAnswer(raw, (r) => {
+    const patchOrNull = (v: unknown): boolean => v === null || isObj(v);
+    if (r.viewId !== undefined && !(isInt(r.viewId) && r.viewId >= 1)) return 'viewId must be an integer >= 1';
+    if (r.machine === null) {
+      const mp = r.machinePatch;
+      if (!isObj(mp) || !isInt(mp.base) || !patchOrNull(mp.patch)) return 'a machine sent as a patch needs machinePatch { base, patch }';
+    } else if (!isObj(r.machine)) return 'machine must be a machine view or null';
+    if (r.previousPatch !== undefined && !patchOrNull(r.previousPatch)) return 'previousPatch must be a patch or null';
+    return null;
   }));
 }
 

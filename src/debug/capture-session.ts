@@ -16,7 +16,7 @@ import { importCaptureFile } from '../traceimport/import-stream';
 import { looksLikeCapture } from '../traceimport/problems';
 import { describeFinding, formatImportReport } from '../traceimport/report';
 import { FORMAT_CHOICES, type FormatChoice, type ImportResult } from '../traceimport/types';
-import type { InspectPosition } from '../protocol';
+import { parseInspectArguments, type InspectPosition } from '../protocol';
 import { TRACE_FILTERS } from './breakpoints';
 import { CAPTURE_FILTERS, conditionHolds, filterHits, fieldsLine, parseCaptureCondition, recordField } from './capture-breakpoints';
 import { CaptureRuntime } from './capture-runtime';
@@ -258,6 +258,8 @@ export class CaptureDebugSession extends TimelineDebugSession<CaptureRuntime> {
       if (a.kind === 'walk' || a.kind === 'bounce') {
         return this.sendErrorResponse(response, 3131, `dmascope/inspect: a kernel capture has no ${a.kind === 'walk' ? 'page tables to walk' : 'bounce buffer contents'}; convert it to a scenario (dmascope: Convert capture to scenario) to see them`);
       }
+      const parsed = parseInspectArguments(a);
+      if (!parsed.ok) return this.sendErrorResponse(response, 3132, `dmascope/inspect: ${parsed.error}`);
       const event = asked === undefined ? rt.position : (asked as number);
       const machine = captureMachineView(rt.timeline.stateAt(event));
       const previous = a.withPrevious === true ? captureMachineView(rt.timeline.stateAt(event - 1)) : null;
@@ -266,7 +268,8 @@ export class CaptureDebugSession extends TimelineDebugSession<CaptureRuntime> {
       const around: { event: number; line: number }[] = [];
       for (let j = Math.max(0, event - 3); j <= Math.min(rt.length - 1, event + 3); j++) around.push({ event: j, line: rt.timeline.records[j].line });
       const position: InspectPosition = { event, total: rt.length, line: rt.record(event)?.line ?? 0, backwards: event === rt.position && rt.backwards, statements: around };
-      response.body = { event, machine: only(machine), previous: previous ? only(previous) : null, position };
+      const answer = this.viewStreams.encode({ event, machine: only(machine), previous: previous ? only(previous) : null }, parsed.message.stream, parsed.message.have);
+      response.body = { ...answer, position };
       this.sendResponse(response);
     });
   }

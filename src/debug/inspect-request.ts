@@ -7,8 +7,9 @@ import { findDevice, inspectBounceDiffs, inspectMachine, inspectSwiotlb, inspect
 import type { Machine } from '../engine/machine';
 import type { MachineView } from '../engine/inspect/types';
 import {
-  parseBounceInspectArguments, parseInspectArguments, parseWalkInspectArguments, type BounceInspectResponse, type InspectResponse, type WalkInspectResponse,
+  parseBounceInspectArguments, parseInspectArguments, parseWalkInspectArguments, type BounceInspectResponse, type InspectWireResponse, type WalkInspectResponse,
 } from '../protocol';
+import type { InspectViewStreams } from './inspect-streams';
 import { buildBounceModel } from '../panels/bounce-model';
 import { sanitizerFindings } from '../engine/sanitizer';
 import { buildWalkModel } from '../panels/walk-model';
@@ -19,19 +20,21 @@ function onlyDomains(v: MachineView, domains: string[] | undefined): MachineView
 
 /**
  * Answer 'dmascope/inspect' for event `event` whose machine is `m`; `previous`
- * is the machine right before that event (asked with withPrevious). Bad
- * arguments give an Error with the reason, never a crash.
+ * is the machine right before that event (asked with withPrevious). On a
+ * stream the views go as patches where they can (`streams`). Bad arguments
+ * give an Error with the reason, never a crash.
  */
-export function handleInspectRequest(m: Machine, rawArgs: unknown, event: number, previous: Machine | null = null): InspectResponse {
+export function handleInspectRequest(m: Machine, rawArgs: unknown, event: number, previous: Machine | null = null, streams: InspectViewStreams | null = null): InspectWireResponse {
   const parsed = parseInspectArguments(rawArgs);
   if (!parsed.ok) throw new Error(`dmascope/inspect: ${parsed.error}`);
   const args = parsed.message;
-  return {
+  const answer = {
     event,
     machine: onlyDomains(inspectMachine(m), args.domains),
     previous: args.withPrevious && previous ? onlyDomains(inspectMachine(previous), args.domains) : null,
     findings: sanitizerFindings(m.trace.checks),
   };
+  return streams ? streams.encode(answer, args.stream, args.have) : answer;
 }
 
 /** 'dmascope/inspect' with kind 'walk': the walk panel's model of `target` on machine `m` (the state at `event`). */
@@ -54,9 +57,11 @@ export function handleBounceInspectRequest(m: Machine, rawArgs: unknown, event: 
 }
 
 /** Every kind of 'dmascope/inspect' (the session's one entry): `kind` picks the panel, none is the IOVA map's machine view. */
-export function answerInspectRequest(m: Machine, rawArgs: unknown, event: number, previous: Machine | null = null): InspectResponse | WalkInspectResponse | BounceInspectResponse {
+export function answerInspectRequest(
+  m: Machine, rawArgs: unknown, event: number, previous: Machine | null = null, streams: InspectViewStreams | null = null,
+): InspectWireResponse | WalkInspectResponse | BounceInspectResponse {
   const kind = typeof rawArgs === 'object' && rawArgs !== null ? (rawArgs as { kind?: unknown }).kind : undefined;
   if (kind === 'walk') return handleWalkInspectRequest(m, rawArgs, event);
   if (kind === 'bounce') return handleBounceInspectRequest(m, rawArgs, event);
-  return handleInspectRequest(m, rawArgs, event, previous);
+  return handleInspectRequest(m, rawArgs, event, previous, streams);
 }

@@ -284,7 +284,7 @@ export class DmascopeDebugSession extends TimelineDebugSession<DebugRuntime> {
         if (a.withTargets === true) extra = { targets };
       }
       const previous = a.withPrevious === true && event >= 0 ? rt.machine(event - 1) : null;
-      const answer = answerInspectRequest(m, a, event, previous);
+      const answer = answerInspectRequest(m, a, event, previous, this.viewStreams);
       const e = rt.event(event);
       const position: InspectPosition = {
         event,

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { LoggingDebugSession, OutputEvent, Source, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { LineBreakpointRequest, StopEvent, TimelineRuntime } from './timeline-runtime';
+import { InspectViewStreams } from './inspect-streams';
 import { PAGE, VariableStore } from './variables';
 
 /** Custom event with the timeline position, for the status bar. */
@@ -49,6 +50,8 @@ export abstract class TimelineDebugSession<R extends TimelineRuntime> extends Lo
   /** The absolute path of the scenario or capture. */
   protected program = '';
   protected readonly vars = new VariableStore();
+  /** The machine views last sent on each 'dmascope/inspect' stream (the next answer on it is a patch). */
+  protected readonly viewStreams = new InspectViewStreams();
   /** Requests that come before the runtime exists wait for this (a capture is read asynchronously); undefined: they are answered at once. */
   protected ready: Promise<void> | undefined;
   private configured: (() => void) | undefined;

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { parseBounceInspectAnswer, parseWalkInspectAnswer, type BounceInspectResponse, type DebugInspectAnswer, type InspectResponse, type WalkInspectResponse } from '../../src/protocol';
+import { InspectViewCache } from '../../src/debug/inspect-streams';
+import { parseBounceInspectAnswer, parseWalkInspectAnswer, type BounceInspectResponse, type DebugInspectAnswer, type InspectResponse, type InspectWireResponse, type WalkInspectResponse } from '../../src/protocol';
 import { ADAPTER, launchAndConfigure, useDebugClientPerTest } from './debug-client';
 import { REPO_ROOT } from './fixtures';
 
@@ -333,6 +334,26 @@ describe('debug adapter (DAP over stdio)', function () {
     assert.ok(past instanceof Error && /the run has \d+ events, no event 1000000/.test(past.message), String(past));
     const bad = await dc.customRequest('dmascope/inspect', { kind: 'walk', target: { device: 'eth0', addr: 'x' } }).catch((e: Error) => e);
     assert.ok(bad instanceof Error && /target.addr must be a hex address/.test(bad.message), String(bad));
+  });
+
+  it('answers dmascope/inspect on a stream with what changed since the view its client holds, rebuilt to the same machine', async () => {
+    await Promise.all([launch({}, () => dc.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [{ line: 7 }] })), dc.waitForEvent('stopped')]);
+    const cache = new InspectViewCache();
+    const ask = async (): Promise<DebugInspectAnswer<InspectWireResponse>> => (await dc.customRequest('dmascope/inspect', cache.args('t', 'iova-map', { withPrevious: true }))).body as DebugInspectAnswer<InspectWireResponse>;
+    const first = await ask();
+    assert.ok(first.machine !== null && typeof first.viewId === 'number', 'the first answer on a stream is whole');
+    cache.decode('t', first);
+    await Promise.all([dc.nextRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
+    const second = await ask();
+    assert.equal(second.machine, null);
+    assert.equal(second.machinePatch?.base, first.viewId);
+    assert.match(JSON.stringify(second.machinePatch?.patch), /"0xfffff000"/, 'the map on line 7 put in the mapping at 0xfffff000');
+    const rebuilt = cache.decode('t', second);
+    const whole = (await dc.customRequest('dmascope/inspect', { withPrevious: true })).body as DebugInspectAnswer<InspectResponse>;
+    assert.deepEqual(rebuilt.machine, whole.machine);
+    assert.deepEqual(rebuilt.previous, whole.previous);
+    const bad = await dc.customRequest('dmascope/inspect', { stream: 'a b' }).catch((e: Error) => e);
+    assert.ok(bad instanceof Error && /stream must be a name/.test(bad.message), String(bad));
   });
 
   it('writes a bounced buffer through the debugger and dmascope/inspect shows the new bytes against the swiotlb slot', async () => {

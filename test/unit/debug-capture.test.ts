@@ -213,6 +213,11 @@ describe('debug adapter on a kernel capture', function () {
     assert.deepEqual(answer.machine.domains.find((d) => d.label === 'iommu:(iommu)')?.mappings, [{ iova: '0xfe980000', phys: '0x10ec80000', size: '0x80000', prot: 'rw', line: 4 }]);
     const walk = await dc.customRequest('dmascope/inspect', { kind: 'walk' }).catch((e: Error) => e);
     assert.ok(walk instanceof Error && /no page tables to walk; convert it to a scenario/.test(walk.message), String(walk));
+    // On a stream: the whole view once, then only what changed (here nothing: the same record).
+    const first = (await dc.customRequest('dmascope/inspect', { stream: 'iova-map' })).body as { viewId: number; machine: unknown };
+    assert.deepEqual(first.machine, answer.machine);
+    const again = (await dc.customRequest('dmascope/inspect', { stream: 'iova-map', have: first.viewId })).body as { machine: unknown; machinePatch: unknown };
+    assert.deepEqual([again.machine, again.machinePatch], [null, { base: first.viewId, patch: null }]);
     // Memory requests the scenario debugger answers: a capture says it has no bytes.
     const info = await dc.customRequest('dataBreakpointInfo', { name: 'mappings', variablesReference: 1 }) as DebugProtocol.DataBreakpointInfoResponse;
     assert.equal(info.body.dataId, null);

@@ -119,7 +119,7 @@ describe('protocol validation', () => {
     assert.equal(parseFromWebviewMessage({ type: 'iovaMap/domain', domain: '' }).ok, false);
     assert.equal(parseFromWebviewMessage({ type: 'iovaMap/compare', event: null }).ok, true);
     assert.equal(parseFromWebviewMessage({ type: 'iovaMap/compare', event: 1.5 }).ok, false);
-    assert.deepEqual(parseInspectArguments({ event: 3 }), { ok: true, message: { event: 3, withPrevious: undefined, domains: undefined } });
+    assert.deepEqual(parseInspectArguments({ event: 3 }), { ok: true, message: { event: 3, withPrevious: undefined, domains: undefined, stream: undefined, have: undefined } });
     assert.equal(parseInspectArguments({ event: 'x' }).ok, false);
   });
 });
@@ -129,7 +129,7 @@ describe('dmascope/inspect request', () => {
     const tl = new ScenarioTimeline(SRC);
     const k = endOfLine(tl, 5);
     const r = handleInspectRequest(tl.stateAt(k).machine!, { withPrevious: true, domains: [DOMAIN] }, k, tl.stateAt(k - 1).machine!);
-    assert.equal(r.machine.domains[0].mappings[0].iova, '0xfffff000');
+    assert.equal(r.machine?.domains[0].mappings[0].iova, '0xfffff000');
     assert.equal(r.event, k);
     assert.ok(r.previous);
     assert.throws(() => handleInspectRequest(tl.stateAt(k).machine!, { event: 'x' }, k), /event must be an integer/);

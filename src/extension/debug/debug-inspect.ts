@@ -14,9 +14,10 @@
 
 import * as vscode from 'vscode';
 import { INSPECT_REQUEST } from '../../debug/session';
+import { InspectViewCache } from '../../debug/inspect-streams';
 import {
-  parseBounceInspectAnswer, parseInspectAnswer, parseWalkInspectAnswer,
-  type BounceInspectArguments, type BounceInspectResponse, type DebugInspectAnswer, type InspectArguments, type InspectResponse, type Parsed,
+  parseBounceInspectAnswer, parseInspectAnswer, parseInspectWireAnswer, parseWalkInspectAnswer,
+  type BounceInspectArguments, type BounceInspectResponse, type DebugInspectAnswer, type InspectArguments, type InspectResponse, type InspectWireResponse, type Parsed,
   type WalkInspectArguments, type WalkInspectResponse,
 } from '../../protocol';
 import { debugPositionOf, type DebugPosition } from '../panels/panel-host';
@@ -45,14 +46,38 @@ async function ask<R>(ref: ScenarioRef, args: object, parse: (raw: unknown) => P
   return parsed.message;
 }
 
+/** The views last received on each stream of each session (their answers' patches apply to them). */
+const viewCache = new InspectViewCache();
+
 /**
  * The machine view (IOVA map) of the scenario at the debugger's position, or
  * at `args.event`; `withPrevious` adds the machine right before that event,
- * `domains` keeps only those domains. Undefined when no dmascope session is
- * paused on the scenario.
+ * `domains` keeps only those domains. On a `stream` (one per thing a panel
+ * follows) the session sends only what changed since the stream's last
+ * answer. Undefined when no dmascope session is paused on the scenario.
  */
-export function inspectAtDebugger(ref: ScenarioRef, args: InspectArguments = {}): Promise<DebugInspectAnswer<InspectResponse> | undefined> {
-  return ask(ref, args, parseInspectAnswer);
+export async function inspectAtDebugger(ref: ScenarioRef, args: InspectArguments = {}, stream?: string): Promise<DebugInspectAnswer<InspectResponse> | undefined> {
+  if (stream === undefined) return ask(ref, args, parseInspectAnswer);
+  const at = debuggerOn(ref);
+  if (!at) return undefined;
+  const key = `${at.session.id}/${stream}`;
+  const request = async (): Promise<DebugInspectAnswer<InspectWireResponse>> => {
+    const wire = parseInspectWireAnswer(await at.session.customRequest(INSPECT_REQUEST, viewCache.args(key, stream, args)));
+    if (!wire.ok) throw new Error(wire.error);
+    return wire.message;
+  };
+  const answer = await request();
+  let decoded: DebugInspectAnswer<InspectResponse>;
+  try {
+    decoded = viewCache.decode(key, answer);
+  } catch {
+    // A patch that does not fit what is held (an answer lost, or out of order): the whole view again.
+    viewCache.forget(key);
+    decoded = viewCache.decode(key, await request());
+  }
+  const parsed = parseInspectAnswer(decoded);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.message;
 }
 
 /** The walk panel's model at the debugger's position: of `target`, or of the walk site on `line`; `withTargets` lists the run's walk sites. */

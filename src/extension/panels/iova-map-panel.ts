@@ -160,8 +160,9 @@ export class IovaMapPanel {
     if (!doc) return;
     const asked = ++this.debugAsked;
     try {
-      const r = await inspectAtDebugger(doc, { withPrevious: true });
-      const c = r && this.compareEvent !== null ? await inspectAtDebugger(doc, { event: this.compareEvent }).catch(() => undefined) : undefined;
+      // Two streams (the position and the comparison): each step brings only what changed on each.
+      const r = await inspectAtDebugger(doc, { withPrevious: true }, 'iova-map');
+      const c = r && this.compareEvent !== null ? await inspectAtDebugger(doc, { event: this.compareEvent }, 'iova-map-compare').catch(() => undefined) : undefined;
       if (asked !== this.debugAsked) return;
       if (!r) {
         // The session ended meanwhile: the panel runs the scenario itself again.

@@ -251,12 +251,22 @@ function diffEntry(kind: DiffEntry['kind'], r: MappedRangeView, before: string |
 
 /** What was mapped, unmapped or changed (phys, size or prot) between two domain states, by IOVA. */
 export function diffDomains(before: DomainView | null, after: DomainView | null): DiffEntry[] {
-  // One map of the state before; what `after` matches leaves it, what is left was unmapped. Descriptions only for listed entries.
+  // A step changes a range or two: the unchanged head and tail of the two lists (the same rows, often the same
+  // objects while debugging) are passed over first. In the middle, one map of the state before; what `after`
+  // matches leaves it, what is left was unmapped. Descriptions only for listed entries.
+  const was = before?.mappings ?? [];
+  const now = after?.mappings ?? [];
+  const same = (x: MappedRangeView, y: MappedRangeView): boolean => x === y || (x.iova === y.iova && x.phys === y.phys && x.size === y.size && x.prot === y.prot);
+  let head = 0;
+  while (head < was.length && head < now.length && same(was[head], now[head])) head++;
+  let tail = 0;
+  while (tail < was.length - head && tail < now.length - head && same(was[was.length - 1 - tail], now[now.length - 1 - tail])) tail++;
   const b = new Map<string, MappedRangeView>();
-  for (const r of before?.mappings ?? []) b.set(r.iova.toLowerCase(), r);
+  for (let i = head; i < was.length - tail; i++) b.set(was[i].iova.toLowerCase(), was[i]);
   const out: DiffEntry[] = [];
   const desc = (r: MappedRangeView): string => `${r.phys} ${r.size} ${r.prot}`;
-  for (const r of after?.mappings ?? []) {
+  for (let i = head; i < now.length - tail; i++) {
+    const r = now[i];
     const k = r.iova.toLowerCase();
     const old = b.get(k);
     if (!old) {

@@ -10,7 +10,8 @@ import { parseFromWebviewMessage, parseInspectAnswer, parseInspectArguments } fr
 import { runScenario } from '../../src/lang/run';
 import { codeLenses } from '../../src/lang/services/code-lenses';
 import { DocumentModel } from '../../src/lang/services/document-model';
-import type { MachineView } from '../../src/engine/inspect/types';
+import fc from 'fast-check';
+import type { DomainView, MachineView, MappedRangeView } from '../../src/engine/inspect/types';
 import { SANITIZER_STRIP, drawIovaMap, drawPhys, firstEndingAfter, hexAt, indexModel, physNear, sizeText, spanNear, svgPainter, type Colours, type Painter } from '../../webview/iova-map/draw';
 
 const SRC = `platform { page_size = 4K; memory = 0x8000_0000 .. 0x2_0000_0000 }
@@ -92,6 +93,28 @@ describe('IOVA map view model', () => {
     assert.deepEqual(m.change.map((c) => [c.kind, c.iova]), [['mapped', '0xfffff000']]);
     const d = diffDomains(afterMap.domains[0], afterUnmap.domains[0]);
     assert.deepEqual(d.map((c) => [c.kind, c.iova, c.before]), [['unmapped', '0xfffff000', '0x81001000 0x1000 r,cache']]);
+  });
+
+  it('diffs any two lists of ranges as a map by IOVA would, the unchanged head and tail passed over', () => {
+    const range = (n: number, prot: string): MappedRangeView => ({ iova: `0x${(n * 0x1000).toString(16)}`, phys: `0x${(0x80000 + n).toString(16)}000`, size: '0x1000', prot, line: 3 });
+    const rows = fc.uniqueArray(fc.tuple(fc.nat(200), fc.constantFrom('r', 'w', 'rw')), { selector: (t) => t[0], maxLength: 40 })
+      .map((ts) => ts.sort((x, y) => x[0] - y[0]).map(([n, prot]) => range(n, prot)));
+    fc.assert(fc.property(rows, rows, fc.boolean(), (was, now, shared) => {
+      // While debugging, unchanged rows are the very objects of the view before (view patches share them).
+      const after = shared ? now.map((r) => was.find((w) => w.iova === r.iova && w.prot === r.prot) ?? r) : now;
+      const domain = (mappings: MappedRangeView[]): DomainView => ({ ...afterMap.domains[0], mappings });
+      const byIova = new Map(was.map((r) => [r.iova, r]));
+      const expected: string[] = [];
+      for (const r of after) {
+        const old = byIova.get(r.iova);
+        byIova.delete(r.iova);
+        if (!old) expected.push(`mapped ${r.iova}`);
+        else if (old.prot !== r.prot) expected.push(`changed ${r.iova}`);
+      }
+      for (const r of byIova.values()) expected.push(`unmapped ${r.iova}`);
+      const got = diffDomains(domain(was), domain(after)).map((c) => `${c.kind} ${c.iova}`);
+      assert.deepEqual([...got].sort(), expected.sort());
+    }), { numRuns: 300 });
   });
 
   it('gives undefined for an unknown domain and keys prot strings', () => {

@@ -61,10 +61,10 @@ function isRow(v: Json, depth = 2): boolean {
   return true;
 }
 
-/** Arrays are diffed as rows when their first elements are rows (views' arrays hold one shape each). */
+/** Arrays are diffed as rows when their end elements are rows or scalars (views' arrays hold one shape each; a buffer's ownedBy can list thousands of names). */
 function holdsRows(a: Json[], b: Json[]): boolean {
   const sample = [a[0], a[a.length - 1], b[0], b[b.length - 1]].filter((x): x is Json => x !== undefined);
-  return sample.length > 0 && sample.every((x) => typeof x === 'object' && x !== null && isRow(x));
+  return sample.length > 0 && sample.every((x) => isRow(x));
 }
 
 /** How far ahead a row is looked for when two rows differ (further moves go as rows dropped and put in again). */

@@ -57,6 +57,15 @@ describe('view patches', () => {
     assert.ok(jsonEqual(applyViewPatch(a as unknown as Json, p), b as unknown as Json));
   });
 
+  it('carry one name added to a long list of names (a buffer mapped by thousands of handles) as a splice', () => {
+    const names = Array.from({ length: 5000 }, (_, i) => `nvme0:0x${(0xfff00000 - i * 0x1000).toString(16)}`);
+    const a = { buffers: [{ label: 'b', ownedBy: names }] };
+    const b = { buffers: [{ label: 'b', ownedBy: [...names, 'nvme0:0x1000'] }] };
+    const p = diffView(a, b);
+    assert.deepEqual(p, { keys: { buffers: { items: { 0: { keys: { ownedBy: { rows: [[5000, 0, ['nvme0:0x1000']]] } } } } } } });
+    assert.ok(jsonEqual(applyViewPatch(a, p), b));
+  });
+
   it('refuse a patch that does not fit the value with an error, for any patch and value', () => {
     const patch: fc.Arbitrary<ViewPatch> = fc.letrec((tie) => ({
       p: fc.oneof(

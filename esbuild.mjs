@@ -29,8 +29,9 @@ const nodeCommon = {
  * Every bundle the project ships. `optional` entries are skipped while their
  * source file does not exist yet; `executable` entries get chmod +x after a
  * build; `usesCore` entries load the language and engine from dist/core.js
- * instead of bundling their own copy.
- * @type {{ name: string, optional?: boolean, executable?: boolean, usesCore?: boolean, options: import('esbuild').BuildOptions }[]}
+ * instead of bundling their own copy; `usesToolkit` entries (the panels) take
+ * the webview controls from dist/webview/toolkit.js, loaded by their page.
+ * @type {{ name: string, optional?: boolean, executable?: boolean, usesCore?: boolean, usesToolkit?: boolean, options: import('esbuild').BuildOptions }[]}
  */
 const targets = [
   {
@@ -71,9 +72,17 @@ const targets = [
     options: { ...nodeCommon, entryPoints: ['src/bench/bench.ts'], outfile: 'dist/bench.js' },
   },
   {
+    // The webview control library, once for the three panels (each page loads it before its own script).
+    name: 'webview-toolkit',
+    optional: true,
+    options: { bundle: true, platform: 'browser', format: 'iife', globalName: 'dmascopeToolkit', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
+               entryPoints: ['webview/common/toolkit.ts'], outfile: 'dist/webview/toolkit.js' },
+  },
+  {
     // The IOVA map panel's webview (browser).
     name: 'webview-iova-map',
     optional: true,
+    usesToolkit: true,
     options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
                entryPoints: ['webview/iova-map/main.ts'], outfile: 'dist/webview/iova-map.js' },
   },
@@ -81,6 +90,7 @@ const targets = [
     // The translation walk panel's webview (browser).
     name: 'webview-walk',
     optional: true,
+    usesToolkit: true,
     options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
                entryPoints: ['webview/walk/main.ts'], outfile: 'dist/webview/walk.js' },
   },
@@ -88,6 +98,7 @@ const targets = [
     // The bounce buffers panel's webview (browser).
     name: 'webview-bounce',
     optional: true,
+    usesToolkit: true,
     options: { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap, minify: production, logLevel: 'info', absWorkingDir: root,
                entryPoints: ['webview/bounce/main.ts'], outfile: 'dist/webview/bounce.js' },
   },
@@ -123,6 +134,21 @@ function sharedCore() {
   };
 }
 
+const TOOLKIT = path.join(root, 'webview', 'common', 'toolkit');
+
+/** esbuild plugin: the panels' imports of webview/common/toolkit read the page's one copy (toolkit-global.ts) instead of bundling it. */
+function sharedToolkit() {
+  return {
+    name: 'shared-toolkit',
+    setup(build) {
+      build.onResolve({ filter: /toolkit$/ }, (args) => {
+        const target = path.resolve(args.resolveDir, args.path);
+        return target === TOOLKIT ? { path: `${TOOLKIT}-global.ts` } : undefined;
+      });
+    },
+  };
+}
+
 /** esbuild plugin that regenerates syntaxes/dmas.tmLanguage.json from the language tables before each build. */
 function grammar() {
   return {
@@ -145,6 +171,7 @@ function optionsFor(target) {
   if (target.executable) plugins.push(makeExecutable(target.options.outfile));
   if (target.name === 'extension') plugins.push(grammar());
   if (target.usesCore) plugins.push(sharedCore());
+  if (target.usesToolkit) plugins.push(sharedToolkit());
   return { ...target.options, plugins };
 }
 

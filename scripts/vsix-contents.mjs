@@ -37,7 +37,7 @@ export const REQUIRED = [
   'extension/package.json', 'extension/README.md', 'extension/CHANGELOG.md', 'extension/LICENSE.txt', 'extension/media/icon.png',
   'extension/dist/core.js', 'extension/dist/extension.js', 'extension/dist/run-worker.js', 'extension/dist/cli.js',
   'extension/docs/language.md', 'extension/docs/run-output.md', 'extension/docs/debugging.md', 'extension/docs/panels.md',
-  'extension/dist/webview/iova-map.js', 'extension/dist/webview/walk.js', 'extension/dist/webview/bounce.js',
+  'extension/dist/webview/iova-map.js', 'extension/dist/webview/walk.js', 'extension/dist/webview/bounce.js', 'extension/dist/webview/toolkit.js',
 ];
 
 /** Problems with a packaged VSIX; empty when it is right. */

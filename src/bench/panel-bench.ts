@@ -93,7 +93,8 @@ export async function panelFigures(quick: boolean, root: string): Promise<PanelF
   const css = readFileSync(path.join(root, 'media', 'panels', 'iova-map.css'), 'utf8');
   writeFileSync(path.join(dir, 'iova-map.html'), `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><style>${css}</style>
 <script>window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sent.push(m), getState: () => undefined, setState: () => {} });</script>
-</head><body class="vscode-dark">${IOVA_MAP_BODY}<script src="${pathToFileURL(path.join(root, 'dist', 'webview', 'iova-map.js')).href}"></script></body></html>`);
+</head><body class="vscode-dark">${IOVA_MAP_BODY}<script src="${pathToFileURL(path.join(root, 'dist', 'webview', 'toolkit.js')).href}"></script>
+<script src="${pathToFileURL(path.join(root, 'dist', 'webview', 'iova-map.js')).href}"></script></body></html>`);
   const browser = await chromium.launch({ executablePath: tools.chromium, headless: true, args: ['--no-sandbox', '--disable-gpu', '--allow-file-access-from-files'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

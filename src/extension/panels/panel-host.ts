@@ -1,5 +1,5 @@
 // What every panel's host side shares: the HTML shell (strict CSP with a
-// nonce, the panel's script from dist/webview and its style from
+// nonce, the shared webview controls and the panel's script from dist/webview, its style from
 // media/panels), webview options limited to media/ and dist/, saving an
 // export the webview made, revealing a scenario line, and the debugger's
 // position (the last 'dmascope/position' of each session) for panels opened
@@ -28,12 +28,15 @@ export function panelOptions(root: vscode.Uri): vscode.WebviewOptions & vscode.W
 export function panelHtml(webview: vscode.Webview, root: vscode.Uri, page: PanelPage): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview', `${page.name}.js`));
+  // The webview controls, shared by the panels' bundles (esbuild.mjs): before the panel's script.
+  const toolkit = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dist', 'webview', 'toolkit.js'));
   const css = webview.asWebviewUri(vscode.Uri.joinPath(root, 'media', 'panels', `${page.name}.css`));
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${css}"><title>${page.title}</title></head><body>
 ${page.body}
+<script nonce="${nonce}" src="${toolkit}"></script>
 <script nonce="${nonce}" src="${script}"></script></body></html>`;
 }
 

@@ -24,7 +24,7 @@ export const CAPTURE_FILTERS: readonly string[] = [...Object.keys(FILTER_FINDING
 
 /** Does the record hit trace breakpoint `filter`? Returns the findings (or the bounce) that hit it. */
 export function filterHits(filter: string, r: CaptureRecord): Finding[] | 'event' | undefined {
-  if (filter === 'swiotlb_bounce') return r.kind === 'swiotlb_bounced' && r.event !== undefined ? 'event' : undefined;
+  if (filter === 'swiotlb_bounce') return r.kind === 'swiotlb_bounced' && r.eventIndex !== undefined ? 'event' : undefined;
   const kinds = FILTER_FINDINGS[filter];
   if (kinds === undefined || r.repeatOf !== undefined) return undefined;
   const hit = r.findings.filter((f) => kinds.includes(f.kind));

@@ -6,6 +6,7 @@
 // a copy plus a short replay. No vscode, no DAP here.
 
 import { CaptureReplay, TIMELINE_POINTS, type DeviceState, type LiveMapping } from '../traceimport/replay';
+import type { CaptureEvents } from '../traceimport/event-store';
 import type { CaptureEvent, Finding, ImportResult } from '../traceimport/types';
 
 /** One position of the capture debugger. */
@@ -20,12 +21,42 @@ export interface CaptureRecord {
   /** `system:kind` for a tracepoint (`iommu:map`); the finding kind for a finding printed in the log. */
   name: string;
   device?: string;
-  /** The tracepoint, when the record is one. */
-  event?: CaptureEvent;
+  /** The tracepoint, when the record is one: made from the import's columns each time it is read. */
+  readonly event?: CaptureEvent;
+  /** The tracepoint's index among the import's events, when the record is one. */
+  readonly eventIndex?: number;
   /** The findings at this record: what the kernel printed here, and the replay's checks of this line. */
   findings: Finding[];
   /** Set on a repeat line of a folded finding: the line of its first occurrence. */
   repeatOf?: number;
+}
+
+/** The findings of a record that has none (shared; replaced by a list of its own at the first one). */
+const NO_FINDINGS: Finding[] = Object.freeze([]) as unknown as Finding[];
+
+function addFinding(r: CaptureRecord, f: Finding): void {
+  if (r.findings === NO_FINDINGS) r.findings = [f];
+  else r.findings.push(f);
+}
+
+/** A tracepoint's record: its event is read from the import's columns when asked for, never kept as an object. */
+class EventRecord implements CaptureRecord {
+  index = 0;
+  findings: Finding[] = NO_FINDINGS;
+
+  constructor(
+    private readonly events: CaptureEvents,
+    readonly eventIndex: number,
+    readonly line: number,
+    readonly endLine: number,
+    readonly kind: string,
+    readonly name: string,
+    readonly device: string | undefined,
+  ) {}
+
+  get event(): CaptureEvent {
+    return this.events.at(this.eventIndex);
+  }
 }
 
 /** Records between snapshots at most (fewer for small captures: at most SNAPSHOTS snapshots). */
@@ -43,7 +74,20 @@ function lastLine(f: { line: number; endLine?: number }): number {
 /** The records of an import result (with its events kept), in line order. */
 export function captureRecords(result: ImportResult): CaptureRecord[] {
   // Events come in line order; the findings the kernel printed are fewer: they are merged in, not sorted with them.
-  const events: CaptureRecord[] = result.events.map((ev) => ({ index: 0, line: ev.line, endLine: lastLine(ev), kind: ev.kind, name: `${ev.system}:${ev.kind}`, device: ev.device, event: ev, findings: [] }));
+  const evs = result.events;
+  const names = new Map<string, string>();
+  const events: CaptureRecord[] = [];
+  for (let i = 0; i < evs.length; i++) {
+    const kind = evs.kindAt(i);
+    const system = evs.systemAt(i);
+    let name = names.get(kind);
+    if (name === undefined || !name.startsWith(system + ':')) {
+      name = `${system}:${kind}`;
+      names.set(kind, name);
+    }
+    const line = evs.lineAt(i);
+    events.push(new EventRecord(evs, i, line, Math.max(evs.endLineAt(i) ?? line, line), kind, name, evs.deviceAt(i)));
+  }
   if (!events.every((r, i) => i === 0 || events[i - 1].line <= r.line)) events.sort((a, b) => a.line - b.line);
   const others: CaptureRecord[] = [];
   const checks: Finding[] = [];
@@ -55,7 +99,7 @@ export function captureRecords(result: ImportResult): CaptureRecord[] {
     const device = typeof f.device === 'string' ? f.device : undefined;
     // A tracepoint that is also a finding (iommu:io_page_fault) is one record.
     const same = events[lastAtOrBefore(events, f.line)];
-    if (same !== undefined && same.line === f.line) same.findings.push(f);
+    if (same !== undefined && same.line === f.line) addFinding(same, f);
     else others.push({ index: 0, line: firstLine(f), endLine: lastLine(f), kind: f.kind, name: f.kind, device, findings: [f] });
     const repeats = Array.isArray(f.repeat_lines) ? (f.repeat_lines as unknown[]).filter((l): l is number => Number.isSafeInteger(l)) : [];
     for (const l of repeats) others.push({ index: 0, line: l, endLine: l, kind: f.kind, name: f.kind, device, findings: [f], repeatOf: f.line });
@@ -74,7 +118,8 @@ export function captureRecords(result: ImportResult): CaptureRecord[] {
     let k = f.kind === 'leak' ? out.length - 1 : lastAtOrBefore(out, f.line);
     // The first record of that line (an event before a finding printed on the same line).
     while (k > 0 && f.kind !== 'leak' && out[k - 1].line === out[k].line) k--;
-    (out[k] ?? out[0])?.findings.push(f);
+    const at = out[k] ?? out[0];
+    if (at !== undefined) addFinding(at, f);
   }
   return out;
 }
@@ -105,8 +150,8 @@ export class CaptureTimeline {
     const replay = new CaptureReplay(Math.max(1, result.lines, TIMELINE_POINTS));
     for (let k = 0; k < this.records.length; k++) {
       if (k % this.every === 0) this.snapshots.push(replay.clone());
-      const ev = this.records[k].event;
-      if (ev !== undefined) replay.apply(ev);
+      const ev = this.records[k].eventIndex;
+      if (ev !== undefined) replay.apply(result.events, ev);
     }
   }
 
@@ -122,8 +167,8 @@ export class CaptureTimeline {
     const snap = this.snapshots[Math.min(s, this.snapshots.length - 1)];
     const state = snap === undefined ? new CaptureReplay() : snap.clone();
     for (let j = Math.min(s, this.snapshots.length - 1) * this.every; j <= at; j++) {
-      const ev = this.records[j].event;
-      if (ev !== undefined) state.apply(ev);
+      const ev = this.records[j].eventIndex;
+      if (ev !== undefined) state.apply(this.result.events, ev);
     }
     this.cache = { k: at, state };
     return state;

@@ -5,9 +5,12 @@
 
 import { EVENT_FORMATS, SYMBOLS, type EventFormat } from './event-formats';
 import { traceEventClass, type TraceEventClass } from './trace-event';
+import type { CaptureEventStore } from './event-store';
 import { canonHex, canonHexDigits, decimalSize, hexSize, type Interner } from './values';
 
 export interface CompiledFormat {
+  /** Index in COMPILED_FORMATS: what the event store keeps for an event's format. */
+  id: number;
   spec: EventFormat;
   /** Anchored at the payload's start by the sticky flag (set lastIndex), so a payload can be matched inside its line. */
   regex: RegExp;
@@ -22,6 +25,13 @@ export interface CompiledFormat {
   head: string;
   /** The class of this format's events (one shape for all of them). */
   eventClass: TraceEventClass;
+  /** The event store's slots: field k's first slot, and how many an event of this format takes. */
+  slotOf: Uint8Array;
+  slots: number;
+  /** The field given as `device`, `addr`, `size` (-1: the format has none). */
+  deviceField: number;
+  addrField: number;
+  sizeField: number;
 }
 
 export const ROLE_OWN = 0;
@@ -31,7 +41,7 @@ export const ROLE_ADDR = 3;
 /** The kernel's names of an event's address, given as `addr` (the first the format has). */
 const ADDR_FIELDS = ['dma_addr', 'iova', 'dev_addr'];
 
-type FieldKind = 'dev' | 'str' | 'sym' | 'flags' | 'array' | 'hex' | 'dec' | 'int' | 'ptr' | 'opt';
+export type FieldKind = 'dev' | 'str' | 'sym' | 'flags' | 'array' | 'hex' | 'dec' | 'int' | 'ptr' | 'opt';
 
 const ARRAY_FIELDS = new Set(['dma_addrs', 'sizes', 'phys_addrs']);
 const FLAG_FIELDS = new Set(['attrs', 'flags']);
@@ -42,7 +52,7 @@ function escapeRegex(text: string): string {
 }
 
 /** Turns a TP_printk format into a sticky regex with one group per conversion. */
-export function compileFormat(spec: EventFormat): CompiledFormat {
+export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
   const fields = spec.args.split(' ');
   const kinds: FieldKind[] = [];
   const conv = /%(#?)(0?\d*)(ll|l|z|h)?([sdupxX])/g;
@@ -85,7 +95,18 @@ export function compileFormat(spec: EventFormat): CompiledFormat {
       addr = true;
     } else roles[k] = ROLE_OWN;
   });
-  return { spec, regex: new RegExp(src, 'y'), fields, kinds, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass() };
+  const slotOf = new Uint8Array(fields.length);
+  let slots = 0;
+  kinds.forEach((kind, k) => {
+    slotOf[k] = slots;
+    slots += slotsOfKind(kind);
+  });
+  return { id, spec, regex: new RegExp(src, 'y'), fields, kinds, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
+}
+
+/** 32-bit slots a value takes in the event store: hex numbers and decimals two (hi/lo halves, a double's bits), the rest one (a string's id, a flag, a list's index). */
+export function slotsOfKind(kind: FieldKind): number {
+  return kind === 'hex' || kind === 'dec' || kind === 'int' ? 2 : 1;
 }
 
 function groupFor(kind: FieldKind, alt: boolean): string {
@@ -113,13 +134,16 @@ function groupFor(kind: FieldKind, alt: boolean): string {
   }
 }
 
+/** Every format compiled, in the table's order; an event store names an event's format by its index here. */
+export const COMPILED_FORMATS: readonly CompiledFormat[] = EVENT_FORMATS.map((spec, id) => compileFormat(spec, id));
+
 /** Compiled formats by event name (newest first, as in the table). */
 export const FORMATS_BY_EVENT: ReadonlyMap<string, readonly CompiledFormat[]> = (() => {
   const map = new Map<string, CompiledFormat[]>();
-  for (const spec of EVENT_FORMATS) {
-    const list = map.get(spec.event) ?? [];
-    list.push(compileFormat(spec));
-    map.set(spec.event, list);
+  for (const f of COMPILED_FORMATS) {
+    const list = map.get(f.spec.event) ?? [];
+    list.push(f);
+    map.set(f.spec.event, list);
   }
   return map;
 })();
@@ -232,4 +256,105 @@ export function parsePayloadAt(event: string, formats: readonly CompiledFormat[]
     return { ok: true, format: f, values };
   }
   return { ok: false, partial, reason: why || `does not match the ${event} format (${formats.map((f) => `"${f.spec.format}"`).join(' or ')})` };
+}
+
+/** The halves hexHalves found. */
+let hexHi = 0;
+let hexLo = 0;
+
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
+}
+
+/**
+ * Reads hex digits a format's regex matched (`0x` first or not) into
+ * hexHi/hexLo; false past 64 bits, as canonHexDigits refuses them.
+ */
+function hexHalves(text: string): boolean {
+  let i = text.length > 1 && text.charCodeAt(1) === 120 && text.charCodeAt(0) === 48 ? 2 : 0;
+  while (i < text.length - 1 && text.charCodeAt(i) === 48) i++;
+  const len = text.length - i;
+  if (len > 16) return false;
+  let hi = 0;
+  const loFrom = len > 8 ? text.length - 8 : i;
+  for (; i < loFrom; i++) hi = hi * 16 + hexDigit(text.charCodeAt(i));
+  let lo = 0;
+  for (; i < text.length; i++) lo = lo * 16 + hexDigit(text.charCodeAt(i));
+  hexHi = hi;
+  hexLo = lo;
+  return true;
+}
+
+/** A decimal the regex matched (digits only), as decimalSize reads it. */
+function decimalOf(text: string): number | undefined {
+  if (text.length > 15) return decimalSize(text);
+  let n = 0;
+  for (let i = 0; i < text.length; i++) n = n * 10 + (text.charCodeAt(i) - 48);
+  return n;
+}
+
+/**
+ * parsePayloadAt straight into an event store: the first format whose
+ * fields all read becomes event `store.length` (no values array, no
+ * strings but the matched ones). False when no format reads it:
+ * parsePayloadAt then tells why.
+ */
+export function storePayloadAt(formats: readonly CompiledFormat[], text: string, start: number, intern: Interner, store: CaptureEventStore, line: number, ts: number | undefined, cpu: number | undefined, comm: number, pid: number | undefined, irqFlags: number): boolean {
+  for (const f of formats) {
+    f.regex.lastIndex = start;
+    const m = f.regex.exec(text);
+    if (!m) continue;
+    store.begin(f, line, ts, cpu, comm, pid, irqFlags);
+    let ok = true;
+    for (let k = 0; k < f.fields.length && ok; k++) {
+      const t = m[k + 1];
+      switch (f.kinds[k]) {
+        case 'dev': {
+          const d = intern.device(t);
+          if (d === undefined) ok = false;
+          else store.setString(f, k, store.stringId(d));
+          break;
+        }
+        case 'sym': {
+          const name = f.fields[k];
+          const allowed = f.spec.symbols?.[name] ?? SYMBOLS[name] ?? [];
+          if (!allowed.includes(t)) ok = false;
+          else store.setString(f, k, store.stringId(t));
+          break;
+        }
+        case 'flags':
+        case 'str':
+        case 'ptr':
+          store.setString(f, k, store.stringId(t));
+          break;
+        case 'opt':
+          store.setFlag(f, k, t.length > 0);
+          break;
+        case 'array': {
+          const arr = parseArray(t, f.fields[k] === 'sizes');
+          if (arr === undefined) ok = false;
+          else store.setList(f, k, arr);
+          break;
+        }
+        case 'hex':
+          if (!hexHalves(t)) ok = false;
+          else store.setHex(f, k, hexHi, hexLo);
+          break;
+        case 'dec': {
+          const n = decimalOf(t);
+          if (n === undefined) ok = false;
+          else store.setNumber(f, k, n);
+          break;
+        }
+        case 'int':
+          store.setNumber(f, k, Number(t));
+          break;
+      }
+    }
+    if (ok) {
+      store.commit();
+      return true;
+    }
+  }
+  return false;
 }

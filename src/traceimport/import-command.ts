@@ -38,7 +38,9 @@ function fsMessage(err: unknown): string {
 /** Writes the result as one JSON object, the contract's keys first, events and findings a chunk at a time. */
 export function writeResultJson(r: ImportResult, write: (text: string) => void): void {
   write(`{"format":${JSON.stringify(r.format)},"lines":${r.lines},"events":[`);
-  writeArray(r.events, write);
+  // Events are made into objects a chunk at a time and written as they are made.
+  const CHUNK = 2000;
+  for (let i = 0; i < r.events.length; i += CHUNK) write((i > 0 ? ',' : '') + r.events.slice(i, i + CHUNK).map((x) => JSON.stringify(x)).join(','));
   write('],"findings":[');
   writeArray(r.findings, write);
   write(`],"unknown":${JSON.stringify(r.unknown)},"malformed":${JSON.stringify(r.malformed)},"accounting":${JSON.stringify(r.accounting)}`);

@@ -6,7 +6,8 @@
 
 import { DmesgReader, type FinishedRecord, looksLikeKernelRecord } from './dmesg/reader';
 import { type LineCtx, isPartial } from './dmesg/record';
-import { FORMATS_BY_EVENT, ROLE_ADDR, ROLE_DEVICE, ROLE_SIZE, parsePayload, parsePayloadAt, type ParsedPayload } from './event-parser';
+import { FORMATS_BY_EVENT, parsePayload, parsePayloadAt, storePayloadAt, type ParsedPayload } from './event-parser';
+import { CaptureEventStore, NO_EVENTS } from './event-store';
 import { type FtraceHeaderScan, type FtraceLine, headerOf, isTraceHeaderLine, newHeaderScan, parseBareEvent, parseFtraceLine, parseLostEvents, scanFtraceHeader } from './ftrace-line';
 import { stripPrefix, type PrefixKind } from './line-prefix';
 import { foldRepeats } from './fold';
@@ -49,8 +50,8 @@ export class CaptureImporter {
   private readonly unknownSamples: { line: number; text: string }[] = [];
   private readonly acct: LineAccounting = { event: 0, finding: 0, part: 0, ignored: 0, unknown: 0, malformed: 0 };
   private readonly carrier: Record<CaptureFormat, number> = { ftrace: 0, 'trace-cmd': 0, dmesg: 0, journal: 0, syslog: 0 };
-  /** Every event, kept for the replay even when not returned. */
-  readonly allEvents: CaptureEvent[] = [];
+  /** Every event, in columns, kept for the replay even when not returned. */
+  readonly allEvents = new CaptureEventStore();
   /** Lines the stream reader cut because they were too long. */
   private readonly cutLines = new Set<number>();
 
@@ -101,7 +102,7 @@ export class CaptureImporter {
     const res: ImportResult = {
       format: this.detectedFormat(),
       lines: this.lineNo,
-      events: this.keepEvents ? this.allEvents : [],
+      events: this.keepEvents ? this.allEvents : NO_EVENTS,
       findings,
       unknown: { count: this.acct.unknown, samples: this.unknownSamples },
       malformed: this.malformed,
@@ -213,7 +214,17 @@ export class CaptureImporter {
     const start = h.payloadStart;
     const first = raw.charCodeAt(start);
     const last = raw.charCodeAt(raw.length - 1);
-    const parsed = first > 32 && first < 127 && last > 32 && last < 127 ? parsePayloadAt(event, formats, raw, start, this.intern) : parsePayload(event, raw.slice(start).trim(), this.intern);
+    const inPlace = first > 32 && first < 127 && last > 32 && last < 127;
+    const store = this.allEvents;
+    if (inPlace) {
+      const comm = store.stringId(raw.slice(h.commStart, h.commEnd));
+      const flags = h.flagsStart < 0 ? 0 : store.stringId(raw.slice(h.flagsStart, h.flagsEnd));
+      if (storePayloadAt(formats, raw, start, this.intern, store, no, h.ts, h.cpu, comm, h.pid, flags)) {
+        this.eventAdded(store.length - 1, false);
+        return;
+      }
+    }
+    const parsed = inPlace ? parsePayloadAt(event, formats, raw, start, this.intern) : parsePayload(event, raw.slice(start).trim(), this.intern);
     if (parsed.ok) {
       const comm = this.intern.get(raw.slice(h.commStart, h.commEnd));
       const flags = h.flagsStart < 0 ? undefined : this.intern.get(raw.slice(h.flagsStart, h.flagsEnd));
@@ -310,36 +321,18 @@ export class CaptureImporter {
   }
 
   private emitEvent(no: number, ts: number | undefined, cpu: number | undefined, comm: string | undefined, pid: number | undefined, flags: string | undefined, bare: boolean, parsed: ParsedPayload & { ok: true }, endLine: number | undefined): void {
-    const spec = parsed.format.spec;
-    const names = parsed.format.fields;
-    const roles = parsed.format.roles;
-    const values = parsed.values;
-    const ev = new parsed.format.eventClass(no, spec.event, spec.system, ts, cpu, comm, pid, flags, spec.since, endLine);
-    for (let i = 0; i < names.length; i++) {
-      const v = values[i];
-      switch (roles[i]) {
-        case ROLE_DEVICE:
-          ev.device = v as string;
-          break;
-        case ROLE_SIZE:
-          ev.size = v as number;
-          break;
-        case ROLE_ADDR:
-          ev.addr = v as string;
-          break;
-        default:
-          ev[names[i]] = v;
-      }
-    }
-    if (spec.event === 'io_page_fault' && typeof ev.flags === 'string') {
-      // iommu_report_fault flags: IOMMU_FAULT_WRITE is bit 0.
-      ev.access = parseInt(ev.flags, 16) & 1 ? 'write' : 'read';
-    }
+    this.eventAdded(this.allEvents.addValues(parsed.format, parsed.values, no, ts, cpu, comm, pid, flags, endLine), bare);
+  }
+
+  /** Counts event i; a tracepoint that is itself a finding also gives one. */
+  private eventAdded(i: number, bare: boolean): void {
     this.acct.event++;
     if (bare) this.carrier.ftrace++;
-    this.allEvents.push(ev);
-    const finding = findingOfEvent(ev);
-    if (finding !== undefined) this.findings.push(finding);
+    const kind = this.allEvents.kindAt(i);
+    if (kind === 'io_page_fault' || kind === 'dma_map_sg_err' || kind === 'dma_alloc_sgt_err') {
+      const finding = findingOfEvent(this.allEvents.at(i));
+      if (finding !== undefined) this.findings.push(finding);
+    }
   }
 
   private recordFinished(r: FinishedRecord): void {

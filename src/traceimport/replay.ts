@@ -13,7 +13,8 @@
 //   swiotlb_pressure      who held the bounce buffers when swiotlb ran full
 //   leak                  mappings still live at the end of the capture
 
-import type { CaptureEvent, Finding, ImportResult } from './types';
+import type { CaptureEvents } from './event-store';
+import type { Finding, ImportResult } from './types';
 import { ownString, toHex } from './values';
 
 export interface LiveMapping {
@@ -195,8 +196,19 @@ export class DeviceState {
   }
 }
 
-function dirOf(ev: CaptureEvent): string | undefined {
-  return typeof ev.dir === 'string' ? ev.dir : undefined;
+function dirOf(events: CaptureEvents, i: number): string | undefined {
+  const dir = events.fieldAt(i, 'dir');
+  return typeof dir === 'string' ? dir : undefined;
+}
+
+function stringField(events: CaptureEvents, i: number, name: string): string | undefined {
+  const v = events.fieldAt(i, name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function listField<T>(events: CaptureEvents, i: number, name: string): T[] {
+  const v = events.fieldAt(i, name);
+  return Array.isArray(v) ? (v as T[]) : [];
 }
 
 function bounceBytesOf(size: number): number {
@@ -245,52 +257,59 @@ export class CaptureReplay {
     this.findings.push(f);
   }
 
-  apply(ev: CaptureEvent): void {
-    switch (ev.kind) {
+  /** Applies event i of `events` (read from its columns: no event object is made). */
+  apply(events: CaptureEvents, i: number): void {
+    const kind = events.kindAt(i);
+    switch (kind) {
       case 'dma_map_phys':
       case 'dma_map_page':
       case 'dma_map_resource':
       case 'map_single':
       case 'bounce_map_single':
-        return this.map(ev, 'single', typeof ev.phys_addr === 'string' ? ev.phys_addr : undefined);
+        return this.map(events, i, kind, 'single', stringField(events, i, 'phys_addr'));
       case 'dma_alloc':
       case 'dma_alloc_pages':
       case 'dma_alloc_sgt':
-        if (ev.addr === '0x0' && ev.kind === 'dma_alloc') return; // a failed allocation traces dma_addr 0
-        return this.map(ev, 'coherent', undefined);
+        if (kind === 'dma_alloc' && events.addrAt(i) === '0x0') return; // a failed allocation traces dma_addr 0
+        return this.map(events, i, kind, 'coherent', undefined);
       case 'dma_unmap_phys':
       case 'dma_unmap_page':
       case 'dma_unmap_resource':
       case 'unmap_single':
       case 'bounce_unmap_single':
-        return this.unmap(ev, 'single');
+        return this.unmap(events, i, kind, 'single');
       case 'dma_free':
       case 'dma_free_pages':
       case 'dma_free_sgt':
-        return this.unmap(ev, 'coherent');
+        return this.unmap(events, i, kind, 'coherent');
       case 'dma_map_sg':
-        return this.mapSg(ev);
+        return this.mapSg(events, i, kind);
       case 'dma_unmap_sg':
-        return this.unmapSg(ev);
+        return this.unmapSg(events, i, kind);
       case 'dma_sync_single_for_cpu':
       case 'dma_sync_single_for_device':
-        return this.sync(ev);
+        return this.sync(events, i, kind);
       case 'swiotlb_bounced':
-        return this.bounced(ev);
+        return this.bounced(events, i);
       case 'map':
-        return this.iommuMap(ev);
+        return this.iommuMap(events, i);
       case 'unmap':
-        return this.iommuUnmap(ev);
+        return this.iommuUnmap(events, i);
       default:
         return;
     }
   }
 
-  private map(ev: CaptureEvent, kind: 'single' | 'coherent', phys: string | undefined): void {
-    if (ev.device === undefined || ev.addr === undefined || ev.size === undefined) return;
-    const d = this.dev(ev.device);
-    const start = BigInt(ev.addr);
-    const end = start + BigInt(Math.max(ev.size, 1));
+  private map(events: CaptureEvents, i: number, kind: string, how: 'single' | 'coherent', phys: string | undefined): void {
+    const device = events.deviceAt(i);
+    const size = events.sizeAt(i);
+    if (device === undefined || size === undefined) return;
+    const addr = events.addrAt(i);
+    if (addr === undefined) return;
+    const line = events.lineAt(i);
+    const d = this.dev(device);
+    const start = BigInt(addr);
+    const end = start + BigInt(Math.max(size, 1));
     let bounce = 0;
     if (phys !== undefined) {
       const b = d.pendingBounce.get(phys);
@@ -299,28 +318,33 @@ export class CaptureReplay {
         bounce = bounceBytesOf(b);
       }
     }
-    const m: LiveMapping = { kind, event: ev.kind, device: ev.device, addr: ev.addr, start, end, size: ev.size, dir: dirOf(ev), phys, line: ev.line, bounce };
-    const list = d.live.get(ev.addr);
+    const m: LiveMapping = { kind: how, event: kind, device, addr, start, end, size, dir: dirOf(events, i), phys, line, bounce };
+    const list = d.live.get(addr);
     if (list) list.push(m);
-    else d.live.set(ev.addr, [m]);
+    else d.live.set(addr, [m]);
     d.liveCount++;
-    d.liveBytes += ev.size;
+    d.liveBytes += size;
     d.bounceBytes += bounce;
     d.stats.maps++;
     d.range(start, end);
-    d.sample(ev.line);
+    d.sample(line);
   }
 
-  private unmap(ev: CaptureEvent, kind: 'single' | 'coherent'): void {
-    if (ev.device === undefined || ev.addr === undefined) return;
-    const d = this.dev(ev.device);
+  private unmap(events: CaptureEvents, i: number, kind: string, how: 'single' | 'coherent'): void {
+    const device = events.deviceAt(i);
+    const addr = events.addrAt(i);
+    if (device === undefined || addr === undefined) return;
+    const size = events.sizeAt(i);
+    const line = events.lineAt(i);
+    const dir = dirOf(events, i);
+    const d = this.dev(device);
     d.stats.unmaps++;
-    const list = d.live.get(ev.addr);
+    const list = d.live.get(addr);
     if (list === undefined || list.length === 0) {
-      const before = d.unmapped.get(ev.addr);
-      const extra: Record<string, unknown> = { addr: ev.addr, event: ev.kind };
-      if (ev.size !== undefined) extra.size = ev.size;
-      let msg = `${ev.kind} of ${ev.addr} on ${ev.device}: no live mapping at that address`;
+      const before = d.unmapped.get(addr);
+      const extra: Record<string, unknown> = { addr, event: kind };
+      if (size !== undefined) extra.size = size;
+      let msg = `${kind} of ${addr} on ${device}: no live mapping at that address`;
       if (before !== undefined) {
         msg += ` (it was mapped at line ${before.mapLine} and already unmapped at line ${before.unmapLine})`;
         extra.mapped_line = before.mapLine;
@@ -328,26 +352,25 @@ export class CaptureReplay {
       } else {
         msg += ' (mapped before the capture began, or never mapped)';
       }
-      this.report(ev.line, 'unmap_unknown', 'error', ev.device, msg, extra);
+      this.report(line, 'unmap_unknown', 'error', device, msg, extra);
       return;
     }
     // Best fit as dma-debug does: same size and direction first.
-    let idx = list.findIndex((m) => m.size === ev.size && m.dir === dirOf(ev));
-    if (idx < 0) idx = list.findIndex((m) => m.size === ev.size);
+    let idx = list.findIndex((m) => m.size === size && m.dir === dir);
+    if (idx < 0) idx = list.findIndex((m) => m.size === size);
     if (idx < 0) idx = 0;
     const [m] = list.splice(idx, 1);
-    if (list.length === 0) d.live.delete(ev.addr);
-    if (ev.size !== undefined && m.size !== ev.size) {
-      this.report(ev.line, 'unmap_size_mismatch', 'error', ev.device, `${ev.kind} of ${ev.addr} with size ${ev.size}, mapped with size ${m.size} at line ${m.line}`, { addr: ev.addr, size: ev.size, map_size: m.size, mapped_line: m.line });
+    if (list.length === 0) d.live.delete(addr);
+    if (size !== undefined && m.size !== size) {
+      this.report(line, 'unmap_size_mismatch', 'error', device, `${kind} of ${addr} with size ${size}, mapped with size ${m.size} at line ${m.line}`, { addr, size, map_size: m.size, mapped_line: m.line });
     }
-    const dir = dirOf(ev);
-    if (dir !== undefined && m.dir !== undefined && dir !== m.dir && kind === 'single') {
-      this.report(ev.line, 'unmap_dir_mismatch', 'error', ev.device, `${ev.kind} of ${ev.addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr: ev.addr, dir, map_dir: m.dir, mapped_line: m.line });
+    if (dir !== undefined && m.dir !== undefined && dir !== m.dir && how === 'single') {
+      this.report(line, 'unmap_dir_mismatch', 'error', device, `${kind} of ${addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr, dir, map_dir: m.dir, mapped_line: m.line });
     }
-    if (m.kind !== kind) {
-      this.report(ev.line, 'unmap_wrong_function', 'error', ev.device, `${ev.kind} of ${ev.addr}, which was mapped by ${m.event} at line ${m.line}`, { addr: ev.addr, mapped_as: m.event, mapped_line: m.line });
+    if (m.kind !== how) {
+      this.report(line, 'unmap_wrong_function', 'error', device, `${kind} of ${addr}, which was mapped by ${m.event} at line ${m.line}`, { addr, mapped_as: m.event, mapped_line: m.line });
     }
-    this.retire(d, m, ev.line);
+    this.retire(d, m, line);
   }
 
   private retire(d: DeviceState, m: LiveMapping, line: number): void {
@@ -358,18 +381,21 @@ export class CaptureReplay {
     d.sample(line);
   }
 
-  private mapSg(ev: CaptureEvent): void {
-    if (ev.device === undefined) return;
-    const dma = Array.isArray(ev.dma_addrs) ? (ev.dma_addrs as string[]) : [];
-    const sizes = Array.isArray(ev.sizes) ? (ev.sizes as number[]) : [];
-    const phys = Array.isArray(ev.phys_addrs) ? (ev.phys_addrs as string[]) : [];
-    const d = this.dev(ev.device);
+  private mapSg(events: CaptureEvents, i: number, kind: string): void {
+    const device = events.deviceAt(i);
+    if (device === undefined) return;
+    const line = events.lineAt(i);
+    const dir = dirOf(events, i);
+    const dma = listField<string>(events, i, 'dma_addrs');
+    const sizes = listField<number>(events, i, 'sizes');
+    const phys = listField<string>(events, i, 'phys_addrs');
+    const d = this.dev(device);
     const sgKey = phys.join(',');
     const segs: LiveMapping[] = [];
-    for (let i = 0; i < dma.length && i < sizes.length; i++) {
-      const start = BigInt(dma[i]);
-      const end = start + BigInt(Math.max(sizes[i], 1));
-      const m: LiveMapping = { kind: 'sg', event: ev.kind, device: ev.device, addr: dma[i], start, end, size: sizes[i], dir: dirOf(ev), line: ev.line, bounce: 0, sgKey };
+    for (let k = 0; k < dma.length && k < sizes.length; k++) {
+      const start = BigInt(dma[k]);
+      const end = start + BigInt(Math.max(sizes[k], 1));
+      const m: LiveMapping = { kind: 'sg', event: kind, device, addr: dma[k], start, end, size: sizes[k], dir, line, bounce: 0, sgKey };
       segs.push(m);
       const list = d.live.get(m.addr);
       if (list) list.push(m);
@@ -382,103 +408,121 @@ export class CaptureReplay {
     if (list) list.push(...segs);
     else d.sg.set(sgKey, segs);
     d.stats.maps++;
-    d.sample(ev.line);
+    d.sample(line);
   }
 
-  private unmapSg(ev: CaptureEvent): void {
-    if (ev.device === undefined) return;
-    const phys = Array.isArray(ev.phys_addrs) ? (ev.phys_addrs as string[]) : [];
-    const d = this.dev(ev.device);
+  private unmapSg(events: CaptureEvents, i: number, kind: string): void {
+    const device = events.deviceAt(i);
+    if (device === undefined) return;
+    const line = events.lineAt(i);
+    const phys = listField<string>(events, i, 'phys_addrs');
+    const d = this.dev(device);
     d.stats.unmaps++;
     const sgKey = phys.join(',');
     const segs = d.sg.get(sgKey);
     if (segs === undefined || segs.length === 0) {
-      this.report(ev.line, 'unmap_unknown', 'error', ev.device, `dma_unmap_sg of phys_addrs={${sgKey}} on ${ev.device}: no live dma_map_sg of that list (mapped before the capture began, or never mapped)`, { event: ev.kind, phys_addrs: phys });
+      this.report(line, 'unmap_unknown', 'error', device, `dma_unmap_sg of phys_addrs={${sgKey}} on ${device}: no live dma_map_sg of that list (mapped before the capture began, or never mapped)`, { event: kind, phys_addrs: phys.slice() });
       return;
     }
     d.sg.delete(sgKey);
     const first = segs[0];
-    const dir = dirOf(ev);
+    const dir = dirOf(events, i);
     if (dir !== undefined && first.dir !== undefined && dir !== first.dir) {
-      this.report(ev.line, 'unmap_dir_mismatch', 'error', ev.device, `dma_unmap_sg with ${dir}, mapped ${first.dir} at line ${first.line}`, { dir, map_dir: first.dir, mapped_line: first.line });
+      this.report(line, 'unmap_dir_mismatch', 'error', device, `dma_unmap_sg with ${dir}, mapped ${first.dir} at line ${first.line}`, { dir, map_dir: first.dir, mapped_line: first.line });
     }
     for (const m of segs) {
       const list = d.live.get(m.addr);
       if (list) {
-        const i = list.indexOf(m);
-        if (i >= 0) list.splice(i, 1);
+        const k = list.indexOf(m);
+        if (k >= 0) list.splice(k, 1);
         if (list.length === 0) d.live.delete(m.addr);
       }
-      this.retire(d, m, ev.line);
+      this.retire(d, m, line);
     }
   }
 
-  private sync(ev: CaptureEvent): void {
-    if (ev.device === undefined || ev.addr === undefined || ev.size === undefined) return;
-    const d = this.dev(ev.device);
+  private sync(events: CaptureEvents, i: number, kind: string): void {
+    const device = events.deviceAt(i);
+    const addr = events.addrAt(i);
+    const size = events.sizeAt(i);
+    if (device === undefined || addr === undefined || size === undefined) return;
+    const line = events.lineAt(i);
+    const d = this.dev(device);
     d.stats.syncs++;
-    const start = BigInt(ev.addr);
-    const end = start + BigInt(Math.max(ev.size, 1));
-    const exact = d.live.get(ev.addr)?.find((m) => end <= m.end);
+    const start = BigInt(addr);
+    const end = start + BigInt(Math.max(size, 1));
+    const exact = d.live.get(addr)?.find((m) => end <= m.end);
     const m = exact ?? d.containing(start, end);
     if (m === undefined) {
-      this.report(ev.line, 'sync_unknown', 'error', ev.device, `${ev.kind} of ${ev.addr}+${ev.size} on ${ev.device}: no live mapping contains it`, { addr: ev.addr, size: ev.size, event: ev.kind });
+      this.report(line, 'sync_unknown', 'error', device, `${kind} of ${addr}+${size} on ${device}: no live mapping contains it`, { addr, size, event: kind });
       return;
     }
-    const dir = dirOf(ev);
+    const dir = dirOf(events, i);
     if (dir !== undefined && m.dir !== undefined && m.dir !== 'BIDIRECTIONAL' && dir !== m.dir) {
-      this.report(ev.line, 'unmap_dir_mismatch', 'error', ev.device, `${ev.kind} of ${ev.addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr: ev.addr, dir, map_dir: m.dir, mapped_line: m.line, event: ev.kind });
+      this.report(line, 'unmap_dir_mismatch', 'error', device, `${kind} of ${addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr, dir, map_dir: m.dir, mapped_line: m.line, event: kind });
     }
   }
 
-  private bounced(ev: CaptureEvent): void {
-    if (ev.device === undefined || ev.addr === undefined || ev.size === undefined) return;
-    const d = this.dev(ev.device);
+  private bounced(events: CaptureEvents, i: number): void {
+    const device = events.deviceAt(i);
+    const addr = events.addrAt(i);
+    const size = events.sizeAt(i);
+    if (device === undefined || addr === undefined || size === undefined) return;
+    const d = this.dev(device);
     d.stats.bounces++;
-    d.stats.bounce_bytes += ev.size;
+    d.stats.bounce_bytes += size;
     // dev_addr is the original buffer's address; the map event that follows names it as phys_addr.
-    d.pendingBounce.set(ev.addr, ev.size);
+    d.pendingBounce.set(addr, size);
     if (d.pendingBounce.size > 4096) {
       const oldest = d.pendingBounce.keys().next().value;
       if (oldest !== undefined) d.pendingBounce.delete(oldest);
     }
   }
 
-  private iommuMap(ev: CaptureEvent): void {
-    if (ev.addr === undefined || ev.size === undefined) return;
-    const sp = this.space(ev.device ?? '(iommu)');
+  private iommuMap(events: CaptureEvents, i: number): void {
+    const addr = events.addrAt(i);
+    const size = events.sizeAt(i);
+    if (addr === undefined || size === undefined) return;
+    const device = events.deviceAt(i);
+    const line = events.lineAt(i);
+    const sp = this.space(device ?? '(iommu)');
     sp.maps++;
     const s = sp.state;
-    const start = BigInt(ev.addr);
-    const m: LiveMapping = { kind: 'iommu', event: 'map', device: ev.device ?? '(iommu)', addr: ev.addr, start, end: start + BigInt(Math.max(ev.size, 1)), size: ev.size, phys: typeof ev.paddr === 'string' ? ev.paddr : undefined, line: ev.line, bounce: 0 };
-    const list = s.live.get(ev.addr);
+    const start = BigInt(addr);
+    const m: LiveMapping = { kind: 'iommu', event: 'map', device: device ?? '(iommu)', addr, start, end: start + BigInt(Math.max(size, 1)), size, phys: stringField(events, i, 'paddr'), line, bounce: 0 };
+    const list = s.live.get(addr);
     if (list) list.push(m);
-    else s.live.set(ev.addr, [m]);
+    else s.live.set(addr, [m]);
     s.liveCount++;
-    s.liveBytes += ev.size;
+    s.liveBytes += size;
     s.range(m.start, m.end);
-    s.sample(ev.line);
+    s.sample(line);
   }
 
-  private iommuUnmap(ev: CaptureEvent): void {
-    if (ev.addr === undefined || ev.size === undefined) return;
-    const sp = this.space(ev.device ?? '(iommu)');
+  private iommuUnmap(events: CaptureEvents, i: number): void {
+    const addr = events.addrAt(i);
+    const size = events.sizeAt(i);
+    if (addr === undefined || size === undefined) return;
+    const device = events.deviceAt(i);
+    const line = events.lineAt(i);
+    const sp = this.space(device ?? '(iommu)');
     sp.unmaps++;
     const s = sp.state;
-    if (typeof ev.unmapped_size === 'number' && ev.unmapped_size !== ev.size) {
-      this.report(ev.line, 'iommu_unmap_short', 'error', ev.device, `iommu unmap of ${ev.addr} size ${ev.size} unmapped ${ev.unmapped_size} bytes`, { addr: ev.addr, size: ev.size, unmapped_size: ev.unmapped_size });
+    const unmappedSize = events.fieldAt(i, 'unmapped_size');
+    if (typeof unmappedSize === 'number' && unmappedSize !== size) {
+      this.report(line, 'iommu_unmap_short', 'error', device, `iommu unmap of ${addr} size ${size} unmapped ${unmappedSize} bytes`, { addr, size, unmapped_size: unmappedSize });
     }
-    const start = BigInt(ev.addr);
-    const end = start + BigInt(Math.max(ev.size, 1));
+    const start = BigInt(addr);
+    const end = start + BigInt(Math.max(size, 1));
     let removed = 0;
     for (const [key, list] of s.live) {
-      for (let i = list.length - 1; i >= 0; i--) {
-        const m = list[i];
+      for (let k = list.length - 1; k >= 0; k--) {
+        const m = list[k];
         if (m.start >= start && m.end <= end) {
-          list.splice(i, 1);
+          list.splice(k, 1);
           s.liveCount--;
           s.liveBytes -= m.size;
-          s.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, ev.line, undefined, 'map'));
+          s.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, line, undefined, 'map'));
           removed++;
         }
       }
@@ -487,11 +531,11 @@ export class CaptureReplay {
     }
     if (removed === 0 && s.stats.maps + sp.maps > 0) {
       const before = s.unmappedAt(start);
-      const extra: Record<string, unknown> = { addr: ev.addr, size: ev.size, event: 'iommu:unmap' };
+      const extra: Record<string, unknown> = { addr, size, event: 'iommu:unmap' };
       if (before !== undefined) extra.unmapped_line = before.unmapLine;
-      this.report(ev.line, 'unmap_unknown', 'warning', ev.device, `iommu unmap of ${ev.addr} size ${ev.size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
+      this.report(line, 'unmap_unknown', 'warning', device, `iommu unmap of ${addr} size ${size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
     }
-    s.sample(ev.line);
+    s.sample(line);
   }
 
   /** Checks a finding from the log against the replayed state at its line. */
@@ -580,20 +624,21 @@ export class CaptureReplay {
 }
 
 /** Runs the replay over `events` and the result's findings, in line order, up to `untilLine` (inclusive). */
-export function runReplay(events: readonly CaptureEvent[], findings: readonly Finding[], totalLines: number, untilLine = Number.POSITIVE_INFINITY): CaptureReplay {
+export function runReplay(events: CaptureEvents, findings: readonly Finding[], totalLines: number, untilLine = Number.POSITIVE_INFINITY): CaptureReplay {
   const replay = new CaptureReplay(Math.max(1, Math.ceil(totalLines / TIMELINE_POINTS)));
   let fi = 0;
-  for (const ev of events) {
-    if (ev.line > untilLine) break;
-    while (fi < findings.length && findings[fi].line < ev.line) replay.onFinding(findings[fi++]);
-    replay.apply(ev);
+  for (let i = 0; i < events.length; i++) {
+    const line = events.lineAt(i);
+    if (line > untilLine) break;
+    while (fi < findings.length && findings[fi].line < line) replay.onFinding(findings[fi++]);
+    replay.apply(events, i);
   }
   while (fi < findings.length && findings[fi].line <= untilLine) replay.onFinding(findings[fi++]);
   return replay;
 }
 
 /** Adds the replay's summary and findings to an import result. */
-export function replayCapture(result: ImportResult, events: readonly CaptureEvent[]): void {
+export function replayCapture(result: ImportResult, events: CaptureEvents): void {
   const replay = runReplay(events, result.findings, result.lines);
   replay.finish();
   result.replay = replay.summary();
@@ -604,7 +649,7 @@ export function replayCapture(result: ImportResult, events: readonly CaptureEven
 }
 
 /** The live mappings per device right after `line`: what a debugger shows when stopped there. */
-export function replayStateAt(events: readonly CaptureEvent[], findings: readonly Finding[], totalLines: number, line: number): Map<string, LiveMapping[]> {
+export function replayStateAt(events: CaptureEvents, findings: readonly Finding[], totalLines: number, line: number): Map<string, LiveMapping[]> {
   const replay = runReplay(events, findings, totalLines, line);
   const out = new Map<string, LiveMapping[]>();
   for (const [name, d] of replay.devices) {

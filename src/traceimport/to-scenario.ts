@@ -6,6 +6,7 @@
 // addresses appear only in comments), and each captured IO page fault
 // becomes an `expect fault` access at the same place in that mapping.
 
+import type { CaptureEvents } from './event-store';
 import type { CaptureEvent, Finding, ImportResult } from './types';
 import { devName } from './values';
 
@@ -42,7 +43,7 @@ interface Handle {
 }
 
 /** The devices a capture has DMA events or faults for, with their event counts. */
-export function captureDevices(result: ImportResult, events: readonly CaptureEvent[] = result.events): { device: string; events: number; faults: number }[] {
+export function captureDevices(result: ImportResult, events: CaptureEvents = result.events): { device: string; events: number; faults: number }[] {
   const map = new Map<string, { device: string; events: number; faults: number }>();
   const get = (d: string): { device: string; events: number; faults: number } => {
     let e = map.get(d);
@@ -52,7 +53,10 @@ export function captureDevices(result: ImportResult, events: readonly CaptureEve
     }
     return e;
   };
-  for (const ev of events) if (ev.device !== undefined && ev.system === 'dma') get(ev.device).events++;
+  for (let i = 0; i < events.length; i++) {
+    const device = events.deviceAt(i);
+    if (device !== undefined && events.systemAt(i) === 'dma') get(device).events++;
+  }
   // A fault converts to an access only when the capture gives its address.
   for (const f of result.findings) if (f.kind === 'io_page_fault' && typeof f.device === 'string' && typeof f.addr === 'string') get(f.device).faults++;
   return [...map.values()].sort((a, b) => b.events - a.events || a.device.localeCompare(b.device));
@@ -74,14 +78,20 @@ function attrsExpr(attrs: unknown): string | undefined {
 }
 
 /** The IOMMU a device sat behind, from what printed its faults and whether iommu:* events exist. */
-function iommuDecl(result: ImportResult, events: readonly CaptureEvent[], device: string): { decl: string; why: string } | undefined {
+function iommuDecl(result: ImportResult, events: CaptureEvents, device: string): { decl: string; why: string } | undefined {
   const sources = new Set(result.findings.filter((f) => f.kind === 'io_page_fault' && (f.device === device || f.device === undefined)).map((f) => String(f.source)));
   if (sources.has('intel-dmar')) return { decl: 'iommu iommu0 : intel-vtd { aw = 48 }', why: 'VT-d DMAR fault reports' };
   if (sources.has('amd-vi')) return { decl: 'iommu iommu0 : amd-vi { }', why: 'AMD-Vi event log reports' };
   if (sources.has('arm-smmu-v3')) return { decl: 'iommu iommu0 : arm-smmu-v3 { granule = 4K; ias = 48; oas = 48 }', why: 'SMMUv3 event records' };
-  const amdComm = events.some((e) => e.kind === 'io_page_fault' && typeof e.comm === 'string' && e.comm.includes('AMD-Vi'));
+  let amdComm = false;
+  let iommuEvents = false;
+  for (let i = 0; i < events.length && !amdComm; i++) {
+    if (events.systemAt(i) === 'iommu') iommuEvents = true;
+    if (events.kindAt(i) !== 'io_page_fault') continue;
+    const comm = events.at(i).comm;
+    amdComm = typeof comm === 'string' && comm.includes('AMD-Vi');
+  }
   if (amdComm) return { decl: 'iommu iommu0 : amd-vi { }', why: 'io_page_fault events raised by the AMD-Vi interrupt thread' };
-  const iommuEvents = events.some((e) => e.system === 'iommu');
   if (sources.size > 0 || iommuEvents) return { decl: 'iommu iommu0 : generic { granule = 4K; levels = 4; ias = 48 }', why: sources.has('arm-smmu') ? 'arm-smmu context faults (SMMUv2: modelled as a generic 4-level IOMMU)' : 'iommu:* events (the IOMMU model is not named in the capture)' };
   // Otherwise dma-direct; a DMA address that differs from its buffer's went through swiotlb (see the device's dma_mask).
   return undefined;
@@ -109,9 +119,11 @@ function memoryRanges(buffers: [bigint, bigint][]): [bigint, bigint][] {
  * Converts the captured DMA sequence of `device` to a scenario. Throws an
  * Error naming the capture's devices when `device` has nothing to convert.
  */
-export function captureToScenario(result: ImportResult, events: readonly CaptureEvent[], deviceArg: string, opts: ScenarioOptions = {}): ConvertedScenario {
+export function captureToScenario(result: ImportResult, events: CaptureEvents, deviceArg: string, opts: ScenarioOptions = {}): ConvertedScenario {
   const device = devName(deviceArg) ?? deviceArg;
-  const mine = events.filter((e) => e.device === device && e.system === 'dma');
+  // The device's events by index: each becomes an object only when its turn comes.
+  const mine: number[] = [];
+  for (let i = 0; i < events.length; i++) if (events.deviceAt(i) === device && events.systemAt(i) === 'dma') mine.push(i);
   const faults = result.findings.filter((f): f is Finding & { addr: string } => f.kind === 'io_page_fault' && f.device === device && typeof f.addr === 'string');
   if (mine.length === 0 && faults.length === 0) {
     const known = captureDevices(result, events).map((d) => `${d.device} (${d.events} events, ${d.faults} faults)`);
@@ -128,8 +140,8 @@ export function captureToScenario(result: ImportResult, events: readonly Capture
   let bounced = false;
 
   // Faults and events in line order.
-  type Item = { line: number; ev?: CaptureEvent; fault?: Finding & { addr: string } };
-  const items: Item[] = [...mine.map((ev) => ({ line: ev.line, ev })), ...faults.map((fault) => ({ line: fault.line, fault }))].sort((a, b) => a.line - b.line);
+  type Item = { line: number; ev?: number; fault?: Finding & { addr: string } };
+  const items: Item[] = [...mine.map((ev) => ({ line: events.lineAt(ev), ev })), ...faults.map((fault) => ({ line: fault.line, fault }))].sort((a, b) => a.line - b.line);
 
   const findLive = (addr: bigint): { h: Handle; off: bigint } | undefined => {
     for (const list of live.values()) for (const h of list) if (h.start <= addr && addr < h.end) return { h, off: addr - h.start };
@@ -165,7 +177,7 @@ export function captureToScenario(result: ImportResult, events: readonly Capture
       ops++;
       continue;
     }
-    const ev = it.ev as CaptureEvent;
+    const ev: CaptureEvent = events.at(it.ev as number);
     const dir = typeof ev.dir === 'string' ? DIRS[ev.dir] : undefined;
     const comment = `# line ${ev.line}: ${ev.kind}${ev.addr !== undefined ? ` dma_addr=${ev.addr}` : ''}${ev.size !== undefined ? ` size=${ev.size}` : ''}${typeof ev.dir === 'string' ? ` ${ev.dir}` : ''}`;
     switch (ev.kind) {

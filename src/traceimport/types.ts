@@ -2,6 +2,7 @@
 // This shape is a contract (issue 12, docs/import.md): tests and users rely
 // on it. Keys are added, never renamed.
 
+import type { CaptureEvents } from './event-store';
 import type { ReplaySummary } from './replay';
 
 /** Which reader a line belongs to; `format` of the result is the one that read most lines. */
@@ -80,7 +81,8 @@ export interface ImportResult {
   format: CaptureFormat;
   /** Lines read (a file's last line without a newline counts). */
   lines: number;
-  events: CaptureEvent[];
+  /** The tracepoint events in columns, made into objects when read (at, slice, iteration). */
+  events: CaptureEvents;
   findings: Finding[];
   unknown: UnknownLines;
   malformed: Malformed[];

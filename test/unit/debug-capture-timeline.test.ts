@@ -55,7 +55,7 @@ describe('capture debugger: timeline', () => {
   });
 
   it('has one record per event and per printed finding, in line order, with the fault tracepoint and its finding as one', () => {
-    const faults = big.events.filter((e) => e.kind === 'io_page_fault').length;
+    const faults = [...big.events].filter((e) => e.kind === 'io_page_fault').length;
     assert.equal(faults, 18);
     assert.equal(timeline.length, big.events.length, 'every finding printed here is a tracepoint: no extra records');
     for (let k = 1; k < timeline.length; k++) assert.ok(timeline.records[k - 1].line < timeline.records[k].line);

@@ -139,7 +139,7 @@ describe('traceimport: kernel-log faults', () => {
       ],
     );
     assert.equal(faults[2].reason, 'Present bit in context entry is clear');
-    assert.deepEqual(r.events.map((e) => [e.line, e.endLine, e.kind]), [[5, 6, 'dma_free']]);
+    assert.deepEqual([...r.events].map((e) => [e.line, e.endLine, e.kind]), [[5, 6, 'dma_free']]);
   });
 });
 

@@ -53,13 +53,13 @@ describe('traceimport: ftrace captures', () => {
     assert.equal(r.format, 'ftrace');
     assert.equal(r.events.length, 23);
     assert.equal(r.accounting.ignored, 12, 'the comment header');
-    const kinds = r.events.map((e) => e.kind);
+    const kinds = [...r.events].map((e) => e.kind);
     for (const k of ['dma_map_phys', 'dma_unmap_phys', 'dma_map_sg', 'dma_unmap_sg', 'dma_sync_single_for_cpu', 'dma_sync_single_for_device', 'dma_sync_sg_for_cpu', 'dma_sync_sg_for_device', 'dma_alloc', 'dma_alloc_pages', 'dma_alloc_sgt', 'dma_free_sgt', 'dma_free_pages', 'dma_free', 'dma_map_sg_err', 'dma_alloc_sgt_err', 'swiotlb_bounced', 'map', 'unmap', 'io_page_fault', 'add_device_to_group', 'attach_device_to_domain']) {
       assert.ok(kinds.includes(k), k);
     }
-    const sg = r.events.find((e) => e.kind === 'dma_map_sg');
+    const sg = [...r.events].find((e) => e.kind === 'dma_map_sg');
     assert.deepEqual([sg?.nents, sg?.ents, sg?.truncated, sg?.dma_addrs, sg?.sizes, sg?.phys_addrs], [3, 1, false, ['0xffff8000'], [0x3000], ['0x10a3c4000', '0x10a3c5000', '0x10b000000']]);
-    const mapped = r.events.find((e) => e.kind === 'dma_map_phys' && e.device === '0000:02:00.0');
+    const mapped = [...r.events].find((e) => e.kind === 'dma_map_phys' && e.device === '0000:02:00.0');
     assert.equal(mapped?.attrs, 'SKIP_CPU_SYNC|MMIO');
     const err = findingsOf(r, 'dma_map_error');
     assert.deepEqual(err.map((f) => [f.line, f.event, f.err]), [[31, 'dma_map_sg_err', -12], [32, 'dma_alloc_sgt_err', undefined]]);
@@ -67,7 +67,7 @@ describe('traceimport: ftrace captures', () => {
     assert.deepEqual([lost.line, lost.cpu, lost.count], [36, 3, 120]);
     const [fault] = findingsOf(r, 'io_page_fault');
     assert.deepEqual([fault.device, fault.addr, fault.access, fault.driver], ['0000:01:00.0', '0xfffff010', 'write', 'nvme']);
-    const group = r.events.find((e) => e.kind === 'add_device_to_group');
+    const group = [...r.events].find((e) => e.kind === 'add_device_to_group');
     assert.equal(group?.group, 7);
   });
 
@@ -75,7 +75,7 @@ describe('traceimport: ftrace captures', () => {
     const r = await importFixture(SYNTHETIC_DIR, 'ftrace-dma-6.12.trace');
     assertAccounted(r);
     assert.equal(r.malformed.length, 0);
-    const byKind = new Map(r.events.map((e) => [e.kind, e]));
+    const byKind = new Map([...r.events].map((e) => [e.kind, e]));
     assert.equal(byKind.get('dma_map_page')?.phys_addr, '0x11a000800');
     assert.equal(byKind.get('dma_map_resource')?.since, '6.12');
     assert.equal(byKind.get('dma_alloc')?.since, '6.12');
@@ -94,14 +94,14 @@ describe('traceimport: ftrace captures', () => {
     assert.equal(r.events.length, 4);
     assert.equal(r.unknown.count, 1);
     assert.match(r.unknown.samples[0].text, /sched_switch/);
-    assert.equal(r.events[2].force, 'FORCE');
+    assert.equal(r.events.at(2).force, 'FORCE');
   });
 
   it('intel_iommu (v5.3 to v5.7): map_single, map_sg with its index, bounce maps', async () => {
     const r = await importFixture(SYNTHETIC_DIR, 'intel-iommu-5.5.trace');
     assertAccounted(r);
     assert.deepEqual(
-      r.events.map((e) => [e.kind, e.system, e.addr, e.size]),
+      [...r.events].map((e) => [e.kind, e.system, e.addr, e.size]),
       [
         ['map_single', 'intel_iommu', '0xfffff000', 4096],
         ['map_sg', 'intel_iommu', '0xffffc000', 8192],
@@ -111,7 +111,7 @@ describe('traceimport: ftrace captures', () => {
         ['bounce_unmap_single', 'intel_iommu', '0xffffb000', 512],
       ],
     );
-    assert.deepEqual([r.events[1].index, r.events[1].total], [1, 2]);
+    assert.deepEqual([r.events.at(1).index, r.events.at(1).total], [1, 2]);
   });
 
   it('--format dmesg leaves trace lines unknown; --format ftrace leaves kernel-log lines unknown', async () => {

@@ -259,7 +259,7 @@ describe('traceimport: real captures', () => {
     const r = await load('28-ftrace-iommu-dma-events-ath12k-6.12.log');
     assert.equal(r.format, 'ftrace');
     assert.deepEqual(
-      r.events.map((e) => [e.line, e.endLine, e.kind, e.addr, e.size]),
+      [...r.events].map((e) => [e.line, e.endLine, e.kind, e.addr, e.size]),
       [
         [4, 5, 'map', '0xfe980000', 524288],
         [6, 7, 'dma_alloc', '0xfe980000', 524288],
@@ -268,8 +268,8 @@ describe('traceimport: real captures', () => {
         [12, 13, 'io_page_fault', '0xfe980000', undefined],
       ],
     );
-    assert.equal(r.events[0].iova_end, '0xfea00000');
-    assert.equal(r.events[1].since, '6.12', 'dma_alloc without dir= is the v6.12 format');
+    assert.equal(r.events.at(0).iova_end, '0xfea00000');
+    assert.equal(r.events.at(1).since, '6.12', 'dma_alloc without dir= is the v6.12 format');
     const [fault] = findingsOf(r, 'io_page_fault');
     assert.equal(fault.device, '0000:c2:00.0');
     assert.equal(fault.access, 'write');
@@ -282,7 +282,7 @@ describe('traceimport: real captures', () => {
   it('29: io_page_fault tracepoints with the 4-column flags', async () => {
     const r = await load('29-ftrace-io-page-fault-amd-iommu.log');
     assert.equal(r.events.length, 6);
-    assert.ok(r.events.every((e) => e.irq_flags === '....' && e.comm === 'irq/24-AMD-Vi' && e.pid === 48 && e.cpu === 2));
+    assert.ok([...r.events].every((e) => e.irq_flags === '....' && e.comm === 'irq/24-AMD-Vi' && e.pid === 48 && e.cpu === 2));
     const faults = findingsOf(r, 'io_page_fault');
     assert.equal(faults.length, 6);
     assert.equal(faults[5].addr, '0x914826a0');
@@ -292,7 +292,7 @@ describe('traceimport: real captures', () => {
   it('31: map/unmap in the pre-range format, and the proposed dev= form', async () => {
     const r = await load('31-ftrace-iommu-map-unmap-legacy-format.log');
     assert.deepEqual(
-      r.events.map((e) => [e.kind, e.since, e.device, e.addr, e.paddr, e.size]),
+      [...r.events].map((e) => [e.kind, e.since, e.device, e.addr, e.paddr, e.size]),
       [
         ['map', '3.13', undefined, '0xffff36000', '0x1164d8000', 4096],
         ['unmap', '3.13', undefined, '0xffff36000', undefined, 4096],

@@ -62,6 +62,7 @@ class Memory {
   constructor() {
     this.words = new Map();
     this.log = new Map(); // addr -> { old, new } for the current op
+    this.lastHigh = 0;
   }
   readU64(addr) {
     return this.words.get(addr) ?? 0n;
@@ -70,6 +71,15 @@ class Memory {
   readU64NumN(addr) {
     const v = this.readU64(BigInt(addr));
     return v < 1n << 53n ? Number(v) : -1;
+  }
+  /** The engine's halves read and write (its number map/unmap/iova_to_phys paths use them): replays check those too. */
+  readU64LoN(addr) {
+    const v = this.readU64(BigInt(addr));
+    this.lastHigh = Number(v >> 32n);
+    return Number(v & 0xffffffffn);
+  }
+  writeU64HalvesN(addr, lo, hi) {
+    this.writeU64(BigInt(addr), (BigInt(hi) << 32n) | BigInt(lo));
   }
   writeU64(addr, value) {
     const old = this.readU64(addr);

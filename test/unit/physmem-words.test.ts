@@ -53,4 +53,43 @@ describe('physical memory: 64-bit words at number addresses', () => {
       { numRuns: 200 },
     );
   });
+  it('reads and writes a word as two 32-bit halves exactly as the bigint path does, through the view cache and across copy-on-write clones (property)', () => {
+    const word = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 * 512 - 1 }), word, fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 60 }), (writes) => {
+        const mem = new PhysicalMemory(RAM);
+        // 40 frames: more than the view cache holds, so slots are evicted and refilled; the base is above 2^32.
+        const base = 0x1_2345_0000;
+        const model = new Map<number, bigint>();
+        let clone: PhysicalMemory | null = null;
+        for (const [w, value, asHalves, cloneNow] of writes) {
+          const addr = base + w * 8;
+          if (asHalves) mem.writeU64HalvesN(addr, Number(value & 0xffff_ffffn), Number(value >> 32n));
+          else mem.writeU64N(addr, value);
+          model.set(w, value);
+          // A clone made mid-way keeps what was written before it, whatever the original writes after.
+          if (cloneNow && clone === null) clone = mem[CLONE]();
+          const lo = mem.readU64LoN(addr);
+          assert.equal((BigInt(mem.lastHigh) << 32n) | BigInt(lo), value);
+        }
+        for (const [w, value] of model) {
+          const addr = base + w * 8;
+          const lo = mem.readU64LoN(addr);
+          assert.equal((BigInt(mem.lastHigh) << 32n) | BigInt(lo), value);
+          assert.equal(mem.readU64(BigInt(addr)), value);
+        }
+        if (clone) {
+          const at = writes.findIndex(([, , , c]) => c);
+          const before = new Map(writes.slice(0, at + 1).map(([w, v]) => [w, v]));
+          for (const [w] of model) {
+            const lo = clone.readU64LoN(base + w * 8);
+            assert.equal((BigInt(clone.lastHigh) << 32n) | BigInt(lo), before.get(w) ?? 0n);
+          }
+        }
+        assert.equal(mem.readU64LoN(base + 41 * 4096), 0); // never written: zero
+        assert.equal(mem.lastHigh, 0);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -9,7 +9,7 @@
 import { EEXIST, EINVAL, ENOENT, ENOMEM, ERANGE, KernelError } from '../errno';
 import { ffs, fls, u64, U64_MASK } from '../u64';
 import {
-  DescriptorFetch, IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
+  DescriptorFetch, HalvesTableMemory, IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
   IoPgtableConfig, IoPgtableOps, PgtableHooks, WalkFaultReason, WalkResult, WalkStep,
 } from './types';
 
@@ -33,6 +33,9 @@ const PTE_TYPE_MASK = 3n;
 const PTE_TYPE_BLOCK = 1n;
 const PTE_TYPE_TABLE = 3n;
 const PTE_TYPE_PAGE = 3n;
+/** The type bits as numbers, for descriptors read as halves. */
+const PTE_TYPE_BLOCK_N = 1;
+const PTE_TYPE_PAGE_N = 3;
 const PTE_ADDR_MASK = ((1n << 48n) - 1n) & ~((1n << 12n) - 1n); // GENMASK_ULL(47, 12)
 const PTE_XN = 3n << 53n;
 const PTE_AF = 1n << 10n;
@@ -150,6 +153,13 @@ interface LevelGeometry {
 /** Addresses below this are exact as numbers. */
 const NUMBER_EXACT = 1n << 53n;
 
+const TWO_32 = 0x1_0000_0000;
+
+/** The table's physical address in a table descriptor given as halves, below the 64K granule (bits 47:12, nothing folded). */
+function tableAddrN(lo: number, hi: number): number {
+  return (hi & 0xffff) * TWO_32 + ((lo & 0xffff_f000) >>> 0);
+}
+
 export class ArmLpaeIoPgtable implements IoPgtableOps {
   readonly name: string;
   readonly cfg: ArmLpaeIoPgtableCfg;
@@ -169,6 +179,22 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   /** 4 - start_level. */
   readonly levels: number;
   private freed = false;
+  /**
+   * Table memory read and written as 32-bit halves, when the number paths
+   * apply: below the 64K granule (ias and oas at most 48 bits, descriptors'
+   * address bits in place) on memory that offers it; else null.
+   */
+  private readonly halvesMem: HalvesTableMemory | null;
+  /** Bytes the last mapPages mapped (its two results without an accumulator object). */
+  private lastMapped = 0n;
+  /** The page size the last map or unmap passed the pgsize_bitmap check with, and that bitmap. */
+  private okPgsize = -1n;
+  private okBitmap = -1n;
+  /** arm_lpae_prot_to_pte() per prot as the descriptor's two 32-bit halves. */
+  private readonly protLo: number[] = [];
+  private readonly protHi: number[] = [];
+  /** 1 << bits for the ias/oas range checks (a comparison allocates nothing; a shift does). */
+  private readonly limits: bigint[] = [];
 
   constructor(config: ArmLpaeConfig, private readonly hooks: PgtableHooks) {
     this.stage = config.stage;
@@ -230,6 +256,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       };
     }
     this.cfg = cfg;
+    const mem = hooks.mem;
+    this.halvesMem = this.plainTableAddrs && mem.readU64LoN && mem.writeU64HalvesN ? (mem as HalvesTableMemory) : null;
   }
 
   get pgdSize(): bigint {
@@ -366,14 +394,30 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return mem.readU64N ? mem.readU64N(addr) : mem.readU64(BigInt(addr));
   }
 
-  /** BigInt(bits) for the ias/oas range checks of every map and unmap, made once per width. */
-  private bitsShift(bits: number): bigint {
-    let b = this.shifts[bits];
-    if (b === undefined) this.shifts[bits] = b = BigInt(bits);
-    return b;
+  /** x >> bits is non-zero: x is negative or at least 2^bits. */
+  private beyond(x: bigint, bits: number): boolean {
+    let limit = this.limits[bits];
+    if (limit === undefined) this.limits[bits] = limit = 1n << BigInt(bits);
+    return x < 0n || x >= limit;
   }
 
-  private readonly shifts: bigint[] = [];
+  /** !pgsize || (pgsize & pgsize_bitmap) != pgsize, remembered for the last page size that passed. */
+  private badPgsize(pgsize: bigint): boolean {
+    const bitmap = this.cfg.pgsizeBitmap;
+    if (pgsize === this.okPgsize && bitmap === this.okBitmap) return false;
+    if (!pgsize || (pgsize & bitmap) !== pgsize) return true;
+    this.okPgsize = pgsize;
+    this.okBitmap = bitmap;
+    return false;
+  }
+
+  /** protToPte(prot)'s low and high 32 bits, made once per prot. */
+  private protHalves(prot: number): void {
+    if (this.protLo[prot] !== undefined) return;
+    const pte = this.protToPte(prot);
+    this.protLo[prot] = Number(pte & 0xffff_ffffn);
+    this.protHi[prot] = Number(pte >> 32n);
+  }
 
   /**
    * The next-level table a descriptor at `ptep` points to, as a number, when
@@ -445,15 +489,20 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
 
   mapPages(iova: bigint, paddr: bigint, pgsize: bigint, count: number, prot: number): { mapped: bigint; ret: number } {
     const cfg = this.cfg;
-    if (!pgsize || (pgsize & cfg.pgsizeBitmap) !== pgsize) {
+    if (this.badPgsize(pgsize)) {
       this.warn('arm_lpae_map_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize)');
       return { mapped: 0n, ret: -EINVAL };
     }
-    if (iova >> this.bitsShift(cfg.ias) || paddr >> this.bitsShift(cfg.oas)) {
+    if (this.beyond(iova, cfg.ias) || this.beyond(paddr, cfg.oas)) {
       this.warn('arm_lpae_map_pages', 'WARN_ON(iaext || paddr >> cfg->oas)');
       return { mapped: 0n, ret: -ERANGE };
     }
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return { mapped: 0n, ret: -EINVAL };
+    const mem = this.halvesMem;
+    if (mem !== null && prot >= 0 && prot < 256) {
+      const ret = this.mapN(mem, iova, paddr, pgsize, count, prot);
+      return { mapped: this.lastMapped, ret };
+    }
     const acc = { mapped: 0n };
     const ret = this.lpaeMap(iova, Number(iova), paddr, pgsize, count, this.protToPte(prot), this.startLevel, this.rootN, acc);
     return { mapped: acc.mapped, ret };
@@ -498,6 +547,65 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return this.lpaeMap(iova, iovaN, paddr, size, pgcount, prot, lvl + 1, next, acc);
   }
 
+  /**
+   * __arm_lpae_map() with every address a number (iova and paddr are below
+   * 2^48 here): descends through table descriptors read as halves and writes
+   * the leaves as halves. Anything else on the way (a missing table to
+   * allocate, a leaf or a table where the leaves go) hands over to lpaeMap
+   * and initPte at that level before anything was written, so they decide
+   * (and warn) exactly as the kernel does. Bytes mapped go to lastMapped.
+   */
+  private mapN(mem: HalvesTableMemory, iova: bigint, paddr: bigint, size: bigint, pgcount: number, prot: number): number {
+    const iovaN = Number(iova);
+    const sizeN = Number(size);
+    const geometry = this.levelGeometry();
+    let table = this.rootN;
+    for (let lvl = this.startLevel; ; lvl++) {
+      const g = geometry[lvl];
+      const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;
+      if (sizeN === g.sizeN) return this.initPteN(mem, iova, paddr, size, prot, lvl, Math.min(pgcount, this.maxEntries(idx)), table, idx);
+      const lo = lvl < ARM_LPAE_MAX_LEVELS - 1 ? mem.readU64LoN(table + idx * 8) : 0;
+      if ((lo & 3) !== 3) {
+        const acc = { mapped: 0n };
+        const ret = this.lpaeMap(iova, iovaN, paddr, size, pgcount, this.protToPte(prot), lvl, table, acc);
+        this.lastMapped = acc.mapped;
+        return ret;
+      }
+      table = tableAddrN(lo, mem.lastHigh);
+    }
+  }
+
+  /** arm_lpae_init_pte() on empty (or invalid) slots, written as halves; live leaves and tables go to initPte. */
+  private initPteN(mem: HalvesTableMemory, iova: bigint, paddr: bigint, size: bigint, prot: number, lvl: number, num: number, table: number, idx: number): number {
+    const leaf = lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE_N : PTE_TYPE_BLOCK_N;
+    for (let i = 0; i < num; i++) {
+      const type = mem.readU64LoN(table + (idx + i) * 8) & 3;
+      if (type === leaf || type === 3) {
+        const ret = this.initPte(iova, paddr, this.protToPte(prot), lvl, num, table, idx);
+        this.lastMapped = ret ? 0n : num === 1 ? size : BigInt(num) * size;
+        return ret;
+      }
+    }
+    this.protHalves(prot);
+    const attrLo = this.protLo[prot] | leaf;
+    const attrHi = this.protHi[prot];
+    const paddrN = Number(paddr);
+    const sizeN = Number(size);
+    for (let i = 0; i < num; i++) {
+      const pa = paddrN + i * sizeN;
+      const lo = pa >>> 0;
+      const hi = (pa - lo) / TWO_32;
+      // paddr_to_iopte(): PA[51:48] (paddr >> 36) folds into bits 15:12, the address keeps bits 47:12.
+      this.writeHalves(mem, table + (idx + i) * 8, (attrLo | ((lo | (hi >>> 4)) & 0xffff_f000)) >>> 0, (attrHi | (hi & 0xffff)) >>> 0);
+    }
+    this.lastMapped = num === 1 ? size : BigInt(num) * size;
+    return 0;
+  }
+
+  private writeHalves(mem: HalvesTableMemory, addr: number, lo: number, hi: number): void {
+    mem.writeU64HalvesN(addr, lo, hi);
+  }
+
   /** arm_lpae_install_table(): cmpxchg of the table descriptor; returns the old value. */
   private installTable(table: bigint, ptep: number, curr: bigint): bigint {
     const next = this.paddrToIopte(table) | PTE_TYPE_TABLE;
@@ -533,15 +641,51 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   // ---- unmap ----
 
   unmapPages(iova: bigint, pgsize: bigint, count: number): bigint {
-    if (!pgsize || (pgsize & this.cfg.pgsizeBitmap) !== pgsize || !count) {
+    if (this.badPgsize(pgsize) || !count) {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize || !pgcount)');
       return 0n;
     }
-    if (iova >> this.bitsShift(this.cfg.ias)) {
+    if (this.beyond(iova, this.cfg.ias)) {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(iaext)');
       return 0n;
     }
+    const mem = this.halvesMem;
+    if (mem !== null) return this.unmapN(mem, iova, pgsize, count);
     return this.lpaeUnmap(true, iova, Number(iova), pgsize, count, this.startLevel, this.rootN);
+  }
+
+  /**
+   * __arm_lpae_unmap() with numbers: descends through table descriptors and
+   * clears a run of live leaves, as halves. Anything else (an empty slot, a
+   * table where leaves are cleared, a leaf above the level asked for) hands
+   * over to lpaeUnmap at that level before anything was written.
+   */
+  private unmapN(mem: HalvesTableMemory, iova: bigint, size: bigint, pgcount: number): bigint {
+    const iovaN = Number(iova);
+    const sizeN = Number(size);
+    const geometry = this.levelGeometry();
+    let table = this.rootN;
+    for (let lvl = this.startLevel; ; lvl++) {
+      const g = geometry[lvl];
+      const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;
+      const ptep = table + idx * 8;
+      const lo = mem.readU64LoN(ptep);
+      if (sizeN !== g.sizeN) {
+        if (lvl >= ARM_LPAE_MAX_LEVELS - 1 || (lo & 3) !== 3) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
+        table = tableAddrN(lo, mem.lastHigh);
+        continue;
+      }
+      const leaf = lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE_N : PTE_TYPE_BLOCK_N;
+      const num = Math.min(pgcount, this.maxEntries(idx));
+      for (let i = 0; i < num; i++) {
+        // A live leaf has its type bits set, so it is never zero.
+        if (((i === 0 ? lo : mem.readU64LoN(ptep + i * 8)) & 3) !== leaf) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
+      }
+      for (let i = 0; i < num; i++) this.writeHalves(mem, ptep + i * 8, 0, 0);
+      const tlb = this.hooks.tlb;
+      if (tlb?.tlbAddPage) for (let j = 0; j < num; j++) tlb.tlbAddPage(j === 0 ? iova : u64(iova + BigInt(j) * size), size);
+      return num === 1 ? size : BigInt(num) * size;
+    }
   }
 
   /**
@@ -625,6 +769,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   iovaToPhys(iova: bigint): bigint {
     // walk_data.end = iova + 1 wraps for ~0UL and the kernel walk visits nothing.
     if (iova >= U64_MASK) return 0n;
+    const mem = this.halvesMem;
+    if (mem !== null && iova < NUMBER_EXACT) return this.iovaToPhysN(mem, Number(iova));
     if (iova < NUMBER_EXACT) {
       const iovaN = Number(iova);
       let tableN = this.rootN;
@@ -650,6 +796,29 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       if (this.iopteLeaf(pte, lvl)) return this.iopteToPaddr(pte) | (iova & (this.blockSize(lvl) - 1n));
       if (!this.iopteTable(pte, lvl)) return 0n;
       table = this.iopteToPaddr(pte);
+    }
+    return 0n;
+  }
+
+  /** arm_lpae_iova_to_phys() with numbers, descriptors read as halves (iova below 2^53; the table addresses below 2^48). */
+  private iovaToPhysN(mem: HalvesTableMemory, iovaN: number): bigint {
+    const geometry = this.levelGeometry();
+    let table = this.rootN;
+    for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
+      const g = geometry[lvl];
+      const lo = mem.readU64LoN(table + ((Math.floor(iovaN / g.sizeN) | 0) & g.maskN) * 8);
+      const hi = mem.lastHigh;
+      const type = lo & 3;
+      if (type === (lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE_N : PTE_TYPE_BLOCK_N)) {
+        // iopte_to_paddr(pte) | (iova & (block size - 1)), ORed by halves (the offset may reach above bit 32).
+        const off = iovaN - Math.floor(iovaN / g.sizeN) * g.sizeN;
+        const offLo = off >>> 0;
+        const physLo = ((lo & 0xffff_f000) | offLo) >>> 0;
+        const physHi = (hi & 0xffff) | ((off - offLo) / TWO_32);
+        return BigInt(physHi * TWO_32 + physLo);
+      }
+      if (lvl === ARM_LPAE_MAX_LEVELS - 1 || type !== 3) return 0n;
+      table = tableAddrN(lo, hi);
     }
     return 0n;
   }

@@ -19,7 +19,15 @@ export interface TableMemory {
   writeU64N?(addr: number, value: bigint): void;
   /** The 64-bit word at a number address as a number when it is below 2^53, else -1 (no BigInt made): walkers descend through table descriptors with it. */
   readU64NumN?(addr: number): number;
+  /** The word at a number address as 32-bit halves: returns the low one and leaves the high one in lastHigh (no BigInt, no object). */
+  readU64LoN?(addr: number): number;
+  readonly lastHigh?: number;
+  /** writeU64N of hi * 2^32 + lo given as two unsigned 32-bit halves. */
+  writeU64HalvesN?(addr: number, lo: number, hi: number): void;
 }
+
+/** Table memory with the 32-bit-halves access: the number walkers' fast path. */
+export type HalvesTableMemory = TableMemory & Required<Pick<TableMemory, 'readU64LoN' | 'lastHigh' | 'writeU64HalvesN'>>;
 
 /** How a format gets and returns zeroed table pages (iommu_alloc_pages_node_sz / iommu_free_pages). */
 export interface TableAllocator {

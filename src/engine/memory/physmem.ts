@@ -9,6 +9,8 @@ const FRAME_SHIFT = 12;
 const FRAME_SIZE = 1 << FRAME_SHIFT;
 const FRAME_MASK = BigInt(FRAME_SIZE - 1);
 const FRAME_SHIFT_N = BigInt(FRAME_SHIFT);
+/** Entries of the halves view cache (a power of two). */
+const VIEW_SLOTS = 16;
 // Descriptors are little-endian; BigUint64Array uses the host's order, which is little-endian on every host Node runs this on.
 
 export interface RamRange {
@@ -25,6 +27,17 @@ export class PhysicalMemory {
   private halves = new Map<number, Uint32Array>();
   /** Frames this instance may write in place; the others may be shared with a clone. */
   private owned = new Set<number>();
+  /**
+   * The 32-bit views looked up last, direct-mapped by frame number: a table
+   * walk reads the same few table pages on every map, unmap and lookup, and a
+   * Map lookup costs more than the rest of a walk step. Refreshed wherever a
+   * frame's views are replaced (frame()); a clone starts with its own.
+   */
+  private readonly viewPfn = new Float64Array(VIEW_SLOTS).fill(-1);
+  private readonly viewHalves: (Uint32Array | undefined)[] = new Array<Uint32Array | undefined>(VIEW_SLOTS).fill(undefined);
+  /** The frame last written in place through writeU64HalvesN (owned then; a clone makes it shared again). */
+  private writablePfn = -1;
+  private writableHalves: Uint32Array | null = null;
 
   constructor(readonly ram: readonly RamRange[]) {}
 
@@ -35,6 +48,8 @@ export class PhysicalMemory {
     copy.words = new Map(this.words);
     copy.halves = new Map(this.halves);
     this.owned = new Set();
+    this.writablePfn = -1;
+    this.writableHalves = null;
     return copy;
   }
 
@@ -112,6 +127,37 @@ export class PhysicalMemory {
     return hi < 0x20_0000 ? hi * 0x1_0000_0000 + halves[i] : -1;
   }
 
+  /** The high half of the word readU64LoN read last (a second result without an object). */
+  lastHigh = 0;
+
+  /** The 64-bit word at a number address as two 32-bit halves: returns the low half, leaves the high one in lastHigh. No BigInt. */
+  readU64LoN(addr: number): number {
+    const pfn = Math.floor(addr / FRAME_SIZE);
+    const halves = this.halvesOf(pfn);
+    if (!halves) {
+      this.lastHigh = 0;
+      return 0;
+    }
+    const i = (addr - pfn * FRAME_SIZE) >> 2;
+    this.lastHigh = halves[i + 1];
+    return halves[i];
+  }
+
+  /** writeU64N of the word hi * 2^32 + lo (both unsigned 32-bit), without a BigInt. */
+  writeU64HalvesN(addr: number, lo: number, hi: number): void {
+    const pfn = Math.floor(addr / FRAME_SIZE);
+    let halves = this.writableHalves;
+    if (pfn !== this.writablePfn || halves === null) {
+      this.frame(BigInt(pfn) << FRAME_SHIFT_N);
+      halves = this.halves.get(pfn) as Uint32Array;
+      this.writablePfn = pfn;
+      this.writableHalves = halves;
+    }
+    const i = (addr - pfn * FRAME_SIZE) >> 2;
+    halves[i] = lo;
+    halves[i + 1] = hi;
+  }
+
   writeU64N(addr: number, value: bigint): void {
     const pfn = Math.floor(addr / FRAME_SIZE);
     let words = this.words.get(pfn);
@@ -127,6 +173,18 @@ export class PhysicalMemory {
     this.write(dst, this.read(src, len));
   }
 
+  /** this.halves.get(pfn) through the view cache. */
+  private halvesOf(pfn: number): Uint32Array | undefined {
+    const slot = pfn & (VIEW_SLOTS - 1);
+    if (this.viewPfn[slot] === pfn) return this.viewHalves[slot];
+    const halves = this.halves.get(pfn);
+    if (halves) {
+      this.viewPfn[slot] = pfn;
+      this.viewHalves[slot] = halves;
+    }
+    return halves;
+  }
+
   /** The frame holding addr, ready to be written: created zeroed, or copied first if it may be shared. */
   private frame(addr: bigint): Uint8Array {
     const pfn = Number(addr >> BigInt(FRAME_SHIFT));
@@ -136,8 +194,11 @@ export class PhysicalMemory {
       frame = new Uint8Array(words.buffer);
       this.frames.set(pfn, frame);
       this.words.set(pfn, words);
-      this.halves.set(pfn, new Uint32Array(words.buffer));
+      const halves = new Uint32Array(words.buffer);
+      this.halves.set(pfn, halves);
       this.owned.add(pfn);
+      const slot = pfn & (VIEW_SLOTS - 1);
+      if (this.viewPfn[slot] === pfn) this.viewHalves[slot] = halves;
     }
     return frame;
   }

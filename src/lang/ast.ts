@@ -1,7 +1,9 @@
 // The syntax tree of a `.dmas` scenario. Every node carries its exact source
 // span so diagnostics, hovers, code lenses and the debugger can point at it.
-// Plain data only (no classes, no methods): the tree is built once per edit and
-// read by the checker, the interpreter and the editor features.
+// Plain data to every reader (fields only, no methods): the tree is built once
+// per edit and read by the checker, the interpreter and the editor features.
+// The parser's nodes (syntax-nodes.ts) make `span` on first read, from token
+// rows; a copy made by object spread has no `span`, so pass the node itself.
 //
 // Stability contract: the interpreter is written against this file. Changes
 // must be additive (new optional fields, new union members documented below).

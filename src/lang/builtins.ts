@@ -5,7 +5,7 @@
 // completion all read these tables; the interpreter uses bindArgs() to match
 // arguments to parameters the same way the checker does.
 
-import type { CallExpr, Expr, Span } from './ast';
+import type { CallExpr, Expr, NamedArg, Span } from './ast';
 
 /** What a value is, as far as the checker can tell statically. */
 export type ValueKind =
@@ -556,10 +556,6 @@ export function formatSignature(spec: BuiltinSpec): string {
 }
 
 /**
- * Matches a call's positional and named arguments to the builtin's parameters.
- * A variadic parameter's slot holds its first argument and `rest` all of them.
- */
-/**
  * True when `count` positional arguments bind one to one to the first
  * parameters with nothing left to report (no named-only or variadic
  * parameter, none missing): the call's own argument list is the binding.
@@ -573,9 +569,15 @@ export function bindsInOrder(params: readonly ParamSpec[], count: number): boole
   return true;
 }
 
-export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
+/**
+ * Matches a call's positional and named arguments to the builtin's parameters.
+ * A variadic parameter's slot holds its first argument and `rest` all of them.
+ * `named` stands for the call's named arguments (the interpreter leaves out
+ * the scenario-only ones; a copy of the call would lose its spans, which are getters).
+ */
+export function bindArgs(spec: BuiltinSpec, call: CallExpr, named: readonly NamedArg[] = call.named): BoundArgs {
   const params = spec.params;
-  if (call.named.length === 0 && bindsInOrder(params, call.args.length)) return { values: call.args, rest: NO_REST, problems: NO_PROBLEMS };
+  if (named.length === 0 && bindsInOrder(params, call.args.length)) return { values: call.args, rest: NO_REST, problems: NO_PROBLEMS };
   const values: (Expr | undefined)[] = new Array<Expr | undefined>(params.length).fill(undefined);
   let rest: Expr[] | undefined;
   let problems: ArgProblem[] | undefined;
@@ -599,7 +601,7 @@ export function bindArgs(spec: BuiltinSpec, call: CallExpr): BoundArgs {
     values[slot] = arg;
     slot++;
   }
-  for (const na of call.named) {
+  for (const na of named) {
     const idx = params.findIndex((prm) => prm.name === na.name.text);
     if (idx < 0) {
       const names = params.map((prm) => prm.name).join(', ');

@@ -8,7 +8,7 @@
 import type {
   Span, Name, Expr, Ident, CallExpr, NamedArg, StringLit, RecordField, KeyValue, MmMapping,
   Statement, Program, PlatformDecl, IommuDecl, DeviceDecl, MmDecl, ForStmt, ExpectStmt,
-  PrintStmt, CheckpointStmt, AssignStmt, IndexExpr, BinaryOp, UnaryOp, CaptureTarget,
+  PrintStmt, CheckpointStmt, IndexExpr, BinaryOp, UnaryOp, CaptureTarget,
 } from './ast';
 import type { Diagnostic } from './run-result';
 import {
@@ -16,6 +16,10 @@ import {
 } from './tokens';
 import { Lexer, matchBraces, utf8Bytes } from './lexer';
 import { K_EOF, K_NEWLINE, type TokenTable } from './token-table';
+import {
+  Located, NameNode, NumberNode, StringNode, BytesNode, BoolNode, IdentNode, UnaryNode, BinaryNode, RangeNode, MemberNode,
+  IndexNode, ListNode, FieldNode, RecordNode, CallNode, SgEntryNode, AssignNode, ExprStmtNode,
+} from './syntax-nodes';
 
 /** A token: its row in the lexer's TokenTable. */
 type Token = number;
@@ -191,7 +195,7 @@ class Parser {
     const t = this.tok;
     if (this.kind(t) !== 'ident') this.failAt(t, expected);
     this.advance();
-    return { text: this.text(t), span: this.spanOf(t) };
+    return new NameNode(this.tt, t, t, this.text(t));
   }
 
   /** An identifier, joined with `-`-separated identifiers that touch it (`arm-smmu-v3`). */
@@ -211,18 +215,12 @@ class Parser {
       end = next;
       this.last = next;
     }
-    return { text, span: joinSpans(this.spanOf(first), this.spanOf(end)) };
+    return new NameNode(this.tt, first, end, text);
   }
 
-  /** From `start` to the end of the last consumed token. */
-  private spanFrom(start: Span | Token): Span {
-    const l = this.last;
-    const tt = this.tt;
-    const endLine = tt.line(l);
-    const endColumn = tt.column(l) + (tt.end(l) - tt.start(l));
-    // From a token: its position read from the table, no span made for it.
-    if (typeof start === 'number') return { start: tt.start(start), end: tt.end(l), line: tt.line(start), column: tt.column(start), endLine, endColumn };
-    return { start: start.start, end: tt.end(l), line: start.line, column: start.column, endLine, endColumn };
+  /** From token `start` to the end of the last consumed token. */
+  private spanFrom(start: Token): Span {
+    return this.tt.rangeSpan(start, this.last);
   }
 
 
@@ -350,14 +348,13 @@ class Parser {
     }
     const start = t;
     const expr = this.expr();
-    if (this.kind(this.tok) !== '=') return { kind: 'expr', expr, span: expr.span };
+    if (this.kind(this.tok) !== '=') return new ExprStmtNode(this.tt, expr);
     const eq = this.advance();
     const target = this.assignTarget(expr);
     let value = this.guarded(this.exprFn);
     // Keep the assignment so the name stays defined; the value's diagnostic is already out.
     value ??= { kind: 'error', span: joinSpans(spanAfter(this.spanOf(eq)), this.spanOf(this.last)) };
-    const assign: AssignStmt = { kind: 'assign', target, value, span: this.spanFrom(start) };
-    return assign;
+    return new AssignNode(this.tt, start, this.last, target, value);
   }
 
   private assignTarget(e: Expr): Ident | IndexExpr {
@@ -395,7 +392,7 @@ class Parser {
   private forStmt(): ForStmt {
     const kw = this.advance();
     const v = this.name('the loop variable after for');
-    const variable: Ident = { kind: 'ident', name: v.text, span: v.span };
+    const variable: Ident = new IdentNode(this.tt, Located.firstRow(v), Located.lastRow(v), v.text);
     const inTok = this.tok;
     if (this.kind(inTok) !== 'ident' || this.text(inTok) !== 'in') this.failAt(inTok, "'in'");
     this.advance();
@@ -659,7 +656,7 @@ class Parser {
     const lh = this.h;
     this.advance();
     const right = this.binary(1);
-    return this.grow({ kind: 'range', start: left, end: right, span: joinSpans(left.span, right.span) }, Math.max(lh, this.h) + 1);
+    return this.grow(new RangeNode(this.tt, left, right), Math.max(lh, this.h) + 1);
   }
 
   private binary(minPrec: number): Expr {
@@ -677,7 +674,7 @@ class Parser {
       const op = this.kind(opTok) as BinaryOp;
       if (BITWISE.has(op)) this.warnPrecedence(op, left, right);
       height = Math.max(height, this.h) + 1;
-      left = this.grow({ kind: 'binary', op, left, right, opSpan: this.spanOf(opTok), span: joinSpans(left.span, right.span) }, height);
+      left = this.grow(new BinaryNode(this.tt, op, left, right, opTok), height);
     }
   }
 
@@ -693,12 +690,11 @@ class Parser {
   private unary(): Expr {
     const t = this.tok;
     if (this.kind(t) !== '-' && this.kind(t) !== '~' && this.kind(t) !== '!') return this.postfix();
-    const start = this.spanOf(t);
-    this.enter(start);
+    this.enter(t);
     this.advance();
     const operand = this.unary();
     this.leave();
-    return this.grow({ kind: 'unary', op: this.kind(t) as UnaryOp, operand, span: joinSpans(start, operand.span) }, this.h + 1);
+    return this.grow(new UnaryNode(this.tt, t, this.kind(t) as UnaryOp, operand), this.h + 1);
   }
 
   private postfix(): Expr {
@@ -720,12 +716,12 @@ class Parser {
         this.nl--;
         this.leave();
         height = Math.max(height, this.h) + 1;
-        e = this.grow({ kind: 'index', object: e, index, span: this.spanFrom(e.span) }, height);
+        e = this.grow(new IndexNode(this.tt, this.last, e, index), height);
       } else if (this.kind(t) === '.') {
         this.advance();
         const property = this.name('a member name after "."');
         height += 1;
-        e = this.grow({ kind: 'member', object: e, property, span: this.spanFrom(e.span) }, height);
+        e = this.grow(new MemberNode(this.tt, this.last, e, property), height);
       } else {
         this.h = height;
         return e;
@@ -769,25 +765,25 @@ class Parser {
     switch (this.kind(t)) {
       case 'number':
         this.advance();
-        return { kind: 'number', value: this.tt.value(t), raw: this.text(t), span: this.spanOf(t) };
+        return new NumberNode(this.tt, t, this.tt.value(t), this.text(t));
       case 'string':
         this.advance();
         return this.stringLit(t);
       case 'bytes':
         this.advance();
-        return { kind: 'bytes', bytes: this.tt.bytes(t) ?? new Uint8Array(0), span: this.spanOf(t) };
+        return new BytesNode(this.tt, t, this.tt.bytes(t) ?? new Uint8Array(0));
       case 'ident': {
         const isTrue = this.tt.isWord(t, 'true');
         if (isTrue || this.tt.isWord(t, 'false')) {
           this.advance();
-          return { kind: 'bool', value: isTrue, span: this.spanOf(t) };
+          return new BoolNode(this.tt, t, isTrue);
         }
         if (this.wordMode) {
           const w = this.word('a name');
-          return { kind: 'ident', name: w.text, span: w.span };
+          return new IdentNode(this.tt, t, this.last, w.text);
         }
         this.advance();
-        return { kind: 'ident', name: this.text(t), span: this.spanOf(t) };
+        return new IdentNode(this.tt, t, t, this.text(t));
       }
       case '(': {
         this.enter(t);
@@ -815,7 +811,7 @@ class Parser {
   private stringLit(t: Token): StringLit {
     const value = this.tt.str(t);
     const bytes = this.tt.bytes(t) ?? new Uint8Array(0);
-    const lit: StringLit = { kind: 'string', value, bytes, span: this.spanOf(t) };
+    const lit: StringLit = new StringNode(this.tt, t, value, bytes);
     if (bytes.length !== utf8Bytes(value).length) lit.raw = true; // only a raw `\x80`..`\xff` (or octal) escape makes them differ
     return lit;
   }
@@ -836,7 +832,7 @@ class Parser {
     this.close(']', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'list', items: exact(items), span: this.spanFrom(open) }, height);
+    return this.grow(new ListNode(this.tt, open, this.last, exact(items)), height);
   }
 
   private record(open: Token): Expr {
@@ -851,7 +847,7 @@ class Parser {
       this.expectKind('=', `'=' after ${name.text}`);
       const value = this.expr();
       height = Math.max(height, this.h + 1);
-      fields.push({ name, value, span: joinSpans(name.span, value.span) });
+      fields.push(new FieldNode(this.tt, name, value));
       const k = this.kind(this.tok);
       if (k !== ',' && k !== ';') break;
       this.advance();
@@ -859,7 +855,7 @@ class Parser {
     this.close('}', open, mark);
     this.nl--;
     this.leave();
-    return this.grow({ kind: 'record', fields, span: this.spanFrom(open) }, height);
+    return this.grow(new RecordNode(this.tt, open, this.last, fields), height);
   }
 
   private call(callee: Ident): CallExpr {
@@ -880,14 +876,14 @@ class Parser {
         const value = this.expr();
         height = Math.max(height, this.h + 1);
         if (named === NO_NAMED_ARGS) named = [];
-        named.push({ name, value, span: joinSpans(name.span, value.span) });
+        named.push(new FieldNode(this.tt, name, value));
       } else {
         let e = this.expr();
         if (this.kind(this.tok) === ':') {
           const eh = this.h;
           this.advance();
           const length = this.expr();
-          e = this.grow({ kind: 'sg_entry', addr: e, length, span: joinSpans(e.span, length.span) }, Math.max(eh, this.h) + 1);
+          e = this.grow(new SgEntryNode(this.tt, e, length), Math.max(eh, this.h) + 1);
         }
         height = Math.max(height, this.h + 1);
         if (named.length > 0) this.report(e.span, 'positional arguments must come before named ones');
@@ -899,10 +895,8 @@ class Parser {
     const close = this.close(')', open, mark);
     this.nl--;
     this.leave();
-    const argsSpan: Span = { start: this.tt.start(open), end: this.tt.end(close), line: this.tt.line(open), column: this.tt.column(open), endLine: this.tt.line(close), endColumn: this.tt.column(close) + (this.tt.end(close) - this.tt.start(close)) };
-    const node: CallExpr = {
-      kind: 'call', callee: { text: callee.name, span: callee.span }, args: buffer.slice(0, count), named, argsSpan, span: joinSpans(callee.span, argsSpan),
-    };
+    const name = new NameNode(this.tt, Located.firstRow(callee), Located.lastRow(callee), callee.name);
+    const node: CallExpr = new CallNode(this.tt, name, buffer.slice(0, count), named, open, close);
     // Not emptied: setting its length to 0 would drop its storage (the entries it still holds are in the tree anyway).
     this.argBuffers.push(buffer);
     return this.grow(node, height);

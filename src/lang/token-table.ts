@@ -156,6 +156,12 @@ export class TokenTable {
     return { start, end, line, column, endLine: line, endColumn: column + (end - start) };
   }
 
+  /** From the start of token `first` to the end of token `last`. */
+  rangeSpan(first: number, last: number): Span {
+    const end = this.ends[last]!;
+    return { start: this.starts[first]!, end, line: this.lines[first]!, column: this.columns[first]!, endLine: this.lines[last]!, endColumn: this.columns[last]! + (end - this.starts[last]!) };
+  }
+
   /** The row as a Token object (for the editor's token readers). */
   token(i: number): Token {
     const code = this.kinds[i]!;

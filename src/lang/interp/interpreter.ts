@@ -36,7 +36,7 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
   const spec = SIGNATURES.get(call.callee.text);
   const named = call.named.map((n) => ({ name: n.name.text, value: n.value, span: n.name.span }));
   if (!spec || call.named.every((n) => keepNamed.includes(n.name.text))) return { positional: call.args, named };
-  const bound = bindArgs(spec, { ...call, named: call.named.filter((n) => !keepNamed.includes(n.name.text)) });
+  const bound = bindArgs(spec, call, call.named.filter((n) => !keepNamed.includes(n.name.text)));
   const positional: Expr[] = [];
   let last = -1;
   spec.params.forEach((prm, i) => {

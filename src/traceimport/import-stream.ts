@@ -26,25 +26,71 @@ function abortError(): Error {
   return e;
 }
 
-/** Imports a capture from `input`, line by line. Resolves with what was read, `error` set on binary or truncated input. */
-export function importCaptureStream(input: Readable, opts: ImportOptions = {}): Promise<ImportResult> {
-  return new Promise<ImportResult>((resolve, reject) => {
+/**
+ * One import in progress: chunks of bytes in, the result out. The stream
+ * and the file readers below feed it; `cancelled` stops it taking lines
+ * (set from an abort, even in the middle of a chunk).
+ */
+class ImportRun {
+  readonly importer: CaptureImporter;
+  readonly splitter: CaptureLineSplitter;
+  cancelled = false;
+
+  constructor(private readonly opts: ImportOptions) {
     const importer = new CaptureImporter(opts);
     const onProgress = opts.onProgress;
-    let settled = false;
-    let cancelled = false;
+    this.importer = importer;
     const splitter = new CaptureLineSplitter((line, cut) => {
       // Cancelled from a progress report: the rest of the chunk is not read.
-      if (cancelled) return;
+      if (this.cancelled) return;
       if (cut) importer.markNextLineCut();
       importer.push(line);
       if (onProgress !== undefined && (importer.linesRead & 0x3fff) === 0) onProgress(splitter.bytes, importer.linesRead);
     });
+    this.splitter = splitter;
+  }
+
+  /** The next chunk (its bytes are decoded before this returns: the caller may reuse it); false once binary data stopped the input. */
+  push(chunk: Buffer): boolean {
+    return this.splitter.push(chunk);
+  }
+
+  /** End of input (or of what could be read: `failed`). */
+  finish(failed: ImportError | undefined): ImportResult {
+    const { importer, splitter, opts } = this;
+    splitter.end();
+    const bin = splitter.binary;
+    const unterminated = bin === undefined && splitter.lastByte !== -1 && splitter.lastByte !== 10;
+    const { incomplete } = importer.end(unterminated);
+    let error: ImportError | undefined = failed;
+    if (bin !== undefined) {
+      const read = Math.max(0, bin.line - 1);
+      error = { code: 'binary', line: bin.line, message: `${bin.what} at byte offset ${bin.offset} (line ${bin.line}): not a text capture; the ${read} line${read === 1 ? '' : 's'} before it were read` };
+    } else if (incomplete !== undefined && error === undefined) {
+      error = { code: 'truncated', line: incomplete.line, message: `truncated: ${incomplete.reason}; the ${importer.linesRead} lines read are in the result` };
+    }
+    const result = importer.result(error);
+    if (opts.replay !== false) replayCapture(result, importer.allEvents);
+    for (const f of result.findings) f.severity ??= severityOf(f.kind);
+    opts.onProgress?.(splitter.bytes, importer.linesRead);
+    return result;
+  }
+
+  unreadable(err: Error): ImportError {
+    return { code: 'unreadable', message: `cannot read: ${err.message}`, line: this.importer.linesRead + 1 };
+  }
+}
+
+/** Imports a capture from `input`, line by line. Resolves with what was read, `error` set on binary or truncated input. */
+export function importCaptureStream(input: Readable, opts: ImportOptions = {}): Promise<ImportResult> {
+  return new Promise<ImportResult>((resolve, reject) => {
+    const run = new ImportRun(opts);
+    let settled = false;
     let failed: ImportError | undefined;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
-      cancelled = true;
+      run.cancelled = true;
       input.destroy();
       reject(err);
     };
@@ -55,30 +101,15 @@ export function importCaptureStream(input: Readable, opts: ImportOptions = {}): 
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
-      splitter.end();
-      const bin = splitter.binary;
-      const unterminated = bin === undefined && splitter.lastByte !== -1 && splitter.lastByte !== 10;
-      const { incomplete } = importer.end(unterminated);
-      let error: ImportError | undefined = failed;
-      if (bin !== undefined) {
-        const read = Math.max(0, bin.line - 1);
-        error = { code: 'binary', line: bin.line, message: `${bin.what} at byte offset ${bin.offset} (line ${bin.line}): not a text capture; the ${read} line${read === 1 ? '' : 's'} before it were read` };
-      } else if (incomplete !== undefined && error === undefined) {
-        error = { code: 'truncated', line: incomplete.line, message: `truncated: ${incomplete.reason}; the ${importer.linesRead} lines read are in the result` };
-      }
-      const result = importer.result(error);
-      if (opts.replay !== false) replayCapture(result, importer.allEvents);
-      for (const f of result.findings) f.severity ??= severityOf(f.kind);
-      onProgress?.(splitter.bytes, importer.linesRead);
-      resolve(result);
+      resolve(run.finish(failed));
     };
     input.on('error', (err: NodeJS.ErrnoException) => {
-      failed ??= { code: 'unreadable', message: `cannot read: ${err.message}`, line: importer.linesRead + 1 };
+      failed ??= run.unreadable(err);
       finish();
     });
     input.on('data', (chunk: Buffer | string) => {
       if (settled) return;
-      if (!splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) {
+      if (!run.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) {
         // Binary data: nothing after it is read.
         input.destroy();
         finish();
@@ -88,14 +119,44 @@ export function importCaptureStream(input: Readable, opts: ImportOptions = {}): 
   });
 }
 
+/** Bytes read from a file at a time, into one buffer used again for every read (fresh memory for each chunk costs more than the reading). */
+const FILE_CHUNK = 256 * 1024;
+
 /** Imports a capture file (see importCaptureStream). Rejects only when the file cannot be opened. */
 export async function importCaptureFile(file: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const st = await fs.promises.stat(file);
   if (st.isDirectory()) throw Object.assign(new Error(`${file}: is a directory, not a capture`), { code: 'EISDIR' });
-  const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
-  await new Promise<void>((resolve, reject) => {
-    input.once('open', () => resolve());
-    input.once('error', reject);
-  });
-  return importCaptureStream(input, opts);
+  const handle = await fs.promises.open(file, 'r');
+  const run = new ImportRun(opts);
+  const signal = opts.signal;
+  const onAbort = (): void => {
+    run.cancelled = true;
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // A function, not the property: an abort can come during any await or progress report.
+  const aborted = (): boolean => signal?.aborted === true;
+  try {
+    const buf = Buffer.allocUnsafe(FILE_CHUNK);
+    let failed: ImportError | undefined;
+    for (;;) {
+      if (aborted()) throw abortError();
+      let n: number;
+      try {
+        n = (await handle.read(buf, 0, FILE_CHUNK, null)).bytesRead;
+      } catch (err) {
+        failed = run.unreadable(err instanceof Error ? err : new Error(String(err)));
+        break;
+      }
+      if (aborted()) throw abortError();
+      if (n === 0) break;
+      const more = run.push(buf.subarray(0, n));
+      if (aborted()) throw abortError();
+      // Binary data: nothing after it is read.
+      if (!more) break;
+    }
+    return run.finish(failed);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await handle.close();
+  }
 }

@@ -4,6 +4,7 @@
 // (a NUL byte, a gzip or trace-cmd trace.dat header) and cuts endless lines,
 // so no line string longer than the cut is ever made.
 
+import { isAscii } from 'node:buffer';
 import { MAX_LINE_CHARS } from './importer';
 
 /** A line longer than this many bytes is cut here: its head is kept, the rest dropped. */
@@ -36,6 +37,8 @@ export class CaptureLineSplitter {
   private cut = false;
   /** The last chunk ended with a \r: a \n starting the next chunk belongs to it. */
   private afterCr = false;
+  /** The chunk in hand is all ASCII: its lines decode as latin1, the cheaper decoder giving the same text. */
+  private ascii = false;
 
   constructor(private readonly onLine: (line: string, cut: boolean) => void) {}
 
@@ -51,6 +54,7 @@ export class CaptureLineSplitter {
     }
     const nul = chunk.indexOf(0);
     const end = nul < 0 ? chunk.length : nul;
+    this.ascii = isAscii(chunk.subarray(0, end));
     let pos = 0;
     if (this.afterCr && end > 0) {
       this.afterCr = false;
@@ -130,7 +134,7 @@ export class CaptureLineSplitter {
         to = from + CUT_LINE_BYTES;
         cut = true;
       }
-      line = chunk.toString('utf8', from, to);
+      line = chunk.toString(this.ascii ? 'latin1' : 'utf8', from, to);
     } else {
       if (!cut) {
         const room = CUT_LINE_BYTES - this.carryBytes;

@@ -102,9 +102,16 @@ const NON_LATIN1 = /[\u0100-\uffff]/;
  */
 export function ownString(s: string): string {
   if (s.length < 13) return s;
-  // A latin1 round trip copies byte for byte; other text goes through JSON, which keeps every code unit.
-  return NON_LATIN1.test(s) ? (JSON.parse(JSON.stringify(s)) as string) : Buffer.from(s, 'latin1').toString('latin1');
+  // Other text goes through JSON, which keeps every code unit.
+  if (NON_LATIN1.test(s)) return JSON.parse(JSON.stringify(s)) as string;
+  // A latin1 round trip through one scratch buffer copies byte for byte (no buffer made per string).
+  if (s.length > copyScratch.length) copyScratch = Buffer.allocUnsafe(Math.max(s.length, copyScratch.length * 2));
+  const n = copyScratch.write(s, 0, 'latin1');
+  return copyScratch.toString('latin1', 0, n);
 }
+
+/** ownString's scratch buffer (grown for a longer string). */
+let copyScratch = Buffer.allocUnsafe(4096);
 
 /** Replaces every string of a finding (and of its arrays) by its own copy. */
 export function detachStrings(rec: Record<string, unknown>): void {

@@ -48,6 +48,13 @@ export function looksLikeKernelRecord(body: string): boolean {
   return looksLikeDmar(body) || looksLikeAmdVi(body) || looksLikeArmSmmu(body) || looksLikeArmSmmuV3(body) || looksLikeSwiotlb(body) || looksLikeSplat(body) || body.includes('callbacks suppressed') || body.includes('unaligned: iova');
 }
 
+/** The distinct numbers of a record's lines (a record is a few lines: no set needed, except for a long one). */
+function distinct(lines: readonly number[]): readonly number[] {
+  if (lines.length > 32) return [...new Set(lines)];
+  for (let i = 1; i < lines.length; i++) if (lines.indexOf(lines[i]) < i) return lines.filter((l, k) => lines.indexOf(l) === k);
+  return lines;
+}
+
 export class DmesgReader {
   private open: OpenRecord[] = [];
 
@@ -133,15 +140,19 @@ export class DmesgReader {
       detachStrings(f);
     }
     for (const m of malformed) detachStrings(m as unknown as Record<string, unknown>);
-    const lines = new Set(rec.lines);
-    const bad = new Set(malformed.map((m) => m.line).filter((l) => lines.has(l)));
-    const main = new Set(findings.map((f) => f.line).filter((l) => lines.has(l) && !bad.has(l)));
+    const lines = distinct(rec.lines);
+    let bad = 0;
+    let main = 0;
+    for (const l of lines) {
+      if (malformed.some((m) => m.line === l)) bad++;
+      else if (findings.some((f) => f.line === l)) main++;
+    }
     this.onFinished({
       findings,
       malformed,
-      findingLines: main.size,
-      malformedLines: bad.size,
-      partLines: lines.size - main.size - bad.size,
+      findingLines: main,
+      malformedLines: bad,
+      partLines: lines.length - main - bad,
     });
   }
 }

@@ -674,7 +674,7 @@ class Parser {
       const op = this.kind(opTok) as BinaryOp;
       if (BITWISE.has(op)) this.warnPrecedence(op, left, right);
       height = Math.max(height, this.h) + 1;
-      left = this.grow(new BinaryNode(this.tt, op, left, right, opTok), height);
+      left = this.grow(new BinaryNode(this.tt, op, left, right), height);
     }
   }
 
@@ -896,7 +896,7 @@ class Parser {
     this.nl--;
     this.leave();
     const name = new NameNode(this.tt, Located.firstRow(callee), Located.lastRow(callee), callee.name);
-    const node: CallExpr = new CallNode(this.tt, name, buffer.slice(0, count), named, open, close);
+    const node: CallExpr = new CallNode(this.tt, name, buffer.slice(0, count), named, close);
     // Not emptied: setting its length to 0 would drop its storage (the entries it still holds are in the tree anyway).
     this.argBuffers.push(buffer);
     return this.grow(node, height);

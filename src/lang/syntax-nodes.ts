@@ -14,7 +14,9 @@ import type {
   Name, NamedArg, NumberLit, RangeExpr, RecordExpr, RecordField, SgEntryExpr, Span, StringLit, UnaryExpr, UnaryOp,
   AssignStmt,
 } from './ast';
-import type { TokenTable } from './token-table';
+import { KIND_CODE, K_NEWLINE, type TokenTable } from './token-table';
+
+const K_CLOSE_PAREN = KIND_CODE.get(')')!;
 
 /** A node placed by token rows; its span is made on first read and kept. */
 export class Located {
@@ -33,9 +35,18 @@ export class Located {
     return (this.#span ??= this.#tt.rangeSpan(this.#first, this.#last));
   }
 
-  /** The span from token row `first` to `last` of this node's table (a part of the node, such as a call's argument list). */
-  protected rowsSpan(first: number, last: number): Span {
-    return this.#tt.rangeSpan(first, last);
+  /**
+   * The first token after row `after` that is not a line break or a `)`, as
+   * a span to the end of this node (`toEnd`) or alone: a call's `(` follows
+   * its name, a binary operator its left operand, each maybe after the `)`
+   * of a parenthesized operand. Parts read rarely (on an error, by signature
+   * help) are found again on each read instead of kept in every node.
+   */
+  protected spanAfterRow(after: number, toEnd: boolean): Span {
+    const tt = this.#tt;
+    let row = after + 1;
+    for (let code = tt.code(row); code === K_NEWLINE || code === K_CLOSE_PAREN; code = tt.code(row)) row++;
+    return tt.rangeSpan(row, toEnd ? this.#last : row);
   }
 
   /** The row of a parsed node's first token. */
@@ -52,143 +63,215 @@ export class Located {
 }
 
 export class NameNode extends Located implements Name {
-  constructor(tt: TokenTable, first: number, last: number, readonly text: string) {
+  declare readonly text: string;
+  constructor(tt: TokenTable, first: number, last: number, text: string) {
     super(tt, first, last);
+    this.text = text;
   }
 }
 
 export class NumberNode extends Located implements NumberLit {
-  readonly kind = 'number';
-  constructor(tt: TokenTable, row: number, readonly value: bigint, readonly raw: string) {
+  declare readonly kind: 'number';
+  declare readonly value: bigint;
+  declare readonly raw: string;
+  constructor(tt: TokenTable, row: number, value: bigint, raw: string) {
     super(tt, row, row);
+    this.kind = 'number';
+    this.value = value;
+    this.raw = raw;
   }
 }
 
 export class StringNode extends Located implements StringLit {
-  readonly kind = 'string';
+  declare readonly kind: 'string';
+  declare readonly value: string;
+  declare readonly bytes: Uint8Array;
   declare raw?: true;
-  constructor(tt: TokenTable, row: number, readonly value: string, readonly bytes: Uint8Array) {
+  constructor(tt: TokenTable, row: number, value: string, bytes: Uint8Array) {
     super(tt, row, row);
+    this.kind = 'string';
+    this.value = value;
+    this.bytes = bytes;
   }
 }
 
 export class BytesNode extends Located implements BytesLit {
-  readonly kind = 'bytes';
-  constructor(tt: TokenTable, row: number, readonly bytes: Uint8Array) {
+  declare readonly kind: 'bytes';
+  declare readonly bytes: Uint8Array;
+  constructor(tt: TokenTable, row: number, bytes: Uint8Array) {
     super(tt, row, row);
+    this.kind = 'bytes';
+    this.bytes = bytes;
   }
 }
 
 export class BoolNode extends Located implements BoolLit {
-  readonly kind = 'bool';
-  constructor(tt: TokenTable, row: number, readonly value: boolean) {
+  declare readonly kind: 'bool';
+  declare readonly value: boolean;
+  constructor(tt: TokenTable, row: number, value: boolean) {
     super(tt, row, row);
+    this.kind = 'bool';
+    this.value = value;
   }
 }
 
 export class IdentNode extends Located implements Ident {
-  readonly kind = 'ident';
-  constructor(tt: TokenTable, first: number, last: number, readonly name: string) {
+  declare readonly kind: 'ident';
+  declare readonly name: string;
+  constructor(tt: TokenTable, first: number, last: number, name: string) {
     super(tt, first, last);
+    this.kind = 'ident';
+    this.name = name;
   }
 }
 
 export class UnaryNode extends Located implements UnaryExpr {
-  readonly kind = 'unary';
-  constructor(tt: TokenTable, first: number, readonly op: UnaryOp, readonly operand: Expr) {
+  declare readonly kind: 'unary';
+  declare readonly op: UnaryOp;
+  declare readonly operand: Expr;
+  constructor(tt: TokenTable, first: number, op: UnaryOp, operand: Expr) {
     super(tt, first, Located.lastRow(operand));
+    this.kind = 'unary';
+    this.op = op;
+    this.operand = operand;
   }
 }
 
 export class BinaryNode extends Located implements BinaryExpr {
-  readonly kind = 'binary';
-  readonly #op: number;
-  constructor(tt: TokenTable, readonly op: BinaryOp, readonly left: Expr, readonly right: Expr, opRow: number) {
+  declare readonly kind: 'binary';
+  declare readonly op: BinaryOp;
+  declare readonly left: Expr;
+  declare readonly right: Expr;
+  constructor(tt: TokenTable, op: BinaryOp, left: Expr, right: Expr) {
     super(tt, Located.firstRow(left), Located.lastRow(right));
-    this.#op = opRow;
+    this.kind = 'binary';
+    this.op = op;
+    this.left = left;
+    this.right = right;
   }
 
-  /** The operator token (read on a warning or a type error only, so not kept). */
+  /** The operator token (read on a warning or a type error only). */
   get opSpan(): Span {
-    return this.rowsSpan(this.#op, this.#op);
+    return this.spanAfterRow(Located.lastRow(this.left), false);
   }
 }
 
 export class RangeNode extends Located implements RangeExpr {
-  readonly kind = 'range';
-  constructor(tt: TokenTable, readonly start: Expr, readonly end: Expr) {
+  declare readonly kind: 'range';
+  declare readonly start: Expr;
+  declare readonly end: Expr;
+  constructor(tt: TokenTable, start: Expr, end: Expr) {
     super(tt, Located.firstRow(start), Located.lastRow(end));
+    this.kind = 'range';
+    this.start = start;
+    this.end = end;
   }
 }
 
 export class MemberNode extends Located implements MemberExpr {
-  readonly kind = 'member';
-  constructor(tt: TokenTable, last: number, readonly object: Expr, readonly property: Name) {
+  declare readonly kind: 'member';
+  declare readonly object: Expr;
+  declare readonly property: Name;
+  constructor(tt: TokenTable, last: number, object: Expr, property: Name) {
     super(tt, Located.firstRow(object), last);
+    this.kind = 'member';
+    this.object = object;
+    this.property = property;
   }
 }
 
 export class IndexNode extends Located implements IndexExpr {
-  readonly kind = 'index';
-  constructor(tt: TokenTable, last: number, readonly object: Expr, readonly index: Expr) {
+  declare readonly kind: 'index';
+  declare readonly object: Expr;
+  declare readonly index: Expr;
+  constructor(tt: TokenTable, last: number, object: Expr, index: Expr) {
     super(tt, Located.firstRow(object), last);
+    this.kind = 'index';
+    this.object = object;
+    this.index = index;
   }
 }
 
 export class ListNode extends Located implements ListExpr {
-  readonly kind = 'list';
-  constructor(tt: TokenTable, first: number, last: number, readonly items: Expr[]) {
+  declare readonly kind: 'list';
+  declare readonly items: Expr[];
+  constructor(tt: TokenTable, first: number, last: number, items: Expr[]) {
     super(tt, first, last);
+    this.kind = 'list';
+    this.items = items;
   }
 }
 
 /** `name = value` in a record or in a call's named arguments. */
 export class FieldNode extends Located implements RecordField, NamedArg {
-  constructor(tt: TokenTable, readonly name: Name, readonly value: Expr) {
+  declare readonly name: Name;
+  declare readonly value: Expr;
+  constructor(tt: TokenTable, name: Name, value: Expr) {
     super(tt, Located.firstRow(name), Located.lastRow(value));
+    this.name = name;
+    this.value = value;
   }
 }
 
 export class RecordNode extends Located implements RecordExpr {
-  readonly kind = 'record';
-  constructor(tt: TokenTable, first: number, last: number, readonly fields: RecordField[]) {
+  declare readonly kind: 'record';
+  declare readonly fields: RecordField[];
+  constructor(tt: TokenTable, first: number, last: number, fields: RecordField[]) {
     super(tt, first, last);
+    this.kind = 'record';
+    this.fields = fields;
   }
 }
 
 export class CallNode extends Located implements CallExpr {
-  readonly kind = 'call';
-  readonly #open: number;
-  readonly #close: number;
-  constructor(tt: TokenTable, readonly callee: Name, readonly args: Expr[], readonly named: NamedArg[], open: number, close: number) {
+  declare readonly kind: 'call';
+  declare readonly callee: Name;
+  declare readonly args: Expr[];
+  declare readonly named: NamedArg[];
+  constructor(tt: TokenTable, callee: Name, args: Expr[], named: NamedArg[], close: number) {
     super(tt, Located.firstRow(callee), close);
-    this.#open = open;
-    this.#close = close;
+    this.kind = 'call';
+    this.callee = callee;
+    this.args = args;
+    this.named = named;
   }
 
-  /** `(` to `)`: read when an argument is missing and by signature help, so made on each read and not kept. */
+  /** `(` to `)` (read when an argument is missing, and by signature help). */
   get argsSpan(): Span {
-    return this.rowsSpan(this.#open, this.#close);
+    return this.spanAfterRow(Located.lastRow(this.callee), true);
   }
 }
 
 export class SgEntryNode extends Located implements SgEntryExpr {
-  readonly kind = 'sg_entry';
-  constructor(tt: TokenTable, readonly addr: Expr, readonly length: Expr) {
+  declare readonly kind: 'sg_entry';
+  declare readonly addr: Expr;
+  declare readonly length: Expr;
+  constructor(tt: TokenTable, addr: Expr, length: Expr) {
     super(tt, Located.firstRow(addr), Located.lastRow(length));
+    this.kind = 'sg_entry';
+    this.addr = addr;
+    this.length = length;
   }
 }
 
 export class AssignNode extends Located implements AssignStmt {
-  readonly kind = 'assign';
-  constructor(tt: TokenTable, first: number, last: number, readonly target: Ident | IndexExpr, readonly value: Expr) {
+  declare readonly kind: 'assign';
+  declare readonly target: Ident | IndexExpr;
+  declare readonly value: Expr;
+  constructor(tt: TokenTable, first: number, last: number, target: Ident | IndexExpr, value: Expr) {
     super(tt, first, last);
+    this.kind = 'assign';
+    this.target = target;
+    this.value = value;
   }
 }
 
 export class ExprStmtNode extends Located implements ExprStmt {
-  readonly kind = 'expr';
-  constructor(tt: TokenTable, readonly expr: Expr) {
+  declare readonly kind: 'expr';
+  declare readonly expr: Expr;
+  constructor(tt: TokenTable, expr: Expr) {
     super(tt, Located.firstRow(expr), Located.lastRow(expr));
+    this.kind = 'expr';
+    this.expr = expr;
   }
 }

@@ -23,7 +23,13 @@ export class OwnershipTracker {
   }
 
   remove(mappingKey: string): void {
-    for (let i = this.regions.length - 1; i >= 0; i--) if (this.regions[i].mappingKey === mappingKey) this.regions.splice(i, 1);
+    const regions = this.regions;
+    for (let i = regions.length - 1; i >= 0; i--) {
+      if (regions[i].mappingKey !== mappingKey) continue;
+      // The newest region (a driver loop unmaps what it just mapped) comes off the end without a splice.
+      if (i === regions.length - 1) regions.pop();
+      else regions.splice(i, 1);
+    }
   }
 
   setOwner(mappingKey: string, owner: 'device' | 'cpu', phys?: bigint, size?: bigint): void {

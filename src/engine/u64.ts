@@ -89,6 +89,44 @@ export function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
 
+/** BigInt(n) << shift for a non-negative integer n, made as one BigInt when the product is exact as a number. */
+export function shiftedUp(n: number, shift: bigint, multiplier: number): bigint {
+  const product = n * multiplier;
+  return product <= Number.MAX_SAFE_INTEGER ? BigInt(product) : BigInt(n) << shift;
+}
+
+/**
+ * Number(x) that remembers its last conversion, for a call site that sees the
+ * same value again (a driver loop maps the same buffer, unmaps the IOVA it
+ * was just given): comparing two BigInts costs a fraction of converting one.
+ */
+export class NumberMemo {
+  private big = 0n;
+  private num = 0;
+
+  of(x: bigint): number {
+    if (x !== this.big) {
+      this.big = x;
+      this.num = Number(x);
+    }
+    return this.num;
+  }
+}
+
+/** BigInt(n) for an integer n, remembering its last conversion (as NumberMemo the other way). */
+export class BigIntMemo {
+  private num = 0;
+  private big = 0n;
+
+  of(n: number): bigint {
+    if (n !== this.num) {
+      this.num = n;
+      this.big = BigInt(n);
+    }
+    return this.big;
+  }
+}
+
 let lastBig = 0n;
 let lastNumber = 0;
 

@@ -9,7 +9,7 @@ import type { IommuDomain } from '../iommu/iommu-domain';
 import type { IovaDomain } from '../iova/iova';
 import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
-import { DMA_MAPPING_ERROR, fls, hex, numberOf } from '../u64';
+import { DMA_MAPPING_ERROR, fls, hex, NumberMemo, numberOf, shiftedUp } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
 import { dmaKmallocNeedsBounce } from './dma-direct';
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from './dma-direction';
@@ -40,6 +40,37 @@ function iovaShift(domain: IommuDomain): bigint {
   return domain.minPageShift;
 }
 
+const LIMIT_32 = 0xffff_ffffn;
+/** LIMIT_32 >> shift per shift: the first try of every PCI allocation asks for it. */
+const limit32Pfns: bigint[] = [];
+
+function limit32Pfn(shift: bigint): bigint {
+  const i = Number(shift);
+  let pfn = limit32Pfns[i];
+  if (pfn === undefined) limit32Pfns[i] = pfn = LIMIT_32 >> shift;
+  return pfn;
+}
+
+/**
+ * Conversions between BigInt and number cost more than the arithmetic around
+ * them, and a driver loop repeats them with the same values: the limit pfn,
+ * the size in granules, and at free the pfn of the IOVA just allocated. Each
+ * memo is a pure function of its key, so it holds across snapshots.
+ */
+const limitPfnNumbers = new NumberMemo();
+const granules = { size: 0n, shift: 0n, count: 0 };
+const lastAlloc = { iova: -1n, shift: 0n, pfn: 0, pfnBig: 0n };
+
+/** Number(size >> shift), remembered for the last size and shift. */
+function granuleCount(size: bigint, shift: bigint): number {
+  if (size !== granules.size || shift !== granules.shift) {
+    granules.size = size;
+    granules.shift = shift;
+    granules.count = Number(size >> shift);
+  }
+  return granules.count;
+}
+
 /** Field names of the events on the map/unmap path (constant per site: the trace compares repeats by position). */
 const ALLOC_IOVA_FAST_ARGS: FieldKeys = ['size', 'limit_pfn', 'flush_rcache'];
 const ALLOC_IOVA_FAST_RET: FieldKeys = ['src', 'ret'];
@@ -52,8 +83,11 @@ const UNMAP_PHYS_ARGS: FieldKeys = ['device', 'dma_addr', 'size'];
 /** alloc_iova_fast as a traced call: its arguments, the pfn it returns and where it came from (rcache or rbtree). */
 function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, limitPfn: bigint, flushRcache: boolean): number {
   ctx.trace.enterWith('alloc_iova_fast', ALLOC_IOVA_FAST_ARGS, size, limitPfn, flushRcache);
-  const pfn = iovad.allocIovaFast(size, Number(limitPfn), flushRcache, ctx.cpu);
-  ctx.trace.leaveWith(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, BigInt(pfn));
+  const pfn = iovad.allocIovaFast(size, limitPfnNumbers.of(limitPfn), flushRcache, ctx.cpu);
+  const pfnBig = BigInt(pfn);
+  ctx.trace.leaveWith(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, pfnBig);
+  lastAlloc.pfn = pfn;
+  lastAlloc.pfnBig = pfnBig;
   return pfn;
 }
 
@@ -63,21 +97,24 @@ export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: big
   if (!iovad) return 0n;
   ctx.trace.enterWith('iommu_dma_alloc_iova', ALLOC_IOVA_ARGS, dev.busId, numberOf(size), dmaLimit);
   const shift = iovaShift(domain);
-  const iovaLen = Number(size >> shift);
+  const iovaLen = granuleCount(size, shift);
   let limit = dmaLimit;
   if (limit > domain.apertureEnd) limit = domain.apertureEnd; // force_aperture
-  const limit32 = 0xffff_ffffn;
-  if (limit > limit32 && dev.pci32bitWorkaround) {
-    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32 >> shift, false);
+  if (limit > LIMIT_32 && dev.pci32bitWorkaround) {
+    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32Pfn(shift), false);
     if (pfn !== 0) {
-      const iova = BigInt(pfn) << shift;
+      const iova = shiftedUp(pfn, shift, domain.minPageszN);
+      lastAlloc.iova = iova;
+      lastAlloc.shift = shift;
       ctx.trace.leave(iova);
       return iova;
     }
     dev.pci32bitWorkaround = false;
     ctx.trace.printk(`${dev.driver} ${dev.busId}: Using ${fls(limit) + 1}-bit DMA addresses`);
   }
-  const iova = BigInt(allocIovaFastTraced(ctx, iovad, iovaLen, limit >> shift, true)) << shift;
+  const iova = shiftedUp(allocIovaFastTraced(ctx, iovad, iovaLen, limit >> shift, true), shift, domain.minPageszN);
+  lastAlloc.iova = iova;
+  lastAlloc.shift = shift;
   ctx.trace.leave(iova);
   return iova;
 }
@@ -87,13 +124,14 @@ export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigi
   const iovad = domain.iovad;
   if (!iovad) return;
   const shift = iovaShift(domain);
-  const pfn = Number(iova >> shift);
-  const pages = Number(size >> shift);
+  const known = iova === lastAlloc.iova && shift === lastAlloc.shift; // the IOVA allocated last: its pfn is known
+  const pfn = known ? lastAlloc.pfn : Number(iova >> shift);
+  const pages = granuleCount(size, shift);
   if (queued && domain.fq) {
     queueIova(ctx, domain, pfn, pages);
     return;
   }
-  ctx.trace.enterWith('free_iova_fast', FREE_IOVA_FAST_ARGS, BigInt(pfn), pages);
+  ctx.trace.enterWith('free_iova_fast', FREE_IOVA_FAST_ARGS, known ? lastAlloc.pfnBig : BigInt(pfn), pages);
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
   ctx.trace.leaveWith(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
 }
@@ -137,11 +175,11 @@ export function iommuDmaMapRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain,
   const len = iovaOff === 0n && (size & mask) === 0n ? size : (size + iovaOff + mask) & ~mask;
   const iova = iommuDmaAllocIova(ctx, domain, len, dmaMask, dev);
   if (iova === 0n) return DMA_MAPPING_ERROR;
-  if (iommuMap(ctx, domain, iova, phys - iovaOff, len, prot) !== 0) {
+  if (iommuMap(ctx, domain, iova, iovaOff === 0n ? phys : phys - iovaOff, len, prot) !== 0) {
     iommuDmaFreeIova(ctx, domain, iova, len, false);
     return DMA_MAPPING_ERROR;
   }
-  return iova + iovaOff;
+  return iovaOff === 0n ? iova : iova + iovaOff;
 }
 
 /** __iommu_dma_unmap: unmap the granule-aligned span, sync (strict) or queue (FQ), free the IOVA. */
@@ -180,7 +218,7 @@ function iommuDmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bi
   const granule = domain.minPagesz;
   let mapPhys = phys;
   let bounce: bigint | null = null;
-  if (dev.minAlignMask > granule - 1n) ctx.trace.printk(`WARNING: ${dev.busId}: Unsupported alignment constraint`);
+  if (dev.minAlignMask >= granule) ctx.trace.printk(`WARNING: ${dev.busId}: Unsupported alignment constraint`);
   if (devUseSwiotlb(ctx, dev, size, dir) && ((phys | size) & (granule - 1n)) !== 0n) {
     if (attrs & DMA_ATTR_MMIO) return { dma: DMA_MAPPING_ERROR, bounce: null };
     const tlb = swiotlbTblMapSingle(ctx, dev, phys, size, granule - 1n, dir, attrs, phys);

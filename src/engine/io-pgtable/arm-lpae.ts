@@ -7,7 +7,7 @@
 // coherent_walk = true (no SW_SYNC bit, no dma_sync of tables).
 
 import { EEXIST, EINVAL, ENOENT, ENOMEM, ERANGE, KernelError } from '../errno';
-import { ffs, fls, u64, U64_MASK } from '../u64';
+import { BigIntMemo, ffs, fls, NumberMemo, u64, U64_MASK } from '../u64';
 import {
   DescriptorFetch, HalvesTableMemory, IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
   IoPgtableConfig, IoPgtableOps, PgtableHooks, WalkFaultReason, WalkResult, WalkStep,
@@ -193,6 +193,15 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   /** arm_lpae_prot_to_pte() per prot as the descriptor's two 32-bit halves. */
   private readonly protLo: number[] = [];
   private readonly protHi: number[] = [];
+  /**
+   * Number() of the iova, size and paddr, and BigInt() of the output address,
+   * remembered: a map, its lookups and its unmap see the same values, and a
+   * conversion costs more than a walk step.
+   */
+  private readonly iovaNumbers = new NumberMemo();
+  private readonly sizeNumbers = new NumberMemo();
+  private readonly paddrNumbers = new NumberMemo();
+  private readonly physBigInts = new BigIntMemo();
   /** 1 << bits for the ias/oas range checks (a comparison allocates nothing; a shift does). */
   private readonly limits: bigint[] = [];
 
@@ -556,8 +565,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
    * (and warn) exactly as the kernel does. Bytes mapped go to lastMapped.
    */
   private mapN(mem: HalvesTableMemory, iova: bigint, paddr: bigint, size: bigint, pgcount: number, prot: number): number {
-    const iovaN = Number(iova);
-    const sizeN = Number(size);
+    const iovaN = this.iovaNumbers.of(iova);
+    const sizeN = this.sizeNumbers.of(size);
     const geometry = this.levelGeometry();
     let table = this.rootN;
     for (let lvl = this.startLevel; ; lvl++) {
@@ -589,8 +598,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     this.protHalves(prot);
     const attrLo = this.protLo[prot] | leaf;
     const attrHi = this.protHi[prot];
-    const paddrN = Number(paddr);
-    const sizeN = Number(size);
+    const paddrN = this.paddrNumbers.of(paddr);
+    const sizeN = this.sizeNumbers.of(size);
     for (let i = 0; i < num; i++) {
       const pa = paddrN + i * sizeN;
       const lo = pa >>> 0;
@@ -661,8 +670,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
    * over to lpaeUnmap at that level before anything was written.
    */
   private unmapN(mem: HalvesTableMemory, iova: bigint, size: bigint, pgcount: number): bigint {
-    const iovaN = Number(iova);
-    const sizeN = Number(size);
+    const iovaN = this.iovaNumbers.of(iova);
+    const sizeN = this.sizeNumbers.of(size);
     const geometry = this.levelGeometry();
     let table = this.rootN;
     for (let lvl = this.startLevel; ; lvl++) {
@@ -770,7 +779,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     // walk_data.end = iova + 1 wraps for ~0UL and the kernel walk visits nothing.
     if (iova >= U64_MASK) return 0n;
     const mem = this.halvesMem;
-    if (mem !== null && iova < NUMBER_EXACT) return this.iovaToPhysN(mem, Number(iova));
+    if (mem !== null && iova < NUMBER_EXACT) return this.iovaToPhysN(mem, this.iovaNumbers.of(iova));
     if (iova < NUMBER_EXACT) {
       const iovaN = Number(iova);
       let tableN = this.rootN;
@@ -815,7 +824,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
         const offLo = off >>> 0;
         const physLo = ((lo & 0xffff_f000) | offLo) >>> 0;
         const physHi = (hi & 0xffff) | ((off - offLo) / TWO_32);
-        return BigInt(physHi * TWO_32 + physLo);
+        return this.physBigInts.of(physHi * TWO_32 + physLo);
       }
       if (lvl === ARM_LPAE_MAX_LEVELS - 1 || type !== 3) return 0n;
       table = tableAddrN(lo, hi);

@@ -4,6 +4,8 @@
 // views (debugger, IOVA map panel) list without walking a 57-bit table, kept
 // by the core at the same two places the kernel's callers go through.
 
+import { NumberMemo } from '../u64';
+
 export interface MappedRange {
   iova: bigint;
   phys: bigint;
@@ -16,9 +18,12 @@ export interface MappedRange {
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** The last key made: an unmap asks for the key its map just made (a conversion costs more than a comparison). */
+const keyNumbers = new NumberMemo();
+
 /** Map key of a start IOVA: a Number when exact (hashed faster than a BigInt). */
 function keyOf(iova: bigint): number | bigint {
-  return iova <= MAX_EXACT ? Number(iova) : iova;
+  return iova <= MAX_EXACT ? keyNumbers.of(iova) : iova;
 }
 
 /** Unmapped slots kept before they are dropped. */

@@ -24,6 +24,8 @@ export class IommuDomain {
   private minPgsize = 0n;
   private minPgsizeShift = BigInt(fls(0n));
   private minPgsizeMask = -1n;
+  /** minPagesz as a number (a power of two: exact). */
+  private minPgsizeN = 0;
   apertureStart = 0n;
   apertureEnd = 0n;
   /** The dma-iommu cookie's iova_domain. */
@@ -70,6 +72,7 @@ export class IommuDomain {
     this.minPgsize = bitmap & -bitmap;
     this.minPgsizeShift = BigInt(fls(this.minPgsize));
     this.minPgsizeMask = this.minPgsize - 1n;
+    this.minPgsizeN = Number(this.minPgsize);
   }
 
   /** minPagesz - 1: the offset bits within the granule. */
@@ -80,6 +83,11 @@ export class IommuDomain {
   /** log2 of minPagesz: the IOVA cookie's shift (iova_shift). */
   get minPageShift(): bigint {
     return this.minPgsizeShift;
+  }
+
+  /** minPagesz as a number (exact: a power of two). */
+  get minPageszN(): number {
+    return this.minPgsizeN;
   }
 
   /** Smallest page size: the granule iommu_map checks alignment against. */

@@ -66,8 +66,8 @@ export class LiveMappings {
     return this.byKey.get(key) ?? undefined;
   }
 
-  /** Adds or replaces the mapping at key (a replaced live one keeps its place, as Map.set does). */
-  set(key: string, rec: MappingRecord): void {
+  /** Adds or replaces the mapping at key (a replaced live one keeps its place, as Map.set does); true when a live one was replaced. */
+  set(key: string, rec: MappingRecord): boolean {
     const cur = this.byKey.get(key);
     if (cur === null) {
       this.dead--;
@@ -81,15 +81,21 @@ export class LiveMappings {
       this.newest = key;
     }
     this.byKey.set(key, rec);
+    return cur !== undefined && cur !== null;
   }
 
   delete(key: string): boolean {
     if (!this.has(key)) return false;
+    this.deleteLive(key);
+    return true;
+  }
+
+  /** delete() of a key known to be live (its record was just read): no second lookup. */
+  deleteLive(key: string): void {
     this.byKey.set(key, null);
     this.count--;
     this.dead++;
     if (this.dead > DEAD_SLOTS_KEPT && this.dead > this.count) this.dropDead();
-    return true;
   }
 
   *values(): IterableIterator<MappingRecord> {
@@ -294,14 +300,13 @@ export class MappingRecords {
     rec.live = true;
     let s = this.starts.get(rec.device);
     if (!s) this.starts.set(rec.device, (s = { dmas: [], maxSize: 0n }));
-    if (!this.live.has(rec.key)) {
+    if (!this.live.set(rec.key, rec)) {
       const dmas = s.dmas;
       // A driver loop maps above everything live (or nothing is live): append without splicing.
       if (dmas.length === 0 || dmas[dmas.length - 1] <= rec.dma) dmas.push(rec.dma);
       else dmas.splice(upperBound(dmas, rec.dma), 0, rec.dma);
     }
     if (rec.size > s.maxSize) s.maxSize = rec.size;
-    this.live.set(rec.key, rec);
     return rec;
   }
 
@@ -315,7 +320,7 @@ export class MappingRecords {
     if (rec) {
       rec.live = false;
       if (line !== undefined) rec.endLine = line;
-      this.live.delete(key);
+      this.live.deleteLive(key);
       const s = this.starts.get(device);
       if (s) {
         const dmas = s.dmas;

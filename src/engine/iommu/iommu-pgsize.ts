@@ -103,7 +103,7 @@ export function iommuMapPages(ops: IoPgtableOps, iova: bigint, paddr: bigint, si
   return mapPagesChunked(ops, iova, paddr, size, prot, pgsizeBitmap, []);
 }
 
-/** iommuMapPages for the iommu core, which reads no chunks: none are recorded. */
+/** iommuMapPages for the iommu core, which reads no chunks: none are recorded, and the result object is reused (read it before the next call). */
 export function iommuMapPagesQuiet(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number): IommuMapResult {
   return mapPagesChunked(ops, iova, paddr, size, prot, ops.cfg.pgsizeBitmap, null);
 }
@@ -111,15 +111,34 @@ export function iommuMapPagesQuiet(ops: IoPgtableOps, iova: bigint, paddr: bigin
 /** The chunks of a quiet call: none (shared, never pushed to). */
 const NO_CHUNKS: IommuChunk[] = [];
 
+/** The results of quiet calls, reused: the iommu core reads them at once, and a map/unmap pair then makes no result object. */
+const QUIET_MAP: IommuMapResult = { ret: 0, mapped: 0n, chunks: NO_CHUNKS, message: undefined };
+const QUIET_UNMAP: IommuUnmapResult = { unmapped: 0n, chunks: NO_CHUNKS, message: undefined };
+
+function mapResult(ret: number, mapped: bigint, chunks: IommuChunk[] | null, message?: string): IommuMapResult {
+  if (chunks !== null) return message === undefined ? { ret, mapped, chunks } : { ret, mapped, chunks, message };
+  QUIET_MAP.ret = ret;
+  QUIET_MAP.mapped = mapped;
+  QUIET_MAP.message = message;
+  return QUIET_MAP;
+}
+
+function unmapResult(unmapped: bigint, chunks: IommuChunk[] | null, message?: string): IommuUnmapResult {
+  if (chunks !== null) return message === undefined ? { unmapped, chunks } : { unmapped, chunks, message };
+  QUIET_UNMAP.unmapped = unmapped;
+  QUIET_UNMAP.message = message;
+  return QUIET_UNMAP;
+}
+
 /** iommu_pgsize()'s answer for one page of the smallest size; pgsize is the caller's size. */
 const ONE_PAGE = { pgsize: 0n, count: 1 };
 
 function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuMapResult {
-  if (pgsizeBitmap === 0n) return { ret: -ENODEV, mapped: 0n, chunks: chunks ?? NO_CHUNKS };
+  if (pgsizeBitmap === 0n) return mapResult(-ENODEV, 0n, chunks);
   const minPg = minPagesz(pgsizeBitmap);
   if ((iova | paddr | size) & lastMinMask) {
     const message = `unaligned: iova ${hex(iova)} pa ${fmtPa(paddr)} size ${hex(size)} min_pagesz ${hex(minPg)}`;
-    return { ret: -EINVAL, mapped: 0n, chunks: chunks ?? NO_CHUNKS, message };
+    return mapResult(-EINVAL, 0n, chunks, message);
   }
   const smallest = lastSmallest;
   const origIova = iova;
@@ -143,7 +162,7 @@ function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: b
     const unrolled = unmapPagesChunked(ops, origIova, mapped, pgsizeBitmap, chunks === null ? null : []);
     chunks?.push(...unrolled.chunks);
   }
-  return { ret, mapped, chunks: chunks ?? NO_CHUNKS };
+  return mapResult(ret, mapped, chunks);
 }
 
 /**
@@ -155,16 +174,16 @@ export function iommuUnmapPages(ops: IoPgtableOps, iova: bigint, size: bigint, p
   return unmapPagesChunked(ops, iova, size, pgsizeBitmap, []);
 }
 
-/** iommuUnmapPages for the iommu core, which reads no chunks: none are recorded. */
+/** iommuUnmapPages for the iommu core, which reads no chunks: none are recorded, and the result object is reused (read it before the next call). */
 export function iommuUnmapPagesQuiet(ops: IoPgtableOps, iova: bigint, size: bigint): IommuUnmapResult {
   return unmapPagesChunked(ops, iova, size, ops.cfg.pgsizeBitmap, null);
 }
 
 function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuUnmapResult {
-  if (pgsizeBitmap === 0n) return { unmapped: 0n, chunks: chunks ?? NO_CHUNKS };
+  if (pgsizeBitmap === 0n) return unmapResult(0n, chunks);
   const minPg = minPagesz(pgsizeBitmap);
   if ((iova | size) & lastMinMask) {
-    return { unmapped: 0n, chunks: chunks ?? NO_CHUNKS, message: `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}` };
+    return unmapResult(0n, chunks, `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}`);
   }
   const smallest = lastSmallest;
   let unmapped = 0n;
@@ -179,5 +198,5 @@ function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsize
     if (unmapped >= size) break; // done: the address needs no advancing
     iova = u64(iova + page);
   }
-  return { unmapped, chunks: chunks ?? NO_CHUNKS };
+  return unmapResult(unmapped, chunks);
 }

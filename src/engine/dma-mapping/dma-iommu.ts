@@ -195,11 +195,30 @@ export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: b
   iommuDmaFreeIova(ctx, domain, start, len, queued);
 }
 
-/** iommu_dma_map_phys (iommu_dma_map_page before v6.18). Returns the DMA address and whether it bounced. */
-export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
+/** What iommuDmaMapPhys returns: the DMA address and the bounce slot it used, if any. */
+export interface IommuDmaMapResult {
+  dma: bigint;
+  bounce: bigint | null;
+}
+
+/** The one result object iommuDmaMapPhys fills (its callers read it at once): no object a map. */
+const MAP_RESULT: IommuDmaMapResult = { dma: 0n, bounce: null };
+
+function mapResult(dma: bigint, bounce: bigint | null): IommuDmaMapResult {
+  MAP_RESULT.dma = dma;
+  MAP_RESULT.bounce = bounce;
+  return MAP_RESULT;
+}
+
+/**
+ * iommu_dma_map_phys (iommu_dma_map_page before v6.18). Returns the DMA
+ * address and whether it bounced, in an object the next call reuses: read it
+ * before mapping again.
+ */
+export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): IommuDmaMapResult {
   const trace = ctx.trace;
   trace.enterWith('iommu_dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, numberOf(size));
-  let r: { dma: bigint; bounce: bigint | null };
+  let r: IommuDmaMapResult;
   try {
     r = iommuDmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
   } catch (e) {
@@ -211,18 +230,18 @@ export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size:
 }
 
 /** iommu_dma_map_phys's body, inside its call event. */
-function iommuDmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
+function iommuDmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): IommuDmaMapResult {
   const domain = dmaDomain(dev);
-  if (!domain) return { dma: DMA_MAPPING_ERROR, bounce: null };
+  if (!domain) return mapResult(DMA_MAPPING_ERROR, null);
   const prot = dmaInfoToProt(dir, dev.coherent, attrs);
   const granule = domain.minPagesz;
   let mapPhys = phys;
   let bounce: bigint | null = null;
   if (dev.minAlignMask >= granule) ctx.trace.printk(`WARNING: ${dev.busId}: Unsupported alignment constraint`);
   if (devUseSwiotlb(ctx, dev, size, dir) && ((phys | size) & (granule - 1n)) !== 0n) {
-    if (attrs & DMA_ATTR_MMIO) return { dma: DMA_MAPPING_ERROR, bounce: null };
+    if (attrs & DMA_ATTR_MMIO) return mapResult(DMA_MAPPING_ERROR, null);
     const tlb = swiotlbTblMapSingle(ctx, dev, phys, size, granule - 1n, dir, attrs, phys);
-    if (tlb === DMA_MAPPING_ERROR) return { dma: DMA_MAPPING_ERROR, bounce: null };
+    if (tlb === DMA_MAPPING_ERROR) return mapResult(DMA_MAPPING_ERROR, null);
     if (dev.untrusted) zeroBouncePadding(ctx, tlb, size, granule);
     mapPhys = tlb;
     bounce = tlb;
@@ -230,7 +249,7 @@ function iommuDmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bi
   if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, mapPhys, size, dir);
   const dma = iommuDmaMapRaw(ctx, dev, domain, mapPhys, size, prot, dev.dmaMask);
   if (dma === DMA_MAPPING_ERROR && bounce !== null) swiotlbTblUnmapSingle(ctx, dev, bounce, size, dir, attrs);
-  return { dma, bounce: dma === DMA_MAPPING_ERROR ? null : bounce };
+  return mapResult(dma, dma === DMA_MAPPING_ERROR ? null : bounce);
 }
 
 /** Untrusted devices see the whole granule: zero what lies around the bounced data. */

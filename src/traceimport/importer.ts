@@ -138,7 +138,7 @@ export class CaptureImporter {
       this.addMalformed(no, raw, `line longer than ${MAX_LINE_CHARS} characters`);
       return;
     }
-    if (raw.trim() === '') {
+    if (isBlank(raw)) {
       this.acct.ignored++;
       return;
     }
@@ -362,6 +362,16 @@ export class CaptureImporter {
 function joinings(head: string, tail: string): string[] {
   if (head.endsWith('=')) return [head.slice(0, -1).replace(/=3D/g, '=') + tail.replace(/=3D/g, '='), head + ' ' + tail];
   return [head + ' ' + tail, head + tail];
+}
+
+const NOT_BLANK = /\S/;
+
+/** raw.trim() === '' without making the trimmed string (an ftrace line starts with spaces). */
+function isBlank(raw: string): boolean {
+  const c = raw.charCodeAt(0);
+  // Most lines start with a printable character, or with spaces then one.
+  if (c > 32 && c < 127) return false;
+  return !NOT_BLANK.test(raw);
 }
 
 /** Whether raw[from, to) is `word`. */

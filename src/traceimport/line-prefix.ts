@@ -42,10 +42,17 @@ export function stripPrefix(raw: string): StrippedLine {
   const c0 = s.charCodeAt(0);
 
   if (c0 === 91 /* [ */) {
-    const boot = BOOT_TS.exec(s);
-    if (boot) {
-      out.seconds = Number(boot[1]);
-      s = s.slice(boot[0].length);
+    // `[ seconds] ` read by hand (most lines of a dmesg); anything else by the regexes.
+    const after = bootStampEnd(s);
+    const boot = after < 0 ? BOOT_TS.exec(s) : null;
+    if (after >= 0 || boot) {
+      if (after >= 0) {
+        out.seconds = bootSeconds;
+        s = s.slice(after);
+      } else if (boot) {
+        out.seconds = Number(boot[1]);
+        s = s.slice(boot[0].length);
+      }
       // journalctl -o short-monotonic: "[ seconds] host kernel: text".
       const sp = s.indexOf(' ');
       if (sp > 0 && s.startsWith('kernel: ', sp + 1)) {
@@ -102,6 +109,42 @@ export function stripPrefix(raw: string): StrippedLine {
   }
   out.body = s;
   return out;
+}
+
+/** The seconds bootStampEnd read. */
+let bootSeconds = 0;
+
+/**
+ * Where the text after a `[ seconds] ` stamp begins (one space after "]"
+ * taken, as BOOT_TS takes one), its value left in bootSeconds; -1 for any
+ * other form, which BOOT_TS then reads (a tab after "]", odd digit counts).
+ */
+function bootStampEnd(s: string): number {
+  let i = 1;
+  while (s.charCodeAt(i) === 32) i++;
+  const d0 = i;
+  let n = 0;
+  while (i - d0 < 11 && isDigit(s.charCodeAt(i))) n = n * 10 + (s.charCodeAt(i++) - 48);
+  const intDigits = i - d0;
+  if (intDigits < 1 || intDigits > 10 || s.charCodeAt(i) !== 46 /* . */) return -1;
+  i++;
+  const f0 = i;
+  while (i - f0 < 10 && isDigit(s.charCodeAt(i))) n = n * 10 + (s.charCodeAt(i++) - 48);
+  const fracDigits = i - f0;
+  if (fracDigits < 1 || fracDigits > 9 || s.charCodeAt(i) !== 93 /* ] */) return -1;
+  // Up to 15 digits the integer is exact and one division by a power of ten rounds as Number() does.
+  bootSeconds = intDigits + fracDigits <= 15 ? n / POW10[fracDigits] : Number(s.slice(d0, i));
+  i++;
+  const next = s.charCodeAt(i);
+  if (next === 32) return i + 1;
+  // Another whitespace character after "]" is BOOT_TS's to take.
+  return next === next && /\s/.test(s[i]) ? -1 : i;
+}
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /** After a syslog prefix: a `kernel: ` tag (when the program was not split off) and a boot timestamp. */

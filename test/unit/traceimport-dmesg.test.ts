@@ -3,6 +3,7 @@
 // binary, endless lines).
 
 import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
 import { stripPrefix } from '../../src/traceimport/line-prefix';
 import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
 
@@ -27,6 +28,32 @@ describe('traceimport: carrier prefixes', () => {
       const p = stripPrefix(raw);
       assert.deepEqual([p.body, p.kind, p.seconds, p.time], [body, kind, seconds, time], raw);
     }
+  });
+});
+
+describe('traceimport: boot timestamps read by hand', () => {
+  it('give the seconds and text the dmesg timestamp pattern gives, for any stamp (odd digit counts, tabs, other spaces)', () => {
+    const BOOT_TS = /^\[\s*(\d{1,10}\.\d{1,9})\]\s?/;
+    const piece = fc.constantFrom('[', ']', '.', ' ', '\t', '\u00a0', '0', '1', '9', '12345', '0000000000', '999999999', 'x');
+    const stamp = fc.oneof(
+      fc.tuple(fc.constantFrom('', ' ', '   ', '\t'), fc.stringMatching(/^\d{1,12}$/), fc.stringMatching(/^\d{0,11}$/), fc.constantFrom('] ', ']', ']\t', ']\u00a0', '] \t', ' ]')).map(([sp, a, b, end]) => `[${sp}${a}.${b}${end}`),
+      fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
+    );
+    fc.assert(
+      fc.property(stamp, fc.constantFrom('DMAR: x', 'usb 3-3: new device', ''), (st, text) => {
+        const raw = st + text;
+        const m = BOOT_TS.exec(raw);
+        const p = stripPrefix(raw);
+        if (m === null) {
+          assert.equal(p.seconds, undefined, raw);
+          return;
+        }
+        assert.equal(p.seconds, Number(m[1]), JSON.stringify(raw));
+        assert.equal(p.body, raw.slice(m[0].length), JSON.stringify(raw));
+        assert.equal(p.kind, 'dmesg');
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

@@ -28,6 +28,10 @@ export interface FinishedRecord {
 
 export type DmesgVerdict = { kind: 'taken' } | { kind: 'started'; record: OpenRecord } | { kind: 'partial'; reason: string } | { kind: 'none' };
 
+/** The verdicts without data, made once (classify runs on every kernel-log line). */
+const TAKEN: DmesgVerdict = Object.freeze({ kind: 'taken' });
+const NONE: DmesgVerdict = Object.freeze({ kind: 'none' });
+
 type Starter = (ctx: LineCtx) => OpenRecord | Partial | undefined;
 
 /** Each matcher behind a cheap test of the line, so an unrelated line costs a few substring searches. */
@@ -71,11 +75,11 @@ export class DmesgReader {
       const rec = this.open[i];
       if (rec.offer(ctx)) {
         if (rec.done) this.finishAt(i, false);
-        return { kind: 'taken' };
+        return TAKEN;
       }
     }
     const started = this.start(ctx);
-    if (started === undefined) return { kind: 'none' };
+    if (started === undefined) return NONE;
     if (isPartial(started)) return { kind: 'partial', reason: started.reason };
     return { kind: 'started', record: started };
   }

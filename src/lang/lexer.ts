@@ -16,6 +16,20 @@ export interface LexResult {
 
 const SUFFIX: Readonly<Record<string, bigint>> = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n, T: 1n << 40n };
 
+/** Values of literals up to 2^32 written so far, shared: a scenario writes the same few sizes and offsets thousands of times. */
+const SMALL_VALUES = new Map<number, bigint>();
+const SMALL_VALUES_MAX = 4096;
+
+function bigintOf(n: number): bigint {
+  if (n > 0xffff_ffff) return BigInt(n);
+  let v = SMALL_VALUES.get(n);
+  if (v === undefined) {
+    v = BigInt(n);
+    if (SMALL_VALUES.size < SMALL_VALUES_MAX) SMALL_VALUES.set(n, v);
+  }
+  return v;
+}
+
 /** Significant digits beyond which a literal cannot fit in 64 bits (saves parsing a megabyte of digits). */
 const MAX_DIGITS: Readonly<Record<number, number>> = { 2: 64, 10: 20, 16: 16 };
 
@@ -225,7 +239,7 @@ export class Lexer {
       return 0n;
     }
     let value: bigint | undefined;
-    if (acc <= Number.MAX_SAFE_INTEGER) value = mult === 1n ? BigInt(acc) : BigInt(acc) * mult;
+    if (acc <= Number.MAX_SAFE_INTEGER) value = mult === 1n ? bigintOf(acc) : acc * Number(mult) <= Number.MAX_SAFE_INTEGER ? bigintOf(acc * Number(mult)) : BigInt(acc) * mult;
     else if (ndigits - leadingZeros <= (MAX_DIGITS[base] ?? 20)) {
       // Beyond 2^53 the digits go through BigInt.
       const body = src.slice(bodyStart, bodyEnd);
@@ -281,6 +295,8 @@ export class Lexer {
     }
     const bytes: number[] = [];
     let text = '';
+    // An escape's byte of 0x80 or more is that raw byte, not the UTF-8 of its character: the literal is then its bytes.
+    let rawByte = false;
     let p = quote + 1;
     while (p < contentEnd) {
       const c = src.charCodeAt(p);
@@ -308,6 +324,7 @@ export class Lexer {
           continue;
         }
         const v = parseInt(src.slice(p + 2, q), 16);
+        if (v >= 0x80) rawByte = true;
         bytes.push(v);
         text += String.fromCharCode(v);
         p = q;
@@ -316,6 +333,7 @@ export class Lexer {
         while (q < contentEnd && q < p + 4 && src.charCodeAt(q) >= 48 && src.charCodeAt(q) <= 55) q++;
         const v = parseInt(src.slice(p + 1, q), 8);
         if (v > 255) this.error(p, q, `octal escape ${src.slice(p, q)} is larger than a byte`);
+        if ((v & 255) >= 0x80) rawByte = true;
         bytes.push(v & 255);
         text += String.fromCharCode(v & 255);
         p = q;
@@ -325,6 +343,7 @@ export class Lexer {
       }
     }
     this.push(K_STRING, start, end, text, Uint8Array.from(bytes));
+    if (rawByte) this.table.markRawBytes(this.current);
   }
 
   /** `hex"de ad be ef"`: pairs of hex digits, blanks allowed between bytes. */

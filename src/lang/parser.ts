@@ -14,7 +14,7 @@ import type { Diagnostic } from './run-result';
 import {
   type TokenKind, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
 } from './tokens';
-import { Lexer, matchBraces, utf8Bytes } from './lexer';
+import { Lexer, matchBraces } from './lexer';
 import { K_EOF, K_NEWLINE, type TokenTable } from './token-table';
 import {
   Located, NameNode, NumberNode, StringNode, BytesNode, BoolNode, IdentNode, UnaryNode, BinaryNode, RangeNode, MemberNode,
@@ -812,7 +812,7 @@ class Parser {
     const value = this.tt.str(t);
     const bytes = this.tt.bytes(t) ?? new Uint8Array(0);
     const lit: StringLit = new StringNode(this.tt, t, value, bytes);
-    if (bytes.length !== utf8Bytes(value).length) lit.raw = true; // only a raw `\x80`..`\xff` (or octal) escape makes them differ
+    if (this.tt.rawBytes(t)) lit.raw = true;
     return lit;
   }
 

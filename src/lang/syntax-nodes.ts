@@ -5,9 +5,9 @@
 // Span object per node was half of the objects a parse made.
 //
 // To every reader a node is still the plain data of ast.ts: the rows, the
-// table and the cached Span are private fields, which JSON.stringify, object
-// spread and Object.keys do not see; `span` (and a call's `argsSpan`, a binary
-// operator's `opSpan`) is a getter, so a spread copy has none of them.
+// table and the cached Span are symbol-keyed fields, which JSON.stringify and
+// Object.keys do not see; `span` (and a call's `argsSpan`, a binary operator's
+// `opSpan`) is a getter, so a spread copy has none of them.
 
 import type {
   BinaryExpr, BinaryOp, BoolLit, BytesLit, CallExpr, Expr, ExprStmt, Ident, IndexExpr, ListExpr, MemberExpr,
@@ -18,21 +18,29 @@ import { KIND_CODE, K_NEWLINE, type TokenTable } from './token-table';
 
 const K_CLOSE_PAREN = KIND_CODE.get(')')!;
 
+// The row fields are keyed by symbols, not private (#) fields: those cost a
+// class-field definition per field on every node (about 5 % of a parse).
+const TABLE = Symbol('table');
+const FIRST = Symbol('first');
+const LAST = Symbol('last');
+const SPAN = Symbol('span');
+
 /** A node placed by token rows; its span is made on first read and kept. */
 export class Located {
-  readonly #tt: TokenTable;
-  readonly #first: number;
-  readonly #last: number;
-  #span: Span | undefined = undefined;
+  declare private readonly [TABLE]: TokenTable;
+  declare private readonly [FIRST]: number;
+  declare private readonly [LAST]: number;
+  declare private [SPAN]: Span | undefined;
 
   constructor(tt: TokenTable, first: number, last: number) {
-    this.#tt = tt;
-    this.#first = first;
-    this.#last = last;
+    this[TABLE] = tt;
+    this[FIRST] = first;
+    this[LAST] = last;
+    this[SPAN] = undefined;
   }
 
   get span(): Span {
-    return (this.#span ??= this.#tt.rangeSpan(this.#first, this.#last));
+    return (this[SPAN] ??= this[TABLE].rangeSpan(this[FIRST], this[LAST]));
   }
 
   /**
@@ -43,22 +51,24 @@ export class Located {
    * help) are found again on each read instead of kept in every node.
    */
   protected spanAfterRow(after: number, toEnd: boolean): Span {
-    const tt = this.#tt;
+    const tt = this[TABLE];
     let row = after + 1;
     for (let code = tt.code(row); code === K_NEWLINE || code === K_CLOSE_PAREN; code = tt.code(row)) row++;
-    return tt.rangeSpan(row, toEnd ? this.#last : row);
+    return tt.rangeSpan(row, toEnd ? this[LAST] : row);
   }
 
   /** The row of a parsed node's first token. */
   static firstRow(node: object): number {
-    if (!(#first in node)) throw new Error('a node without token rows inside a parsed tree');
-    return (node as Located).#first;
+    const row = (node as { [FIRST]?: number })[FIRST];
+    if (row === undefined) throw new Error('a node without token rows inside a parsed tree');
+    return row;
   }
 
   /** The row of a parsed node's last token. */
   static lastRow(node: object): number {
-    if (!(#last in node)) throw new Error('a node without token rows inside a parsed tree');
-    return (node as Located).#last;
+    const row = (node as { [LAST]?: number })[LAST];
+    if (row === undefined) throw new Error('a node without token rows inside a parsed tree');
+    return row;
   }
 }
 

@@ -27,6 +27,7 @@ function hasSourceText(code: number): boolean {
 }
 
 const FIRST_ON_LINE = 1;
+const RAW_BYTES = 2;
 
 export class TokenTable {
   /** Rows written so far. */
@@ -41,9 +42,9 @@ export class TokenTable {
   private payloads: Int32Array;
   private readonly values: (bigint | string | Uint8Array)[] = [];
   /**
-   * Identifier texts by a hash of their characters: a name written many
-   * times (a device, a constant, a builtin) is one string in the tree, found
-   * without slicing the source again.
+   * Identifier and number texts by a hash of their characters: a name or a
+   * size written many times (a device, a constant, `4K`) is one string in
+   * the tree, found without slicing the source again.
    */
   private readonly names = new Map<number, string>();
 
@@ -98,11 +99,14 @@ export class TokenTable {
   column(i: number): number { return this.columns[i]!; }
   /** First token of a physical line (not after a `\` continuation). */
   firstOnLine(i: number): boolean { return (this.flags[i]! & FIRST_ON_LINE) !== 0; }
+  /** A string with an escape that wrote a byte of 0x80 or more (`"\xff"`): its value is its bytes, not its text's UTF-8. */
+  rawBytes(i: number): boolean { return (this.flags[i]! & RAW_BYTES) !== 0; }
+  markRawBytes(i: number): void { this.flags[i] = this.flags[i]! | RAW_BYTES; }
 
   /** Source text of the token (a punctuation token's text is its kind; newline and eof have none). */
   text(i: number): string {
     const code = this.kinds[i]!;
-    if (code === K_IDENT) return this.name(this.starts[i]!, this.ends[i]!);
+    if (code === K_IDENT || code === K_NUMBER) return this.name(this.starts[i]!, this.ends[i]!);
     if (hasSourceText(code)) return this.src.slice(this.starts[i], this.ends[i]);
     return code === K_NEWLINE || code === K_EOF ? '' : TOKEN_KINDS[code]!;
   }

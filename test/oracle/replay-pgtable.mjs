@@ -63,6 +63,7 @@ class Memory {
     this.words = new Map();
     this.log = new Map(); // addr -> { old, new } for the current op
     this.lastHigh = 0;
+    this.generation = 0; // bumped by every write: the engine's walker keeps a last-level table while it is unchanged
   }
   readU64(addr) {
     return this.words.get(addr) ?? 0n;
@@ -82,6 +83,7 @@ class Memory {
     this.writeU64(BigInt(addr), (BigInt(hi) << 32n) | BigInt(lo));
   }
   writeU64(addr, value) {
+    this.generation++;
     const old = this.readU64(addr);
     const e = this.log.get(addr);
     if (e) e.new = value;

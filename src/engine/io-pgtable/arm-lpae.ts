@@ -16,6 +16,7 @@ import {
 const ARM_LPAE_MAX_ADDR_BITS = 52;
 const ARM_LPAE_S2_MAX_CONCAT_PAGES = 16;
 const ARM_LPAE_MAX_LEVELS = 4;
+const LAST_LEVEL = ARM_LPAE_MAX_LEVELS - 1;
 /** ilog2(sizeof(arm_lpae_iopte)). */
 const PTE_SHIFT = 3;
 
@@ -202,6 +203,19 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   private readonly sizeNumbers = new NumberMemo();
   private readonly paddrNumbers = new NumberMemo();
   private readonly physBigInts = new BigIntMemo();
+  /**
+   * The last-level table the last number walk reached (walkTable), for the
+   * iova bits above it (walkKey), while the memory's write generation is
+   * still walkGen: the next map, lookup or unmap in the same 2 MiB (4K
+   * granule) starts there instead of at the pgd. Any write to memory drops
+   * it, except the walker's own leaf writes into that table, which cannot
+   * change the levels above it (a table aliasing one above is never kept).
+   */
+  private walkKey = -1;
+  private walkTable = 0;
+  private walkGen = -1;
+  /** The table a number walk is reading at each level (the path checked against aliasing). */
+  private readonly walkPath = new Float64Array(ARM_LPAE_MAX_LEVELS);
   /** 1 << bits for the ias/oas range checks (a comparison allocates nothing; a shift does). */
   private readonly limits: bigint[] = [];
 
@@ -266,7 +280,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     }
     this.cfg = cfg;
     const mem = hooks.mem;
-    this.halvesMem = this.plainTableAddrs && mem.readU64LoN && mem.writeU64HalvesN ? (mem as HalvesTableMemory) : null;
+    this.halvesMem = this.plainTableAddrs && mem.readU64LoN && mem.writeU64HalvesN && mem.generation !== undefined ? (mem as HalvesTableMemory) : null;
   }
 
   get pgdSize(): bigint {
@@ -569,19 +583,51 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const sizeN = this.sizeNumbers.of(size);
     const geometry = this.levelGeometry();
     let table = this.rootN;
-    for (let lvl = this.startLevel; ; lvl++) {
+    let lvl = this.startLevel;
+    if (sizeN === geometry[LAST_LEVEL].sizeN) {
+      const cached = this.cachedLeafTable(mem, iovaN, geometry);
+      if (cached >= 0) {
+        table = cached;
+        lvl = LAST_LEVEL;
+      }
+    }
+    for (; ; lvl++) {
       const g = geometry[lvl];
       const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;
       if (sizeN === g.sizeN) return this.initPteN(mem, iova, paddr, size, prot, lvl, Math.min(pgcount, this.maxEntries(idx)), table, idx);
-      const lo = lvl < ARM_LPAE_MAX_LEVELS - 1 ? mem.readU64LoN(table + idx * 8) : 0;
+      const lo = lvl < LAST_LEVEL ? mem.readU64LoN(table + idx * 8) : 0;
       if ((lo & 3) !== 3) {
         const acc = { mapped: 0n };
         const ret = this.lpaeMap(iova, iovaN, paddr, size, pgcount, this.protToPte(prot), lvl, table, acc);
         this.lastMapped = acc.mapped;
         return ret;
       }
+      this.walkPath[lvl] = table;
       table = tableAddrN(lo, mem.lastHigh);
+      if (lvl + 1 === LAST_LEVEL) this.noteLeafTable(mem, iovaN, table, geometry);
     }
+  }
+
+  /** The remembered last-level table for iovaN, or -1 (another 2 MiB, or memory written since). */
+  private cachedLeafTable(mem: HalvesTableMemory, iovaN: number, geometry: LevelGeometry[]): number {
+    if (this.walkGen !== mem.generation || this.startLevel >= LAST_LEVEL) return -1;
+    return Math.floor(iovaN / geometry[LAST_LEVEL - 1].sizeN) === this.walkKey ? this.walkTable : -1;
+  }
+
+  /** A walk reached last-level table `table` through walkPath: remember it unless it overlaps a table above it. */
+  private noteLeafTable(mem: HalvesTableMemory, iovaN: number, table: number, geometry: LevelGeometry[]): void {
+    const granule = geometry[LAST_LEVEL].sizeN; // a last-level table is one granule
+    for (let lvl = this.startLevel; lvl < LAST_LEVEL; lvl++) {
+      const above = this.walkPath[lvl];
+      const span = lvl === this.startLevel ? Math.max(Number(this.pgdSize), 64) : granule;
+      if (table < above + span && above < table + granule) {
+        this.walkGen = -1;
+        return;
+      }
+    }
+    this.walkKey = Math.floor(iovaN / geometry[LAST_LEVEL - 1].sizeN);
+    this.walkTable = table;
+    this.walkGen = mem.generation;
   }
 
   /** arm_lpae_init_pte() on empty (or invalid) slots, written as halves; live leaves and tables go to initPte. */
@@ -600,6 +646,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const attrHi = this.protHi[prot];
     const paddrN = this.paddrNumbers.of(paddr);
     const sizeN = this.sizeNumbers.of(size);
+    const keepWalk = this.walkTable === table && this.walkGen === mem.generation;
     for (let i = 0; i < num; i++) {
       const pa = paddrN + i * sizeN;
       const lo = pa >>> 0;
@@ -607,6 +654,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       // paddr_to_iopte(): PA[51:48] (paddr >> 36) folds into bits 15:12, the address keeps bits 47:12.
       this.writeHalves(mem, table + (idx + i) * 8, (attrLo | ((lo | (hi >>> 4)) & 0xffff_f000)) >>> 0, (attrHi | (hi & 0xffff)) >>> 0);
     }
+    if (keepWalk) this.walkGen = mem.generation; // leaves of the remembered table: the levels above are unchanged
     this.lastMapped = num === 1 ? size : BigInt(num) * size;
     return 0;
   }
@@ -674,14 +722,24 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const sizeN = this.sizeNumbers.of(size);
     const geometry = this.levelGeometry();
     let table = this.rootN;
-    for (let lvl = this.startLevel; ; lvl++) {
+    let lvl = this.startLevel;
+    if (sizeN === geometry[LAST_LEVEL].sizeN) {
+      const cached = this.cachedLeafTable(mem, iovaN, geometry);
+      if (cached >= 0) {
+        table = cached;
+        lvl = LAST_LEVEL;
+      }
+    }
+    for (; ; lvl++) {
       const g = geometry[lvl];
       const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;
       const ptep = table + idx * 8;
       const lo = mem.readU64LoN(ptep);
       if (sizeN !== g.sizeN) {
-        if (lvl >= ARM_LPAE_MAX_LEVELS - 1 || (lo & 3) !== 3) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
+        if (lvl >= LAST_LEVEL || (lo & 3) !== 3) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
+        this.walkPath[lvl] = table;
         table = tableAddrN(lo, mem.lastHigh);
+        if (lvl + 1 === LAST_LEVEL) this.noteLeafTable(mem, iovaN, table, geometry);
         continue;
       }
       const leaf = lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE_N : PTE_TYPE_BLOCK_N;
@@ -690,7 +748,9 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
         // A live leaf has its type bits set, so it is never zero.
         if (((i === 0 ? lo : mem.readU64LoN(ptep + i * 8)) & 3) !== leaf) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
       }
+      const keepWalk = this.walkTable === table && this.walkGen === mem.generation;
       for (let i = 0; i < num; i++) this.writeHalves(mem, ptep + i * 8, 0, 0);
+      if (keepWalk) this.walkGen = mem.generation; // leaves of the remembered table: the levels above are unchanged
       const tlb = this.hooks.tlb;
       if (tlb?.tlbAddPage) for (let j = 0; j < num; j++) tlb.tlbAddPage(j === 0 ? iova : u64(iova + BigInt(j) * size), size);
       return num === 1 ? size : BigInt(num) * size;
@@ -813,7 +873,13 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   private iovaToPhysN(mem: HalvesTableMemory, iovaN: number): bigint {
     const geometry = this.levelGeometry();
     let table = this.rootN;
-    for (let lvl = this.startLevel; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
+    let lvl = this.startLevel;
+    const cached = this.cachedLeafTable(mem, iovaN, geometry);
+    if (cached >= 0) {
+      table = cached;
+      lvl = LAST_LEVEL;
+    }
+    for (; lvl < ARM_LPAE_MAX_LEVELS; lvl++) {
       const g = geometry[lvl];
       const lo = mem.readU64LoN(table + ((Math.floor(iovaN / g.sizeN) | 0) & g.maskN) * 8);
       const hi = mem.lastHigh;
@@ -826,8 +892,10 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
         const physHi = (hi & 0xffff) | ((off - offLo) / TWO_32);
         return this.physBigInts.of(physHi * TWO_32 + physLo);
       }
-      if (lvl === ARM_LPAE_MAX_LEVELS - 1 || type !== 3) return 0n;
+      if (lvl === LAST_LEVEL || type !== 3) return 0n;
+      this.walkPath[lvl] = table;
       table = tableAddrN(lo, hi);
+      if (lvl + 1 === LAST_LEVEL) this.noteLeafTable(mem, iovaN, table, geometry);
     }
     return 0n;
   }

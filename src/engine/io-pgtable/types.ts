@@ -24,10 +24,12 @@ export interface TableMemory {
   readonly lastHigh?: number;
   /** writeU64N of hi * 2^32 + lo given as two unsigned 32-bit halves. */
   writeU64HalvesN?(addr: number, lo: number, hi: number): void;
+  /** Changes with every write to the memory (any address, any path): a walker may keep what it read while it is unchanged. */
+  readonly generation?: number;
 }
 
-/** Table memory with the 32-bit-halves access: the number walkers' fast path. */
-export type HalvesTableMemory = TableMemory & Required<Pick<TableMemory, 'readU64LoN' | 'lastHigh' | 'writeU64HalvesN'>>;
+/** Table memory with the 32-bit-halves access and a write generation: the number walkers' fast path. */
+export type HalvesTableMemory = TableMemory & Required<Pick<TableMemory, 'readU64LoN' | 'lastHigh' | 'writeU64HalvesN' | 'generation'>>;
 
 /** How a format gets and returns zeroed table pages (iommu_alloc_pages_node_sz / iommu_free_pages). */
 export interface TableAllocator {

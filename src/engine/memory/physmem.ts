@@ -38,6 +38,8 @@ export class PhysicalMemory {
   /** The frame last written in place through writeU64HalvesN (owned then; a clone makes it shared again). */
   private writablePfn = -1;
   private writableHalves: Uint32Array | null = null;
+  /** Counts writes (every write path bumps it): table walkers keep what they read while it is unchanged. A clone starts from the same count, as its contents are the same. */
+  generation = 0;
 
   constructor(readonly ram: readonly RamRange[]) {}
 
@@ -47,6 +49,7 @@ export class PhysicalMemory {
     copy.frames = new Map(this.frames);
     copy.words = new Map(this.words);
     copy.halves = new Map(this.halves);
+    copy.generation = this.generation;
     this.owned = new Set();
     this.writablePfn = -1;
     this.writableHalves = null;
@@ -74,6 +77,7 @@ export class PhysicalMemory {
   }
 
   write(addr: bigint, bytes: Uint8Array): void {
+    this.generation++;
     let done = 0;
     while (done < bytes.length) {
       const a = addr + BigInt(done);
@@ -85,6 +89,7 @@ export class PhysicalMemory {
   }
 
   fill(addr: bigint, len: number, value: number): void {
+    this.generation++;
     let done = 0;
     while (done < len) {
       const a = addr + BigInt(done);
@@ -104,6 +109,7 @@ export class PhysicalMemory {
   }
 
   writeU64(addr: bigint, value: bigint): void {
+    this.generation++;
     this.frame(addr);
     const words = this.words.get(Number(addr >> FRAME_SHIFT_N)) as BigUint64Array;
     words[Number(addr & FRAME_MASK) >> 3] = value;
@@ -145,6 +151,7 @@ export class PhysicalMemory {
 
   /** writeU64N of the word hi * 2^32 + lo (both unsigned 32-bit), without a BigInt. */
   writeU64HalvesN(addr: number, lo: number, hi: number): void {
+    this.generation++;
     const pfn = Math.floor(addr / FRAME_SIZE);
     let halves = this.writableHalves;
     if (pfn !== this.writablePfn || halves === null) {
@@ -159,6 +166,7 @@ export class PhysicalMemory {
   }
 
   writeU64N(addr: number, value: bigint): void {
+    this.generation++;
     const pfn = Math.floor(addr / FRAME_SIZE);
     let words = this.words.get(pfn);
     if (!words || !this.owned.has(pfn)) {

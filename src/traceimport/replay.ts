@@ -211,6 +211,30 @@ function listField<T>(events: CaptureEvents, i: number, name: string): T[] {
   return Array.isArray(v) ? (v as T[]) : [];
 }
 
+/** Best fit as dma-debug does: the same size and direction first, then the same size, else the first. */
+function bestFit(list: readonly LiveMapping[], size: number | undefined, dir: string | undefined): number {
+  let sameSize = -1;
+  for (let k = 0; k < list.length; k++) {
+    if (list[k].size !== size) continue;
+    if (list[k].dir === dir) return k;
+    if (sameSize < 0) sameSize = k;
+  }
+  return sameSize < 0 ? 0 : sameSize;
+}
+
+/** The first mapping of a list that ends at or after `end`. */
+function firstEndingAfter(list: readonly LiveMapping[] | undefined, end: bigint): LiveMapping | undefined {
+  if (list === undefined) return undefined;
+  for (const m of list) if (end <= m.end) return m;
+  return undefined;
+}
+
+/** Removes list[k] keeping the order (no array made, as splice makes one). */
+function removeAt<T>(list: T[], k: number): void {
+  for (let j = k + 1; j < list.length; j++) list[j - 1] = list[j];
+  list.length--;
+}
+
 function bounceBytesOf(size: number): number {
   const n = BigInt(size);
   return Number(((n + IO_TLB_SIZE - 1n) / IO_TLB_SIZE) * IO_TLB_SIZE);
@@ -356,11 +380,10 @@ export class CaptureReplay {
       return;
     }
     // Best fit as dma-debug does: same size and direction first.
-    let idx = list.findIndex((m) => m.size === size && m.dir === dir);
-    if (idx < 0) idx = list.findIndex((m) => m.size === size);
-    if (idx < 0) idx = 0;
-    const [m] = list.splice(idx, 1);
-    if (list.length === 0) d.live.delete(addr);
+    const k = list.length === 1 ? 0 : bestFit(list, size, dir);
+    const m = list[k];
+    if (list.length === 1) d.live.delete(addr);
+    else removeAt(list, k);
     if (size !== undefined && m.size !== size) {
       this.report(line, 'unmap_size_mismatch', 'error', device, `${kind} of ${addr} with size ${size}, mapped with size ${m.size} at line ${m.line}`, { addr, size, map_size: m.size, mapped_line: m.line });
     }
@@ -451,8 +474,7 @@ export class CaptureReplay {
     d.stats.syncs++;
     const start = BigInt(addr);
     const end = start + BigInt(Math.max(size, 1));
-    const exact = d.live.get(addr)?.find((m) => end <= m.end);
-    const m = exact ?? d.containing(start, end);
+    const m = firstEndingAfter(d.live.get(addr), end) ?? d.containing(start, end);
     if (m === undefined) {
       this.report(line, 'sync_unknown', 'error', device, `${kind} of ${addr}+${size} on ${device}: no live mapping contains it`, { addr, size, event: kind });
       return;
@@ -515,11 +537,12 @@ export class CaptureReplay {
     const start = BigInt(addr);
     const end = start + BigInt(Math.max(size, 1));
     let removed = 0;
-    for (const [key, list] of s.live) {
+    for (const key of s.live.keys()) {
+      const list = s.live.get(key) as LiveMapping[];
       for (let k = list.length - 1; k >= 0; k--) {
         const m = list[k];
         if (m.start >= start && m.end <= end) {
-          list.splice(k, 1);
+          removeAt(list, k);
           s.liveCount--;
           s.liveBytes -= m.size;
           s.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, line, undefined, 'map'));

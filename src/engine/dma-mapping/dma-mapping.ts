@@ -109,7 +109,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
   ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
-    const rec = ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line });
+    const rec = ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line, key: '', live: true });
     ctx.ownership.add({ mappingKey: rec.key, device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
     checkGranuleExposure(ctx, dev, phys, size, bounce !== null);
   }

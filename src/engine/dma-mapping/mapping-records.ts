@@ -293,8 +293,13 @@ export class MappingRecords {
     return [...this.ended.all(), ...this.live.values()];
   }
 
-  /** Records a new live mapping. `r` (a fresh object from the caller) becomes the record: one object a mapping, not two. */
-  add(r: Omit<MappingRecord, 'key' | 'live'>): MappingRecord {
+  /**
+   * Records a new live mapping. `r` (a fresh object from the caller) becomes
+   * the record: one object a mapping, not two. A caller on a hot path passes
+   * key and live already (any value; they are set here), so the object is
+   * made with its final shape rather than grown by two fields.
+   */
+  add(r: Omit<MappingRecord, 'key' | 'live'> & Partial<Pick<MappingRecord, 'key' | 'live'>>): MappingRecord {
     const rec = r as MappingRecord;
     rec.key = mappingKey(r.device, r.dma);
     rec.live = true;

@@ -1237,6 +1237,12 @@ async function checkCapture() {
     return t.startsWith('Kernel capture') ? t : undefined;
   }, 10_000);
   await runCommand('dmascope: Open kernel capture');
+  // The command ends by showing the capture's editor and its summary: a palette opened before that loses its focus (and its Enter lands in the editor).
+  const summary = await poll(async () => {
+    const t = await page.locator('.notifications-toasts .notification-toast', { hasText: 'dmascope: ath12k.ftrace' }).first().innerText({ timeout: 500 }).catch(() => '');
+    return t.includes('findings') ? t : undefined;
+  }, 20_000);
+  if (!summary) throw new Error(`missing: the import's summary notification ("${clip(await page.locator('.notifications-toasts').innerText().catch(() => ''), 200)}")`);
   await runCommand('View: Focus Problems');
   const rows = page.locator('.markers-panel .monaco-list-row');
   const texts = await poll(async () => {

@@ -4,7 +4,6 @@
 // views (debugger, IOVA map panel) list without walking a 57-bit table, kept
 // by the core at the same two places the kernel's callers go through.
 
-import { NumberMemo } from '../u64';
 
 export interface MappedRange {
   iova: bigint;
@@ -16,14 +15,24 @@ export interface MappedRange {
   line: number;
 }
 
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+/** IOVAs below this that are 4 KiB-aligned are keyed by their page number, a small integer. */
+const PAGE_KEYED_END = 1n << 43n;
 
 /** The last key made: an unmap asks for the key its map just made (a conversion costs more than a comparison). */
-const keyNumbers = new NumberMemo();
+let lastKeyIova = -1n;
+let lastKey: number | bigint = -1;
 
-/** Map key of a start IOVA: a Number when exact (hashed faster than a BigInt). */
+/**
+ * Map key of a start IOVA: the 4 KiB page number when the IOVA is aligned
+ * and below 2^43 (an integer that hashes fastest), else the IOVA itself (a
+ * BigInt, so the two kinds of key never meet).
+ */
 function keyOf(iova: bigint): number | bigint {
-  return iova <= MAX_EXACT ? keyNumbers.of(iova) : iova;
+  if (iova !== lastKeyIova) {
+    lastKeyIova = iova;
+    lastKey = iova >= 0n && iova < PAGE_KEYED_END && (iova & 0xfffn) === 0n ? Number(iova >> 12n) : iova;
+  }
+  return lastKey;
 }
 
 /** Unmapped slots kept before they are dropped. */

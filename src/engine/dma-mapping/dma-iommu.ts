@@ -9,7 +9,7 @@ import type { IommuDomain } from '../iommu/iommu-domain';
 import type { IovaDomain } from '../iova/iova';
 import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
-import { DMA_MAPPING_ERROR, fls, hex, NumberMemo, numberOf, shiftedUp } from '../u64';
+import { BigIntMemo, DMA_MAPPING_ERROR, fls, hex, NumberMemo, numberOf, shiftedUp } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
 import { dmaKmallocNeedsBounce } from './dma-direct';
 import { DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from './dma-direction';
@@ -41,14 +41,15 @@ function iovaShift(domain: IommuDomain): bigint {
 }
 
 const LIMIT_32 = 0xffff_ffffn;
-/** LIMIT_32 >> shift per shift: the first try of every PCI allocation asks for it. */
-const limit32Pfns: bigint[] = [];
+/** LIMIT_32 >> shift for the last shift: the first try of every PCI allocation asks for it. */
+const limit32 = { shift: -1n, pfn: 0n };
 
 function limit32Pfn(shift: bigint): bigint {
-  const i = Number(shift);
-  let pfn = limit32Pfns[i];
-  if (pfn === undefined) limit32Pfns[i] = pfn = LIMIT_32 >> shift;
-  return pfn;
+  if (shift !== limit32.shift) {
+    limit32.shift = shift;
+    limit32.pfn = LIMIT_32 >> shift;
+  }
+  return limit32.pfn;
 }
 
 /**
@@ -58,6 +59,18 @@ function limit32Pfn(shift: bigint): bigint {
  * memo is a pure function of its key, so it holds across snapshots.
  */
 const limitPfnNumbers = new NumberMemo();
+const pfnBigInts = new BigIntMemo();
+const iovaOfPfn = { pfn: -1, shift: 0n, iova: 0n };
+
+/** BigInt(pfn) << shift, remembered for the last pfn (the IOVA caches hand a loop the same pfn back). */
+function pfnToIova(pfn: number, shift: bigint, granule: number): bigint {
+  if (pfn !== iovaOfPfn.pfn || shift !== iovaOfPfn.shift) {
+    iovaOfPfn.pfn = pfn;
+    iovaOfPfn.shift = shift;
+    iovaOfPfn.iova = shiftedUp(pfn, shift, granule);
+  }
+  return iovaOfPfn.iova;
+}
 const granules = { size: 0n, shift: 0n, count: 0 };
 const lastAlloc = { iova: -1n, shift: 0n, pfn: 0, pfnBig: 0n };
 
@@ -84,7 +97,7 @@ const UNMAP_PHYS_ARGS: FieldKeys = ['device', 'dma_addr', 'size'];
 function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, limitPfn: bigint, flushRcache: boolean): number {
   ctx.trace.enterWith('alloc_iova_fast', ALLOC_IOVA_FAST_ARGS, size, limitPfn, flushRcache);
   const pfn = iovad.allocIovaFast(size, limitPfnNumbers.of(limitPfn), flushRcache, ctx.cpu);
-  const pfnBig = BigInt(pfn);
+  const pfnBig = pfnBigInts.of(pfn);
   ctx.trace.leaveWith(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, pfnBig);
   lastAlloc.pfn = pfn;
   lastAlloc.pfnBig = pfnBig;
@@ -103,7 +116,7 @@ export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: big
   if (limit > LIMIT_32 && dev.pci32bitWorkaround) {
     const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32Pfn(shift), false);
     if (pfn !== 0) {
-      const iova = shiftedUp(pfn, shift, domain.minPageszN);
+      const iova = pfnToIova(pfn, shift, domain.minPageszN);
       lastAlloc.iova = iova;
       lastAlloc.shift = shift;
       ctx.trace.leave(iova);
@@ -112,7 +125,7 @@ export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: big
     dev.pci32bitWorkaround = false;
     ctx.trace.printk(`${dev.driver} ${dev.busId}: Using ${fls(limit) + 1}-bit DMA addresses`);
   }
-  const iova = shiftedUp(allocIovaFastTraced(ctx, iovad, iovaLen, limit >> shift, true), shift, domain.minPageszN);
+  const iova = pfnToIova(allocIovaFastTraced(ctx, iovad, iovaLen, limit >> shift, true), shift, domain.minPageszN);
   lastAlloc.iova = iova;
   lastAlloc.shift = shift;
   ctx.trace.leave(iova);

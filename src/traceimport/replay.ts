@@ -75,8 +75,11 @@ const LEAK_LINES = 10;
 const SAFE_END = 2 ** 53;
 
 function unmappedRange(start: bigint, end: bigint, mapLine: number, unmapLine: number, dir: string | undefined, event: string): Unmapped {
-  return { start, end, lo: Number(start), hi: Number(end), mapLine, unmapLine, dir, event };
+  return { start, end, lo: Number(start), hi: Number(end), mapLine, unmapLine, dir, event, order: 0 };
 }
+
+/** Bytes of the address pages the unmapped ranges are filed under for the fault checks. */
+const UNMAPPED_PAGE = 4096;
 
 interface Unmapped {
   start: bigint;
@@ -88,13 +91,26 @@ interface Unmapped {
   unmapLine: number;
   dir?: string;
   event: string;
+  /** When its start address was first unmapped (the unmapped map's order, which breaks ties between equally recent ranges). */
+  order: number;
 }
 
 export class DeviceState {
   readonly live = new Map<string, LiveMapping[]>();
   readonly sg = new Map<string, LiveMapping[]>();
-  /** The last mapping unmapped at each start address. */
+  /** The last mapping unmapped at each start address (set through setUnmapped). */
   readonly unmapped = new Map<string, Unmapped>();
+  /**
+   * The same ranges ending at or below 2^53, by the page their start is in:
+   * a fault looks only at the pages a range holding its address can start
+   * in (no further back than the longest range), not at every range.
+   */
+  private unmappedByPage = new Map<number, Unmapped[]>();
+  /** The ranges ending past 2^53 (compared as BigInts). */
+  private unmappedHuge: Unmapped[] = [];
+  /** Bytes of the longest range in unmappedByPage (plus one), ever. */
+  private unmappedSpan = 0;
+  private unmappedOrder = 0;
   /** Bounces announced by swiotlb_bounced and not yet matched to their map event: orig address -> size. */
   readonly pendingBounce = new Map<string, number>();
   liveCount = 0;
@@ -171,6 +187,10 @@ export class DeviceState {
     for (const [k, list] of this.live) c.live.set(k, list.slice());
     for (const [k, list] of this.sg) c.sg.set(k, list.slice());
     for (const [k, u] of this.unmapped) c.unmapped.set(k, u);
+    for (const [p, list] of this.unmappedByPage) c.unmappedByPage.set(p, list.slice());
+    c.unmappedHuge = this.unmappedHuge.slice();
+    c.unmappedSpan = this.unmappedSpan;
+    c.unmappedOrder = this.unmappedOrder;
     for (const [k, n] of this.pendingBounce) c.pendingBounce.set(k, n);
     c.liveCount = this.liveCount;
     c.liveBytes = this.liveBytes;
@@ -183,14 +203,56 @@ export class DeviceState {
     return c;
   }
 
-  /** The most recently unmapped range containing addr. */
+  /** Records `u` as the last range unmapped at start address `key`. */
+  setUnmapped(key: string, u: Unmapped): void {
+    const old = this.unmapped.get(key);
+    this.unmapped.set(key, u);
+    const small = u.hi <= SAFE_END;
+    if (small && u.hi - u.lo + 1 > this.unmappedSpan) this.unmappedSpan = u.hi - u.lo + 1;
+    if (old === undefined) u.order = this.unmappedOrder++;
+    else {
+      u.order = old.order;
+      const list = old.hi <= SAFE_END ? this.unmappedByPage.get(Math.floor(old.lo / UNMAPPED_PAGE)) : this.unmappedHuge;
+      const k = list === undefined ? -1 : list.indexOf(old);
+      if (list !== undefined && k >= 0) {
+        // The same start: the same page (or both past 2^53): the new range takes the old one's place.
+        if ((old.hi <= SAFE_END) === small) {
+          list[k] = u;
+          return;
+        }
+        list[k] = list[list.length - 1];
+        list.length--;
+      }
+    }
+    if (!small) {
+      this.unmappedHuge.push(u);
+      return;
+    }
+    const page = Math.floor(u.lo / UNMAPPED_PAGE);
+    const list = this.unmappedByPage.get(page);
+    if (list === undefined) this.unmappedByPage.set(page, [u]);
+    else list.push(u);
+  }
+
+  /** The most recently unmapped range containing addr (of equally recent ones, the start address unmapped first). */
   unmappedAt(addr: bigint): Unmapped | undefined {
     let best: Unmapped | undefined;
+    const take = (u: Unmapped): void => {
+      if (best === undefined || u.unmapLine > best.unmapLine || (u.unmapLine === best.unmapLine && u.order < best.order)) best = u;
+    };
+    for (const u of this.unmappedHuge) if (u.start <= addr && addr < u.end) take(u);
     const a = Number(addr);
-    const exact = a <= SAFE_END;
-    for (const u of this.unmapped.values()) {
-      const inside = exact && u.hi <= SAFE_END ? u.lo <= a && a < u.hi : u.start <= addr && addr < u.end;
-      if (inside && (best === undefined || u.unmapLine > best.unmapLine)) best = u;
+    // Past 2^53 no range of the pages can hold it.
+    if (a > SAFE_END) return best;
+    const last = Math.floor(a / UNMAPPED_PAGE);
+    const first = Math.floor(Math.max(0, a - this.unmappedSpan + 1) / UNMAPPED_PAGE);
+    if (last - first + 1 <= this.unmappedByPage.size) {
+      for (let p = first; p <= last; p++) {
+        const list = this.unmappedByPage.get(p);
+        if (list !== undefined) for (const u of list) if (u.lo <= a && a < u.hi) take(u);
+      }
+    } else {
+      for (const list of this.unmappedByPage.values()) for (const u of list) if (u.lo <= a && a < u.hi) take(u);
     }
     return best;
   }
@@ -400,7 +462,7 @@ export class CaptureReplay {
     d.liveCount--;
     d.liveBytes -= m.size;
     d.bounceBytes -= m.bounce;
-    d.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, line, m.dir, m.event));
+    d.setUnmapped(m.addr, unmappedRange(m.start, m.end, m.line, line, m.dir, m.event));
     d.sample(line);
   }
 
@@ -545,7 +607,7 @@ export class CaptureReplay {
           removeAt(list, k);
           s.liveCount--;
           s.liveBytes -= m.size;
-          s.unmapped.set(m.addr, unmappedRange(m.start, m.end, m.line, line, undefined, 'map'));
+          s.setUnmapped(m.addr, unmappedRange(m.start, m.end, m.line, line, undefined, 'map'));
           removed++;
         }
       }

@@ -2,7 +2,8 @@
 // breaks its rule, the per-device summary, the state at a line.
 
 import { strict as assert } from 'node:assert';
-import { replayStateAt } from '../../src/traceimport/replay';
+import fc from 'fast-check';
+import { DeviceState, replayStateAt } from '../../src/traceimport/replay';
 import { CaptureImporter } from '../../src/traceimport/importer';
 import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
 
@@ -101,6 +102,55 @@ describe('traceimport: replay', () => {
         [2, 'unmap_dir_mismatch'],
         [3, 'unmap_unknown'],
       ],
+    );
+  });
+});
+
+describe('traceimport: replay fault lookup', () => {
+  /** The lookup as every range scanned in the unmapped map's order: the latest unmap wins, the first in that order among equals. */
+  function scanned(d: DeviceState, addr: bigint): { mapLine: number; unmapLine: number } | undefined {
+    let best: { mapLine: number; unmapLine: number; start: bigint; end: bigint } | undefined;
+    for (const u of d.unmapped.values()) if (u.start <= addr && addr < u.end && (best === undefined || u.unmapLine > best.unmapLine)) best = u;
+    return best;
+  }
+
+  const BIG = 2n ** 53n;
+  const start = fc.oneof(
+    fc.bigInt({ min: 0n, max: 64n }).map((p) => 0xfff0_0000n + p * 0x1000n),
+    fc.bigInt({ min: 0n, max: 0xffffn }),
+    fc.bigInt({ min: BIG - 0x3000n, max: BIG + 0x3000n }),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  );
+  const size = fc.oneof(fc.constantFrom(1n, 0x1000n, 0x2000n, 0x80000n), fc.bigInt({ min: 1n, max: 1n << 33n }));
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('unmap' as const), start, size, sameLine: fc.boolean() }),
+    fc.record({ kind: fc.constant('ask' as const), addr: fc.oneof(start, start.map((s) => s + 0x800n)) }),
+    fc.record({ kind: fc.constant('clone' as const) }),
+  );
+
+  it('finds the range a fault falls in as a scan of every unmapped range does, for any sequence of unmaps (overlapping, past 2^53, cloned)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        let d = new DeviceState('dev', 1);
+        let line = 1;
+        for (const o of ops) {
+          if (o.kind === 'clone') {
+            d = d.clone();
+            continue;
+          }
+          if (o.kind === 'ask') {
+            const got = d.unmappedAt(o.addr);
+            const want = scanned(d, o.addr);
+            assert.deepEqual(got && [got.mapLine, got.unmapLine], want && [want.mapLine, want.unmapLine]);
+            assert.equal(got, want, 'the same range');
+            continue;
+          }
+          if (!o.sameLine) line++;
+          const end = o.start + o.size;
+          d.setUnmapped(`0x${o.start.toString(16)}`, { start: o.start, end, lo: Number(o.start), hi: Number(end), mapLine: line, unmapLine: line, event: 'dma_map_phys', order: 0 });
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });

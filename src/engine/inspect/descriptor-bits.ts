@@ -7,6 +7,7 @@
 // only says what the descriptor is at its level.
 
 import { ArmLpaeIoPgtable, armLpaeGranulePageSizes } from '../io-pgtable/arm-lpae';
+import { ptePageSize } from '../io-pgtable/amd-v1';
 import { AppleDartIoPgtable } from '../io-pgtable/apple-dart';
 import { GenericIoPgtable } from '../io-pgtable/generic-pt';
 import type { IoPgtableOps } from '../io-pgtable/types';
@@ -232,17 +233,6 @@ function decodeVtdFirst(desc: bigint, level: number): DescriptorBits {
 
 // ---- AMD IOMMU v1, amd/io_pgtable.c ----
 
-/** PTE_PAGE_SIZE of a NextLevel-7 entry: 2 << (first zero bit above bit 11). */
-function amdEncodedPageSize(desc: bigint): bigint {
-  let x = desc | 0xfffn;
-  let n = 0;
-  while (x & 1n && n < 63) {
-    x >>= 1n;
-    n++;
-  }
-  return 1n << BigInt(n + 1);
-}
-
 const AMD_PRESENT: FieldSpec = { name: 'PR', bit: 0, set: 'present', clear: 'not present' };
 const AMD_NEXT_LEVEL: FieldSpec = {
   name: 'NextLevel', hi: 11, lo: 9,
@@ -267,7 +257,7 @@ function decodeAmdV1(desc: bigint, level: number): DescriptorBits {
   const withAddress = (address: DescriptorField): DescriptorField[] => [pr, readField(desc, AMD_NEXT_LEVEL), address, ...readFields(desc, AMD_FLAGS)];
   const plain = withAddress(field('address', 51, 12, hex(addr), ''));
   if (next === 0 || next === 7) {
-    const size = next === 0 ? 1n << BigInt(12 + 9 * (level - 1)) : amdEncodedPageSize(desc);
+    const size = next === 0 ? 1n << BigInt(12 + 9 * (level - 1)) : ptePageSize(desc);
     if (size >= 1n << BigInt(12 + 9 * level)) return invalid(fmt, `a ${hex(size)} page does not fit a level-${level} entry`, plain);
     const out = addr & ~(size - 1n);
     return leaf(fmt, size === 0x1000n ? 'page' : 'block', out, size, r, w, withAddress(outputField('address', 51, 12, out, size)));

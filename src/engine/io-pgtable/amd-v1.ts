@@ -81,8 +81,8 @@ function pageSizePte(address: bigint, pagesize: bigint): bigint {
   return (address | (pagesize - 1n)) & ~(pagesize >> 1n) & PM_ADDR_MASK;
 }
 
-/** PTE_PAGE_SIZE: size of a NextLevel-7 PTE, 2 << (first zero bit above bit 11). */
-function ptePageSize(pte: bigint): bigint {
+/** PTE_PAGE_SIZE: size of a NextLevel-7 PTE, 2 << (first zero bit above bit 11). The walk panel's decoder reads it too. */
+export function ptePageSize(pte: bigint): bigint {
   let x = pte | 0xfffn;
   let n = 0;
   while (x & 1n && n < 63) {

@@ -104,9 +104,9 @@ export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
   return { id, spec, regex: new RegExp(src, 'y'), fields, kinds, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
 }
 
-/** 32-bit slots a value takes in the event store: hex numbers and decimals two (hi/lo halves, a double's bits), the rest one (a string's id, a flag, a list's index). */
+/** 32-bit slots a value takes in the event store: hex numbers two (hi/lo halves), the rest one (a small number itself, another number's index aside, a string's id, a flag, a list's index). */
 export function slotsOfKind(kind: FieldKind): number {
-  return kind === 'hex' || kind === 'dec' || kind === 'int' ? 2 : 1;
+  return kind === 'hex' ? 2 : 1;
 }
 
 function groupFor(kind: FieldKind, alt: boolean): string {

@@ -43,9 +43,15 @@ const SLOT_CHUNK = 1 << SLOT_CHUNK_SHIFT;
 const SLOT_MASK = SLOT_CHUNK - 1;
 const NO_NUMBER = Number.NaN;
 
-/** A double's bits as two 32-bit halves (for decimal fields in the slots). */
-const f64 = new Float64Array(1);
-const f64Halves = new Uint32Array(f64.buffer);
+/** A number slot holding this bit holds the index of the number in the store's list of other numbers. */
+const ASIDE = 0x8000_0000;
+/** A cpu or pid slot holding this has none. */
+const NO_SMALL = 0xffff_ffff;
+
+/** Whether v is kept in its 32-bit slot itself (an integer from 0 to 2^31 - 2; -0 is not). */
+function isSmall(v: number): boolean {
+  return v >= 0 && v < ASIDE - 1 && Number.isInteger(v) && !Object.is(v, -0);
+}
 
 /**
  * The hex strings made last, by a hash of their value: a capture names the
@@ -75,8 +81,8 @@ export class CaptureEventStore implements CaptureEvents {
   private readonly fmt: Uint8Array[] = [];
   private readonly lines: Int32Array[] = [];
   private readonly tss: Float64Array[] = [];
-  private readonly cpus: Float64Array[] = [];
-  private readonly pids: Float64Array[] = [];
+  private readonly cpus: Uint32Array[] = [];
+  private readonly pids: Uint32Array[] = [];
   private readonly comms: Uint32Array[] = [];
   private readonly irqFlags: Uint32Array[] = [];
   /** Where each event's fields begin: slot chunk << SLOT_CHUNK_SHIFT | offset. */
@@ -89,6 +95,8 @@ export class CaptureEventStore implements CaptureEvents {
   private slotsUsed = SLOT_CHUNK;
   /** Event index -> end line, for the few joined from a cut line. */
   private readonly endLines = new Map<number, number>();
+  /** Numbers too big (or negative, or fractional) for their 32-bit slot, by the index the slot holds (with ASIDE). */
+  private readonly numbers: number[] = [];
   /** Lists (dma_addrs, sizes, phys_addrs) by the index their slot holds. */
   private readonly lists: (string | number)[][] = [];
   /** Strings by id; id 0 is "none". */
@@ -130,8 +138,8 @@ export class CaptureEventStore implements CaptureEvents {
     this.fmt[c][j] = f.id;
     this.lines[c][j] = line;
     this.tss[c][j] = ts ?? NO_NUMBER;
-    this.cpus[c][j] = cpu ?? NO_NUMBER;
-    this.pids[c][j] = pid ?? NO_NUMBER;
+    this.cpus[c][j] = cpu === undefined ? NO_SMALL : this.numberSlot(cpu);
+    this.pids[c][j] = pid === undefined ? NO_SMALL : this.numberSlot(pid);
     this.comms[c][j] = comm;
     this.irqFlags[c][j] = irqFlags;
     this.slotStart[c][j] = ((this.slots.length - 1) << SLOT_CHUNK_SHIFT) | this.slotsUsed;
@@ -154,10 +162,18 @@ export class CaptureEventStore implements CaptureEvents {
 
   /** A decimal or integer field. */
   setNumber(f: CompiledFormat, k: number, v: number): void {
-    const s = this.curAt + f.slotOf[k];
-    f64[0] = v;
-    this.cur[s] = f64Halves[0];
-    this.cur[s + 1] = f64Halves[1];
+    this.cur[this.curAt + f.slotOf[k]] = this.numberSlot(v);
+  }
+
+  /** What a 32-bit slot holds for number v: v itself when small, else its index aside. */
+  private numberSlot(v: number): number {
+    if (isSmall(v)) return v;
+    this.numbers.push(v);
+    return (ASIDE | (this.numbers.length - 1)) >>> 0;
+  }
+
+  private numberOf(slot: number): number {
+    return slot >= ASIDE ? this.numbers[slot - ASIDE] : slot;
   }
 
   setFlag(f: CompiledFormat, k: number, v: boolean): void {
@@ -214,8 +230,8 @@ export class CaptureEventStore implements CaptureEvents {
     this.fmt.push(new Uint8Array(CHUNK));
     this.lines.push(new Int32Array(CHUNK));
     this.tss.push(new Float64Array(CHUNK));
-    this.cpus.push(new Float64Array(CHUNK));
-    this.pids.push(new Float64Array(CHUNK));
+    this.cpus.push(new Uint32Array(CHUNK));
+    this.pids.push(new Uint32Array(CHUNK));
     this.comms.push(new Uint32Array(CHUNK));
     this.irqFlags.push(new Uint32Array(CHUNK));
     this.slotStart.push(new Uint32Array(CHUNK));
@@ -274,9 +290,7 @@ export class CaptureEventStore implements CaptureEvents {
         return hexOf(slots[s], slots[s + 1]);
       case 'dec':
       case 'int':
-        f64Halves[0] = slots[s];
-        f64Halves[1] = slots[s + 1];
-        return f64[0];
+        return this.numberOf(slots[s]);
       case 'opt':
         return slots[s] === 1;
       case 'array':
@@ -297,7 +311,7 @@ export class CaptureEventStore implements CaptureEvents {
     const pid = this.pids[c][j];
     const comm = this.comms[c][j];
     const irq = this.irqFlags[c][j];
-    const ev = new f.eventClass(this.lines[c][j], spec.event, spec.system, ts === ts ? ts : undefined, cpu === cpu ? cpu : undefined, comm === 0 ? undefined : this.strings[comm], pid === pid ? pid : undefined, irq === 0 ? undefined : this.strings[irq], spec.since, this.endLineAt(i));
+    const ev = new f.eventClass(this.lines[c][j], spec.event, spec.system, ts === ts ? ts : undefined, cpu === NO_SMALL ? undefined : this.numberOf(cpu), comm === 0 ? undefined : this.strings[comm], pid === NO_SMALL ? undefined : this.numberOf(pid), irq === 0 ? undefined : this.strings[irq], spec.since, this.endLineAt(i));
     const names = f.fields;
     const roles = f.roles;
     for (let k = 0; k < names.length; k++) {

@@ -92,9 +92,10 @@ function payloadOf(f: CompiledFormat): fc.Arbitrary<string> {
 const header: fc.Arbitrary<Omit<Header, 'line'>> = fc.record(
   {
     ts: fc.nat({ max: 100_000_000 }).map((n) => n / 1e6),
-    cpu: fc.nat({ max: 255 }),
+    // Past 2^31 - 2 a cpu or pid is kept aside, not in its slot.
+    cpu: fc.oneof(fc.nat({ max: 255 }), fc.constantFrom(2 ** 31 - 2, 2 ** 31 - 1, 2 ** 40)),
     comm: fc.constantFrom('kworker/2:1H', '(udev-worker)', 'irq/26-AMD-Vi'),
-    pid: fc.nat({ max: 4_000_000 }),
+    pid: fc.oneof(fc.nat({ max: 4_000_000 }), fc.constantFrom(2 ** 31, 2 ** 53 - 1)),
     flags: fc.constantFrom('d..1.', '.....'),
     endLine: fc.nat({ max: 1000 }),
   },

@@ -1,10 +1,9 @@
-// The trace's compact storage. An event is a 32-bit id in a column of
-// fixed-size typed-array chunks (no object per event, no copy as it grows);
-// the id names a record in a table of distinct records: kind, name, fields,
-// scenario position, depth and the distance to its matching call/return.
-// A run repeats the same steps again and again (a driver loop), so most events
-// reuse a record: the trace costs about 4 bytes an event plus one record per
-// distinct step. Records are interned by a hash of their contents; their
+// The trace's distinct events. An event is a 32-bit id in a column
+// (id-column.ts); the id names a record in a table of distinct records: kind,
+// name, fields, scenario position, depth and the distance to its matching
+// call/return. A run repeats the same steps again and again (a driver loop),
+// so most events reuse a record: the trace costs one record per distinct step
+// plus what the column keeps of the ids. Records are interned by a hash of their contents; their
 // fields objects are the ones the first such event passed, never changed.
 
 import type { EventKind, FieldValue, Fields } from './recorder';
@@ -23,6 +22,8 @@ export class EventRecord {
   /** The last record this call record was closed into (withDelta), to skip hashing again. */
   closedDelta = -1;
   closedId = -1;
+  /** The record the recorder pushed after this one last time (-1: none): a loop's next event, tried before any lookup. */
+  succ = -1;
 
   constructor(
     readonly kind: EventKind,
@@ -152,51 +153,6 @@ export class ValuesRecord extends EventRecord {
 /** The fields of a record given none. */
 const NO_FIELDS_OBJECT: Fields = Object.freeze({}) as Fields;
 
-const CHUNK_BITS = 14;
-const CHUNK = 1 << CHUNK_BITS;
-const CHUNK_MASK = CHUNK - 1;
-
-/** An append-only column of 32-bit ids, in chunks of 16,384 (a chunk is allocated when the first id lands in it). */
-export class EventColumn {
-  private chunks: Uint32Array[] = [];
-  length = 0;
-
-  push(id: number): void {
-    const i = this.length;
-    const c = i >>> CHUNK_BITS;
-    if (c === this.chunks.length) this.chunks.push(new Uint32Array(CHUNK));
-    this.chunks[c][i & CHUNK_MASK] = id;
-    this.length = i + 1;
-  }
-
-  get(i: number): number {
-    return this.chunks[i >>> CHUNK_BITS][i & CHUNK_MASK];
-  }
-
-  set(i: number, id: number): void {
-    this.chunks[i >>> CHUNK_BITS][i & CHUNK_MASK] = id;
-  }
-
-  /** Keeps the first n ids and frees the chunks after them. */
-  truncate(n: number): void {
-    if (n >= this.length) return;
-    this.length = n;
-    this.chunks.length = (n + CHUNK_MASK) >>> CHUNK_BITS;
-  }
-
-  copy(): EventColumn {
-    const c = new EventColumn();
-    c.chunks = this.chunks.map((ch) => ch.slice());
-    c.length = this.length;
-    return c;
-  }
-
-  /** Bytes the column holds. */
-  get byteLength(): number {
-    return this.chunks.length * CHUNK * 4;
-  }
-}
-
 function mix(h: number, v: number): number {
   const x = Math.imul(h ^ v, 0x9e3779b1);
   return x ^ (x >>> 16);
@@ -278,6 +234,47 @@ export class EventTable {
   private readonly scratch: string[] = [];
   /** The values of a call record being closed under a new delta (reinternInto). */
   private readonly reVals: (FieldValue | undefined)[] = [];
+
+  /** The record the recorder pushed last (next/nextValues), whose successor is tried first. */
+  private prevId = -1;
+
+  /** intern() for the recorder's next event: first tried against the record that followed the previous one last time. */
+  next(kind: EventKind, name: string, fields: Fields, line: number, column: number, depth: number, delta: number): number {
+    const prev = this.prevId;
+    if (prev >= 0) {
+      const guess = this.records[prev].succ;
+      if (guess >= 0) {
+        const r = this.records[guess];
+        if (r.name === name && r.kind === kind && r.line === line && r.column === column && r.depth === depth && r.delta === delta && r.sameAs(fields, this.scratch)) {
+          this.prevId = guess;
+          return guess;
+        }
+      }
+    }
+    const id = this.intern(kind, name, fields, line, column, depth, delta);
+    if (prev >= 0) this.records[prev].succ = id;
+    this.prevId = id;
+    return id;
+  }
+
+  /** internValues() for the recorder's next event, tried first as next() does. */
+  nextValues(kind: EventKind, name: string, keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number, line: number, column: number, depth: number, delta: number): number {
+    const prev = this.prevId;
+    if (prev >= 0) {
+      const guess = this.records[prev].succ;
+      if (guess >= 0) {
+        const r = this.records[guess];
+        if (r.name === name && r.kind === kind && r.line === line && r.column === column && r.depth === depth && r.delta === delta && r.sameAsValues(keys, vals, n)) {
+          this.prevId = guess;
+          return guess;
+        }
+      }
+    }
+    const id = this.internValues(kind, name, keys, vals, n, line, column, depth, delta);
+    if (prev >= 0) this.records[prev].succ = id;
+    this.prevId = id;
+    return id;
+  }
 
   private nameInfo(name: string): NameInfo {
     let info = this.names.get(name);

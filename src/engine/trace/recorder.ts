@@ -9,11 +9,13 @@
 //
 // Storage is columnar (event-table.ts): an event is one 32-bit id into a table
 // of distinct records (kind, name, fields, position, depth, distance to its
-// match), so a loop that repeats the same steps costs 4 bytes an event, and
+// match), kept in a column that stores repeated runs of ids once (id-column.ts),
+// so a loop that repeats the same steps costs well under a byte an event, and
 // event objects are built only when a consumer asks for one.
 
 import { CLONE } from '../snapshot';
-import { EventColumn, EventTable, type EventRecord, type FieldKeys } from './event-table';
+import { EventTable, type EventRecord, type FieldKeys } from './event-table';
+import { IdColumn } from './id-column';
 
 export type { FieldKeys } from './event-table';
 
@@ -101,10 +103,10 @@ export class TraceRecorder {
    * events from the whole run's column instead of copying them, and appends
    * its own after them: reaching an event of a million-event run copies nothing.
    */
-  private base = new EventColumn();
+  private base = new IdColumn();
   private baseLength = 0;
   /** Events recorded here, after the shared prefix (all of them when there is none). */
-  private own = new EventColumn();
+  private own = new IdColumn();
   checks: Check[] = [];
   faults: Fault[] = [];
   log: LogLine[] = [];
@@ -209,7 +211,7 @@ export class TraceRecorder {
   private push(kind: EventKind, name: string, fields: Fields, delta: number): number {
     const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
-    this.own.push(this.table.intern(kind, name, fields, this.line, this.column, this.depth, delta));
+    this.own.push(this.table.next(kind, name, fields, this.line, this.column, this.depth, delta));
     if (seq === this.stopAfter) throw new ReplayStop(seq);
     return seq;
   }
@@ -217,7 +219,7 @@ export class TraceRecorder {
   private pushValues(kind: EventKind, name: string, keys: FieldKeys, delta: number): number {
     const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
-    this.own.push(this.table.internValues(kind, name, keys, this.vals, keys.length, this.line, this.column, this.depth, delta));
+    this.own.push(this.table.nextValues(kind, name, keys, this.vals, keys.length, this.line, this.column, this.depth, delta));
     if (seq === this.stopAfter) throw new ReplayStop(seq);
     return seq;
   }
@@ -246,7 +248,7 @@ export class TraceRecorder {
   /** enter() for a hot call site, its arguments as in point(). */
   enterWith(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
     const kept = this.detailed || this.depth === 0;
-    this.open.push(kept ? this.seq : -1);
+    this.openCall(kept);
     if (kept) {
       this.setVals(a, b, c, d, e, f);
       this.pushValues('call', name, keys, 0);
@@ -259,7 +261,7 @@ export class TraceRecorder {
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
     this.setVals(a, b, undefined, undefined, undefined, undefined);
-    this.pushValues('return', this.table.records[this.own.get(callSeq - this.baseLength)].name, keys, this.seq - callSeq);
+    this.pushValues('return', this.closedName, keys, this.seq - callSeq);
   }
 
   /**
@@ -269,7 +271,7 @@ export class TraceRecorder {
   unwind(e: unknown): void {
     if (e instanceof ReplayStop) {
       this.depth--;
-      this.open.pop();
+      this.popOpen();
     } else this.leave();
   }
 
@@ -282,7 +284,7 @@ export class TraceRecorder {
   /** Enter a kernel function: a call event; the steps it takes nest under it until leave(). */
   enter(name: string, fields: Fields): void {
     const kept = this.detailed || this.depth === 0;
-    this.open.push(kept ? this.seq : -1);
+    this.openCall(kept);
     if (kept) this.push('call', name, fields, 0);
     this.depth++;
   }
@@ -295,7 +297,7 @@ export class TraceRecorder {
   leave(ret?: unknown, extra?: Fields): void {
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
-    const name = this.table.records[this.own.get(callSeq - this.baseLength)].name;
+    const name = this.closedName;
     const delta = this.seq - callSeq;
     const valued = typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean';
     if (extra) this.push('return', name, valued ? { ...extra, ret } : { ...extra }, delta);
@@ -305,14 +307,31 @@ export class TraceRecorder {
     } else this.pushValues('return', name, NO_KEYS, delta);
   }
 
+  /** Name of the call closeCall() closed last. */
+  private closedName = '';
+
+  /** Opens a call at the next seq (-1 when not kept); the outermost kept one holds the column's ids from it on changeable. */
+  private openCall(kept: boolean): void {
+    if (kept && this.own.hold === Infinity) this.own.hold = this.seq - this.baseLength;
+    this.open.push(kept ? this.seq : -1);
+  }
+
+  /** Pops the innermost open call; when none is left open, the column may seal everything. */
+  private popOpen(): number {
+    const seq = this.open.pop() ?? -1;
+    if (this.open.length === 0) this.own.hold = Infinity;
+    return seq;
+  }
+
   /** Pops the innermost open call and, when it was kept, records where its return lands; its seq, or -1 when not kept. */
   private closeCall(): number {
     this.depth--;
-    const callSeq = this.open.pop() ?? -1;
+    const callSeq = this.popOpen();
     if (callSeq < 0) return -1;
     // No call is open at a snapshot, so an open call is always one of this recorder's own events.
     const at = callSeq - this.baseLength;
     const call = this.table.records[this.own.get(at)];
+    this.closedName = call.name;
     this.own.set(at, this.table.withDelta(call, this.seq - callSeq));
     return callSeq;
   }
@@ -332,7 +351,7 @@ export class TraceRecorder {
       // A replay stop unwinds without recording; any other exit closes the call.
       if (stopped) {
         this.depth--;
-        this.open.pop();
+        this.popOpen();
       } else this.leave(ret);
     }
   }
@@ -374,9 +393,9 @@ export class TraceRecorder {
   /** Runs `body` with the recorded arrays set aside: snapshots clone state, not this append-only log. */
   withLogDetached<T>(body: () => T): T {
     const { base, baseLength, own, checks, faults, log } = this;
-    this.base = new EventColumn();
+    this.base = new IdColumn();
     this.baseLength = 0;
-    this.own = new EventColumn();
+    this.own = new IdColumn();
     this.checks = [];
     this.faults = [];
     this.log = [];
@@ -394,7 +413,7 @@ export class TraceRecorder {
     this.table = full.table;
     this.base = full.own;
     this.baseLength = lengths.events;
-    this.own = new EventColumn();
+    this.own = new IdColumn();
     this.checks = full.checks.slice(0, lengths.checks);
     this.faults = full.faults.slice(0, lengths.faults);
     this.log = full.log.slice(0, lengths.log);
@@ -403,11 +422,11 @@ export class TraceRecorder {
   /** A recorder with a shared prefix copies it into its own column (a full run has none; this is for one that had). */
   private foldPrefix(): void {
     if (this.baseLength === 0) return;
-    const own = new EventColumn();
+    const own = new IdColumn();
     for (let i = 0; i < this.baseLength; i++) own.push(this.base.get(i));
     for (let i = 0; i < this.own.length; i++) own.push(this.own.get(i));
     this.own = own;
-    this.base = new EventColumn();
+    this.base = new IdColumn();
     this.baseLength = 0;
   }
 }

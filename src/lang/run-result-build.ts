@@ -7,7 +7,7 @@ import { findingOrigin } from '../engine/finding-origin';
 import type { Interpreter } from './interp/interpreter';
 import { machineSummary } from './interp/call-log';
 import { toJson } from './interp/values';
-import type { Diagnostic, JsonValue, RunResult } from './run-result';
+import type { Diagnostic, JsonValue, RunResult, StatementResult } from './run-result';
 
 function fieldsJson(fields: Fields): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
@@ -64,7 +64,20 @@ export function buildResult(interp: Interpreter, diagnostics: Diagnostic[], opts
     !checks.some((c) => c.severity === 'error' && !c.expected) &&
     !faults.some((f) => !f.expected);
   const log = [...trace.log.map((l) => ({ line: l.line, text: l.text })), ...interp.prints.map((p) => ({ line: p.line, text: `print: ${p.text}` }))];
-  const result: RunResult = { ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log, statements: interp.statements, dmaDebug: { errorCount: m.debug.errorCount } };
+  // What each statement returned, as an array only when read (a million-iteration loop's is millions of entries; a report reads none).
+  const statementLog = interp.statements;
+  const statementCount = statementLog.length;
+  let statements: StatementResult[] | undefined;
+  const result: RunResult = {
+    ok, diagnostics: allDiagnostics, expectations: interp.expectations, checks, faults, values, events, log,
+    get statements(): StatementResult[] {
+      return (statements ??= statementLog.toArray(statementCount));
+    },
+    set statements(list: StatementResult[]) {
+      statements = list;
+    },
+    dmaDebug: { errorCount: m.debug.errorCount },
+  };
   // Editor extras (optional fields, see run-result.ts): call-site values, walks, the machine at the end.
   if (interp.callLog !== null) {
     result.calls = interp.callLog.callSites();

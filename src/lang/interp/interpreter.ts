@@ -11,7 +11,8 @@ import { ReplayStop, TraceRecorder } from '../../engine/trace/recorder';
 import { ERRNO_NAMES } from '../../engine/errno';
 import type { CallExpr, CaptureTarget, Expr, ExpectStmt, Program, Span, Statement } from '../ast';
 import { findingOrigin } from '../../engine/finding-origin';
-import type { Diagnostic, ExpectationResult, StatementResult } from '../run-result';
+import type { Diagnostic, ExpectationResult } from '../run-result';
+import { StatementLog } from './statement-log';
 import { BUILTINS } from './builtins';
 import { BUILTINS as SIGNATURES, bindArgs } from '../builtins';
 import { CONSTANTS } from './constants-runtime';
@@ -100,7 +101,8 @@ export class Interpreter {
   readonly vars = new Map<string, Value>();
   // Logs of the run, only ever appended to: timeline snapshots keep their length, not a copy.
   readonly expectations: ExpectationResult[] = markAppendOnly([]);
-  readonly statements: StatementResult[] = markAppendOnly([]);
+  /** What each statement returned (RunResult.statements). */
+  readonly statements = new StatementLog();
   readonly diagnostics: Diagnostic[] = markAppendOnly([]);
   readonly prints: { line: number; text: string }[] = markAppendOnly([]);
   /**
@@ -374,19 +376,18 @@ export class Interpreter {
    * and again (the rcache hands back the same IOVA): the entry is shared, not
    * formatted and stored a million times.
    */
-  private readonly lastResults = new Map<number, { v: bigint | string | boolean; style: NumberStyle; result: StatementResult }>();
+  private readonly lastResults = new Map<number, { v: bigint | string | boolean; style: NumberStyle; id: number }>();
 
   private recordResult(line: number, v: Value, style: NumberStyle): void {
     if (v === null) return;
     const primitive = typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean';
     const last = primitive ? this.lastResults.get(line) : undefined;
     if (last !== undefined && last.v === v && last.style === style) {
-      this.statements.push(last.result);
+      this.statements.pushId(last.id);
       return;
     }
-    const result: StatementResult = { line, value: renderPrinted(v, style) };
-    if (primitive) this.lastResults.set(line, { v, style, result });
-    this.statements.push(result);
+    const id = this.statements.add({ line, value: renderPrinted(v, style) });
+    if (primitive) this.lastResults.set(line, { v, style, id });
   }
 
   private assign(target: Statement extends never ? never : Expr, valueExpr: Expr): void {

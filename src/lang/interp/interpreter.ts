@@ -21,6 +21,7 @@ import { RuntimeError } from './runtime-error';
 import { lostNameError, noteLostNames, type LostName } from './lost-names';
 import { numberStyle, renderPrinted, renderPrintedExpr, type NumberStyle, type VariableStyles } from './number-style';
 import type { CallLog } from './call-log';
+import type { CallContext } from './builtin-types';
 import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, truthy, typeName, valuesEqual, type Value } from './values';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { IommuDomain } from '../../engine/iommu/iommu-domain';
@@ -279,16 +280,18 @@ export class Interpreter {
   readonly diagnosticRepeats = new Map<number, number>();
 
   exec(stmt: Statement, depth = 0): void {
+    // Read once: a node makes its span on first read, and each read is a getter call.
+    const span = stmt.span;
     if ((++this.steps & (RUN_BUDGET_STRIDE - 1)) === 0 && this.hooks.budget !== undefined) {
-      const out = this.hooks.budget.reading(stmt.span.line, this.steps, this.machine?.trace.length ?? 0);
+      const out = this.hooks.budget.reading(span.line, this.steps, this.machine?.trace.length ?? 0);
       if (out !== undefined) {
-        this.diag(stmt.span, this.hooks.budget.message(out, stmt.span.line, this.steps - 1), `${out}-budget`);
+        this.diag(span, this.hooks.budget.message(out, span.line, this.steps - 1), `${out}-budget`);
         this.stopped = true;
         return;
       }
     }
     this.hooks.beforeStatement?.(stmt, this);
-    this.currentLine = stmt.span.line;
+    this.currentLine = span.line;
     if (stmt.kind === 'platform') {
       this.platformLine = stmt.span.line;
       if (this.machine) {
@@ -303,8 +306,8 @@ export class Interpreter {
       return;
     }
     const m = this.m;
-    m.trace.line = stmt.span.line;
-    m.trace.column = stmt.span.column;
+    m.trace.line = span.line;
+    m.trace.column = span.column;
     // Every statement is an event, so a debugger can stop on statements that call nothing.
     m.trace.emit('engine:statement');
     const checksBefore = m.trace.checks.length;
@@ -332,7 +335,7 @@ export class Interpreter {
           break;
         case 'expr': {
           const v = this.eval(stmt.expr);
-          if (stmt.expr.kind === 'call') this.recordResult(stmt.span.line, v, numberStyle(stmt.expr, this.numberStyles));
+          if (stmt.expr.kind === 'call') this.recordResult(span.line, v, numberStyle(stmt.expr, this.numberStyles));
           break;
         }
         case 'for':
@@ -651,6 +654,8 @@ export class Interpreter {
     throw new RuntimeError(`${what} must be an integer, got ${typeName(v)}`);
   }
 
+  private readonly callContext: CallContext = { m: undefined as unknown as Machine, target: undefined };
+
   private evalCall(call: CallExpr, target?: string): Value {
     const b = BUILTINS[call.callee.text];
     if (!b) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
@@ -678,8 +683,12 @@ export class Interpreter {
     }
     // Editor extras (call-log.ts): the walk an access will make, and what each call site returned.
     const walk = this.callLog?.beforeCall(this.m, call, args, named);
+    // One context object for every call: the arguments are evaluated above, and an impl never calls back into the interpreter.
+    const ctx = this.callContext;
+    ctx.m = this.m;
+    ctx.target = target;
     try {
-      const result = b.impl({ m: this.m, target }, args, named);
+      const result = b.impl(ctx, args, named);
       this.callLog?.afterCall(this.m, call, result, walk);
       return result;
     } catch (e) {

@@ -54,6 +54,11 @@ export class EventRecord {
     return obj === fields || (obj !== null && sameFields(obj, fields, scratch));
   }
 
+  /** The same fields as the values a..f under the same call site's `keys` (a record given a fields object: never, the caller looks it up instead). */
+  sameArgs(_keys: FieldKeys, _a: FieldValue | undefined, _b: FieldValue | undefined, _c: FieldValue | undefined, _d: FieldValue | undefined, _e: FieldValue | undefined, _f: FieldValue | undefined): boolean {
+    return false;
+  }
+
   /** The same fields as `n` values by position under `keys`. */
   sameAsValues(keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): boolean {
     const obj = this.obj;
@@ -132,6 +137,11 @@ export class ValuesRecord extends EventRecord {
       i++;
     }
     return i === keys.length;
+  }
+
+  override sameArgs(keys: FieldKeys, a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): boolean {
+    // Positions past the keys hold undefined here, and a call site passes nothing there.
+    return this.keys === keys && this.v0 === a && this.v1 === b && this.v2 === c && this.v3 === d && this.v4 === e && this.v5 === f;
   }
 
   override sameAsValues(keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): boolean {
@@ -255,6 +265,22 @@ export class EventTable {
     if (prev >= 0) this.records[prev].succ = id;
     this.prevId = id;
     return id;
+  }
+
+  /**
+   * The recorder's next event given as a call site's values, when it is the
+   * record that followed the previous one last time (a loop's next step): its
+   * id, or -1 (then nextValues looks it up).
+   */
+  guessArgs(kind: EventKind, name: string, keys: FieldKeys, line: number, column: number, depth: number, delta: number, a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): number {
+    const prev = this.prevId;
+    if (prev < 0) return -1;
+    const guess = this.records[prev].succ;
+    if (guess < 0) return -1;
+    const r = this.records[guess];
+    if (r.name !== name || r.kind !== kind || r.line !== line || r.column !== column || r.depth !== depth || r.delta !== delta || !r.sameArgs(keys, a, b, c, d, e, f)) return -1;
+    this.prevId = guess;
+    return guess;
   }
 
   /** internValues() for the recorder's next event, tried first as next() does. */

@@ -216,10 +216,17 @@ export class TraceRecorder {
     return seq;
   }
 
-  private pushValues(kind: EventKind, name: string, keys: FieldKeys, delta: number): number {
+  /** Records an event given as up to six values under a call site's `keys`: a loop's next step is recognised without copying them anywhere. */
+  private pushArgs(kind: EventKind, name: string, keys: FieldKeys, delta: number, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): number {
     const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
-    this.own.push(this.table.nextValues(kind, name, keys, this.vals, keys.length, this.line, this.column, this.depth, delta));
+    const table = this.table;
+    let id = table.guessArgs(kind, name, keys, this.line, this.column, this.depth, delta, a, b, c, d, e, f);
+    if (id < 0) {
+      this.setVals(a, b, c, d, e, f);
+      id = table.nextValues(kind, name, keys, this.vals, keys.length, this.line, this.column, this.depth, delta);
+    }
+    this.own.push(id);
     if (seq === this.stopAfter) throw new ReplayStop(seq);
     return seq;
   }
@@ -241,18 +248,14 @@ export class TraceRecorder {
    */
   point(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
     if (!this.detailed && this.depth > 0) return;
-    this.setVals(a, b, c, d, e, f);
-    this.pushValues('point', name, keys, 0);
+    this.pushArgs('point', name, keys, 0, a, b, c, d, e, f);
   }
 
   /** enter() for a hot call site, its arguments as in point(). */
   enterWith(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
     const kept = this.detailed || this.depth === 0;
     this.openCall(kept);
-    if (kept) {
-      this.setVals(a, b, c, d, e, f);
-      this.pushValues('call', name, keys, 0);
-    }
+    if (kept) this.pushArgs('call', name, keys, 0, a, b, c, d, e, f);
     this.depth++;
   }
 
@@ -260,8 +263,7 @@ export class TraceRecorder {
   leaveWith(keys: FieldKeys, a?: FieldValue, b?: FieldValue): void {
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
-    this.setVals(a, b, undefined, undefined, undefined, undefined);
-    this.pushValues('return', this.closedName, keys, this.seq - callSeq);
+    this.pushArgs('return', this.closedName, keys, this.seq - callSeq, a, b);
   }
 
   /**
@@ -301,10 +303,8 @@ export class TraceRecorder {
     const delta = this.seq - callSeq;
     const valued = typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean';
     if (extra) this.push('return', name, valued ? { ...extra, ret } : { ...extra }, delta);
-    else if (valued) {
-      this.setVals(ret, undefined, undefined, undefined, undefined, undefined);
-      this.pushValues('return', name, RET_KEYS, delta);
-    } else this.pushValues('return', name, NO_KEYS, delta);
+    else if (valued) this.pushArgs('return', name, RET_KEYS, delta, ret as FieldValue);
+    else this.pushArgs('return', name, NO_KEYS, delta);
   }
 
   /** Name of the call closeCall() closed last. */

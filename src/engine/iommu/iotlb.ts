@@ -59,6 +59,11 @@ export class Iotlb {
   }
 
   invalidateRange(domainId: number, iova: bigint, size: bigint): number {
+    if (this.entries.size === 0) {
+      // Nothing cached (a strict unmap of a mapping the device never reached): no page count to work out.
+      this.invalidations++;
+      return 0;
+    }
     let n = 0;
     const end = iova + size;
     const pages = size / this.granule + 1n;

@@ -83,6 +83,7 @@ function minPagesz(pgsizeBitmap: bigint): bigint {
     lastMinMask = lastMinPagesz - 1n;
     lastSmallest = pgsizeBitmap & -pgsizeBitmap;
     lastSmallestMask = lastSmallest - 1n;
+    lastSmallestIsMin = lastSmallest === lastMinPagesz;
   }
   return lastMinPagesz;
 }
@@ -93,6 +94,8 @@ let lastMinPagesz = 0n;
 let lastMinMask = -1n;
 let lastSmallest = 0n;
 let lastSmallestMask = -1n;
+/** The smallest page is min_pagesz (below 2^32): one such page at an aligned address passes the alignment check. */
+let lastSmallestIsMin = false;
 
 /**
  * iommu_map() on an unmanaged paging domain whose map_pages/unmap_pages go
@@ -136,26 +139,43 @@ const ONE_PAGE = { pgsize: 0n, count: 1 };
 function mapPagesChunked(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuMapResult {
   if (pgsizeBitmap === 0n) return mapResult(-ENODEV, 0n, chunks);
   const minPg = minPagesz(pgsizeBitmap);
+  if (size === lastSmallest && lastSmallestIsMin && ((iova | paddr) & lastSmallestMask) === 0n) {
+    // One page of the smallest size at aligned addresses (a 4 KiB dma_map_page): aligned to min_pagesz, and
+    // iommu_pgsize() gives that page once; a whole success needs none of the loop's arithmetic.
+    const r = ops.mapPages(iova, paddr, size, 1, prot);
+    chunks?.push({ fn: 'map_pages', iova, paddr, pgsize: size, count: 1, result: r.mapped, ret: r.ret });
+    if (r.ret === 0 && r.mapped === size) return mapResult(0, size, chunks);
+    return mapPagesFrom(ops, iova, paddr, size, prot, pgsizeBitmap, chunks, r);
+  }
   if ((iova | paddr | size) & lastMinMask) {
     const message = `unaligned: iova ${hex(iova)} pa ${fmtPa(paddr)} size ${hex(size)} min_pagesz ${hex(minPg)}`;
     return mapResult(-EINVAL, 0n, chunks, message);
   }
+  return mapPagesFrom(ops, iova, paddr, size, prot, pgsizeBitmap, chunks, null);
+}
+
+/** The iommu_map_nosync() loop and its unroll; `first` is the result of a first map_pages call already made (at iova). */
+function mapPagesFrom(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number, pgsizeBitmap: bigint, chunks: IommuChunk[] | null, first: { mapped: bigint; ret: number } | null): IommuMapResult {
   const smallest = lastSmallest;
   const origIova = iova;
   const origSize = size;
   let ret = 0;
+  let r = first;
   while (size) {
-    // iommu_pgsize() of one smallest page at aligned addresses is that page once (its own first test), without the object.
-    const one = size === smallest && ((iova | paddr) & lastSmallestMask) === 0n;
-    const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, paddr, size);
-    const r = ops.mapPages(iova, paddr, one ? size : pgsize, count, prot);
-    chunks?.push({ fn: 'map_pages', iova, paddr, pgsize: one ? size : pgsize, count, result: r.mapped, ret: r.ret });
+    if (r === null) {
+      // iommu_pgsize() of one smallest page at aligned addresses is that page once (its own first test), without the object.
+      const one = size === smallest && ((iova | paddr) & lastSmallestMask) === 0n;
+      const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, paddr, size);
+      r = ops.mapPages(iova, paddr, one ? size : pgsize, count, prot);
+      chunks?.push({ fn: 'map_pages', iova, paddr, pgsize: one ? size : pgsize, count, result: r.mapped, ret: r.ret });
+    }
     // Some pages may be mapped even on error; they are unrolled below.
     size = r.mapped === size ? 0n : u64(size - r.mapped);
     ret = r.ret;
     if (ret || size === 0n) break; // done: the addresses need no advancing
     iova = u64(iova + r.mapped);
     paddr = u64(paddr + r.mapped);
+    r = null;
   }
   const mapped = size === 0n && origSize >= 0n && origSize <= U64_MASK ? origSize : u64(origSize - size);
   if (ret) {
@@ -182,21 +202,37 @@ export function iommuUnmapPagesQuiet(ops: IoPgtableOps, iova: bigint, size: bigi
 function unmapPagesChunked(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint, chunks: IommuChunk[] | null): IommuUnmapResult {
   if (pgsizeBitmap === 0n) return unmapResult(0n, chunks);
   const minPg = minPagesz(pgsizeBitmap);
+  if (size === lastSmallest && lastSmallestIsMin && (iova & lastSmallestMask) === 0n) {
+    // One page of the smallest size at an aligned address: as on the map side.
+    const page = ops.unmapPages(iova, size, 1);
+    chunks?.push({ fn: 'unmap_pages', iova, pgsize: size, count: 1, result: page });
+    if (page === size) return unmapResult(size, chunks);
+    return unmapPagesFrom(ops, iova, size, pgsizeBitmap, chunks, page);
+  }
   if ((iova | size) & lastMinMask) {
     return unmapResult(0n, chunks, `unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz ${hex(minPg)}`);
   }
+  return unmapPagesFrom(ops, iova, size, pgsizeBitmap, chunks, -1n);
+}
+
+/** The __iommu_unmap() loop; `first` is what a first unmap_pages call already made at iova returned, -1n if none was made. */
+function unmapPagesFrom(ops: IoPgtableOps, iova: bigint, size: bigint, pgsizeBitmap: bigint, chunks: IommuChunk[] | null, first: bigint): IommuUnmapResult {
   const smallest = lastSmallest;
   let unmapped = 0n;
+  let page = first;
   while (unmapped < size) {
-    const left = unmapped === 0n ? size : size - unmapped;
-    const one = left === smallest && (iova & lastSmallestMask) === 0n;
-    const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, iova, left);
-    const page = ops.unmapPages(iova, one ? left : pgsize, count);
-    chunks?.push({ fn: 'unmap_pages', iova, pgsize: one ? left : pgsize, count, result: page });
+    if (page < 0n) {
+      const left = unmapped === 0n ? size : size - unmapped;
+      const one = left === smallest && (iova & lastSmallestMask) === 0n;
+      const { pgsize, count } = one ? ONE_PAGE : iommuPgsize(pgsizeBitmap, iova, iova, left);
+      page = ops.unmapPages(iova, one ? left : pgsize, count);
+      chunks?.push({ fn: 'unmap_pages', iova, pgsize: one ? left : pgsize, count, result: page });
+    }
     if (!page) break;
     unmapped = unmapped === 0n && page >= 0n && page <= U64_MASK ? page : u64(unmapped + page);
     if (unmapped >= size) break; // done: the address needs no advancing
     iova = u64(iova + page);
+    page = -1n;
   }
   return unmapResult(unmapped, chunks);
 }

@@ -359,7 +359,7 @@ function recordLink(ctx: EngineCtx, state: DmaIovaState, link: IovaLink): void {
     ctx.mappings.add({ device: state.device, dma: p.dma, size: p.size, phys: p.phys, dir: link.dir, bounce: p.bounce, kind: 'iova-link', line: link.line });
   }
   if (link.size > 0n) {
-    ctx.ownership.add({ mappingKey: ownershipKey(state, link), device: state.device, phys: link.phys, size: link.size, dir: link.dir, owner: 'device', line: link.line });
+    ctx.ownership.add({ key: ownershipKey(state, link), device: state.device, phys: link.phys, size: link.size, dir: link.dir, owner: 'device', line: link.line });
   }
 }
 

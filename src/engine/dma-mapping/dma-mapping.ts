@@ -109,8 +109,8 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
   ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
-    const rec = ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line, key: '', live: true });
-    ctx.ownership.add({ mappingKey: rec.key, device: dev.name, phys, size, dir, owner: 'device', line: ctx.trace.line });
+    // The record is also the mapping's ownership region (one object a mapping).
+    ctx.ownership.add(ctx.mappings.add({ device: dev.name, dma, size, phys, dir, bounce, kind: 'single', line: ctx.trace.line, key: '', live: true, owner: 'device' }));
     checkGranuleExposure(ctx, dev, phys, size, bounce !== null);
   }
   return dma;
@@ -217,7 +217,7 @@ export function dmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDire
       ctx.mappings.add({ device: dev.name, dma: s.dmaAddress, size: s.dmaLength, phys: s.phys, dir, bounce: null, kind: 'sg', line: ctx.trace.line });
     }
     for (const s of sgt.entries) {
-      ctx.ownership.add({ mappingKey: `sg:${dev.name}:${sgt.line}:${hex(s.phys)}`, device: dev.name, phys: s.phys, size: s.length, dir, owner: 'device', line: ctx.trace.line });
+      ctx.ownership.add({ key: `sg:${dev.name}:${sgt.line}:${hex(s.phys)}`, device: dev.name, phys: s.phys, size: s.length, dir, owner: 'device', line: ctx.trace.line });
     }
     return ents;
   });

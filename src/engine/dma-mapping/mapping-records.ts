@@ -21,6 +21,8 @@ export interface MappingRecord {
   live: boolean;
   /** Scenario line of the unmap that ended it (absent while live). */
   endLine?: number;
+  /** A streaming single mapping: who owns its buffer now (the record is its OwnedRegion). */
+  owner?: 'device' | 'cpu';
 }
 
 /** The last key made: a driver loop maps and unmaps the same address, and the same string object hashes once. */
@@ -299,8 +301,8 @@ export class MappingRecords {
    * key and live already (any value; they are set here), so the object is
    * made with its final shape rather than grown by two fields.
    */
-  add(r: Omit<MappingRecord, 'key' | 'live'> & Partial<Pick<MappingRecord, 'key' | 'live'>>): MappingRecord {
-    const rec = r as MappingRecord;
+  add<R extends Omit<MappingRecord, 'key' | 'live'> & Partial<Pick<MappingRecord, 'key' | 'live'>>>(r: R): R & MappingRecord {
+    const rec = r as R & MappingRecord;
     rec.key = mappingKey(r.device, r.dma);
     rec.live = true;
     let s = this.starts.get(rec.device);

@@ -4,9 +4,14 @@
 
 import type { DmaDirection } from './dma-direction';
 
+/**
+ * A streaming single mapping's record (mapping-records.ts) is its own region:
+ * the same key, device, buffer, direction and line, plus `owner`. Scatterlists
+ * and IOVA links have regions of their own.
+ */
 export interface OwnedRegion {
-  /** Key of the mapping (device name and DMA address). */
-  mappingKey: string;
+  /** Key of the mapping (device name and DMA address; sg: and link keys for the others). */
+  key: string;
   device: string;
   phys: bigint;
   size: bigint;
@@ -25,7 +30,7 @@ export class OwnershipTracker {
   remove(mappingKey: string): void {
     const regions = this.regions;
     for (let i = regions.length - 1; i >= 0; i--) {
-      if (regions[i].mappingKey !== mappingKey) continue;
+      if (regions[i].key !== mappingKey) continue;
       // The newest region (a driver loop unmaps what it just mapped) comes off the end without a splice.
       if (i === regions.length - 1) regions.pop();
       else regions.splice(i, 1);
@@ -34,7 +39,7 @@ export class OwnershipTracker {
 
   setOwner(mappingKey: string, owner: 'device' | 'cpu', phys?: bigint, size?: bigint): void {
     for (const r of this.regions) {
-      if (r.mappingKey !== mappingKey) continue;
+      if (r.key !== mappingKey) continue;
       if (phys !== undefined && size !== undefined && (phys >= r.phys + r.size || phys + size <= r.phys)) continue;
       r.owner = owner;
     }

@@ -186,7 +186,7 @@ export function inspectBuffers(m: Machine): BufferView[] {
       size: hex(b.size),
       line: b.line,
       owner: owned.length > 0 ? 'device' : 'cpu',
-      ownedBy: owned.map((r) => r.mappingKey),
+      ownedBy: owned.map((r) => r.key),
       cache: cacheState(m, b.phys, b.size),
     };
   });

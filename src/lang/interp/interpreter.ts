@@ -21,7 +21,7 @@ import { RuntimeError } from './runtime-error';
 import { lostNameError, noteLostNames, type LostName } from './lost-names';
 import { numberStyle, renderPrinted, renderPrintedExpr, type NumberStyle, type VariableStyles } from './number-style';
 import type { CallLog } from './call-log';
-import type { CallContext } from './builtin-types';
+import type { BuiltinBinding, CallContext } from './builtin-types';
 import { AttachHandleValue, BufferValue, CoherentValue, MmValue, RecordValue, SgEntryValue, SvaHandleValue, TranslateValue, truthy, typeName, valuesEqual, type Value } from './values';
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { IommuDomain } from '../../engine/iommu/iommu-domain';
@@ -54,6 +54,10 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
   if (spec.params.some((prm) => prm.variadic)) return { positional: call.args, named };
   return { positional, named: named.filter((n) => keepNamed.includes(n.name)) };
 }
+
+/** The builtins and constants by name as Maps: one lookup per call or name (a large object's keyed load costs about twice as much, and finds Object.prototype's members). */
+const BUILTIN_TABLE: ReadonlyMap<string, BuiltinBinding> = new Map(Object.entries(BUILTINS));
+const CONSTANT_TABLE: ReadonlyMap<string, Value> = new Map(Object.entries(CONSTANTS));
 
 /** The named arguments of a call that has none (most calls): one shared, never written to. */
 const NO_NAMED_VALUES: ReadonlyMap<string, Value> = new Map<string, Value>();
@@ -220,8 +224,9 @@ export class Interpreter {
       if (inner && stmt.kind === 'for') this.resumeFor(stmt.variable.name, stmt.body, depth, inner);
       else this.exec(stmt, depth);
     }
-    // A length store is a call even when nothing changes: only when the array is longer.
-    if (this.position.length > depth) this.position.length = depth;
+    // A length store is a call into the runtime; pop() is not (the loop body leaves one frame).
+    const pos = this.position;
+    while (pos.length > depth) pos.pop();
   }
 
   /** The injected writes due here, recorded at the line of the statement about to run. */
@@ -331,7 +336,8 @@ export class Interpreter {
           break;
         }
         case 'assign':
-          this.assign(stmt.target, stmt.value);
+          // The target is the statement's first token: its line is the statement's.
+          this.assign(stmt.target, stmt.value, span.line);
           break;
         case 'expr': {
           const v = this.eval(stmt.expr);
@@ -393,13 +399,13 @@ export class Interpreter {
     if (primitive) this.lastResults.set(line, { v, style, id });
   }
 
-  private assign(target: Statement extends never ? never : Expr, valueExpr: Expr): void {
+  private assign(target: Statement extends never ? never : Expr, valueExpr: Expr, line = target.span.line): void {
     if (target.kind === 'ident') {
       this.numberStyles.set(target.name, numberStyle(valueExpr, this.numberStyles));
       const v = this.eval(valueExpr, target.name);
       this.label(v, target.name);
       this.vars.set(target.name, v);
-      this.recordResult(target.span.line, v, this.numberStyles.get(target.name) ?? 'hex');
+      this.recordResult(line, v, this.numberStyles.get(target.name) ?? 'hex');
       return;
     }
     if (target.kind === 'index' && target.object.kind === 'ident') {
@@ -417,7 +423,7 @@ export class Interpreter {
       while (list.length <= Number(idx)) list.push(null);
       list[Number(idx)] = v;
       this.label(v, `${name}[${idx}]`);
-      this.recordResult(target.span.line, v, this.numberStyles.get(name) ?? 'hex');
+      this.recordResult(line, v, this.numberStyles.get(name) ?? 'hex');
       return;
     }
     throw new RuntimeError('can only assign to a name or name[index]', target.span);
@@ -467,7 +473,8 @@ export class Interpreter {
       frame.iter = iter;
       this.vars.set(name, items !== undefined ? items[iter] : value);
       this.execBody(body, depth + 1, iter === firstIter ? resume : undefined);
-      if (this.position.length > depth + 1) this.position.length = depth + 1;
+      const pos = this.position;
+      while (pos.length > depth + 1) pos.pop();
     }
     if (this.paused) return;
     if (frame.hadSaved) this.vars.set(name, frame.saved ?? null);
@@ -657,8 +664,8 @@ export class Interpreter {
   private readonly callContext: CallContext = { m: undefined as unknown as Machine, target: undefined };
 
   private evalCall(call: CallExpr, target?: string): Value {
-    const b = BUILTINS[call.callee.text];
-    if (!b) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
+    const b = BUILTIN_TABLE.get(call.callee.text);
+    if (b === undefined) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
     let args: Value[];
     let named: ReadonlyMap<string, Value>;
     if (call.named.length === 0) {
@@ -714,7 +721,7 @@ export class Interpreter {
       case 'ident': {
         const v = this.vars.get(e.name);
         if (v !== undefined) return v;
-        const c = CONSTANTS[e.name];
+        const c = CONSTANT_TABLE.get(e.name);
         if (c !== undefined) return c;
         throw lostNameError(this.lostNames, e.name, e.span) ?? new RuntimeError(`unknown name ${e.name}`, e.span, 'unknown-name');
       }

@@ -4,7 +4,7 @@
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { MappingRecords, type MappingRecord } from '../../src/engine/dma-mapping/mapping-records';
+import { MappingRecords, mappingKey, type MappingRecord } from '../../src/engine/dma-mapping/mapping-records';
 import { CLONE } from '../../src/engine/snapshot';
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../src/engine/dma-mapping/dma-direction';
 
@@ -67,8 +67,10 @@ describe('MappingRecords.live', () => {
           if (o.kind === 'map') {
             const rec = m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: DMA_TO_DEVICE, bounce: null, kind: 'single', line });
             model.set(rec.key, { device: o.device, dma: o.dma, line });
+            assert.equal(m.live.get(rec.key), rec);
           } else if (o.kind === 'unmap') {
             const ended = m.end(o.device, o.dma, line);
+            assert.equal(ended?.line, model.get(`${o.device}@${o.dma}`)?.line);
             assert.equal(ended !== undefined, model.delete(`${o.device}@${o.dma}`));
           } else {
             m = m[CLONE]();
@@ -76,6 +78,12 @@ describe('MappingRecords.live', () => {
           }
           assert.equal(m.live.size, model.size);
           assert.deepEqual([...m.live.values()].map((r) => [r.device, r.dma, r.line]), [...model.values()].map((r) => [r.device, r.dma, r.line]));
+          // Lookups by key (the last key is remembered: it must follow every map, unmap, dropped slot and clone).
+          if (o.kind !== 'clone') {
+            const key = mappingKey(o.device, o.dma);
+            assert.equal(m.live.has(key), model.has(key));
+            assert.equal(m.live.get(key)?.line, model.get(key)?.line);
+          }
         }
       }),
       { numRuns: 300 },

@@ -55,9 +55,14 @@ function normaliseArgs(call: CallExpr, keepNamed: readonly string[]): { position
   return { positional, named: named.filter((n) => keepNamed.includes(n.name)) };
 }
 
-/** The builtins and constants by name as Maps: one lookup per call or name (a large object's keyed load costs about twice as much, and finds Object.prototype's members). */
-const BUILTIN_TABLE: ReadonlyMap<string, BuiltinBinding> = new Map(Object.entries(BUILTINS));
-const CONSTANT_TABLE: ReadonlyMap<string, Value> = new Map(Object.entries(CONSTANTS));
+/**
+ * The builtins and constants by name, in objects without a prototype (a name
+ * such as toString finds nothing). Objects, not Maps: a keyed load makes the
+ * parser's name string point at its internalized copy on first use, so every
+ * later lookup compares pointers, where a Map compares the characters again.
+ */
+const BUILTIN_TABLE: Readonly<Record<string, BuiltinBinding | undefined>> = Object.assign(Object.create(null) as Record<string, BuiltinBinding | undefined>, BUILTINS);
+const CONSTANT_TABLE: Readonly<Record<string, Value | undefined>> = Object.assign(Object.create(null) as Record<string, Value | undefined>, CONSTANTS);
 
 /** The named arguments of a call that has none (most calls): one shared, never written to. */
 const NO_NAMED_VALUES: ReadonlyMap<string, Value> = new Map<string, Value>();
@@ -664,7 +669,7 @@ export class Interpreter {
   private readonly callContext: CallContext = { m: undefined as unknown as Machine, target: undefined };
 
   private evalCall(call: CallExpr, target?: string): Value {
-    const b = BUILTIN_TABLE.get(call.callee.text);
+    const b = BUILTIN_TABLE[call.callee.text];
     if (b === undefined) throw new RuntimeError(`unknown function ${call.callee.text}`, call.callee.span, 'unknown-name');
     let args: Value[];
     let named: ReadonlyMap<string, Value>;
@@ -721,7 +726,7 @@ export class Interpreter {
       case 'ident': {
         const v = this.vars.get(e.name);
         if (v !== undefined) return v;
-        const c = CONSTANT_TABLE.get(e.name);
+        const c = CONSTANT_TABLE[e.name];
         if (c !== undefined) return c;
         throw lostNameError(this.lostNames, e.name, e.span) ?? new RuntimeError(`unknown name ${e.name}`, e.span, 'unknown-name');
       }

@@ -1,4 +1,4 @@
-// The buffer registry's find (asked on every DMA map) answers from a sorted
+// The buffer registry's find and roomAt (asked on every DMA map) answer from a sorted
 // index; it must give what a scan of the list from the newest buffer gives,
 // overlapping buffers, removals, repeated addresses and snapshot clones included.
 
@@ -44,9 +44,15 @@ describe('BufferRegistry.find', () => {
           const addr = base + BigInt(o.addr);
           assert.equal(reg.find(addr), scan(reg.buffers, addr), `find(${addr - base})`);
           assert.equal(reg.find(addr), scan(reg.buffers, addr), `find(${addr - base}) again`);
+          const b = scan(reg.buffers, addr);
+          assert.equal(reg.roomAt(addr), b ? b.phys + b.size - addr : -1n, `roomAt(${addr - base})`);
         }
       }
-      for (let a = 0n; a <= 96n; a++) assert.equal(reg.find(base + a), scan(reg.buffers, base + a));
+      for (let a = 0n; a <= 96n; a++) {
+        const b = scan(reg.buffers, base + a);
+        assert.equal(reg.roomAt(base + a), b ? b.phys + b.size - base - a : -1n);
+        assert.equal(reg.find(base + a), b);
+      }
     }), { numRuns: 400 });
   });
 

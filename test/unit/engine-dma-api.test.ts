@@ -28,6 +28,20 @@ describe('engine: streaming DMA through dma-iommu (scenario 01)', () => {
     return { m, nvme };
   }
 
+  it('warns of granule exposure exactly when a page-aligned map reaches past the buffer holding it', () => {
+    const { m, nvme } = setup();
+    const page = m.allocPages(1, 'page');
+    assert.ok(page);
+    const exposures = (): string[] => m.trace.checks.filter((c) => c.id === 'granule-exposure').map((c) => c.message);
+    dmaMapPhys(m, nvme, page.phys, 8192n, DMA_TO_DEVICE, 0); // the whole buffer: nothing exposed
+    dmaMapPhys(m, nvme, page.phys + 4096n, 4096n, DMA_TO_DEVICE, 0); // its second page, up to its end
+    assert.deepEqual(exposures(), []);
+    // A smaller buffer in the same place, named later, is the one the address belongs to now.
+    m.physBuffer(page.phys, 2048n, 'half');
+    dmaMapPhys(m, nvme, page.phys, 4096n, DMA_TO_DEVICE, 0);
+    assert.deepEqual(exposures(), [`mapping ${'0x' + page.phys.toString(16)}+4096 exposes 2048 bytes beyond the buffer to 0000:01:00.0: the IOMMU maps whole 4096-byte granules [${'0x' + page.phys.toString(16)}..${'0x' + (page.phys + 4096n).toString(16)})`]);
+  });
+
   it('allocates IOVAs top-down below 4 GiB first, rounding and aligning sizes', () => {
     const { m, nvme } = setup();
     const a = m.allocPages(0, 'a');

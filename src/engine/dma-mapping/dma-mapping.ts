@@ -46,8 +46,8 @@ function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: b
   if (!domain || !domain.isPaging()) return;
   // Whole granules (the usual page-sized map) expose nothing unless the buffer ends before the mapping does.
   if (((phys | size) & domain.minPageMask) === 0n) {
-    const b = ctx.buffers.find(phys);
-    if (!b || phys + size <= b.phys + b.size) return;
+    const room = ctx.buffers.roomAt(phys);
+    if (room < 0n || size <= room) return;
   }
   const g = domain.minPagesz;
   const start = phys & ~(g - 1n);

@@ -36,6 +36,8 @@ export class BufferRegistry {
   /** The last answer of find and its address, while nothing was added or removed since (a driver maps one buffer again and again). */
   private lastAddr = -1n;
   private lastFound: DmaBuffer | undefined = undefined;
+  /** Bytes from lastAddr to lastFound's end (-1n: none found). */
+  private lastRoom = -1n;
 
   add(kind: BufferKind, phys: bigint, size: bigint, allocSize: bigint, line: number, label: string): DmaBuffer {
     const b: DmaBuffer = { id: this.buffers.length + 1, kind, phys, size, allocSize, line, label };
@@ -55,17 +57,26 @@ export class BufferRegistry {
   find(addr: bigint): DmaBuffer | undefined {
     if (addr === this.lastAddr) return this.lastFound;
     let found: DmaBuffer | undefined;
+    let foundEnd = 0n;
     let foundSeq = -1;
     // Only buffers starting at or below addr can hold it; walk down while one of them still ends above it.
     for (let i = this.upperBound(addr) - 1; i >= 0 && this.maxEnds[i] > addr; i--) {
       if (this.ends[i] > addr && this.seqs[i] > foundSeq) {
         found = this.sorted[i];
+        foundEnd = this.ends[i];
         foundSeq = this.seqs[i];
       }
     }
     this.lastAddr = addr;
     this.lastFound = found;
+    this.lastRoom = found ? foundEnd - addr : -1n;
     return found;
+  }
+
+  /** Bytes from addr to the end of find(addr), -1n when no buffer holds addr (remembered with find's answer: no BigInt sums a map). */
+  roomAt(addr: bigint): bigint {
+    if (addr !== this.lastAddr) this.find(addr);
+    return this.lastRoom;
   }
 
   remove(phys: bigint): void {

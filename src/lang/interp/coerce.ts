@@ -56,6 +56,8 @@ export function buffer(v: Value, what = 'buffer'): BufferValue {
 }
 
 export function direction(v: Value): DmaDirection {
+  // DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE and DMA_NONE (3, refused by the API later) are 0..3.
+  if (typeof v === 'bigint' && v >= 0n && v <= 3n) return Number(v) as DmaDirection;
   const n = int(v, 'dir');
   if (!validDmaDirection(Number(n)) && n !== 3n) throw new RuntimeError(`dir must be DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL or DMA_NONE, got ${n}`);
   return Number(n) as DmaDirection;

@@ -406,11 +406,13 @@ export class Interpreter {
 
   private assign(target: Statement extends never ? never : Expr, valueExpr: Expr, line = target.span.line): void {
     if (target.kind === 'ident') {
-      this.numberStyles.set(target.name, numberStyle(valueExpr, this.numberStyles));
+      // Evaluating an expression assigns nothing: the style set here is the one the result prints in.
+      const style = numberStyle(valueExpr, this.numberStyles);
+      this.numberStyles.set(target.name, style);
       const v = this.eval(valueExpr, target.name);
       this.label(v, target.name);
       this.vars.set(target.name, v);
-      this.recordResult(line, v, this.numberStyles.get(target.name) ?? 'hex');
+      this.recordResult(line, v, style);
       return;
     }
     if (target.kind === 'index' && target.object.kind === 'ident') {

@@ -16,15 +16,19 @@ const ADDRESS_FIELDS = new Set(['phys', 'dma', 'addr', 'iova', 'cpu', 'dma_addre
 /** Kernel return types that are addresses. */
 const ADDRESS_TYPES = /^(dma_addr_t|phys_addr_t|unsigned long iova|void \*)\b/;
 
-/** The style of each builtin's result, worked out once per builtin (a loop asks on every call). */
-const CALL_STYLES = new Map<string, NumberStyle>();
+/**
+ * The style of each builtin's result, worked out once per builtin (a loop
+ * asks on every call). A prototype-less object: its keyed load compares the
+ * parser's (internalized) name by pointer, a Map compares the characters.
+ */
+const CALL_STYLES: Record<string, NumberStyle | undefined> = Object.create(null) as Record<string, NumberStyle | undefined>;
 
 function callStyle(callee: string): NumberStyle {
-  let style = CALL_STYLES.get(callee);
+  let style = CALL_STYLES[callee];
   if (style === undefined) {
     const spec = BUILTINS.get(callee);
     style = spec && ADDRESS_TYPES.test(spec.kernel) ? 'hex' : 'dec';
-    CALL_STYLES.set(callee, style);
+    CALL_STYLES[callee] = style;
   }
   return style;
 }

@@ -10,11 +10,19 @@
 //   has produced) are not copied into a snapshot; it keeps the array and its
 //   length, and a restore takes that prefix.
 
-/** A method an object defines to clone itself (copy-on-write sharing, for one). */
+/**
+ * A method an object defines to clone itself (copy-on-write sharing, for one).
+ * It is given the clone's own copier: an object it holds that is also held
+ * elsewhere in the state (a mapping record that is its ownership region) must
+ * be copied through it, so both holders get the same copy.
+ */
 export const CLONE = Symbol('dmascope.clone');
 
+/** cloneState's copier of one value, as a CLONE method receives it. */
+export type CloneChild = (value: unknown) => unknown;
+
 interface SelfCloning {
-  [CLONE](): unknown;
+  [CLONE](cloneChild: CloneChild): unknown;
 }
 
 function isSelfCloning(value: object): value is SelfCloning {
@@ -52,7 +60,7 @@ export function cloneState<T>(root: T, opts: CloneOptions = {}): T {
       return copy;
     }
     if (isSelfCloning(value)) {
-      const copy = value[CLONE]();
+      const copy = value[CLONE](visit);
       seen.set(value, copy);
       return copy;
     }

@@ -42,6 +42,26 @@ describe('engine: streaming DMA through dma-iommu (scenario 01)', () => {
     assert.deepEqual(exposures(), [`mapping ${'0x' + page.phys.toString(16)}+4096 exposes 2048 bytes beyond the buffer to 0000:01:00.0: the IOMMU maps whole 4096-byte granules [${'0x' + page.phys.toString(16)}..${'0x' + (page.phys + 4096n).toString(16)})`]);
   });
 
+  it('restores a snapshot whose mapping record is its ownership region as one object, so a sync after the restore moves both', () => {
+    const fresh = setup();
+    const taken = setup();
+    for (const { m, nvme } of [fresh, taken]) {
+      const buf = m.allocPages(0, 'buf');
+      assert.ok(buf);
+      assert.equal(dmaMapPhys(m, nvme, buf.phys, 4096n, DMA_FROM_DEVICE, 0), 0xfffff000n);
+    }
+    const restored = cloneState(cloneState(taken.m, { snapshot: true }));
+    const nvme = restored.devices.get('nvme0');
+    assert.ok(nvme);
+    const rec = restored.mappings.live.get('nvme0@4294963200');
+    assert.ok(rec);
+    assert.equal(restored.ownership.regions[0], rec);
+    dmaSyncSingleForCpu(fresh.m, fresh.nvme, 0xfffff000n, 4096n, DMA_FROM_DEVICE);
+    dmaSyncSingleForCpu(restored, nvme, 0xfffff000n, 4096n, DMA_FROM_DEVICE);
+    assert.equal(rec.owner, 'cpu');
+    assert.deepEqual(restored.mappings.live.get('nvme0@4294963200'), fresh.m.mappings.live.get('nvme0@4294963200'));
+  });
+
   it('allocates IOVAs top-down below 4 GiB first, rounding and aligning sizes', () => {
     const { m, nvme } = setup();
     const a = m.allocPages(0, 'a');

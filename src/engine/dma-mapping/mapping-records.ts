@@ -4,7 +4,7 @@
 // panel read these.
 
 import type { DmaDirection } from './dma-direction';
-import { CLONE } from '../snapshot';
+import { CLONE, type CloneChild } from '../snapshot';
 
 export interface MappingRecord {
   key: string;
@@ -104,10 +104,14 @@ export class LiveMappings {
     for (const r of this.byKey.values()) if (r !== null) yield r;
   }
 
-  /** A copy holding copies of the records (end() changes a record). */
-  copy(): LiveMappings {
+  /**
+   * A copy holding copies of the records (end() changes a record), made by
+   * `cloneChild` when a snapshot clone gives it: a single mapping's record is
+   * also its ownership region, and both must stay one object in the clone.
+   */
+  copy(cloneChild?: CloneChild): LiveMappings {
     const c = new LiveMappings();
-    for (const [k, r] of this.byKey) c.byKey.set(k, r === null ? null : { ...r });
+    for (const [k, r] of this.byKey) c.byKey.set(k, r === null ? null : cloneChild ? (cloneChild(r) as MappingRecord) : { ...r });
     c.count = this.count;
     c.dead = this.dead;
     c.newest = this.newest;
@@ -282,9 +286,9 @@ export class MappingRecords {
   private starts = new Map<string, { dmas: bigint[]; maxSize: bigint }>();
 
   /** Snapshot clone: live records are copied (end() changes them), ended ones are shared but for the chunk being filled. */
-  [CLONE](): MappingRecords {
+  [CLONE](cloneChild?: CloneChild): MappingRecords {
     const copy = new MappingRecords();
-    copy.live = this.live.copy();
+    copy.live = this.live.copy(cloneChild);
     copy.ended = this.ended.copy();
     for (const [d, s] of this.starts) copy.starts.set(d, { dmas: s.dmas.slice(), maxSize: s.maxSize });
     return copy;

@@ -582,15 +582,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const iovaN = this.iovaNumbers.of(iova);
     const sizeN = this.sizeNumbers.of(size);
     const geometry = this.levelGeometry();
-    let table = this.rootN;
-    let lvl = this.startLevel;
-    if (sizeN === geometry[LAST_LEVEL].sizeN) {
-      const cached = this.cachedLeafTable(mem, iovaN, geometry);
-      if (cached >= 0) {
-        table = cached;
-        lvl = LAST_LEVEL;
-      }
-    }
+    let lvl = this.walkStart(mem, iovaN, sizeN, geometry);
+    let table = this.walkStartTable;
     for (; ; lvl++) {
       const g = geometry[lvl];
       const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;
@@ -609,6 +602,23 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   }
 
   /** The remembered last-level table for iovaN, or -1 (another 2 MiB, or memory written since). */
+  /** The table walkStart chose (a field, so a walk's start makes no object). */
+  private walkStartTable = 0;
+
+  /**
+   * Where a number walk of one `sizeN` page at `iovaN` starts: the last-level
+   * table the previous walk reached while it still holds (cachedLeafTable),
+   * else the root. Returns the level; the table is left in walkStartTable.
+   */
+  private walkStart(mem: HalvesTableMemory, iovaN: number, sizeN: number, geometry: LevelGeometry[]): number {
+    this.walkStartTable = this.rootN;
+    if (sizeN !== geometry[LAST_LEVEL].sizeN) return this.startLevel;
+    const cached = this.cachedLeafTable(mem, iovaN, geometry);
+    if (cached < 0) return this.startLevel;
+    this.walkStartTable = cached;
+    return LAST_LEVEL;
+  }
+
   private cachedLeafTable(mem: HalvesTableMemory, iovaN: number, geometry: LevelGeometry[]): number {
     if (this.walkGen !== mem.generation || this.startLevel >= LAST_LEVEL) return -1;
     return Math.floor(iovaN / geometry[LAST_LEVEL - 1].sizeN) === this.walkKey ? this.walkTable : -1;
@@ -721,15 +731,8 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     const iovaN = this.iovaNumbers.of(iova);
     const sizeN = this.sizeNumbers.of(size);
     const geometry = this.levelGeometry();
-    let table = this.rootN;
-    let lvl = this.startLevel;
-    if (sizeN === geometry[LAST_LEVEL].sizeN) {
-      const cached = this.cachedLeafTable(mem, iovaN, geometry);
-      if (cached >= 0) {
-        table = cached;
-        lvl = LAST_LEVEL;
-      }
-    }
+    let lvl = this.walkStart(mem, iovaN, sizeN, geometry);
+    let table = this.walkStartTable;
     for (; ; lvl++) {
       const g = geometry[lvl];
       const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;

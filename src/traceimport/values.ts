@@ -113,16 +113,47 @@ export function ownString(s: string): string {
 /** ownString's scratch buffer (grown for a longer string). */
 let copyScratch = Buffer.allocUnsafe(4096);
 
-/** Replaces every string of a finding (and of its arrays) by its own copy. */
-export function detachStrings(rec: Record<string, unknown>): void {
+/** Longest string SharedStrings keeps one copy of (a splat's WARNING line fits). */
+const SHARED_MAX_CHARS = 160;
+
+/**
+ * One copy of each string findings repeat (device names, reasons, fault
+ * types and statuses, addresses, a splat's header and call trace lines):
+ * the 100,000 findings of a million-line capture share them instead of
+ * each keeping copies of its own to the end of the import. Holds at most
+ * `limit` strings; later ones are copied as ownString does.
+ */
+export class SharedStrings {
+  private readonly map = new Map<string, string>();
+
+  constructor(private readonly limit = 65_536) {}
+
+  /** `s` in one piece of its own, the same copy for the same text. */
+  get(s: string): string {
+    if (s.length > SHARED_MAX_CHARS) return ownString(s);
+    const have = this.map.get(s);
+    if (have !== undefined) return have;
+    const own = ownString(s);
+    // Keyed by the copy: a key cut from a line would keep the line alive.
+    if (this.map.size < this.limit) this.map.set(own, own);
+    return own;
+  }
+}
+
+/**
+ * Replaces every string of a finding (and of its arrays) by its own copy;
+ * with `shared`, every string but the message (which names the finding's
+ * own address or sizes) is a shared copy.
+ */
+export function detachStrings(rec: Record<string, unknown>, shared?: SharedStrings): void {
   for (const key of Object.keys(rec)) {
     const v = rec[key];
-    if (typeof v === 'string') rec[key] = ownString(v);
+    if (typeof v === 'string') rec[key] = shared === undefined || key === 'message' || key === 'text' ? ownString(v) : shared.get(v);
     else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         const x: unknown = v[i];
-        if (typeof x === 'string') v[i] = ownString(x);
-        else if (typeof x === 'object' && x !== null) detachStrings(x as Record<string, unknown>);
+        if (typeof x === 'string') v[i] = shared === undefined ? ownString(x) : shared.get(x);
+        else if (typeof x === 'object' && x !== null) detachStrings(x as Record<string, unknown>, shared);
       }
     }
   }

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { parseFtraceLine } from '../../src/traceimport/ftrace-line';
 import { importCaptureFile } from '../../src/traceimport/import-stream';
 import { CaptureLineSplitter, CUT_LINE_BYTES } from '../../src/traceimport/line-splitter';
-import { ownString } from '../../src/traceimport/values';
+import { SharedStrings, detachStrings, ownString } from '../../src/traceimport/values';
 
 /** Lines and cut flags the splitter gives for `bytes` fed in chunks of `size`. */
 function split(bytes: Buffer, size: number): { lines: string[]; cuts: boolean[]; splitter: CaptureLineSplitter } {
@@ -70,6 +70,23 @@ describe('capture line reading', () => {
         assert.equal(ownString(piece), piece);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('a finding whose strings are shared with other findings keeps every value (message, nested lists and objects), past the sharing limit too', () => {
+    // A limit of 3 strings: the later findings' strings are copied, not shared, and read the same.
+    const shared = new SharedStrings(3);
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'b', 'é', '€', '\ud83d', ' ', ':'), maxLength: 200 }), fc.nat(), (s, cut) => {
+        const line = `[ 1000.000001] DMAR: ${s} fault addr 0xfff00000 [fault reason 0x06] PTE Read access is not set`;
+        const piece = line.slice(cut % line.length);
+        const finding: Record<string, unknown> = { line: 7, kind: 'io_page_fault', device: piece, reason: line.slice(22), message: piece, call_trace: [piece, 'dma_free_attrs+0x76/0xe0'], mappings: [{ addr: piece, size: 4096 }] };
+        const expected = structuredClone(finding);
+        detachStrings(finding, shared);
+        assert.deepEqual(finding, expected);
+        assert.equal(shared.get(piece), piece);
+      }),
+      { numRuns: 1000 },
     );
   });
 

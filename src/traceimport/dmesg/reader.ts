@@ -3,7 +3,7 @@
 // record when it is complete or has waited long enough for its next part.
 
 import type { Finding, Malformed } from '../types';
-import { detachStrings } from '../values';
+import { SharedStrings, detachStrings } from '../values';
 import { looksLikeAmdVi, startAmdVi } from './amd-vi';
 import { looksLikeArmSmmu, startArmSmmu } from './arm-smmu';
 import { looksLikeArmSmmuV3, startArmSmmuV3 } from './arm-smmu-v3';
@@ -61,6 +61,8 @@ function distinct(lines: readonly number[]): readonly number[] {
 
 export class DmesgReader {
   private open: OpenRecord[] = [];
+  /** The strings this import's findings repeat, one copy each. */
+  private readonly shared = new SharedStrings();
 
   constructor(private readonly onFinished: (r: FinishedRecord) => void) {}
 
@@ -141,7 +143,7 @@ export class DmesgReader {
     rec.finish({ finding: (f) => findings.push(f), malformed: (m) => malformed.push(m) }, atEof);
     for (const f of findings) {
       if (f.endLine === undefined && rec.lastLine > f.line) f.endLine = rec.lastLine;
-      detachStrings(f);
+      detachStrings(f, this.shared);
     }
     for (const m of malformed) detachStrings(m as unknown as Record<string, unknown>);
     const lines = distinct(rec.lines);

@@ -135,20 +135,29 @@ export async function importCaptureFile(file: string, opts: ImportOptions = {}):
   signal?.addEventListener('abort', onAbort, { once: true });
   // A function, not the property: an abort can come during any await or progress report.
   const aborted = (): boolean => signal?.aborted === true;
+  // Two buffers: the next chunk is read into one while the lines of the other are taken (the disk and the parsing overlap).
+  const bufs = [Buffer.allocUnsafe(FILE_CHUNK), Buffer.allocUnsafe(FILE_CHUNK)];
+  let next: Promise<{ bytesRead: number }> | undefined;
   try {
-    const buf = Buffer.allocUnsafe(FILE_CHUNK);
     let failed: ImportError | undefined;
+    let which = 0;
+    next = handle.read(bufs[which], 0, FILE_CHUNK, null);
     for (;;) {
       if (aborted()) throw abortError();
       let n: number;
       try {
-        n = (await handle.read(buf, 0, FILE_CHUNK, null)).bytesRead;
+        const reading = next;
+        next = undefined;
+        n = (await reading).bytesRead;
       } catch (err) {
         failed = run.unreadable(err instanceof Error ? err : new Error(String(err)));
         break;
       }
       if (aborted()) throw abortError();
       if (n === 0) break;
+      const buf = bufs[which];
+      which ^= 1;
+      next = handle.read(bufs[which], 0, FILE_CHUNK, null);
       const more = run.push(buf.subarray(0, n));
       if (aborted()) throw abortError();
       // Binary data: nothing after it is read.
@@ -157,6 +166,8 @@ export async function importCaptureFile(file: string, opts: ImportOptions = {}):
     return run.finish(failed);
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // A read still under way ends before the file closes (its result, or its error, is not wanted).
+    if (next !== undefined) await next.catch(() => undefined);
     await handle.close();
   }
 }

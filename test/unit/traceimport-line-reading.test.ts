@@ -111,6 +111,17 @@ describe('capture line reading', () => {
       assert.deepEqual(calls[calls.length - 1], [statSync(file).size, LINES]);
     });
 
+    it('reads every chunk of a file many chunks long once and in order (the next chunk is read while one is split)', async () => {
+      const r = await importCaptureFile(file, { keepEvents: true, replay: false });
+      assert.equal(r.events.length, LINES);
+      for (let i = 0; i < LINES; i += 997) {
+        const e = r.events.at(i);
+        assert.equal(e.line, i + 1);
+        assert.equal(e.addr, '0x' + (0x10000 + i * 0x1000).toString(16));
+      }
+      assert.equal(r.events.at(LINES - 1).addr, '0x' + (0x10000 + (LINES - 1) * 0x1000).toString(16));
+    });
+
     it('stops when cancelled, rejecting with an AbortError', async () => {
       const abort = new AbortController();
       let seen = 0;

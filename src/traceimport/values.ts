@@ -142,7 +142,7 @@ export class SharedStrings {
 
 /**
  * Replaces every string of a finding (and of its arrays) by its own copy;
- * with `shared`, every string but the message (which names the finding's
+ * with a pool, every string but the message (which names the finding's
  * own address or sizes) is a shared copy.
  */
 export function detachStrings(rec: Record<string, unknown>, shared?: SharedStrings): void {

@@ -12,6 +12,7 @@ import {
   dirFromName,
   dirName,
   validDmaDirection,
+  type DmaDirection,
 } from '../../src/engine/dma-mapping/dma-direction';
 import { cloneState } from '../../src/engine/snapshot';
 import { TraceRecorder } from '../../src/engine/trace/recorder';
@@ -650,6 +651,66 @@ describe('DmaDebug', () => {
         },
       ),
       { seed: 7, numRuns: 200 },
+    );
+  });
+
+  it('property: map, mapping_error and unmap of single mappings give what a list of entries scanned in hash order gives (the bucket remembered, entries reused, clones)', () => {
+    /** The kernel's behaviour for this subset, as a plain list: add_dma_entry, debug_dma_mapping_error, check_unmap's best fit and reports. */
+    interface ModelEntry { dev: DmaDebugDevice; dma: bigint; size: number; dir: DmaDirection; checked: boolean; line: number }
+    const bucket = (dma: bigint): bigint => (dma >> 13n) & 16383n;
+    const hex16 = (x: bigint): string => '0x' + x.toString(16).padStart(16, '0');
+    type Op = { kind: 'map' | 'check' | 'unmap'; dev: DmaDebugDevice; dma: bigint; size: number; dir: DmaDirection } | { kind: 'clone' };
+    const dev = fc.constantFrom(eth0, nvme0);
+    // Addresses that share a bucket (0x1000, 0x1800), share one 2^27 apart (0x8001000), and one alone.
+    const dma = fc.constantFrom(0x1000n, 0x1800n, 0x8001000n, 0x40000n);
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constantFrom('map' as const, 'check' as const, 'unmap' as const), dev, dma, size: fc.constantFrom(0x800, 0x1000), dir: fc.constantFrom(DMA_TO_DEVICE, DMA_FROM_DEVICE) }),
+      fc.record({ kind: fc.constant('clone' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        let { rec, dd } = setup();
+        dd.bounceUnalignedKmalloc = true; // no cacheline reports: this compares the hash and the unmap checks
+        const model: ModelEntry[] = [];
+        const want: string[] = [];
+        let line = 0;
+        for (const o of ops) {
+          rec.line = ++line;
+          if (o.kind === 'clone') {
+            ({ rec, dd } = cloneState({ rec, dd }));
+            continue;
+          }
+          const pfx = `DMA-API: ${o.dev.driver} ${o.dev.name}: `;
+          if (o.kind === 'map') {
+            dd.debugDmaMapPhys(o.dev, 0x80000000n, o.size, o.dir, o.dma);
+            model.push({ dev: o.dev, dma: o.dma, size: o.size, dir: o.dir, checked: false, line });
+          } else if (o.kind === 'check') {
+            dd.debugDmaMappingError(o.dev, o.dma);
+            const e = model.filter((m) => bucket(m.dma) === bucket(o.dma)).find((m) => m.dev === o.dev && m.dma === o.dma && !m.checked);
+            if (e) e.checked = true;
+          } else {
+            dd.debugDmaUnmapPhys(o.dev, o.dma, o.size, o.dir);
+            const same = model.filter((m) => bucket(m.dma) === bucket(o.dma) && m.dev === o.dev && m.dma === o.dma);
+            const lvl = (m: ModelEntry): number => (m.size === o.size ? 1 : 0) + 1 + (m.dir === o.dir ? 1 : 0) + 1;
+            const perfect = same.find((m) => lvl(m) === 4);
+            const best = perfect ?? (same.length === 1 ? same[0] : undefined);
+            const at = `[device address=${hex16(o.dma)}]`;
+            if (!best) want.push(`${line} ${pfx}device driver tries to free DMA memory it has not allocated ${at} [size=${o.size} bytes]`);
+            else {
+              if (best.size !== o.size) want.push(`${line} ${pfx}device driver frees DMA memory with different size ${at} [map size=${best.size} bytes] [unmap size=${o.size} bytes]`);
+              if (best.dir !== o.dir) want.push(`${line} ${pfx}device driver frees DMA memory with different direction ${at} [size=${o.size} bytes] [mapped with ${dirName(best.dir)}] [unmapped with ${dirName(o.dir)}]`);
+              if (!best.checked) want.push(`${line} ${pfx}device driver failed to check map error${at} [size=${o.size} bytes] [mapped as phy]`);
+              model.splice(model.indexOf(best), 1);
+            }
+          }
+          assert.deepEqual(rec.checks.map((c) => `${c.line} ${c.message}`), want);
+          assert.deepEqual(
+            dd.pendingEntries().map((e) => [e.devName, e.devAddr, e.size, e.direction, e.mapErrType, e.line, e.type, e.paddr, e.sgCallEnts]),
+            model.map((m) => [m.dev.name, m.dma, BigInt(m.size), m.dir, m.checked ? 'MAP_ERR_CHECKED' : 'MAP_ERR_NOT_CHECKED', m.line, 'phy', 0x80000000n, 0]),
+          );
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

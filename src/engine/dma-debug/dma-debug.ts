@@ -95,6 +95,8 @@ const HASH_FN_DIVISOR = 2 ** Number(HASH_FN_SHIFT);
 /** (1 << RADIX_TREE_MAX_TAGS) - 1: the overlap count lives in three radix-tree tag bits. */
 const ACTIVE_CACHELINE_MAX_OVERLAP = 7;
 const SZ_64K = 65536;
+/** Freed entries kept for reuse (few: a snapshot copies them too). */
+const FREE_ENTRIES_KEPT = 16;
 /** NAME_MAX_LEN: the driver filter keeps at most 63 characters of the name. */
 const NAME_MAX_LEN = 64;
 
@@ -122,6 +124,22 @@ export class DmaDebugEntry {
     this.devAddr = devAddr;
     this.size = size;
     this.direction = direction;
+    this.line = line;
+    this.seq = seq;
+  }
+
+  /** An entry from the free list made new: every field as the constructor sets it. */
+  reset(dev: DmaDebugDevice, type: DmaDebugType, devAddr: bigint, size: bigint, direction: DmaDirection, line: number, seq: number): void {
+    this.devName = dev.name;
+    this.driver = dev.driver;
+    this.devAddr = devAddr;
+    this.size = size;
+    this.type = type;
+    this.direction = direction;
+    this.sgCallEnts = 0;
+    this.sgMappedEnts = 0;
+    this.paddr = 0n;
+    this.mapErrType = 'MAP_ERR_CHECK_NOT_APPLICABLE';
     this.line = line;
     this.seq = seq;
   }
@@ -182,6 +200,16 @@ export class DmaDebug {
   private nextSeq = 0;
   /** WARN_ONCE state of active_cacheline_inc_overlap(). */
   private overlapWarned = false;
+  /**
+   * The bucket of the dev_addr last looked up: map, mapping_error and unmap of
+   * one mapping land in the same bucket, and an address compare is cheaper
+   * than a Map lookup. Buckets are never deleted, so a remembered one stays
+   * the bucket of its address.
+   */
+  private lastBucketAddr = -1n;
+  private lastBucket: DmaDebugEntry[] = [];
+  /** dma_entry_free()'s free list: entries dropped by unmap, refilled by the next map (a driver loop allocates none). */
+  private readonly freeEntries: DmaDebugEntry[] = [];
   /** debug_dma_unmap_phys's on-stack ref, filled per call (checkUnmap only reads it). */
   private readonly unmapRef: DmaDebugRef = { devName: '', devAddr: 0n, size: 0n, type: 'phy', direction: 0, sgCallEnts: 0, paddr: 0n };
 
@@ -242,16 +270,25 @@ export class DmaDebug {
 
   // ---- hash ----
 
+  /** The hash bucket of devAddr, undefined while nothing was ever hashed there. */
+  private bucketOf(devAddr: bigint): DmaDebugEntry[] | undefined {
+    if (devAddr === this.lastBucketAddr) return this.lastBucket;
+    const bucket = this.hash.get(hashFn(devAddr));
+    if (bucket !== undefined) {
+      this.lastBucketAddr = devAddr;
+      this.lastBucket = bucket;
+    }
+    return bucket;
+  }
+
   private bucketAdd(entry: DmaDebugEntry): void {
-    const idx = hashFn(entry.devAddr);
-    const bucket = this.hash.get(idx);
+    const bucket = this.bucketOf(entry.devAddr);
     if (bucket) bucket.push(entry);
-    else this.hash.set(idx, [entry]);
+    else this.hash.set(hashFn(entry.devAddr), [entry]);
   }
 
   private bucketDel(entry: DmaDebugEntry): void {
-    const idx = hashFn(entry.devAddr);
-    const bucket = this.hash.get(idx);
+    const bucket = this.bucketOf(entry.devAddr);
     if (!bucket) return;
     // The emptied bucket stays for the next entry to land there (a driver loop maps the same address again).
     if (bucket[bucket.length - 1] === entry) bucket.pop();
@@ -266,8 +303,7 @@ export class DmaDebug {
    * because without an IOMMU the same dev_addr can be mapped several times.
    * Several matches and no perfect one give nothing at all.
    */
-  private hashBucketFind(idx: number, ref: DmaDebugRef, kind: MatchKind): DmaDebugEntry | null {
-    const bucket = this.hash.get(idx);
+  private hashBucketFind(bucket: DmaDebugEntry[] | undefined, ref: DmaDebugRef, kind: MatchKind): DmaDebugEntry | null {
     if (!bucket) return null;
     let ret: DmaDebugEntry | null = null;
     let count = 0;
@@ -290,7 +326,7 @@ export class DmaDebug {
   }
 
   private bucketFindExact(ref: DmaDebugRef): DmaDebugEntry | null {
-    return this.hashBucketFind(hashFn(ref.devAddr), ref, 'exact');
+    return this.hashBucketFind(this.bucketOf(ref.devAddr), ref, 'exact');
   }
 
   /**
@@ -309,7 +345,7 @@ export class DmaDebug {
     }
     steps.sort((a, b) => a.step - b.step);
     for (const { idx } of steps) {
-      const e = this.hashBucketFind(idx, ref, kind);
+      const e = this.hashBucketFind(this.hash.get(idx), ref, kind);
       if (e) return e;
     }
     return null;
@@ -377,13 +413,17 @@ export class DmaDebug {
   }
 
   private newEntry(dev: DmaDebugDevice, type: DmaDebugType, devAddr: bigint, size: bigint, dir: DmaDirection): DmaDebugEntry {
-    return new DmaDebugEntry(dev, type, devAddr, size, dir, this.recorder.line, this.nextSeq++);
+    const free = this.freeEntries.pop();
+    if (free === undefined) return new DmaDebugEntry(dev, type, devAddr, size, dir, this.recorder.line, this.nextSeq++);
+    free.reset(dev, type, devAddr, size, dir, this.recorder.line, this.nextSeq++);
+    return free;
   }
 
   /** dma_entry_free() after hash_bucket_del() */
   private removeEntry(entry: DmaDebugEntry): void {
     this.bucketDel(entry);
     this.activeCachelineRemove(entry);
+    if (this.freeEntries.length < FREE_ENTRIES_KEPT) this.freeEntries.push(entry);
   }
 
   // ---- checks ----
@@ -578,7 +618,9 @@ export class DmaDebug {
   /** debug_dma_mapping_error(): marks the first unchecked entry at this address as checked. */
   debugDmaMappingError(dev: DmaDebugDevice, dmaAddr: bigint): void {
     if (this.disabled) return;
-    for (const e of this.hash.get(hashFn(dmaAddr)) ?? []) {
+    const bucket = this.bucketOf(dmaAddr);
+    if (bucket === undefined) return;
+    for (const e of bucket) {
       if (e.devName !== dev.name || e.devAddr !== dmaAddr) continue;
       if (e.mapErrType === 'MAP_ERR_NOT_CHECKED') {
         e.mapErrType = 'MAP_ERR_CHECKED';

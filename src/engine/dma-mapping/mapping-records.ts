@@ -41,67 +41,101 @@ const MAX_SAFE_DMA = BigInt(Number.MAX_SAFE_INTEGER);
 /** Ended slots LiveMappings keeps before it drops them (they cost a Map entry each). */
 const DEAD_SLOTS_KEPT = 64;
 
+/** A key's place in LiveMappings: its record while live, null once ended (refilled when the key is mapped again). */
+interface LiveSlot {
+  rec: MappingRecord | null;
+}
+
 /**
  * The live mappings by key, in the order they were made (as a Map whose
  * entries are deleted at unmap iterates them). An ended mapping leaves its
  * slot empty rather than deleted, so a key mapped again next (a driver loop
  * gets the same DMA address back) is refilled in place: a Map emptied by a
- * delete and grown again by a set reallocates its table every pair.
+ * delete and grown again by a set reallocates its table every pair. The slot
+ * is an object, so ending and refilling it is a field store, not a Map set.
  */
 export class LiveMappings {
-  private readonly byKey = new Map<string, MappingRecord | null>();
+  private readonly byKey = new Map<string, LiveSlot>();
   private count = 0;
   private dead = 0;
   /** The key of the newest slot: refilling it keeps the order a delete and set would give. */
   private newest: string | null = null;
+  /**
+   * The slot last looked up and its key: a driver loop maps, checks and
+   * unmaps one key (the same string, mappingKey keeps it), and comparing it
+   * is cheaper than a Map lookup. lastSlot is always byKey's slot of lastKey.
+   */
+  private lastKey: string | null = null;
+  private lastSlot: LiveSlot | null = null;
 
   get size(): number {
     return this.count;
   }
 
+  private slot(key: string): LiveSlot | undefined {
+    if (key === this.lastKey) return this.lastSlot as LiveSlot;
+    const s = this.byKey.get(key);
+    if (s !== undefined) {
+      this.lastKey = key;
+      this.lastSlot = s;
+    }
+    return s;
+  }
+
   has(key: string): boolean {
-    const r = this.byKey.get(key);
-    return r !== undefined && r !== null;
+    const s = this.slot(key);
+    return s !== undefined && s.rec !== null;
   }
 
   get(key: string): MappingRecord | undefined {
-    return this.byKey.get(key) ?? undefined;
+    return this.slot(key)?.rec ?? undefined;
   }
 
   /** Adds or replaces the mapping at key (a replaced live one keeps its place, as Map.set does); true when a live one was replaced. */
   set(key: string, rec: MappingRecord): boolean {
-    const cur = this.byKey.get(key);
-    if (cur === null) {
+    const s = this.slot(key);
+    if (s === undefined) {
+      const made = { rec };
+      this.byKey.set(key, made);
+      this.count++;
+      this.newest = key;
+      this.lastKey = key;
+      this.lastSlot = made;
+      return false;
+    }
+    const replaced = s.rec !== null;
+    if (!replaced) {
       this.dead--;
       this.count++;
       if (key !== this.newest) {
+        // Made again: it goes to the end, as a Map's delete and set would put it.
         this.byKey.delete(key);
+        this.byKey.set(key, s);
         this.newest = key;
       }
-    } else if (cur === undefined) {
-      this.count++;
-      this.newest = key;
     }
-    this.byKey.set(key, rec);
-    return cur !== undefined && cur !== null;
+    s.rec = rec;
+    return replaced;
   }
 
   delete(key: string): boolean {
-    if (!this.has(key)) return false;
-    this.deleteLive(key);
-    return true;
+    return this.take(key) !== undefined;
   }
 
-  /** delete() of a key known to be live (its record was just read): no second lookup. */
-  deleteLive(key: string): void {
-    this.byKey.set(key, null);
+  /** Ends the live mapping at key and gives its record; undefined when none is live there. */
+  take(key: string): MappingRecord | undefined {
+    const s = this.slot(key);
+    const rec = s?.rec;
+    if (!s || !rec) return undefined;
+    s.rec = null;
     this.count--;
     this.dead++;
     if (this.dead > DEAD_SLOTS_KEPT && this.dead > this.count) this.dropDead();
+    return rec;
   }
 
   *values(): IterableIterator<MappingRecord> {
-    for (const r of this.byKey.values()) if (r !== null) yield r;
+    for (const s of this.byKey.values()) if (s.rec !== null) yield s.rec;
   }
 
   /**
@@ -111,17 +145,26 @@ export class LiveMappings {
    */
   copy(cloneChild?: CloneChild): LiveMappings {
     const c = new LiveMappings();
-    for (const [k, r] of this.byKey) c.byKey.set(k, r === null ? null : cloneChild ? (cloneChild(r) as MappingRecord) : { ...r });
+    for (const [k, s] of this.byKey) {
+      const r = s.rec;
+      c.byKey.set(k, { rec: r === null ? null : cloneChild ? (cloneChild(r) as MappingRecord) : { ...r } });
+    }
     c.count = this.count;
     c.dead = this.dead;
     c.newest = this.newest;
+    if (this.lastKey !== null) {
+      c.lastKey = this.lastKey;
+      c.lastSlot = c.byKey.get(this.lastKey) as LiveSlot;
+    }
     return c;
   }
 
   private dropDead(): void {
-    for (const [k, r] of this.byKey) if (r === null) this.byKey.delete(k);
+    for (const [k, s] of this.byKey) if (s.rec === null) this.byKey.delete(k);
     this.dead = 0;
     if (this.newest !== null && !this.byKey.has(this.newest)) this.newest = null;
+    this.lastKey = null;
+    this.lastSlot = null;
   }
 }
 
@@ -274,6 +317,12 @@ export class EndedMappings {
   }
 }
 
+/** A device's live DMA addresses in ascending order and the largest live size it ever had. */
+interface DeviceStarts {
+  dmas: bigint[];
+  maxSize: bigint;
+}
+
 export class MappingRecords {
   live = new LiveMappings();
   /** The most recently ended mappings, oldest first (EndedMappings). */
@@ -283,7 +332,10 @@ export class MappingRecords {
    * the largest live size it ever had: liveOf, which the sanitizer asks on
    * every device access, searches instead of scanning every mapping.
    */
-  private starts = new Map<string, { dmas: bigint[]; maxSize: bigint }>();
+  private starts = new Map<string, DeviceStarts>();
+  /** The device last asked for and its starts (a driver loop maps and unmaps on one device). */
+  private lastDevice: string | null = null;
+  private lastStarts: DeviceStarts | null = null;
 
   /** Snapshot clone: live records are copied (end() changes them), ended ones are shared but for the chunk being filled. */
   [CLONE](cloneChild?: CloneChild): MappingRecords {
@@ -291,7 +343,21 @@ export class MappingRecords {
     copy.live = this.live.copy(cloneChild);
     copy.ended = this.ended.copy();
     for (const [d, s] of this.starts) copy.starts.set(d, { dmas: s.dmas.slice(), maxSize: s.maxSize });
+    if (this.lastDevice !== null) {
+      copy.lastDevice = this.lastDevice;
+      copy.lastStarts = copy.starts.get(this.lastDevice) ?? null;
+    }
     return copy;
+  }
+
+  /** The starts of `device`, made empty on its first mapping. */
+  private startsOf(device: string): DeviceStarts {
+    if (device === this.lastDevice) return this.lastStarts as DeviceStarts;
+    let s = this.starts.get(device);
+    if (!s) this.starts.set(device, (s = { dmas: [], maxSize: 0n }));
+    this.lastDevice = device;
+    this.lastStarts = s;
+    return s;
   }
 
   /** Every remembered mapping, ended ones first (oldest first), then the live ones. */
@@ -309,8 +375,7 @@ export class MappingRecords {
     const rec = r as R & MappingRecord;
     rec.key = mappingKey(r.device, r.dma);
     rec.live = true;
-    let s = this.starts.get(rec.device);
-    if (!s) this.starts.set(rec.device, (s = { dmas: [], maxSize: 0n }));
+    const s = this.startsOf(rec.device);
     if (!this.live.set(rec.key, rec)) {
       const dmas = s.dmas;
       // A driver loop maps above everything live (or nothing is live): append without splicing.
@@ -327,17 +392,13 @@ export class MappingRecords {
 
   /** end() with the mapping's key already made (mappingKey(device, dma)). */
   endKey(key: string, device: string, dma: bigint, line?: number): MappingRecord | undefined {
-    const rec = this.live.get(key);
+    const rec = this.live.take(key);
     if (rec) {
       rec.live = false;
       if (line !== undefined) rec.endLine = line;
-      this.live.deleteLive(key);
-      const s = this.starts.get(device);
-      if (s) {
-        const dmas = s.dmas;
-        if (dmas[dmas.length - 1] === dma) dmas.pop();
-        else dmas.splice(upperBound(dmas, dma) - 1, 1);
-      }
+      const dmas = this.startsOf(device).dmas;
+      if (dmas[dmas.length - 1] === dma) dmas.pop();
+      else dmas.splice(upperBound(dmas, dma) - 1, 1);
       this.ended.push(rec);
     }
     return rec;

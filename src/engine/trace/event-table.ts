@@ -7,13 +7,9 @@
 // fields objects are the ones the first such event passed, never changed.
 
 import type { EventKind, FieldValue, Fields } from './recorder';
+import type { FieldKeys, TraceSite } from './trace-site';
 
-/**
- * The field names of one call site's events, in order: a constant array per
- * site, so a repeat is recognised by identity and its values compared by
- * position, with no fields object built for it.
- */
-export type FieldKeys = readonly string[];
+export type { FieldKeys } from './trace-site';
 
 /** A distinct event: given a fields object (the generic emit/enter/leave path). */
 export class EventRecord {
@@ -24,6 +20,8 @@ export class EventRecord {
   closedId = -1;
   /** The record the recorder pushed after this one last time (-1: none): a loop's next event, tried before any lookup. */
   succ = -1;
+  /** The call site whose events this record is (kind, name and keys the site's), once one recorded it; null before. */
+  site: TraceSite | null = null;
 
   constructor(
     readonly kind: EventKind,
@@ -82,7 +80,7 @@ const MAX_VALUES = 6;
  * given a fields object stay the smaller EventRecord.
  */
 export class ValuesRecord extends EventRecord {
-  private readonly keys: FieldKeys;
+  readonly keys: FieldKeys;
   private readonly v0: FieldValue | undefined;
   private readonly v1: FieldValue | undefined;
   private readonly v2: FieldValue | undefined;
@@ -142,6 +140,11 @@ export class ValuesRecord extends EventRecord {
   override sameArgs(keys: FieldKeys, a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): boolean {
     // Positions past the keys hold undefined here, and a call site passes nothing there.
     return this.keys === keys && this.v0 === a && this.v1 === b && this.v2 === c && this.v3 === d && this.v4 === e && this.v5 === f;
+  }
+
+  /** The same values as a..f by position (the caller knows the keys are the same: its site's). */
+  sameValues(a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): boolean {
+    return this.v0 === a && this.v1 === b && this.v2 === c && this.v3 === d && this.v4 === e && this.v5 === f;
   }
 
   override sameAsValues(keys: FieldKeys, vals: readonly (FieldValue | undefined)[], n: number): boolean {
@@ -281,6 +284,32 @@ export class EventTable {
     if (r.name !== name || r.kind !== kind || r.line !== line || r.column !== column || r.depth !== depth || r.delta !== delta || !r.sameArgs(keys, a, b, c, d, e, f)) return -1;
     this.prevId = guess;
     return guess;
+  }
+
+  /**
+   * guessArgs() for an event of `site`: a record carries its site once one
+   * recorded it, so the site's identity stands for kind, name and keys.
+   */
+  guessSite(site: TraceSite, line: number, column: number, depth: number, delta: number, a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): number {
+    const prev = this.prevId;
+    if (prev < 0) return -1;
+    const records = this.records;
+    const guess = records[prev].succ;
+    if (guess < 0) return -1;
+    const r = records[guess];
+    // Only a ValuesRecord of these keys ever gets a site (nextSite).
+    if (r.site !== site || r.line !== line || r.column !== column || r.depth !== depth || r.delta !== delta || !(r as ValuesRecord).sameValues(a, b, c, d, e, f)) return -1;
+    this.prevId = guess;
+    return guess;
+  }
+
+  /** nextValues() for an event of `site`'s, `vals` its values; the record found or added carries the site from then on. */
+  nextSite(site: TraceSite, vals: readonly (FieldValue | undefined)[], line: number, column: number, depth: number, delta: number): number {
+    const keys = site.keys;
+    const id = this.nextValues(site.kind, site.name, keys, vals, keys.length, line, column, depth, delta);
+    const r = this.records[id];
+    if (r.site === null && r instanceof ValuesRecord && r.keys === keys) r.site = site;
+    return id;
   }
 
   /** internValues() for the recorder's next event, tried first as next() does. */

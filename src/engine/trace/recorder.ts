@@ -14,10 +14,12 @@
 // event objects are built only when a consumer asks for one.
 
 import { CLONE } from '../snapshot';
-import { EventTable, type EventRecord, type FieldKeys } from './event-table';
+import { EventRecord, EventTable } from './event-table';
 import { IdColumn } from './id-column';
+import { NO_KEYS, RET_KEYS, type FieldKeys, type TraceSite } from './trace-site';
 
-export type { FieldKeys } from './event-table';
+export type { FieldKeys, TraceSite } from './trace-site';
+export { traceReturnSite, traceSite } from './trace-site';
 
 export type FieldValue = string | number | boolean | bigint;
 export type Fields = Record<string, FieldValue>;
@@ -118,8 +120,13 @@ export class TraceRecorder {
   detailed = true;
   /** Replay limit: after the event with this seq is recorded, ReplayStop unwinds the run. */
   stopAfter = Infinity;
-  /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed). */
+  /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed), save the innermost `unkept` ones. */
   private open: number[] = [];
+  /**
+   * Calls not kept (!detailed, below depth 0) open above the ones in `open`:
+   * counted, not pushed, so entering and leaving one costs a count.
+   */
+  private unkept = 0;
   /** The values of the event being recorded by position (point/enterWith/leaveWith): no array or object per event. */
   private readonly vals: (FieldValue | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
 
@@ -231,6 +238,21 @@ export class TraceRecorder {
     return seq;
   }
 
+  /** pushArgs() for an event of `site`: a loop's next step is recognised by the site's identity and the values. */
+  private pushSite(site: TraceSite, delta: number, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): number {
+    const seq = this.baseLength + this.own.length;
+    if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
+    const table = this.table;
+    let id = table.guessSite(site, this.line, this.column, this.depth, delta, a, b, c, d, e, f);
+    if (id < 0) {
+      this.setVals(a, b, c, d, e, f);
+      id = table.nextSite(site, this.vals, this.line, this.column, this.depth, delta);
+    }
+    this.own.push(id);
+    if (seq === this.stopAfter) throw new ReplayStop(seq);
+    return seq;
+  }
+
   private setVals(a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): void {
     const v = this.vals;
     v[0] = a;
@@ -251,19 +273,55 @@ export class TraceRecorder {
     this.pushArgs('point', name, keys, 0, a, b, c, d, e, f);
   }
 
+  /** point() at a site made once (traceSite('point', ...)): the values under the site's keys. */
+  pointAt(site: TraceSite, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
+    if (!this.detailed && this.depth > 0) return;
+    this.pushSite(site, 0, a, b, c, d, e, f);
+  }
+
   /** enter() for a hot call site, its arguments as in point(). */
   enterWith(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
-    const kept = this.detailed || this.depth === 0;
-    this.openCall(kept);
-    if (kept) this.pushArgs('call', name, keys, 0, a, b, c, d, e, f);
+    if (this.detailed || this.depth === 0) {
+      this.openCall();
+      this.pushArgs('call', name, keys, 0, a, b, c, d, e, f);
+    } else this.unkept++;
+    this.depth++;
+  }
+
+  /** enter() at a site made once (traceSite('call', ...)): the arguments under the site's keys. */
+  enterAt(site: TraceSite, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
+    if (this.detailed || this.depth === 0) {
+      this.openCall();
+      this.pushSite(site, 0, a, b, c, d, e, f);
+    } else this.unkept++;
     this.depth++;
   }
 
   /** leave() for a hot call site: the return event's fields (extra ones, then ret when there is one) as values under `keys`. */
   leaveWith(keys: FieldKeys, a?: FieldValue, b?: FieldValue): void {
+    if (this.unkept > 0) {
+      this.unkept--;
+      this.depth--;
+      return;
+    }
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
-    this.pushArgs('return', this.closedName, keys, this.seq - callSeq, a, b);
+    this.pushArgs('return', this.closed.name, keys, this.seq - callSeq, a, b);
+  }
+
+  /** leaveWith() at a return site made once (traceReturnSite of the call's site). */
+  leaveAt(site: TraceSite, a?: FieldValue, b?: FieldValue): void {
+    if (this.unkept > 0) {
+      this.unkept--;
+      this.depth--;
+      return;
+    }
+    const callSeq = this.closeCall();
+    if (callSeq < 0) return;
+    const call = this.closed;
+    // A call recorded from another site (or by name): its return by name, as leaveWith does.
+    if (call.site !== null && call.site === site.call) this.pushSite(site, this.seq - callSeq, a, b);
+    else this.pushArgs('return', call.name, site.keys, this.seq - callSeq, a, b);
   }
 
   /**
@@ -285,9 +343,10 @@ export class TraceRecorder {
 
   /** Enter a kernel function: a call event; the steps it takes nest under it until leave(). */
   enter(name: string, fields: Fields): void {
-    const kept = this.detailed || this.depth === 0;
-    this.openCall(kept);
-    if (kept) this.push('call', name, fields, 0);
+    if (this.detailed || this.depth === 0) {
+      this.openCall();
+      this.push('call', name, fields, 0);
+    } else this.unkept++;
     this.depth++;
   }
 
@@ -297,27 +356,42 @@ export class TraceRecorder {
    * (which path an allocation took).
    */
   leave(ret?: unknown, extra?: Fields): void {
+    if (this.unkept > 0) {
+      this.unkept--;
+      this.depth--;
+      return;
+    }
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
-    const name = this.closedName;
+    const call = this.closed;
     const delta = this.seq - callSeq;
     const valued = typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean';
-    if (extra) this.push('return', name, valued ? { ...extra, ret } : { ...extra }, delta);
-    else if (valued) this.pushArgs('return', name, RET_KEYS, delta, ret as FieldValue);
-    else this.pushArgs('return', name, NO_KEYS, delta);
+    if (extra) this.push('return', call.name, valued ? { ...extra, ret } : { ...extra }, delta);
+    else if (call.site !== null) {
+      if (valued) this.pushSite(call.site.returnSite(true), delta, ret as FieldValue);
+      else this.pushSite(call.site.returnSite(false), delta);
+    } else if (valued) this.pushArgs('return', call.name, RET_KEYS, delta, ret as FieldValue);
+    else this.pushArgs('return', call.name, NO_KEYS, delta);
   }
 
-  /** Name of the call closeCall() closed last. */
-  private closedName = '';
+  /** The record (as opened) of the call closeCall() closed last. */
+  private closed: EventRecord = NO_CALL;
 
-  /** Opens a call at the next seq (-1 when not kept); the outermost kept one holds the column's ids from it on changeable. */
-  private openCall(kept: boolean): void {
-    if (kept && this.own.hold === Infinity) this.own.hold = this.seq - this.baseLength;
-    this.open.push(kept ? this.seq : -1);
+  /** Opens a kept call at the next seq; the outermost one holds the column's ids from it on changeable. */
+  private openCall(): void {
+    // A call kept inside ones not kept (detailed turned on meanwhile): those take their place in `open` first.
+    for (; this.unkept > 0; this.unkept--) this.open.push(-1);
+    const seq = this.baseLength + this.own.length;
+    if (this.own.hold === Infinity) this.own.hold = this.own.length;
+    this.open.push(seq);
   }
 
   /** Pops the innermost open call; when none is left open, the column may seal everything. */
   private popOpen(): number {
+    if (this.unkept > 0) {
+      this.unkept--;
+      return -1;
+    }
     const seq = this.open.pop() ?? -1;
     if (this.open.length === 0) this.own.hold = Infinity;
     return seq;
@@ -331,7 +405,7 @@ export class TraceRecorder {
     // No call is open at a snapshot, so an open call is always one of this recorder's own events.
     const at = callSeq - this.baseLength;
     const call = this.table.records[this.own.get(at)];
-    this.closedName = call.name;
+    this.closed = call;
     this.own.set(at, this.table.withDelta(call, this.seq - callSeq));
     return callSeq;
   }
@@ -434,11 +508,9 @@ export class TraceRecorder {
 /** The fields of an event that has none (shared: records never change their fields). */
 const NO_FIELDS: Fields = Object.freeze({}) as Fields;
 
-/** The fields of a return without a value, by position: none. */
-const NO_KEYS: FieldKeys = [];
+/** What `closed` holds before any call closed. */
+const NO_CALL = new EventRecord('call', '', NO_FIELDS, 0, 0, 0, 0, 0);
 
-/** A return event's field when the call returned a value. */
-const RET_KEYS: FieldKeys = ['ret'];
 
 function matchOf(r: EventRecord, seq: number): number {
   if (r.delta === 0) return -1;

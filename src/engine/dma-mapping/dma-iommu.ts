@@ -3,7 +3,7 @@
 // unaligned buffers for untrusted devices, strict vs flush-queue unmap.
 
 import type { EngineCtx } from '../context';
-import type { FieldKeys } from '../trace/recorder';
+import { traceReturnSite, traceSite } from '../trace/recorder';
 import type { Device } from '../device';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import type { IovaDomain } from '../iova/iova';
@@ -84,21 +84,21 @@ function granuleCount(size: bigint, shift: bigint): number {
   return granules.count;
 }
 
-/** Field names of the events on the map/unmap path (constant per site: the trace compares repeats by position). */
-const ALLOC_IOVA_FAST_ARGS: FieldKeys = ['size', 'limit_pfn', 'flush_rcache'];
-const ALLOC_IOVA_FAST_RET: FieldKeys = ['src', 'ret'];
-const ALLOC_IOVA_ARGS: FieldKeys = ['device', 'size', 'dma_limit'];
-const FREE_IOVA_FAST_ARGS: FieldKeys = ['pfn', 'size'];
-const FREE_IOVA_FAST_RET: FieldKeys = ['dest'];
-const MAP_PHYS_ARGS: FieldKeys = ['device', 'phys', 'size'];
-const UNMAP_PHYS_ARGS: FieldKeys = ['device', 'dma_addr', 'size'];
+/** Trace sites of the events on the map/unmap path, their field names in order (the trace compares repeats by site and position). */
+const ALLOC_IOVA_FAST_SITE = traceSite('call', 'alloc_iova_fast', ['size', 'limit_pfn', 'flush_rcache']);
+const ALLOC_IOVA_FAST_RET = traceReturnSite(ALLOC_IOVA_FAST_SITE, ['src', 'ret']);
+const ALLOC_IOVA_SITE = traceSite('call', 'iommu_dma_alloc_iova', ['device', 'size', 'dma_limit']);
+const FREE_IOVA_FAST_SITE = traceSite('call', 'free_iova_fast', ['pfn', 'size']);
+const FREE_IOVA_FAST_RET = traceReturnSite(FREE_IOVA_FAST_SITE, ['dest']);
+const MAP_PHYS_SITE = traceSite('call', 'iommu_dma_map_phys', ['device', 'phys', 'size']);
+const UNMAP_PHYS_SITE = traceSite('call', 'iommu_dma_unmap_phys', ['device', 'dma_addr', 'size']);
 
 /** alloc_iova_fast as a traced call: its arguments, the pfn it returns and where it came from (rcache or rbtree). */
 function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, limitPfn: bigint, flushRcache: boolean): number {
-  ctx.trace.enterWith('alloc_iova_fast', ALLOC_IOVA_FAST_ARGS, size, limitPfn, flushRcache);
+  ctx.trace.enterAt(ALLOC_IOVA_FAST_SITE, size, limitPfn, flushRcache);
   const pfn = iovad.allocIovaFast(size, limitPfnNumbers.of(limitPfn), flushRcache, ctx.cpu);
   const pfnBig = pfnBigInts.of(pfn);
-  ctx.trace.leaveWith(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, pfnBig);
+  ctx.trace.leaveAt(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, pfnBig);
   lastAlloc.pfn = pfn;
   lastAlloc.pfnBig = pfnBig;
   return pfn;
@@ -108,7 +108,7 @@ function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, li
 export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: bigint, dmaLimit: bigint, dev: Device): bigint {
   const iovad = domain.iovad;
   if (!iovad) return 0n;
-  ctx.trace.enterWith('iommu_dma_alloc_iova', ALLOC_IOVA_ARGS, dev.busId, numberOf(size), dmaLimit);
+  ctx.trace.enterAt(ALLOC_IOVA_SITE, dev.busId, numberOf(size), dmaLimit);
   const shift = iovaShift(domain);
   const iovaLen = granuleCount(size, shift);
   let limit = dmaLimit;
@@ -144,9 +144,9 @@ export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigi
     queueIova(ctx, domain, pfn, pages);
     return;
   }
-  ctx.trace.enterWith('free_iova_fast', FREE_IOVA_FAST_ARGS, known ? lastAlloc.pfnBig : BigInt(pfn), pages);
+  ctx.trace.enterAt(FREE_IOVA_FAST_SITE, known ? lastAlloc.pfnBig : BigInt(pfn), pages);
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
-  ctx.trace.leaveWith(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
+  ctx.trace.leaveAt(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
 }
 
 /** fq_flush_iotlb + fq_ring_free on every CPU: what the timer or a full ring does. */
@@ -230,7 +230,7 @@ function mapResult(dma: bigint, bounce: bigint | null): IommuDmaMapResult {
  */
 export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): IommuDmaMapResult {
   const trace = ctx.trace;
-  trace.enterWith('iommu_dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, numberOf(size));
+  trace.enterAt(MAP_PHYS_SITE, dev.busId, phys, numberOf(size));
   let r: IommuDmaMapResult;
   try {
     r = iommuDmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
@@ -277,7 +277,7 @@ export function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, gra
 /** iommu_dma_unmap_phys. */
 export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const trace = ctx.trace;
-  trace.enterWith('iommu_dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, dmaAddr, numberOf(size));
+  trace.enterAt(UNMAP_PHYS_SITE, dev.busId, dmaAddr, numberOf(size));
   try {
     iommuDmaUnmapPhysBody(ctx, dev, dmaAddr, size, dir, attrs);
   } catch (e) {

@@ -3,7 +3,7 @@
 // ownership and what a mapping exposes to the device.
 
 import type { EngineCtx } from '../context';
-import type { FieldKeys } from '../trace/recorder';
+import { traceSite } from '../trace/recorder';
 import type { Device } from '../device';
 import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
 import { EINVAL, ENOMEM } from '../errno';
@@ -66,16 +66,16 @@ function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: b
   }
 }
 
-/** Field names of the map/unmap events (constant per site: the trace compares repeats by position). */
-const MAP_PHYS_ARGS: FieldKeys = ['device', 'phys', 'size', 'dir'];
-const MAP_PHYS_POINT: FieldKeys = ['device', 'dir', 'dma_addr', 'size', 'phys_addr', 'attrs'];
-const UNMAP_PHYS_ARGS: FieldKeys = ['device', 'dma_addr', 'size', 'dir'];
-const UNMAP_PHYS_POINT: FieldKeys = ['device', 'dir', 'dma_addr', 'size', 'attrs'];
+/** Trace sites of the map/unmap events, their field names in order (the trace compares repeats by site and position). */
+const MAP_PHYS_SITE = traceSite('call', 'dma_map_phys', ['device', 'phys', 'size', 'dir']);
+const MAP_PHYS_POINT = traceSite('point', 'dma:dma_map_phys', ['device', 'dir', 'dma_addr', 'size', 'phys_addr', 'attrs']);
+const UNMAP_PHYS_SITE = traceSite('call', 'dma_unmap_phys', ['device', 'dma_addr', 'size', 'dir']);
+const UNMAP_PHYS_POINT = traceSite('point', 'dma:dma_unmap_phys', ['device', 'dir', 'dma_addr', 'size', 'attrs']);
 
 /** dma_map_phys (v6.18; dma_map_page_attrs and dma_map_single_attrs land here). */
 export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
   const trace = ctx.trace;
-  trace.enterWith('dma_map_phys', MAP_PHYS_ARGS, dev.busId, phys, numberOf(size), TRACE_DIR[dir]);
+  trace.enterAt(MAP_PHYS_SITE, dev.busId, phys, numberOf(size), TRACE_DIR[dir]);
   let dma: bigint;
   try {
     dma = dmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
@@ -106,7 +106,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
     dma = r.dma;
     bounce = r.bounce;
   }
-  ctx.trace.point('dma:dma_map_phys', MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
+  ctx.trace.pointAt(MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
     // The record is also the mapping's ownership region (one object a mapping).
@@ -118,7 +118,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
 
 export function dmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const trace = ctx.trace;
-  trace.enterWith('dma_unmap_phys', UNMAP_PHYS_ARGS, dev.busId, addr, numberOf(size), TRACE_DIR[dir]);
+  trace.enterAt(UNMAP_PHYS_SITE, dev.busId, addr, numberOf(size), TRACE_DIR[dir]);
   try {
     dmaUnmapPhysBody(ctx, dev, addr, size, dir, attrs);
   } catch (e) {
@@ -140,7 +140,7 @@ function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigin
     else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
     else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
   }
-  ctx.trace.point('dma:dma_unmap_phys', UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
+  ctx.trace.pointAt(UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
   ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
   ctx.mappings.endKey(key, dev.name, addr, ctx.trace.line);
   ctx.ownership.remove(key);

@@ -3,7 +3,7 @@
 // iommu_unmap with IOTLB maintenance, and iova_to_phys.
 
 import type { EngineCtx } from '../context';
-import type { FieldKeys } from '../trace/recorder';
+import { traceSite } from '../trace/recorder';
 import { numberOf } from '../u64';
 import type { Device } from '../device';
 import { EBUSY, EINVAL, ENODEV, KernelError } from '../errno';
@@ -153,13 +153,13 @@ export function iommuDetachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Devi
   });
 }
 
-/** Field names of the map/unmap events (constant per site: the trace compares repeats by position). */
-const MAP_POINT: FieldKeys = ['iova', 'paddr', 'size'];
-const MAP_ARGS: FieldKeys = ['domain', 'iova', 'paddr', 'size', 'prot'];
-const SYNC_MAP_POINT: FieldKeys = ['domain', 'iova', 'size'];
-const UNMAP_POINT: FieldKeys = ['iova', 'size', 'unmapped_size'];
-const IOTLB_INV_POINT: FieldKeys = ['domain', 'iova', 'size', 'entries'];
-const IOTLB_INV_UNIT_POINT: FieldKeys = ['domain', 'iova', 'size', 'entries', 'iommu'];
+/** Trace sites of the map/unmap events, their field names in order (the trace compares repeats by site and position). */
+const MAP_POINT = traceSite('point', 'iommu:map', ['iova', 'paddr', 'size']);
+const MAP_SITE = traceSite('call', 'iommu_map', ['domain', 'iova', 'paddr', 'size', 'prot']);
+const SYNC_MAP_POINT = traceSite('point', 'engine:iotlb_sync_map', ['domain', 'iova', 'size']);
+const UNMAP_POINT = traceSite('point', 'iommu:unmap', ['iova', 'size', 'unmapped_size']);
+const IOTLB_INV_POINT = traceSite('point', 'engine:iotlb_inv', ['domain', 'iova', 'size', 'entries']);
+const IOTLB_INV_UNIT_POINT = traceSite('point', 'engine:iotlb_inv', ['domain', 'iova', 'size', 'entries', 'iommu']);
 
 /** iommu_map_nosync: split into page sizes and write the page table; no IOTLB sync. */
 export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
@@ -171,7 +171,7 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   }
   if (r.ret === 0) {
     domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
-    ctx.trace.point('iommu:map', MAP_POINT, iova, paddr, numberOf(size));
+    ctx.trace.pointAt(MAP_POINT, iova, paddr, numberOf(size));
   }
   return r.ret;
 }
@@ -179,7 +179,7 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
 /** iommu_map = iommu_map_nosync + iommu_sync_map. */
 export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   const trace = ctx.trace;
-  trace.enterWith('iommu_map', MAP_ARGS, domain.label, iova, paddr, numberOf(size), prot);
+  trace.enterAt(MAP_SITE, domain.label, iova, paddr, numberOf(size), prot);
   let ret: number;
   try {
     ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
@@ -195,7 +195,7 @@ export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, padd
 /** iommu_sync_map: on IOMMUs that cache non-present entries, new mappings become visible only now. */
 export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): void {
   if (!domain.iommu.traits.needsSyncMap) return;
-  ctx.trace.point('engine:iotlb_sync_map', SYNC_MAP_POINT, domain.label, iova, numberOf(size));
+  ctx.trace.pointAt(SYNC_MAP_POINT, domain.label, iova, numberOf(size));
   for (const unit of domain.iommus()) unit.iotlb.invalidateRange(domain.id, iova, size);
 }
 
@@ -205,7 +205,7 @@ export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   const r = iommuUnmapPagesQuiet(domain.ops, iova, size);
   domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
-  ctx.trace.point('iommu:unmap', UNMAP_POINT, iova, numberOf(size), numberOf(r.unmapped));
+  ctx.trace.pointAt(UNMAP_POINT, iova, numberOf(size), numberOf(r.unmapped));
   return r.unmapped;
 }
 
@@ -214,12 +214,12 @@ export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   // Every unit the domain is attached through gets the invalidation (VT-d cache tags per IOMMU).
   if (domain.units.size === 0) {
     const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
-    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_POINT, domain.label, iova, numberOf(size), n);
+    ctx.trace.pointAt(IOTLB_INV_POINT, domain.label, iova, numberOf(size), n);
     return;
   }
   for (const unit of domain.iommus()) {
     const n = unit.iotlb.invalidateRange(domain.id, iova, size);
-    ctx.trace.point('engine:iotlb_inv', IOTLB_INV_UNIT_POINT, domain.label, iova, numberOf(size), n, unit.name);
+    ctx.trace.pointAt(IOTLB_INV_UNIT_POINT, domain.label, iova, numberOf(size), n, unit.name);
   }
 }
 

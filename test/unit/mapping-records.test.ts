@@ -44,6 +44,47 @@ describe('MappingRecords.liveOf', () => {
     );
   });
 
+  it('answers like a scan when asked only now and then: mappings made and ended between two asks, remaps of a live key and clones included (property)', () => {
+    type Step = Op | { kind: 'probe'; device: string; addr: bigint };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      { arbitrary: op, weight: 4 },
+      { arbitrary: fc.record({ kind: fc.constant('probe' as const), device, addr: fc.bigInt({ min: 0n, max: 0xd000n }) }), weight: 1 },
+    );
+    // Few addresses, so a key is mapped again while live and unmapped right after it was made.
+    const few = fc.constantFrom(0x1000n, 0x2000n, 0x2800n, 0x5000n);
+    const steps = fc.array(fc.oneof(step, fc.record({ kind: fc.constantFrom('map' as const), device, dma: few, size: fc.bigInt({ min: 0n, max: 0x3000n }) }), fc.record({ kind: fc.constant('unmap' as const), device, dma: few })), { maxLength: 80 });
+    fc.assert(
+      fc.property(steps, (ops) => {
+        let m = new MappingRecords();
+        for (const o of ops) {
+          if (o.kind === 'map') m.add({ device: o.device, dma: o.dma, size: o.size, phys: 0x8000_0000n + o.dma, dir: DMA_TO_DEVICE, bounce: null, kind: 'single', line: 1 });
+          else if (o.kind === 'unmap') m.end(o.device, o.dma, 2);
+          else if (o.kind === 'clone') m = m[CLONE]();
+          else {
+            const hit = m.liveOf(o.device, o.addr);
+            const all = containing(m, o.device, o.addr);
+            if (all.length === 0) assert.equal(hit, undefined);
+            else assert.ok(hit !== undefined && all.includes(hit), `${o.device} ${o.addr.toString(16)}`);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('finds a live mapping made again at its key before anything asked, with its new size, and loses it at unmap', () => {
+    const m = new MappingRecords();
+    const map = (dma: bigint, size: bigint, line: number): void => void m.add({ device: 'nic', dma, size, phys: 0x8100_0000n, dir: DMA_TO_DEVICE, bounce: null, kind: 'single', line });
+    map(0x5000n, 0x100n, 1);
+    map(0x1000n, 0x100n, 2);
+    map(0x1000n, 0x2000n, 3); // the same key, still live: replaced
+    assert.equal(m.liveOf('nic', 0x2800n)?.line, 3);
+    assert.equal(m.liveOf('nic', 0x5010n)?.line, 1);
+    m.end('nic', 0x1000n, 4);
+    assert.equal(m.liveOf('nic', 0x1000n), undefined);
+    assert.equal(m.liveOf('nic', 0x5010n)?.line, 1);
+  });
+
   it('answers a clone from the clone: an unmap in the original does not reach it', () => {
     const m = new MappingRecords();
     m.add({ device: 'nic', dma: 0xfffff000n, size: 64n, phys: 0x8100_0000n, dir: DMA_FROM_DEVICE, bounce: null, kind: 'single', line: 3 });

@@ -182,6 +182,15 @@ function matches(kind: MatchKind, ref: DmaDebugRef, e: DmaDebugEntry): boolean {
   }
 }
 
+/** hash_bucket_del(): the entry out of its bucket (an emptied bucket stays for the next entry to land there: a driver loop maps the same address again). */
+function bucketDel(bucket: DmaDebugEntry[], entry: DmaDebugEntry): void {
+  if (bucket[bucket.length - 1] === entry) bucket.pop();
+  else {
+    const i = bucket.indexOf(entry);
+    if (i >= 0) bucket.splice(i, 1);
+  }
+}
+
 function devAddrStr(addr: bigint): string {
   return '0x' + hexPad(addr, 16);
 }
@@ -210,6 +219,8 @@ export class DmaDebug {
   private lastBucket: DmaDebugEntry[] = [];
   /** dma_entry_free()'s free list: entries dropped by unmap, refilled by the next map (a driver loop allocates none). */
   private readonly freeEntries: DmaDebugEntry[] = [];
+  /** The last hashBucketFind's entry matched size, type, direction and sg count (check_unmap need not compare them again). */
+  private foundPerfect = false;
   /** debug_dma_unmap_phys's on-stack ref, filled per call (checkUnmap only reads it). */
   private readonly unmapRef: DmaDebugRef = { devName: '', devAddr: 0n, size: 0n, type: 'phy', direction: 0, sgCallEnts: 0, paddr: 0n };
 
@@ -287,23 +298,13 @@ export class DmaDebug {
     else this.hash.set(hashFn(entry.devAddr), [entry]);
   }
 
-  private bucketDel(entry: DmaDebugEntry): void {
-    const bucket = this.bucketOf(entry.devAddr);
-    if (!bucket) return;
-    // The emptied bucket stays for the next entry to land there (a driver loop maps the same address again).
-    if (bucket[bucket.length - 1] === entry) bucket.pop();
-    else {
-      const i = bucket.indexOf(entry);
-      if (i >= 0) bucket.splice(i, 1);
-    }
-  }
-
   /**
    * __hash_bucket_find(): best fit on size, type, direction and sg count,
    * because without an IOMMU the same dev_addr can be mapped several times.
    * Several matches and no perfect one give nothing at all.
    */
   private hashBucketFind(bucket: DmaDebugEntry[] | undefined, ref: DmaDebugRef, kind: MatchKind): DmaDebugEntry | null {
+    this.foundPerfect = false;
     if (!bucket) return null;
     let ret: DmaDebugEntry | null = null;
     let count = 0;
@@ -316,7 +317,10 @@ export class DmaDebug {
       if (e.type === ref.type) lvl++;
       if (e.direction === ref.direction) lvl++;
       if (e.sgCallEnts === ref.sgCallEnts) lvl++;
-      if (lvl === 4) return e;
+      if (lvl === 4) {
+        this.foundPerfect = true;
+        return e;
+      }
       if (lvl > lastLvl) {
         lastLvl = lvl;
         ret = e;
@@ -420,8 +424,8 @@ export class DmaDebug {
   }
 
   /** dma_entry_free() after hash_bucket_del() */
-  private removeEntry(entry: DmaDebugEntry): void {
-    this.bucketDel(entry);
+  private removeEntry(entry: DmaDebugEntry, bucket: DmaDebugEntry[]): void {
+    bucketDel(bucket, entry);
     this.activeCachelineRemove(entry);
     if (this.freeEntries.length < FREE_ENTRIES_KEPT) this.freeEntries.push(entry);
   }
@@ -430,7 +434,8 @@ export class DmaDebug {
 
   /** check_unmap(): every mismatch is reported, then the entry is dropped anyway. */
   private checkUnmap(dev: DmaDebugDevice, ref: DmaDebugRef): void {
-    const entry = this.bucketFindExact(ref);
+    const bucket = this.bucketOf(ref.devAddr);
+    const entry = this.hashBucketFind(bucket, ref, 'exact');
     if (!entry) {
       if (ref.devAddr === DMA_MAPPING_ERROR) {
         this.errPrintk(DMA_DEBUG_CHECK.freeInvalid, DmaDebug.who(dev), null, 'device driver tries to free an invalid DMA memory address');
@@ -444,7 +449,8 @@ export class DmaDebug {
       }
       return;
     }
-    if (ref.size !== entry.size) {
+    const perfect = this.foundPerfect;
+    if (!perfect && ref.size !== entry.size) {
       this.errPrintk(
         DMA_DEBUG_CHECK.differentSize,
         DmaDebug.who(dev),
@@ -453,7 +459,7 @@ export class DmaDebug {
       );
     }
 
-    if (ref.type !== entry.type) {
+    if (!perfect && ref.type !== entry.type) {
       this.errPrintk(
         DMA_DEBUG_CHECK.wrongFunction,
         DmaDebug.who(dev),
@@ -471,7 +477,7 @@ export class DmaDebug {
       );
     }
 
-    if (ref.sgCallEnts !== 0 && ref.type === 'scatter-gather' && ref.sgCallEnts !== entry.sgCallEnts) {
+    if (!perfect && ref.sgCallEnts !== 0 && ref.type === 'scatter-gather' && ref.sgCallEnts !== entry.sgCallEnts) {
       this.errPrintk(
         DMA_DEBUG_CHECK.unmapSgCount,
         DmaDebug.who(dev),
@@ -480,7 +486,7 @@ export class DmaDebug {
       );
     }
 
-    if (ref.direction !== entry.direction) {
+    if (!perfect && ref.direction !== entry.direction) {
       this.errPrintk(
         DMA_DEBUG_CHECK.differentDirection,
         DmaDebug.who(dev),
@@ -501,7 +507,7 @@ export class DmaDebug {
       );
     }
 
-    this.removeEntry(entry);
+    this.removeEntry(entry, bucket as DmaDebugEntry[]);
   }
 
   /**

@@ -175,6 +175,11 @@ const ENDED_CHUNK_BITS = 10;
 const ENDED_CHUNK = 1 << ENDED_CHUNK_BITS;
 const KINDS: readonly MappingRecord['kind'][] = ['single', 'sg', 'coherent', 'iova-link'];
 
+/** KINDS.indexOf(kind), without the search (every ended mapping is stored with it). */
+function kindCode(kind: MappingRecord['kind']): number {
+  return kind === 'single' ? 0 : kind === 'sg' ? 1 : kind === 'coherent' ? 2 : 3;
+}
+
 function fitsU64(x: bigint): boolean {
   return x >= 0n && x <= U64_MAX;
 }
@@ -209,7 +214,7 @@ class EndedChunk {
     this.size[i] = r.size;
     this.phys[i] = r.phys;
     if (r.bounce !== null) this.bounce[i] = r.bounce;
-    this.flags[i] = (r.bounce !== null ? 1 : 0) | (r.dir << 1) | (KINDS.indexOf(r.kind) << 3);
+    this.flags[i] = (r.bounce !== null ? 1 : 0) | (r.dir << 1) | (kindCode(r.kind) << 3);
     this.line[i] = r.line;
     this.endLine[i] = r.endLine ?? NaN;
   }
@@ -336,6 +341,12 @@ export class MappingRecords {
   /** The device last asked for and its starts (a driver loop maps and unmaps on one device). */
   private lastDevice: string | null = null;
   private lastStarts: DeviceStarts | null = null;
+  /**
+   * The newest live mapping, not yet in its device's starts: a driver loop
+   * unmaps it before anything asks liveOf, and then it is neither inserted
+   * nor removed. liveOf puts it in first.
+   */
+  private unindexed: MappingRecord | null = null;
 
   /** Snapshot clone: live records are copied (end() changes them), ended ones are shared but for the chunk being filled. */
   [CLONE](cloneChild?: CloneChild): MappingRecords {
@@ -347,7 +358,20 @@ export class MappingRecords {
       copy.lastDevice = this.lastDevice;
       copy.lastStarts = copy.starts.get(this.lastDevice) ?? null;
     }
+    if (this.unindexed !== null) copy.unindexed = copy.live.get(this.unindexed.key) ?? null;
     return copy;
+  }
+
+  /** Puts the unindexed mapping's start in its device's starts. */
+  private index(): void {
+    const rec = this.unindexed as MappingRecord;
+    this.unindexed = null;
+    const s = this.startsOf(rec.device);
+    const dmas = s.dmas;
+    // A driver loop maps above everything live (or nothing is live): append without splicing.
+    if (dmas.length === 0 || dmas[dmas.length - 1] <= rec.dma) dmas.push(rec.dma);
+    else dmas.splice(upperBound(dmas, rec.dma), 0, rec.dma);
+    if (rec.size > s.maxSize) s.maxSize = rec.size;
   }
 
   /** The starts of `device`, made empty on its first mapping. */
@@ -375,14 +399,18 @@ export class MappingRecords {
     const rec = r as R & MappingRecord;
     rec.key = mappingKey(r.device, r.dma);
     rec.live = true;
-    const s = this.startsOf(rec.device);
-    if (!this.live.set(rec.key, rec)) {
-      const dmas = s.dmas;
-      // A driver loop maps above everything live (or nothing is live): append without splicing.
-      if (dmas.length === 0 || dmas[dmas.length - 1] <= rec.dma) dmas.push(rec.dma);
-      else dmas.splice(upperBound(dmas, rec.dma), 0, rec.dma);
+    const unindexed = this.unindexed;
+    if (this.live.set(rec.key, rec)) {
+      // A live mapping at the same key replaced: its start is already indexed, or it was the unindexed one.
+      if (unindexed !== null && unindexed.key === rec.key) this.unindexed = rec;
+      else {
+        const s = this.startsOf(rec.device);
+        if (rec.size > s.maxSize) s.maxSize = rec.size;
+      }
+    } else {
+      if (unindexed !== null) this.index();
+      this.unindexed = rec;
     }
-    if (rec.size > s.maxSize) s.maxSize = rec.size;
     return rec;
   }
 
@@ -396,9 +424,12 @@ export class MappingRecords {
     if (rec) {
       rec.live = false;
       if (line !== undefined) rec.endLine = line;
-      const dmas = this.startsOf(device).dmas;
-      if (dmas[dmas.length - 1] === dma) dmas.pop();
-      else dmas.splice(upperBound(dmas, dma) - 1, 1);
+      if (rec === this.unindexed) this.unindexed = null;
+      else {
+        const dmas = this.startsOf(device).dmas;
+        if (dmas[dmas.length - 1] === dma) dmas.pop();
+        else dmas.splice(upperBound(dmas, dma) - 1, 1);
+      }
       this.ended.push(rec);
     }
     return rec;
@@ -406,6 +437,7 @@ export class MappingRecords {
 
   /** The live mapping of `device` whose DMA range contains addr (the one starting nearest below it when several do). */
   liveOf(device: string, addr: bigint): MappingRecord | undefined {
+    if (this.unindexed !== null) this.index();
     const s = this.starts.get(device);
     if (!s) return undefined;
     // Only mappings starting within maxSize below addr can contain it.

@@ -180,11 +180,10 @@ function kindCode(kind: MappingRecord['kind']): number {
   return kind === 'single' ? 0 : kind === 'sg' ? 1 : kind === 'coherent' ? 2 : 3;
 }
 
+/** 0 <= x < 2^64: x is its own value mod 2^64 (V8 gives back the same BigInt then, so this is one compare of one object). */
 function fitsU64(x: bigint): boolean {
-  return x >= 0n && x <= U64_MAX;
+  return BigInt.asUintN(64, x) === x;
 }
-
-const U64_MAX = (1n << 64n) - 1n;
 
 /** ENDED_CHUNK ended mappings as columns; a record whose addresses do not fit 64 bits is kept whole. */
 class EndedChunk {

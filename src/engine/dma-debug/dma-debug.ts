@@ -11,9 +11,11 @@
 // - devices are compared by dev_name, not by pointer, because snapshots clone
 //   the device objects.
 // - map-time checks that need kernel virtual addresses (stack, kernel text,
-//   vmalloc, invalid area) and the entry pool are absent; the WARN's
-//   backtrace and "Mapped at:" stack are not printed (a check's related line
-//   says where the entry was mapped).
+//   vmalloc, invalid area) are absent, and the entry pool has no size limit
+//   (freed entries are reused, as dma_entry_free() puts them on the free
+//   list, but running out never disables dma-debug); the WARN's backtrace and
+//   "Mapped at:" stack are not printed (a check's related line says where the
+//   entry was mapped).
 
 import type { Severity, TraceRecorder } from '../trace/recorder';
 import { DMA_MAPPING_ERROR, U64_MASK, fmtPa, hexPad, u64 } from '../u64';

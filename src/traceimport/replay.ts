@@ -15,24 +15,107 @@
 
 import type { CaptureEvents } from './event-store';
 import type { Finding, ImportResult } from './types';
+import { StartIndex, type StartEntry } from './start-index';
 import { ownString, toHex } from './values';
 
-export interface LiveMapping {
-  kind: 'single' | 'coherent' | 'sg' | 'iommu';
-  event: string;
-  device: string;
-  /** Canonical hex of the first DMA address. */
-  addr: string;
+/**
+ * Addresses below 2^53 are exact as Numbers: the replay keeps and compares
+ * them so (a BigInt parsed and added per map and unmap cost a sixth of an
+ * import), and BigInts only for a range that ends at 2^53 or past it.
+ */
+const SAFE_END = 2 ** 53;
+
+/** A range's first address and end when it ends at 2^53 or past it. */
+interface BigRange {
   start: bigint;
   end: bigint;
-  size: number;
-  dir?: string;
-  phys?: string;
-  line: number;
-  /** Bytes of swiotlb slots this mapping holds (2 KiB granules), 0 if not bounced. */
-  bounce: number;
-  /** For scatter-gather: the key of its phys list (dma_unmap_sg names only those). */
-  sgKey?: string;
+}
+
+/** [start, end): lo and hi exact when big is undefined (hi < 2^53); else big holds them (lo, hi then rounded). */
+abstract class AddrRange {
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+    readonly big: BigRange | undefined,
+  ) {}
+
+  /** The first address. */
+  get start(): bigint {
+    return this.big === undefined ? BigInt(this.lo) : this.big.start;
+  }
+
+  /** One past the last address. */
+  get end(): bigint {
+    return this.big === undefined ? BigInt(this.hi) : this.big.end;
+  }
+}
+
+/**
+ * The Number of a `0x` hex address of at most 13 digits (below 2^52, exact),
+ * else NaN (BigInt(text) then). Read by hand: Number(text) parses as slowly
+ * as BigInt(text) does, which is most of what a BigInt cost here.
+ */
+function addrNumber(text: string): number {
+  const len = text.length;
+  if (len < 3 || len > 15 || text.charCodeAt(0) !== 48 || text.charCodeAt(1) !== 120) return Number.NaN;
+  let n = 0;
+  for (let i = 2; i < len; i++) {
+    const c = text.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return Number.NaN;
+    n = n * 16 + d;
+  }
+  return n;
+}
+
+/** The range [addr, addr + max(size, 1)) as lo, hi and big (fields of the scratch below; no object made). */
+function spanOf(addr: string, size: number): void {
+  const lo = addrNumber(addr);
+  const hi = lo + Math.max(size, 1);
+  // NaN fails the test: not a 0x address below 2^53, or no size.
+  if (hi < SAFE_END) {
+    span.lo = lo;
+    span.hi = hi;
+    span.big = undefined;
+    return;
+  }
+  const start = BigInt(addr);
+  const end = start + BigInt(Math.max(size, 1));
+  span.lo = Number(start);
+  span.hi = Number(end);
+  span.big = { start, end };
+}
+
+/** What spanOf computed last. */
+const span: { lo: number; hi: number; big: BigRange | undefined } = { lo: 0, hi: 0, big: undefined };
+
+/** Whether range m holds [lo, hi) (the query's big set when it ends at 2^53 or past it). */
+function holds(m: AddrRange, lo: number, hi: number, big: BigRange | undefined): boolean {
+  if (m.big === undefined && big === undefined) return m.lo <= lo && hi <= m.hi;
+  return m.start <= (big === undefined ? BigInt(lo) : big.start) && (big === undefined ? BigInt(hi) : big.end) <= m.end;
+}
+
+export class LiveMapping extends AddrRange {
+  constructor(
+    readonly kind: 'single' | 'coherent' | 'sg' | 'iommu',
+    readonly event: string,
+    readonly device: string,
+    /** Canonical hex of the first DMA address. */
+    readonly addr: string,
+    lo: number,
+    hi: number,
+    big: BigRange | undefined,
+    readonly size: number,
+    readonly dir: string | undefined,
+    readonly phys: string | undefined,
+    readonly line: number,
+    /** Bytes of swiotlb slots this mapping holds (2 KiB granules), 0 if not bounced. */
+    readonly bounce: number,
+    /** For scatter-gather: the key of its phys list (dma_unmap_sg names only those). */
+    readonly sgKey: string | undefined,
+  ) {
+    super(lo, hi, big);
+  }
 }
 
 export interface TimelinePoint {
@@ -68,31 +151,44 @@ export interface ReplaySummary {
   iommu_spaces: { name: string; maps: number; unmaps: number; live_at_end: number; live_bytes_at_end: number; peak_live_bytes: number }[];
 }
 
+/** An iommu:map/unmap IOVA space. */
+export interface IovaSpace {
+  state: DeviceState;
+  maps: number;
+  unmaps: number;
+  /** Its live keys by address, for iommu:unmap. */
+  starts: StartIndex;
+}
+
 export const TIMELINE_POINTS = 256;
 const IO_TLB_SIZE = 2048n;
 const LEAK_LINES = 10;
-/** Addresses up to 2^53 are exact as Numbers. */
-const SAFE_END = 2 ** 53;
-
-function unmappedRange(start: bigint, end: bigint, mapLine: number, unmapLine: number, dir: string | undefined, event: string): Unmapped {
-  return { start, end, lo: Number(start), hi: Number(end), mapLine, unmapLine, dir, event, order: 0 };
-}
 
 /** Bytes of the address pages the unmapped ranges are filed under for the fault checks. */
 const UNMAPPED_PAGE = 4096;
 
-interface Unmapped {
-  start: bigint;
-  end: bigint;
-  /** start and end as Numbers: exact when end is at most 2^53 (compared as Numbers then, much faster than BigInts). */
-  lo: number;
-  hi: number;
-  mapLine: number;
-  unmapLine: number;
-  dir?: string;
-  event: string;
+/** A range unmapped at unmapLine (the last one unmapped at its start address). */
+export class Unmapped extends AddrRange {
   /** When its start address was first unmapped (the unmapped map's order, which breaks ties between equally recent ranges). */
-  order: number;
+  order = 0;
+
+  constructor(
+    lo: number,
+    hi: number,
+    big: BigRange | undefined,
+    readonly mapLine: number,
+    readonly unmapLine: number,
+    readonly dir: string | undefined,
+    readonly event: string,
+  ) {
+    super(lo, hi, big);
+  }
+
+  /** The range [start, end) as unmapped: for a state built by hand (the tests' oracle). */
+  static of(start: bigint, end: bigint, mapLine: number, unmapLine: number, dir: string | undefined, event: string): Unmapped {
+    const small = end < SAFE_END;
+    return new Unmapped(Number(start), Number(end), small ? undefined : { start, end }, mapLine, unmapLine, dir, event);
+  }
 }
 
 export class DeviceState {
@@ -101,12 +197,12 @@ export class DeviceState {
   /** The last mapping unmapped at each start address (set through setUnmapped). */
   readonly unmapped = new Map<string, Unmapped>();
   /**
-   * The same ranges ending at or below 2^53, by the page their start is in:
+   * The same ranges ending below 2^53, by the page their start is in:
    * a fault looks only at the pages a range holding its address can start
    * in (no further back than the longest range), not at every range.
    */
   private unmappedByPage = new Map<number, Unmapped[]>();
-  /** The ranges ending past 2^53 (compared as BigInts). */
+  /** The ranges ending at 2^53 or past it (compared as BigInts). */
   private unmappedHuge: Unmapped[] = [];
   /** Bytes of the longest range in unmappedByPage (plus one), ever. */
   private unmappedSpan = 0;
@@ -119,8 +215,12 @@ export class DeviceState {
   readonly stats: DeviceReplay;
   private bucket = -1;
   private point: TimelinePoint | undefined;
-  lowest: bigint | undefined;
-  highest: bigint | undefined;
+  /** Lowest first address and highest last address of the ranges below 2^53 (NaN: none yet). */
+  private lowNum = Number.NaN;
+  private highNum = Number.NaN;
+  /** The same of the ranges ending at 2^53 or past it. */
+  private lowBig: bigint | undefined;
+  private highBig: bigint | undefined;
 
   constructor(
     device: string,
@@ -167,14 +267,41 @@ export class DeviceState {
     if (this.bounceBytes > p.bounce_bytes) p.bounce_bytes = this.bounceBytes;
   }
 
-  range(start: bigint, end: bigint): void {
-    if (this.lowest === undefined || start < this.lowest) this.lowest = start;
-    if (this.highest === undefined || end - 1n > this.highest) this.highest = end - 1n;
+  /** Lowest DMA address used so far. */
+  get lowest(): bigint | undefined {
+    const n = this.lowNum === this.lowNum ? BigInt(this.lowNum) : undefined;
+    if (this.lowBig === undefined) return n;
+    return n === undefined || this.lowBig < n ? this.lowBig : n;
+  }
+
+  /** Highest DMA address used so far. */
+  get highest(): bigint | undefined {
+    const n = this.highNum === this.highNum ? BigInt(this.highNum) : undefined;
+    if (this.highBig === undefined) return n;
+    return n === undefined || this.highBig > n ? this.highBig : n;
+  }
+
+  /** Widens the address span used by range r. */
+  range(r: AddrRange): void {
+    if (r.big === undefined) {
+      // (NaN compares false: the first range sets both.)
+      if (!(r.lo >= this.lowNum)) this.lowNum = r.lo;
+      if (!(r.hi - 1 <= this.highNum)) this.highNum = r.hi - 1;
+      return;
+    }
+    if (this.lowBig === undefined || r.big.start < this.lowBig) this.lowBig = r.big.start;
+    if (this.highBig === undefined || r.big.end - 1n > this.highBig) this.highBig = r.big.end - 1n;
   }
 
   /** The live mapping containing [start, end), if any. */
   containing(start: bigint, end: bigint): LiveMapping | undefined {
-    for (const list of this.live.values()) for (const m of list) if (m.start <= start && end <= m.end) return m;
+    const small = end < SAFE_END;
+    return this.containingRange(Number(start), Number(end), small ? undefined : { start, end });
+  }
+
+  /** containing() of [lo, hi), or of big when the range ends at 2^53 or past it. */
+  containingRange(lo: number, hi: number, big: BigRange | undefined): LiveMapping | undefined {
+    for (const list of this.live.values()) for (const m of list) if (holds(m, lo, hi, big)) return m;
     return undefined;
   }
 
@@ -198,8 +325,10 @@ export class DeviceState {
     Object.assign(c.stats, this.stats, { timeline: this.stats.timeline.map((p) => ({ ...p })) });
     c.bucket = this.bucket;
     c.point = c.stats.timeline.length > 0 ? c.stats.timeline[c.stats.timeline.length - 1] : undefined;
-    c.lowest = this.lowest;
-    c.highest = this.highest;
+    c.lowNum = this.lowNum;
+    c.highNum = this.highNum;
+    c.lowBig = this.lowBig;
+    c.highBig = this.highBig;
     return c;
   }
 
@@ -207,16 +336,16 @@ export class DeviceState {
   setUnmapped(key: string, u: Unmapped): void {
     const old = this.unmapped.get(key);
     this.unmapped.set(key, u);
-    const small = u.hi <= SAFE_END;
+    const small = u.big === undefined;
     if (small && u.hi - u.lo + 1 > this.unmappedSpan) this.unmappedSpan = u.hi - u.lo + 1;
     if (old === undefined) u.order = this.unmappedOrder++;
     else {
       u.order = old.order;
-      const list = old.hi <= SAFE_END ? this.unmappedByPage.get(Math.floor(old.lo / UNMAPPED_PAGE)) : this.unmappedHuge;
+      const list = old.big === undefined ? this.unmappedByPage.get(Math.floor(old.lo / UNMAPPED_PAGE)) : this.unmappedHuge;
       const k = list === undefined ? -1 : list.indexOf(old);
       if (list !== undefined && k >= 0) {
         // The same start: the same page (or both past 2^53): the new range takes the old one's place.
-        if ((old.hi <= SAFE_END) === small) {
+        if ((old.big === undefined) === small) {
           list[k] = u;
           return;
         }
@@ -236,26 +365,34 @@ export class DeviceState {
 
   /** The most recently unmapped range containing addr (of equally recent ones, the start address unmapped first). */
   unmappedAt(addr: bigint): Unmapped | undefined {
+    if (addr < SAFE_END) return this.unmappedAtNumber(Number(addr));
+    // Past 2^53 only a range ending there or past it can hold it.
     let best: Unmapped | undefined;
-    const take = (u: Unmapped): void => {
-      if (best === undefined || u.unmapLine > best.unmapLine || (u.unmapLine === best.unmapLine && u.order < best.order)) best = u;
-    };
-    for (const u of this.unmappedHuge) if (u.start <= addr && addr < u.end) take(u);
-    const a = Number(addr);
-    // Past 2^53 no range of the pages can hold it.
-    if (a > SAFE_END) return best;
+    for (const u of this.unmappedHuge) if (u.start <= addr && addr < u.end) best = later(best, u);
+    return best;
+  }
+
+  /** unmappedAt() of an address below 2^53. */
+  unmappedAtNumber(a: number): Unmapped | undefined {
+    let best: Unmapped | undefined;
+    for (const u of this.unmappedHuge) if (u.start <= a && a < u.end) best = later(best, u);
     const last = Math.floor(a / UNMAPPED_PAGE);
     const first = Math.floor(Math.max(0, a - this.unmappedSpan + 1) / UNMAPPED_PAGE);
     if (last - first + 1 <= this.unmappedByPage.size) {
       for (let p = first; p <= last; p++) {
         const list = this.unmappedByPage.get(p);
-        if (list !== undefined) for (const u of list) if (u.lo <= a && a < u.hi) take(u);
+        if (list !== undefined) for (const u of list) if (u.lo <= a && a < u.hi) best = later(best, u);
       }
     } else {
-      for (const list of this.unmappedByPage.values()) for (const u of list) if (u.lo <= a && a < u.hi) take(u);
+      for (const list of this.unmappedByPage.values()) for (const u of list) if (u.lo <= a && a < u.hi) best = later(best, u);
     }
     return best;
   }
+}
+
+/** Of two unmapped ranges, the more recent (of equally recent ones, the start address unmapped first). */
+function later(best: Unmapped | undefined, u: Unmapped): Unmapped {
+  return best === undefined || u.unmapLine > best.unmapLine || (u.unmapLine === best.unmapLine && u.order < best.order) ? u : best;
 }
 
 function dirOf(events: CaptureEvents, i: number): string | undefined {
@@ -285,9 +422,9 @@ function bestFit(list: readonly LiveMapping[], size: number | undefined, dir: st
 }
 
 /** The first mapping of a list that ends at or after `end`. */
-function firstEndingAfter(list: readonly LiveMapping[] | undefined, end: bigint): LiveMapping | undefined {
+function firstEndingAfter(list: readonly LiveMapping[] | undefined, hi: number, big: BigRange | undefined): LiveMapping | undefined {
   if (list === undefined) return undefined;
-  for (const m of list) if (end <= m.end) return m;
+  for (const m of list) if (m.big === undefined && big === undefined ? hi <= m.hi : (big === undefined ? BigInt(hi) : big.end) <= m.end) return m;
   return undefined;
 }
 
@@ -298,15 +435,34 @@ function removeAt<T>(list: T[], k: number): void {
 }
 
 function bounceBytesOf(size: number): number {
+  if (size >= 0 && size < 2 ** 52) return Math.floor((size + 2047) / 2048) * 2048;
   const n = BigInt(size);
   return Number(((n + IO_TLB_SIZE - 1n) / IO_TLB_SIZE) * IO_TLB_SIZE);
+}
+
+/** iommu:unmap of [lo, hi) (or big) on one key's list: removes the mappings it holds, last first; returns how many. */
+function unmapHeld(s: DeviceState, list: LiveMapping[], lo: number, hi: number, big: BigRange | undefined, line: number): number {
+  let removed = 0;
+  for (let k = list.length - 1; k >= 0; k--) {
+    const m = list[k];
+    if (m.big === undefined && big === undefined ? m.lo >= lo && m.hi <= hi : m.start >= (big === undefined ? BigInt(lo) : big.start) && m.end <= (big === undefined ? BigInt(hi) : big.end)) {
+      removeAt(list, k);
+      s.liveCount--;
+      s.liveBytes -= m.size;
+      s.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.line, line, undefined, 'map'));
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** The replay of one capture; feed events and findings in line order. */
 export class CaptureReplay {
   readonly devices = new Map<string, DeviceState>();
-  readonly iommu = new Map<string, { state: DeviceState; maps: number; unmaps: number }>();
+  readonly iommu = new Map<string, IovaSpace>();
   readonly findings: Finding[] = [];
+  /** iommuUnmap's scratch: the live keys starting in the unmapped range. */
+  private readonly inRange: StartEntry[] = [];
 
   constructor(private readonly bucketLines = 1) {}
 
@@ -314,7 +470,7 @@ export class CaptureReplay {
   clone(): CaptureReplay {
     const c = new CaptureReplay(this.bucketLines);
     for (const [k, d] of this.devices) c.devices.set(k, d.clone());
-    for (const [k, sp] of this.iommu) c.iommu.set(k, { state: sp.state.clone(), maps: sp.maps, unmaps: sp.unmaps });
+    for (const [k, sp] of this.iommu) c.iommu.set(k, { state: sp.state.clone(), maps: sp.maps, unmaps: sp.unmaps, starts: sp.starts.clone() });
     return c;
   }
 
@@ -327,10 +483,10 @@ export class CaptureReplay {
     return d;
   }
 
-  private space(name: string): { state: DeviceState; maps: number; unmaps: number } {
+  private space(name: string): IovaSpace {
     let s = this.iommu.get(name);
     if (s === undefined) {
-      s = { state: new DeviceState(name, this.bucketLines), maps: 0, unmaps: 0 };
+      s = { state: new DeviceState(name, this.bucketLines), maps: 0, unmaps: 0, starts: new StartIndex() };
       this.iommu.set(name, s);
     }
     return s;
@@ -394,8 +550,7 @@ export class CaptureReplay {
     if (addr === undefined) return;
     const line = events.lineAt(i);
     const d = this.dev(device);
-    const start = BigInt(addr);
-    const end = start + BigInt(Math.max(size, 1));
+    spanOf(addr, size);
     let bounce = 0;
     if (phys !== undefined) {
       const b = d.pendingBounce.get(phys);
@@ -404,7 +559,7 @@ export class CaptureReplay {
         bounce = bounceBytesOf(b);
       }
     }
-    const m: LiveMapping = { kind: how, event: kind, device, addr, start, end, size, dir: dirOf(events, i), phys, line, bounce };
+    const m = new LiveMapping(how, kind, device, addr, span.lo, span.hi, span.big, size, dirOf(events, i), phys, line, bounce, undefined);
     const list = d.live.get(addr);
     if (list) list.push(m);
     else d.live.set(addr, [m]);
@@ -412,7 +567,7 @@ export class CaptureReplay {
     d.liveBytes += size;
     d.bounceBytes += bounce;
     d.stats.maps++;
-    d.range(start, end);
+    d.range(m);
     d.sample(line);
   }
 
@@ -462,7 +617,7 @@ export class CaptureReplay {
     d.liveCount--;
     d.liveBytes -= m.size;
     d.bounceBytes -= m.bounce;
-    d.setUnmapped(m.addr, unmappedRange(m.start, m.end, m.line, line, m.dir, m.event));
+    d.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.line, line, m.dir, m.event));
     d.sample(line);
   }
 
@@ -478,16 +633,15 @@ export class CaptureReplay {
     const sgKey = phys.join(',');
     const segs: LiveMapping[] = [];
     for (let k = 0; k < dma.length && k < sizes.length; k++) {
-      const start = BigInt(dma[k]);
-      const end = start + BigInt(Math.max(sizes[k], 1));
-      const m: LiveMapping = { kind: 'sg', event: kind, device, addr: dma[k], start, end, size: sizes[k], dir, line, bounce: 0, sgKey };
+      spanOf(dma[k], sizes[k]);
+      const m = new LiveMapping('sg', kind, device, dma[k], span.lo, span.hi, span.big, sizes[k], dir, undefined, line, 0, sgKey);
       segs.push(m);
       const list = d.live.get(m.addr);
       if (list) list.push(m);
       else d.live.set(m.addr, [m]);
       d.liveCount++;
       d.liveBytes += m.size;
-      d.range(start, end);
+      d.range(m);
     }
     const list = d.sg.get(sgKey);
     if (list) list.push(...segs);
@@ -534,9 +688,8 @@ export class CaptureReplay {
     const line = events.lineAt(i);
     const d = this.dev(device);
     d.stats.syncs++;
-    const start = BigInt(addr);
-    const end = start + BigInt(Math.max(size, 1));
-    const m = firstEndingAfter(d.live.get(addr), end) ?? d.containing(start, end);
+    spanOf(addr, size);
+    const m = firstEndingAfter(d.live.get(addr), span.hi, span.big) ?? d.containingRange(span.lo, span.hi, span.big);
     if (m === undefined) {
       this.report(line, 'sync_unknown', 'error', device, `${kind} of ${addr}+${size} on ${device}: no live mapping contains it`, { addr, size, event: kind });
       return;
@@ -572,14 +725,17 @@ export class CaptureReplay {
     const sp = this.space(device ?? '(iommu)');
     sp.maps++;
     const s = sp.state;
-    const start = BigInt(addr);
-    const m: LiveMapping = { kind: 'iommu', event: 'map', device: device ?? '(iommu)', addr, start, end: start + BigInt(Math.max(size, 1)), size, phys: stringField(events, i, 'paddr'), line, bounce: 0 };
+    spanOf(addr, size);
+    const m = new LiveMapping('iommu', 'map', device ?? '(iommu)', addr, span.lo, span.hi, span.big, size, undefined, stringField(events, i, 'paddr'), line, 0, undefined);
     const list = s.live.get(addr);
     if (list) list.push(m);
-    else s.live.set(addr, [m]);
+    else {
+      s.live.set(addr, [m]);
+      sp.starts.add(addr, m.big === undefined ? m.lo : addrNumber(addr));
+    }
     s.liveCount++;
     s.liveBytes += size;
-    s.range(m.start, m.end);
+    s.range(m);
     s.sample(line);
   }
 
@@ -596,26 +752,35 @@ export class CaptureReplay {
     if (typeof unmappedSize === 'number' && unmappedSize !== size) {
       this.report(line, 'iommu_unmap_short', 'error', device, `iommu unmap of ${addr} size ${size} unmapped ${unmappedSize} bytes`, { addr, size, unmapped_size: unmappedSize });
     }
-    const start = BigInt(addr);
-    const end = start + BigInt(Math.max(size, 1));
+    spanOf(addr, size);
+    const { lo, hi, big } = span;
+    // Every live mapping the range holds, key by key in the live map's order (past 10,000 live keys,
+    // only the first key that had one). The index gives the keys starting in the range in that order.
     let removed = 0;
-    for (const key of s.live.keys()) {
-      const list = s.live.get(key) as LiveMapping[];
-      for (let k = list.length - 1; k >= 0; k--) {
-        const m = list[k];
-        if (m.start >= start && m.end <= end) {
-          removeAt(list, k);
-          s.liveCount--;
-          s.liveBytes -= m.size;
-          s.setUnmapped(m.addr, unmappedRange(m.start, m.end, m.line, line, undefined, 'map'));
-          removed++;
+    const starts = sp.starts;
+    if (big === undefined && starts.unindexed === 0) {
+      for (const e of starts.within(lo, hi, this.inRange)) {
+        const list = s.live.get(e.key) as LiveMapping[];
+        removed += unmapHeld(s, list, lo, hi, big, line);
+        if (list.length === 0) {
+          s.live.delete(e.key);
+          starts.remove(e.start);
         }
+        if (s.live.size > 10_000 && removed > 0) break;
       }
-      if (list.length === 0) s.live.delete(key);
-      if (s.live.size > 10_000 && removed > 0) break;
+    } else {
+      for (const key of s.live.keys()) {
+        const list = s.live.get(key) as LiveMapping[];
+        removed += unmapHeld(s, list, lo, hi, big, line);
+        if (list.length === 0) {
+          s.live.delete(key);
+          starts.remove(addrNumber(key));
+        }
+        if (s.live.size > 10_000 && removed > 0) break;
+      }
     }
     if (removed === 0 && s.stats.maps + sp.maps > 0) {
-      const before = s.unmappedAt(start);
+      const before = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
       const extra: Record<string, unknown> = { addr, size, event: 'iommu:unmap' };
       if (before !== undefined) extra.unmapped_line = before.unmapLine;
       this.report(line, 'unmap_unknown', 'warning', device, `iommu unmap of ${addr} size ${size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
@@ -630,7 +795,8 @@ export class CaptureReplay {
   }
 
   private fault(f: Finding, addrHex: string): void {
-    const addr = BigInt(addrHex);
+    spanOf(addrHex, 1);
+    const { lo, hi, big } = span;
     const states: DeviceState[] = [];
     if (typeof f.device === 'string') {
       const d = this.devices.get(f.device);
@@ -649,7 +815,7 @@ export class CaptureReplay {
       if (sp && !states.includes(sp.state)) states.push(sp.state);
     }
     for (const s of states) {
-      const live = s.containing(addr, addr + 1n);
+      const live = s.containingRange(lo, hi, big);
       if (live !== undefined) {
         this.report(f.line, 'fault_in_live_mapping', 'error', f.device as string | undefined ?? live.device, `fault at ${addrHex} inside a live mapping (${live.event} ${live.addr}+${live.size}${live.dir ? ' ' + live.dir : ''} at line ${live.line}): the access is not permitted by the mapping (direction?)`, { addr: addrHex, mapped_line: live.line, map_dir: live.dir, access: f.access });
         return;
@@ -657,13 +823,13 @@ export class CaptureReplay {
     }
     let best: { u: Unmapped; s: DeviceState } | undefined;
     for (const s of states) {
-      const u = s.unmappedAt(addr);
+      const u = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
       if (u !== undefined && (best === undefined || u.unmapLine > best.u.unmapLine)) best = { u, s };
     }
     if (best !== undefined) {
       const { u, s } = best;
       const device = (f.device as string | undefined) ?? (s.stats.device === '(iommu)' ? undefined : s.stats.device);
-      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${toHex(u.start)}+${Number(u.end - u.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
+      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.big === undefined ? '0x' + u.lo.toString(16) : toHex(u.big.start)}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
     }
   }
 

@@ -3,7 +3,7 @@
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { DeviceState, replayStateAt } from '../../src/traceimport/replay';
+import { DeviceState, Unmapped, replayStateAt, runReplay } from '../../src/traceimport/replay';
 import { CaptureImporter } from '../../src/traceimport/importer';
 import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
 
@@ -147,10 +147,106 @@ describe('traceimport: replay fault lookup', () => {
           }
           if (!o.sameLine) line++;
           const end = o.start + o.size;
-          d.setUnmapped(`0x${o.start.toString(16)}`, { start: o.start, end, lo: Number(o.start), hi: Number(end), mapLine: line, unmapLine: line, event: 'dma_map_phys', order: 0 });
+          d.setUnmapped(`0x${o.start.toString(16)}`, Unmapped.of(o.start, end, line, line, undefined, 'dma_map_phys'));
         }
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('traceimport: replay iommu:unmap', () => {
+  type Op = { kind: 'map' | 'unmap'; start: bigint; size: bigint };
+  const hex16 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
+  const lineOf = (o: Op, i: number): string =>
+    o.kind === 'map'
+      ? `  d-1 [000] ..... ${i}.0: map: IOMMU: iova=${hex16(o.start)} - ${hex16(o.start + o.size)} paddr=0x0000000100000000 size=${o.size}`
+      : `  d-1 [000] ..... ${i}.0: unmap: IOMMU: iova=${hex16(o.start)} - ${hex16(o.start + o.size)} size=${o.size} unmapped_size=${o.size}`;
+
+  /** The unmap as a scan of every live key in insertion order does it (the slow path), over BigInts. */
+  function scanModel(ops: Op[]): { live: [string, number[]][]; unmapped: [string, number, number, number][]; unknown: number[] } {
+    const live = new Map<string, { start: bigint; end: bigint; line: number }[]>();
+    const unmapped = new Map<string, [number, number, number]>();
+    const unknown: number[] = [];
+    let order = 0;
+    let maps = 0;
+    ops.forEach((o, k) => {
+      const line = k + 1;
+      const key = `0x${o.start.toString(16)}`;
+      const end = o.start + (o.size > 0n ? o.size : 1n);
+      if (o.kind === 'map') {
+        maps++;
+        const list = live.get(key);
+        if (list) list.push({ start: o.start, end, line });
+        else live.set(key, [{ start: o.start, end, line }]);
+        return;
+      }
+      let removed = 0;
+      for (const [lkey, list] of live) {
+        for (let j = list.length - 1; j >= 0; j--) {
+          const m = list[j];
+          if (m.start >= o.start && m.end <= end) {
+            list.splice(j, 1);
+            const mkey = `0x${m.start.toString(16)}`;
+            const old = unmapped.get(mkey);
+            unmapped.set(mkey, [m.line, line, old === undefined ? order++ : old[2]]);
+            removed++;
+          }
+        }
+        if (list.length === 0) live.delete(lkey);
+        if (live.size > 10_000 && removed > 0) break;
+      }
+      if (removed === 0 && maps > 0) unknown.push(line);
+    });
+    return { live: [...live].map(([k, l]) => [k, l.map((m) => m.line)]), unmapped: [...unmapped].map(([k, [a, b, c]]) => [k, a, b, c]), unknown };
+  }
+
+  async function replayed(ops: Op[], cloneAt: number): Promise<ReturnType<typeof scanModel>> {
+    const r = await importBytes(ops.map(lineOf).join('\n') + '\n');
+    assert.equal(r.events.length, ops.length);
+    // Cloned part way (as the capture debugger's snapshots are), then applied to the end.
+    const before = runReplay(r.events, [], r.lines, cloneAt);
+    // (A clone's findings start empty.)
+    const replay = before.clone();
+    for (let i = cloneAt; i < r.events.length; i++) replay.apply(r.events, i);
+    const s = replay.iommu.get('(iommu)')?.state;
+    return {
+      live: s === undefined ? [] : [...s.live].map(([k, l]) => [k, l.map((m) => m.line)]),
+      unmapped: s === undefined ? [] : [...s.unmapped].map(([k, u]) => [k, u.mapLine, u.unmapLine, u.order]),
+      unknown: [...before.findings, ...replay.findings].filter((f) => f.kind === 'unmap_unknown').map((f) => f.line),
+    };
+  }
+
+  const page = fc.integer({ min: 0, max: 15 }).map((p) => 0xfff0_0000n + BigInt(p) * 0x1000n);
+  const start = fc.oneof(
+    { weight: 6, arbitrary: page },
+    { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }).map((p) => 2n ** 53n + BigInt(p) * 0x1000n) },
+    { weight: 1, arbitrary: fc.constantFrom(0xffff_ffff_fff0_0000n, 0n) },
+  );
+  const size = fc.constantFrom(0x1000n, 0x2000n, 0x4000n, 0x10000n, 0x800n);
+  const op = fc.record({ kind: fc.constantFrom('map' as const, 'map' as const, 'unmap' as const), start, size });
+
+  it('removes what a scan of every live mapping removes, in its order, for any maps and unmaps (overlapping, past 2^53, cloned)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), fc.nat(), async (ops, at) => {
+        assert.deepEqual(await replayed(ops, at % (ops.length + 1)), scanModel(ops));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('past 10,000 live keys takes the first key in map order that the range holds, as the scan does', async () => {
+    const ops: Op[] = [];
+    // Keys made in falling address order, so address order and map order differ.
+    for (let p = 10_005; p >= 0; p--) ops.push({ kind: 'map', start: 0x1000_0000n + BigInt(p) * 0x1000n, size: 0x1000n });
+    ops.push({ kind: 'unmap', start: 0x1000_0000n, size: 0x4000n });
+    ops.push({ kind: 'unmap', start: 0x1000_0000n, size: 0x4000n });
+    const model = scanModel(ops);
+    assert.deepEqual(
+      model.unmapped.map(([k]) => k),
+      ['0x10003000', '0x10002000'],
+      'one key a time',
+    );
+    assert.deepEqual(await replayed(ops, ops.length), model);
   });
 });

@@ -111,6 +111,13 @@ export class NumberMemo {
     }
     return this.num;
   }
+
+  /** Remember that x is n (the caller knows both): the next of(x) converts nothing. Returns n. */
+  set(x: bigint, n: number): number {
+    this.big = x;
+    this.num = n;
+    return n;
+  }
 }
 
 /** BigInt(n) for an integer n, remembering its last conversion (as NumberMemo the other way). */

@@ -7,8 +7,8 @@ import { traceReturnSite, traceSite } from '../trace/recorder';
 import type { Device } from '../device';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import type { IovaDomain } from '../iova/iova';
-import { iommuIotlbSync, iommuIovaToPhys, iommuMap, iommuUnmapFast } from '../iommu/iommu-core';
-import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
+import { iommuIotlbSync, iommuIovaToPhys, iommuIovaToPhysN, iommuMap, iommuMapN, iommuUnmapFastN } from '../iommu/iommu-core';
+import { hasNumberOps, IOMMU_CACHE, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
 import { BigIntMemo, DMA_MAPPING_ERROR, fls, hex, NumberMemo, numberOf, shiftedUp } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
 import { dmaKmallocNeedsBounce } from './dma-direct';
@@ -181,8 +181,54 @@ function queueIova(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: numb
   ctx.trace.leave();
 }
 
+/**
+ * The number path of a map or unmap of one granule at an aligned address (a
+ * driver's 4 KiB dma_map_phys): the addresses go down to the page table as
+ * numbers, with BigInt only for the DMA API's values and the trace. Off, every
+ * map takes the bigint path: the differential test compares the two.
+ */
+export const iommuDmaNumberPath = { enabled: true };
+
+/** A granule the number path takes: its offset mask is below 2^31, so & on a number's low 32 bits tests alignment. */
+const NUMBER_PATH_MAX_GRANULE = 2 ** 30;
+
+/** Number(phys) and Number(dma_addr) of the last map and unmap (a driver loop maps one buffer, unmaps the IOVA it was just given). */
+const physNumbers = new NumberMemo();
+const dmaNumbers = new NumberMemo();
+const physOfNumber = new BigIntMemo();
+
+/** Whether the number path takes a map or unmap of `size` on the domain: one granule, of a format that takes numbers. */
+function numberPathTakes(domain: IommuDomain, size: bigint): boolean {
+  const ops = domain.ops;
+  return iommuDmaNumberPath.enabled && size === domain.minPagesz && domain.minPageszN <= NUMBER_PATH_MAX_GRANULE && ops !== null && hasNumberOps(ops);
+}
+
+/** phys as a number when the number path maps it: one granule at an aligned address below 2^53; else -1. */
+function numberPathPhys(domain: IommuDomain, phys: bigint, size: bigint): number {
+  const granuleN = domain.minPageszN;
+  if (!numberPathTakes(domain, size)) return -1;
+  const physN = physNumbers.of(phys);
+  return physN <= Number.MAX_SAFE_INTEGER && (physN & (granuleN - 1)) === 0 ? physN : -1;
+}
+
+/** __iommu_dma_map of one aligned granule, phys also as a number: the IOVA and the page table as numbers. */
+function iommuDmaMapGranule(ctx: EngineCtx, dev: Device, domain: IommuDomain, phys: bigint, physN: number, size: bigint, prot: number, dmaMask: bigint): bigint {
+  const iova = iommuDmaAllocIova(ctx, domain, size, dmaMask, dev);
+  if (iova === 0n) return DMA_MAPPING_ERROR;
+  const granuleN = domain.minPageszN;
+  const product = lastAlloc.pfn * granuleN; // the pfn iommuDmaAllocIova just gave (iova is pfn << shift)
+  const iovaN = product <= Number.MAX_SAFE_INTEGER ? dmaNumbers.set(iova, product) : -1;
+  if (iommuMapN(ctx, domain, iova, iovaN, phys, physN, size, granuleN, prot) !== 0) {
+    iommuDmaFreeIova(ctx, domain, iova, size, false);
+    return DMA_MAPPING_ERROR;
+  }
+  return iova;
+}
+
 /** __iommu_dma_map: allocate IOVA for the granule-aligned span and map it. */
 export function iommuDmaMapRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain, phys: bigint, size: bigint, prot: number, dmaMask: bigint): bigint {
+  const physN = numberPathPhys(domain, phys, size);
+  if (physN >= 0) return iommuDmaMapGranule(ctx, dev, domain, phys, physN, size, prot, dmaMask);
   const mask = domain.minPageMask;
   const iovaOff = phys & mask;
   const len = iovaOff === 0n && (size & mask) === 0n ? size : (size + iovaOff + mask) & ~mask;
@@ -201,8 +247,13 @@ export function iommuDmaUnmapRaw(ctx: EngineCtx, domain: IommuDomain, dmaAddr: b
   const iovaOff = dmaAddr & mask;
   const start = iovaOff === 0n ? dmaAddr : dmaAddr - iovaOff;
   const len = iovaOff === 0n && (size & mask) === 0n ? size : (size + iovaOff + mask) & ~mask;
+  iommuDmaUnmapSpan(ctx, domain, start, -1, len, -1);
+}
+
+/** __iommu_dma_unmap of the aligned span [start, start + len), also as numbers when startN >= 0. */
+function iommuDmaUnmapSpan(ctx: EngineCtx, domain: IommuDomain, start: bigint, startN: number, len: bigint, lenN: number): void {
   const queued = domain.fq !== null;
-  const unmapped = iommuUnmapFast(ctx, domain, start, len);
+  const unmapped = iommuUnmapFastN(ctx, domain, start, startN, len, lenN);
   if (unmapped !== len) ctx.trace.printk(`WARNING: __iommu_dma_unmap: unmapped 0x${unmapped.toString(16)} of 0x${len.toString(16)}`);
   if (!queued) iommuIotlbSync(ctx, domain, start, len);
   iommuDmaFreeIova(ctx, domain, start, len, queued);
@@ -287,10 +338,38 @@ export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, 
   trace.leave();
 }
 
+/** dma_addr as a number when the number path unmaps it: one granule at an aligned address below 2^53; else -1. */
+function numberPathIova(domain: IommuDomain, dmaAddr: bigint, size: bigint): number {
+  const granuleN = domain.minPageszN;
+  if (!numberPathTakes(domain, size)) return -1;
+  const iovaN = dmaNumbers.of(dmaAddr);
+  return iovaN <= Number.MAX_SAFE_INTEGER && (iovaN & (granuleN - 1)) === 0 ? iovaN : -1;
+}
+
+/** iommu_dma_unmap_phys's body for one aligned granule, dma_addr also as a number. */
+function iommuDmaUnmapGranule(ctx: EngineCtx, dev: Device, domain: IommuDomain, dmaAddr: bigint, iovaN: number, size: bigint, dir: DmaDirection, attrs: number): void {
+  const physN = iommuIovaToPhysN(domain, iovaN);
+  if (physN === 0) {
+    ctx.trace.printk(`WARNING: iommu_dma_unmap_phys: no mapping at IOVA ${hex(dmaAddr)}`);
+    return;
+  }
+  const sync = (attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0 && !dev.coherent;
+  // Without a swiotlb pool nothing is a bounce slot: phys is needed as a bigint only to sync or unbounce.
+  const phys = sync || ctx.swiotlb !== null ? physOfNumber.of(physN) : 0n;
+  if (sync) archSyncDmaForCpu(ctx, phys, size, dir);
+  iommuDmaUnmapSpan(ctx, domain, dmaAddr, iovaN, size, domain.minPageszN);
+  if (ctx.swiotlb !== null) swiotlbTblUnmapSingle(ctx, dev, phys, size, dir, attrs);
+}
+
 /** iommu_dma_unmap_phys's body, inside its call event. */
 function iommuDmaUnmapPhysBody(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const domain = dmaDomain(dev);
   if (!domain) return;
+  const iovaN = numberPathIova(domain, dmaAddr, size);
+  if (iovaN >= 0) {
+    iommuDmaUnmapGranule(ctx, dev, domain, dmaAddr, iovaN, size, dir, attrs);
+    return;
+  }
   const phys = iommuIovaToPhys(domain, dmaAddr);
   if (phys === 0n) {
     ctx.trace.printk(`WARNING: iommu_dma_unmap_phys: no mapping at IOVA ${hex(dmaAddr)}`);

@@ -10,7 +10,7 @@ import { EEXIST, EINVAL, ENOENT, ENOMEM, ERANGE, KernelError } from '../errno';
 import { BigIntMemo, ffs, fls, NumberMemo, u64, U64_MASK } from '../u64';
 import {
   DescriptorFetch, HalvesTableMemory, IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
-  IoPgtableConfig, IoPgtableOps, PgtableHooks, WalkFaultReason, WalkResult, WalkStep,
+  IoPgtableConfig, NumberIoPgtableOps, PgtableHooks, WalkFaultReason, WalkResult, WalkStep,
 } from './types';
 
 const ARM_LPAE_MAX_ADDR_BITS = 52;
@@ -161,7 +161,7 @@ function tableAddrN(lo: number, hi: number): number {
   return (hi & 0xffff) * TWO_32 + ((lo & 0xffff_f000) >>> 0);
 }
 
-export class ArmLpaeIoPgtable implements IoPgtableOps {
+export class ArmLpaeIoPgtable implements NumberIoPgtableOps {
   readonly name: string;
   readonly cfg: ArmLpaeIoPgtableCfg;
   readonly root: bigint;
@@ -186,11 +186,18 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
    * address bits in place) on memory that offers it; else null.
    */
   private readonly halvesMem: HalvesTableMemory | null;
-  /** Bytes the last mapPages mapped (its two results without an accumulator object). */
-  private lastMapped = 0n;
-  /** The page size the last map or unmap passed the pgsize_bitmap check with, and that bitmap. */
+  /** Bytes the last mapPagesN (or number walk) mapped: its second result without an object. */
+  mappedN = 0;
+  /** What the kernel-shaped unmap returned when unmapPagesN handed over to it (then -1). */
+  unmappedBig = 0n;
+  /** The page size the last map or unmap passed the pgsize_bitmap check with, and that bitmap (as a bigint, and as a number for the number calls). */
   private okPgsize = -1n;
   private okBitmap = -1n;
+  private okPgsizeN = -1;
+  /** 2 ** ias and 2 ** oas for the number calls' range checks (cfg is fixed once allocated). */
+  private readonly iasLimitN: number;
+  private readonly oasLimitN: number;
+  readonly minPageN: number;
   /** arm_lpae_prot_to_pte() per prot as the descriptor's two 32-bit halves. */
   private readonly protLo: number[] = [];
   private readonly protHi: number[] = [];
@@ -205,13 +212,14 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   private readonly physBigInts = new BigIntMemo();
   /**
    * The last-level table the last number walk reached (walkTable), for the
-   * iova bits above it (walkKey), while the memory's write generation is
+   * iovas [walkStartN, walkEndN) it translates, while the memory's write generation is
    * still walkGen: the next map, lookup or unmap in the same 2 MiB (4K
    * granule) starts there instead of at the pgd. Any write to memory drops
    * it, except the walker's own leaf writes into that table, which cannot
    * change the levels above it (a table aliasing one above is never kept).
    */
-  private walkKey = -1;
+  private walkStartN = -1;
+  private walkEndN = -1;
   private walkTable = 0;
   private walkGen = -1;
   /** The table a number walk is reading at each level (the path checked against aliasing). */
@@ -279,6 +287,10 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       };
     }
     this.cfg = cfg;
+    this.iasLimitN = 2 ** cfg.ias;
+    this.oasLimitN = 2 ** cfg.oas;
+    const smallest = cfg.pgsizeBitmap & -cfg.pgsizeBitmap; // a granule size (4K, 16K or 64K): min_pagesz too
+    this.minPageN = smallest > 0n && smallest <= 1n << 30n ? Number(smallest) : -1;
     const mem = hooks.mem;
     this.halvesMem = this.plainTableAddrs && mem.readU64LoN && mem.writeU64HalvesN && mem.generation !== undefined ? (mem as HalvesTableMemory) : null;
   }
@@ -424,6 +436,19 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return x < 0n || x >= limit;
   }
 
+  /** beyond() for a number below a limit 2^bits: negative, at least the limit, or not an integer. */
+  private beyondN(x: number, limit: number): boolean {
+    return !(x >= 0 && x < limit && Number.isInteger(x));
+  }
+
+  /** badPgsize() for a number page size (the bitmap is fixed once allocated). */
+  private badPgsizeN(pgsize: number): boolean {
+    if (pgsize === this.okPgsizeN) return false;
+    if (!(pgsize > 0 && Number.isSafeInteger(pgsize)) || this.badPgsize(BigInt(pgsize))) return true;
+    this.okPgsizeN = pgsize;
+    return false;
+  }
+
   /** !pgsize || (pgsize & pgsize_bitmap) != pgsize, remembered for the last page size that passed. */
   private badPgsize(pgsize: bigint): boolean {
     const bitmap = this.cfg.pgsizeBitmap;
@@ -523,12 +548,28 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return { mapped: 0n, ret: -EINVAL };
     const mem = this.halvesMem;
     if (mem !== null && prot >= 0 && prot < 256) {
-      const ret = this.mapN(mem, iova, paddr, pgsize, count, prot);
-      return { mapped: this.lastMapped, ret };
+      const sizeN = this.sizeNumbers.of(pgsize);
+      const ret = this.mapN(mem, this.iovaNumbers.of(iova), this.paddrNumbers.of(paddr), sizeN, count, prot);
+      return { mapped: this.mappedN === sizeN ? pgsize : BigInt(this.mappedN), ret };
     }
     const acc = { mapped: 0n };
     const ret = this.lpaeMap(iova, Number(iova), paddr, pgsize, count, this.protToPte(prot), this.startLevel, this.rootN, acc);
     return { mapped: acc.mapped, ret };
+  }
+
+  /**
+   * map_pages with number addresses: the same checks and WARNs as mapPages,
+   * then the number walk; where that does not apply (no halves memory, a prot
+   * outside the table, a check that fails) the bigint call decides.
+   */
+  mapPagesN(iova: number, paddr: number, pgsize: number, count: number, prot: number): number {
+    const mem = this.halvesMem;
+    if (mem === null || this.badPgsizeN(pgsize) || this.beyondN(iova, this.iasLimitN) || this.beyondN(paddr, this.oasLimitN) || !(prot & (IOMMU_READ | IOMMU_WRITE)) || prot < 0 || prot >= 256) {
+      const r = this.mapPages(BigInt(iova), BigInt(paddr), BigInt(pgsize), count, prot);
+      this.mappedN = Number(r.mapped);
+      return r.ret;
+    }
+    return this.mapN(mem, iova, paddr, pgsize, count, prot);
   }
 
   /**
@@ -576,23 +617,21 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
    * the leaves as halves. Anything else on the way (a missing table to
    * allocate, a leaf or a table where the leaves go) hands over to lpaeMap
    * and initPte at that level before anything was written, so they decide
-   * (and warn) exactly as the kernel does. Bytes mapped go to lastMapped.
+   * (and warn) exactly as the kernel does. Bytes mapped go to mappedN.
    */
-  private mapN(mem: HalvesTableMemory, iova: bigint, paddr: bigint, size: bigint, pgcount: number, prot: number): number {
-    const iovaN = this.iovaNumbers.of(iova);
-    const sizeN = this.sizeNumbers.of(size);
+  private mapN(mem: HalvesTableMemory, iovaN: number, paddrN: number, sizeN: number, pgcount: number, prot: number): number {
     const geometry = this.levelGeometry();
     let lvl = this.walkStart(mem, iovaN, sizeN, geometry);
     let table = this.walkStartTable;
     for (; ; lvl++) {
       const g = geometry[lvl];
       const idx = (Math.floor(iovaN / g.sizeN) | 0) & g.maskN;
-      if (sizeN === g.sizeN) return this.initPteN(mem, iova, paddr, size, prot, lvl, Math.min(pgcount, this.maxEntries(idx)), table, idx);
+      if (sizeN === g.sizeN) return this.initPteN(mem, iovaN, paddrN, sizeN, prot, lvl, Math.min(pgcount, this.maxEntries(idx)), table, idx);
       const lo = lvl < LAST_LEVEL ? mem.readU64LoN(table + idx * 8) : 0;
       if ((lo & 3) !== 3) {
         const acc = { mapped: 0n };
-        const ret = this.lpaeMap(iova, iovaN, paddr, size, pgcount, this.protToPte(prot), lvl, table, acc);
-        this.lastMapped = acc.mapped;
+        const ret = this.lpaeMap(BigInt(iovaN), iovaN, BigInt(paddrN), BigInt(sizeN), pgcount, this.protToPte(prot), lvl, table, acc);
+        this.mappedN = Number(acc.mapped);
         return ret;
       }
       this.walkPath[lvl] = table;
@@ -613,15 +652,15 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
   private walkStart(mem: HalvesTableMemory, iovaN: number, sizeN: number, geometry: LevelGeometry[]): number {
     this.walkStartTable = this.rootN;
     if (sizeN !== geometry[LAST_LEVEL].sizeN) return this.startLevel;
-    const cached = this.cachedLeafTable(mem, iovaN, geometry);
+    const cached = this.cachedLeafTable(mem, iovaN);
     if (cached < 0) return this.startLevel;
     this.walkStartTable = cached;
     return LAST_LEVEL;
   }
 
-  private cachedLeafTable(mem: HalvesTableMemory, iovaN: number, geometry: LevelGeometry[]): number {
+  private cachedLeafTable(mem: HalvesTableMemory, iovaN: number): number {
     if (this.walkGen !== mem.generation || this.startLevel >= LAST_LEVEL) return -1;
-    return Math.floor(iovaN / geometry[LAST_LEVEL - 1].sizeN) === this.walkKey ? this.walkTable : -1;
+    return iovaN >= this.walkStartN && iovaN < this.walkEndN ? this.walkTable : -1;
   }
 
   /** A walk reached last-level table `table` through walkPath: remember it unless it overlaps a table above it. */
@@ -635,27 +674,27 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
         return;
       }
     }
-    this.walkKey = Math.floor(iovaN / geometry[LAST_LEVEL - 1].sizeN);
+    const span = geometry[LAST_LEVEL - 1].sizeN; // what one last-level table translates
+    this.walkStartN = Math.floor(iovaN / span) * span;
+    this.walkEndN = this.walkStartN + span;
     this.walkTable = table;
     this.walkGen = mem.generation;
   }
 
   /** arm_lpae_init_pte() on empty (or invalid) slots, written as halves; live leaves and tables go to initPte. */
-  private initPteN(mem: HalvesTableMemory, iova: bigint, paddr: bigint, size: bigint, prot: number, lvl: number, num: number, table: number, idx: number): number {
+  private initPteN(mem: HalvesTableMemory, iovaN: number, paddrN: number, sizeN: number, prot: number, lvl: number, num: number, table: number, idx: number): number {
     const leaf = lvl === ARM_LPAE_MAX_LEVELS - 1 ? PTE_TYPE_PAGE_N : PTE_TYPE_BLOCK_N;
     for (let i = 0; i < num; i++) {
       const type = mem.readU64LoN(table + (idx + i) * 8) & 3;
       if (type === leaf || type === 3) {
-        const ret = this.initPte(iova, paddr, this.protToPte(prot), lvl, num, table, idx);
-        this.lastMapped = ret ? 0n : num === 1 ? size : BigInt(num) * size;
+        const ret = this.initPte(BigInt(iovaN), BigInt(paddrN), this.protToPte(prot), lvl, num, table, idx);
+        this.mappedN = ret ? 0 : num * sizeN;
         return ret;
       }
     }
     this.protHalves(prot);
     const attrLo = this.protLo[prot] | leaf;
     const attrHi = this.protHi[prot];
-    const paddrN = this.paddrNumbers.of(paddr);
-    const sizeN = this.sizeNumbers.of(size);
     const keepWalk = this.walkTable === table && this.walkGen === mem.generation;
     for (let i = 0; i < num; i++) {
       const pa = paddrN + i * sizeN;
@@ -665,7 +704,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       this.writeHalves(mem, table + (idx + i) * 8, (attrLo | ((lo | (hi >>> 4)) & 0xffff_f000)) >>> 0, (attrHi | (hi & 0xffff)) >>> 0);
     }
     if (keepWalk) this.walkGen = mem.generation; // leaves of the remembered table: the levels above are unchanged
-    this.lastMapped = num === 1 ? size : BigInt(num) * size;
+    this.mappedN = num * sizeN;
     return 0;
   }
 
@@ -717,19 +756,32 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       return 0n;
     }
     const mem = this.halvesMem;
-    if (mem !== null) return this.unmapN(mem, iova, pgsize, count);
+    if (mem !== null) {
+      const sizeN = this.sizeNumbers.of(pgsize);
+      const n = this.unmapN(mem, this.iovaNumbers.of(iova), sizeN, count);
+      return n === sizeN ? pgsize : n < 0 ? this.unmappedBig : BigInt(n);
+    }
     return this.lpaeUnmap(true, iova, Number(iova), pgsize, count, this.startLevel, this.rootN);
+  }
+
+  /** unmap_pages with a number address: as unmapPages; -1 when the answer is a size_t left in unmappedBig. */
+  unmapPagesN(iova: number, pgsize: number, count: number): number {
+    const mem = this.halvesMem;
+    if (mem === null || this.badPgsizeN(pgsize) || !count || this.beyondN(iova, this.iasLimitN)) {
+      this.unmappedBig = this.unmapPages(BigInt(iova), BigInt(pgsize), count);
+      return -1;
+    }
+    return this.unmapN(mem, iova, pgsize, count);
   }
 
   /**
    * __arm_lpae_unmap() with numbers: descends through table descriptors and
    * clears a run of live leaves, as halves. Anything else (an empty slot, a
    * table where leaves are cleared, a leaf above the level asked for) hands
-   * over to lpaeUnmap at that level before anything was written.
+   * over to lpaeUnmap at that level before anything was written; its size_t
+   * is left in unmappedBig and -1 returned.
    */
-  private unmapN(mem: HalvesTableMemory, iova: bigint, size: bigint, pgcount: number): bigint {
-    const iovaN = this.iovaNumbers.of(iova);
-    const sizeN = this.sizeNumbers.of(size);
+  private unmapN(mem: HalvesTableMemory, iovaN: number, sizeN: number, pgcount: number): number {
     const geometry = this.levelGeometry();
     let lvl = this.walkStart(mem, iovaN, sizeN, geometry);
     let table = this.walkStartTable;
@@ -739,7 +791,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       const ptep = table + idx * 8;
       const lo = mem.readU64LoN(ptep);
       if (sizeN !== g.sizeN) {
-        if (lvl >= LAST_LEVEL || (lo & 3) !== 3) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
+        if (lvl >= LAST_LEVEL || (lo & 3) !== 3) return this.unmapByKernelWalk(iovaN, sizeN, pgcount, lvl, table);
         this.walkPath[lvl] = table;
         table = tableAddrN(lo, mem.lastHigh);
         if (lvl + 1 === LAST_LEVEL) this.noteLeafTable(mem, iovaN, table, geometry);
@@ -749,15 +801,21 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
       const num = Math.min(pgcount, this.maxEntries(idx));
       for (let i = 0; i < num; i++) {
         // A live leaf has its type bits set, so it is never zero.
-        if (((i === 0 ? lo : mem.readU64LoN(ptep + i * 8)) & 3) !== leaf) return this.lpaeUnmap(true, iova, iovaN, size, pgcount, lvl, table);
+        if (((i === 0 ? lo : mem.readU64LoN(ptep + i * 8)) & 3) !== leaf) return this.unmapByKernelWalk(iovaN, sizeN, pgcount, lvl, table);
       }
       const keepWalk = this.walkTable === table && this.walkGen === mem.generation;
       for (let i = 0; i < num; i++) this.writeHalves(mem, ptep + i * 8, 0, 0);
       if (keepWalk) this.walkGen = mem.generation; // leaves of the remembered table: the levels above are unchanged
       const tlb = this.hooks.tlb;
-      if (tlb?.tlbAddPage) for (let j = 0; j < num; j++) tlb.tlbAddPage(j === 0 ? iova : u64(iova + BigInt(j) * size), size);
-      return num === 1 ? size : BigInt(num) * size;
+      if (tlb?.tlbAddPage) for (let j = 0; j < num; j++) tlb.tlbAddPage(BigInt(iovaN + j * sizeN), BigInt(sizeN));
+      return num * sizeN;
     }
+  }
+
+  /** unmapN's hand-over to lpaeUnmap at `lvl`: its size_t goes to unmappedBig, and -1 back. */
+  private unmapByKernelWalk(iovaN: number, sizeN: number, pgcount: number, lvl: number, table: number): number {
+    this.unmappedBig = this.lpaeUnmap(true, BigInt(iovaN), iovaN, BigInt(sizeN), pgcount, lvl, table);
+    return -1;
   }
 
   /**
@@ -842,7 +900,7 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     // walk_data.end = iova + 1 wraps for ~0UL and the kernel walk visits nothing.
     if (iova >= U64_MASK) return 0n;
     const mem = this.halvesMem;
-    if (mem !== null && iova < NUMBER_EXACT) return this.iovaToPhysN(mem, this.iovaNumbers.of(iova));
+    if (mem !== null && iova < NUMBER_EXACT) return this.physBigInts.of(this.iovaToPhysN(mem, this.iovaNumbers.of(iova)));
     if (iova < NUMBER_EXACT) {
       const iovaN = Number(iova);
       let tableN = this.rootN;
@@ -872,12 +930,19 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
     return 0n;
   }
 
-  /** arm_lpae_iova_to_phys() with numbers, descriptors read as halves (iova below 2^53; the table addresses below 2^48). */
-  private iovaToPhysN(mem: HalvesTableMemory, iovaN: number): bigint {
+  /** iovaToPhys with a number iova (an integer below 2^53): 0 when unmapped. */
+  iovaToPhysNum(iova: number): number {
+    const mem = this.halvesMem;
+    if (mem !== null && iova >= 0 && iova < Number.MAX_SAFE_INTEGER && Number.isInteger(iova)) return this.iovaToPhysN(mem, iova);
+    return Number(this.iovaToPhys(BigInt(iova)));
+  }
+
+  /** arm_lpae_iova_to_phys() with numbers, descriptors read as halves (iova below 2^53; the table addresses below 2^48): 0 when unmapped. */
+  private iovaToPhysN(mem: HalvesTableMemory, iovaN: number): number {
     const geometry = this.levelGeometry();
     let table = this.rootN;
     let lvl = this.startLevel;
-    const cached = this.cachedLeafTable(mem, iovaN, geometry);
+    const cached = this.cachedLeafTable(mem, iovaN);
     if (cached >= 0) {
       table = cached;
       lvl = LAST_LEVEL;
@@ -893,14 +958,14 @@ export class ArmLpaeIoPgtable implements IoPgtableOps {
         const offLo = off >>> 0;
         const physLo = ((lo & 0xffff_f000) | offLo) >>> 0;
         const physHi = (hi & 0xffff) | ((off - offLo) / TWO_32);
-        return this.physBigInts.of(physHi * TWO_32 + physLo);
+        return physHi * TWO_32 + physLo;
       }
-      if (lvl === LAST_LEVEL || type !== 3) return 0n;
+      if (lvl === LAST_LEVEL || type !== 3) return 0;
       this.walkPath[lvl] = table;
       table = tableAddrN(lo, hi);
       if (lvl + 1 === LAST_LEVEL) this.noteLeafTable(mem, iovaN, table, geometry);
     }
-    return 0n;
+    return 0;
   }
 
   /**

@@ -113,3 +113,26 @@ export interface IoPgtableOps {
   /** Every table page still owned by the format (for teardown and leak checks). */
   free(): void;
 }
+
+/**
+ * A format that also takes addresses as numbers (integers below 2^53: ias and
+ * oas of at most 52 bits), so a 4 KiB map or unmap makes no BigInt on the way
+ * down. Same results as the bigint calls, descriptor for descriptor.
+ */
+export interface NumberIoPgtableOps extends IoPgtableOps {
+  /** The smallest page size of cfg.pgsizeBitmap as a number when it is also min_pagesz and at most 2^30 (its offset mask fits in an int), else -1. */
+  readonly minPageN: number;
+  /** mapPages with number addresses: 0 or -errno; the bytes mapped are left in mappedN. */
+  mapPagesN(iova: number, paddr: number, pgsize: number, count: number, prot: number): number;
+  readonly mappedN: number;
+  /** unmapPages with a number address: the bytes unmapped, or -1 when the answer is in unmappedBig (a size_t the kernel-shaped walk gave, -ENOENT wrapped). */
+  unmapPagesN(iova: number, pgsize: number, count: number): number;
+  readonly unmappedBig: bigint;
+  /** iovaToPhys with numbers: 0 when unmapped. */
+  iovaToPhysNum(iova: number): number;
+}
+
+/** Whether a format takes number addresses. */
+export function hasNumberOps(ops: IoPgtableOps): ops is NumberIoPgtableOps {
+  return (ops as Partial<NumberIoPgtableOps>).mapPagesN !== undefined;
+}

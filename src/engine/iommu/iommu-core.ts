@@ -8,6 +8,7 @@ import { numberOf } from '../u64';
 import type { Device } from '../device';
 import { EBUSY, EINVAL, ENODEV, KernelError } from '../errno';
 import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
+import { hasNumberOps } from '../io-pgtable/types';
 import { IovaDomain } from '../iova/iova';
 import { FlushQueue } from './flush-queue';
 import { IommuDomain, type DomainPolicy, type DomainType } from './iommu-domain';
@@ -15,7 +16,7 @@ import { IommuGroup } from './iommu-group';
 import type { Iommu } from './iommu-instance';
 import { apertureEnd, pagingFormat, vtdAgaw } from './iommu-kinds';
 import { attachHop, domainAttachUnit, driverAttachDevCheck } from './driver-attach';
-import { iommuMapPagesQuiet, iommuUnmapPagesQuiet } from './iommu-pgsize';
+import { iommuMapPagesQuiet, iommuMapPagesQuietN, iommuUnmapPagesQuiet, iommuUnmapPagesQuietN, type IommuMapResult } from './iommu-pgsize';
 import { DomainPgtableHooks } from './pgtable-warn';
 import { vduseIommuDomain } from '../vduse/vduse-dma-ops';
 
@@ -164,13 +165,26 @@ const IOTLB_INV_UNIT_POINT = traceSite('point', 'engine:iotlb_inv', ['domain', '
 /** iommu_map_nosync: split into page sizes and write the page table; no IOTLB sync. */
 export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   if (!domain.ops) return -EINVAL;
-  const r = iommuMapPagesQuiet(domain.ops, iova, paddr, size, prot);
+  return mapNosyncDone(ctx, domain, iommuMapPagesQuiet(domain.ops, iova, paddr, size, prot), -1, iova, paddr, size, prot);
+}
+
+/** iommu_map_nosync with the addresses and size also as numbers (integers below 2^53): the page table takes the numbers when its format does. */
+function iommuMapNosyncN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iovaN: number, paddr: bigint, paddrN: number, size: bigint, sizeN: number, prot: number): number {
+  const ops = domain.ops;
+  if (!ops) return -EINVAL;
+  const r = hasNumberOps(ops) ? iommuMapPagesQuietN(ops, iova, iovaN, paddr, paddrN, size, sizeN, prot) : iommuMapPagesQuiet(ops, iova, paddr, size, prot);
+  return mapNosyncDone(ctx, domain, r, iovaN, iova, paddr, size, prot);
+}
+
+/** What iommu_map_nosync does once the page table is written: report the error, or record the range and the event; iovaN is iova as a number, or -1. */
+function mapNosyncDone(ctx: EngineCtx, domain: IommuDomain, r: IommuMapResult, iovaN: number, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   if (r.message) {
     ctx.trace.printk(`iommu: ${r.message}`);
     ctx.trace.check('iommu-unaligned', 'error', `iommu: ${r.message}`);
   }
   if (r.ret === 0) {
-    domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
+    if (iovaN >= 0) domain.mapped.addN(iovaN, iova, paddr, size, prot, ctx.trace.line);
+    else domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
     ctx.trace.pointAt(MAP_POINT, iova, paddr, numberOf(size));
   }
   return r.ret;
@@ -178,11 +192,20 @@ export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
 
 /** iommu_map = iommu_map_nosync + iommu_sync_map. */
 export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
+  return iommuMapN(ctx, domain, iova, -1, paddr, -1, size, -1, prot);
+}
+
+/**
+ * iommu_map with the addresses and size also as numbers (integers below
+ * 2^53, as dma-iommu has them; iovaN -1 when not), so the page table makes
+ * no BigInt; the bigints are what the trace and the record show.
+ */
+export function iommuMapN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iovaN: number, paddr: bigint, paddrN: number, size: bigint, sizeN: number, prot: number): number {
   const trace = ctx.trace;
   trace.enterAt(MAP_SITE, domain.label, iova, paddr, numberOf(size), prot);
   let ret: number;
   try {
-    ret = iommuMapNosync(ctx, domain, iova, paddr, size, prot);
+    ret = iovaN < 0 ? iommuMapNosync(ctx, domain, iova, paddr, size, prot) : iommuMapNosyncN(ctx, domain, iova, iovaN, paddr, paddrN, size, sizeN, prot);
     if (ret === 0) iommuSyncMap(ctx, domain, iova, size);
   } catch (e) {
     trace.unwind(e);
@@ -201,9 +224,16 @@ export function iommuSyncMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, 
 
 /** iommu_unmap_fast: clear the page table; the caller decides when the IOTLB is synced. */
 export function iommuUnmapFast(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint): bigint {
-  if (!domain.ops) return 0n;
-  const r = iommuUnmapPagesQuiet(domain.ops, iova, size);
-  domain.mapped.remove(iova, r.unmapped);
+  return iommuUnmapFastN(ctx, domain, iova, -1, size, -1);
+}
+
+/** iommu_unmap_fast with the IOVA and size also as numbers (integers below 2^53; iovaN -1 when not), as iommuMapN. */
+export function iommuUnmapFastN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iovaN: number, size: bigint, sizeN: number): bigint {
+  const ops = domain.ops;
+  if (!ops) return 0n;
+  const r = iovaN >= 0 && hasNumberOps(ops) ? iommuUnmapPagesQuietN(ops, iova, iovaN, size, sizeN) : iommuUnmapPagesQuiet(ops, iova, size);
+  if (iovaN >= 0) domain.mapped.removeN(iovaN, iova, r.unmapped);
+  else domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
   ctx.trace.pointAt(UNMAP_POINT, iova, numberOf(size), numberOf(r.unmapped));
   return r.unmapped;
@@ -236,6 +266,14 @@ export function iommuIovaToPhys(domain: IommuDomain, iova: bigint): bigint {
   if (domain.type === 'identity') return iova;
   if (!domain.ops) return 0n;
   return domain.ops.iovaToPhys(iova);
+}
+
+/** iommu_iova_to_phys with a number IOVA (an integer below 2^53): 0 when unmapped. */
+export function iommuIovaToPhysN(domain: IommuDomain, iovaN: number): number {
+  if (domain.type === 'identity') return iovaN;
+  const ops = domain.ops;
+  if (!ops) return 0;
+  return hasNumberOps(ops) ? ops.iovaToPhysNum(iovaN) : Number(ops.iovaToPhys(BigInt(iovaN)));
 }
 
 /** iommu_flush_iotlb_all. */

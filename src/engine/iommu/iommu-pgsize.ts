@@ -4,7 +4,7 @@
 // reported as a chunk, so a run shows exactly how a request was split.
 
 import { EINVAL, ENODEV, KernelBug } from '../errno';
-import { IoPgtableOps } from '../io-pgtable/types';
+import { IoPgtableOps, type NumberIoPgtableOps } from '../io-pgtable/types';
 import { fmtPa, ffs, fls, hex, u64, U64_MASK } from '../u64';
 
 /** One call of the domain's map_pages or unmap_pages. */
@@ -109,6 +109,33 @@ export function iommuMapPages(ops: IoPgtableOps, iova: bigint, paddr: bigint, si
 /** iommuMapPages for the iommu core, which reads no chunks: none are recorded, and the result object is reused (read it before the next call). */
 export function iommuMapPagesQuiet(ops: IoPgtableOps, iova: bigint, paddr: bigint, size: bigint, prot: number): IommuMapResult {
   return mapPagesChunked(ops, iova, paddr, size, prot, ops.cfg.pgsizeBitmap, null);
+}
+
+/**
+ * iommuMapPagesQuiet with the addresses also as numbers (integers below
+ * 2^53), for a format that takes them: one page of the smallest size at
+ * addresses aligned to it goes to its number map_pages; anything else, and
+ * anything short of a whole success, continues exactly as the bigint call.
+ */
+export function iommuMapPagesQuietN(ops: NumberIoPgtableOps, iova: bigint, iovaN: number, paddr: bigint, paddrN: number, size: bigint, sizeN: number, prot: number): IommuMapResult {
+  // Both below 2^53: | and & take their low 32 bits exactly, and the mask is below 2^30.
+  if (sizeN !== ops.minPageN || ((iovaN | paddrN) & (sizeN - 1)) !== 0) return mapPagesChunked(ops, iova, paddr, size, prot, ops.cfg.pgsizeBitmap, null);
+  const ret = ops.mapPagesN(iovaN, paddrN, sizeN, 1, prot);
+  const mapped = ops.mappedN;
+  if (ret === 0 && mapped === sizeN) return mapResult(0, size, null);
+  const bitmap = ops.cfg.pgsizeBitmap;
+  minPagesz(bitmap); // the loop's page sizes
+  return mapPagesFrom(ops, iova, paddr, size, prot, bitmap, null, { mapped: BigInt(mapped), ret });
+}
+
+/** iommuUnmapPagesQuiet with the address also as a number, as iommuMapPagesQuietN. */
+export function iommuUnmapPagesQuietN(ops: NumberIoPgtableOps, iova: bigint, iovaN: number, size: bigint, sizeN: number): IommuUnmapResult {
+  if (sizeN !== ops.minPageN || (iovaN & (sizeN - 1)) !== 0) return unmapPagesChunked(ops, iova, size, ops.cfg.pgsizeBitmap, null);
+  const n = ops.unmapPagesN(iovaN, sizeN, 1);
+  if (n === sizeN) return unmapResult(size, null);
+  const bitmap = ops.cfg.pgsizeBitmap;
+  minPagesz(bitmap); // the loop's page sizes
+  return unmapPagesFrom(ops, iova, size, bitmap, null, n < 0 ? ops.unmappedBig : BigInt(n));
 }
 
 /** The chunks of a quiet call: none (shared, never pushed to). */

@@ -125,7 +125,7 @@ describe('iommu number path: dma_map_phys/dma_unmap_phys as the bigint path does
             assert.equal(withPath(true, () => dmaUnmapPhys(fast.m, fast.dev, u.dma, u.size, u.dir, 0)), withPath(false, () => dmaUnmapPhys(slow.m, slow.dev, u.dma, u.size, u.dir, 0)));
           } else {
             // Below dma-mapping's record check: an IOVA with nothing (or something else) mapped.
-            const iova = fastDomain.apertureEnd - BigInt(s.page) * setup.granule - setup.granule + 1n;
+            const iova: bigint = fastDomain.apertureEnd - BigInt(s.page) * setup.granule - setup.granule + 1n;
             if (live.some((l) => l.dma === iova)) continue;
             assert.equal(withPath(true, () => iommuDmaUnmapPhys(fast.m, fast.dev, iova, setup.granule, DMA_TO_DEVICE, 0)), withPath(false, () => iommuDmaUnmapPhys(slow.m, slow.dev, iova, setup.granule, DMA_TO_DEVICE, 0)));
           }

@@ -106,11 +106,15 @@ function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, li
 
 /** iommu_dma_alloc_iova: try below 4 GiB first for PCI devices until that fails once. */
 export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: bigint, dmaLimit: bigint, dev: Device): bigint {
+  return allocIovaGranules(ctx, domain, size, -1, granuleCount(size, iovaShift(domain)), dmaLimit, dev);
+}
+
+/** iommu_dma_alloc_iova of iovaLen granules (size >> shift, which the caller knows; sizeN is size as a number, or -1). */
+function allocIovaGranules(ctx: EngineCtx, domain: IommuDomain, size: bigint, sizeN: number, iovaLen: number, dmaLimit: bigint, dev: Device): bigint {
   const iovad = domain.iovad;
   if (!iovad) return 0n;
-  ctx.trace.enterAt(ALLOC_IOVA_SITE, dev.busId, numberOf(size), dmaLimit);
+  ctx.trace.enterAt(ALLOC_IOVA_SITE, dev.busId, sizeN >= 0 ? sizeN : numberOf(size), dmaLimit);
   const shift = iovaShift(domain);
-  const iovaLen = granuleCount(size, shift);
   let limit = dmaLimit;
   if (limit > domain.apertureEnd) limit = domain.apertureEnd; // force_aperture
   if (limit > LIMIT_32 && dev.pci32bitWorkaround) {
@@ -134,17 +138,20 @@ export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: big
 
 /** iommu_dma_free_iova: straight back to the allocator, or through the flush queue. */
 export function iommuDmaFreeIova(ctx: EngineCtx, domain: IommuDomain, iova: bigint, size: bigint, queued: boolean): void {
-  const iovad = domain.iovad;
-  if (!iovad) return;
   const shift = iovaShift(domain);
   const known = iova === lastAlloc.iova && shift === lastAlloc.shift; // the IOVA allocated last: its pfn is known
-  const pfn = known ? lastAlloc.pfn : Number(iova >> shift);
-  const pages = granuleCount(size, shift);
+  freeIovaGranules(ctx, domain, known ? lastAlloc.pfn : Number(iova >> shift), granuleCount(size, shift), queued);
+}
+
+/** iommu_dma_free_iova of `pages` granules at `pfn`. */
+function freeIovaGranules(ctx: EngineCtx, domain: IommuDomain, pfn: number, pages: number, queued: boolean): void {
+  const iovad = domain.iovad;
+  if (!iovad) return;
   if (queued && domain.fq) {
     queueIova(ctx, domain, pfn, pages);
     return;
   }
-  ctx.trace.enterAt(FREE_IOVA_FAST_SITE, known ? lastAlloc.pfnBig : BigInt(pfn), pages);
+  ctx.trace.enterAt(FREE_IOVA_FAST_SITE, pfn === lastAlloc.pfn ? lastAlloc.pfnBig : BigInt(pfn), pages);
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
   ctx.trace.leaveAt(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
 }
@@ -213,9 +220,9 @@ function numberPathPhys(domain: IommuDomain, phys: bigint, size: bigint): number
 
 /** __iommu_dma_map of one aligned granule, phys also as a number: the IOVA and the page table as numbers. */
 function iommuDmaMapGranule(ctx: EngineCtx, dev: Device, domain: IommuDomain, phys: bigint, physN: number, size: bigint, prot: number, dmaMask: bigint): bigint {
-  const iova = iommuDmaAllocIova(ctx, domain, size, dmaMask, dev);
-  if (iova === 0n) return DMA_MAPPING_ERROR;
   const granuleN = domain.minPageszN;
+  const iova = allocIovaGranules(ctx, domain, size, granuleN, 1, dmaMask, dev);
+  if (iova === 0n) return DMA_MAPPING_ERROR;
   const product = lastAlloc.pfn * granuleN; // the pfn iommuDmaAllocIova just gave (iova is pfn << shift)
   const iovaN = product <= Number.MAX_SAFE_INTEGER ? dmaNumbers.set(iova, product) : -1;
   if (iommuMapN(ctx, domain, iova, iovaN, phys, physN, size, granuleN, prot) !== 0) {
@@ -256,7 +263,8 @@ function iommuDmaUnmapSpan(ctx: EngineCtx, domain: IommuDomain, start: bigint, s
   const unmapped = iommuUnmapFastN(ctx, domain, start, startN, len, lenN);
   if (unmapped !== len) ctx.trace.printk(`WARNING: __iommu_dma_unmap: unmapped 0x${unmapped.toString(16)} of 0x${len.toString(16)}`);
   if (!queued) iommuIotlbSync(ctx, domain, start, len);
-  iommuDmaFreeIova(ctx, domain, start, len, queued);
+  if (startN >= 0 && lenN === domain.minPageszN) freeIovaGranules(ctx, domain, startN / domain.minPageszN, 1, queued);
+  else iommuDmaFreeIova(ctx, domain, start, len, queued);
 }
 
 /** What iommuDmaMapPhys returns: the DMA address and the bounce slot it used, if any. */

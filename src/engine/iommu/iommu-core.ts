@@ -165,7 +165,7 @@ const IOTLB_INV_UNIT_POINT = traceSite('point', 'engine:iotlb_inv', ['domain', '
 /** iommu_map_nosync: split into page sizes and write the page table; no IOTLB sync. */
 export function iommuMapNosync(ctx: EngineCtx, domain: IommuDomain, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
   if (!domain.ops) return -EINVAL;
-  return mapNosyncDone(ctx, domain, iommuMapPagesQuiet(domain.ops, iova, paddr, size, prot), -1, iova, paddr, size, prot);
+  return mapNosyncDone(ctx, domain, iommuMapPagesQuiet(domain.ops, iova, paddr, size, prot), -1, iova, paddr, size, -1, prot);
 }
 
 /** iommu_map_nosync with the addresses and size also as numbers (integers below 2^53): the page table takes the numbers when its format does. */
@@ -173,11 +173,11 @@ function iommuMapNosyncN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iova
   const ops = domain.ops;
   if (!ops) return -EINVAL;
   const r = hasNumberOps(ops) ? iommuMapPagesQuietN(ops, iova, iovaN, paddr, paddrN, size, sizeN, prot) : iommuMapPagesQuiet(ops, iova, paddr, size, prot);
-  return mapNosyncDone(ctx, domain, r, iovaN, iova, paddr, size, prot);
+  return mapNosyncDone(ctx, domain, r, iovaN, iova, paddr, size, sizeN, prot);
 }
 
-/** What iommu_map_nosync does once the page table is written: report the error, or record the range and the event; iovaN is iova as a number, or -1. */
-function mapNosyncDone(ctx: EngineCtx, domain: IommuDomain, r: IommuMapResult, iovaN: number, iova: bigint, paddr: bigint, size: bigint, prot: number): number {
+/** What iommu_map_nosync does once the page table is written: report the error, or record the range and the event; iovaN and sizeN are iova and size as numbers, or -1. */
+function mapNosyncDone(ctx: EngineCtx, domain: IommuDomain, r: IommuMapResult, iovaN: number, iova: bigint, paddr: bigint, size: bigint, sizeN: number, prot: number): number {
   if (r.message) {
     ctx.trace.printk(`iommu: ${r.message}`);
     ctx.trace.check('iommu-unaligned', 'error', `iommu: ${r.message}`);
@@ -185,7 +185,7 @@ function mapNosyncDone(ctx: EngineCtx, domain: IommuDomain, r: IommuMapResult, i
   if (r.ret === 0) {
     if (iovaN >= 0) domain.mapped.addN(iovaN, iova, paddr, size, prot, ctx.trace.line);
     else domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
-    ctx.trace.pointAt(MAP_POINT, iova, paddr, numberOf(size));
+    ctx.trace.pointAt(MAP_POINT, iova, paddr, sizeN >= 0 ? sizeN : numberOf(size));
   }
   return r.ret;
 }
@@ -202,7 +202,7 @@ export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, padd
  */
 export function iommuMapN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iovaN: number, paddr: bigint, paddrN: number, size: bigint, sizeN: number, prot: number): number {
   const trace = ctx.trace;
-  trace.enterAt(MAP_SITE, domain.label, iova, paddr, numberOf(size), prot);
+  trace.enterAt(MAP_SITE, domain.label, iova, paddr, sizeN >= 0 ? sizeN : numberOf(size), prot);
   let ret: number;
   try {
     ret = iovaN < 0 ? iommuMapNosync(ctx, domain, iova, paddr, size, prot) : iommuMapNosyncN(ctx, domain, iova, iovaN, paddr, paddrN, size, sizeN, prot);
@@ -235,8 +235,10 @@ export function iommuUnmapFastN(ctx: EngineCtx, domain: IommuDomain, iova: bigin
   if (iovaN >= 0) domain.mapped.removeN(iovaN, iova, r.unmapped);
   else domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
-  ctx.trace.pointAt(UNMAP_POINT, iova, numberOf(size), numberOf(r.unmapped));
-  return r.unmapped;
+  const unmapped = r.unmapped;
+  const sizeNumber = sizeN >= 0 ? sizeN : numberOf(size);
+  ctx.trace.pointAt(UNMAP_POINT, iova, sizeNumber, unmapped === size ? sizeNumber : numberOf(unmapped));
+  return unmapped;
 }
 
 /** iommu_iotlb_sync for a range: drop the IOTLB entries that translate it. */

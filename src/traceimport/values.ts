@@ -146,7 +146,8 @@ export class SharedStrings {
  * own address or sizes) is a shared copy.
  */
 export function detachStrings(rec: Record<string, unknown>, shared?: SharedStrings): void {
-  for (const key of Object.keys(rec)) {
+  // for-in walks the object's own keys without making an array of them (findings are plain objects).
+  for (const key in rec) {
     const v = rec[key];
     if (typeof v === 'string') rec[key] = shared === undefined || key === 'message' || key === 'text' ? ownString(v) : shared.get(v);
     else if (Array.isArray(v)) {

@@ -4,8 +4,11 @@
 
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mayStart, mayStartByEachTest } from '../../src/traceimport/dmesg/reader';
 import { stripPrefix } from '../../src/traceimport/line-prefix';
-import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
+import { REAL_DIR, SYNTHETIC_DIR, assertAccounted, captureFiles, findingsOf, importBytes, importFixture } from './traceimport-helpers';
 
 describe('traceimport: carrier prefixes', () => {
   it('splits dmesg, dmesg -T/-H, syslog, journal, rsyslog, dmesg -x, kmsg levels and mail quotes from the text', () => {
@@ -229,5 +232,31 @@ describe('traceimport: bad input', () => {
   it('an empty file is an empty dmesg capture', async () => {
     const r = await importBytes('');
     assert.deepEqual([r.format, r.lines, r.findings.length, r.error], ['dmesg', 0, 0, undefined]);
+  });
+});
+
+describe('traceimport: kernel-log matcher gate', () => {
+  const WORDS = ['suppressed', 'Event logged [', 'context fault', ' received:', 'swiotlb', 'SW-IOMMU', 'SWIOTLB', ' overflow (mask', 'unaligned: ', 'DMAR: ', 'dmar: ', 'INTR-REMAP', 'cut here', 'WARNING:', 'BUG', 'general protection', 'Oops', 'Internal error', 'Unable to handle', 'Kernel panic', 'DMA-API', 'Modules linked in', 'CPU: 3', 'CPU: x', 'Hardware name', 'Workqueue:', 'RIP:', 'EIP:', 'Code:', 'Call Trace', 'Call trace', 'Mapped at', 'pc : ', 'lr : ', 'PC is at', 'LR is at', '+0x', 'Event logged', 'context', 'SW-IOMM', 'unaligned'];
+  const piece = fc.oneof(fc.constantFrom(...WORDS), fc.string({ maxLength: 6 }), fc.constantFrom(' ', 'nvme 0000:01:00.0: ', 'x'));
+
+  it('passes a line to the matchers exactly when one of their own tests would (any mix of their words, cut and joined)', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.nat(8), (parts, cut) => {
+        const body = parts.join('').slice(cut);
+        assert.equal(mayStart(body), mayStartByEachTest(body), JSON.stringify(body));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('passes every line of every fixture as each test would', () => {
+    for (const dir of [REAL_DIR, SYNTHETIC_DIR]) {
+      for (const file of captureFiles(dir)) {
+        for (const raw of fs.readFileSync(path.join(dir, file), 'latin1').split('\n')) {
+          const body = stripPrefix(raw).body;
+          assert.equal(mayStart(body), mayStartByEachTest(body), `${file}: ${raw}`);
+        }
+      }
+    }
   });
 });

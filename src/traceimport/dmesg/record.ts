@@ -35,15 +35,18 @@ export function isPartial(x: object): x is Partial {
  * takes no line for a while, or says it is done, is finished.
  */
 export abstract class OpenRecord {
-  readonly lines: number[] = [];
+  // Set in the constructor, not as class fields: a record is made per kernel-log
+  // finding, and defining fields costs more than assigning them.
+  declare readonly lines: number[];
   /** Complete: no further line can belong to it. */
-  done = false;
+  declare done: boolean;
 
   /** The first line's text, for a malformed report. */
-  readonly firstText: string;
+  declare readonly firstText: string;
 
   constructor(first: LineCtx) {
-    this.lines.push(first.no);
+    this.lines = [first.no];
+    this.done = false;
     this.firstText = first.raw.length > 300 ? first.raw.slice(0, 300) + '…' : first.raw;
   }
 
@@ -79,11 +82,11 @@ export abstract class OpenRecord {
 
 /** A finding that is complete on its own line. */
 export class SingleLineRecord extends OpenRecord {
-  constructor(
-    first: LineCtx,
-    private readonly f: Finding,
-  ) {
+  declare private readonly f: Finding;
+
+  constructor(first: LineCtx, f: Finding) {
     super(first);
+    this.f = f;
     this.done = true;
   }
 

@@ -121,7 +121,8 @@ export class TraceRecorder {
   /** Replay limit: after the event with this seq is recorded, ReplayStop unwinds the run. */
   stopAfter = Infinity;
   /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed), save the innermost `unkept` ones. */
-  private open: number[] = [];
+  private open = new Int32Array(16);
+  private openCount = 0;
   /**
    * Calls not kept (!detailed, below depth 0) open above the ones in `open`:
    * counted, not pushed, so entering and leaving one costs a count.
@@ -290,11 +291,15 @@ export class TraceRecorder {
 
   /** enter() at a site made once (traceSite('call', ...)): the arguments under the site's keys. */
   enterAt(site: TraceSite, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
-    if (this.detailed || this.depth === 0) {
-      this.openCall();
-      this.pushSite(site, 0, a, b, c, d, e, f);
-    } else this.unkept++;
+    // Small, so it inlines into its callers: a call not kept costs two increments there.
+    if (this.detailed || this.depth === 0) this.enterKept(site, a, b, c, d, e, f);
+    else this.unkept++;
     this.depth++;
+  }
+
+  private enterKept(site: TraceSite, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
+    this.openCall();
+    this.pushSite(site, 0, a, b, c, d, e, f);
   }
 
   /** leave() for a hot call site: the return event's fields (extra ones, then ret when there is one) as values under `keys`. */
@@ -314,8 +319,10 @@ export class TraceRecorder {
     if (this.unkept > 0) {
       this.unkept--;
       this.depth--;
-      return;
-    }
+    } else this.leaveAtKept(site, a, b);
+  }
+
+  private leaveAtKept(site: TraceSite, a?: FieldValue, b?: FieldValue): void {
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
     const call = this.closed;
@@ -356,11 +363,14 @@ export class TraceRecorder {
    * (which path an allocation took).
    */
   leave(ret?: unknown, extra?: Fields): void {
+    // Small, so it inlines into its callers, as enterAt().
     if (this.unkept > 0) {
       this.unkept--;
       this.depth--;
-      return;
-    }
+    } else this.leaveKept(ret, extra);
+  }
+
+  private leaveKept(ret: unknown, extra: Fields | undefined): void {
     const callSeq = this.closeCall();
     if (callSeq < 0) return;
     const call = this.closed;
@@ -368,8 +378,8 @@ export class TraceRecorder {
     const valued = typeof ret === 'bigint' || typeof ret === 'number' || typeof ret === 'string' || typeof ret === 'boolean';
     if (extra) this.push('return', call.name, valued ? { ...extra, ret } : { ...extra }, delta);
     else if (call.site !== null) {
-      if (valued) this.pushSite(call.site.returnSite(true), delta, ret as FieldValue);
-      else this.pushSite(call.site.returnSite(false), delta);
+      if (valued) this.pushSite(call.site.valuedReturn ?? call.site.returnSite(true), delta, ret as FieldValue);
+      else this.pushSite(call.site.bareReturn ?? call.site.returnSite(false), delta);
     } else if (valued) this.pushArgs('return', call.name, RET_KEYS, delta, ret as FieldValue);
     else this.pushArgs('return', call.name, NO_KEYS, delta);
   }
@@ -380,10 +390,18 @@ export class TraceRecorder {
   /** Opens a kept call at the next seq; the outermost one holds the column's ids from it on changeable. */
   private openCall(): void {
     // A call kept inside ones not kept (detailed turned on meanwhile): those take their place in `open` first.
-    for (; this.unkept > 0; this.unkept--) this.open.push(-1);
-    const seq = this.baseLength + this.own.length;
+    for (; this.unkept > 0; this.unkept--) this.pushOpen(-1);
     if (this.own.hold === Infinity) this.own.hold = this.own.length;
-    this.open.push(seq);
+    this.pushOpen(this.baseLength + this.own.length);
+  }
+
+  private pushOpen(seq: number): void {
+    if (this.openCount === this.open.length) {
+      const open = new Int32Array(this.open.length * 2);
+      open.set(this.open);
+      this.open = open;
+    }
+    this.open[this.openCount++] = seq;
   }
 
   /** Pops the innermost open call; when none is left open, the column may seal everything. */
@@ -392,8 +410,9 @@ export class TraceRecorder {
       this.unkept--;
       return -1;
     }
-    const seq = this.open.pop() ?? -1;
-    if (this.open.length === 0) this.own.hold = Infinity;
+    if (this.openCount === 0) return -1;
+    const seq = this.open[--this.openCount];
+    if (this.openCount === 0) this.own.hold = Infinity;
     return seq;
   }
 

@@ -19,9 +19,9 @@ export const NO_KEYS: FieldKeys = [];
 export const RET_KEYS: FieldKeys = ['ret'];
 
 export class TraceSite {
-  /** Of a call site: the sites of its return with a value (RET_KEYS) and without (NO_KEYS), made when first needed. */
-  private valued: TraceSite | null = null;
-  private bare: TraceSite | null = null;
+  /** Of a call site: the sites of its return with a value (RET_KEYS) and without (NO_KEYS), made when first needed (returnSite). */
+  valuedReturn: TraceSite | null = null;
+  bareReturn: TraceSite | null = null;
 
   constructor(
     readonly kind: EventKind,
@@ -33,8 +33,8 @@ export class TraceSite {
 
   /** This call's return site with a `ret` field (valued) or none. */
   returnSite(valued: boolean): TraceSite {
-    if (valued) return (this.valued ??= internSite('return', this.name, RET_KEYS, this));
-    return (this.bare ??= internSite('return', this.name, NO_KEYS, this));
+    if (valued) return (this.valuedReturn ??= internSite('return', this.name, RET_KEYS, this));
+    return (this.bareReturn ??= internSite('return', this.name, NO_KEYS, this));
   }
 }
 

@@ -67,15 +67,9 @@ export class Iotlb {
     let n = 0;
     const end = iova + size;
     const pages = size / this.granule + 1n;
-    if (pages <= BigInt(this.entries.size)) {
-      // Few pages: look each one up (every PASID tag of the domain shares the page keys' prefix).
-      for (const [k, e] of this.entries) {
-        if (e.domainId === domainId && e.iova + this.granule > iova && e.iova < end && pages > 64n) {
-          this.entries.delete(k);
-          n++;
-        }
-      }
-      if (pages <= 64n) n += this.invalidatePages(domainId, iova & ~(this.granule - 1n), end);
+    if (pages <= 64n && pages <= BigInt(this.entries.size)) {
+      // Few pages: look each one up (every PASID tag of the domain shares the page keys' prefix), no scan of the rest.
+      n += this.invalidatePages(domainId, iova & ~(this.granule - 1n), end);
     } else {
       for (const [k, e] of this.entries) {
         if (e.domainId === domainId && e.iova + this.granule > iova && e.iova < end) {

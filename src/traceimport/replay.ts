@@ -31,13 +31,22 @@ interface BigRange {
   end: bigint;
 }
 
-/** [start, end): lo and hi exact when big is undefined (hi < 2^53); else big holds them (lo, hi then rounded). */
+/**
+ * [start, end): lo and hi exact when big is undefined (hi < 2^53); else big
+ * holds them (lo, hi then rounded). Its fields and its subclasses' are
+ * declared and assigned in the constructor, not defined as class fields:
+ * defining them costs several times more, and a range is made per map and unmap.
+ */
 abstract class AddrRange {
-  constructor(
-    readonly lo: number,
-    readonly hi: number,
-    readonly big: BigRange | undefined,
-  ) {}
+  declare readonly lo: number;
+  declare readonly hi: number;
+  declare readonly big: BigRange | undefined;
+
+  constructor(lo: number, hi: number, big: BigRange | undefined) {
+    this.lo = lo;
+    this.hi = hi;
+    this.big = big;
+  }
 
   /** The first address. */
   get start(): bigint {
@@ -96,25 +105,46 @@ function holds(m: AddrRange, lo: number, hi: number, big: BigRange | undefined):
 }
 
 export class LiveMapping extends AddrRange {
+  declare readonly kind: 'single' | 'coherent' | 'sg' | 'iommu';
+  declare readonly event: string;
+  declare readonly device: string;
+  /** Canonical hex of the first DMA address. */
+  declare readonly addr: string;
+  declare readonly size: number;
+  declare readonly dir: string | undefined;
+  declare readonly phys: string | undefined;
+  declare readonly line: number;
+  /** Bytes of swiotlb slots this mapping holds (2 KiB granules), 0 if not bounced. */
+  declare readonly bounce: number;
+  /** For scatter-gather: the key of its phys list (dma_unmap_sg names only those). */
+  declare readonly sgKey: string | undefined;
+
   constructor(
-    readonly kind: 'single' | 'coherent' | 'sg' | 'iommu',
-    readonly event: string,
-    readonly device: string,
-    /** Canonical hex of the first DMA address. */
-    readonly addr: string,
+    kind: LiveMapping['kind'],
+    event: string,
+    device: string,
+    addr: string,
     lo: number,
     hi: number,
     big: BigRange | undefined,
-    readonly size: number,
-    readonly dir: string | undefined,
-    readonly phys: string | undefined,
-    readonly line: number,
-    /** Bytes of swiotlb slots this mapping holds (2 KiB granules), 0 if not bounced. */
-    readonly bounce: number,
-    /** For scatter-gather: the key of its phys list (dma_unmap_sg names only those). */
-    readonly sgKey: string | undefined,
+    size: number,
+    dir: string | undefined,
+    phys: string | undefined,
+    line: number,
+    bounce: number,
+    sgKey: string | undefined,
   ) {
     super(lo, hi, big);
+    this.kind = kind;
+    this.event = event;
+    this.device = device;
+    this.addr = addr;
+    this.size = size;
+    this.dir = dir;
+    this.phys = phys;
+    this.line = line;
+    this.bounce = bounce;
+    this.sgKey = sgKey;
   }
 }
 
@@ -170,18 +200,19 @@ const UNMAPPED_PAGE = 4096;
 /** A range unmapped at unmapLine (the last one unmapped at its start address). */
 export class Unmapped extends AddrRange {
   /** When its start address was first unmapped (the unmapped map's order, which breaks ties between equally recent ranges). */
-  order = 0;
+  declare order: number;
+  declare readonly mapLine: number;
+  declare readonly unmapLine: number;
+  declare readonly dir: string | undefined;
+  declare readonly event: string;
 
-  constructor(
-    lo: number,
-    hi: number,
-    big: BigRange | undefined,
-    readonly mapLine: number,
-    readonly unmapLine: number,
-    readonly dir: string | undefined,
-    readonly event: string,
-  ) {
+  constructor(lo: number, hi: number, big: BigRange | undefined, mapLine: number, unmapLine: number, dir: string | undefined, event: string) {
     super(lo, hi, big);
+    this.order = 0;
+    this.mapLine = mapLine;
+    this.unmapLine = unmapLine;
+    this.dir = dir;
+    this.event = event;
   }
 
   /** The range [start, end) as unmapped: for a state built by hand (the tests' oracle). */

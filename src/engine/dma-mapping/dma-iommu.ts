@@ -210,12 +210,16 @@ function numberPathTakes(domain: IommuDomain, size: bigint): boolean {
   return iommuDmaNumberPath.enabled && size === domain.minPagesz && domain.minPageszN <= NUMBER_PATH_MAX_GRANULE && ops !== null && hasNumberOps(ops);
 }
 
-/** phys as a number when the number path maps it: one granule at an aligned address below 2^53; else -1. */
-function numberPathPhys(domain: IommuDomain, phys: bigint, size: bigint): number {
+/**
+ * addr (a phys to map or a dma_addr to unmap) as a number when the number
+ * path takes it: one granule at an aligned address below 2^53; else -1.
+ * `memo` remembers the conversion a driver loop repeats (one per side).
+ */
+function numberPathAddr(domain: IommuDomain, addr: bigint, size: bigint, memo: NumberMemo): number {
   const granuleN = domain.minPageszN;
   if (!numberPathTakes(domain, size)) return -1;
-  const physN = physNumbers.of(phys);
-  return physN <= Number.MAX_SAFE_INTEGER && (physN & (granuleN - 1)) === 0 ? physN : -1;
+  const n = memo.of(addr);
+  return n <= Number.MAX_SAFE_INTEGER && (n & (granuleN - 1)) === 0 ? n : -1;
 }
 
 /** __iommu_dma_map of one aligned granule, phys also as a number: the IOVA and the page table as numbers. */
@@ -234,7 +238,7 @@ function iommuDmaMapGranule(ctx: EngineCtx, dev: Device, domain: IommuDomain, ph
 
 /** __iommu_dma_map: allocate IOVA for the granule-aligned span and map it. */
 export function iommuDmaMapRaw(ctx: EngineCtx, dev: Device, domain: IommuDomain, phys: bigint, size: bigint, prot: number, dmaMask: bigint): bigint {
-  const physN = numberPathPhys(domain, phys, size);
+  const physN = numberPathAddr(domain, phys, size, physNumbers);
   if (physN >= 0) return iommuDmaMapGranule(ctx, dev, domain, phys, physN, size, prot, dmaMask);
   const mask = domain.minPageMask;
   const iovaOff = phys & mask;
@@ -346,14 +350,6 @@ export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, 
   trace.leave();
 }
 
-/** dma_addr as a number when the number path unmaps it: one granule at an aligned address below 2^53; else -1. */
-function numberPathIova(domain: IommuDomain, dmaAddr: bigint, size: bigint): number {
-  const granuleN = domain.minPageszN;
-  if (!numberPathTakes(domain, size)) return -1;
-  const iovaN = dmaNumbers.of(dmaAddr);
-  return iovaN <= Number.MAX_SAFE_INTEGER && (iovaN & (granuleN - 1)) === 0 ? iovaN : -1;
-}
-
 /** iommu_dma_unmap_phys's body for one aligned granule, dma_addr also as a number. */
 function iommuDmaUnmapGranule(ctx: EngineCtx, dev: Device, domain: IommuDomain, dmaAddr: bigint, iovaN: number, size: bigint, dir: DmaDirection, attrs: number): void {
   const physN = iommuIovaToPhysN(domain, iovaN);
@@ -373,7 +369,7 @@ function iommuDmaUnmapGranule(ctx: EngineCtx, dev: Device, domain: IommuDomain, 
 function iommuDmaUnmapPhysBody(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const domain = dmaDomain(dev);
   if (!domain) return;
-  const iovaN = numberPathIova(domain, dmaAddr, size);
+  const iovaN = numberPathAddr(domain, dmaAddr, size, dmaNumbers);
   if (iovaN >= 0) {
     iommuDmaUnmapGranule(ctx, dev, domain, dmaAddr, iovaN, size, dir, attrs);
     return;

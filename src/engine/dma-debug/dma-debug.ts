@@ -104,33 +104,27 @@ const NAME_MAX_LEN = 64;
 
 /** struct dma_debug_entry, minus the list node and stack trace. */
 export class DmaDebugEntry {
-  devName: string;
-  driver: string;
-  devAddr: bigint;
-  size: bigint;
-  type: DmaDebugType;
-  direction: DmaDirection;
-  sgCallEnts = 0;
-  sgMappedEnts = 0;
-  paddr = 0n;
-  mapErrType: MapErrType = 'MAP_ERR_CHECK_NOT_APPLICABLE';
+  // Every field is set by reset(), which the constructor and the free list share.
+  devName!: string;
+  driver!: string;
+  devAddr!: bigint;
+  size!: bigint;
+  type!: DmaDebugType;
+  direction!: DmaDirection;
+  sgCallEnts!: number;
+  sgMappedEnts!: number;
+  paddr!: bigint;
+  mapErrType!: MapErrType;
   /** Scenario line that created it: the "Mapped at:" of the kernel's report. */
-  line: number;
+  line!: number;
   /** Creation order, so listings do not depend on hash bucket order. */
-  seq: number;
+  seq!: number;
 
   constructor(dev: DmaDebugDevice, type: DmaDebugType, devAddr: bigint, size: bigint, direction: DmaDirection, line: number, seq: number) {
-    this.devName = dev.name;
-    this.driver = dev.driver;
-    this.type = type;
-    this.devAddr = devAddr;
-    this.size = size;
-    this.direction = direction;
-    this.line = line;
-    this.seq = seq;
+    this.reset(dev, type, devAddr, size, direction, line, seq);
   }
 
-  /** An entry from the free list made new: every field as the constructor sets it. */
+  /** A new entry, or one from the free list made new: every field set. */
   reset(dev: DmaDebugDevice, type: DmaDebugType, devAddr: bigint, size: bigint, direction: DmaDirection, line: number, seq: number): void {
     this.devName = dev.name;
     this.driver = dev.driver;

@@ -1268,13 +1268,22 @@ async function expandVariable(name) {
   }, 10_000, 300);
   if (!found) throw new Error(`no variable ${name} in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
   // Variables redraws a moment after each stop (and may drop a click made just before): click until it stays open.
-  const open = await poll(async () => {
+  // A click opens the row only once the adapter has answered for its children, which on a busy 2-core machine
+  // takes more than a moment; clicking again before that closes it. So after each click, wait for the answer.
+  const expanded = async () => {
     const state = await row.getAttribute('aria-expanded', { timeout: 1000 }).catch(() => null);
-    if (state === 'true' || state === null) return true;
+    return state === 'true' || state === null;
+  };
+  const open = await poll(async () => {
+    if (await expanded()) {
+      await sleep(300);
+      return (await expanded()) ? true : undefined;
+    }
+    if ((await row.locator('.codicon-tree-item-loading').count().catch(() => 0)) > 0) return undefined;
     await row.click({ timeout: 1000 }).catch(() => {});
-    await sleep(400);
+    await poll(async () => ((await expanded()) ? true : undefined), 4000, 100);
     return undefined;
-  }, 10_000, 200);
+  }, 30_000, 200);
   if (!open) throw new Error(`variable ${name} in Variables does not stay expanded`);
   await sleep(300);
 }

@@ -19,7 +19,8 @@
 //
 // Everything is bounded: the setup by its own timeouts, then each wait, each
 // check (CHECK_MS) and the whole browser session (E2E_TIMEOUT_S, default
-// 600 s); code-server runs under `timeout` and is killed on exit, whatever
+// 900 s); the polls and checks may wait E2E_TIME_SCALE (default 2) times
+// what they name; code-server runs under `timeout` and is killed on exit, whatever
 // the way out.
 /* global AbortSignal, document, NodeFilter -- document and NodeFilter: code run in the page by evaluate() */
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,7 +37,7 @@ const root = path.resolve(here, '..', '..');
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const vsixArg = argv.includes('--vsix') ? argv[argv.indexOf('--vsix') + 1] : undefined;
-const RUN_LIMIT_S = Number(process.env.E2E_TIMEOUT_S ?? 600);
+const RUN_LIMIT_S = Number(process.env.E2E_TIMEOUT_S ?? 900);
 // E2E_ONLY=id,id runs only those checks (while working on one feature); the suite runs them all.
 const only = process.env.E2E_ONLY ? new Set(process.env.E2E_ONLY.split(',').map((s) => s.trim())) : undefined;
 const CHECK_MS = 45_000;
@@ -264,9 +265,15 @@ async function shot(name) {
   }
 }
 
-/** Polls fn (async, returns a truthy value when done) until deadline; returns the value or undefined. */
+/**
+ * How much longer than written every poll may wait: the waits were tuned on a machine busy with other work, and CI's
+ * 2-core machine is slower still (a poll that succeeds returns at once, so only a failing check takes longer).
+ */
+const POLL_TIME_SCALE = Number(process.env.E2E_TIME_SCALE) > 0 ? Number(process.env.E2E_TIME_SCALE) : 2;
+
+/** Polls fn (async, returns a truthy value when done) until deadline (ms times POLL_TIME_SCALE); returns the value or undefined. */
 async function poll(fn, ms, every = 250) {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + ms * POLL_TIME_SCALE;
   for (;;) {
     let v;
     try {
@@ -446,7 +453,8 @@ async function check(id, title, fn, ms = CHECK_MS) {
     detail = await Promise.race([
       fn(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms);
+        // Scaled as the polls inside it are.
+        timer = setTimeout(() => reject(new Error(`timed out after ${(ms * POLL_TIME_SCALE) / 1000} s`)), ms * POLL_TIME_SCALE);
       }),
     ]);
     ok = true;

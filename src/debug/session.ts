@@ -1,8 +1,8 @@
 // The Debug Adapter Protocol session of a scenario: DAP requests become
 // DebugRuntime moves, runtime stops become DAP events (the moves and events
-// themselves: TimelineDebugSession). It hands a kernel capture's launch to
-// CaptureDebugSession. The same class runs inline in the extension and
-// standalone over stdio (debug-adapter.ts). No vscode here.
+// themselves: TimelineDebugSession). DmascopeDebugSession
+// (dmascope-session.ts) is this session, handing a kernel capture's launch
+// to CaptureDebugSession instead. No vscode here.
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +18,6 @@ import { limitsMessage } from './limits';
 import { BYTES_SHOWN, bytesText, machineVariables, parseBytesValue, scenarioVariables } from './machine-variables';
 import { EXCEPTION_BREAKPOINT_FILTERS, TRACE_FILTERS, describeHit, parseTraceCondition, type TraceCondition } from './breakpoints';
 import { kernelSourceOf } from './kernel-sources';
-import { CaptureDebugSession, isCaptureProgram } from './capture-session';
 import { DebugRuntime } from './runtime';
 import { THREAD_ID, TimelineDebugSession } from './timeline-session';
 import { memoryReferenceOf, parseMemoryReference, type Shown } from './variables';
@@ -53,32 +52,9 @@ function fieldsText(fields: Record<string, unknown>): string {
     .join(', ');
 }
 
-export class DmascopeDebugSession extends TimelineDebugSession<DebugRuntime> {
+export class ScenarioDebugSession extends TimelineDebugSession<DebugRuntime> {
   constructor() {
     super('scenario', { noRuntime: 3010, failed: 3011, goToEvent: 3020 });
-  }
-
-  /** A kernel capture being debugged: its launch and every request after it go to its own session (capture-session.ts). */
-  private capture: CaptureDebugSession | undefined;
-
-  protected override dispatchRequest(request: DebugProtocol.Request): void {
-    if (this.capture === undefined && request.command === 'launch') {
-      const a = (request.arguments ?? {}) as { program?: unknown; capture?: unknown };
-      if (isCaptureProgram(a.program, a.capture)) this.capture = this.captureSession();
-    }
-    if (this.capture !== undefined) return this.capture.handleMessage(request);
-    super.dispatchRequest(request);
-  }
-
-  /** The capture session, its responses and events sent on as this session's. */
-  private captureSession(): CaptureDebugSession {
-    const inner = new CaptureDebugSession();
-    inner.onDidSendMessage((m) => {
-      const msg = m as DebugProtocol.ProtocolMessage;
-      if (msg.type === 'response') this.sendResponse({ ...(msg as DebugProtocol.Response), seq: 0 });
-      else if (msg.type === 'event') this.sendEvent(msg as DebugProtocol.Event);
-    });
-    return inner;
   }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {

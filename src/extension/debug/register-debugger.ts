@@ -3,7 +3,7 @@
 // and the "Debug scenario" command behind the editor-title button.
 
 import * as vscode from 'vscode';
-import { DmascopeDebugSession } from '../../debug/session';
+import { DmascopeDebugSession } from '../../debug/dmascope-session';
 import { CAPTURE_LANGUAGE_ID } from '../capture/capture-commands';
 import { COMMANDS } from '../command-ids';
 import { DEBUG_TYPE, resolveLaunch, type DmascopeLaunch } from './debug-config';

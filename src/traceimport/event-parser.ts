@@ -299,7 +299,7 @@ function decimalOf(text: string): number | undefined {
  * strings but the matched ones). False when no format reads it:
  * parsePayloadAt then tells why.
  */
-export function storePayloadAt(formats: readonly CompiledFormat[], text: string, start: number, intern: Interner, store: CaptureEventStore, line: number, ts: number | undefined, cpu: number | undefined, comm: number, pid: number | undefined, irqFlags: number): boolean {
+export function storePayloadAt(formats: readonly CompiledFormat[], text: string, start: number, store: CaptureEventStore, line: number, ts: number | undefined, cpu: number | undefined, comm: number, pid: number | undefined, irqFlags: number): boolean {
   for (const f of formats) {
     f.regex.lastIndex = start;
     const m = f.regex.exec(text);
@@ -310,9 +310,9 @@ export function storePayloadAt(formats: readonly CompiledFormat[], text: string,
       const t = m[k + 1];
       switch (f.kinds[k]) {
         case 'dev': {
-          const d = intern.device(t);
-          if (d === undefined) ok = false;
-          else store.setString(f, k, store.stringId(d));
+          const id = store.deviceId(t);
+          if (id < 0) ok = false;
+          else store.setString(f, k, id);
           break;
         }
         case 'sym': {

@@ -10,7 +10,8 @@
 
 import { COMPILED_FORMATS, ROLE_ADDR, ROLE_DEVICE, ROLE_SIZE, type CompiledFormat } from './event-parser';
 import type { CaptureEvent } from './types';
-import { ownString } from './values';
+import { RecentIds } from './recent-ids';
+import { devName, ownString } from './values';
 
 /** What the importer and its consumers read an import's events through. */
 export interface CaptureEvents extends Iterable<CaptureEvent> {
@@ -42,6 +43,8 @@ const SLOT_CHUNK_SHIFT = 16;
 const SLOT_CHUNK = 1 << SLOT_CHUNK_SHIFT;
 const SLOT_MASK = SLOT_CHUNK - 1;
 const NO_NUMBER = Number.NaN;
+/** Device spellings deviceId remembers (as many as the Interner's devName cache). */
+const DEVICE_SPELLINGS = 100_000;
 
 /** A number slot holding this bit holds the index of the number in the store's list of other numbers. */
 const ASIDE = 0x8000_0000;
@@ -102,6 +105,10 @@ export class CaptureEventStore implements CaptureEvents {
   /** Strings by id; id 0 is "none". */
   private readonly strings: string[] = [''];
   private readonly stringIds = new Map<string, number>();
+  /** Devices as a capture spells them -> the store id of their dev_name (-1: not a device name), at most DEVICE_SPELLINGS. */
+  private readonly deviceIds = new Map<string, number>();
+  /** The devices of the last few events. */
+  private readonly recentDevices = new RecentIds(4, (spelling) => this.deviceIdOf(spelling));
 
   get length(): number {
     return this.n;
@@ -116,6 +123,24 @@ export class CaptureEventStore implements CaptureEvents {
     const copy = ownString(s);
     this.strings.push(copy);
     this.stringIds.set(copy, id);
+    return id;
+  }
+
+  /**
+   * The store id of the dev_name of a device as a capture spells it
+   * (devName(text)), -1 when `text` is no device name: one lookup where one
+   * of the spelling and one of the name would be two.
+   */
+  deviceId(text: string): number {
+    return this.recentDevices.get(text);
+  }
+
+  private deviceIdOf(text: string): number {
+    const known = this.deviceIds.get(text);
+    if (known !== undefined) return known;
+    const d = devName(text);
+    const id = d === undefined ? -1 : this.stringId(d);
+    if (this.deviceIds.size < DEVICE_SPELLINGS) this.deviceIds.set(ownString(text), id);
     return id;
   }
 

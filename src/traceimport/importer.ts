@@ -13,6 +13,7 @@ import { stripPrefix, type PrefixKind } from './line-prefix';
 import { foldRepeats } from './fold';
 import type { CaptureEvent, CaptureFormat, Finding, FormatChoice, ImportError, ImportResult, LineAccounting, Malformed } from './types';
 import { UNKNOWN_SAMPLES } from './types';
+import { RecentIds } from './recent-ids';
 import { Interner } from './values';
 
 /** Longest line parsed; a longer one is reported malformed (the stream reader cuts it there). */
@@ -52,6 +53,9 @@ export class CaptureImporter {
   private readonly carrier: Record<CaptureFormat, number> = { ftrace: 0, 'trace-cmd': 0, dmesg: 0, journal: 0, syslog: 0 };
   /** Every event, in columns, kept for the replay even when not returned. */
   readonly allEvents = new CaptureEventStore();
+  /** Store ids of the comms and irq flags of the last few trace lines (a few CPUs' tasks take turns). */
+  private readonly commIds = new RecentIds(4, (comm) => this.allEvents.stringId(comm));
+  private readonly flagIds = new RecentIds(4, (flags) => this.allEvents.stringId(flags));
   /** Lines the stream reader cut because they were too long. */
   private readonly cutLines = new Set<number>();
 
@@ -217,9 +221,9 @@ export class CaptureImporter {
     const inPlace = first > 32 && first < 127 && last > 32 && last < 127;
     const store = this.allEvents;
     if (inPlace) {
-      const comm = store.stringId(raw.slice(h.commStart, h.commEnd));
-      const flags = h.flagsStart < 0 ? 0 : store.stringId(raw.slice(h.flagsStart, h.flagsEnd));
-      if (storePayloadAt(formats, raw, start, this.intern, store, no, h.ts, h.cpu, comm, h.pid, flags)) {
+      const comm = this.commIds.get(raw.slice(h.commStart, h.commEnd));
+      const flags = h.flagsStart < 0 ? 0 : this.flagIds.get(raw.slice(h.flagsStart, h.flagsEnd));
+      if (storePayloadAt(formats, raw, start, store, no, h.ts, h.cpu, comm, h.pid, flags)) {
         this.eventAdded(store.length - 1, false);
         return;
       }

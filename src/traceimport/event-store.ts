@@ -94,6 +94,8 @@ export class CaptureEventStore implements CaptureEvents {
   /** The slots of the event being written (and its first slot's offset in them). */
   private cur: Uint32Array = new Uint32Array(0);
   private curAt = 0;
+  /** Slots the event being written takes. */
+  private curSlots = 0;
   /** Next free slot in the last slot chunk. */
   private slotsUsed = SLOT_CHUNK;
   /** Event index -> end line, for the few joined from a cut line. */
@@ -170,7 +172,9 @@ export class CaptureEventStore implements CaptureEvents {
     this.slotStart[c][j] = ((this.slots.length - 1) << SLOT_CHUNK_SHIFT) | this.slotsUsed;
     this.cur = this.slots[this.slots.length - 1];
     this.curAt = this.slotsUsed;
-    this.endLines.delete(i);
+    this.curSlots = f.slots;
+    // An event dropped after begin may have left its end line (there is seldom any).
+    if (this.endLines.size !== 0) this.endLines.delete(i);
   }
 
   /** A string field (device, symbol, flags, pointer) by its id. */
@@ -214,7 +218,7 @@ export class CaptureEventStore implements CaptureEvents {
   commit(endLine?: number): number {
     const i = this.n;
     if (endLine !== undefined) this.endLines.set(i, endLine);
-    this.slotsUsed += COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]].slots;
+    this.slotsUsed += this.curSlots;
     this.n = i + 1;
     return i;
   }

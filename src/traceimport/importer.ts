@@ -6,7 +6,7 @@
 
 import { DmesgReader, type FinishedRecord, looksLikeKernelRecord } from './dmesg/reader';
 import { type LineCtx, isPartial } from './dmesg/record';
-import { FORMATS_BY_EVENT, parsePayload, parsePayloadAt, storePayloadAt, type ParsedPayload } from './event-parser';
+import { FORMATS_BY_EVENT, formatsOfEventAt, parsePayload, parsePayloadAt, storePayloadAt, type ParsedPayload } from './event-parser';
 import { CaptureEventStore, NO_EVENTS } from './event-store';
 import { type FtraceHeaderScan, type FtraceLine, headerOf, isTraceHeaderLine, newHeaderScan, parseBareEvent, parseFtraceLine, parseLostEvents, scanFtraceHeader } from './ftrace-line';
 import { stripPrefix, type PrefixKind } from './line-prefix';
@@ -207,8 +207,7 @@ export class CaptureImporter {
 
   /** An ftrace/trace-cmd line: strings are made only for an event of ours. */
   private scannedTraceLine(no: number, raw: string, h: FtraceHeaderScan): void {
-    const event = raw.slice(h.eventStart, h.eventEnd);
-    const formats = FORMATS_BY_EVENT.get(event);
+    const formats = formatsOfEventAt(raw, h.eventStart, h.eventEnd);
     if (formats === undefined || (h.systemStart >= 0 && !isSpelledAt(raw, h.systemStart, h.systemEnd, formats[0].spec.system))) {
       // Another subsystem's event (sched_switch, ...): counted, not ours.
       this.addUnknown(no, raw);
@@ -228,6 +227,7 @@ export class CaptureImporter {
         return;
       }
     }
+    const event = raw.slice(h.eventStart, h.eventEnd);
     const parsed = inPlace ? parsePayloadAt(event, formats, raw, start, this.intern) : parsePayload(event, raw.slice(start).trim(), this.intern);
     if (parsed.ok) {
       const comm = this.intern.get(raw.slice(h.commStart, h.commEnd));

@@ -134,7 +134,7 @@ export class CaptureImporter {
   }
 
   private process(no: number, raw: string): void {
-    if (this.cutLines.has(no)) {
+    if (this.cutLines.size !== 0 && this.cutLines.has(no)) {
       this.addMalformed(no, raw, `line longer than ${MAX_LINE_CHARS} characters; cut there`);
       return;
     }
@@ -373,8 +373,10 @@ const NOT_BLANK = /\S/;
 /** raw.trim() === '' without making the trimmed string (an ftrace line starts with spaces). */
 function isBlank(raw: string): boolean {
   const c = raw.charCodeAt(0);
-  // Most lines start with a printable character, or with spaces then one.
+  // Most lines start with a printable character; an ftrace line starts with spaces but ends with one.
   if (c > 32 && c < 127) return false;
+  const last = raw.charCodeAt(raw.length - 1);
+  if (last > 32 && last < 127) return false;
   return !NOT_BLANK.test(raw);
 }
 

@@ -241,6 +241,9 @@ export function isTraceHeaderLine(raw: string): boolean {
 
 /** `CPU:3 [LOST 120 EVENTS]` (ftrace) or `CPU: 3 [LOST EVENTS]`: the ring buffer overflowed. */
 export function parseLostEvents(raw: string): { cpu: number; count?: number } | undefined {
+  // A line that starts with a printable character other than the C of "CPU" is none (every kernel-log line gets here).
+  const first = raw.charCodeAt(0);
+  if (first > 32 && first < 127 && first !== 67) return undefined;
   if (!raw.includes('LOST')) return undefined;
   const m = /^\s*CPU:\s*(\d+) \[LOST(?: (\d+))? EVENTS\]\s*$/.exec(raw);
   if (!m) return undefined;

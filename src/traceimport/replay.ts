@@ -199,28 +199,39 @@ const UNMAPPED_PAGE = 4096;
 
 /** A range unmapped at unmapLine (the last one unmapped at its start address). */
 export class Unmapped extends AddrRange {
+  // hi and the lines are refilled in place when the same start is unmapped again (see DeviceState.recordUnmap).
+  declare hi: number;
   /** When its start address was first unmapped (the unmapped map's order, which breaks ties between equally recent ranges). */
   declare order: number;
-  declare readonly mapLine: number;
-  declare readonly unmapLine: number;
-  declare readonly dir: string | undefined;
-  declare readonly event: string;
+  /** Canonical hex of the first address (the key it is filed under). */
+  declare readonly addr: string;
+  declare mapLine: number;
+  declare unmapLine: number;
+  declare dir: string | undefined;
+  declare event: string;
+  /** The DeviceState that may refill it (its stamp when this was made); 0: none. */
+  declare readonly stamp: number;
 
-  constructor(lo: number, hi: number, big: BigRange | undefined, mapLine: number, unmapLine: number, dir: string | undefined, event: string) {
+  constructor(lo: number, hi: number, big: BigRange | undefined, addr: string, mapLine: number, unmapLine: number, dir: string | undefined, event: string, stamp: number) {
     super(lo, hi, big);
     this.order = 0;
+    this.addr = addr;
     this.mapLine = mapLine;
     this.unmapLine = unmapLine;
     this.dir = dir;
     this.event = event;
+    this.stamp = stamp;
   }
 
   /** The range [start, end) as unmapped: for a state built by hand (the tests' oracle). */
   static of(start: bigint, end: bigint, mapLine: number, unmapLine: number, dir: string | undefined, event: string): Unmapped {
     const small = end < SAFE_END;
-    return new Unmapped(Number(start), Number(end), small ? undefined : { start, end }, mapLine, unmapLine, dir, event);
+    return new Unmapped(Number(start), Number(end), small ? undefined : { start, end }, toHex(start), mapLine, unmapLine, dir, event, 0);
   }
 }
+
+/** DeviceState stamps: a state's Unmapped objects carry its stamp while no copy shares them. */
+let nextStamp = 1;
 
 export class DeviceState {
   readonly live = new Map<string, LiveMapping[]>();
@@ -238,6 +249,12 @@ export class DeviceState {
   /** Bytes of the longest range in unmappedByPage (plus one), ever. */
   private unmappedSpan = 0;
   private unmappedOrder = 0;
+  /**
+   * Unmapped objects made with this stamp are this state's alone and are
+   * refilled in place; clone() gives the state a new stamp, so the ranges
+   * it now shares with the copy are replaced, never changed.
+   */
+  private stamp = nextStamp++;
   /** Bounces announced by swiotlb_bounced and not yet matched to their map event: orig address -> size. */
   readonly pendingBounce = new Map<string, number>();
   liveCount = 0;
@@ -349,6 +366,7 @@ export class DeviceState {
     c.unmappedHuge = this.unmappedHuge.slice();
     c.unmappedSpan = this.unmappedSpan;
     c.unmappedOrder = this.unmappedOrder;
+    this.stamp = nextStamp++;
     for (const [k, n] of this.pendingBounce) c.pendingBounce.set(k, n);
     c.liveCount = this.liveCount;
     c.liveBytes = this.liveBytes;
@@ -361,6 +379,26 @@ export class DeviceState {
     c.lowBig = this.lowBig;
     c.highBig = this.highBig;
     return c;
+  }
+
+  /**
+   * Records mapping m as unmapped at `line`: the last range unmapped at its
+   * start. A range unmapped there before by this state is refilled in place
+   * (the same start, so the same key, order and page: no object, no map
+   * update); else a new one is filed.
+   */
+  recordUnmap(m: LiveMapping, line: number, dir: string | undefined, event: string): void {
+    const old = this.unmapped.get(m.addr);
+    if (old !== undefined && old.stamp === this.stamp && old.big === undefined && m.big === undefined) {
+      if (m.hi - m.lo + 1 > this.unmappedSpan) this.unmappedSpan = m.hi - m.lo + 1;
+      old.hi = m.hi;
+      old.mapLine = m.line;
+      old.unmapLine = line;
+      old.dir = dir;
+      old.event = event;
+      return;
+    }
+    this.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.addr, m.line, line, dir, event, this.stamp));
   }
 
   /** Records `u` as the last range unmapped at start address `key`. */
@@ -480,7 +518,7 @@ function unmapHeld(s: DeviceState, list: LiveMapping[], lo: number, hi: number, 
       removeAt(list, k);
       s.liveCount--;
       s.liveBytes -= m.size;
-      s.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.line, line, undefined, 'map'));
+      s.recordUnmap(m, line, undefined, 'map');
       removed++;
     }
   }
@@ -648,7 +686,7 @@ export class CaptureReplay {
     d.liveCount--;
     d.liveBytes -= m.size;
     d.bounceBytes -= m.bounce;
-    d.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.line, line, m.dir, m.event));
+    d.recordUnmap(m, line, m.dir, m.event);
     d.sample(line);
   }
 
@@ -860,7 +898,7 @@ export class CaptureReplay {
     if (best !== undefined) {
       const { u, s } = best;
       const device = (f.device as string | undefined) ?? (s.stats.device === '(iommu)' ? undefined : s.stats.device);
-      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.big === undefined ? '0x' + u.lo.toString(16) : toHex(u.big.start)}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
+      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.addr}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
     }
   }
 

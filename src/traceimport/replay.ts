@@ -532,6 +532,8 @@ export class CaptureReplay {
   readonly findings: Finding[] = [];
   /** iommuUnmap's scratch: the live keys starting in the unmapped range. */
   private readonly inRange: StartEntry[] = [];
+  /** faultStates' scratch. */
+  private readonly faultScratch: DeviceState[] = [];
 
   constructor(private readonly bucketLines = 1) {}
 
@@ -562,8 +564,16 @@ export class CaptureReplay {
   }
 
   private report(line: number, kind: string, severity: 'error' | 'warning' | 'info', device: string | undefined, message: string, extra: Record<string, unknown> = {}): void {
+    this.add(Object.assign(this.finding(line, kind, severity, message), extra), device);
+  }
+
+  /** A replay finding's first keys; its own fields follow, then add() names the device. */
+  private finding(line: number, kind: string, severity: 'error' | 'warning' | 'info', message: string): Finding {
     // The message in one piece: a template's pieces would be kept as a tree of joins.
-    const f: Finding = { line, kind, severity, source: 'replay', message: ownString(message), ...extra };
+    return { line, kind, severity, source: 'replay', message: ownString(message) };
+  }
+
+  private add(f: Finding, device: string | undefined): void {
     if (device !== undefined) f.device = device;
     this.findings.push(f);
   }
@@ -866,23 +876,7 @@ export class CaptureReplay {
   private fault(f: Finding, addrHex: string): void {
     spanOf(addrHex, 1);
     const { lo, hi, big } = span;
-    const states: DeviceState[] = [];
-    if (typeof f.device === 'string') {
-      const d = this.devices.get(f.device);
-      if (d) states.push(d);
-      const sp = this.iommu.get(f.device);
-      if (sp) states.push(sp.state);
-    }
-    if (states.length === 0) {
-      // The printer did not name the master (arm-smmu): look in every device and IOVA space.
-      for (const d of this.devices.values()) states.push(d);
-      for (const sp of this.iommu.values()) states.push(sp.state);
-    }
-    if (typeof f.device === 'string' && !states.some((s) => s.stats.device === f.device)) {
-      // (Already among them when every space was taken: a second look finds nothing new.)
-      const sp = this.iommu.get('(iommu)');
-      if (sp && !states.includes(sp.state)) states.push(sp.state);
-    }
+    const states = this.faultStates(f.device);
     for (const s of states) {
       const live = s.containingRange(lo, hi, big);
       if (live !== undefined) {
@@ -890,16 +884,46 @@ export class CaptureReplay {
         return;
       }
     }
-    let best: { u: Unmapped; s: DeviceState } | undefined;
+    let u: Unmapped | undefined;
+    let where: DeviceState | undefined;
     for (const s of states) {
-      const u = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
-      if (u !== undefined && (best === undefined || u.unmapLine > best.u.unmapLine)) best = { u, s };
+      const found = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
+      if (found !== undefined && (u === undefined || found.unmapLine > u.unmapLine)) {
+        u = found;
+        where = s;
+      }
     }
-    if (best !== undefined) {
-      const { u, s } = best;
-      const device = (f.device as string | undefined) ?? (s.stats.device === '(iommu)' ? undefined : s.stats.device);
-      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.addr}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
+    if (u === undefined || where === undefined) return;
+    const device = (f.device as string | undefined) ?? (where.stats.device === '(iommu)' ? undefined : where.stats.device);
+    // Built field by field (the keys in report()'s order): a fault is the one finding a capture can give by the ten thousand.
+    const after = this.finding(f.line, 'fault_after_unmap', 'error', `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.addr}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`);
+    after.addr = addrHex;
+    after.mapped_line = u.mapLine;
+    after.unmapped_line = u.unmapLine;
+    after.access = f.access;
+    this.add(after, device);
+  }
+
+  /**
+   * The states a fault on `device` is looked up in: the named device's and
+   * IOVA space's; with no name, or a name the capture has no events of (the
+   * printer did not name the master, as arm-smmu), every device and IOVA
+   * space. (Filled into one scratch array: a fault comes every few lines.)
+   */
+  private faultStates(device: unknown): DeviceState[] {
+    const states = this.faultScratch;
+    states.length = 0;
+    if (typeof device === 'string') {
+      const d = this.devices.get(device);
+      if (d) states.push(d);
+      const sp = this.iommu.get(device);
+      if (sp) states.push(sp.state);
     }
+    if (states.length === 0) {
+      for (const d of this.devices.values()) states.push(d);
+      for (const sp of this.iommu.values()) states.push(sp.state);
+    }
+    return states;
   }
 
   private swiotlbFull(f: Finding): void {

@@ -970,15 +970,29 @@ export class CaptureReplay {
 /** Runs the replay over `events` and the result's findings, in line order, up to `untilLine` (inclusive). */
 export function runReplay(events: CaptureEvents, findings: readonly Finding[], totalLines: number, untilLine = Number.POSITIVE_INFINITY): CaptureReplay {
   const replay = new CaptureReplay(Math.max(1, Math.ceil(totalLines / TIMELINE_POINTS)));
+  // The next finding's line is read once, not once per event: findings come in dozens of
+  // shapes, and reading a field of one costs more than the compare.
   let fi = 0;
+  let next = lineOfFinding(findings, fi);
   for (let i = 0; i < events.length; i++) {
     const line = events.lineAt(i);
     if (line > untilLine) break;
-    while (fi < findings.length && findings[fi].line < line) replay.onFinding(findings[fi++]);
+    while (next < line) {
+      replay.onFinding(findings[fi++]);
+      next = lineOfFinding(findings, fi);
+    }
     replay.apply(events, i);
   }
-  while (fi < findings.length && findings[fi].line <= untilLine) replay.onFinding(findings[fi++]);
+  while (fi < findings.length && next <= untilLine) {
+    replay.onFinding(findings[fi++]);
+    next = lineOfFinding(findings, fi);
+  }
   return replay;
+}
+
+/** The line of findings[k], or +Infinity past the end. */
+function lineOfFinding(findings: readonly Finding[], k: number): number {
+  return k < findings.length ? findings[k].line : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -992,7 +1006,18 @@ function mergeByLine(sorted: readonly Finding[], more: Finding[]): Finding[] {
   let i = 0;
   let j = 0;
   let k = 0;
-  while (i < sorted.length && j < more.length) out[k++] = more[j].line < sorted[i].line ? more[j++] : sorted[i++];
+  // Each line read once (see runReplay).
+  let a = lineOfFinding(sorted, 0);
+  let b = lineOfFinding(more, 0);
+  while (i < sorted.length && j < more.length) {
+    if (b < a) {
+      out[k++] = more[j++];
+      b = lineOfFinding(more, j);
+    } else {
+      out[k++] = sorted[i++];
+      a = lineOfFinding(sorted, i);
+    }
+  }
   while (i < sorted.length) out[k++] = sorted[i++];
   while (j < more.length) out[k++] = more[j++];
   return out;

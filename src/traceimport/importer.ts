@@ -10,7 +10,7 @@ import { FORMATS_BY_EVENT, parsePayload, parsePayloadAt, storePayloadAt, type Pa
 import { CaptureEventStore, NO_EVENTS } from './event-store';
 import { type FtraceHeaderScan, type FtraceLine, headerOf, isTraceHeaderLine, newHeaderScan, parseBareEvent, parseFtraceLine, parseLostEvents, scanFtraceHeader } from './ftrace-line';
 import { stripPrefix, type PrefixKind } from './line-prefix';
-import { foldRepeats } from './fold';
+import { foldRepeats, sortByLine } from './fold';
 import type { CaptureEvent, CaptureFormat, Finding, FormatChoice, ImportError, ImportResult, LineAccounting, Malformed } from './types';
 import { UNKNOWN_SAMPLES } from './types';
 import { Interner } from './values';
@@ -96,8 +96,7 @@ export class CaptureImporter {
 
   /** The result so far (call after end()). */
   result(error?: ImportError): ImportResult {
-    this.findings.sort((a, b) => a.line - b.line);
-    const findings = foldRepeats(this.findings);
+    const findings = foldRepeats(sortByLine(this.findings));
     this.malformed.sort((a, b) => a.line - b.line);
     const res: ImportResult = {
       format: this.detectedFormat(),

@@ -15,6 +15,7 @@
 
 import type { CaptureEvents } from './event-store';
 import type { Finding, ImportResult } from './types';
+import { sortByLine } from './fold';
 import { StartIndex, type StartEntry } from './start-index';
 import { ownString, toHex } from './values';
 
@@ -1001,7 +1002,7 @@ function lineOfFinding(findings: readonly Finding[], k: number): number {
  * leaks come last): one pass instead of sorting them all again.
  */
 function mergeByLine(sorted: readonly Finding[], more: Finding[]): Finding[] {
-  more.sort((a, b) => a.line - b.line);
+  sortByLine(more);
   const out: Finding[] = new Array<Finding>(sorted.length + more.length);
   let i = 0;
   let j = 0;

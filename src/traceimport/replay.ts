@@ -535,6 +535,9 @@ export class CaptureReplay {
   private readonly inRange: StartEntry[] = [];
   /** faultStates' scratch. */
   private readonly faultScratch: DeviceState[] = [];
+  /** What dev() and space() gave last: a device's map, sync and unmap come in a row (no lookup then). */
+  private lastDev: DeviceState | undefined;
+  private lastSpace: IovaSpace | undefined;
 
   constructor(private readonly bucketLines = 1) {}
 
@@ -547,20 +550,26 @@ export class CaptureReplay {
   }
 
   private dev(name: string): DeviceState {
+    const last = this.lastDev;
+    if (last !== undefined && last.stats.device === name) return last;
     let d = this.devices.get(name);
     if (d === undefined) {
       d = new DeviceState(name, this.bucketLines);
       this.devices.set(name, d);
     }
+    this.lastDev = d;
     return d;
   }
 
   private space(name: string): IovaSpace {
+    const last = this.lastSpace;
+    if (last !== undefined && last.state.stats.device === name) return last;
     let s = this.iommu.get(name);
     if (s === undefined) {
       s = { state: new DeviceState(name, this.bucketLines), maps: 0, unmaps: 0, starts: new StartIndex() };
       this.iommu.set(name, s);
     }
+    this.lastSpace = s;
     return s;
   }
 
@@ -896,13 +905,17 @@ export class CaptureReplay {
     }
     if (u === undefined || where === undefined) return;
     const device = (f.device as string | undefined) ?? (where.stats.device === '(iommu)' ? undefined : where.stats.device);
-    // Built field by field (the keys in report()'s order): a fault is the one finding a capture can give by the ten thousand.
-    const after = this.finding(f.line, 'fault_after_unmap', 'error', `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.addr}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`);
-    after.addr = addrHex;
-    after.mapped_line = u.mapLine;
-    after.unmapped_line = u.unmapLine;
-    after.access = f.access;
-    this.add(after, device);
+    // One literal with every key (in report()'s order), the device's only when named: its fields
+    // are then held in the object itself, not added one by one into a separate store, and a
+    // capture can give this finding by the ten thousand.
+    const message = ownString(`fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.addr}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`);
+    const line = f.line;
+    const access = f.access;
+    this.findings.push(
+      device === undefined
+        ? { line, kind: 'fault_after_unmap', severity: 'error', source: 'replay', message, addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access }
+        : { line, kind: 'fault_after_unmap', severity: 'error', source: 'replay', message, addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access, device },
+    );
   }
 
   /**

@@ -447,7 +447,9 @@ export class DeviceState {
     let best: Unmapped | undefined;
     for (const u of this.unmappedHuge) if (u.start <= a && a < u.end) best = later(best, u);
     const last = Math.floor(a / UNMAPPED_PAGE);
-    const first = Math.floor(Math.max(0, a - this.unmappedSpan + 1) / UNMAPPED_PAGE);
+    // A range holding a starts past a minus its length (unmappedSpan - 1): a page-aligned
+    // address of a capture of 4 KiB mappings then looks in one page, not two.
+    const first = Math.floor(Math.max(0, a - this.unmappedSpan + 2) / UNMAPPED_PAGE);
     if (last - first + 1 <= this.unmappedByPage.size) {
       for (let p = first; p <= last; p++) {
         const list = this.unmappedByPage.get(p);

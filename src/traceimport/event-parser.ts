@@ -17,6 +17,8 @@ export interface CompiledFormat {
   fields: string[];
   /** One converter per field. */
   kinds: FieldKind[];
+  /** The values a 'sym' field may take (empty for the other kinds). */
+  symbols: (readonly string[])[];
   /** Where each field goes in an event: ROLE_DEVICE, ROLE_SIZE, ROLE_ADDR (the first of dma_addr/iova/dev_addr), else ROLE_OWN (under its name). */
   roles: Uint8Array;
   /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
@@ -101,7 +103,8 @@ export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
     slotOf[k] = slots;
     slots += slotsOfKind(kind);
   });
-  return { id, spec, regex: new RegExp(src, 'y'), fields, kinds, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
+  const symbols = fields.map((name, k) => (kinds[k] === 'sym' ? (spec.symbols?.[name] ?? SYMBOLS[name] ?? []) : []));
+  return { id, spec, regex: new RegExp(src, 'y'), fields, kinds, symbols, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
 }
 
 /** 32-bit slots a value takes in the event store: hex numbers two (hi/lo halves), the rest one (a small number itself, another number's index aside, a string's id, a flag, a list's index). */
@@ -147,6 +150,33 @@ export const FORMATS_BY_EVENT: ReadonlyMap<string, readonly CompiledFormat[]> = 
   }
   return map;
 })();
+
+/** FORMATS_BY_EVENT's names by their length, for formatsOfEventAt. */
+const EVENTS_BY_LENGTH: readonly (readonly { name: string; first: number; last: number; formats: readonly CompiledFormat[] }[] | undefined)[] = (() => {
+  const byLength: { name: string; first: number; last: number; formats: readonly CompiledFormat[] }[][] = [];
+  for (const [name, formats] of FORMATS_BY_EVENT) (byLength[name.length] ??= []).push({ name, first: name.charCodeAt(0), last: name.charCodeAt(name.length - 1), formats });
+  return byLength;
+})();
+
+/**
+ * FORMATS_BY_EVENT.get(text.slice(from, to)), for an event name inside its
+ * line: a name of another subsystem's event is told apart by its length and
+ * first and last letters without being cut out, one of ours is compared
+ * with its few candidates rather than hashed for a Map lookup.
+ */
+export function formatsOfEventAt(text: string, from: number, to: number): readonly CompiledFormat[] | undefined {
+  const sameLength = EVENTS_BY_LENGTH[to - from];
+  if (sameLength === undefined) return undefined;
+  const first = text.charCodeAt(from);
+  const last = text.charCodeAt(to - 1);
+  let name: string | undefined;
+  for (const e of sameLength) {
+    if (e.first !== first || e.last !== last) continue;
+    name ??= text.slice(from, to);
+    if (name === e.name) return e.formats;
+  }
+  return undefined;
+}
 
 /** Event names of a system, to tell `iommu:map` from another system's `map`. */
 export function systemOf(event: string): string | undefined {
@@ -210,7 +240,7 @@ export function parsePayloadAt(event: string, formats: readonly CompiledFormat[]
           break;
         }
         case 'sym': {
-          const allowed = f.spec.symbols?.[name] ?? SYMBOLS[name] ?? [];
+          const allowed = f.symbols[k];
           if (!allowed.includes(text)) bad = `${name}=${text} is not one of ${allowed.join(', ')}`;
           else values[k] = intern.get(text);
           break;
@@ -299,7 +329,7 @@ function decimalOf(text: string): number | undefined {
  * strings but the matched ones). False when no format reads it:
  * parsePayloadAt then tells why.
  */
-export function storePayloadAt(formats: readonly CompiledFormat[], text: string, start: number, intern: Interner, store: CaptureEventStore, line: number, ts: number | undefined, cpu: number | undefined, comm: number, pid: number | undefined, irqFlags: number): boolean {
+export function storePayloadAt(formats: readonly CompiledFormat[], text: string, start: number, store: CaptureEventStore, line: number, ts: number | undefined, cpu: number | undefined, comm: number, pid: number | undefined, irqFlags: number): boolean {
   for (const f of formats) {
     f.regex.lastIndex = start;
     const m = f.regex.exec(text);
@@ -310,16 +340,16 @@ export function storePayloadAt(formats: readonly CompiledFormat[], text: string,
       const t = m[k + 1];
       switch (f.kinds[k]) {
         case 'dev': {
-          const d = intern.device(t);
-          if (d === undefined) ok = false;
-          else store.setString(f, k, store.stringId(d));
+          const id = store.deviceId(t);
+          if (id < 0) ok = false;
+          else store.setString(f, k, id);
           break;
         }
         case 'sym': {
-          const name = f.fields[k];
-          const allowed = f.spec.symbols?.[name] ?? SYMBOLS[name] ?? [];
-          if (!allowed.includes(t)) ok = false;
-          else store.setString(f, k, store.stringId(t));
+          // The table's own string, whose hash V8 keeps: the store's lookup need not hash the matched one.
+          const at = f.symbols[k].indexOf(t);
+          if (at < 0) ok = false;
+          else store.setString(f, k, store.stringId(f.symbols[k][at]));
           break;
         }
         case 'flags':

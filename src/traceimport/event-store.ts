@@ -10,7 +10,8 @@
 
 import { COMPILED_FORMATS, ROLE_ADDR, ROLE_DEVICE, ROLE_SIZE, type CompiledFormat } from './event-parser';
 import type { CaptureEvent } from './types';
-import { ownString } from './values';
+import { RecentIds } from './recent-ids';
+import { devName, ownString } from './values';
 
 /** What the importer and its consumers read an import's events through. */
 export interface CaptureEvents extends Iterable<CaptureEvent> {
@@ -42,6 +43,8 @@ const SLOT_CHUNK_SHIFT = 16;
 const SLOT_CHUNK = 1 << SLOT_CHUNK_SHIFT;
 const SLOT_MASK = SLOT_CHUNK - 1;
 const NO_NUMBER = Number.NaN;
+/** Device spellings deviceId remembers (as many as the Interner's devName cache). */
+const DEVICE_SPELLINGS = 100_000;
 
 /** A number slot holding this bit holds the index of the number in the store's list of other numbers. */
 const ASIDE = 0x8000_0000;
@@ -91,6 +94,8 @@ export class CaptureEventStore implements CaptureEvents {
   /** The slots of the event being written (and its first slot's offset in them). */
   private cur: Uint32Array = new Uint32Array(0);
   private curAt = 0;
+  /** Slots the event being written takes. */
+  private curSlots = 0;
   /** Next free slot in the last slot chunk. */
   private slotsUsed = SLOT_CHUNK;
   /** Event index -> end line, for the few joined from a cut line. */
@@ -102,6 +107,10 @@ export class CaptureEventStore implements CaptureEvents {
   /** Strings by id; id 0 is "none". */
   private readonly strings: string[] = [''];
   private readonly stringIds = new Map<string, number>();
+  /** Devices as a capture spells them -> the store id of their dev_name (-1: not a device name), at most DEVICE_SPELLINGS. */
+  private readonly deviceIds = new Map<string, number>();
+  /** The devices of the last few events. */
+  private readonly recentDevices = new RecentIds(4, (spelling) => this.deviceIdOf(spelling));
 
   get length(): number {
     return this.n;
@@ -116,6 +125,24 @@ export class CaptureEventStore implements CaptureEvents {
     const copy = ownString(s);
     this.strings.push(copy);
     this.stringIds.set(copy, id);
+    return id;
+  }
+
+  /**
+   * The store id of the dev_name of a device as a capture spells it
+   * (devName(text)), -1 when `text` is no device name: one lookup where one
+   * of the spelling and one of the name would be two.
+   */
+  deviceId(text: string): number {
+    return this.recentDevices.get(text);
+  }
+
+  private deviceIdOf(text: string): number {
+    const known = this.deviceIds.get(text);
+    if (known !== undefined) return known;
+    const d = devName(text);
+    const id = d === undefined ? -1 : this.stringId(d);
+    if (this.deviceIds.size < DEVICE_SPELLINGS) this.deviceIds.set(ownString(text), id);
     return id;
   }
 
@@ -145,7 +172,9 @@ export class CaptureEventStore implements CaptureEvents {
     this.slotStart[c][j] = ((this.slots.length - 1) << SLOT_CHUNK_SHIFT) | this.slotsUsed;
     this.cur = this.slots[this.slots.length - 1];
     this.curAt = this.slotsUsed;
-    this.endLines.delete(i);
+    this.curSlots = f.slots;
+    // An event dropped after begin may have left its end line (there is seldom any).
+    if (this.endLines.size !== 0) this.endLines.delete(i);
   }
 
   /** A string field (device, symbol, flags, pointer) by its id. */
@@ -189,7 +218,7 @@ export class CaptureEventStore implements CaptureEvents {
   commit(endLine?: number): number {
     const i = this.n;
     if (endLine !== undefined) this.endLines.set(i, endLine);
-    this.slotsUsed += COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]].slots;
+    this.slotsUsed += this.curSlots;
     this.n = i + 1;
     return i;
   }

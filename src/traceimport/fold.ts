@@ -39,3 +39,18 @@ export function foldRepeats(sorted: readonly Finding[]): Finding[] {
   }
   return out;
 }
+
+/**
+ * Sorts findings by line (stably) unless they already are: they mostly
+ * arrive in line order, and one pass reading each line once costs less
+ * than a sort's comparisons, each reading two.
+ */
+export function sortByLine<T extends { line: number }>(list: T[]): T[] {
+  let prev = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < list.length; i++) {
+    const line = list[i].line;
+    if (line < prev) return list.sort((a, b) => a.line - b.line);
+    prev = line;
+  }
+  return list;
+}

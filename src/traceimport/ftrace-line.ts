@@ -61,42 +61,42 @@ export function newHeaderScan(): FtraceHeaderScan {
 /** Powers of ten a decimal fraction is divided by (exact as doubles up to 1e22). */
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
+/** Digits a number may have to be computed from them exactly (below 2^53); a longer one goes through Number(). */
+const EXACT_DIGITS = 15;
+
 /**
- * The number raw[from, to) spells (digits, optionally one "."), as Number()
- * reads it. Up to 15 digits it is computed from the digits: an integer
- * below 2^53 divided by an exact power of ten is the correctly rounded
- * value, as Number() gives; longer ones go through Number().
+ * The number a decimal of `digits` digits spells, `value` being those
+ * digits as an integer and `frac` how many follow its "." (0: none), as
+ * Number() reads raw[from, to): an integer below 2^53 divided by an exact
+ * power of ten is the correctly rounded value, as Number() gives.
  */
-function decimalAt(raw: string, from: number, to: number): number {
-  let n = 0;
-  let digits = 0;
-  let frac = -1;
-  for (let i = from; i < to; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 46) {
-      frac = 0;
-      continue;
-    }
-    n = n * 10 + (c - 48);
-    digits++;
-    if (frac >= 0) frac++;
-  }
-  if (digits > 15) return Number(raw.slice(from, to));
-  return frac > 0 ? n / POW10[frac] : n;
+function decimalValue(raw: string, from: number, to: number, value: number, digits: number, frac: number): number {
+  if (digits > EXACT_DIGITS) return Number(raw.slice(from, to));
+  return frac > 0 ? value / POW10[frac] : value;
 }
 
 /**
  * Scans the ftrace/trace-cmd header of a line into `out`; false when the
  * line has none. Written out by hand: it runs on every line of a capture.
+ * Each character is read once (`c` holds the one at `i`) and the numbers
+ * are summed as their digits go by: a charCodeAt costs some 25
+ * instructions in optimized code (it dispatches on the string's
+ * representation), and this is the import's busiest loop.
  */
 export function scanFtraceHeader(raw: string, out: FtraceHeaderScan): boolean {
   // The CPU column: the first "[digits]" that follows a space.
   let open = raw.indexOf('[');
   let close = -1;
+  let cpu = 0;
   while (open > 0) {
     let i = open + 1;
-    while (i < raw.length && isDigit(raw.charCodeAt(i))) i++;
-    if (i > open + 1 && i - open - 1 <= 5 && raw.charCodeAt(i) === 93 && isSpace(raw.charCodeAt(open - 1))) {
+    let c = raw.charCodeAt(i);
+    cpu = 0;
+    while (isDigit(c)) {
+      cpu = cpu * 10 + (c - 48);
+      c = raw.charCodeAt(++i);
+    }
+    if (i > open + 1 && i - open - 1 <= 5 && c === 93 /* ] */ && isSpace(raw.charCodeAt(open - 1))) {
       close = i;
       break;
     }
@@ -105,67 +105,88 @@ export function scanFtraceHeader(raw: string, out: FtraceHeaderScan): boolean {
   if (close < 0) return false;
   // Before it: "comm-pid", then optionally "(tgid)".
   let e = open - 1;
-  while (e >= 0 && isSpace(raw.charCodeAt(e))) e--;
-  if (e >= 0 && raw.charCodeAt(e) === 41 /* ) */) {
+  let c = raw.charCodeAt(e);
+  while (isSpace(c)) c = raw.charCodeAt(--e);
+  if (c === 41 /* ) */) {
     const paren = raw.lastIndexOf('(', e);
     if (paren < 0) return false;
     e = paren - 1;
-    while (e >= 0 && isSpace(raw.charCodeAt(e))) e--;
+    c = raw.charCodeAt(e);
+    while (isSpace(c)) c = raw.charCodeAt(--e);
   }
+  // The pid's digits, last first.
   let p = e;
-  while (p >= 0 && isDigit(raw.charCodeAt(p))) p--;
-  if (p === e || p < 0 || raw.charCodeAt(p) !== 45 /* - */) return false;
+  let pid = 0;
+  let unit = 1;
+  while (isDigit(c)) {
+    pid += (c - 48) * unit;
+    unit *= 10;
+    c = raw.charCodeAt(--p);
+  }
+  if (p === e || c !== 45 /* - */) return false;
+  if (e - p > EXACT_DIGITS) pid = Number(raw.slice(p + 1, e + 1));
   let c0 = 0;
   while (c0 < p && isSpace(raw.charCodeAt(c0))) c0++;
   // After it: optional irq flags, the timestamp and ":".
   let i = close + 1;
-  if (!isSpace(raw.charCodeAt(i))) return false;
-  while (isSpace(raw.charCodeAt(i))) i++;
+  c = raw.charCodeAt(i);
+  if (!isSpace(c)) return false;
+  while (isSpace(c)) c = raw.charCodeAt(++i);
   let f0 = -1;
   let f1 = -1;
-  if (!isDigit(raw.charCodeAt(i))) {
+  if (!isDigit(c)) {
     f0 = i;
-    while (i < raw.length && !isSpace(raw.charCodeAt(i)) && raw.charCodeAt(i) !== 58) i++;
-    if (i - f0 < 3 || i - f0 > 7 || !isSpace(raw.charCodeAt(i))) return false;
+    while (i < raw.length && !isSpace(c) && c !== 58) c = raw.charCodeAt(++i);
+    if (i - f0 < 3 || i - f0 > 7 || !isSpace(c)) return false;
     f1 = i;
-    while (isSpace(raw.charCodeAt(i))) i++;
+    while (isSpace(c)) c = raw.charCodeAt(++i);
   }
   const t0 = i;
-  while (isDigit(raw.charCodeAt(i))) i++;
-  if (i === t0) return false;
-  if (raw.charCodeAt(i) === 46 /* . */) {
-    i++;
-    while (isDigit(raw.charCodeAt(i))) i++;
+  let ts = 0;
+  while (isDigit(c)) {
+    ts = ts * 10 + (c - 48);
+    c = raw.charCodeAt(++i);
   }
-  if (raw.charCodeAt(i) !== 58 /* : */) return false;
+  if (i === t0) return false;
+  const whole = i - t0;
+  let frac = 0;
+  if (c === 46 /* . */) {
+    c = raw.charCodeAt(++i);
+    while (isDigit(c)) {
+      ts = ts * 10 + (c - 48);
+      frac++;
+      c = raw.charCodeAt(++i);
+    }
+  }
+  if (c !== 58 /* : */) return false;
   const t1 = i;
-  i++;
-  if (!isSpace(raw.charCodeAt(i))) return false;
-  while (isSpace(raw.charCodeAt(i))) i++;
+  c = raw.charCodeAt(++i);
+  if (!isSpace(c)) return false;
+  while (isSpace(c)) c = raw.charCodeAt(++i);
   // The event name, "system:event" or "event", then ":".
   const n0 = i;
-  while (isWordChar(raw.charCodeAt(i))) i++;
-  if (i === n0 || raw.charCodeAt(i) !== 58) return false;
+  while (isWordChar(c)) c = raw.charCodeAt(++i);
+  if (i === n0 || c !== 58) return false;
   let sys0 = -1;
   let sys1 = -1;
   let ev0 = n0;
   let ev1 = i;
-  i++;
-  if (isWordChar(raw.charCodeAt(i))) {
+  c = raw.charCodeAt(++i);
+  if (isWordChar(c)) {
     const s0 = i;
-    while (isWordChar(raw.charCodeAt(i))) i++;
-    if (raw.charCodeAt(i) !== 58) return false;
+    while (isWordChar(c)) c = raw.charCodeAt(++i);
+    if (c !== 58) return false;
     sys0 = ev0;
     sys1 = ev1;
     ev0 = s0;
     ev1 = i;
-    i++;
+    c = raw.charCodeAt(++i);
   }
-  if (i < raw.length && !isSpace(raw.charCodeAt(i))) return false;
-  while (isSpace(raw.charCodeAt(i))) i++;
-  out.pid = decimalAt(raw, p + 1, e + 1);
-  out.cpu = decimalAt(raw, open + 1, close);
-  out.ts = decimalAt(raw, t0, t1);
+  if (i < raw.length && !isSpace(c)) return false;
+  while (isSpace(c)) c = raw.charCodeAt(++i);
+  out.pid = pid;
+  out.cpu = cpu;
+  out.ts = decimalValue(raw, t0, t1, ts, whole + frac, frac);
   out.commStart = c0;
   out.commEnd = p;
   out.flagsStart = f0;
@@ -220,6 +241,9 @@ export function isTraceHeaderLine(raw: string): boolean {
 
 /** `CPU:3 [LOST 120 EVENTS]` (ftrace) or `CPU: 3 [LOST EVENTS]`: the ring buffer overflowed. */
 export function parseLostEvents(raw: string): { cpu: number; count?: number } | undefined {
+  // A line that starts with a printable character other than the C of "CPU" is none (every kernel-log line gets here).
+  const first = raw.charCodeAt(0);
+  if (first > 32 && first < 127 && first !== 67) return undefined;
   if (!raw.includes('LOST')) return undefined;
   const m = /^\s*CPU:\s*(\d+) \[LOST(?: (\d+))? EVENTS\]\s*$/.exec(raw);
   if (!m) return undefined;

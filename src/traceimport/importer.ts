@@ -6,13 +6,14 @@
 
 import { DmesgReader, type FinishedRecord, looksLikeKernelRecord } from './dmesg/reader';
 import { type LineCtx, isPartial } from './dmesg/record';
-import { FORMATS_BY_EVENT, parsePayload, parsePayloadAt, storePayloadAt, type ParsedPayload } from './event-parser';
+import { FORMATS_BY_EVENT, formatsOfEventAt, parsePayload, parsePayloadAt, storePayloadAt, type ParsedPayload } from './event-parser';
 import { CaptureEventStore, NO_EVENTS } from './event-store';
 import { type FtraceHeaderScan, type FtraceLine, headerOf, isTraceHeaderLine, newHeaderScan, parseBareEvent, parseFtraceLine, parseLostEvents, scanFtraceHeader } from './ftrace-line';
 import { stripPrefix, type PrefixKind } from './line-prefix';
-import { foldRepeats } from './fold';
+import { foldRepeats, sortByLine } from './fold';
 import type { CaptureEvent, CaptureFormat, Finding, FormatChoice, ImportError, ImportResult, LineAccounting, Malformed } from './types';
 import { UNKNOWN_SAMPLES } from './types';
+import { RecentIds } from './recent-ids';
 import { Interner } from './values';
 
 /** Longest line parsed; a longer one is reported malformed (the stream reader cuts it there). */
@@ -52,6 +53,9 @@ export class CaptureImporter {
   private readonly carrier: Record<CaptureFormat, number> = { ftrace: 0, 'trace-cmd': 0, dmesg: 0, journal: 0, syslog: 0 };
   /** Every event, in columns, kept for the replay even when not returned. */
   readonly allEvents = new CaptureEventStore();
+  /** Store ids of the comms and irq flags of the last few trace lines (a few CPUs' tasks take turns). */
+  private readonly commIds = new RecentIds(4, (comm) => this.allEvents.stringId(comm));
+  private readonly flagIds = new RecentIds(4, (flags) => this.allEvents.stringId(flags));
   /** Lines the stream reader cut because they were too long. */
   private readonly cutLines = new Set<number>();
 
@@ -96,8 +100,7 @@ export class CaptureImporter {
 
   /** The result so far (call after end()). */
   result(error?: ImportError): ImportResult {
-    this.findings.sort((a, b) => a.line - b.line);
-    const findings = foldRepeats(this.findings);
+    const findings = foldRepeats(sortByLine(this.findings));
     this.malformed.sort((a, b) => a.line - b.line);
     const res: ImportResult = {
       format: this.detectedFormat(),
@@ -130,7 +133,7 @@ export class CaptureImporter {
   }
 
   private process(no: number, raw: string): void {
-    if (this.cutLines.has(no)) {
+    if (this.cutLines.size !== 0 && this.cutLines.has(no)) {
       this.addMalformed(no, raw, `line longer than ${MAX_LINE_CHARS} characters; cut there`);
       return;
     }
@@ -203,8 +206,7 @@ export class CaptureImporter {
 
   /** An ftrace/trace-cmd line: strings are made only for an event of ours. */
   private scannedTraceLine(no: number, raw: string, h: FtraceHeaderScan): void {
-    const event = raw.slice(h.eventStart, h.eventEnd);
-    const formats = FORMATS_BY_EVENT.get(event);
+    const formats = formatsOfEventAt(raw, h.eventStart, h.eventEnd);
     if (formats === undefined || (h.systemStart >= 0 && !isSpelledAt(raw, h.systemStart, h.systemEnd, formats[0].spec.system))) {
       // Another subsystem's event (sched_switch, ...): counted, not ours.
       this.addUnknown(no, raw);
@@ -217,13 +219,14 @@ export class CaptureImporter {
     const inPlace = first > 32 && first < 127 && last > 32 && last < 127;
     const store = this.allEvents;
     if (inPlace) {
-      const comm = store.stringId(raw.slice(h.commStart, h.commEnd));
-      const flags = h.flagsStart < 0 ? 0 : store.stringId(raw.slice(h.flagsStart, h.flagsEnd));
-      if (storePayloadAt(formats, raw, start, this.intern, store, no, h.ts, h.cpu, comm, h.pid, flags)) {
+      const comm = this.commIds.get(raw.slice(h.commStart, h.commEnd));
+      const flags = h.flagsStart < 0 ? 0 : this.flagIds.get(raw.slice(h.flagsStart, h.flagsEnd));
+      if (storePayloadAt(formats, raw, start, store, no, h.ts, h.cpu, comm, h.pid, flags)) {
         this.eventAdded(store.length - 1, false);
         return;
       }
     }
+    const event = raw.slice(h.eventStart, h.eventEnd);
     const parsed = inPlace ? parsePayloadAt(event, formats, raw, start, this.intern) : parsePayload(event, raw.slice(start).trim(), this.intern);
     if (parsed.ok) {
       const comm = this.intern.get(raw.slice(h.commStart, h.commEnd));
@@ -369,8 +372,10 @@ const NOT_BLANK = /\S/;
 /** raw.trim() === '' without making the trimmed string (an ftrace line starts with spaces). */
 function isBlank(raw: string): boolean {
   const c = raw.charCodeAt(0);
-  // Most lines start with a printable character, or with spaces then one.
+  // Most lines start with a printable character; an ftrace line starts with spaces but ends with one.
   if (c > 32 && c < 127) return false;
+  const last = raw.charCodeAt(raw.length - 1);
+  if (last > 32 && last < 127) return false;
   return !NOT_BLANK.test(raw);
 }
 

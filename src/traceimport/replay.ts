@@ -15,6 +15,7 @@
 
 import type { CaptureEvents } from './event-store';
 import type { Finding, ImportResult } from './types';
+import { sortByLine } from './fold';
 import { StartIndex, type StartEntry } from './start-index';
 import { ownString, toHex } from './values';
 
@@ -199,28 +200,39 @@ const UNMAPPED_PAGE = 4096;
 
 /** A range unmapped at unmapLine (the last one unmapped at its start address). */
 export class Unmapped extends AddrRange {
+  // hi and the lines are refilled in place when the same start is unmapped again (see DeviceState.recordUnmap).
+  declare hi: number;
   /** When its start address was first unmapped (the unmapped map's order, which breaks ties between equally recent ranges). */
   declare order: number;
-  declare readonly mapLine: number;
-  declare readonly unmapLine: number;
-  declare readonly dir: string | undefined;
-  declare readonly event: string;
+  /** Canonical hex of the first address (the key it is filed under). */
+  declare readonly addr: string;
+  declare mapLine: number;
+  declare unmapLine: number;
+  declare dir: string | undefined;
+  declare event: string;
+  /** The DeviceState that may refill it (its stamp when this was made); 0: none. */
+  declare readonly stamp: number;
 
-  constructor(lo: number, hi: number, big: BigRange | undefined, mapLine: number, unmapLine: number, dir: string | undefined, event: string) {
+  constructor(lo: number, hi: number, big: BigRange | undefined, addr: string, mapLine: number, unmapLine: number, dir: string | undefined, event: string, stamp: number) {
     super(lo, hi, big);
     this.order = 0;
+    this.addr = addr;
     this.mapLine = mapLine;
     this.unmapLine = unmapLine;
     this.dir = dir;
     this.event = event;
+    this.stamp = stamp;
   }
 
   /** The range [start, end) as unmapped: for a state built by hand (the tests' oracle). */
   static of(start: bigint, end: bigint, mapLine: number, unmapLine: number, dir: string | undefined, event: string): Unmapped {
     const small = end < SAFE_END;
-    return new Unmapped(Number(start), Number(end), small ? undefined : { start, end }, mapLine, unmapLine, dir, event);
+    return new Unmapped(Number(start), Number(end), small ? undefined : { start, end }, toHex(start), mapLine, unmapLine, dir, event, 0);
   }
 }
+
+/** DeviceState stamps: a state's Unmapped objects carry its stamp while no copy shares them. */
+let nextStamp = 1;
 
 export class DeviceState {
   readonly live = new Map<string, LiveMapping[]>();
@@ -238,6 +250,12 @@ export class DeviceState {
   /** Bytes of the longest range in unmappedByPage (plus one), ever. */
   private unmappedSpan = 0;
   private unmappedOrder = 0;
+  /**
+   * Unmapped objects made with this stamp are this state's alone and are
+   * refilled in place; clone() gives the state a new stamp, so the ranges
+   * it now shares with the copy are replaced, never changed.
+   */
+  private stamp = nextStamp++;
   /** Bounces announced by swiotlb_bounced and not yet matched to their map event: orig address -> size. */
   readonly pendingBounce = new Map<string, number>();
   liveCount = 0;
@@ -349,6 +367,7 @@ export class DeviceState {
     c.unmappedHuge = this.unmappedHuge.slice();
     c.unmappedSpan = this.unmappedSpan;
     c.unmappedOrder = this.unmappedOrder;
+    this.stamp = nextStamp++;
     for (const [k, n] of this.pendingBounce) c.pendingBounce.set(k, n);
     c.liveCount = this.liveCount;
     c.liveBytes = this.liveBytes;
@@ -361,6 +380,26 @@ export class DeviceState {
     c.lowBig = this.lowBig;
     c.highBig = this.highBig;
     return c;
+  }
+
+  /**
+   * Records mapping m as unmapped at `line`: the last range unmapped at its
+   * start. A range unmapped there before by this state is refilled in place
+   * (the same start, so the same key, order and page: no object, no map
+   * update); else a new one is filed.
+   */
+  recordUnmap(m: LiveMapping, line: number, dir: string | undefined, event: string): void {
+    const old = this.unmapped.get(m.addr);
+    if (old !== undefined && old.stamp === this.stamp && old.big === undefined && m.big === undefined) {
+      if (m.hi - m.lo + 1 > this.unmappedSpan) this.unmappedSpan = m.hi - m.lo + 1;
+      old.hi = m.hi;
+      old.mapLine = m.line;
+      old.unmapLine = line;
+      old.dir = dir;
+      old.event = event;
+      return;
+    }
+    this.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.addr, m.line, line, dir, event, this.stamp));
   }
 
   /** Records `u` as the last range unmapped at start address `key`. */
@@ -408,7 +447,9 @@ export class DeviceState {
     let best: Unmapped | undefined;
     for (const u of this.unmappedHuge) if (u.start <= a && a < u.end) best = later(best, u);
     const last = Math.floor(a / UNMAPPED_PAGE);
-    const first = Math.floor(Math.max(0, a - this.unmappedSpan + 1) / UNMAPPED_PAGE);
+    // A range holding a starts past a minus its length (unmappedSpan - 1): a page-aligned
+    // address of a capture of 4 KiB mappings then looks in one page, not two.
+    const first = Math.floor(Math.max(0, a - this.unmappedSpan + 2) / UNMAPPED_PAGE);
     if (last - first + 1 <= this.unmappedByPage.size) {
       for (let p = first; p <= last; p++) {
         const list = this.unmappedByPage.get(p);
@@ -480,7 +521,7 @@ function unmapHeld(s: DeviceState, list: LiveMapping[], lo: number, hi: number, 
       removeAt(list, k);
       s.liveCount--;
       s.liveBytes -= m.size;
-      s.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.line, line, undefined, 'map'));
+      s.recordUnmap(m, line, undefined, 'map');
       removed++;
     }
   }
@@ -494,6 +535,11 @@ export class CaptureReplay {
   readonly findings: Finding[] = [];
   /** iommuUnmap's scratch: the live keys starting in the unmapped range. */
   private readonly inRange: StartEntry[] = [];
+  /** faultStates' scratch. */
+  private readonly faultScratch: DeviceState[] = [];
+  /** What dev() and space() gave last: a device's map, sync and unmap come in a row (no lookup then). */
+  private lastDev: DeviceState | undefined;
+  private lastSpace: IovaSpace | undefined;
 
   constructor(private readonly bucketLines = 1) {}
 
@@ -506,26 +552,40 @@ export class CaptureReplay {
   }
 
   private dev(name: string): DeviceState {
+    const last = this.lastDev;
+    if (last !== undefined && last.stats.device === name) return last;
     let d = this.devices.get(name);
     if (d === undefined) {
       d = new DeviceState(name, this.bucketLines);
       this.devices.set(name, d);
     }
+    this.lastDev = d;
     return d;
   }
 
   private space(name: string): IovaSpace {
+    const last = this.lastSpace;
+    if (last !== undefined && last.state.stats.device === name) return last;
     let s = this.iommu.get(name);
     if (s === undefined) {
       s = { state: new DeviceState(name, this.bucketLines), maps: 0, unmaps: 0, starts: new StartIndex() };
       this.iommu.set(name, s);
     }
+    this.lastSpace = s;
     return s;
   }
 
   private report(line: number, kind: string, severity: 'error' | 'warning' | 'info', device: string | undefined, message: string, extra: Record<string, unknown> = {}): void {
+    this.add(Object.assign(this.finding(line, kind, severity, message), extra), device);
+  }
+
+  /** A replay finding's first keys; its own fields follow, then add() names the device. */
+  private finding(line: number, kind: string, severity: 'error' | 'warning' | 'info', message: string): Finding {
     // The message in one piece: a template's pieces would be kept as a tree of joins.
-    const f: Finding = { line, kind, severity, source: 'replay', message: ownString(message), ...extra };
+    return { line, kind, severity, source: 'replay', message: ownString(message) };
+  }
+
+  private add(f: Finding, device: string | undefined): void {
     if (device !== undefined) f.device = device;
     this.findings.push(f);
   }
@@ -648,7 +708,7 @@ export class CaptureReplay {
     d.liveCount--;
     d.liveBytes -= m.size;
     d.bounceBytes -= m.bounce;
-    d.setUnmapped(m.addr, new Unmapped(m.lo, m.hi, m.big, m.line, line, m.dir, m.event));
+    d.recordUnmap(m, line, m.dir, m.event);
     d.sample(line);
   }
 
@@ -828,23 +888,7 @@ export class CaptureReplay {
   private fault(f: Finding, addrHex: string): void {
     spanOf(addrHex, 1);
     const { lo, hi, big } = span;
-    const states: DeviceState[] = [];
-    if (typeof f.device === 'string') {
-      const d = this.devices.get(f.device);
-      if (d) states.push(d);
-      const sp = this.iommu.get(f.device);
-      if (sp) states.push(sp.state);
-    }
-    if (states.length === 0) {
-      // The printer did not name the master (arm-smmu): look in every device and IOVA space.
-      for (const d of this.devices.values()) states.push(d);
-      for (const sp of this.iommu.values()) states.push(sp.state);
-    }
-    if (typeof f.device === 'string' && !states.some((s) => s.stats.device === f.device)) {
-      // (Already among them when every space was taken: a second look finds nothing new.)
-      const sp = this.iommu.get('(iommu)');
-      if (sp && !states.includes(sp.state)) states.push(sp.state);
-    }
+    const states = this.faultStates(f.device);
     for (const s of states) {
       const live = s.containingRange(lo, hi, big);
       if (live !== undefined) {
@@ -852,16 +896,50 @@ export class CaptureReplay {
         return;
       }
     }
-    let best: { u: Unmapped; s: DeviceState } | undefined;
+    let u: Unmapped | undefined;
+    let where: DeviceState | undefined;
     for (const s of states) {
-      const u = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
-      if (u !== undefined && (best === undefined || u.unmapLine > best.u.unmapLine)) best = { u, s };
+      const found = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
+      if (found !== undefined && (u === undefined || found.unmapLine > u.unmapLine)) {
+        u = found;
+        where = s;
+      }
     }
-    if (best !== undefined) {
-      const { u, s } = best;
-      const device = (f.device as string | undefined) ?? (s.stats.device === '(iommu)' ? undefined : s.stats.device);
-      this.report(f.line, 'fault_after_unmap', 'error', device, `fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.big === undefined ? '0x' + u.lo.toString(16) : toHex(u.big.start)}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`, { addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access: f.access });
+    if (u === undefined || where === undefined) return;
+    const device = (f.device as string | undefined) ?? (where.stats.device === '(iommu)' ? undefined : where.stats.device);
+    // One literal with every key (in report()'s order), the device's only when named: its fields
+    // are then held in the object itself, not added one by one into a separate store, and a
+    // capture can give this finding by the ten thousand.
+    const message = ownString(`fault at ${addrHex}: mapped at line ${u.mapLine} (${u.event} ${u.addr}+${u.big === undefined ? u.hi - u.lo : Number(u.big.end - u.big.start)}) and unmapped at line ${u.unmapLine}`);
+    const line = f.line;
+    const access = f.access;
+    this.findings.push(
+      device === undefined
+        ? { line, kind: 'fault_after_unmap', severity: 'error', source: 'replay', message, addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access }
+        : { line, kind: 'fault_after_unmap', severity: 'error', source: 'replay', message, addr: addrHex, mapped_line: u.mapLine, unmapped_line: u.unmapLine, access, device },
+    );
+  }
+
+  /**
+   * The states a fault on `device` is looked up in: the named device's and
+   * IOVA space's; with no name, or a name the capture has no events of (the
+   * printer did not name the master, as arm-smmu), every device and IOVA
+   * space. (Filled into one scratch array: a fault comes every few lines.)
+   */
+  private faultStates(device: unknown): DeviceState[] {
+    const states = this.faultScratch;
+    states.length = 0;
+    if (typeof device === 'string') {
+      const d = this.devices.get(device);
+      if (d) states.push(d);
+      const sp = this.iommu.get(device);
+      if (sp) states.push(sp.state);
     }
+    if (states.length === 0) {
+      for (const d of this.devices.values()) states.push(d);
+      for (const sp of this.iommu.values()) states.push(sp.state);
+    }
+    return states;
   }
 
   private swiotlbFull(f: Finding): void {
@@ -908,15 +986,29 @@ export class CaptureReplay {
 /** Runs the replay over `events` and the result's findings, in line order, up to `untilLine` (inclusive). */
 export function runReplay(events: CaptureEvents, findings: readonly Finding[], totalLines: number, untilLine = Number.POSITIVE_INFINITY): CaptureReplay {
   const replay = new CaptureReplay(Math.max(1, Math.ceil(totalLines / TIMELINE_POINTS)));
+  // The next finding's line is read once, not once per event: findings come in dozens of
+  // shapes, and reading a field of one costs more than the compare.
   let fi = 0;
+  let next = lineOfFinding(findings, fi);
   for (let i = 0; i < events.length; i++) {
     const line = events.lineAt(i);
     if (line > untilLine) break;
-    while (fi < findings.length && findings[fi].line < line) replay.onFinding(findings[fi++]);
+    while (next < line) {
+      replay.onFinding(findings[fi++]);
+      next = lineOfFinding(findings, fi);
+    }
     replay.apply(events, i);
   }
-  while (fi < findings.length && findings[fi].line <= untilLine) replay.onFinding(findings[fi++]);
+  while (fi < findings.length && next <= untilLine) {
+    replay.onFinding(findings[fi++]);
+    next = lineOfFinding(findings, fi);
+  }
   return replay;
+}
+
+/** The line of findings[k], or +Infinity past the end. */
+function lineOfFinding(findings: readonly Finding[], k: number): number {
+  return k < findings.length ? findings[k].line : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -925,12 +1017,23 @@ export function runReplay(events: CaptureEvents, findings: readonly Finding[], t
  * leaks come last): one pass instead of sorting them all again.
  */
 function mergeByLine(sorted: readonly Finding[], more: Finding[]): Finding[] {
-  more.sort((a, b) => a.line - b.line);
+  sortByLine(more);
   const out: Finding[] = new Array<Finding>(sorted.length + more.length);
   let i = 0;
   let j = 0;
   let k = 0;
-  while (i < sorted.length && j < more.length) out[k++] = more[j].line < sorted[i].line ? more[j++] : sorted[i++];
+  // Each line read once (see runReplay).
+  let a = lineOfFinding(sorted, 0);
+  let b = lineOfFinding(more, 0);
+  while (i < sorted.length && j < more.length) {
+    if (b < a) {
+      out[k++] = more[j++];
+      b = lineOfFinding(more, j);
+    } else {
+      out[k++] = sorted[i++];
+      a = lineOfFinding(sorted, i);
+    }
+  }
   while (i < sorted.length) out[k++] = sorted[i++];
   while (j < more.length) out[k++] = more[j++];
   return out;

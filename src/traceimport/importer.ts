@@ -14,7 +14,7 @@ import { foldRepeats, sortByLine } from './fold';
 import type { CaptureEvent, CaptureFormat, Finding, FormatChoice, ImportError, ImportResult, LineAccounting, Malformed } from './types';
 import { UNKNOWN_SAMPLES } from './types';
 import { RecentIds } from './recent-ids';
-import { Interner } from './values';
+import { Interner, ownString } from './values';
 
 /** Longest line parsed; a longer one is reported malformed (the stream reader cuts it there). */
 export const MAX_LINE_CHARS = 64 * 1024;
@@ -386,7 +386,7 @@ function isSpelledAt(raw: string, from: number, to: number, word: string): boole
 
 /** Text of a line as the result shows it: at most 300 characters. */
 function clip(raw: string): string {
-  return raw.length > 300 ? raw.slice(0, 300) + '…' : (' ' + raw).slice(1);
+  return raw.length > 300 ? raw.slice(0, 300) + '…' : ownString(raw);
 }
 
 /** A tracepoint that is itself a finding: a translation fault, a failed mapping. */

@@ -14,28 +14,46 @@ export const PAGE = 100;
 /** Key of a value's own memory reference (set where the fields do not say it, e.g. an IOVA range's device view); not shown as a child. */
 export const MEMORY_KEY = '$memory';
 
+/** Past this, references start again from 1 (DAP clients keep them as 32-bit integers). */
+const LAST_REFERENCE = 0x7fff_0000;
+
+/**
+ * The expandable values of one stop. References are never reused across
+ * stops: a client may still ask for a child of the previous stop's tree
+ * after the next stop (VS Code redraws Variables a moment after a stop), and
+ * that must get nothing rather than the children of whatever value the new
+ * stop numbered the same.
+ */
 export class VariableStore {
-  private readonly items: { value: Shown; path: string[] }[] = [];
+  private items: { value: Shown; path: string[] }[] = [];
+  /** The reference of items[0], minus one. */
+  private base = 0;
 
   clear(): void {
-    this.items.length = 0;
+    this.base += this.items.length;
+    if (this.base > LAST_REFERENCE) this.base = 0;
+    this.items = [];
   }
 
   /** A reference for an expandable value (0 for a leaf). */
   add(value: Shown, path: string[] = []): number {
     if (value === null || typeof value !== 'object') return 0;
     this.items.push({ value, path });
-    return this.items.length;
+    return this.base + this.items.length;
+  }
+
+  private item(ref: number): { value: Shown; path: string[] } | undefined {
+    return Number.isInteger(ref) && ref > this.base ? this.items[ref - this.base - 1] : undefined;
   }
 
   /** The value behind reference `ref` (the parent of a variable being set). */
   value(ref: number): Shown {
-    return this.items[ref - 1]?.value;
+    return this.item(ref)?.value;
   }
 
   /** The child `name` of reference `ref` (a data breakpoint's target). */
   child(ref: number, name: string): Shown {
-    const item = this.items[ref - 1];
+    const item = this.item(ref);
     if (!item || item.value === null || typeof item.value !== 'object') return undefined;
     if (Array.isArray(item.value)) return item.value[Number(/^\[(\d+)\]$/.exec(name)?.[1] ?? NaN)];
     return item.value[name];
@@ -43,7 +61,7 @@ export class VariableStore {
 
   /** The children of reference `ref`, a page of them for a long array. */
   children(ref: number, start?: number, count?: number): DebugProtocol.Variable[] {
-    const item = this.items[ref - 1];
+    const item = this.item(ref);
     if (!item || item.value === null || typeof item.value !== 'object') return [];
     const entries: [string, Shown][] = Array.isArray(item.value)
       ? item.value.map((v, i) => [`[${i}]`, v] as [string, Shown]).slice(start ?? 0, count ? (start ?? 0) + count : undefined)

@@ -23,6 +23,25 @@ describe('debugger variables', () => {
     assert.deepEqual(store.children(v.variablesReference).map((c) => c.name), ['iova', 'phys', 'size']);
   });
 
+  it('answers a reference of an earlier stop with nothing, not with the children the new stop numbered the same', () => {
+    const store = new VariableStore();
+    const first = store.add({ mappings: ['0xfe980000+0x80000 (dma_alloc, line 6)'] });
+    const mappings = store.children(first)[0];
+    assert.deepEqual(store.children(mappings.variablesReference).map((c) => c.value), ['0xfe980000+0x80000 (dma_alloc, line 6)']);
+    store.clear();
+    const second = store.add({ unmapped: ['0xfe980000+0x80000 mapped line 6, unmapped line 8'], peak: { live: 1 } });
+    const unmapped = store.children(second)[0];
+    assert.notEqual(second, first, 'a new stop gives new references');
+    assert.deepEqual(store.children(first), [], 'the old scope is gone');
+    assert.deepEqual(store.children(mappings.variablesReference), [], 'a late request for the old mappings gets nothing');
+    assert.equal(store.value(mappings.variablesReference), undefined);
+    assert.equal(store.child(first, 'mappings'), undefined);
+    assert.deepEqual(store.children(unmapped.variablesReference).map((c) => c.value), ['0xfe980000+0x80000 mapped line 6, unmapped line 8']);
+    assert.deepEqual(store.children(0), []);
+    assert.deepEqual(store.children(-1), []);
+    assert.deepEqual(store.children(1.5), []);
+  });
+
   it('parses the bytes typed into Set Value: a quoted string with escapes, or hex bytes', () => {
     assert.equal(bytesText(parseBytesValue('"pong"') as Uint8Array), '70 6f 6e 67');
     assert.equal(bytesText(parseBytesValue('"a\\0\\n\\x7f\\"\\\\"') as Uint8Array), '61 00 0a 7f 22 5c');

@@ -1282,17 +1282,28 @@ async function expandVariable(name) {
     const state = await row.getAttribute('aria-expanded', { timeout: 1000 }).catch(() => null);
     return state === 'true' || state === null;
   };
+  let clickError = '';
   const open = await poll(async () => {
     if (await expanded()) {
       await sleep(300);
       return (await expanded()) ? true : undefined;
     }
     if ((await row.locator('.codicon-tree-item-loading').count().catch(() => 0)) > 0) return undefined;
-    await row.click({ timeout: 1000 }).catch(() => {});
+    // The pointer left over a value (by the scrolling above) opens VS Code's value hover ("Copy Value"), which can
+    // lie over the very row to click: every click then lands on the hover. Move the pointer off, close any hover,
+    // and click the row's twistie at its left edge, where a value hover never is.
+    await page.mouse.move(2, 2);
+    await page.keyboard.press('Escape').catch(() => {});
+    const twistie = row.locator('.monaco-tl-twistie').first();
+    clickError = await (await twistie.count().catch(() => 0) ? twistie : row).click({ timeout: 2000 }).then(() => '', (e) => firstLine(e));
     await poll(async () => ((await expanded()) ? true : undefined), 4000, 100);
     return undefined;
   }, 30_000, 200);
-  if (!open) throw new Error(`variable ${name} in Variables does not stay expanded`);
+  if (!open) {
+    const rows = await page.locator('.debug-variables .monaco-list-row').evaluateAll((els) => els.map((e) => `${e.getAttribute('aria-level')}:${e.getAttribute('aria-expanded') ?? '-'}:${(e.textContent ?? '').trim().slice(0, 40)}`)).catch(() => []);
+    const picture = await shot(`expand-${name.replace(/[^\w.-]/g, '_')}-failed`);
+    throw new Error(`variable ${name} in Variables does not stay expanded (rows level:expanded:text ${JSON.stringify(rows)}; last click: ${clickError || 'no error'}; ${picture})`);
+  }
   await sleep(300);
 }
 

@@ -9,12 +9,12 @@ import {
 } from '../builtins';
 import type { SymbolInfo } from '../checker';
 import { CONSTANTS, type ConstantFamily, type ConstantInfo } from '../constants';
+import { KIND_LABEL, activeParameter, builtinMarkdown } from './builtin-docs';
 import { cursorInfo, type CallFrame, type CursorContext } from './cursor-context';
 import type { DocumentModel } from './document-model';
 import { WORD_DOCS } from './docs';
 import { guard } from './guard';
 import { hex } from './format';
-import { activeParameter } from './signature-help';
 import type { Position, Range } from './positions';
 
 export type CompletionKind =
@@ -47,11 +47,6 @@ export interface CompletionResult {
   incomplete?: boolean;
 }
 
-const KIND_LABEL: Partial<Record<ValueKind, string>> = {
-  device: 'device', iommu: 'IOMMU', domain: 'IOMMU domain', buffer: 'buffer', coherent: 'coherent allocation', iova_state: 'IOVA state',
-  sva_handle: 'SVA handle', attach_handle: 'attach handle', sg: 'scatterlist', sg_entry: 'scatterlist entry', mm: 'address space', walk: 'walk',
-  int: 'integer', bool: 'boolean', string: 'string', bytes: 'bytes', list: 'list', record: 'record', range: 'range',
-};
 
 /** Can a value of kind `k` go where a parameter of kind `pk` is expected? (The checker's rule, unknown accepted.) */
 export function acceptsKind(pk: ParamKind, k: ValueKind): boolean {
@@ -91,16 +86,6 @@ export function paramLabel(spec: BuiltinSpec): string {
   return spec.params.map((p) => (p.variadic ? `${p.name}...` : p.namedOnly ? `[${p.name} = ...]` : p.optional ? `[${p.name}]` : p.name)).join(', ');
 }
 
-/** Markdown doc of a builtin: prototype, doc, parameters. */
-export function builtinMarkdown(spec: BuiltinSpec): string {
-  const lines = ['```c', spec.kernel, '```', '', spec.doc, ''];
-  for (const p of spec.params) {
-    const extra = p.optional ? ` (optional${p.default !== undefined ? `, default ${p.default}` : ''})` : '';
-    lines.push(`- \`${p.namedOnly ? `${p.name} = ` : p.name}\`${extra}: ${p.doc}`);
-  }
-  if (spec.returns !== 'void') lines.push('', `Returns ${KIND_LABEL[spec.returns] ?? spec.returns}.`);
-  return lines.join('\n');
-}
 
 function escapeChoice(s: string): string {
   return s.replace(/[$}\\,|]/g, (c) => `\\${c}`);

@@ -10,7 +10,7 @@ import { BUILTINS, DECL_KEYS, MEMBERS, type BuiltinSpec, type DeclKind, type Val
 import { CONSTANTS } from '../constants';
 import type { JsonValue, MachineSummary, RunResult } from '../run-result';
 import { hitAt, type Hit } from './ast-util';
-import { builtinMarkdown } from './completion';
+import { builtinMarkdown } from './builtin-docs';
 import type { DocumentModel } from './document-model';
 import { WORD_DOCS } from './docs';
 import { guard } from './guard';

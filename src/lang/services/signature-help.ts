@@ -2,7 +2,7 @@
 // one being written highlighted. Positions are 0-based (positions.ts).
 
 import { BUILTINS, type BuiltinSpec } from '../builtins';
-import { builtinMarkdown } from './completion';
+import { activeParameter, builtinMarkdown } from './builtin-docs';
 import { cursorInfo } from './cursor-context';
 import type { DocumentModel } from './document-model';
 import { guard } from './guard';
@@ -26,25 +26,6 @@ export interface SignatureInfo {
   callee: string;
 }
 
-/**
- * Which parameter the argument being written binds to, the way bindArgs()
- * binds: positional arguments fill the parameters that are not named-only, in
- * order (a variadic one takes all the rest); `name = ` picks by name.
- */
-export function activeParameter(spec: BuiltinSpec, positionalIndex: number, named: string | undefined): number | undefined {
-  if (named !== undefined) {
-    const i = spec.params.findIndex((p) => p.name === named);
-    return i < 0 ? undefined : i;
-  }
-  let n = 0;
-  for (let i = 0; i < spec.params.length; i++) {
-    const p = spec.params[i]!;
-    if (p.namedOnly) continue;
-    if (p.variadic || n === positionalIndex) return i;
-    n++;
-  }
-  return undefined;
-}
 
 /** `dma_map_page(dev, page, offset, size, dir[, attrs])` with the offsets of each parameter. */
 export function signatureOf(spec: BuiltinSpec): { label: string; parameters: ParameterInfo[] } {

@@ -221,13 +221,14 @@ export class CaptureDebugSession extends TimelineDebugSession<CaptureRuntime> {
         unknown_lines: rt.result.unknown.count, malformed_lines: rt.result.malformed.length, ...(rt.result.error ? { error: rt.result.error.message } : {}),
       };
       // Devices first: VS Code expands the first scope, and the replayed state is what a capture adds to its text.
+      // Scope names never change from stop to stop: VS Code keeps a row expanded across steps by its scope's name.
       const scopes: DebugProtocol.Scope[] = [
-        new Scope(`Devices (${Object.keys(devices).length})`, this.vars.add(devices), false),
-        new Scope(`Line ${r?.line ?? 0}: ${r?.name ?? ''}`, this.vars.add(r ? recordShown(r) : {}), false),
+        new Scope('Devices', this.vars.add(devices), false),
+        new Scope('Record', this.vars.add(r ? recordShown(r) : {}), false),
       ];
-      if (Object.keys(spaces).length > 0) scopes.push(new Scope(`IOMMU map/unmap (${Object.keys(spaces).length})`, this.vars.add(spaces), false));
-      scopes.push(new Scope(`Findings so far (${findings.length})`, this.vars.add(findings), false));
-      scopes.push(new Scope(`Capture: record ${rt.position + 1} of ${rt.length}`, this.vars.add(capture), true));
+      if (Object.keys(spaces).length > 0) scopes.push(new Scope('IOMMU map/unmap', this.vars.add(spaces), false));
+      scopes.push(new Scope('Findings so far', this.vars.add(findings), false));
+      scopes.push(new Scope('Capture', this.vars.add(capture), true));
       response.body = { scopes };
       this.sendResponse(response);
     });

@@ -1318,8 +1318,24 @@ async function checkDebugCapture() {
     await page.locator('.part.editor .codicon-debug-alt').first().click();
     await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: 20_000 });
     await pausedAt(/iommu:map/);
+    // The Record scope, opened at the first record, stays open on the next: its name is the same at every record.
+    const recordScope = page.locator('.debug-variables .monaco-list-row', { has: page.locator('.scope', { hasText: /^Record$/ }) }).first();
+    const opened = await poll(async () => {
+      if ((await recordScope.getAttribute('aria-expanded', { timeout: 1000 })) === 'true' && /name\s*=\s*iommu:map\b/.test(await page.locator('.debug-variables').innerText())) return true;
+      await page.mouse.move(2, 2);
+      await recordScope.click({ timeout: 2000 });
+      await sleep(500);
+      return undefined;
+    }, 10_000, 300);
+    if (!opened) throw new Error(`missing: a "Record" scope in Variables that opens on the iommu:map record ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 200)}")`);
     await debugButton('step-over');
     await pausedAt(/dma:dma_alloc 0000:c2:00\.0/);
+    const stillOpen = await poll(async () => {
+      const t = await page.locator('.debug-variables').innerText();
+      return (await recordScope.getAttribute('aria-expanded', { timeout: 1000 })) === 'true' && /name\s*=\s*dma:dma_alloc\b/.test(t) ? t : undefined;
+    }, 10_000);
+    await shot('debug-capture-record-scope');
+    if (!stillOpen) throw new Error(`the Record scope did not stay open on the next record ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 200)}")`);
     // The IO page fault trace breakpoint (on by default) stops on the captured fault.
     await debugButton('continue');
     await pausedAt(/iommu:io_page_fault 0000:c2:00\.0/);
@@ -1352,7 +1368,7 @@ async function checkDebugCapture() {
     }, 10_000);
     await shot('debug-capture-mapping');
     if (!live) throw new Error(`missing: the live mapping "0xfe980000+0x80000 (dma_alloc, line 6)" in Variables after stepping back ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
-    return `stopped on "${clip(widget, 90)}"; Variables at the fault: unmapped 0xfe980000+0x80000 (line 6 -> 8); stepped back to line 6: live 0xfe980000+0x80000 (dma_alloc, line 6)`;
+    return `Record scope still open on the next record; stopped on "${clip(widget, 90)}"; Variables at the fault: unmapped 0xfe980000+0x80000 (line 6 -> 8); stepped back to line 6: live 0xfe980000+0x80000 (dma_alloc, line 6)`;
   } finally {
     await page.keyboard.press('Shift+F5');
   }

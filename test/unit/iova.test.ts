@@ -379,19 +379,24 @@ describe('iova: IovaDomain (drivers/iommu/iova.c)', () => {
     });
   });
 
-  it('warm rcache alloc/free pairs run at millions per second', () => {
+  // The rate is a figure of `npm run bench` (iova_allocs_per_s), not a timed test: here, what makes it fast.
+  it('a warm rcache answers alloc/free pairs with the IOVA just freed, never the tree', () => {
     const d = fresh();
     const sizes = [1, 2, 4, 8, 16, 32];
-    for (const s of sizes) d.freeIovaFast(d.allocIovaFast(s, LIMIT32, false), s);
-    const n = 300_000;
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      const s = sizes[i % 6];
-      d.freeIovaFast(d.allocIovaFast(s, LIMIT32, false), s);
+    const warm = new Map<number, number>();
+    for (const s of sizes) {
+      const pfn = d.allocIovaFast(s, LIMIT32, false);
+      d.freeIovaFast(pfn, s);
+      warm.set(s, pfn);
     }
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    assert.equal(d.lastAllocSource, 'rcache');
-    // Loose bound so a loaded CI machine does not flake; typical is > 10M/s.
-    assert.ok(n / secs > 500_000, `${Math.round(n / secs)} pairs/s`);
+    const tree = d.ranges();
+    for (let i = 0; i < 3000; i++) {
+      const s = sizes[i % 6];
+      const pfn = d.allocIovaFast(s, LIMIT32, false);
+      assert.equal(d.lastAllocSource, 'rcache', `pair ${i}, ${s} pages`);
+      assert.equal(pfn, warm.get(s), `pair ${i}, ${s} pages: the IOVA the last free of this size left in the rcache`);
+      d.freeIovaFast(pfn, s);
+    }
+    assert.deepEqual(d.ranges(), tree, 'the IOVA tree never changed');
   });
 });

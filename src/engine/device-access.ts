@@ -14,6 +14,7 @@ import type { DescriptorFetch, WalkFaultReason, WalkResult, WalkStep } from './i
 import type { AccessKind } from './trace/recorder';
 import { hex } from './u64';
 import { SANITIZER_CHECK, sanitizeDeviceAccess } from './sanitizer';
+import { DEVICE_ACCESS, PROBE, type TranslationEffects } from './translation-effects';
 
 export interface Translation {
   phys?: bigint;
@@ -52,15 +53,28 @@ function walkFault(walk: WalkResult): string {
   return `${stage}translation fault at level ${f.level} (no valid descriptor)`;
 }
 
-/** Translate one DMA address for one access. `probe` leaves every state (IOTLB included) untouched. */
-export function translateDma(ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean): Translation {
+/** Translate one DMA address for a device's access: the IOTLB used and filled, misses heard by the trace, SVA pages faulted in. */
+export function translateDma(ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind): Translation {
+  return translateWith(ctx, dev, addr, pasid, access, DEVICE_ACCESS);
+}
+
+/**
+ * The translation a device access would get now, with no side effect (the
+ * IOTLB peeked, nothing counted, filled, traced or faulted in); `access` adds
+ * the permission check of a read or a write.
+ */
+export function probeDma(ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind | null = null): Translation {
+  return translateWith(ctx, dev, addr, pasid, access, PROBE);
+}
+
+function translateWith(ctx: EngineCtx, dev: Device, addr: bigint, pasid: number | null, access: AccessKind | null, effects: TranslationEffects): Translation {
   const t: Translation = { iotlbHit: false, accesses: 0, steps: [], domains: [], staleIotlb: false };
   if (dev.path.length === 0) {
     if (addr > dev.dmaMask) t.fault = `address ${hex(addr)} is above the device's ${dev.dmaMaskBits}-bit DMA mask`;
     else t.phys = addr;
     return t;
   }
-  translateFrom(ctx, dev, 0, addr, pasid, access, probe, t);
+  translateFrom(ctx, dev, 0, addr, pasid, access, effects, t);
   return t;
 }
 
@@ -87,10 +101,10 @@ interface FetchFailure {
  * IOMMUs after it, translated through them (their IOTLBs and walks) like any
  * other read, and recorded as the step's nested sub-walk.
  */
-function upstreamFetch(ctx: EngineCtx, dev: Device, next: number, probe: boolean, failure: { at?: FetchFailure }): DescriptorFetch {
+function upstreamFetch(ctx: EngineCtx, dev: Device, next: number, effects: TranslationEffects, failure: { at?: FetchFailure }): DescriptorFetch {
   return (descAddr, level) => {
     const u: Translation = { iotlbHit: false, accesses: 0, steps: [], domains: [], staleIotlb: false };
-    translateFrom(ctx, dev, next, descAddr, null, 'read', probe, u);
+    translateFrom(ctx, dev, next, descAddr, null, 'read', effects, u);
     const sub: WalkResult = { steps: u.steps, accesses: u.accesses };
     if (u.phys === undefined) {
       failure.at = { descAddr, level, why: u.fault ?? 'fault', at: u.faultAt };
@@ -103,7 +117,7 @@ function upstreamFetch(ctx: EngineCtx, dev: Device, next: number, probe: boolean
 }
 
 /** Translate `addr` as it enters path[start] through the rest of the path, adding to `t`. */
-function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean, t: Translation): void {
+function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint, pasid: number | null, access: AccessKind | null, effects: TranslationEffects, t: Translation): void {
   const chained = dev.path.length > 1;
   let cur = addr;
   for (let i = start; i < dev.path.length; i++) {
@@ -117,7 +131,7 @@ function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint,
     if (domain.type === 'identity') continue;
     // SVA: the bound mm's CPU page table, with recoverable page faults on a miss (iommu-sva.ts).
     if (domain.type === 'sva') {
-      const s = iommuSvaTranslate(ctx, dev, domain, cur, pasid, access, probe);
+      const s = iommuSvaTranslate(ctx, dev, domain, cur, pasid, access, effects);
       t.iotlbHit ||= s.iotlbHit;
       t.accesses += s.accesses;
       t.steps.push(...s.steps);
@@ -134,30 +148,28 @@ function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint,
     }
     // Two-step IOVA API: a dma_iova_link() range dma_iova_sync() has not published yet is
     // reported, and faults on IOMMUs whose new mappings need iotlb_sync_map (dma-iova.ts).
-    const unsynced = iovaUnsyncedAccess(ctx, dev, domain, cur, probe);
+    const unsynced = iovaUnsyncedAccess(effects.heardBy(ctx.trace), dev, domain, cur);
     if (unsynced !== undefined) {
       t.fault = unsynced;
       return;
     }
     // Only the device's own requests carry a PASID; the IOMMUs after the first see plain requests.
     const tag = i === 0 ? pasid ?? 0 : 0;
-    const hit = probe ? iommu.iotlb.peek(domain.id, tag, cur) : iommu.iotlb.lookup(domain.id, tag, cur);
+    const hit = effects.iotlbLookup(iommu.iotlb, domain.id, tag, cur);
     const nested = domain.type === 'nested';
     const stage = chained ? i + 1 : 1;
     let phys: bigint;
     let grant: Grant;
     if (hit) {
       t.iotlbHit = true;
-      if (!probe) iommu.iotlb.hits++;
+      effects.iotlbHit(iommu.iotlb);
       phys = hit.phys + (cur & (iommu.iotlb.granule - 1n));
       grant = { read: hit.read, write: hit.write };
       // A nested entry is stale once either stage stopped mapping it.
       if ((nested ? iommuNestedIovaToPhys(domain, cur) : domain.ops.iovaToPhys(cur)) === 0n) t.staleIotlb = true;
     } else {
-      if (!probe) {
-        iommu.iotlb.misses++;
-        ctx.trace.emit('engine:iotlb_miss', { iommu: iommu.name, device: dev.busId, iova: cur, ...(pasid !== null && i === 0 ? { pasid } : {}) });
-      }
+      effects.iotlbMiss(iommu.iotlb);
+      effects.heardBy(ctx.trace)?.emit('engine:iotlb_miss', { iommu: iommu.name, device: dev.busId, iova: cur, ...(pasid !== null && i === 0 ? { pasid } : {}) });
       const g = iommu.iotlb.granule;
       if (nested) {
         // Two stages: every stage-1 descriptor read goes through stage 2, then the final IPA does.
@@ -173,13 +185,13 @@ function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint,
         phys = w.phys;
         grant = nestedGrant(w.s1, w.s2, w.ipa ?? 0n);
         // The IOTLB holds the combined IOVA->PA translation, tagged by the nested domain and its parent (VMID).
-        if (!probe && w.s1.pageSize >= g && w.s2.pageSize >= g) {
-          iommu.iotlb.insert({ domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read: grant.read, write: grant.write, s2DomainId: domain.parent?.id });
+        if (w.s1.pageSize >= g && w.s2.pageSize >= g) {
+          effects.iotlbFill(iommu.iotlb, { domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read: grant.read, write: grant.write, s2DomainId: domain.parent?.id });
         }
       } else {
         // A chained MMU's own table reads go through the IOMMUs after it.
         const failure: { at?: FetchFailure } | null = i + 1 < dev.path.length ? {} : null;
-        const walk = failure ? domain.ops.walk(cur, upstreamFetch(ctx, dev, i + 1, probe, failure)) : domain.ops.walk(cur);
+        const walk = failure ? domain.ops.walk(cur, upstreamFetch(ctx, dev, i + 1, effects, failure)) : domain.ops.walk(cur);
         t.accesses += walk.accesses;
         for (const s of walk.steps) t.steps.push(chained ? { ...s, stage } : s);
         if (walk.phys === undefined) {
@@ -195,7 +207,7 @@ function translateFrom(ctx: EngineCtx, dev: Device, start: number, addr: bigint,
         const leaf = { stage: chained ? stage : walk.steps[walk.steps.length - 1]?.stage ?? 1, level: walk.leafLevel ?? 0 };
         if (!grant.read) grant.denyRead = { ...leaf, what: 'mapped without read access' };
         if (!grant.write) grant.denyWrite = { ...leaf, what: 'mapped read-only' };
-        if (!probe) iommu.iotlb.insert({ domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read: grant.read, write: grant.write });
+        effects.iotlbFill(iommu.iotlb, { domainId: domain.id, pasid: tag, iova: cur & ~(g - 1n), phys: phys & ~(g - 1n), read: grant.read, write: grant.write });
       }
     }
     if (access === 'read' && !grant.read) {
@@ -298,7 +310,7 @@ export function devRead(ctx: EngineCtx, dev: Device, addr: bigint, len: number, 
   return ctx.trace.call('device_read', { device: dev.busId, addr: hex(addr), len, ...(pasid !== null ? { pasid } : {}) }, () => {
     const out = new Uint8Array(len).fill(0xff);
     for (const c of chunks(addr, len, accessGranule(dev))) {
-      const t = translateDma(ctx, dev, c.addr, pasid, 'read', false);
+      const t = translateDma(ctx, dev, c.addr, pasid, 'read');
       if (t.phys === undefined) {
         reportFault(ctx, dev, c.addr, 'read', pasid, t.fault ?? 'fault');
         return { bytes: out, faulted: true };
@@ -324,7 +336,7 @@ export function devRead(ctx: EngineCtx, dev: Device, addr: bigint, len: number, 
 export function devWrite(ctx: EngineCtx, dev: Device, addr: bigint, bytes: Uint8Array, pasid: number | null): { faulted: boolean } {
   return ctx.trace.call('device_write', { device: dev.busId, addr: hex(addr), len: bytes.length, ...(pasid !== null ? { pasid } : {}) }, () => {
     for (const c of chunks(addr, bytes.length, accessGranule(dev))) {
-      const t = translateDma(ctx, dev, c.addr, pasid, 'write', false);
+      const t = translateDma(ctx, dev, c.addr, pasid, 'write');
       if (t.phys === undefined) {
         reportFault(ctx, dev, c.addr, 'write', pasid, t.fault ?? 'fault');
         return { faulted: true };

@@ -13,7 +13,7 @@ import {
 import { DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../src/engine/dma-mapping/dma-direction';
 import { dmaDomain } from '../../src/engine/dma-mapping/dma-iommu';
 import { swiotlbTblMapSingle } from '../../src/engine/dma-mapping/swiotlb-glue';
-import { devRead, devWrite, translateDma } from '../../src/engine/device-access';
+import { devRead, devWrite, probeDma } from '../../src/engine/device-access';
 import { EINVAL, EIO, ENOMEM } from '../../src/engine/errno';
 import { DMA_MAPPING_ERROR } from '../../src/engine/u64';
 import type { FieldValue, TraceEvent } from '../../src/engine/trace/recorder';
@@ -159,7 +159,7 @@ describe('engine: linked but not synced', () => {
     const st = dmaIovaTryAlloc(m, d, 0n, 0x10000n);
     assert.equal(st.addr, 0xffff0000n);
     assert.equal(dmaIovaLink(m, d, st, buf.phys, 0n, 0x4000n, DMA_TO_DEVICE, 0), 0);
-    const probe = translateDma(m, d, st.addr, null, 'read', true);
+    const probe = probeDma(m, d, st.addr, null, 'read');
     assert.match(probe.fault ?? '', /linked but not synced/);
     assert.equal(m.trace.checks.length, 0, 'a probe reports nothing');
     const r = devRead(m, d, st.addr + 0x3000n, 4, null);

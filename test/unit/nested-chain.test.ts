@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { Machine } from '../../src/engine/machine';
 import { DEFAULT_PLATFORM } from '../../src/engine/platform';
-import { devRead, devWrite, translateDma } from '../../src/engine/device-access';
+import { devRead, devWrite, probeDma } from '../../src/engine/device-access';
 import { dmaAllocCoherent, dmaFreeCoherent, dmaMapPhys, dmaMapSg, dmaUnmapPhys, dmaUnmapSg } from '../../src/engine/dma-mapping/dma-mapping';
 import { DMA_BIDIRECTIONAL, DMA_TO_DEVICE } from '../../src/engine/dma-mapping/dma-direction';
 import { SgTable } from '../../src/engine/dma-mapping/scatterlist';
@@ -52,7 +52,7 @@ describe('nested domains: two-stage walks', () => {
     const { m, dev, s1, s2, page } = nestedSetup('arm-smmu-v3', { ias: 48, oas: 48, iotlb: 64 });
     assert.equal(iommuMap(m, s2, 0x4000_0000n, page.phys, 4096n, RW), 0);
     assert.equal(iommuMap(m, s1, 0x1000n, 0x4000_0000n, 4096n, RW), 0);
-    const t = translateDma(m, dev, 0x1000n, null, null, true);
+    const t = probeDma(m, dev, 0x1000n, null, null);
     assert.equal(t.phys, page.phys);
     assert.equal(t.accesses, 24);
     assert.equal(t.iotlbHit, false);
@@ -74,9 +74,9 @@ describe('nested domains: two-stage walks', () => {
     assert.equal(s1.ops?.levels, 3);
     iommuMap(m, s2, 0x4000_0000n, page.phys, 4096n, RW);
     iommuMap(m, s1, 0x2000n, 0x4000_0000n, 4096n, IOMMU_READ);
-    assert.equal(translateDma(m, dev, 0x2000n, null, null, true).accesses, 15);
+    assert.equal(probeDma(m, dev, 0x2000n, null, null).accesses, 15);
     assert.equal(text(devRead(m, dev, 0x2000n, 6, null).bytes), 'nested');
-    const w = translateDma(m, dev, 0x2000n, null, 'write', true);
+    const w = probeDma(m, dev, 0x2000n, null, 'write');
     assert.equal(w.phys, undefined);
     assert.deepEqual(w.faultAt, { iommu: 'io0', stage: 1, level: 3, reason: 'permission' });
     assert.match(w.fault ?? '', /stage-1 permission fault at level 3: write to 0x2000/);
@@ -87,7 +87,7 @@ describe('nested domains: two-stage walks', () => {
     const { m, dev, s1, s2, page } = nestedSetup('arm-smmu-v3', { iotlb: 0 });
     iommuMap(m, s2, 0x4000_0000n, page.phys, 4096n, IOMMU_READ);
     iommuMap(m, s1, 0x1000n, 0x4000_0000n, 4096n, RW);
-    const w = translateDma(m, dev, 0x1000n, null, 'write', true);
+    const w = probeDma(m, dev, 0x1000n, null, 'write');
     assert.deepEqual(w.faultAt, { iommu: 'io0', stage: 2, level: 3, reason: 'permission' });
     assert.match(w.fault ?? '', /IPA 0x40000000 stage 2 maps read-only/);
   });
@@ -95,7 +95,7 @@ describe('nested domains: two-stage walks', () => {
   it('names a stage-2 fault on the final IPA, and one on a stage-1 descriptor fetch whose table page stage 2 stopped mapping', () => {
     const { m, dev, s1, s2 } = nestedSetup('arm-smmu-v3', { iotlb: 0 });
     iommuMap(m, s1, 0x1000n, 0x4000_0000n, 4096n, RW);
-    const miss = translateDma(m, dev, 0x1000n, null, 'read', true);
+    const miss = probeDma(m, dev, 0x1000n, null, 'read');
     // Stage 2 maps only the guest's table pages, at the top of the IPA space: the IPA's level-0 entry is empty.
     assert.deepEqual(miss.faultAt, { iommu: 'io0', stage: 2, level: 0, reason: 'translation' });
     assert.equal(miss.accesses, 21, 'the 20-access stage-1 walk, then one stage-2 read');
@@ -108,13 +108,13 @@ describe('nested domains: two-stage walks', () => {
     assert.equal(root, 0xffff_ffff_f000n);
     assert.equal(iommuIovaToPhys(s2, root), guest.backing.get(root));
     assert.equal(iommuUnmap(m, s2, root, 4096n), 4096n);
-    const fetch = translateDma(m, dev, 0x1000n, null, 'read', true);
+    const fetch = probeDma(m, dev, 0x1000n, null, 'read');
     assert.deepEqual(fetch.faultAt, { iommu: 'io0', stage: 2, level: 3, reason: 'translation' });
     assert.equal(fetch.accesses, 4, 'only the failed stage-2 walk of the root descriptor');
     assert.match(fetch.fault ?? '', /on IPA 0xfffffffff000, fetching the stage-1 level-0 descriptor \(the guest's table page is not mapped/);
     // Mapped back write-only: the SMMU may not read the guest's table, a stage-2 permission fault on the fetch.
     assert.equal(iommuMap(m, s2, root, guest.backing.get(root) ?? 0n, 4096n, IOMMU_WRITE), 0);
-    const perm = translateDma(m, dev, 0x1000n, null, 'read', true);
+    const perm = probeDma(m, dev, 0x1000n, null, 'read');
     assert.deepEqual(perm.faultAt, { iommu: 'io0', stage: 2, level: 3, reason: 'permission' });
     assert.match(perm.fault ?? '', /stage-2 permission fault at level 3 on IPA 0xfffffffff000, fetching the stage-1 level-0 descriptor \(stage 2 maps the guest's table page without read access\)/);
   });
@@ -127,19 +127,19 @@ describe('nested domains: two-stage walks', () => {
     assert.equal(text(devRead(m, dev, 0x1000n, 6, null).bytes), 'nested');
     const entry = [...s1.iommu.iotlb.entries.values()].find((e) => e.domainId === s1.id);
     assert.deepEqual(entry && { iova: entry.iova, phys: entry.phys, s2: entry.s2DomainId }, { iova: 0x1000n, phys: page.phys, s2: s2.id });
-    const warm = translateDma(m, dev, 0x1000n, null, null, true);
+    const warm = probeDma(m, dev, 0x1000n, null, null);
     assert.equal(warm.iotlbHit, true);
     assert.equal(warm.accesses, 0);
     // An unrelated IPA range: the hardware cannot tell which stage-1 entries used it, so all go.
     iommuUnmap(m, s2, 0x5000_0000n, 4096n);
-    assert.equal(translateDma(m, dev, 0x1000n, null, null, true).iotlbHit, false);
+    assert.equal(probeDma(m, dev, 0x1000n, null, null).iotlbHit, false);
     devRead(m, dev, 0x1000n, 1, null);
     iommuFlushIotlbAll(m, s2);
-    assert.equal(translateDma(m, dev, 0x1000n, null, null, true).iotlbHit, false);
+    assert.equal(probeDma(m, dev, 0x1000n, null, null).iotlbHit, false);
     // The guest's own invalidation (iommu_unmap on the nested domain) drops the entry too, and the walk then faults at stage 1.
     devRead(m, dev, 0x1000n, 1, null);
     assert.equal(iommuUnmap(m, s1, 0x1000n, 4096n), 4096n);
-    const gone = translateDma(m, dev, 0x1000n, null, null, true);
+    const gone = probeDma(m, dev, 0x1000n, null, null);
     assert.equal(gone.iotlbHit, false);
     assert.deepEqual(gone.faultAt, { iommu: 'io0', stage: 1, level: 3, reason: 'translation' });
   });
@@ -150,7 +150,7 @@ describe('nested domains: two-stage walks', () => {
     assert.equal(s2.fmt, 'vtd-second');
     iommuMap(m, s2, 0x4000_0000n, page.phys, 4096n, RW);
     iommuMap(m, s1, 0x1000n, 0x4000_0000n, 4096n, RW);
-    const t = translateDma(m, dev, 0x1000n, null, 'read', true);
+    const t = probeDma(m, dev, 0x1000n, null, 'read');
     assert.equal(t.phys, page.phys);
     assert.equal(t.accesses, 24);
     assert.deepEqual(t.steps.map((s) => s.stage), [1, 1, 1, 1, 2, 2, 2, 2]);
@@ -182,8 +182,8 @@ describe('nested domains: two-stage walks', () => {
     const back = Machine.restore(snap, m.trace);
     const gpu = back.devices.get('gpu');
     assert.ok(gpu);
-    assert.equal(translateDma(back, gpu, 0x1000n, null, null, true).accesses, 24);
-    assert.equal(translateDma(m, dev, 0x1000n, null, null, true).phys, undefined);
+    assert.equal(probeDma(back, gpu, 0x1000n, null, null).accesses, 24);
+    assert.equal(probeDma(m, dev, 0x1000n, null, null).phys, undefined);
     assert.equal(cloneState(back) instanceof Machine, true);
   });
 });
@@ -215,7 +215,7 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     const farIova = iommuIovaToPhys(near, h);
     assert.notEqual(farIova, page.phys, 'the MMU outputs a VT-d IOVA, not the physical address');
     assert.equal(iommuIovaToPhys(far, farIova), page.phys);
-    const t = translateDma(m, dev, h, null, 'read', true);
+    const t = probeDma(m, dev, h, null, 'read');
     assert.equal(t.phys, page.phys);
     assert.equal(t.accesses, 14);
     assert.deepEqual(t.steps.map((s) => [s.stage, s.level]), [[1, 1], [1, 2], [2, 4], [2, 3], [2, 2], [2, 1]]);
@@ -230,14 +230,14 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     assert.deepEqual(unmaps, ['ipu_mmu', 'v']);
     assert.equal(iommuIovaToPhys(near, h), 0n);
     assert.equal(iommuIovaToPhys(far, farIova), 0n);
-    assert.equal(translateDma(m, dev, h, null, 'read', true).faultAt?.iommu, 'ipu_mmu');
+    assert.equal(probeDma(m, dev, h, null, 'read').faultAt?.iommu, 'ipu_mmu');
   });
 
   it('with VT-d in passthrough only the MMU walk remains: 2 accesses, tables at physical addresses', () => {
     const { m, dev, page, domains } = chainSetup(['dma', 'identity']);
     const h = dmaMapPhys(m, dev, page.phys, 4096n, DMA_TO_DEVICE, 0);
     assert.equal(iommuIovaToPhys(domains[0], h), page.phys);
-    const t = translateDma(m, dev, h, null, 'read', true);
+    const t = probeDma(m, dev, h, null, 'read');
     assert.equal(t.accesses, 2);
     assert.equal(t.steps.every((s) => s.nested === undefined), true);
     assert.equal(m.mem.isRam(domains[0].ops?.root ?? 0n), true);
@@ -247,7 +247,7 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     const { m, dev, page } = chainSetup(['identity', 'dma']);
     const h = dmaMapPhys(m, dev, page.phys, 4096n, DMA_TO_DEVICE, 0);
     assert.notEqual(h, DMA_MAPPING_ERROR);
-    const t = translateDma(m, dev, h, null, 'read', true);
+    const t = probeDma(m, dev, h, null, 'read');
     assert.equal(t.phys, page.phys);
     assert.equal(t.accesses, 4);
   });
@@ -256,7 +256,7 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     const { m, dev, page } = chainSetup(['dma', 'dma', 'dma'], 'b,v');
     const h = dmaMapPhys(m, dev, page.phys, 4096n, DMA_BIDIRECTIONAL, 0);
     assert.equal(iommuChainIovaToPhys(dev, 0, h), page.phys);
-    assert.equal(translateDma(m, dev, h, null, 'write', true).accesses, 44);
+    assert.equal(probeDma(m, dev, h, null, 'write').accesses, 44);
     assert.equal(devWrite(m, dev, h, bytes('ok'), null).faulted, false);
   });
 
@@ -265,7 +265,7 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     const h = dmaMapPhys(m, dev, page.phys, 4096n, DMA_TO_DEVICE, 0);
     const root = domains[0].ops?.root ?? 0n;
     iommuUnmap(m, domains[1], root, 0x4000n);
-    const t = translateDma(m, dev, h, null, 'read', true);
+    const t = probeDma(m, dev, h, null, 'read');
     assert.equal(t.phys, undefined);
     assert.deepEqual(t.faultAt, { iommu: 'v', stage: 2, level: 1, reason: 'translation' });
     assert.match(t.fault ?? '', /ipu_mmu: its level-1 table read at 0x[0-9a-f]+ failed upstream \(v: translation fault at level 1/);
@@ -276,7 +276,7 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     const { m, dev, domains } = chainSetup(['dma', 'dma']);
     const coh = dmaAllocCoherent(m, dev, 8192n);
     assert.ok(coh);
-    assert.equal(translateDma(m, dev, coh.dma + 0x1000n, null, 'write', true).phys, coh.cpu + 0x1000n);
+    assert.equal(probeDma(m, dev, coh.dma + 0x1000n, null, 'write').phys, coh.cpu + 0x1000n);
     dmaFreeCoherent(m, dev, 8192n, coh);
     assert.equal(iommuIovaToPhys(domains[0], coh.dma), 0n);
     const a = m.allocPages(0, 'a');
@@ -284,7 +284,7 @@ describe('IOMMUs in series: stacked DMA ops and translated table reads', () => {
     assert.ok(a && b);
     const sgt = new SgTable([{ phys: a.phys, length: 4096n }, { phys: b.phys, length: 4096n }], 9);
     assert.equal(dmaMapSg(m, dev, sgt, DMA_BIDIRECTIONAL, 0), 2);
-    assert.equal(translateDma(m, dev, sgt.entries[1].dmaAddress, null, 'read', true).phys, b.phys);
+    assert.equal(probeDma(m, dev, sgt.entries[1].dmaAddress, null, 'read').phys, b.phys);
     dmaUnmapSg(m, dev, sgt, DMA_BIDIRECTIONAL, 0);
     assert.equal(iommuIovaToPhys(domains[0], sgt.entries[1].dmaAddress), 0n);
     assert.equal(m.mappings.live.size, 0);

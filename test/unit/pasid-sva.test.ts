@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { Machine } from '../../src/engine/machine';
 import { DEFAULT_PLATFORM } from '../../src/engine/platform';
 import type { DeviceConfig } from '../../src/engine/device';
-import { devRead, devWrite, translateDma } from '../../src/engine/device-access';
+import { devRead, devWrite, probeDma } from '../../src/engine/device-access';
 import { iommuMap, iommuPagingDomainAlloc } from '../../src/engine/iommu/iommu-core';
 import type { IommuDomain } from '../../src/engine/iommu/iommu-domain';
 import type { IommuConfig } from '../../src/engine/iommu/iommu-kinds';
@@ -306,7 +306,7 @@ describe('SVA: recoverable IO page faults through handle_mm_fault', () => {
 
   it('faults the page in on first touch, answers SUCCESS, retries, and hits the IOTLB afterwards', () => {
     const { m, accel, mm } = bound();
-    const probe = translateDma(m, accel, 0x7f00_0000_0000n, 1, null, true);
+    const probe = probeDma(m, accel, 0x7f00_0000_0000n, 1, null);
     assert.equal(probe.phys, undefined);
     assert.match(probe.fault ?? '', /p1 has no present PTE.*would take a recoverable page fault/);
     assert.equal(mm.ptesPopulated, 0, 'translate() faults nothing in');
@@ -325,7 +325,7 @@ describe('SVA: recoverable IO page faults through handle_mm_fault', () => {
     const resp = m.trace.events.slice(before).find((e) => e.name === 'engine:page_response');
     assert.equal(resp?.fields.code, 'SUCCESS');
 
-    const warm = translateDma(m, accel, 0x7f00_0000_0003n, 1, 'read', true);
+    const warm = probeDma(m, accel, 0x7f00_0000_0003n, 1, 'read');
     assert.equal(warm.iotlbHit, true);
     const again = m.trace.events.length;
     assert.equal(text(devRead(m, accel, 0x7f00_0000_0000n, 7, 1).bytes), 'pasid-5');
@@ -339,7 +339,7 @@ describe('SVA: recoverable IO page faults through handle_mm_fault', () => {
     const { m, accel, data } = bound();
     devRead(m, accel, 0x7f00_0000_0000n, 1, 1);
     m.devices.get('accel')?.path[0].iommu.iotlb.entries.clear();
-    const t = translateDma(m, accel, 0x7f00_0000_0123n, 1, 'read', true);
+    const t = probeDma(m, accel, 0x7f00_0000_0123n, 1, 'read');
     assert.equal(t.phys, data + 0x123n);
     assert.equal(t.accesses, 4);
     assert.deepEqual(t.steps.map((s) => s.level), [4, 3, 2, 1]);

@@ -12,6 +12,7 @@ import { iommuIotlbSync, iommuIovaToPhys, iommuMapNosync, iommuSyncMap, iommuUnm
 import type { IommuDomain } from '../iommu/iommu-domain';
 import { IOMMU_MMIO } from '../io-pgtable/types';
 import type { IovaDomain } from '../iova/iova';
+import type { TraceRecorder } from '../trace/recorder';
 import { IOVA_RANGE_CACHE_MAX_SIZE, orderBase2 } from '../iova/iova-rcache';
 import { DMA_MAPPING_ERROR, hex, maxBig, minBig } from '../u64';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from './arch-sync';
@@ -639,16 +640,16 @@ function reportDestroySize(ctx: EngineCtx, iovad: IovaDomain, state: DmaIovaStat
 
 /**
  * Device access to an IOVA dma_iova_link() mapped but dma_iova_sync() has
- * not published: reported (unless probing); the fault reason on IOMMUs whose
- * new mappings need iotlb_sync_map before the device may see them.
+ * not published: reported to `trace` (none for a probe); the fault reason on
+ * IOMMUs whose new mappings need iotlb_sync_map before the device may see them.
  */
-export function iovaUnsyncedAccess(ctx: EngineCtx, dev: Device, domain: IommuDomain, iova: bigint, probe: boolean): string | undefined {
+export function iovaUnsyncedAccess(trace: TraceRecorder | undefined, dev: Device, domain: IommuDomain, iova: bigint): string | undefined {
   const r = domain.iovaLinks?.unsynced.find((u) => iova >= u.iova && iova < u.iova + u.size);
   if (!r) return undefined;
   const iommu = domain.iommu;
   const needs = iommu.traits.needsSyncMap;
-  if (!probe) {
-    ctx.trace.check(
+  if (trace) {
+    trace.check(
       'iova-not-synced',
       needs ? 'error' : 'warning',
       `${dev.busId} accessed IOVA ${hex(iova)}, linked by dma_iova_link (line ${r.line}) but not yet published by dma_iova_sync: ` +

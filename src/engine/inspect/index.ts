@@ -5,7 +5,7 @@
 
 import type { Device } from '../device';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../dma-mapping/dma-direction';
-import { translateDma, type Translation } from '../device-access';
+import { probeDma, type Translation } from '../device-access';
 import { iommuChainStacked } from '../iommu/iommu-chain';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
@@ -294,7 +294,7 @@ export function writeCpuBytes(m: Machine, phys: bigint, bytes: Uint8Array): bool
 
 /** The walk a device access would make now, with no side effect (the IOTLB is peeked, not filled). */
 export function probeTranslation(m: Machine, dev: Device, addr: bigint, pasid: number | null): Translation {
-  return translateDma(m, dev, addr, pasid, null, true);
+  return probeDma(m, dev, addr, pasid);
 }
 
 /**

@@ -4,7 +4,7 @@
 // (the IOTLB peeked, never filled) in JSON-able form: the walk panel's input.
 
 import type { Device } from '../device';
-import { staleIotlbCause, translateDma, type Translation } from '../device-access';
+import { staleIotlbCause, probeDma, type Translation } from '../device-access';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import type { PgtableFormat } from '../iommu/iommu-kinds';
 import { SvaDomain } from '../iommu/iommu-sva';
@@ -179,7 +179,7 @@ export function walkView(dev: Device, addr: bigint, pasid: number | null, access
  * of a read or a write, as dev_read/dev_write make it.
  */
 export function inspectWalk(m: Machine, dev: Device, addr: bigint, pasid: number | null, access: WalkAccess = null): WalkInspect {
-  const t = translateDma(m, dev, addr, pasid, access, true);
+  const t = probeDma(m, dev, addr, pasid, access);
   return { ...walkView(dev, addr, pasid, access, t), staleCause: t.staleIotlb ? staleIotlbCause(m.mappings, addr).text : null };
 }
 

@@ -12,6 +12,7 @@ import { EBUSY, EINVAL, ENODEV, ENOENT, ENOSPC, EOPNOTSUPP, KernelError, EOVERFL
 import { allocIoPgtableOps, defaultPgsizeBitmap } from '../io-pgtable/formats';
 import { IOMMU_READ, IOMMU_WRITE, type IoPgtableOps, type WalkStep } from '../io-pgtable/types';
 import type { AccessKind } from '../trace/recorder';
+import type { TranslationEffects } from '../translation-effects';
 import { hex } from '../u64';
 import { iommuPageRequest } from './io-pgfault';
 import { IommuDomain } from './iommu-domain';
@@ -312,21 +313,21 @@ export interface SvaTranslation {
 type Lookup = { phys: bigint } | { fault: string };
 
 /** IOTLB, then a walk of mm->pgd, then the permission check: what the IOMMU does before it gives up. */
-function svaLookup(domain: SvaDomain, addr: bigint, pasid: number, access: AccessKind | null, probe: boolean, t: SvaTranslation): Lookup {
+function svaLookup(domain: SvaDomain, addr: bigint, pasid: number, access: AccessKind | null, effects: TranslationEffects, t: SvaTranslation): Lookup {
   const iommu = domain.iommu;
   const iotlb = iommu.iotlb;
-  const hit = probe ? iotlb.peek(domain.id, pasid, addr) : iotlb.lookup(domain.id, pasid, addr);
+  const hit = effects.iotlbLookup(iotlb, domain.id, pasid, addr);
   let phys: bigint;
   let read: boolean;
   let write: boolean;
   if (hit) {
     t.iotlbHit = true;
-    if (!probe) iotlb.hits++;
+    effects.iotlbHit(iotlb);
     phys = hit.phys + (addr & (iotlb.granule - 1n));
     read = hit.read;
     write = hit.write;
   } else {
-    if (!probe) iotlb.misses++;
+    effects.iotlbMiss(iotlb);
     const pgd = domain.mm.pgd;
     if (!pgd) return { fault: `${iommu.name}: ${domain.mm.name} has no page table` };
     const w = pgd.walk(addr);
@@ -339,10 +340,8 @@ function svaLookup(domain: SvaDomain, addr: bigint, pasid: number, access: Acces
     phys = w.phys;
     read = w.read ?? true;
     write = w.write ?? true;
-    if (!probe) {
-      const g = iotlb.granule;
-      iotlb.insert({ domainId: domain.id, pasid, iova: addr & ~(g - 1n), phys: phys & ~(g - 1n), read, write });
-    }
+    const g = iotlb.granule;
+    effects.iotlbFill(iotlb, { domainId: domain.id, pasid, iova: addr & ~(g - 1n), phys: phys & ~(g - 1n), read, write });
   }
   if (access === 'read' && !read) return { fault: `${iommu.name}: ${domain.mm.name} maps ${hex(addr)} without read access` };
   if (access === 'write' && !write) return { fault: `${iommu.name}: ${domain.mm.name} maps ${hex(addr)} read-only` };
@@ -353,21 +352,21 @@ function svaLookup(domain: SvaDomain, addr: bigint, pasid: number, access: Acces
  * A PASID-tagged access through an SVA domain: the mm's page table decides.
  * A miss on a device that can take recoverable faults becomes a page request
  * (iommu_report_device_fault -> handle_mm_fault) and, when answered SUCCESS,
- * the access is retried; `probe` (translate()) never faults anything in.
+ * the access is retried; a probe (translate()) never faults anything in.
  */
-export function iommuSvaTranslate(ctx: EngineCtx, dev: Device, domain: IommuDomain, addr: bigint, pasid: number | null, access: AccessKind | null, probe: boolean): SvaTranslation {
+export function iommuSvaTranslate(ctx: EngineCtx, dev: Device, domain: IommuDomain, addr: bigint, pasid: number | null, access: AccessKind | null, effects: TranslationEffects): SvaTranslation {
   const t: SvaTranslation = { iotlbHit: false, accesses: 0, steps: [] };
   if (!(domain instanceof SvaDomain) || pasid === null) {
     t.fault = `${domain.iommu.name}: ${domain.label} is an SVA domain without an mm`;
     return t;
   }
-  const first = svaLookup(domain, addr, pasid, access, probe, t);
+  const first = svaLookup(domain, addr, pasid, access, effects, t);
   if ('phys' in first) {
     t.phys = first.phys;
     return t;
   }
   const iopf = deviceIopfCapable(dev);
-  if (probe || access === null) {
+  if (!effects.faultsIn || access === null) {
     t.fault = `${first.fault}${iopf ? ' (the device\'s access would take a recoverable page fault)' : ''}`;
     return t;
   }
@@ -383,7 +382,7 @@ export function iommuSvaTranslate(ctx: EngineCtx, dev: Device, domain: IommuDoma
     return t;
   }
   ctx.trace.emit('engine:iopf_retry', { device: dev.busId, pasid, addr: hex(addr) });
-  const again = svaLookup(domain, addr, pasid, access, false, t);
+  const again = svaLookup(domain, addr, pasid, access, effects, t);
   if ('phys' in again) t.phys = again.phys;
   else t.fault = `${again.fault} after a SUCCESS page response`;
   return t;

@@ -3,7 +3,7 @@
 // function's arguments in kernel order and returns what the kernel returns
 // (a negative errno, or DMA_MAPPING_ERROR, where the kernel does).
 
-import { devRead, devWrite, translateDma } from '../../engine/device-access';
+import { devRead, devWrite, probeDma } from '../../engine/device-access';
 import { DMA_MAPPING_ERROR } from '../../engine/u64';
 import {
   debugDevice, dmaAllocCoherent, dmaFreeCoherent, dmaMapPhys, dmaMappingError, dmaMapSg, dmaSyncSg, dmaSyncSingleForCpu, dmaSyncSingleForDevice, dmaUnmapPhys, dmaUnmapSg,
@@ -238,7 +238,7 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
   },
   translate: {
     min: 2, max: 2, named: ['pasid'],
-    impl: (c, [dev, addr], named) => new TranslateValue(translateDma(c.m, device(dev), address(addr, 'addr'), pasidArg(named), null, true)),
+    impl: (c, [dev, addr], named) => new TranslateValue(probeDma(c.m, device(dev), address(addr, 'addr'), pasidArg(named))),
   },
   bounce_addr: {
     min: 2, max: 2,

@@ -5,7 +5,7 @@
 // devices, IOMMUs, domains and addresses). Everything is read from the
 // engine's own state: nothing here re-derives kernel behaviour.
 
-import { translateDma, type Translation } from '../../engine/device-access';
+import { probeDma, type Translation } from '../../engine/device-access';
 import { Device } from '../../engine/device';
 import { dirName } from '../../engine/dma-mapping/dma-direction';
 import { errnoName } from '../../engine/errno';
@@ -65,7 +65,7 @@ export class CallLog {
     if (!(dev instanceof Device) || addr === undefined || pasid === undefined) return undefined;
     try {
       const access = call.callee.text === 'dev_read' ? 'read' : call.callee.text === 'dev_write' ? 'write' : null;
-      const t = translateDma(m, dev, addr, pasid, access, true);
+      const t = probeDma(m, dev, addr, pasid, access);
       return { call, device: dev, addr, pasid, t, faultsBefore: m.trace.faults.length };
     } catch {
       return undefined; // the call itself will report what is wrong

@@ -1282,6 +1282,23 @@ async function expandVariable(name) {
     const state = await row.getAttribute('aria-expanded', { timeout: 1000 }).catch(() => null);
     return state === 'true' || state === null;
   };
+  // A row can be drawn (in the DOM) yet outside the list's viewport or under its sticky rows: after a stop, VS Code
+  // redraws Variables with the scroll position it had at the last stop, so a row found at the top a moment ago may be
+  // scrolled out again. Wheel until the row lies wholly in the part of the list nothing covers.
+  const list = page.locator('.debug-variables .monaco-list').first();
+  const bringIntoView = async () => {
+    for (let k = 0; k < 40; k++) {
+      const r = await row.boundingBox().catch(() => null);
+      const l = await list.boundingBox().catch(() => null);
+      if (!r || !l) return;
+      const sticky = await page.locator('.debug-variables .monaco-tree-sticky-container').first().boundingBox().catch(() => null);
+      const top = l.y + (sticky && sticky.height > 0 ? sticky.height : 0);
+      if (r.y >= top && r.y + r.height <= l.y + l.height) return;
+      await list.hover({ position: { x: 10, y: Math.min(l.height - 2, 2 + (sticky?.height ?? 0)) }, timeout: 1000 }).catch(() => {});
+      await page.mouse.wheel(0, r.y < top ? -22 : 22);
+      await sleep(150);
+    }
+  };
   let clickError = '';
   const open = await poll(async () => {
     if (await expanded()) {
@@ -1289,6 +1306,7 @@ async function expandVariable(name) {
       return (await expanded()) ? true : undefined;
     }
     if ((await row.locator('.codicon-tree-item-loading').count().catch(() => 0)) > 0) return undefined;
+    await bringIntoView();
     // The pointer left over a value (by the scrolling above) opens VS Code's value hover ("Copy Value"), which can
     // lie over the very row to click: every click then lands on the hover. Move the pointer off, close any hover,
     // and click the row's twistie at its left edge, where a value hover never is.
@@ -1412,8 +1430,13 @@ async function checkSanitizerPanels() {
   }, 20_000);
   if (!map) throw new Error(`missing: the IOVA map of nic's domain with "DMA sanitizer: 2 finding(s)" (${clip((await frameTexts()).find((t) => t.includes('IOVA space')) ?? 'no IOVA map frame', 200)})`);
   const grid = map.locator('#sanitizer-grid');
-  const gridText = await grid.innerText();
-  for (const want of ['0xfffff03c', `past its mapping 0xfffff000+0x40 (line ${lineOf(file, 'h = dma_map_single')})`, 'those bytes belong to `other` (kmalloc-64 object', `after it was unmapped at line ${unmap}`, 'until the flush queue is flushed']) {
+  // The grid draws its rows a moment after the title changes: wait for them.
+  const wants = ['0xfffff03c', `past its mapping 0xfffff000+0x40 (line ${lineOf(file, 'h = dma_map_single')})`, 'those bytes belong to `other` (kmalloc-64 object', `after it was unmapped at line ${unmap}`, 'until the flush queue is flushed'];
+  const gridText = (await poll(async () => {
+    const t = await grid.innerText({ timeout: 1000 });
+    return wants.every((w) => t.includes(w)) ? t : undefined;
+  }, 10_000)) ?? (await grid.innerText().catch(() => ''));
+  for (const want of wants) {
     if (!gridText.includes(want)) throw new Error(`the DMA sanitizer grid lacks "${want}" ("${clip(gridText, 300)}")`);
   }
   await grid.scrollIntoViewIfNeeded();

@@ -5,6 +5,7 @@
 // completion all read these tables; the interpreter uses bindArgs() to match
 // arguments to parameters the same way the checker does.
 
+import { IOMMU_KINDS as ENGINE_IOMMU_KINDS } from '../engine/iommu/iommu-kinds';
 import type { CallExpr, Expr, NamedArg, Span } from './ast';
 
 /** What a value is, as far as the checker can tell statically. */
@@ -472,7 +473,8 @@ const K = 1024n;
 const M = 1024n * K;
 const G = 1024n * M;
 
-export const IOMMU_KINDS: readonly string[] = ['arm-smmu-v3', 'intel-vtd', 'amd-vi', 'apple-dart', 'generic', 'vduse', 'virtio-iommu'];
+/** The IOMMU kinds the engine emulates (its table, as strings for the checker's lookups). */
+export const IOMMU_KINDS: readonly string[] = ENGINE_IOMMU_KINDS;
 export const DEVICE_BUSES: readonly string[] = ['pci', 'platform', 'virtio'];
 export const DOMAIN_TYPES: readonly string[] = ['dma', 'dma-fq', 'identity'];
 

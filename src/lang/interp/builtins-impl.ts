@@ -11,7 +11,7 @@ import {
 import { SgTable } from '../../engine/dma-mapping/scatterlist';
 import { iommuAttachDevice, iommuDetachDevice, iommuFlushIotlbAll, iommuIovaToPhys, iommuMap, iommuPagingDomainAlloc, iommuUnmap } from '../../engine/iommu/iommu-core';
 import type { BuiltinBinding } from './builtin-types';
-import { address, buffer, bytes, device, direction, domain, int, length, sgTable, smallInt } from './coerce';
+import { address, buffer, bytes, device, direction, domain, int, length, optional, sgTable, smallInt } from './coerce';
 import { RuntimeError } from './runtime-error';
 import { BufferValue, CoherentValue, RecordValue, TranslateValue, truthy, type Value } from './values';
 
@@ -188,9 +188,11 @@ export const CORE_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
     },
   },
   iommu_paging_domain_alloc: {
-    min: 1, max: 1, named: ['nest_parent'],
-    impl: (c, [dev], named) => {
-      const nest = named.has('nest_parent') ? truthy(named.get('nest_parent') ?? null) : false;
+    min: 1, max: 2, named: ['nest_parent'],
+    impl: (c, args, named) => {
+      const dev = args[0];
+      const nestV = optional(args, 1, named, 'nest_parent');
+      const nest = nestV !== undefined ? truthy(nestV) : false;
       const d = iommuPagingDomainAlloc(c.m, device(dev), c.target ?? 'domain', nest);
       if (typeof d === 'number') return BigInt(d);
       c.m.domains.push(d);

@@ -4,16 +4,8 @@
 import { iommuNestedDomainAlloc } from '../../engine/iommu/iommu-nested';
 import { guestStage1Map, guestStage1Unmap, iommuCacheInvalidateUser } from '../../engine/iommu/nested-invalidate';
 import type { BuiltinBinding } from './builtin-types';
-import { address, device, domain, int, smallInt } from './coerce';
+import { address, device, domain, int, optional, smallInt } from './coerce';
 import { RuntimeError } from './runtime-error';
-import type { Value } from './values';
-
-/** An optional argument given by position or by name. */
-function optional(args: Value[], i: number, named: ReadonlyMap<string, Value>, name: string): Value | undefined {
-  const byName = named.get(name);
-  if (byName !== undefined && args.length > i) throw new RuntimeError(`${name} is given both by position and by name`);
-  return byName ?? args[i];
-}
 
 export const NESTED_BUILTINS: Readonly<Record<string, BuiltinBinding>> = {
   iommu_nested_domain_alloc: {

@@ -80,3 +80,10 @@ export function sgTable(v: Value, what = 'sgl'): SgTable {
   if (v instanceof SgTable) return v;
   throw new RuntimeError(`${what} must be an sg_table, got ${typeName(v)}`);
 }
+
+/** An optional argument given by position (at `i`) or by name, as the signature table allows both. */
+export function optional(args: Value[], i: number, named: ReadonlyMap<string, Value>, name: string): Value | undefined {
+  const byName = named.get(name);
+  if (byName !== undefined && args.length > i) throw new RuntimeError(`${name} is given both by position and by name`);
+  return byName ?? args[i];
+}

@@ -106,7 +106,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
     dma = r.dma;
     bounce = r.bounce;
   }
-  ctx.trace.pointAt(MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
+  if (ctx.trace.keeps()) ctx.trace.pointAt(MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
     // The record is also the mapping's ownership region (one object a mapping).
@@ -140,7 +140,7 @@ function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigin
     else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
     else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
   }
-  ctx.trace.pointAt(UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
+  if (ctx.trace.keeps()) ctx.trace.pointAt(UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
   ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
   ctx.mappings.endKey(key, dev.name, addr, ctx.trace.line);
   ctx.ownership.remove(key);

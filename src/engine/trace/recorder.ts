@@ -289,6 +289,33 @@ export class TraceRecorder {
     this.depth++;
   }
 
+  /**
+   * Whether an event recorded now is kept. A hot call site tests it inline
+   * and, when not, counts the call with enterUnkept()/leaveUnkept() (what
+   * enterAt and leave would do) or skips a point, computing none of the
+   * values: a call out of line costs more than the count.
+   */
+  keeps(): boolean {
+    return this.detailed || this.depth === 0;
+  }
+
+  /** enterAt() of a call not kept (keeps() was false). */
+  enterUnkept(): void {
+    this.unkept++;
+    this.depth++;
+  }
+
+  /** Whether the innermost open call is one not kept: leave() or leaveAt() would only count it (leaveUnkept). */
+  leavesUnkept(): boolean {
+    return this.unkept > 0;
+  }
+
+  /** leave() or leaveAt() of a call not kept (leavesUnkept() was true). */
+  leaveUnkept(): void {
+    this.unkept--;
+    this.depth--;
+  }
+
   /** enter() at a site made once (traceSite('call', ...)): the arguments under the site's keys. */
   enterAt(site: TraceSite, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
     // Small, so it inlines into its callers: a call not kept costs two increments there.

@@ -41,12 +41,13 @@ function iovaShift(domain: IommuDomain): bigint {
 }
 
 const LIMIT_32 = 0xffff_ffffn;
-/** LIMIT_32 >> shift for the last shift: the first try of every PCI allocation asks for it. */
-const limit32 = { shift: -1n, pfn: 0n };
+/** LIMIT_32 >> shift for the last granule: the first try of every PCI allocation asks for it. */
+const limit32 = { granule: -1, pfn: 0n };
 
-function limit32Pfn(shift: bigint): bigint {
-  if (shift !== limit32.shift) {
-    limit32.shift = shift;
+/** LIMIT_32 >> shift, remembered by the domain's granule as a number (one per shift: a number compare, not a BigInt one). */
+function limit32Pfn(shift: bigint, granule: number): bigint {
+  if (granule !== limit32.granule) {
+    limit32.granule = granule;
     limit32.pfn = LIMIT_32 >> shift;
   }
   return limit32.pfn;
@@ -60,13 +61,13 @@ function limit32Pfn(shift: bigint): bigint {
  */
 const limitPfnNumbers = new NumberMemo();
 const pfnBigInts = new BigIntMemo();
-const iovaOfPfn = { pfn: -1, shift: 0n, iova: 0n };
+const iovaOfPfn = { pfn: -1, granule: 0, iova: 0n };
 
-/** BigInt(pfn) << shift, remembered for the last pfn (the IOVA caches hand a loop the same pfn back). */
+/** BigInt(pfn) << shift, remembered for the last pfn and granule (the IOVA caches hand a loop the same pfn back; granule is 2^shift). */
 function pfnToIova(pfn: number, shift: bigint, granule: number): bigint {
-  if (pfn !== iovaOfPfn.pfn || shift !== iovaOfPfn.shift) {
+  if (pfn !== iovaOfPfn.pfn || granule !== iovaOfPfn.granule) {
     iovaOfPfn.pfn = pfn;
-    iovaOfPfn.shift = shift;
+    iovaOfPfn.granule = granule;
     iovaOfPfn.iova = shiftedUp(pfn, shift, granule);
   }
   return iovaOfPfn.iova;
@@ -123,7 +124,7 @@ function allocIovaGranules(ctx: EngineCtx, domain: IommuDomain, size: bigint, si
   let limit = dmaLimit;
   if (limit > domain.apertureEnd) limit = domain.apertureEnd; // force_aperture
   if (limit > LIMIT_32 && dev.pci32bitWorkaround) {
-    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32Pfn(shift), false);
+    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32Pfn(shift, domain.minPageszN), false);
     if (pfn !== 0) {
       const iova = pfnToIova(pfn, shift, domain.minPageszN);
       lastAlloc.iova = iova;

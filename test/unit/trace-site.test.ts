@@ -48,8 +48,13 @@ function fieldsOf(site: TraceSite, vals: readonly FieldValue[]): Fields {
   return f;
 }
 
-/** Records `ops` through the sites (bySite) or by name with fields objects; leaves only what is open. */
-function record(ops: Op[], bySite: boolean): TraceRecorder {
+/**
+ * Records `ops` through the sites (bySite), or by name with fields objects;
+ * leaves only what is open. `guarded`: through the sites as the hot map/unmap
+ * sites call them, testing keeps()/leavesUnkept() inline and counting a call
+ * not kept with enterUnkept()/leaveUnkept() (a point not kept: nothing).
+ */
+function record(ops: Op[], bySite: boolean, guarded = false): TraceRecorder {
   const t = new TraceRecorder();
   t.column = 2;
   let open = 0;
@@ -58,16 +63,22 @@ function record(ops: Op[], bySite: boolean): TraceRecorder {
     else if (o.op === 'detailed') t.detailed = o.on;
     else if (o.op === 'point') {
       const s = POINTS[o.site];
-      if (bySite) t.pointAt(s, ...o.vals);
+      if (guarded) {
+        if (t.keeps()) t.pointAt(s, ...o.vals);
+      } else if (bySite) t.pointAt(s, ...o.vals);
       else t.emit(s.name, fieldsOf(s, o.vals));
     } else if (o.op === 'enter') {
       const s = CALLS[o.site];
-      if (bySite) t.enterAt(s, ...o.vals);
+      if (guarded) {
+        if (t.keeps()) t.enterAt(s, ...o.vals);
+        else t.enterUnkept();
+      } else if (bySite) t.enterAt(s, ...o.vals);
       else t.enter(s.name, fieldsOf(s, o.vals));
       open++;
     } else if (open > 0) {
       open--;
-      if (o.op === 'leave') t.leave(o.ret);
+      if (guarded && t.leavesUnkept()) t.leaveUnkept();
+      else if (o.op === 'leave') t.leave(o.ret);
       else if (bySite) t.leaveAt(RETURNS[o.site], ...o.vals);
       else t.leave(o.vals[1], { src: o.vals[0] });
     }
@@ -106,14 +117,18 @@ function model(ops: Op[]): TraceEvent[] {
 }
 
 describe('trace sites', () => {
-  it('record exactly what the by-name path records, for any loop of calls, points and returns, detailed or not', () => {
+  it('record exactly what the by-name path records, for any loop of calls, points and returns, detailed or not (also guarded by keeps(), as the hot sites call them)', () => {
     fc.assert(
       fc.property(runArb, (ops) => {
         const want = model(ops);
         const bySite = record(ops, true);
         const byName = record(ops, false);
+        const guarded = record(ops, true, true);
         assert.deepEqual(bySite.events, want);
         assert.deepEqual(byName.events, want);
+        assert.deepEqual(guarded.events, want);
+        // The same depth and open calls after the run: a guarded site counts what it does not record.
+        assert.equal(guarded.depth, bySite.depth);
         // Field order too (what --json prints): keys in the site's order.
         for (let i = 0; i < want.length; i++) assert.deepEqual(Object.keys(bySite.fieldsAt(i)), Object.keys(want[i].fields));
       }),

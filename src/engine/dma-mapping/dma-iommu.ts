@@ -41,12 +41,13 @@ function iovaShift(domain: IommuDomain): bigint {
 }
 
 const LIMIT_32 = 0xffff_ffffn;
-/** LIMIT_32 >> shift for the last shift: the first try of every PCI allocation asks for it. */
-const limit32 = { shift: -1n, pfn: 0n };
+/** LIMIT_32 >> shift for the last granule: the first try of every PCI allocation asks for it. */
+const limit32 = { granule: -1, pfn: 0n };
 
-function limit32Pfn(shift: bigint): bigint {
-  if (shift !== limit32.shift) {
-    limit32.shift = shift;
+/** LIMIT_32 >> shift, remembered by the domain's granule as a number (one per shift: a number compare, not a BigInt one). */
+function limit32Pfn(shift: bigint, granule: number): bigint {
+  if (granule !== limit32.granule) {
+    limit32.granule = granule;
     limit32.pfn = LIMIT_32 >> shift;
   }
   return limit32.pfn;
@@ -60,13 +61,13 @@ function limit32Pfn(shift: bigint): bigint {
  */
 const limitPfnNumbers = new NumberMemo();
 const pfnBigInts = new BigIntMemo();
-const iovaOfPfn = { pfn: -1, shift: 0n, iova: 0n };
+const iovaOfPfn = { pfn: -1, granule: 0, iova: 0n };
 
-/** BigInt(pfn) << shift, remembered for the last pfn (the IOVA caches hand a loop the same pfn back). */
+/** BigInt(pfn) << shift, remembered for the last pfn and granule (the IOVA caches hand a loop the same pfn back; granule is 2^shift). */
 function pfnToIova(pfn: number, shift: bigint, granule: number): bigint {
-  if (pfn !== iovaOfPfn.pfn || shift !== iovaOfPfn.shift) {
+  if (pfn !== iovaOfPfn.pfn || granule !== iovaOfPfn.granule) {
     iovaOfPfn.pfn = pfn;
-    iovaOfPfn.shift = shift;
+    iovaOfPfn.granule = granule;
     iovaOfPfn.iova = shiftedUp(pfn, shift, granule);
   }
   return iovaOfPfn.iova;
@@ -95,10 +96,13 @@ const UNMAP_PHYS_SITE = traceSite('call', 'iommu_dma_unmap_phys', ['device', 'dm
 
 /** alloc_iova_fast as a traced call: its arguments, the pfn it returns and where it came from (rcache or rbtree). */
 function allocIovaFastTraced(ctx: EngineCtx, iovad: IovaDomain, size: number, limitPfn: bigint, flushRcache: boolean): number {
-  ctx.trace.enterAt(ALLOC_IOVA_FAST_SITE, size, limitPfn, flushRcache);
+  const trace = ctx.trace;
+  if (trace.keeps()) trace.enterAt(ALLOC_IOVA_FAST_SITE, size, limitPfn, flushRcache);
+  else trace.enterUnkept();
   const pfn = iovad.allocIovaFast(size, limitPfnNumbers.of(limitPfn), flushRcache, ctx.cpu);
   const pfnBig = pfnBigInts.of(pfn);
-  ctx.trace.leaveAt(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, pfnBig);
+  if (trace.leavesUnkept()) trace.leaveUnkept();
+  else trace.leaveAt(ALLOC_IOVA_FAST_RET, iovad.lastAllocSource, pfnBig);
   lastAlloc.pfn = pfn;
   lastAlloc.pfnBig = pfnBig;
   return pfn;
@@ -113,17 +117,20 @@ export function iommuDmaAllocIova(ctx: EngineCtx, domain: IommuDomain, size: big
 function allocIovaGranules(ctx: EngineCtx, domain: IommuDomain, size: bigint, sizeN: number, iovaLen: number, dmaLimit: bigint, dev: Device): bigint {
   const iovad = domain.iovad;
   if (!iovad) return 0n;
-  ctx.trace.enterAt(ALLOC_IOVA_SITE, dev.busId, sizeN >= 0 ? sizeN : numberOf(size), dmaLimit);
+  const trace = ctx.trace;
+  if (trace.keeps()) trace.enterAt(ALLOC_IOVA_SITE, dev.busId, sizeN >= 0 ? sizeN : numberOf(size), dmaLimit);
+  else trace.enterUnkept();
   const shift = iovaShift(domain);
   let limit = dmaLimit;
   if (limit > domain.apertureEnd) limit = domain.apertureEnd; // force_aperture
   if (limit > LIMIT_32 && dev.pci32bitWorkaround) {
-    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32Pfn(shift), false);
+    const pfn = allocIovaFastTraced(ctx, iovad, iovaLen, limit32Pfn(shift, domain.minPageszN), false);
     if (pfn !== 0) {
       const iova = pfnToIova(pfn, shift, domain.minPageszN);
       lastAlloc.iova = iova;
       lastAlloc.shift = shift;
-      ctx.trace.leave(iova);
+      if (trace.leavesUnkept()) trace.leaveUnkept();
+      else trace.leave(iova);
       return iova;
     }
     dev.pci32bitWorkaround = false;
@@ -132,7 +139,8 @@ function allocIovaGranules(ctx: EngineCtx, domain: IommuDomain, size: bigint, si
   const iova = pfnToIova(allocIovaFastTraced(ctx, iovad, iovaLen, limit >> shift, true), shift, domain.minPageszN);
   lastAlloc.iova = iova;
   lastAlloc.shift = shift;
-  ctx.trace.leave(iova);
+  if (trace.leavesUnkept()) trace.leaveUnkept();
+  else trace.leave(iova);
   return iova;
 }
 
@@ -151,9 +159,12 @@ function freeIovaGranules(ctx: EngineCtx, domain: IommuDomain, pfn: number, page
     queueIova(ctx, domain, pfn, pages);
     return;
   }
-  ctx.trace.enterAt(FREE_IOVA_FAST_SITE, pfn === lastAlloc.pfn ? lastAlloc.pfnBig : BigInt(pfn), pages);
+  const trace = ctx.trace;
+  if (trace.keeps()) trace.enterAt(FREE_IOVA_FAST_SITE, pfn === lastAlloc.pfn ? lastAlloc.pfnBig : BigInt(pfn), pages);
+  else trace.enterUnkept();
   iovad.freeIovaFast(pfn, pages, ctx.cpu);
-  ctx.trace.leaveAt(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
+  if (trace.leavesUnkept()) trace.leaveUnkept();
+  else trace.leaveAt(FREE_IOVA_FAST_RET, iovad.lastFreeDest);
 }
 
 /** fq_flush_iotlb + fq_ring_free on every CPU: what the timer or a full ring does. */
@@ -293,7 +304,8 @@ function mapResult(dma: bigint, bounce: bigint | null): IommuDmaMapResult {
  */
 export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): IommuDmaMapResult {
   const trace = ctx.trace;
-  trace.enterAt(MAP_PHYS_SITE, dev.busId, phys, numberOf(size));
+  if (trace.keeps()) trace.enterAt(MAP_PHYS_SITE, dev.busId, phys, numberOf(size));
+  else trace.enterUnkept();
   let r: IommuDmaMapResult;
   try {
     r = iommuDmaMapPhysBody(ctx, dev, phys, size, dir, attrs);
@@ -301,7 +313,8 @@ export function iommuDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size:
     trace.unwind(e);
     throw e;
   }
-  trace.leave();
+  if (trace.leavesUnkept()) trace.leaveUnkept();
+  else trace.leave();
   return r;
 }
 
@@ -340,14 +353,16 @@ export function zeroBouncePadding(ctx: EngineCtx, tlb: bigint, size: bigint, gra
 /** iommu_dma_unmap_phys. */
 export function iommuDmaUnmapPhys(ctx: EngineCtx, dev: Device, dmaAddr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
   const trace = ctx.trace;
-  trace.enterAt(UNMAP_PHYS_SITE, dev.busId, dmaAddr, numberOf(size));
+  if (trace.keeps()) trace.enterAt(UNMAP_PHYS_SITE, dev.busId, dmaAddr, numberOf(size));
+  else trace.enterUnkept();
   try {
     iommuDmaUnmapPhysBody(ctx, dev, dmaAddr, size, dir, attrs);
   } catch (e) {
     trace.unwind(e);
     throw e;
   }
-  trace.leave();
+  if (trace.leavesUnkept()) trace.leaveUnkept();
+  else trace.leave();
 }
 
 /** iommu_dma_unmap_phys's body for one aligned granule, dma_addr also as a number. */

@@ -34,6 +34,17 @@ export function debugDevice(dev: Device): DmaDebugDevice {
   return dev.dmaDebug;
 }
 
+/**
+ * Whether dev's DMA goes through one IOMMU that is not VDUSE (the usual
+ * device): then neither VDUSE's ops nor a chain's apply, and the map and
+ * unmap paths test that once instead of asking vduseDomainOf and
+ * iommuChainStacked (both false for such a device).
+ */
+function oneHop(dev: Device): boolean {
+  const path = dev.path;
+  return path.length === 1 && path[0].iommu.cfg.kind !== 'vduse';
+}
+
 /** dma_map_direct(): no IOMMU, or not a DMA API domain (identity). */
 function usesDirect(dev: Device): boolean {
   return !dev.dmaIommu;
@@ -91,11 +102,12 @@ export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigi
 function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
   let dma: bigint;
   let bounce: bigint | null = null;
-  const vduse = vduseDomainOf(dev);
+  const single = oneHop(dev);
+  const vduse = single ? null : vduseDomainOf(dev);
   if (vduse) {
     // VDUSE: its own ops, always bounced below bounce_size (vduse-dma-ops.ts).
     ({ dma, bounce } = vduseDevMapPage(ctx, vduse, phys, size, dir, attrs));
-  } else if (iommuChainStacked(dev)) {
+  } else if (!single && iommuChainStacked(dev)) {
     // IOMMUs in series: stacked ops map at the far IOMMU first, then nearer (iommu-chain.ts).
     ({ dma, bounce } = stackedDmaMapPhys(ctx, dev, phys, size, dir, attrs));
   } else if (usesDirect(dev)) {
@@ -106,7 +118,7 @@ function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint,
     dma = r.dma;
     bounce = r.bounce;
   }
-  ctx.trace.pointAt(MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
+  if (ctx.trace.keeps()) ctx.trace.pointAt(MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
     // The record is also the mapping's ownership region (one object a mapping).
@@ -134,13 +146,14 @@ function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigin
   const known = ctx.mappings.live.has(key);
   // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
   if (known) {
-    const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
+    const single = oneHop(dev);
+    const vduse = single ? null : vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
     if (vduse) vduseDevUnmapPage(ctx, vduse, addr, size, dir, attrs);
-    else if (iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, addr, size, dir, attrs); // IOMMU chain (iommu-chain.ts)
+    else if (!single && iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, addr, size, dir, attrs); // IOMMU chain (iommu-chain.ts)
     else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
     else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
   }
-  ctx.trace.pointAt(UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
+  if (ctx.trace.keeps()) ctx.trace.pointAt(UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
   ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
   ctx.mappings.endKey(key, dev.name, addr, ctx.trace.line);
   ctx.ownership.remove(key);

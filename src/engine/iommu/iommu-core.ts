@@ -185,7 +185,7 @@ function mapNosyncDone(ctx: EngineCtx, domain: IommuDomain, r: IommuMapResult, i
   if (r.ret === 0) {
     if (iovaN >= 0) domain.mapped.addN(iovaN, iova, paddr, size, prot, ctx.trace.line);
     else domain.mapped.add(iova, paddr, size, prot, ctx.trace.line);
-    ctx.trace.pointAt(MAP_POINT, iova, paddr, sizeN >= 0 ? sizeN : numberOf(size));
+    if (ctx.trace.keeps()) ctx.trace.pointAt(MAP_POINT, iova, paddr, sizeN >= 0 ? sizeN : numberOf(size));
   }
   return r.ret;
 }
@@ -202,7 +202,8 @@ export function iommuMap(ctx: EngineCtx, domain: IommuDomain, iova: bigint, padd
  */
 export function iommuMapN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iovaN: number, paddr: bigint, paddrN: number, size: bigint, sizeN: number, prot: number): number {
   const trace = ctx.trace;
-  trace.enterAt(MAP_SITE, domain.label, iova, paddr, sizeN >= 0 ? sizeN : numberOf(size), prot);
+  if (trace.keeps()) trace.enterAt(MAP_SITE, domain.label, iova, paddr, sizeN >= 0 ? sizeN : numberOf(size), prot);
+  else trace.enterUnkept();
   let ret: number;
   try {
     ret = iovaN < 0 ? iommuMapNosync(ctx, domain, iova, paddr, size, prot) : iommuMapNosyncN(ctx, domain, iova, iovaN, paddr, paddrN, size, sizeN, prot);
@@ -211,7 +212,8 @@ export function iommuMapN(ctx: EngineCtx, domain: IommuDomain, iova: bigint, iov
     trace.unwind(e);
     throw e;
   }
-  trace.leave(ret);
+  if (trace.leavesUnkept()) trace.leaveUnkept();
+  else trace.leave(ret);
   return ret;
 }
 
@@ -236,8 +238,10 @@ export function iommuUnmapFastN(ctx: EngineCtx, domain: IommuDomain, iova: bigin
   else domain.mapped.remove(iova, r.unmapped);
   if (r.message) ctx.trace.printk(`iommu: ${r.message}`);
   const unmapped = r.unmapped;
-  const sizeNumber = sizeN >= 0 ? sizeN : numberOf(size);
-  ctx.trace.pointAt(UNMAP_POINT, iova, sizeNumber, unmapped === size ? sizeNumber : numberOf(unmapped));
+  if (ctx.trace.keeps()) {
+    const sizeNumber = sizeN >= 0 ? sizeN : numberOf(size);
+    ctx.trace.pointAt(UNMAP_POINT, iova, sizeNumber, unmapped === size ? sizeNumber : numberOf(unmapped));
+  }
   return unmapped;
 }
 
@@ -246,7 +250,7 @@ export function iommuIotlbSync(ctx: EngineCtx, domain: IommuDomain, iova: bigint
   // Every unit the domain is attached through gets the invalidation (VT-d cache tags per IOMMU).
   if (domain.units.size === 0) {
     const n = domain.iommu.iotlb.invalidateRange(domain.id, iova, size);
-    ctx.trace.pointAt(IOTLB_INV_POINT, domain.label, iova, numberOf(size), n);
+    if (ctx.trace.keeps()) ctx.trace.pointAt(IOTLB_INV_POINT, domain.label, iova, numberOf(size), n);
     return;
   }
   for (const unit of domain.iommus()) {

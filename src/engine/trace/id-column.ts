@@ -191,11 +191,11 @@ export class IdColumn {
     if (n >= this.length) return;
     const b = n >>> BLOCK_BITS;
     if (b < this.blocks) {
-      // The block n falls in becomes the tail again (a fresh array: a copy may share the old one).
-      const tail = new Uint32Array(BLOCK * 2);
+      // The block n falls in becomes the tail again, written in place (copies never share a tail: copy() slices it), so
+      // code compiled while the column held this tail array stays valid.
+      const tail = this.tail;
       const at = this.blockAt(b);
       for (let j = 0; j < (n & BLOCK_MASK); j++) tail[j] = this.table.at(at, j);
-      this.tail = tail;
       this.blocks = b;
       const chunks = (b + CHUNK_MASK) >>> CHUNK_BITS;
       this.chunks.length = chunks;

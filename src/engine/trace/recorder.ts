@@ -122,6 +122,8 @@ export class TraceRecorder {
   stopAfter = Infinity;
   /** Seqs of the calls now open, innermost last (-1 for a call not kept when !detailed), save the innermost `unkept` ones. */
   private open = new Int32Array(16);
+  /** By the same index as `open`: the record id each kept open call was recorded with (its return reads it instead of the column). */
+  private openIds = new Int32Array(16);
   private openCount = 0;
   /**
    * Calls not kept (!detailed, below depth 0) open above the ones in `open`:
@@ -136,6 +138,7 @@ export class TraceRecorder {
     const copy = Object.assign(Object.create(TraceRecorder.prototype) as TraceRecorder, this);
     copy.own = this.own.copy();
     copy.open = this.open.slice();
+    copy.openIds = this.openIds.slice();
     copy.checks = this.checks.slice();
     copy.faults = this.faults.slice();
     copy.log = this.log.slice();
@@ -216,15 +219,17 @@ export class TraceRecorder {
     } else this.own.truncate(Math.min(this.own.length, n - this.baseLength));
   }
 
+  /** Records an event given as a fields object; its record's id. */
   private push(kind: EventKind, name: string, fields: Fields, delta: number): number {
     const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
-    this.own.push(this.table.next(kind, name, fields, this.line, this.column, this.depth, delta));
+    const id = this.table.next(kind, name, fields, this.line, this.column, this.depth, delta);
+    this.own.push(id);
     if (seq === this.stopAfter) throw new ReplayStop(seq);
-    return seq;
+    return id;
   }
 
-  /** Records an event given as up to six values under a call site's `keys`: a loop's next step is recognised without copying them anywhere. */
+  /** Records an event given as up to six values under a call site's `keys`: a loop's next step is recognised without copying them anywhere. Its record's id. */
   private pushArgs(kind: EventKind, name: string, keys: FieldKeys, delta: number, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): number {
     const seq = this.baseLength + this.own.length;
     if (seq > this.stopAfter) throw new ReplayStop(seq); // unwinding already: record nothing more
@@ -236,7 +241,7 @@ export class TraceRecorder {
     }
     this.own.push(id);
     if (seq === this.stopAfter) throw new ReplayStop(seq);
-    return seq;
+    return id;
   }
 
   /** pushArgs() for an event of `site`: a loop's next step is recognised by the site's identity and the values. */
@@ -251,7 +256,7 @@ export class TraceRecorder {
     }
     this.own.push(id);
     if (seq === this.stopAfter) throw new ReplayStop(seq);
-    return seq;
+    return id;
   }
 
   private setVals(a: FieldValue | undefined, b: FieldValue | undefined, c: FieldValue | undefined, d: FieldValue | undefined, e: FieldValue | undefined, f: FieldValue | undefined): void {
@@ -284,9 +289,36 @@ export class TraceRecorder {
   enterWith(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
     if (this.detailed || this.depth === 0) {
       this.openCall();
-      this.pushArgs('call', name, keys, 0, a, b, c, d, e, f);
+      this.openIds[this.openCount - 1] = this.pushArgs('call', name, keys, 0, a, b, c, d, e, f);
     } else this.unkept++;
     this.depth++;
+  }
+
+  /**
+   * Whether an event recorded now is kept. A hot call site tests it inline
+   * and, when not, counts the call with enterUnkept()/leaveUnkept() (what
+   * enterAt and leave would do) or skips a point, computing none of the
+   * values: a call out of line costs more than the count.
+   */
+  keeps(): boolean {
+    return this.detailed || this.depth === 0;
+  }
+
+  /** enterAt() of a call not kept (keeps() was false). */
+  enterUnkept(): void {
+    this.unkept++;
+    this.depth++;
+  }
+
+  /** Whether the innermost open call is one not kept: leave() or leaveAt() would only count it (leaveUnkept). */
+  leavesUnkept(): boolean {
+    return this.unkept > 0;
+  }
+
+  /** leave() or leaveAt() of a call not kept (leavesUnkept() was true). */
+  leaveUnkept(): void {
+    this.unkept--;
+    this.depth--;
   }
 
   /** enter() at a site made once (traceSite('call', ...)): the arguments under the site's keys. */
@@ -299,7 +331,7 @@ export class TraceRecorder {
 
   private enterKept(site: TraceSite, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
     this.openCall();
-    this.pushSite(site, 0, a, b, c, d, e, f);
+    this.openIds[this.openCount - 1] = this.pushSite(site, 0, a, b, c, d, e, f);
   }
 
   /** leave() for a hot call site: the return event's fields (extra ones, then ret when there is one) as values under `keys`. */
@@ -352,7 +384,7 @@ export class TraceRecorder {
   enter(name: string, fields: Fields): void {
     if (this.detailed || this.depth === 0) {
       this.openCall();
-      this.push('call', name, fields, 0);
+      this.openIds[this.openCount - 1] = this.push('call', name, fields, 0);
     } else this.unkept++;
     this.depth++;
   }
@@ -400,6 +432,9 @@ export class TraceRecorder {
       const open = new Int32Array(this.open.length * 2);
       open.set(this.open);
       this.open = open;
+      const ids = new Int32Array(open.length);
+      ids.set(this.openIds);
+      this.openIds = ids;
     }
     this.open[this.openCount++] = seq;
   }
@@ -416,16 +451,22 @@ export class TraceRecorder {
     return seq;
   }
 
-  /** Pops the innermost open call and, when it was kept, records where its return lands; its seq, or -1 when not kept. */
+  /**
+   * Pops the innermost open call (every caller has no call not kept open
+   * above it: unkept is 0) and, when it was kept, records where its return
+   * lands; its seq, or -1 when not kept.
+   */
   private closeCall(): number {
     this.depth--;
-    const callSeq = this.popOpen();
+    if (this.openCount === 0) return -1;
+    const at = --this.openCount;
+    const callSeq = this.open[at];
+    if (at === 0) this.own.hold = Infinity;
     if (callSeq < 0) return -1;
     // No call is open at a snapshot, so an open call is always one of this recorder's own events.
-    const at = callSeq - this.baseLength;
-    const call = this.table.records[this.own.get(at)];
+    const call = this.table.records[this.openIds[at]];
     this.closed = call;
-    this.own.set(at, this.table.withDelta(call, this.seq - callSeq));
+    this.own.set(callSeq - this.baseLength, this.table.withDelta(call, this.seq - callSeq));
     return callSeq;
   }
 

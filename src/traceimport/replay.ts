@@ -747,21 +747,7 @@ export class CaptureReplay {
     const d = this.dev(device);
     d.stats.unmaps++;
     const list = d.live.get(addr);
-    if (list === undefined || list.length === 0) {
-      const before = d.unmapped.get(addr);
-      const extra: Record<string, unknown> = { addr, event: kind };
-      if (size !== undefined) extra.size = size;
-      let msg = `${kind} of ${addr} on ${device}: no live mapping at that address`;
-      if (before !== undefined) {
-        msg += ` (it was mapped at line ${before.mapLine} and already unmapped at line ${before.unmapLine})`;
-        extra.mapped_line = before.mapLine;
-        extra.unmapped_line = before.unmapLine;
-      } else {
-        msg += ' (mapped before the capture began, or never mapped)';
-      }
-      this.report(line, 'unmap_unknown', 'error', device, msg, extra);
-      return;
-    }
+    if (list === undefined || list.length === 0) return this.unmapUnknown(d, kind, addr, device, size, line);
     // Best fit as dma-debug does: same size and direction first.
     const k = list.length === 1 ? 0 : bestFit(list, size, dir);
     const m = list[k];
@@ -777,6 +763,22 @@ export class CaptureReplay {
       this.report(line, 'unmap_wrong_function', 'error', device, `${kind} of ${addr}, which was mapped by ${m.event} at line ${m.line}`, { addr, mapped_as: m.event, mapped_line: m.line });
     }
     this.retire(d, m, line);
+  }
+
+  /** An unmap of an address with no live mapping (a function of its own: unmap() compiles sooner without it). */
+  private unmapUnknown(d: DeviceState, kind: string, addr: string, device: string, size: number | undefined, line: number): void {
+    const before = d.unmapped.get(addr);
+    const extra: Record<string, unknown> = { addr, event: kind };
+    if (size !== undefined) extra.size = size;
+    let msg = `${kind} of ${addr} on ${device}: no live mapping at that address`;
+    if (before !== undefined) {
+      msg += ` (it was mapped at line ${before.mapLine} and already unmapped at line ${before.unmapLine})`;
+      extra.mapped_line = before.mapLine;
+      extra.unmapped_line = before.unmapLine;
+    } else {
+      msg += ' (mapped before the capture began, or never mapped)';
+    }
+    this.report(line, 'unmap_unknown', 'error', device, msg, extra);
   }
 
   private retire(d: DeviceState, m: LiveMapping, line: number): void {
@@ -945,13 +947,16 @@ export class CaptureReplay {
         if (s.live.size > 10_000 && removed > 0) break;
       }
     }
-    if (removed === 0 && s.stats.maps + sp.maps > 0) {
-      const before = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
-      const extra: Record<string, unknown> = { addr, size, event: 'iommu:unmap' };
-      if (before !== undefined) extra.unmapped_line = before.unmapLine;
-      this.report(line, 'unmap_unknown', 'warning', device, `iommu unmap of ${addr} size ${size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
-    }
+    if (removed === 0 && s.stats.maps + sp.maps > 0) this.iommuUnmapUnknown(s, addr, size, device, line, lo, big);
     s.sample(line);
+  }
+
+  /** An iommu:unmap that removed no mapping (a function of its own: iommuUnmap() compiles sooner without it). */
+  private iommuUnmapUnknown(s: DeviceState, addr: string, size: number, device: string | undefined, line: number, lo: number, big: BigRange | undefined): void {
+    const before = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
+    const extra: Record<string, unknown> = { addr, size, event: 'iommu:unmap' };
+    if (before !== undefined) extra.unmapped_line = before.unmapLine;
+    this.report(line, 'unmap_unknown', 'warning', device, `iommu unmap of ${addr} size ${size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
   }
 
   /** Checks a finding from the log against the replayed state at its line. */

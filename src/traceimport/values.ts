@@ -142,11 +142,8 @@ export function detachStrings(rec: Record<string, unknown>, shared?: SharedStrin
   // for-in walks the object's own keys without making an array of them (findings are plain objects).
   for (const key in rec) {
     const v = rec[key];
-    if (typeof v === 'string') {
-      const own = shared === undefined || key === 'message' || key === 'text' ? ownString(v) : shared.get(v);
-      // A store into an object of any shape is slow: none when the string is its own copy already.
-      if (own !== v) rec[key] = own;
-    } else if (Array.isArray(v)) {
+    if (typeof v === 'string') rec[key] = shared === undefined || key === 'message' || key === 'text' ? ownString(v) : shared.get(v);
+    else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         const x: unknown = v[i];
         if (typeof x === 'string') v[i] = shared === undefined ? ownString(x) : shared.get(x);

@@ -32,6 +32,14 @@ export interface CaptureEvents extends Iterable<CaptureEvent> {
   endLineAt(i: number): number | undefined;
   /** The value of one of the format's own fields (`dir`, `phys_addr`, `dma_addrs`), as the event object holds it. */
   fieldAt(i: number, name: string): unknown;
+  /** Which format event i has (the same number, the same event name and fields): to look a field up once per format. */
+  formatIdAt(i: number): number;
+  /** The index of own field `name` in format `formatId` (what fieldValueAt takes), or -1. */
+  fieldIndexOf(formatId: number, name: string): number;
+  /** Own field k of event i (k from fieldIndexOf for its format): fieldAt without the search by name. */
+  fieldValueAt(i: number, k: number): unknown;
+  /** addrAt(i) as a Number when it is a hex value below 2^52 (exact), else NaN: no text to parse back. */
+  addrNumberAt(i: number): number;
 }
 
 /** Events a chunk of each column holds: columns grow a chunk at a time and are never copied (fresh memory costs more than the copy). */
@@ -61,7 +69,7 @@ function isSmall(v: number): boolean {
  * same few thousand addresses again and again, and Number#toString(16) is
  * slow enough to show in a replay of a million events.
  */
-const HEX_CACHE = 4096;
+const HEX_CACHE = 16384;
 const hexCacheHi = new Uint32Array(HEX_CACHE);
 const hexCacheLo = new Uint32Array(HEX_CACHE);
 const hexCacheText: (string | undefined)[] = new Array<string | undefined>(HEX_CACHE).fill(undefined);
@@ -307,6 +315,32 @@ export class CaptureEventStore implements CaptureEvents {
     const f = COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]];
     const k = f.fields.indexOf(name);
     return k < 0 || f.roles[k] !== 0 ? undefined : this.valueAt(i, f, k);
+  }
+
+  formatIdAt(i: number): number {
+    return this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK];
+  }
+
+  fieldIndexOf(formatId: number, name: string): number {
+    const f = COMPILED_FORMATS[formatId];
+    const k = f.fields.indexOf(name);
+    return k < 0 || f.roles[k] !== 0 ? -1 : k;
+  }
+
+  fieldValueAt(i: number, k: number): unknown {
+    return this.valueAt(i, COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]], k);
+  }
+
+  addrNumberAt(i: number): number {
+    const f = COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]];
+    const k = f.addrField;
+    if (k < 0 || f.kinds[k] !== 'hex') return Number.NaN;
+    const at = this.slotStart[i >>> CHUNK_SHIFT][i & CHUNK_MASK];
+    const slots = this.slots[at >>> SLOT_CHUNK_SHIFT];
+    const s = (at & SLOT_MASK) + f.slotOf[k];
+    const hi = slots[s];
+    // Below 2^52 (at most 13 hex digits), as the replay's own parse of the text takes it.
+    return hi < 0x10_0000 ? hi * 0x1_0000_0000 + slots[s + 1] : Number.NaN;
   }
 
   /** Field k of event i (of format f), as the event object holds it. */

@@ -80,7 +80,17 @@ function addrNumber(text: string): number {
 
 /** The range [addr, addr + max(size, 1)) as lo, hi and big (fields of the scratch below; no object made). */
 function spanOf(addr: string, size: number): void {
-  const lo = addrNumber(addr);
+  spanFrom(addrNumber(addr), addr, size);
+}
+
+/** spanOf() of event i's address: its Number read from the store when it has one (no text parsed back). */
+function spanAt(events: CaptureEvents, i: number, addr: string, size: number): void {
+  const n = events.addrNumberAt(i);
+  spanFrom(n === n ? n : addrNumber(addr), addr, size);
+}
+
+/** spanOf() with lo = addrNumber(addr) given. */
+function spanFrom(lo: number, addr: string, size: number): void {
   const hi = lo + Math.max(size, 1);
   // NaN fails the test: not a 0x address below 2^53, or no size.
   if (hi < SAFE_END) {
@@ -467,14 +477,88 @@ function later(best: Unmapped | undefined, u: Unmapped): Unmapped {
   return best === undefined || u.unmapLine > best.unmapLine || (u.unmapLine === best.unmapLine && u.order < best.order) ? u : best;
 }
 
-function dirOf(events: CaptureEvents, i: number): string | undefined {
-  const dir = events.fieldAt(i, 'dir');
-  return typeof dir === 'string' ? dir : undefined;
+/** Own field k of event i when it is a string (k -1: the format has no such field). */
+function stringFieldAt(events: CaptureEvents, i: number, k: number): string | undefined {
+  if (k < 0) return undefined;
+  const v = events.fieldValueAt(i, k);
+  return typeof v === 'string' ? v : undefined;
 }
 
-function stringField(events: CaptureEvents, i: number, name: string): string | undefined {
-  const v = events.fieldAt(i, name);
-  return typeof v === 'string' ? v : undefined;
+/** What apply() does with an event, by its name (looked up once per format). */
+const enum Op {
+  None,
+  MapSingle,
+  Alloc,
+  MapCoherent,
+  UnmapSingle,
+  UnmapCoherent,
+  MapSg,
+  UnmapSg,
+  Sync,
+  Bounced,
+  IommuMap,
+  IommuUnmap,
+}
+
+function opOf(kind: string): Op {
+  switch (kind) {
+    case 'dma_map_phys':
+    case 'dma_map_page':
+    case 'dma_map_resource':
+    case 'map_single':
+    case 'bounce_map_single':
+      return Op.MapSingle;
+    case 'dma_alloc':
+      return Op.Alloc;
+    case 'dma_alloc_pages':
+    case 'dma_alloc_sgt':
+      return Op.MapCoherent;
+    case 'dma_unmap_phys':
+    case 'dma_unmap_page':
+    case 'dma_unmap_resource':
+    case 'unmap_single':
+    case 'bounce_unmap_single':
+      return Op.UnmapSingle;
+    case 'dma_free':
+    case 'dma_free_pages':
+    case 'dma_free_sgt':
+      return Op.UnmapCoherent;
+    case 'dma_map_sg':
+      return Op.MapSg;
+    case 'dma_unmap_sg':
+      return Op.UnmapSg;
+    case 'dma_sync_single_for_cpu':
+    case 'dma_sync_single_for_device':
+      return Op.Sync;
+    case 'swiotlb_bounced':
+      return Op.Bounced;
+    case 'map':
+      return Op.IommuMap;
+    case 'unmap':
+      return Op.IommuUnmap;
+    default:
+      return Op.None;
+  }
+}
+
+/** What the replay reads of a format: its op and where its own fields are (-1: none). */
+interface ReplayFormat {
+  op: Op;
+  dir: number;
+  physAddr: number;
+  paddr: number;
+  unmappedSize: number;
+}
+
+function replayFormat(events: CaptureEvents, i: number): ReplayFormat {
+  const id = events.formatIdAt(i);
+  return {
+    op: opOf(events.kindAt(i)),
+    dir: events.fieldIndexOf(id, 'dir'),
+    physAddr: events.fieldIndexOf(id, 'phys_addr'),
+    paddr: events.fieldIndexOf(id, 'paddr'),
+    unmappedSize: events.fieldIndexOf(id, 'unmapped_size'),
+  };
 }
 
 function listField<T>(events: CaptureEvents, i: number, name: string): T[] {
@@ -537,6 +621,8 @@ export class CaptureReplay {
   private readonly inRange: StartEntry[] = [];
   /** faultStates' scratch. */
   private readonly faultScratch: DeviceState[] = [];
+  /** What apply() reads of each format, by format id. */
+  private readonly formats: ReplayFormat[] = [];
   /** What dev() and space() gave last: a device's map, sync and unmap come in a row (no lookup then). */
   private lastDev: DeviceState | undefined;
   private lastSpace: IovaSpace | undefined;
@@ -592,48 +678,37 @@ export class CaptureReplay {
 
   /** Applies event i of `events` (read from its columns: no event object is made). */
   apply(events: CaptureEvents, i: number): void {
-    const kind = events.kindAt(i);
-    switch (kind) {
-      case 'dma_map_phys':
-      case 'dma_map_page':
-      case 'dma_map_resource':
-      case 'map_single':
-      case 'bounce_map_single':
-        return this.map(events, i, kind, 'single', stringField(events, i, 'phys_addr'));
-      case 'dma_alloc':
-      case 'dma_alloc_pages':
-      case 'dma_alloc_sgt':
-        if (kind === 'dma_alloc' && events.addrAt(i) === '0x0') return; // a failed allocation traces dma_addr 0
-        return this.map(events, i, kind, 'coherent', undefined);
-      case 'dma_unmap_phys':
-      case 'dma_unmap_page':
-      case 'dma_unmap_resource':
-      case 'unmap_single':
-      case 'bounce_unmap_single':
-        return this.unmap(events, i, kind, 'single');
-      case 'dma_free':
-      case 'dma_free_pages':
-      case 'dma_free_sgt':
-        return this.unmap(events, i, kind, 'coherent');
-      case 'dma_map_sg':
-        return this.mapSg(events, i, kind);
-      case 'dma_unmap_sg':
-        return this.unmapSg(events, i, kind);
-      case 'dma_sync_single_for_cpu':
-      case 'dma_sync_single_for_device':
-        return this.sync(events, i, kind);
-      case 'swiotlb_bounced':
+    const rf = (this.formats[events.formatIdAt(i)] ??= replayFormat(events, i));
+    switch (rf.op) {
+      case Op.MapSingle:
+        return this.map(events, i, rf, events.kindAt(i), 'single', stringFieldAt(events, i, rf.physAddr));
+      case Op.Alloc:
+        if (events.addrAt(i) === '0x0') return; // a failed allocation traces dma_addr 0
+        return this.map(events, i, rf, events.kindAt(i), 'coherent', undefined);
+      case Op.MapCoherent:
+        return this.map(events, i, rf, events.kindAt(i), 'coherent', undefined);
+      case Op.UnmapSingle:
+        return this.unmap(events, i, rf, events.kindAt(i), 'single');
+      case Op.UnmapCoherent:
+        return this.unmap(events, i, rf, events.kindAt(i), 'coherent');
+      case Op.MapSg:
+        return this.mapSg(events, i, rf, events.kindAt(i));
+      case Op.UnmapSg:
+        return this.unmapSg(events, i, rf, events.kindAt(i));
+      case Op.Sync:
+        return this.sync(events, i, rf, events.kindAt(i));
+      case Op.Bounced:
         return this.bounced(events, i);
-      case 'map':
-        return this.iommuMap(events, i);
-      case 'unmap':
-        return this.iommuUnmap(events, i);
+      case Op.IommuMap:
+        return this.iommuMap(events, i, rf);
+      case Op.IommuUnmap:
+        return this.iommuUnmap(events, i, rf);
       default:
         return;
     }
   }
 
-  private map(events: CaptureEvents, i: number, kind: string, how: 'single' | 'coherent', phys: string | undefined): void {
+  private map(events: CaptureEvents, i: number, rf: ReplayFormat, kind: string, how: 'single' | 'coherent', phys: string | undefined): void {
     const device = events.deviceAt(i);
     const size = events.sizeAt(i);
     if (device === undefined || size === undefined) return;
@@ -641,7 +716,7 @@ export class CaptureReplay {
     if (addr === undefined) return;
     const line = events.lineAt(i);
     const d = this.dev(device);
-    spanOf(addr, size);
+    spanAt(events, i, addr, size);
     let bounce = 0;
     if (phys !== undefined) {
       const b = d.pendingBounce.get(phys);
@@ -650,7 +725,7 @@ export class CaptureReplay {
         bounce = bounceBytesOf(b);
       }
     }
-    const m = new LiveMapping(how, kind, device, addr, span.lo, span.hi, span.big, size, dirOf(events, i), phys, line, bounce, undefined);
+    const m = new LiveMapping(how, kind, device, addr, span.lo, span.hi, span.big, size, stringFieldAt(events, i, rf.dir), phys, line, bounce, undefined);
     const list = d.live.get(addr);
     if (list) list.push(m);
     else d.live.set(addr, [m]);
@@ -662,31 +737,17 @@ export class CaptureReplay {
     d.sample(line);
   }
 
-  private unmap(events: CaptureEvents, i: number, kind: string, how: 'single' | 'coherent'): void {
+  private unmap(events: CaptureEvents, i: number, rf: ReplayFormat, kind: string, how: 'single' | 'coherent'): void {
     const device = events.deviceAt(i);
     const addr = events.addrAt(i);
     if (device === undefined || addr === undefined) return;
     const size = events.sizeAt(i);
     const line = events.lineAt(i);
-    const dir = dirOf(events, i);
+    const dir = stringFieldAt(events, i, rf.dir);
     const d = this.dev(device);
     d.stats.unmaps++;
     const list = d.live.get(addr);
-    if (list === undefined || list.length === 0) {
-      const before = d.unmapped.get(addr);
-      const extra: Record<string, unknown> = { addr, event: kind };
-      if (size !== undefined) extra.size = size;
-      let msg = `${kind} of ${addr} on ${device}: no live mapping at that address`;
-      if (before !== undefined) {
-        msg += ` (it was mapped at line ${before.mapLine} and already unmapped at line ${before.unmapLine})`;
-        extra.mapped_line = before.mapLine;
-        extra.unmapped_line = before.unmapLine;
-      } else {
-        msg += ' (mapped before the capture began, or never mapped)';
-      }
-      this.report(line, 'unmap_unknown', 'error', device, msg, extra);
-      return;
-    }
+    if (list === undefined || list.length === 0) return this.unmapUnknown(d, kind, addr, device, size, line);
     // Best fit as dma-debug does: same size and direction first.
     const k = list.length === 1 ? 0 : bestFit(list, size, dir);
     const m = list[k];
@@ -704,6 +765,22 @@ export class CaptureReplay {
     this.retire(d, m, line);
   }
 
+  /** An unmap of an address with no live mapping (a function of its own: unmap() compiles sooner without it). */
+  private unmapUnknown(d: DeviceState, kind: string, addr: string, device: string, size: number | undefined, line: number): void {
+    const before = d.unmapped.get(addr);
+    const extra: Record<string, unknown> = { addr, event: kind };
+    if (size !== undefined) extra.size = size;
+    let msg = `${kind} of ${addr} on ${device}: no live mapping at that address`;
+    if (before !== undefined) {
+      msg += ` (it was mapped at line ${before.mapLine} and already unmapped at line ${before.unmapLine})`;
+      extra.mapped_line = before.mapLine;
+      extra.unmapped_line = before.unmapLine;
+    } else {
+      msg += ' (mapped before the capture began, or never mapped)';
+    }
+    this.report(line, 'unmap_unknown', 'error', device, msg, extra);
+  }
+
   private retire(d: DeviceState, m: LiveMapping, line: number): void {
     d.liveCount--;
     d.liveBytes -= m.size;
@@ -712,11 +789,11 @@ export class CaptureReplay {
     d.sample(line);
   }
 
-  private mapSg(events: CaptureEvents, i: number, kind: string): void {
+  private mapSg(events: CaptureEvents, i: number, rf: ReplayFormat, kind: string): void {
     const device = events.deviceAt(i);
     if (device === undefined) return;
     const line = events.lineAt(i);
-    const dir = dirOf(events, i);
+    const dir = stringFieldAt(events, i, rf.dir);
     const dma = listField<string>(events, i, 'dma_addrs');
     const sizes = listField<number>(events, i, 'sizes');
     const phys = listField<string>(events, i, 'phys_addrs');
@@ -741,7 +818,7 @@ export class CaptureReplay {
     d.sample(line);
   }
 
-  private unmapSg(events: CaptureEvents, i: number, kind: string): void {
+  private unmapSg(events: CaptureEvents, i: number, rf: ReplayFormat, kind: string): void {
     const device = events.deviceAt(i);
     if (device === undefined) return;
     const line = events.lineAt(i);
@@ -756,7 +833,7 @@ export class CaptureReplay {
     }
     d.sg.delete(sgKey);
     const first = segs[0];
-    const dir = dirOf(events, i);
+    const dir = stringFieldAt(events, i, rf.dir);
     if (dir !== undefined && first.dir !== undefined && dir !== first.dir) {
       this.report(line, 'unmap_dir_mismatch', 'error', device, `dma_unmap_sg with ${dir}, mapped ${first.dir} at line ${first.line}`, { dir, map_dir: first.dir, mapped_line: first.line });
     }
@@ -771,7 +848,7 @@ export class CaptureReplay {
     }
   }
 
-  private sync(events: CaptureEvents, i: number, kind: string): void {
+  private sync(events: CaptureEvents, i: number, rf: ReplayFormat, kind: string): void {
     const device = events.deviceAt(i);
     const addr = events.addrAt(i);
     const size = events.sizeAt(i);
@@ -779,13 +856,13 @@ export class CaptureReplay {
     const line = events.lineAt(i);
     const d = this.dev(device);
     d.stats.syncs++;
-    spanOf(addr, size);
+    spanAt(events, i, addr, size);
     const m = firstEndingAfter(d.live.get(addr), span.hi, span.big) ?? d.containingRange(span.lo, span.hi, span.big);
     if (m === undefined) {
       this.report(line, 'sync_unknown', 'error', device, `${kind} of ${addr}+${size} on ${device}: no live mapping contains it`, { addr, size, event: kind });
       return;
     }
-    const dir = dirOf(events, i);
+    const dir = stringFieldAt(events, i, rf.dir);
     if (dir !== undefined && m.dir !== undefined && m.dir !== 'BIDIRECTIONAL' && dir !== m.dir) {
       this.report(line, 'unmap_dir_mismatch', 'error', device, `${kind} of ${addr} with ${dir}, mapped ${m.dir} at line ${m.line}`, { addr, dir, map_dir: m.dir, mapped_line: m.line, event: kind });
     }
@@ -807,7 +884,7 @@ export class CaptureReplay {
     }
   }
 
-  private iommuMap(events: CaptureEvents, i: number): void {
+  private iommuMap(events: CaptureEvents, i: number, rf: ReplayFormat): void {
     const addr = events.addrAt(i);
     const size = events.sizeAt(i);
     if (addr === undefined || size === undefined) return;
@@ -816,8 +893,8 @@ export class CaptureReplay {
     const sp = this.space(device ?? '(iommu)');
     sp.maps++;
     const s = sp.state;
-    spanOf(addr, size);
-    const m = new LiveMapping('iommu', 'map', device ?? '(iommu)', addr, span.lo, span.hi, span.big, size, undefined, stringField(events, i, 'paddr'), line, 0, undefined);
+    spanAt(events, i, addr, size);
+    const m = new LiveMapping('iommu', 'map', device ?? '(iommu)', addr, span.lo, span.hi, span.big, size, undefined, stringFieldAt(events, i, rf.paddr), line, 0, undefined);
     const list = s.live.get(addr);
     if (list) list.push(m);
     else {
@@ -830,7 +907,7 @@ export class CaptureReplay {
     s.sample(line);
   }
 
-  private iommuUnmap(events: CaptureEvents, i: number): void {
+  private iommuUnmap(events: CaptureEvents, i: number, rf: ReplayFormat): void {
     const addr = events.addrAt(i);
     const size = events.sizeAt(i);
     if (addr === undefined || size === undefined) return;
@@ -839,11 +916,11 @@ export class CaptureReplay {
     const sp = this.space(device ?? '(iommu)');
     sp.unmaps++;
     const s = sp.state;
-    const unmappedSize = events.fieldAt(i, 'unmapped_size');
+    const unmappedSize = rf.unmappedSize < 0 ? undefined : events.fieldValueAt(i, rf.unmappedSize);
     if (typeof unmappedSize === 'number' && unmappedSize !== size) {
       this.report(line, 'iommu_unmap_short', 'error', device, `iommu unmap of ${addr} size ${size} unmapped ${unmappedSize} bytes`, { addr, size, unmapped_size: unmappedSize });
     }
-    spanOf(addr, size);
+    spanAt(events, i, addr, size);
     const { lo, hi, big } = span;
     // Every live mapping the range holds, key by key in the live map's order (past 10,000 live keys,
     // only the first key that had one). The index gives the keys starting in the range in that order.
@@ -870,13 +947,16 @@ export class CaptureReplay {
         if (s.live.size > 10_000 && removed > 0) break;
       }
     }
-    if (removed === 0 && s.stats.maps + sp.maps > 0) {
-      const before = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
-      const extra: Record<string, unknown> = { addr, size, event: 'iommu:unmap' };
-      if (before !== undefined) extra.unmapped_line = before.unmapLine;
-      this.report(line, 'unmap_unknown', 'warning', device, `iommu unmap of ${addr} size ${size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
-    }
+    if (removed === 0 && s.stats.maps + sp.maps > 0) this.iommuUnmapUnknown(s, addr, size, device, line, lo, big);
     s.sample(line);
+  }
+
+  /** An iommu:unmap that removed no mapping (a function of its own: iommuUnmap() compiles sooner without it). */
+  private iommuUnmapUnknown(s: DeviceState, addr: string, size: number, device: string | undefined, line: number, lo: number, big: BigRange | undefined): void {
+    const before = big === undefined ? s.unmappedAtNumber(lo) : s.unmappedAt(big.start);
+    const extra: Record<string, unknown> = { addr, size, event: 'iommu:unmap' };
+    if (before !== undefined) extra.unmapped_line = before.unmapLine;
+    this.report(line, 'unmap_unknown', 'warning', device, `iommu unmap of ${addr} size ${size}: no mapping the capture saw covers it${before ? ` (unmapped already at line ${before.unmapLine})` : ''}`, extra);
   }
 
   /** Checks a finding from the log against the replayed state at its line. */
@@ -890,11 +970,9 @@ export class CaptureReplay {
     const { lo, hi, big } = span;
     const states = this.faultStates(f.device);
     for (const s of states) {
-      const live = s.containingRange(lo, hi, big);
-      if (live !== undefined) {
-        this.report(f.line, 'fault_in_live_mapping', 'error', f.device as string | undefined ?? live.device, `fault at ${addrHex} inside a live mapping (${live.event} ${live.addr}+${live.size}${live.dir ? ' ' + live.dir : ''} at line ${live.line}): the access is not permitted by the mapping (direction?)`, { addr: addrHex, mapped_line: live.line, map_dir: live.dir, access: f.access });
-        return;
-      }
+      // (Most states hold no live mapping between a driver's map and unmap: no iterator made then.)
+      const live = s.live.size === 0 ? undefined : s.containingRange(lo, hi, big);
+      if (live !== undefined) return this.faultInLiveMapping(f, addrHex, live);
     }
     let u: Unmapped | undefined;
     let where: DeviceState | undefined;
@@ -906,6 +984,15 @@ export class CaptureReplay {
       }
     }
     if (u === undefined || where === undefined) return;
+    this.faultAfterUnmap(f, addrHex, u, where);
+  }
+
+  private faultInLiveMapping(f: Finding, addrHex: string, live: LiveMapping): void {
+    this.report(f.line, 'fault_in_live_mapping', 'error', f.device as string | undefined ?? live.device, `fault at ${addrHex} inside a live mapping (${live.event} ${live.addr}+${live.size}${live.dir ? ' ' + live.dir : ''} at line ${live.line}): the access is not permitted by the mapping (direction?)`, { addr: addrHex, mapped_line: live.line, map_dir: live.dir, access: f.access });
+  }
+
+  /** The finding of a fault in range u, unmapped from state `where` (the lookup and the finding in two functions: each compiles sooner alone). */
+  private faultAfterUnmap(f: Finding, addrHex: string, u: Unmapped, where: DeviceState): void {
     const device = (f.device as string | undefined) ?? (where.stats.device === '(iommu)' ? undefined : where.stats.device);
     // One literal with every key (in report()'s order), the device's only when named: its fields
     // are then held in the object itself, not added one by one into a separate store, and a

@@ -28,9 +28,20 @@ const FSR_BITS: [number, string, string][] = [
 ];
 const FSYNR0_WNR = 1 << 4;
 
+/** The last FSR decoded and its text (an SMMU repeats the same fault). */
+let lastFsr = -1;
+let lastFsrText = '';
+
 function decodeFsr(fsr: number): string {
-  const parts = FSR_BITS.filter(([bit]) => (fsr >>> bit) & 1).map(([, , text]) => text);
-  return parts.length > 0 ? parts.join(', ') : 'context fault';
+  if (fsr === lastFsr) return lastFsrText;
+  let text = '';
+  for (let k = 0; k < FSR_BITS.length; k++) {
+    const b = FSR_BITS[k];
+    if ((fsr >>> b[0]) & 1) text = text === '' ? b[2] : text + ', ' + b[2];
+  }
+  lastFsr = fsr;
+  lastFsrText = text === '' ? 'context fault' : text;
+  return lastFsrText;
 }
 
 class ContextFaultRecord extends OpenRecord {

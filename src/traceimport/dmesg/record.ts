@@ -117,8 +117,12 @@ export function devPrefix(body: string): { driver: string; device: string; rest:
 /** `key=value` pairs separated by spaces or commas (`fsr=0x402, iova=0x23e0000100`). */
 export function keyValues(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /([A-Za-z_][\w]*)=([^\s,\]]*)/g;
+  const re = KEY_VALUE;
+  re.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) out[m[1]] = m[2];
   return out;
 }
+
+/** keyValues' pattern, made once (a /g literal inside the function is a new RegExp each call); exec runs it to null, which sets lastIndex back to 0. */
+const KEY_VALUE = /([A-Za-z_][\w]*)=([^\s,\]]*)/g;

@@ -71,10 +71,14 @@ export function looksLikeSplat(text: string): boolean {
   return CUT_HERE.test(body) || WARNING.test(body) || OOPS.test(body) || END_TRACE.test(body) || singletonOf(body) !== undefined || isRepeatable(body) || parseDmaApiLine(body) !== undefined;
 }
 
+/** bracketFields' pattern, made once (see keyValues). */
+const BRACKET_FIELD = /\[([a-z][a-z +]*?)=([^\]]*)\]/g;
+
 /** `[device address=0x..] [size=4088 bytes]` pairs of a dma-debug report, keyed as the kernel words them. */
 function bracketFields(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /\[([a-z][a-z +]*?)=([^\]]*)\]/g;
+  const re = BRACKET_FIELD;
+  re.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) out[m[1].replace(/[ +]/g, '_')] = m[2];
   return out;

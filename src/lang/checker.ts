@@ -6,7 +6,7 @@
 
 import { DEBUGFS_PATHS, DEBUGFS_WRITABLE } from '../engine/debugfs';
 import type {
-  Program, Statement, Expr, CallExpr, Span, Ident, KeyValue, PlatformDecl, IommuDecl, DeviceDecl, MmDecl,
+  Program, Statement, Expr, BinaryExpr, CallExpr, Span, Ident, KeyValue, PlatformDecl, IommuDecl, DeviceDecl, MmDecl,
   ExpectStmt, AssignStmt, ForStmt,
   CaptureTarget,
 } from './ast';
@@ -19,6 +19,7 @@ import {
   BUILTINS, MEMBERS, DECL_KEYS, IOMMU_KINDS, DEVICE_BUSES, DOMAIN_TYPES, bindArgs, bindsInOrder, formatSignature,
   type ValueKind, type ParamKind, type ParamSpec, type BuiltinSpec, type KeySpec, type DeclKind,
 } from './builtins';
+import { startLine } from './syntax-nodes';
 
 const U64 = (1n << 64n) - 1n;
 /** MAX_PAGE_ORDER on common configs: alloc_pages() fails above it. */
@@ -300,15 +301,15 @@ class Checker {
       switch (s.kind) {
         case 'assign': {
           const t = s.target;
-          if (t.kind === 'ident') note(t.name, t.span.line, 'variable');
-          else if (t.object.kind === 'ident') note(t.object.name, t.span.line, 'variable');
+          if (t.kind === 'ident') note(t.name, startLine(t), 'variable');
+          else if (t.object.kind === 'ident') note(t.object.name, startLine(t), 'variable');
           break;
         }
         case 'iommu': case 'device': case 'mm': note(s.name.text, s.name.span.line, s.kind); break;
         case 'expect':
           if ('assign' in s && s.assign) note(s.assign.name, s.assign.span.line, 'variable');
           break;
-        case 'for': note(s.variable.name, s.variable.span.line, 'loop'); this.collectDefinitions(s.body); break;
+        case 'for': note(s.variable.name, startLine(s.variable), 'loop'); this.collectDefinitions(s.body); break;
         default: break;
       }
     }
@@ -532,7 +533,7 @@ class Checker {
         if (!intLike(k)) this.report(e.operand.span, 'type', `'${e.op}' needs an integer, not ${KIND_NAMES[k]}`);
         return 'int';
       }
-      case 'binary': return this.binary(e.op, e.left, e.right, e.opSpan);
+      case 'binary': return this.binary(e);
       case 'range': {
         this.intOperand(e.start, 'the start of a range');
         this.intOperand(e.end, 'the end of a range');
@@ -635,20 +636,22 @@ class Checker {
     }
   }
 
-  private binary(op: string, left: Expr, right: Expr, opSpan: Span): ValueKind {
+  /** `e.opSpan` is read only to report: a parsed node finds its operator from the tokens on each read. */
+  private binary(e: BinaryExpr): ValueKind {
+    const { op, left, right } = e;
     const lk = this.expr(left);
     const rk = this.expr(right);
     if (op === '&&' || op === '||') return 'bool';
     if (op === '==' || op === '!=') return 'bool';
     const bothInt = intLike(lk) && intLike(rk);
     if (op === '<' || op === '<=' || op === '>' || op === '>=') {
-      if (!bothInt) this.report(opSpan, 'type', `'${op}' compares integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
+      if (!bothInt) this.report(e.opSpan, 'type', `'${op}' compares integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
       return 'bool';
     }
     // `buf + n` is the physical address buf.phys + n (docs/language.md).
     const bufferArith = (op === '+' && ((lk === 'buffer' && intLike(rk)) || (intLike(lk) && rk === 'buffer'))) || (op === '-' && lk === 'buffer' && intLike(rk));
     if (!bothInt && !bufferArith) {
-      this.report(opSpan, 'type', `'${op}' needs integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
+      this.report(e.opSpan, 'type', `'${op}' needs integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
       return 'unknown';
     }
     const b = constValue(right);

@@ -329,22 +329,25 @@ class Checker {
     return [...names];
   }
 
-  /** Reports a name that cannot be (re)defined: a constant, a builtin, a reserved word or a declared object. */
-  private checkDefinable(name: string, span: Span, asDecl: boolean): boolean {
-    if (RESERVED_WORDS.has(name)) { this.report(span, 'reserved', `'${name}' is a reserved word`); return false; }
-    if (CONSTANTS.has(name)) { this.report(span, 'reserved', `'${name}' is a kernel constant and cannot be redefined`); return false; }
-    if (BUILTINS.has(name)) { this.report(span, 'reserved', `'${name}' is a builtin function and cannot be redefined`); return false; }
-    const existing = this.globals.get(name);
+  /**
+   * Reports a name that cannot be (re)defined: a constant, a builtin, a reserved word or a declared object.
+   * `at` is the name's node (its span is made only to report); `existing` is the name's global, when the caller has looked it up.
+   */
+  private checkDefinable(name: string, at: { readonly span: Span }, asDecl: boolean, existing = this.globals.get(name)): boolean {
+    if (RESERVED_WORDS.has(name)) { this.report(at.span, 'reserved', `'${name}' is a reserved word`); return false; }
+    if (CONSTANTS.has(name)) { this.report(at.span, 'reserved', `'${name}' is a kernel constant and cannot be redefined`); return false; }
+    if (BUILTINS.has(name)) { this.report(at.span, 'reserved', `'${name}' is a builtin function and cannot be redefined`); return false; }
     if (existing !== undefined && (asDecl || existing.origin === 'device' || existing.origin === 'iommu' || existing.origin === 'mm')) {
       const what = existing.origin === 'variable' || existing.origin === 'loop' ? 'a variable' : `a${existing.origin === 'iommu' ? 'n' : ''} ${existing.origin}`;
-      this.report(span, 'duplicate', `'${name}' is already ${what}, defined on line ${existing.span.line}`);
+      this.report(at.span, 'duplicate', `'${name}' is already ${what}, defined on line ${existing.span.line}`);
       return false;
     }
     return true;
   }
 
-  private define(sym: Sym): void {
-    if (!this.globals.has(sym.name)) {
+  /** `isNew`: the name has no global yet (the caller may know it already). */
+  private define(sym: Sym, isNew = !this.globals.has(sym.name)): void {
+    if (isNew) {
       const info: SymbolInfo = { name: sym.name, kind: sym.kind, origin: sym.origin, span: sym.span };
       if (sym.iommuKind !== undefined) info.iommuKind = sym.iommuKind;
       this.symbols.push(info);
@@ -393,9 +396,9 @@ class Checker {
         this.report(t.span, 'reserved', `'${t.name}' is the loop variable; assigning it does not change the iteration`, 'warning');
         return;
       }
-      if (!this.checkDefinable(t.name, t.span, false)) return;
       const prev = this.globals.get(t.name);
-      this.define({ name: t.name, kind, origin: 'variable', span: prev?.span ?? t.span });
+      if (!this.checkDefinable(t.name, t, false, prev)) return;
+      this.define({ name: t.name, kind, origin: 'variable', span: prev?.span ?? t.span }, prev === undefined);
       return;
     }
     const obj = t.object;
@@ -403,7 +406,7 @@ class Checker {
     this.intOperand(t.index, 'a list index');
     const sym = this.lookup(obj.name);
     if (sym === undefined) {
-      if (this.checkDefinable(obj.name, obj.span, false)) this.define({ name: obj.name, kind: 'list', origin: 'variable', span: obj.span, elem: kind });
+      if (this.checkDefinable(obj.name, obj, false)) this.define({ name: obj.name, kind: 'list', origin: 'variable', span: obj.span, elem: kind });
       return;
     }
     if (sym.kind !== 'list' && sym.kind !== 'unknown') {
@@ -831,7 +834,7 @@ class Checker {
   private declare(name: Ident | { text: string; span: Span }, origin: SymbolOrigin, kind: ValueKind, iommuKind?: string): boolean {
     const text = 'text' in name ? name.text : name.name;
     if (text === '') return false;
-    if (!this.checkDefinable(text, name.span, true)) return false;
+    if (!this.checkDefinable(text, name, true)) return false;
     this.define({ name: text, kind, origin, span: name.span, ...(iommuKind !== undefined ? { iommuKind } : {}) });
     return true;
   }

@@ -559,14 +559,15 @@ export function formatSignature(spec: BuiltinSpec): string {
 
 /**
  * True when `count` positional arguments bind one to one to the first
- * parameters with nothing left to report (no named-only or variadic
- * parameter, none missing): the call's own argument list is the binding.
+ * parameters with nothing left to report (no named-only parameter among
+ * them, no variadic one, none missing): the call's own argument list is the binding.
  */
 export function bindsInOrder(params: readonly ParamSpec[], count: number): boolean {
   if (count > params.length) return false;
   for (let i = 0; i < params.length; i++) {
     const prm = params[i]!;
-    if (prm.namedOnly || prm.variadic || (i >= count && !prm.optional)) return false;
+    // A named-only parameter after the arguments (dev_read's pasid) leaves them in their slots.
+    if (prm.variadic || (i < count ? prm.namedOnly === true : !prm.optional)) return false;
   }
   return true;
 }

@@ -6,7 +6,7 @@
 
 import { DEBUGFS_PATHS, DEBUGFS_WRITABLE } from '../engine/debugfs';
 import type {
-  Program, Statement, Expr, CallExpr, Span, Ident, KeyValue, PlatformDecl, IommuDecl, DeviceDecl, MmDecl,
+  Program, Statement, Expr, BinaryExpr, CallExpr, Span, Ident, KeyValue, PlatformDecl, IommuDecl, DeviceDecl, MmDecl,
   ExpectStmt, AssignStmt, ForStmt,
   CaptureTarget,
 } from './ast';
@@ -19,6 +19,7 @@ import {
   BUILTINS, MEMBERS, DECL_KEYS, IOMMU_KINDS, DEVICE_BUSES, DOMAIN_TYPES, bindArgs, bindsInOrder, formatSignature,
   type ValueKind, type ParamKind, type ParamSpec, type BuiltinSpec, type KeySpec, type DeclKind,
 } from './builtins';
+import { startLine } from './syntax-nodes';
 
 const U64 = (1n << 64n) - 1n;
 /** MAX_PAGE_ORDER on common configs: alloc_pages() fails above it. */
@@ -300,15 +301,15 @@ class Checker {
       switch (s.kind) {
         case 'assign': {
           const t = s.target;
-          if (t.kind === 'ident') note(t.name, t.span.line, 'variable');
-          else if (t.object.kind === 'ident') note(t.object.name, t.span.line, 'variable');
+          if (t.kind === 'ident') note(t.name, startLine(t), 'variable');
+          else if (t.object.kind === 'ident') note(t.object.name, startLine(t), 'variable');
           break;
         }
         case 'iommu': case 'device': case 'mm': note(s.name.text, s.name.span.line, s.kind); break;
         case 'expect':
           if ('assign' in s && s.assign) note(s.assign.name, s.assign.span.line, 'variable');
           break;
-        case 'for': note(s.variable.name, s.variable.span.line, 'loop'); this.collectDefinitions(s.body); break;
+        case 'for': note(s.variable.name, startLine(s.variable), 'loop'); this.collectDefinitions(s.body); break;
         default: break;
       }
     }
@@ -328,22 +329,25 @@ class Checker {
     return [...names];
   }
 
-  /** Reports a name that cannot be (re)defined: a constant, a builtin, a reserved word or a declared object. */
-  private checkDefinable(name: string, span: Span, asDecl: boolean): boolean {
-    if (RESERVED_WORDS.has(name)) { this.report(span, 'reserved', `'${name}' is a reserved word`); return false; }
-    if (CONSTANTS.has(name)) { this.report(span, 'reserved', `'${name}' is a kernel constant and cannot be redefined`); return false; }
-    if (BUILTINS.has(name)) { this.report(span, 'reserved', `'${name}' is a builtin function and cannot be redefined`); return false; }
-    const existing = this.globals.get(name);
+  /**
+   * Reports a name that cannot be (re)defined: a constant, a builtin, a reserved word or a declared object.
+   * `at` is the name's node (its span is made only to report); `existing` is the name's global, when the caller has looked it up.
+   */
+  private checkDefinable(name: string, at: { readonly span: Span }, asDecl: boolean, existing = this.globals.get(name)): boolean {
+    if (RESERVED_WORDS.has(name)) { this.report(at.span, 'reserved', `'${name}' is a reserved word`); return false; }
+    if (CONSTANTS.has(name)) { this.report(at.span, 'reserved', `'${name}' is a kernel constant and cannot be redefined`); return false; }
+    if (BUILTINS.has(name)) { this.report(at.span, 'reserved', `'${name}' is a builtin function and cannot be redefined`); return false; }
     if (existing !== undefined && (asDecl || existing.origin === 'device' || existing.origin === 'iommu' || existing.origin === 'mm')) {
       const what = existing.origin === 'variable' || existing.origin === 'loop' ? 'a variable' : `a${existing.origin === 'iommu' ? 'n' : ''} ${existing.origin}`;
-      this.report(span, 'duplicate', `'${name}' is already ${what}, defined on line ${existing.span.line}`);
+      this.report(at.span, 'duplicate', `'${name}' is already ${what}, defined on line ${existing.span.line}`);
       return false;
     }
     return true;
   }
 
-  private define(sym: Sym): void {
-    if (!this.globals.has(sym.name)) {
+  /** `isNew`: the name has no global yet (the caller may know it already). */
+  private define(sym: Sym, isNew = !this.globals.has(sym.name)): void {
+    if (isNew) {
       const info: SymbolInfo = { name: sym.name, kind: sym.kind, origin: sym.origin, span: sym.span };
       if (sym.iommuKind !== undefined) info.iommuKind = sym.iommuKind;
       this.symbols.push(info);
@@ -392,9 +396,9 @@ class Checker {
         this.report(t.span, 'reserved', `'${t.name}' is the loop variable; assigning it does not change the iteration`, 'warning');
         return;
       }
-      if (!this.checkDefinable(t.name, t.span, false)) return;
       const prev = this.globals.get(t.name);
-      this.define({ name: t.name, kind, origin: 'variable', span: prev?.span ?? t.span });
+      if (!this.checkDefinable(t.name, t, false, prev)) return;
+      this.define({ name: t.name, kind, origin: 'variable', span: prev?.span ?? t.span }, prev === undefined);
       return;
     }
     const obj = t.object;
@@ -402,7 +406,7 @@ class Checker {
     this.intOperand(t.index, 'a list index');
     const sym = this.lookup(obj.name);
     if (sym === undefined) {
-      if (this.checkDefinable(obj.name, obj.span, false)) this.define({ name: obj.name, kind: 'list', origin: 'variable', span: obj.span, elem: kind });
+      if (this.checkDefinable(obj.name, obj, false)) this.define({ name: obj.name, kind: 'list', origin: 'variable', span: obj.span, elem: kind });
       return;
     }
     if (sym.kind !== 'list' && sym.kind !== 'unknown') {
@@ -532,7 +536,7 @@ class Checker {
         if (!intLike(k)) this.report(e.operand.span, 'type', `'${e.op}' needs an integer, not ${KIND_NAMES[k]}`);
         return 'int';
       }
-      case 'binary': return this.binary(e.op, e.left, e.right, e.opSpan);
+      case 'binary': return this.binary(e);
       case 'range': {
         this.intOperand(e.start, 'the start of a range');
         this.intOperand(e.end, 'the end of a range');
@@ -635,20 +639,22 @@ class Checker {
     }
   }
 
-  private binary(op: string, left: Expr, right: Expr, opSpan: Span): ValueKind {
+  /** `e.opSpan` is read only to report: a parsed node finds its operator from the tokens on each read. */
+  private binary(e: BinaryExpr): ValueKind {
+    const { op, left, right } = e;
     const lk = this.expr(left);
     const rk = this.expr(right);
     if (op === '&&' || op === '||') return 'bool';
     if (op === '==' || op === '!=') return 'bool';
     const bothInt = intLike(lk) && intLike(rk);
     if (op === '<' || op === '<=' || op === '>' || op === '>=') {
-      if (!bothInt) this.report(opSpan, 'type', `'${op}' compares integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
+      if (!bothInt) this.report(e.opSpan, 'type', `'${op}' compares integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
       return 'bool';
     }
     // `buf + n` is the physical address buf.phys + n (docs/language.md).
     const bufferArith = (op === '+' && ((lk === 'buffer' && intLike(rk)) || (intLike(lk) && rk === 'buffer'))) || (op === '-' && lk === 'buffer' && intLike(rk));
     if (!bothInt && !bufferArith) {
-      this.report(opSpan, 'type', `'${op}' needs integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
+      this.report(e.opSpan, 'type', `'${op}' needs integers, not ${KIND_NAMES[intLike(lk) ? rk : lk]}`);
       return 'unknown';
     }
     const b = constValue(right);
@@ -828,7 +834,7 @@ class Checker {
   private declare(name: Ident | { text: string; span: Span }, origin: SymbolOrigin, kind: ValueKind, iommuKind?: string): boolean {
     const text = 'text' in name ? name.text : name.name;
     if (text === '') return false;
-    if (!this.checkDefinable(text, name.span, true)) return false;
+    if (!this.checkDefinable(text, name, true)) return false;
     this.define({ name: text, kind, origin, span: name.span, ...(iommuKind !== undefined ? { iommuKind } : {}) });
     return true;
   }

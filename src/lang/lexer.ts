@@ -5,7 +5,7 @@
 import type { Diagnostic } from './run-result';
 import type { Span } from './ast';
 import { type Token, TWO_CHAR_PUNCT, ONE_CHAR_PUNCT, makeDiagnostic, pushCapped } from './tokens';
-import { KIND_CODE, K_BYTES, K_EOF, K_IDENT, K_INVALID, K_NEWLINE, K_NUMBER, K_STRING, TokenTable } from './token-table';
+import { KIND_CODE, K_BYTES, K_EOF, K_IDENT, K_INVALID, K_NEWLINE, K_NUMBER, K_STRING, TokenTable, utf8Bytes } from './token-table';
 
 export const U64_MAX = (1n << 64n) - 1n;
 
@@ -60,19 +60,7 @@ function startsSomething(c: number): boolean {
   return isIdentStart(c) || isDigit(c) || isBlank(c) || isLineBreak(c) || c === 34 || c === 35 || c === 92 || isPunctStart(c);
 }
 
-const utf8Encoder = new TextEncoder();
-
-/** UTF-8 of `text`; short ASCII strings (nearly all of them) skip the encoder call. */
-export function utf8Bytes(text: string): Uint8Array {
-  const n = text.length;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) return utf8Encoder.encode(text);
-    out[i] = c;
-  }
-  return out;
-}
+export { utf8Bytes };
 
 function describeChar(ch: string): string {
   const cp = ch.codePointAt(0) ?? 0;
@@ -289,8 +277,8 @@ export class Lexer {
     if (!closed) this.error(start, end, 'unterminated string (strings end on the same line)');
     const content = src.slice(quote + 1, contentEnd);
     if (content.indexOf('\\') < 0) {
-      // No escapes (the common case): the text is the source, the bytes its UTF-8.
-      this.push(K_STRING, start, end, content, utf8Bytes(content));
+      // No escapes (the common case): the text is the source; its bytes, its UTF-8, are made when something reads them.
+      this.push(K_STRING, start, end, content);
       return;
     }
     const bytes: number[] = [];

@@ -15,10 +15,10 @@ import {
   type TokenKind, joinSpans, spanAfter, makeDiagnostic, describeToken, pushCapped, RESERVED_WORDS,
 } from './tokens';
 import { Lexer, matchBraces } from './lexer';
-import { K_EOF, K_NEWLINE, type TokenTable } from './token-table';
+import { K_EOF, K_NEWLINE, TOKEN_KINDS, type TokenTable } from './token-table';
 import {
   Located, NameNode, NumberNode, StringNode, BytesNode, BoolNode, IdentNode, UnaryNode, BinaryNode, RangeNode, MemberNode,
-  IndexNode, ListNode, FieldNode, RecordNode, CallNode, SgEntryNode, AssignNode, ExprStmtNode,
+  IndexNode, ListNode, FieldNode, RecordNode, CallNode, SgEntryNode, AssignNode, ExprStmtNode, ExpectValueNode,
 } from './syntax-nodes';
 
 /** A token: its row in the lexer's TokenTable. */
@@ -36,6 +36,9 @@ export interface ParseResult {
 /** Thrown inside the parser after a diagnostic was recorded; caught at the nearest recovery point. */
 class SyntaxFailure {}
 const FAIL = new SyntaxFailure();
+
+/** What primary() returns for a name followed by `(`: postfix() turns it into the call at once, so no reader ever sees it. */
+const CALLEE: Expr = { kind: 'error', span: { start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 } };
 
 /** The `named` list of every call without named arguments (most calls): one shared array, never written to, instead of one per call. */
 const NO_NAMED_ARGS: NamedArg[] = [];
@@ -65,6 +68,11 @@ function binaryPrec(k: TokenKind): number {
     default: return 0;
   }
 }
+/** binaryPrec() of each token kind, by row code: one load per operand instead of a string switch. */
+const PREC_BY_CODE: Uint8Array = Uint8Array.from(TOKEN_KINDS, binaryPrec);
+/** The words statement() tells apart (statement keywords and reserved words), by length. */
+const STATEMENT_WORDS_BY_LENGTH: (string[] | undefined)[] = [];
+for (const w of new Set(['platform', 'iommu', 'device', 'mm', 'for', 'expect', 'print', 'checkpoint', ...RESERVED_WORDS])) (STATEMENT_WORDS_BY_LENGTH[w.length] ??= []).push(w);
 const COMPARISON = new Set<string>(['==', '!=', '<', '<=', '>', '>=']);
 const BITWISE = new Set<string>(['&', '|', '^']);
 
@@ -85,6 +93,8 @@ class Parser {
   /** Inside declaration values: `dma-fq`, `arm-smmu-v3` read as one word. */
   private wordMode = false;
   private last: Token;
+  /** Row of the name primary() saw followed by `(` and returned CALLEE for. */
+  private calleeRow: Token = 0;
   /** Height of the expression the last expression parser returned (a side channel: no per-node bookkeeping). */
   private h = 1;
   /** Comparisons written in parentheses, so `(a == b) & c` draws no precedence warning. */
@@ -332,8 +342,8 @@ class Parser {
     const t = this.tok;
     if (this.kind(t) === 'ident') {
       const next = this.peek(1);
-      const word = this.text(t);
-      if (RESERVED_WORDS.has(word) && this.kind(next) === '=') this.fail(this.spanOf(t), `'${word}' is a reserved word and cannot be assigned`);
+      const word = this.statementWord(t);
+      if (word !== undefined && RESERVED_WORDS.has(word) && this.kind(next) === '=') this.fail(this.spanOf(t), `'${word}' is a reserved word and cannot be assigned`);
       switch (word) {
         case 'platform': if (this.kind(next) === '{') return this.platformDecl(); break;
         case 'iommu': if (this.kind(next) === 'ident') return this.iommuDecl(); break;
@@ -355,6 +365,13 @@ class Parser {
     // Keep the assignment so the name stays defined; the value's diagnostic is already out.
     value ??= { kind: 'error', span: joinSpans(spanAfter(this.spanOf(eq)), this.spanOf(this.last)) };
     return new AssignNode(this.tt, start, this.last, target, value);
+  }
+
+  /** The keyword or reserved word token `t` is, compared in place; undefined for any other name (most statements: no text made here). */
+  private statementWord(t: Token): string | undefined {
+    const words = STATEMENT_WORDS_BY_LENGTH[this.tt.end(t) - this.tt.start(t)];
+    if (words !== undefined) for (let i = 0; i < words.length; i++) if (this.tt.isWord(t, words[i]!)) return words[i];
+    return undefined;
   }
 
   private assignTarget(e: Expr): Ident | IndexExpr {
@@ -500,7 +517,7 @@ class Parser {
       this.fail(this.spanOf(t), 'expect needs a condition: expect EXPR, expect fault CALL, expect error ERRNO CALL, expect violation "text" CALL, expect violations ["text", ...] CALL, expect stale CALL, expect bounced EXPR, expect log "text" or expect no_leaks');
     }
     const expr = this.expr();
-    return { kind: 'expect', mode: 'value', expr, span: this.spanFrom(start) };
+    return new ExpectValueNode(this.tt, start, this.last, expr);
   }
 
   /** `log "text" [CALL]`, the current token being `log`. */
@@ -664,7 +681,7 @@ class Parser {
     let height = this.h;
     for (;;) {
       const opTok = this.tok;
-      const prec = binaryPrec(this.kind(opTok));
+      const prec = PREC_BY_CODE[this.tt.code(opTok)]!;
       if (prec === 0 || prec < minPrec) {
         this.h = height;
         return left;
@@ -703,8 +720,9 @@ class Parser {
     for (;;) {
       const t = this.tok;
       if (this.kind(t) === '(') {
-        if (e.kind !== 'ident') this.fail(this.spanOf(t), 'only builtin functions can be called (f(...))');
-        e = this.call(e);
+        if (e === CALLEE) e = this.call(this.calleeRow, this.calleeRow, this.text(this.calleeRow));
+        else if (e.kind !== 'ident') this.fail(this.spanOf(t), 'only builtin functions can be called (f(...))');
+        else e = this.call(Located.firstRow(e), Located.lastRow(e), e.name);
         height = this.h;
       } else if (this.kind(t) === '[') {
         this.enter(t);
@@ -783,6 +801,11 @@ class Parser {
           return new IdentNode(this.tt, t, this.last, w.text);
         }
         this.advance();
+        if (this.kind(this.tok) === '(') {
+          // A call's name: postfix() makes the call, with no Ident node made and dropped for it.
+          this.calleeRow = t;
+          return CALLEE;
+        }
         return new IdentNode(this.tt, t, t, this.text(t));
       }
       case '(': {
@@ -809,9 +832,7 @@ class Parser {
   }
 
   private stringLit(t: Token): StringLit {
-    const value = this.tt.str(t);
-    const bytes = this.tt.bytes(t) ?? new Uint8Array(0);
-    const lit: StringLit = new StringNode(this.tt, t, value, bytes);
+    const lit: StringLit = new StringNode(this.tt, t, this.tt.str(t));
     if (this.tt.rawBytes(t)) lit.raw = true;
     return lit;
   }
@@ -858,7 +879,8 @@ class Parser {
     return this.grow(new RecordNode(this.tt, open, this.last, fields), height);
   }
 
-  private call(callee: Ident): CallExpr {
+  /** A call of the name from row `first` to row `last` (`text`); the current token is its `(`. */
+  private call(first: Token, last: Token, text: string): CallExpr {
     const open = this.tok;
     this.enter(open);
     const mark = this.skipped.length;
@@ -895,7 +917,7 @@ class Parser {
     const close = this.close(')', open, mark);
     this.nl--;
     this.leave();
-    const name = new NameNode(this.tt, Located.firstRow(callee), Located.lastRow(callee), callee.name);
+    const name = new NameNode(this.tt, first, last, text);
     const node: CallExpr = new CallNode(this.tt, name, buffer.slice(0, count), named, close);
     // Not emptied: setting its length to 0 would drop its storage (the entries it still holds are in the tree anyway).
     this.argBuffers.push(buffer);

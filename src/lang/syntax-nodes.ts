@@ -16,7 +16,7 @@
 import type {
   BinaryExpr, BinaryOp, BoolLit, BytesLit, CallExpr, Expr, ExprStmt, Ident, IndexExpr, ListExpr, MemberExpr,
   Name, NamedArg, NumberLit, RangeExpr, RecordExpr, RecordField, SgEntryExpr, Span, StringLit, UnaryExpr, UnaryOp,
-  AssignStmt,
+  AssignStmt, ExpectValue,
 } from './ast';
 import { KIND_CODE, K_NEWLINE, type TokenTable } from './token-table';
 
@@ -56,6 +56,13 @@ export class Located {
     if (row === undefined) throw new Error('a node without token rows inside a parsed tree');
     return row;
   }
+}
+
+/** The line a node starts on; a parsed node reads it from its first token without making its span. */
+export function startLine(node: { readonly span: Span }): number {
+  const placed = node as Partial<Placed>;
+  const tt = placed[TABLE];
+  return tt === undefined ? node.span.line : tt.line(placed[FIRST]!);
 }
 
 /**
@@ -103,13 +110,16 @@ export class NumberNode implements NumberLit {
   }
 }
 
+const BYTES = Symbol('bytes');
+
+/** A string literal; its bytes (nearly always its text's UTF-8, read only by a run) are made on first read and kept. */
 export class StringNode implements StringLit {
   declare readonly span: Span;
   declare readonly kind: 'string';
   declare readonly value: string;
-  declare readonly bytes: Uint8Array;
   declare raw?: true;
-  constructor(tt: TokenTable, row: number, value: string, bytes: Uint8Array) {
+  declare private [BYTES]: Uint8Array | undefined;
+  constructor(tt: TokenTable, row: number, value: string) {
     const placed = this as unknown as Placed;
     placed[TABLE] = tt;
     placed[FIRST] = row;
@@ -117,7 +127,17 @@ export class StringNode implements StringLit {
     placed[SPAN] = undefined;
     this.kind = 'string';
     this.value = value;
-    this.bytes = bytes;
+    this[BYTES] = undefined;
+  }
+
+  get bytes(): Uint8Array {
+    const placed = this as unknown as Placed;
+    return (this[BYTES] ??= placed[TABLE].bytes(placed[FIRST]) ?? new Uint8Array(0));
+  }
+
+  /** The fields of ast.ts's StringLit, `bytes` included, in their order (JSON.stringify sees no getter). */
+  toJSON(): object {
+    return this.raw === true ? { kind: this.kind, value: this.value, bytes: this.bytes, raw: true } : { kind: this.kind, value: this.value, bytes: this.bytes };
   }
 }
 
@@ -377,4 +397,22 @@ export class ExprStmtNode implements ExprStmt {
   }
 }
 
-for (const node of [NameNode, NumberNode, StringNode, BytesNode, BoolNode, IdentNode, UnaryNode, BinaryNode, RangeNode, MemberNode, IndexNode, ListNode, FieldNode, RecordNode, CallNode, SgEntryNode, AssignNode, ExprStmtNode]) Object.setPrototypeOf(node.prototype, Located.prototype);
+/** `expect EXPR`, the most common expect. */
+export class ExpectValueNode implements ExpectValue {
+  declare readonly span: Span;
+  declare readonly kind: 'expect';
+  declare readonly mode: 'value';
+  declare readonly expr: Expr;
+  constructor(tt: TokenTable, first: number, last: number, expr: Expr) {
+    const placed = this as unknown as Placed;
+    placed[TABLE] = tt;
+    placed[FIRST] = first;
+    placed[LAST] = last;
+    placed[SPAN] = undefined;
+    this.kind = 'expect';
+    this.mode = 'value';
+    this.expr = expr;
+  }
+}
+
+for (const node of [NameNode, NumberNode, StringNode, BytesNode, BoolNode, IdentNode, UnaryNode, BinaryNode, RangeNode, MemberNode, IndexNode, ListNode, FieldNode, RecordNode, CallNode, SgEntryNode, AssignNode, ExprStmtNode, ExpectValueNode]) Object.setPrototypeOf(node.prototype, Located.prototype);

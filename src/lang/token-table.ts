@@ -28,6 +28,22 @@ function hasSourceText(code: number): boolean {
 
 const FIRST_ON_LINE = 1;
 const RAW_BYTES = 2;
+/** A string whose bytes the lexer stored (it had escapes); the others' bytes are their text's UTF-8, made when read. */
+const OWN_BYTES = 4;
+
+const utf8Encoder = new TextEncoder();
+
+/** UTF-8 of `text`; short ASCII strings (nearly all of them) skip the encoder call. */
+export function utf8Bytes(text: string): Uint8Array {
+  const n = text.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return utf8Encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
 
 export class TokenTable {
   /** Rows written so far. */
@@ -58,12 +74,12 @@ export class TokenTable {
     this.payloads = new Int32Array(capacity);
   }
 
-  /** Appends a row; a string's payload is its text then its bytes, a number's its value, a byte string's its bytes. */
+  /** Appends a row; a string's payload is its text then, when escapes made them differ from its UTF-8, its bytes; a number's its value, a byte string's its bytes. */
   push(code: number, start: number, end: number, line: number, column: number, firstOnLine: boolean, payload?: bigint | string | Uint8Array, payload2?: Uint8Array): number {
     const i = this.count;
     if (i === this.kinds.length) this.grow();
     this.kinds[i] = code;
-    this.flags[i] = firstOnLine ? FIRST_ON_LINE : 0;
+    this.flags[i] = (firstOnLine ? FIRST_ON_LINE : 0) | (payload2 !== undefined ? OWN_BYTES : 0);
     this.starts[i] = start;
     this.ends[i] = end;
     this.lines[i] = line;
@@ -143,10 +159,14 @@ export class TokenTable {
     return typeof v === 'string' ? v : '';
   }
 
-  /** string, bytes: the bytes. */
+  /** string, bytes: the bytes (a string without escapes: its text's UTF-8, a new array on each call). */
   bytes(i: number): Uint8Array | undefined {
     const p = this.payloads[i]!;
     if (p < 0) return undefined;
+    if (this.kinds[i] === K_STRING && (this.flags[i]! & OWN_BYTES) === 0) {
+      const text = this.values[p];
+      return typeof text === 'string' ? utf8Bytes(text) : undefined;
+    }
     const v = this.values[this.kinds[i] === K_STRING ? p + 1 : p];
     return v instanceof Uint8Array ? v : undefined;
   }

@@ -278,15 +278,22 @@ export class CaptureEventStore implements CaptureEvents {
     return this.commit(endLine);
   }
 
+  /**
+   * A chunk of every column, as views of one buffer (the doubles first, for
+   * their alignment): one allocation of 33 bytes an event instead of eight
+   * of 8 to 64 KiB, which the allocator zeroes page by page (some 0.4 ms
+   * each here), where one this size comes zeroed from the system.
+   */
   private addChunk(): void {
-    this.fmt.push((this.lastFmt = new Uint8Array(CHUNK)));
-    this.lines.push((this.lastLines = new Int32Array(CHUNK)));
-    this.tss.push((this.lastTss = new Float64Array(CHUNK)));
-    this.cpus.push((this.lastCpus = new Uint32Array(CHUNK)));
-    this.pids.push((this.lastPids = new Uint32Array(CHUNK)));
-    this.comms.push((this.lastComms = new Uint32Array(CHUNK)));
-    this.irqFlags.push((this.lastIrqFlags = new Uint32Array(CHUNK)));
-    this.slotStart.push((this.lastSlotStart = new Uint32Array(CHUNK)));
+    const buf = new ArrayBuffer(CHUNK * 33);
+    this.tss.push((this.lastTss = new Float64Array(buf, 0, CHUNK)));
+    this.lines.push((this.lastLines = new Int32Array(buf, CHUNK * 8, CHUNK)));
+    this.cpus.push((this.lastCpus = new Uint32Array(buf, CHUNK * 12, CHUNK)));
+    this.pids.push((this.lastPids = new Uint32Array(buf, CHUNK * 16, CHUNK)));
+    this.comms.push((this.lastComms = new Uint32Array(buf, CHUNK * 20, CHUNK)));
+    this.irqFlags.push((this.lastIrqFlags = new Uint32Array(buf, CHUNK * 24, CHUNK)));
+    this.slotStart.push((this.lastSlotStart = new Uint32Array(buf, CHUNK * 28, CHUNK)));
+    this.fmt.push((this.lastFmt = new Uint8Array(buf, CHUNK * 32, CHUNK)));
   }
 
   // ---- reading -----------------------------------------------------------------

@@ -31,6 +31,8 @@ export interface CompiledFormat {
    * characters several times slower).
    */
   storeRegex: RegExp;
+  /** kinds as KIND_CODES' numbers, for storePayloadAt's switch. */
+  kindCodes: Uint8Array;
   /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
   prefix: string;
   /** `prefix` without its trailing spaces. */
@@ -54,6 +56,18 @@ export const ROLE_ADDR = 3;
 const ADDR_FIELDS = ['dma_addr', 'iova', 'dev_addr'];
 
 export type FieldKind = 'dev' | 'str' | 'sym' | 'flags' | 'array' | 'hex' | 'dec' | 'int' | 'ptr' | 'opt';
+/** FieldKinds as small numbers (their index here): storePayloadAt switches on them, a compare each instead of a string's. */
+const KIND_CODES: readonly FieldKind[] = ['dev', 'str', 'sym', 'flags', 'array', 'hex', 'dec', 'int', 'ptr', 'opt'];
+const KIND_DEV = 0;
+const KIND_STR = 1;
+const KIND_SYM = 2;
+const KIND_FLAGS = 3;
+const KIND_ARRAY = 4;
+const KIND_HEX = 5;
+const KIND_DEC = 6;
+const KIND_INT = 7;
+const KIND_PTR = 8;
+const KIND_OPT = 9;
 
 const ARRAY_FIELDS = new Set(['dma_addrs', 'sizes', 'phys_addrs']);
 const FLAG_FIELDS = new Set(['attrs', 'flags']);
@@ -124,7 +138,7 @@ export function compileFormat(spec: EventFormat, id = -1, firstSymbolNumber = 0)
     symbolNumber += list.length;
     return first;
   });
-  return { id, spec, regex: new RegExp(src, 'y'), storeRegex: new RegExp(storeSrc, 'y'), fields, kinds, symbols, symbolNumbers, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
+  return { id, spec, kindCodes: Uint8Array.from(kinds, (k) => KIND_CODES.indexOf(k)), regex: new RegExp(src, 'y'), storeRegex: new RegExp(storeSrc, 'y'), fields, kinds, symbols, symbolNumbers, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
 }
 
 /** 32-bit slots a value takes in the event store: hex numbers two (hi/lo halves), the rest one (a small number itself, another number's index aside, a string's id, a flag, a list's index). */
@@ -368,44 +382,44 @@ export function storePayloadAt(formats: readonly CompiledFormat[], text: string,
     let ok = true;
     for (let k = 0; k < f.fields.length && ok; k++) {
       const t = m[k + 1];
-      switch (f.kinds[k]) {
-        case 'dev': {
+      switch (f.kindCodes[k]) {
+        case KIND_DEV: {
           const id = store.deviceId(t);
           if (id < 0) ok = false;
           else store.setString(f, k, id);
           break;
         }
-        case 'sym': {
+        case KIND_SYM: {
           const at = f.symbols[k].indexOf(t);
           if (at < 0) ok = false;
           else store.setString(f, k, store.symbolId(f, k, at));
           break;
         }
-        case 'flags':
-        case 'str':
-        case 'ptr':
+        case KIND_FLAGS:
+        case KIND_STR:
+        case KIND_PTR:
           store.setString(f, k, store.stringId(t));
           break;
-        case 'opt':
+        case KIND_OPT:
           store.setFlag(f, k, t.length > 0);
           break;
-        case 'array': {
+        case KIND_ARRAY: {
           const arr = parseArray(t, f.fields[k] === 'sizes');
           if (arr === undefined) ok = false;
           else store.setList(f, k, arr);
           break;
         }
-        case 'hex':
+        case KIND_HEX:
           if (!hexHalves(t)) ok = false;
           else store.setHex(f, k, hexHalf[0], hexHalf[1]);
           break;
-        case 'dec': {
+        case KIND_DEC: {
           const n = decimalOf(t);
           if (n === undefined) ok = false;
           else store.setNumber(f, k, n);
           break;
         }
-        case 'int':
+        case KIND_INT:
           store.setNumber(f, k, Number(t));
           break;
       }

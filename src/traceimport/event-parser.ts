@@ -19,8 +19,20 @@ export interface CompiledFormat {
   kinds: FieldKind[];
   /** The values a 'sym' field may take (empty for the other kinds). */
   symbols: (readonly string[])[];
+  /** Field k's symbols are numbers symbolNumbers[k] + their index in symbols[k], one number per (format, field, symbol) of COMPILED_FORMATS (the event store's cache of their ids). */
+  symbolNumbers: number[];
   /** Where each field goes in an event: ROLE_DEVICE, ROLE_SIZE, ROLE_ADDR (the first of dma_addr/iova/dev_addr), else ROLE_OWN (under its name). */
   roles: Uint8Array;
+  /**
+   * `regex` with a hex field's leading zeros matched outside its group (the
+   * same payloads match, the same values read): storePayloadAt's captures
+   * of `%016llx` fields are then short flat strings, not slices of the line
+   * (V8 slices a capture of 13 characters or more, and reads a slice's
+   * characters several times slower).
+   */
+  storeRegex: RegExp;
+  /** kinds as KIND_CODES' numbers, for storePayloadAt's switch. */
+  kindCodes: Uint8Array;
   /** The format with its first conversion and what follows dropped: a payload cut by a mail client starts like this. */
   prefix: string;
   /** `prefix` without its trailing spaces. */
@@ -44,6 +56,18 @@ export const ROLE_ADDR = 3;
 const ADDR_FIELDS = ['dma_addr', 'iova', 'dev_addr'];
 
 export type FieldKind = 'dev' | 'str' | 'sym' | 'flags' | 'array' | 'hex' | 'dec' | 'int' | 'ptr' | 'opt';
+/** FieldKinds as small numbers (their index here): storePayloadAt switches on them, a compare each instead of a string's. */
+const KIND_CODES: readonly FieldKind[] = ['dev', 'str', 'sym', 'flags', 'array', 'hex', 'dec', 'int', 'ptr', 'opt'];
+const KIND_DEV = 0;
+const KIND_STR = 1;
+const KIND_SYM = 2;
+const KIND_FLAGS = 3;
+const KIND_ARRAY = 4;
+const KIND_HEX = 5;
+const KIND_DEC = 6;
+const KIND_INT = 7;
+const KIND_PTR = 8;
+const KIND_OPT = 9;
 
 const ARRAY_FIELDS = new Set(['dma_addrs', 'sizes', 'phys_addrs']);
 const FLAG_FIELDS = new Set(['attrs', 'flags']);
@@ -54,11 +78,12 @@ function escapeRegex(text: string): string {
 }
 
 /** Turns a TP_printk format into a sticky regex with one group per conversion. */
-export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
+export function compileFormat(spec: EventFormat, id = -1, firstSymbolNumber = 0): CompiledFormat {
   const fields = spec.args.split(' ');
   const kinds: FieldKind[] = [];
   const conv = /%(#?)(0?\d*)(ll|l|z|h)?([sdupxX])/g;
   let src = '';
+  let storeSrc = '';
   let last = 0;
   let i = 0;
   let m: RegExpExecArray | null;
@@ -67,6 +92,7 @@ export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
     const literal = spec.format.slice(last, m.index);
     if (prefix === undefined) prefix = literal;
     src += escapeRegex(literal).replace(/ /g, ' +');
+    storeSrc += escapeRegex(literal).replace(/ /g, ' +');
     last = conv.lastIndex;
     const name = fields[i++];
     if (name === undefined) throw new Error(`event format ${spec.event}: more conversions than args`);
@@ -84,9 +110,11 @@ export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
     else kind = name === 'err' || name === 'group' ? 'int' : 'dec';
     kinds.push(kind);
     src += groupFor(kind, m[1] === '#');
+    storeSrc += kind === 'hex' && m[1] !== '#' ? '0*' + groupFor(kind, false) : groupFor(kind, m[1] === '#');
   }
   if (i !== fields.length) throw new Error(`event format ${spec.event}: ${fields.length} args for ${i} conversions`);
   src += escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
+  storeSrc += escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
   const roles = new Uint8Array(fields.length);
   let addr = false;
   fields.forEach((name, k) => {
@@ -104,7 +132,13 @@ export function compileFormat(spec: EventFormat, id = -1): CompiledFormat {
     slots += slotsOfKind(kind);
   });
   const symbols = fields.map((name, k) => (kinds[k] === 'sym' ? (spec.symbols?.[name] ?? SYMBOLS[name] ?? []) : []));
-  return { id, spec, regex: new RegExp(src, 'y'), fields, kinds, symbols, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
+  let symbolNumber = firstSymbolNumber;
+  const symbolNumbers = symbols.map((list) => {
+    const first = symbolNumber;
+    symbolNumber += list.length;
+    return first;
+  });
+  return { id, spec, kindCodes: Uint8Array.from(kinds, (k) => KIND_CODES.indexOf(k)), regex: new RegExp(src, 'y'), storeRegex: new RegExp(storeSrc, 'y'), fields, kinds, symbols, symbolNumbers, roles, prefix: prefix ?? spec.format, head: (prefix ?? spec.format).trimEnd(), eventClass: traceEventClass(), slotOf, slots, deviceField: roles.indexOf(ROLE_DEVICE), addrField: roles.indexOf(ROLE_ADDR), sizeField: roles.indexOf(ROLE_SIZE) };
 }
 
 /** 32-bit slots a value takes in the event store: hex numbers two (hi/lo halves), the rest one (a small number itself, another number's index aside, a string's id, a flag, a list's index). */
@@ -138,7 +172,17 @@ function groupFor(kind: FieldKind, alt: boolean): string {
 }
 
 /** Every format compiled, in the table's order; an event store names an event's format by its index here. */
-export const COMPILED_FORMATS: readonly CompiledFormat[] = EVENT_FORMATS.map((spec, id) => compileFormat(spec, id));
+export const COMPILED_FORMATS: readonly CompiledFormat[] = (() => {
+  let symbolNumber = 0;
+  return EVENT_FORMATS.map((spec, id) => {
+    const f = compileFormat(spec, id, symbolNumber);
+    for (const list of f.symbols) symbolNumber += list.length;
+    return f;
+  });
+})();
+
+/** Symbol numbers COMPILED_FORMATS use (see CompiledFormat.symbolNumbers). */
+export const SYMBOL_COUNT = COMPILED_FORMATS.reduce((n, f) => n + f.symbols.reduce((m, list) => m + list.length, 0), 0);
 
 /** Compiled formats by event name (newest first, as in the table). */
 export const FORMATS_BY_EVENT: ReadonlyMap<string, readonly CompiledFormat[]> = (() => {
@@ -288,9 +332,8 @@ export function parsePayloadAt(event: string, formats: readonly CompiledFormat[]
   return { ok: false, partial, reason: why || `does not match the ${event} format (${formats.map((f) => `"${f.spec.format}"`).join(' or ')})` };
 }
 
-/** The halves hexHalves found. */
-let hexHi = 0;
-let hexLo = 0;
+/** The halves hexHalves found, [hi, lo]: a typed array holds a 32-bit half as it is (a module variable would box one past 2^30 each time). */
+const hexHalf = new Uint32Array(2);
 
 function hexDigit(c: number): number {
   return c <= 57 ? c - 48 : (c | 32) - 87;
@@ -298,7 +341,7 @@ function hexDigit(c: number): number {
 
 /**
  * Reads hex digits a format's regex matched (`0x` first or not) into
- * hexHi/hexLo; false past 64 bits, as canonHexDigits refuses them.
+ * hexHalf; false past 64 bits, as canonHexDigits refuses them.
  */
 function hexHalves(text: string): boolean {
   let i = text.length > 1 && text.charCodeAt(1) === 120 && text.charCodeAt(0) === 48 ? 2 : 0;
@@ -310,8 +353,8 @@ function hexHalves(text: string): boolean {
   for (; i < loFrom; i++) hi = hi * 16 + hexDigit(text.charCodeAt(i));
   let lo = 0;
   for (; i < text.length; i++) lo = lo * 16 + hexDigit(text.charCodeAt(i));
-  hexHi = hi;
-  hexLo = lo;
+  hexHalf[0] = hi;
+  hexHalf[1] = lo;
   return true;
 }
 
@@ -331,52 +374,52 @@ function decimalOf(text: string): number | undefined {
  */
 export function storePayloadAt(formats: readonly CompiledFormat[], text: string, start: number, store: CaptureEventStore, line: number, ts: number | undefined, cpu: number | undefined, comm: number, pid: number | undefined, irqFlags: number): boolean {
   for (const f of formats) {
-    f.regex.lastIndex = start;
-    const m = f.regex.exec(text);
+    const regex = f.storeRegex;
+    regex.lastIndex = start;
+    const m = regex.exec(text);
     if (!m) continue;
     store.begin(f, line, ts, cpu, comm, pid, irqFlags);
     let ok = true;
     for (let k = 0; k < f.fields.length && ok; k++) {
       const t = m[k + 1];
-      switch (f.kinds[k]) {
-        case 'dev': {
+      switch (f.kindCodes[k]) {
+        case KIND_DEV: {
           const id = store.deviceId(t);
           if (id < 0) ok = false;
           else store.setString(f, k, id);
           break;
         }
-        case 'sym': {
-          // The table's own string, whose hash V8 keeps: the store's lookup need not hash the matched one.
+        case KIND_SYM: {
           const at = f.symbols[k].indexOf(t);
           if (at < 0) ok = false;
-          else store.setString(f, k, store.stringId(f.symbols[k][at]));
+          else store.setString(f, k, store.symbolId(f, k, at));
           break;
         }
-        case 'flags':
-        case 'str':
-        case 'ptr':
+        case KIND_FLAGS:
+        case KIND_STR:
+        case KIND_PTR:
           store.setString(f, k, store.stringId(t));
           break;
-        case 'opt':
+        case KIND_OPT:
           store.setFlag(f, k, t.length > 0);
           break;
-        case 'array': {
+        case KIND_ARRAY: {
           const arr = parseArray(t, f.fields[k] === 'sizes');
           if (arr === undefined) ok = false;
           else store.setList(f, k, arr);
           break;
         }
-        case 'hex':
+        case KIND_HEX:
           if (!hexHalves(t)) ok = false;
-          else store.setHex(f, k, hexHi, hexLo);
+          else store.setHex(f, k, hexHalf[0], hexHalf[1]);
           break;
-        case 'dec': {
+        case KIND_DEC: {
           const n = decimalOf(t);
           if (n === undefined) ok = false;
           else store.setNumber(f, k, n);
           break;
         }
-        case 'int':
+        case KIND_INT:
           store.setNumber(f, k, Number(t));
           break;
       }

@@ -52,10 +52,21 @@ export interface FtraceHeaderScan {
   eventEnd: number;
   /** Where the payload begins (its leading spaces skipped). */
   payloadStart: number;
+  /**
+   * The line's text before its timestamp is that of the last line scanned
+   * with a header (the same task on the same CPU, as a trace's lines come
+   * in runs): comm, pid, cpu and flags are that line's, read again from
+   * `prefix` alone.
+   */
+  repeated: boolean;
+  /** The last header's text before its timestamp ('' before the first). */
+  prefix: string;
+  /** Its first character's code. */
+  prefixFirst: number;
 }
 
 export function newHeaderScan(): FtraceHeaderScan {
-  return { pid: 0, cpu: 0, ts: 0, commStart: -1, commEnd: -1, flagsStart: -1, flagsEnd: -1, systemStart: -1, systemEnd: -1, eventStart: -1, eventEnd: -1, payloadStart: -1 };
+  return { pid: 0, cpu: 0, ts: 0, commStart: -1, commEnd: -1, flagsStart: -1, flagsEnd: -1, systemStart: -1, systemEnd: -1, eventStart: -1, eventEnd: -1, payloadStart: -1, repeated: false, prefix: '', prefixFirst: -1 };
 }
 
 /** Powers of ten a decimal fraction is divided by (exact as doubles up to 1e22). */
@@ -84,6 +95,11 @@ function decimalValue(raw: string, from: number, to: number, value: number, digi
  * representation), and this is the import's busiest loop.
  */
 export function scanFtraceHeader(raw: string, out: FtraceHeaderScan): boolean {
+  // The last header's text up to its timestamp, then a digit: everything before the timestamp reads as it did
+  // (a digit there is no space to skip and no flags column), and one comparison of a copy is cheaper than its scan.
+  const t0 = out.prefix.length;
+  // (The first character first: a kernel-log line's "[" turns it away before any copy.)
+  if (t0 > 0 && raw.charCodeAt(0) === out.prefixFirst && isDigit(raw.charCodeAt(t0)) && raw.slice(0, t0) === out.prefix) return scanFromTimestamp(raw, out, t0, true);
   // The CPU column: the first "[digits]" that follows a space.
   let open = raw.indexOf('[');
   let close = -1;
@@ -141,7 +157,27 @@ export function scanFtraceHeader(raw: string, out: FtraceHeaderScan): boolean {
     f1 = i;
     while (isSpace(c)) c = raw.charCodeAt(++i);
   }
-  const t0 = i;
+  if (!isDigit(c) || !scanFromTimestamp(raw, out, i, false)) return false;
+  // Written only now: a line that failed leaves the last header's (and its prefix) as they were.
+  out.commStart = c0;
+  out.commEnd = p;
+  out.flagsStart = f0;
+  out.flagsEnd = f1;
+  out.pid = pid;
+  out.cpu = cpu;
+  out.prefix = raw.slice(0, i);
+  out.prefixFirst = raw.charCodeAt(0);
+  return true;
+}
+
+/**
+ * The rest of scanFtraceHeader from the timestamp at raw[t0] (a digit):
+ * timestamp, event name, payload start, written to `out` only when all
+ * read. `repeated` says whether the part before t0 is the last header's.
+ */
+function scanFromTimestamp(raw: string, out: FtraceHeaderScan, t0: number, repeated: boolean): boolean {
+  let i = t0;
+  let c = raw.charCodeAt(i);
   let ts = 0;
   while (isDigit(c)) {
     ts = ts * 10 + (c - 48);
@@ -184,13 +220,8 @@ export function scanFtraceHeader(raw: string, out: FtraceHeaderScan): boolean {
   }
   if (i < raw.length && !isSpace(c)) return false;
   while (isSpace(c)) c = raw.charCodeAt(++i);
-  out.pid = pid;
-  out.cpu = cpu;
+  out.repeated = repeated;
   out.ts = decimalValue(raw, t0, t1, ts, whole + frac, frac);
-  out.commStart = c0;
-  out.commEnd = p;
-  out.flagsStart = f0;
-  out.flagsEnd = f1;
   out.systemStart = sys0;
   out.systemEnd = sys1;
   out.eventStart = ev0;

@@ -56,6 +56,9 @@ export class CaptureImporter {
   /** Store ids of the comms and irq flags of the last few trace lines (a few CPUs' tasks take turns). */
   private readonly commIds = new RecentIds(4, (comm) => this.allEvents.stringId(comm));
   private readonly flagIds = new RecentIds(4, (flags) => this.allEvents.stringId(flags));
+  /** Store ids of the comm and irq flags of the header `scan` last read in full (-1: not looked up yet); a repeated header's are these. */
+  private headerComm = -1;
+  private headerFlags = 0;
   /** Lines the stream reader cut because they were too long. */
   private readonly cutLines = new Set<number>();
 
@@ -206,6 +209,7 @@ export class CaptureImporter {
 
   /** An ftrace/trace-cmd line: strings are made only for an event of ours. */
   private scannedTraceLine(no: number, raw: string, h: FtraceHeaderScan): void {
+    if (!h.repeated) this.headerComm = -1;
     const formats = formatsOfEventAt(raw, h.eventStart, h.eventEnd);
     if (formats === undefined || (h.systemStart >= 0 && !isSpelledAt(raw, h.systemStart, h.systemEnd, formats[0].spec.system))) {
       // Another subsystem's event (sched_switch, ...): counted, not ours.
@@ -219,8 +223,12 @@ export class CaptureImporter {
     const inPlace = first > 32 && first < 127 && last > 32 && last < 127;
     const store = this.allEvents;
     if (inPlace) {
-      const comm = this.commIds.get(raw.slice(h.commStart, h.commEnd));
-      const flags = h.flagsStart < 0 ? 0 : this.flagIds.get(raw.slice(h.flagsStart, h.flagsEnd));
+      if (this.headerComm < 0) {
+        this.headerComm = this.commIds.get(raw.slice(h.commStart, h.commEnd));
+        this.headerFlags = h.flagsStart < 0 ? 0 : this.flagIds.get(raw.slice(h.flagsStart, h.flagsEnd));
+      }
+      const comm = this.headerComm;
+      const flags = this.headerFlags;
       if (storePayloadAt(formats, raw, start, store, no, h.ts, h.cpu, comm, h.pid, flags)) {
         this.eventAdded(store.length - 1, false);
         return;

@@ -67,8 +67,9 @@ function fieldText(f: CompiledFormat, k: number): fc.Arbitrary<string> {
     case 'array':
       return fc.array(name === 'sizes' ? fc.nat({ max: 1 << 20 }).map((n) => `0x${n.toString(16)}`) : smallHex.map((v) => `0x${v.toString(16)}`), { maxLength: 4 }).map((a) => `{${a.join(',')}}`);
     case 'hex':
-      return fc.tuple(smallHex, fc.boolean(), fc.boolean()).map(([v, pad, upper]) => {
-        const t = pad ? v.toString(16).padStart(16, '0') : v.toString(16);
+      // Zero-padded as %016llx prints, and past 16 digits (leading zeros a 64-bit value may still have).
+      return fc.tuple(smallHex, fc.constantFrom(0, 16, 23), fc.boolean()).map(([v, pad, upper]) => {
+        const t = v.toString(16).padStart(pad, '0');
         return upper ? t.toUpperCase() : t;
       });
     case 'dec':

@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { EVENT_FORMATS } from '../../src/traceimport/event-formats';
 import { FORMATS_BY_EVENT, compileFormat, parsePayload } from '../../src/traceimport/event-parser';
-import { parseFtraceLine, parseLostEvents } from '../../src/traceimport/ftrace-line';
+import fc from 'fast-check';
+import { newHeaderScan, parseFtraceLine, parseLostEvents, scanFtraceHeader } from '../../src/traceimport/ftrace-line';
 import { Interner } from '../../src/traceimport/values';
 import { SYNTHETIC_DIR, assertAccounted, findingsOf, importBytes, importFixture } from './traceimport-helpers';
 
@@ -142,5 +143,52 @@ describe('traceimport: ftrace captures', () => {
     assert.match(r.malformed[0].reason, /^dma_map_phys: dir=SIDEWAYS is not one of/);
     assert.match(r.malformed[2].reason, /map: does not match the map format \("IOMMU: iova=0x%016llx - 0x%016llx paddr/);
     assert.equal(r.unknown.count, 1);
+  });
+});
+
+describe('traceimport: ftrace header scan reused line after line', () => {
+  // The importer scans every line into one FtraceHeaderScan, which reads a line whose text before the timestamp
+  // is the last header's from that header: any sequence of lines must read as each line alone does.
+  const piece = fc.constantFrom(' ', '  ', 'kworker/0:1H', 'a b', '(udev-worker)', '-', '-300', '-301', '[000]', '[001]', '[12345678]', '(  532)', '.....', 'd..1.', 'dN.2.', '1000.000100', '1000.5', '7', '12345678901234567890.5', ':', ': ', 'map', 'iommu:map', 'dma_map_phys', 'x', 'IOMMU: iova=0x1', '\t', '.', '[');
+  const header = fc.record({
+    comm: fc.constantFrom('kworker/0:1H', 'a b', '(udev-worker)', 'irq/26-AMD-Vi', '<...>'),
+    pid: fc.constantFrom('300', '301', '1234567890123456789'),
+    tgid: fc.constantFrom('', ' (  532)'),
+    cpu: fc.constantFrom('000', '001', '12'),
+    flags: fc.constantFrom('', ' .....', ' d..1.'),
+  });
+  const line = fc.oneof(
+    fc.tuple(header, fc.constantFrom('1000.000100', '1000.5', '7', 'x1.5', '99999999999999999.123', ' 1.0', '1.'), fc.constantFrom(': map: IOMMU: x', ': iommu:map: p', ': sched_switch:', ':x', ' ')).map(([h, ts, rest]) => `  ${h.comm}-${h.pid}${h.tgid} [${h.cpu}]${h.flags}  ${ts}${rest}`),
+    fc.array(piece, { maxLength: 14 }).map((p) => p.join('')),
+  );
+  it('reads each line of any sequence as a fresh scan of that line alone', () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
+        const reused = newHeaderScan();
+        for (const raw of lines) {
+          const fresh = newHeaderScan();
+          const want = scanFtraceHeader(raw, fresh);
+          assert.equal(scanFtraceHeader(raw, reused), want, raw);
+          if (!want) continue;
+          const { repeated: _r, prefix: _p, prefixFirst: _f, ...got } = reused;
+          const { repeated: _r2, prefix: _p2, prefixFirst: _f2, ...exp } = fresh;
+          assert.deepStrictEqual(got, exp, raw);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('reads a repeated header from the last one, and a failed line leaves it in place', () => {
+    const h = newHeaderScan();
+    assert.ok(scanFtraceHeader('  kworker/0:1H-300  [000] .....  1000.000100: map: IOMMU: a', h));
+    assert.equal(h.repeated, false);
+    assert.equal(h.prefix, '  kworker/0:1H-300  [000] .....  ');
+    assert.equal(scanFtraceHeader('[ 1000.1] r8169 0000:04:00.0 eno1: Link is Up', h), false);
+    assert.ok(scanFtraceHeader('  kworker/0:1H-300  [000] .....  1000.000200: unmap: IOMMU: b', h));
+    assert.deepEqual([h.repeated, h.pid, h.cpu, h.ts, h.commStart, h.commEnd, h.flagsStart, h.flagsEnd], [true, 300, 0, 1000.0002, 2, 14, 26, 31]);
+    // Another task: read in full.
+    assert.ok(scanFtraceHeader('  kworker/1:1H-301  [001] .....  1000.000300: map: IOMMU: c', h));
+    assert.deepEqual([h.repeated, h.pid, h.cpu], [false, 301, 1]);
   });
 });

@@ -1136,9 +1136,8 @@ async function checkBounceFollowsDebugger() {
     }, 15_000);
     if (!inSync) throw new Error(`missing: the bounce panel at the debugger's line ${line} with the slot in sync ("${clip((await panelText())?.text ?? '', 160)}")`);
     // Variables: hi's first bytes ("far"), then Set Value "pong" on them: the CPU writes the original buffer.
-    const hi = variableRow('hi');
-    await hi.waitFor({ state: 'visible', timeout: 10_000 });
-    await hi.locator('.monaco-tl-twistie').click();
+    // Opened as every Variables row is (scrolled clear of the sticky rows, clicked until it stays open).
+    await expandVariable('hi');
     const bytes = variableRow('bytes');
     await bytes.waitFor({ state: 'visible', timeout: 10_000 });
     const before = await bytes.innerText();

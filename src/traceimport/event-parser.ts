@@ -91,8 +91,9 @@ export function compileFormat(spec: EventFormat, id = -1, firstSymbolNumber = 0)
   while ((m = conv.exec(spec.format)) !== null) {
     const literal = spec.format.slice(last, m.index);
     if (prefix === undefined) prefix = literal;
-    src += escapeRegex(literal).replace(/ /g, ' +');
-    storeSrc += escapeRegex(literal).replace(/ /g, ' +');
+    const literalSrc = escapeRegex(literal).replace(/ /g, ' +');
+    src += literalSrc;
+    storeSrc += literalSrc;
     last = conv.lastIndex;
     const name = fields[i++];
     if (name === undefined) throw new Error(`event format ${spec.event}: more conversions than args`);
@@ -113,8 +114,9 @@ export function compileFormat(spec: EventFormat, id = -1, firstSymbolNumber = 0)
     storeSrc += kind === 'hex' && m[1] !== '#' ? '0*' + groupFor(kind, false) : groupFor(kind, m[1] === '#');
   }
   if (i !== fields.length) throw new Error(`event format ${spec.event}: ${fields.length} args for ${i} conversions`);
-  src += escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
-  storeSrc += escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
+  const tailSrc = escapeRegex(spec.format.slice(last)).replace(/ /g, ' +') + ' *$';
+  src += tailSrc;
+  storeSrc += tailSrc;
   const roles = new Uint8Array(fields.length);
   let addr = false;
   fields.forEach((name, k) => {
@@ -172,17 +174,15 @@ function groupFor(kind: FieldKind, alt: boolean): string {
 }
 
 /** Every format compiled, in the table's order; an event store names an event's format by its index here. */
-export const COMPILED_FORMATS: readonly CompiledFormat[] = (() => {
-  let symbolNumber = 0;
-  return EVENT_FORMATS.map((spec, id) => {
-    const f = compileFormat(spec, id, symbolNumber);
-    for (const list of f.symbols) symbolNumber += list.length;
-    return f;
-  });
-})();
+let symbolNumber = 0;
+export const COMPILED_FORMATS: readonly CompiledFormat[] = EVENT_FORMATS.map((spec, id) => {
+  const f = compileFormat(spec, id, symbolNumber);
+  for (const list of f.symbols) symbolNumber += list.length;
+  return f;
+});
 
 /** Symbol numbers COMPILED_FORMATS use (see CompiledFormat.symbolNumbers). */
-export const SYMBOL_COUNT = COMPILED_FORMATS.reduce((n, f) => n + f.symbols.reduce((m, list) => m + list.length, 0), 0);
+export const SYMBOL_COUNT = symbolNumber;
 
 /** Compiled formats by event name (newest first, as in the table). */
 export const FORMATS_BY_EVENT: ReadonlyMap<string, readonly CompiledFormat[]> = (() => {

@@ -342,9 +342,8 @@ export class CaptureEventStore implements CaptureEvents {
   }
 
   fieldAt(i: number, name: string): unknown {
-    const f = COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]];
-    const k = f.fields.indexOf(name);
-    return k < 0 || f.roles[k] !== 0 ? undefined : this.valueAt(i, f, k);
+    const k = this.fieldIndexOf(this.formatIdAt(i), name);
+    return k < 0 ? undefined : this.fieldValueAt(i, k);
   }
 
   formatIdAt(i: number): number {
@@ -358,11 +357,11 @@ export class CaptureEventStore implements CaptureEvents {
   }
 
   fieldValueAt(i: number, k: number): unknown {
-    return this.valueAt(i, COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]], k);
+    return this.valueAt(i, this.formatAt(i), k);
   }
 
   addrNumberAt(i: number): number {
-    const f = COMPILED_FORMATS[this.fmt[i >>> CHUNK_SHIFT][i & CHUNK_MASK]];
+    const f = this.formatAt(i);
     const k = f.addrField;
     if (k < 0 || f.kinds[k] !== 'hex') return Number.NaN;
     const at = this.slotStart[i >>> CHUNK_SHIFT][i & CHUNK_MASK];

@@ -287,7 +287,7 @@ export class TraceRecorder {
 
   /** enter() for a hot call site, its arguments as in point(). */
   enterWith(name: string, keys: FieldKeys, a?: FieldValue, b?: FieldValue, c?: FieldValue, d?: FieldValue, e?: FieldValue, f?: FieldValue): void {
-    if (this.detailed || this.depth === 0) {
+    if (this.keeps()) {
       this.openCall();
       this.openIds[this.openCount - 1] = this.pushArgs('call', name, keys, 0, a, b, c, d, e, f);
     } else this.unkept++;
@@ -382,7 +382,7 @@ export class TraceRecorder {
 
   /** Enter a kernel function: a call event; the steps it takes nest under it until leave(). */
   enter(name: string, fields: Fields): void {
-    if (this.detailed || this.depth === 0) {
+    if (this.keeps()) {
       this.openCall();
       this.openIds[this.openCount - 1] = this.push('call', name, fields, 0);
     } else this.unkept++;

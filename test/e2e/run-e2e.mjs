@@ -1261,19 +1261,48 @@ async function checkCapture() {
   return `${mode}; ${texts.filter((t) => /io_page_fault|fault_after_unmap/.test(t)).map((t) => `"${clip(t, 90)}"`).join(', ')}`;
 }
 
+/**
+ * Scrolls the Variables list by `dy` pixels. The wheel is turned with the pointer at the list's left edge (the
+ * indent, where VS Code opens no value hover) and without Playwright's hover(): a value hover left over the list
+ * makes hover() fail its actionability check, and the list then never moved.
+ */
+async function wheelVariables(dy) {
+  await page.keyboard.press('Escape').catch(() => {});
+  const l = await page.locator('.debug-variables .monaco-list').first().boundingBox().catch(() => null);
+  if (!l) return;
+  await page.mouse.move(l.x + 3, l.y + l.height / 2);
+  await page.mouse.wheel(0, dy);
+  await sleep(100);
+}
+
+/** The text of the first row Variables draws: unchanged after a wheel down means the list is at its bottom. */
+async function variablesFirstRowText() {
+  return page.locator('.debug-variables .monaco-list-rows .monaco-list-row').first().textContent({ timeout: 1000 }).catch(() => '');
+}
+
+/** The rows Variables draws, as level:expanded:text, for a failure's message. */
+async function variablesRowsSeen() {
+  return page.locator('.debug-variables .monaco-list-row').evaluateAll((els) => els.map((e) => `${e.getAttribute('aria-level')}:${e.getAttribute('aria-expanded') ?? '-'}:${(e.textContent ?? '').trim().slice(0, 40)}`)).catch(() => []);
+}
+
 /** Expands the Variables view row of the variable `name` when it is collapsed. */
 async function expandVariable(name) {
   const row = page.locator('.debug-variables .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[:=]?$`) }) }).first();
-  // Variables draws only the rows in view: from the top, scroll down until the row is drawn.
-  await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 }).catch(() => {});
-  await page.mouse.wheel(0, -5000);
+  // Variables draws only the rows in view: from the top, scroll down until the row is drawn; past the bottom,
+  // start again from the top (a redraw after the stop may have moved the list under the search).
+  await wheelVariables(-100_000);
+  let lastFirst = null;
   const found = await poll(async () => {
     if (await row.isVisible()) return true;
-    await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 });
-    await page.mouse.wheel(0, 120);
+    const first = await variablesFirstRowText();
+    await wheelVariables(first === lastFirst ? -100_000 : 44);
+    lastFirst = first;
     return undefined;
-  }, 10_000, 300);
-  if (!found) throw new Error(`no variable ${name} in Variables ("${clip(await page.locator('.debug-variables').innerText().catch(() => ''), 300)}")`);
+  }, 15_000, 250);
+  if (!found) {
+    const picture = await shot(`find-${name.replace(/[^\w.-]/g, '_')}-failed`);
+    throw new Error(`no variable ${name} in Variables (rows level:expanded:text ${JSON.stringify(await variablesRowsSeen())}; ${picture})`);
+  }
   // Variables redraws a moment after each stop (and may drop a click made just before): click until it stays open.
   // A click opens the row only once the adapter has answered for its children, which on a busy 2-core machine
   // takes more than a moment; clicking again before that closes it. So after each click, wait for the answer.
@@ -1293,8 +1322,7 @@ async function expandVariable(name) {
       const sticky = await page.locator('.debug-variables .monaco-tree-sticky-container').first().boundingBox().catch(() => null);
       const top = l.y + (sticky && sticky.height > 0 ? sticky.height : 0);
       if (r.y >= top && r.y + r.height <= l.y + l.height) return;
-      await list.hover({ position: { x: 10, y: Math.min(l.height - 2, 2 + (sticky?.height ?? 0)) }, timeout: 1000 }).catch(() => {});
-      await page.mouse.wheel(0, r.y < top ? -22 : 22);
+      await wheelVariables(r.y < top ? -22 : 22);
       await sleep(150);
     }
   };
@@ -1317,7 +1345,7 @@ async function expandVariable(name) {
     return undefined;
   }, 30_000, 200);
   if (!open) {
-    const rows = await page.locator('.debug-variables .monaco-list-row').evaluateAll((els) => els.map((e) => `${e.getAttribute('aria-level')}:${e.getAttribute('aria-expanded') ?? '-'}:${(e.textContent ?? '').trim().slice(0, 40)}`)).catch(() => []);
+    const rows = await variablesRowsSeen();
     const picture = await shot(`expand-${name.replace(/[^\w.-]/g, '_')}-failed`);
     throw new Error(`variable ${name} in Variables does not stay expanded (rows level:expanded:text ${JSON.stringify(rows)}; last click: ${clickError || 'no error'}; ${picture})`);
   }
@@ -1368,8 +1396,7 @@ async function checkDebugCapture() {
       const t = await page.locator('.debug-variables').innerText();
       if (/0xfe980000\+0x80000 mapped line 6, unmapped line 8/.test(t)) return t;
       // Only the rows in view are drawn: scroll down to the expanded range.
-      await page.locator('.debug-variables .monaco-list').first().hover({ timeout: 1000 });
-      await page.mouse.wheel(0, 120);
+      await wheelVariables(44);
       return undefined;
     }, 10_000);
     await shot('debug-capture-fault');

@@ -13,6 +13,7 @@ import type { PlatformConfig } from './platform';
 import type { IoTlbMem } from './swiotlb/swiotlb';
 import type { TraceRecorder } from './trace/recorder';
 import type { TableAllocator } from './io-pgtable/types';
+import type { IommuGroup } from './iommu/iommu-group';
 
 export interface EngineCtx {
   readonly trace: TraceRecorder;
@@ -33,4 +34,11 @@ export interface EngineCtx {
   /** KASAN has printed its report (it prints only the first one: kasan_multi_shot is off). */
   kasanReported: boolean;
   nextId(): number;
+  /**
+   * iommu_setup_dma_ops() for every device behind `group`, whose domain the
+   * IOMMU core just changed: each picks its DMA ops table again
+   * (dma-mapping/dma-ops-setup.ts). The IOMMU core calls it through the
+   * machine because the tables sit above it.
+   */
+  setupGroupDmaOps(group: IommuGroup): void;
 }

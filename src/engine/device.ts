@@ -5,6 +5,8 @@ import type { IommuGroup } from './iommu/iommu-group';
 import type { Iommu } from './iommu/iommu-instance';
 import type { DomainPolicy } from './iommu/iommu-domain';
 import type { DmaDebugDevice } from './dma-debug/dma-debug';
+import { DMA_DIRECT_OPS } from './dma-mapping/dma-direct-ops';
+import type { DmaMapOps } from './dma-mapping/dma-map-ops';
 
 export type Bus = 'pci' | 'platform' | 'virtio';
 
@@ -50,6 +52,8 @@ export class Device {
   driverBound = true;
   /** dev->dma_iommu: set at probe when the default domain is a DMA API domain. */
   dmaIommu = false;
+  /** The DMA ops table the DMA API calls (dma-map-ops.ts), set at probe and when a domain changes (dma-ops-setup.ts); dma-direct until then. */
+  dmaOps: DmaMapOps = DMA_DIRECT_OPS;
   /** Line of the declaration, for related diagnostics. */
   readonly line: number;
   /** What dma-debug reads of the device (all of it fixed at declaration): one object, not one per DMA API call. */

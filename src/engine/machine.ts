@@ -10,6 +10,7 @@ import { MappingRecords } from './dma-mapping/mapping-records';
 import { OwnershipTracker } from './dma-mapping/ownership';
 import { DMA_TO_DEVICE, dirName } from './dma-mapping/dma-direction';
 import { fqFlush } from './dma-mapping/dma-iommu';
+import { setupDmaOps } from './dma-mapping/dma-ops-setup';
 import { EINVAL, KernelError } from './errno';
 import type { IommuDomain } from './iommu/iommu-domain';
 import { iommuProbeDevice } from './iommu/iommu-core';
@@ -70,6 +71,10 @@ export class Machine implements EngineCtx {
     return ++this.idCounter;
   }
 
+  setupGroupDmaOps(group: IommuGroup): void {
+    for (const dev of this.devices.values()) if (dev.path.some((p) => p.group === group)) setupDmaOps(dev);
+  }
+
   /** swiotlb_init: the default pool from low memory (below 4 GiB), top-down like memblock. */
   private initSwiotlb(): void {
     const bytes = this.platform.swiotlb;
@@ -107,8 +112,13 @@ export class Machine implements EngineCtx {
     });
     this.devices.set(cfg.name, dev);
     this.trace.call('device_probe', { device: dev.busId, bus: dev.bus }, () => {
-      iommuProbeDevice(this, dev, iommus, cfg.defaultDomain, this.groups, cfg.group);
-      iommuChainProbe(this, dev); // IOMMUs in series: near MMU tables behind the far ones, stacked DMA ops
+      try {
+        iommuProbeDevice(this, dev, iommus, cfg.defaultDomain, this.groups, cfg.group);
+        iommuChainProbe(this, dev); // IOMMUs in series: near MMU tables behind the far ones
+      } finally {
+        // The DMA ops for what the probe set up, also when it failed part way (the device stays declared).
+        setupDmaOps(dev);
+      }
     });
     return dev;
   }

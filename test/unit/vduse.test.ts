@@ -9,10 +9,9 @@ import { dmaAllocCoherent, dmaFreeCoherent, dmaMapPhys, dmaSyncSingleForCpu, dma
 import { DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../src/engine/dma-mapping/dma-direction';
 import { EFAULT, EINVAL, ENOMEM, KernelError } from '../../src/engine/errno';
 import { DMA_MAPPING_ERROR } from '../../src/engine/u64';
-import { vduseDomainOf, vduseIommuDomain } from '../../src/engine/vduse/vduse-dma-ops';
 import {
-  INVALID_PHYS_ADDR, VDUSE_DOMAIN_FILE, VHOST_MAP_RO, VHOST_MAP_RW, vduseDomainAddUserBouncePages, vduseDomainRemoveUserBouncePages, vduseDomainResetBounceMap,
-  vduseDomainSetMap, vduseDomainView, vduseUserRead, vduseUserWrite, VduseIovaDomain,
+  INVALID_PHYS_ADDR, VDUSE_DOMAIN_FILE, VHOST_MAP_RO, VHOST_MAP_RW, vduseDomainAddUserBouncePages, vduseDomainOf, vduseDomainRemoveUserBouncePages, vduseDomainResetBounceMap,
+  vduseDomainSetMap, vduseDomainView, vduseIommuDomain, vduseUserRead, vduseUserWrite, VduseIovaDomain,
 } from '../../src/engine/vduse/vduse-iova-domain';
 import { runScenario } from '../../src/lang/run';
 

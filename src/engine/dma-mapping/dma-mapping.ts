@@ -1,21 +1,20 @@
-// kernel/dma/mapping.c: the DMA API a driver calls. Picks dma-direct or
-// dma-iommu, emits the dma: tracepoints, feeds dma-debug, and tracks buffer
-// ownership and what a mapping exposes to the device.
+// kernel/dma/mapping.c: the DMA API a driver calls. Calls the device's DMA
+// ops table (dev.dmaOps, dma-map-ops.ts: dma-direct, dma-iommu, a chain's
+// stacked ops or VDUSE's, picked at probe by dma-ops-setup.ts), emits the dma:
+// tracepoints, feeds dma-debug, and tracks buffer ownership and what a mapping
+// exposes to the device.
 
 import type { EngineCtx } from '../context';
 import { traceSite } from '../trace/recorder';
 import type { Device } from '../device';
 import type { DmaDebugDevice, DmaDebugSg } from '../dma-debug/dma-debug';
-import { EINVAL, ENOMEM } from '../errno';
-import { iommuIovaToPhys } from '../iommu/iommu-core';
+import { ENOMEM } from '../errno';
 import { DMA_MAPPING_ERROR, hex, numberOf } from '../u64';
-import { dmaDirectMapPhys, dmaDirectSyncSingleForCpu, dmaDirectSyncSingleForDevice, dmaDirectUnmapPhys } from './dma-direct';
 import { DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_PRIVILEGED, DMA_ATTR_SKIP_CPU_SYNC, DMA_ATTR_WEAK_ORDERING, DMA_ATTR_WRITE_COMBINE, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_FORCE_CONTIGUOUS, DMA_ATTR_ALLOC_SINGLE_PAGES, DMA_BIDIRECTIONAL, type DmaDirection } from './dma-direction';
-import { dmaDomain, iommuDmaMapPhys, iommuDmaSyncSingleForCpu, iommuDmaSyncSingleForDevice, iommuDmaUnmapPhys } from './dma-iommu';
+import { dmaDomain } from './dma-iommu';
+import { coherentBytes } from './dma-map-ops';
 import { mappingKey } from './mapping-records';
-import { dmaDirectMapSg, dmaDirectUnmapSg, iommuDmaMapSg, iommuDmaUnmapSg, type SgTable } from './scatterlist';
-import { iommuChainStacked, stackedDmaMapPhys, stackedDmaMapSg, stackedDmaSyncSingle, stackedDmaUnmapPhys, stackedDmaUnmapSg } from '../iommu/iommu-chain';
-import { vduseDevAllocCoherent, vduseDevFreeCoherent, vduseDevMapPage, vduseDevSyncSingleForCpu, vduseDevSyncSingleForDevice, vduseDevUnmapPage, vduseDomainOf } from '../vduse/vduse-dma-ops';
+import type { SgTable } from './scatterlist';
 
 const TRACE_DIR = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
 
@@ -34,25 +33,10 @@ export function debugDevice(dev: Device): DmaDebugDevice {
   return dev.dmaDebug;
 }
 
-/**
- * Whether dev's DMA goes through one IOMMU that is not VDUSE (the usual
- * device): then neither VDUSE's ops nor a chain's apply, and the map and
- * unmap paths test that once instead of asking vduseDomainOf and
- * iommuChainStacked (both false for such a device).
- */
-function oneHop(dev: Device): boolean {
-  const path = dev.path;
-  return path.length === 1 && path[0].iommu.cfg.kind !== 'vduse';
-}
-
-/** dma_map_direct(): no IOMMU, or not a DMA API domain (identity). */
-function usesDirect(dev: Device): boolean {
-  return !dev.dmaIommu;
-}
-
 /** Bytes around the mapped buffer that the device can reach because the IOMMU maps whole granules. */
 function checkGranuleExposure(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, bounced: boolean): void {
-  if (bounced || usesDirect(dev)) return;
+  // Without dev->dma_iommu (no IOMMU, or not a DMA API domain) nothing is mapped by granule.
+  if (bounced || !dev.dmaIommu) return;
   const domain = dmaDomain(dev);
   if (!domain || !domain.isPaging()) return;
   // Whole granules (the usual page-sized map) expose nothing unless the buffer ends before the mapping does.
@@ -100,24 +84,9 @@ export function dmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigi
 
 /** dma_map_phys's body, inside its call event. */
 function dmaMapPhysBody(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): bigint {
-  let dma: bigint;
-  let bounce: bigint | null = null;
-  const single = oneHop(dev);
-  const vduse = single ? null : vduseDomainOf(dev);
-  if (vduse) {
-    // VDUSE: its own ops, always bounced below bounce_size (vduse-dma-ops.ts).
-    ({ dma, bounce } = vduseDevMapPage(ctx, vduse, phys, size, dir, attrs));
-  } else if (!single && iommuChainStacked(dev)) {
-    // IOMMUs in series: stacked ops map at the far IOMMU first, then nearer (iommu-chain.ts).
-    ({ dma, bounce } = stackedDmaMapPhys(ctx, dev, phys, size, dir, attrs));
-  } else if (usesDirect(dev)) {
-    dma = dmaDirectMapPhys(ctx, dev, phys, size, dir, attrs);
-    if (dma !== DMA_MAPPING_ERROR && dma !== phys) bounce = dma;
-  } else {
-    const r = iommuDmaMapPhys(ctx, dev, phys, size, dir, attrs);
-    dma = r.dma;
-    bounce = r.bounce;
-  }
+  const r = dev.dmaOps.mapPhys(ctx, dev, phys, size, dir, attrs);
+  const dma = r.dma;
+  const bounce = r.bounce;
   if (ctx.trace.keeps()) ctx.trace.pointAt(MAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], dma, numberOf(size), phys, traceAttrs(attrs));
   ctx.debug.debugDmaMapPhys(debugDevice(dev), phys, size, dir, dma, attrs);
   if (dma !== DMA_MAPPING_ERROR) {
@@ -145,14 +114,7 @@ function dmaUnmapPhysBody(ctx: EngineCtx, dev: Device, addr: bigint, size: bigin
   const key = mappingKey(dev.name, addr);
   const known = ctx.mappings.live.has(key);
   // A driver unmapping what it never mapped: dma-debug reports it; the real unmap would WARN or corrupt, so stop there.
-  if (known) {
-    const single = oneHop(dev);
-    const vduse = single ? null : vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
-    if (vduse) vduseDevUnmapPage(ctx, vduse, addr, size, dir, attrs);
-    else if (!single && iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, addr, size, dir, attrs); // IOMMU chain (iommu-chain.ts)
-    else if (usesDirect(dev)) dmaDirectUnmapPhys(ctx, dev, addr, size, dir, attrs);
-    else iommuDmaUnmapPhys(ctx, dev, addr, size, dir, attrs);
-  }
+  if (known) dev.dmaOps.unmapPhys(ctx, dev, addr, size, dir, attrs);
   if (ctx.trace.keeps()) ctx.trace.pointAt(UNMAP_PHYS_POINT, dev.busId, TRACE_DIR[dir], addr, numberOf(size), traceAttrs(attrs));
   ctx.debug.debugDmaUnmapPhys(debugDevice(dev), addr, size, dir);
   ctx.mappings.endKey(key, dev.name, addr, ctx.trace.line);
@@ -171,17 +133,14 @@ function ownerMapping(ctx: EngineCtx, dev: Device, addr: bigint): string | undef
   return undefined;
 }
 
-/** dma_sync_single_for_cpu / _for_device: the ops of the device's path, then ownership, tracepoint and dma-debug. */
+/** dma_sync_single_for_cpu / _for_device: the device's ops, then ownership, tracepoint and dma-debug. */
 function dmaSyncSingle(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, forCpu: boolean): void {
   const name = forCpu ? 'dma_sync_single_for_cpu' : 'dma_sync_single_for_device';
   ctx.trace.call(name, { device: dev.busId, dma_addr: addr, size: Number(size), dir: TRACE_DIR[dir] }, () => {
     const key = ownerMapping(ctx, dev, addr);
     if (key) {
-      const vduse = vduseDomainOf(dev); // VDUSE: its own ops (vduse-dma-ops.ts)
-      if (vduse) (forCpu ? vduseDevSyncSingleForCpu : vduseDevSyncSingleForDevice)(ctx, vduse, addr, size, dir);
-      else if (iommuChainStacked(dev)) stackedDmaSyncSingle(ctx, dev, addr, size, dir, forCpu); // IOMMU chain (iommu-chain.ts)
-      else if (usesDirect(dev)) (forCpu ? dmaDirectSyncSingleForCpu : dmaDirectSyncSingleForDevice)(ctx, dev, addr, size, dir);
-      else (forCpu ? iommuDmaSyncSingleForCpu : iommuDmaSyncSingleForDevice)(ctx, dev, addr, size, dir);
+      if (forCpu) dev.dmaOps.syncSingleForCpu(ctx, dev, addr, size, dir);
+      else dev.dmaOps.syncSingleForDevice(ctx, dev, addr, size, dir);
       ctx.ownership.setOwner(key, forCpu ? 'cpu' : 'device');
     }
     ctx.trace.emit(`dma:${name}`, { device: dev.busId, dir: TRACE_DIR[dir], dma_addr: addr, size: Number(size) });
@@ -209,11 +168,7 @@ function hexList(xs: bigint[]): string {
 /** dma_map_sg_attrs: the number of DMA segments, 0 on failure. */
 export function dmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): number {
   return ctx.trace.call('dma_map_sg', { device: dev.busId, nents: sgt.nents, dir: TRACE_DIR[dir] }, () => {
-    // VDUSE's DMA ops have no map_sg: the kernel's virtio core maps VDUSE buffers one page at a time.
-    const vduseSg = vduseDomainOf(dev) !== null;
-    if (vduseSg) ctx.trace.check('vduse-no-map-sg', 'error', `${dev.busId}: dma_map_sg on a VDUSE device: its DMA ops have no map_sg, map each segment with dma_map_page`);
-    // IOMMU chain: stacked ops map each segment through the whole chain (iommu-chain.ts).
-    const ents = vduseSg ? -EINVAL : iommuChainStacked(dev) ? stackedDmaMapSg(ctx, dev, sgt, dir, attrs) : usesDirect(dev) ? dmaDirectMapSg(ctx, dev, sgt, dir, attrs) : iommuDmaMapSg(ctx, dev, sgt, dir, attrs);
+    const ents = dev.dmaOps.mapSg(ctx, dev, sgt, dir, attrs);
     const phys = sgt.entries.map((s) => s.phys);
     if (ents <= 0) {
       ctx.trace.emit('dma:dma_map_sg_err', { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(phys), err: ents, attrs: traceAttrs(attrs) });
@@ -241,11 +196,7 @@ export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDi
   ctx.trace.call('dma_unmap_sg', { device: dev.busId, nents, dir: TRACE_DIR[dir] }, () => {
     const mapped = sgt.mappedNents > 0;
     ctx.debug.debugDmaUnmapSg(debugDevice(dev), debugSg(sgt), nents, dir);
-    if (mapped) {
-      if (iommuChainStacked(dev)) stackedDmaUnmapSg(ctx, dev, sgt, dir, attrs); // IOMMU chain (iommu-chain.ts)
-      else if (usesDirect(dev)) dmaDirectUnmapSg(ctx, dev, sgt, dir, attrs);
-      else iommuDmaUnmapSg(ctx, dev, sgt, dir, attrs);
-    }
+    if (mapped) dev.dmaOps.unmapSg(ctx, dev, sgt, dir, attrs);
     ctx.trace.emit('dma:dma_unmap_sg', { device: dev.busId, dir: TRACE_DIR[dir], phys_addrs: hexList(sgt.entries.map((s) => s.phys)), attrs: traceAttrs(attrs) });
     for (const s of sgt.entries.slice(0, sgt.mappedNents)) ctx.mappings.end(dev.name, s.dmaAddress, ctx.trace.line);
     for (const s of sgt.entries) ctx.ownership.remove(`sg:${dev.name}:${sgt.line}:${hex(s.phys)}`);
@@ -257,21 +208,8 @@ export function dmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDi
 export function dmaSyncSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, forCpu: boolean, nents = sgt.nents): void {
   const name = forCpu ? 'dma_sync_sg_for_cpu' : 'dma_sync_sg_for_device';
   ctx.trace.call(name, { device: dev.busId, nents, dir: TRACE_DIR[dir] }, () => {
-    for (const s of sgt.entries.slice(0, sgt.mappedNents)) {
-      if (usesDirect(dev)) {
-        if (forCpu) dmaDirectSyncSingleForCpu(ctx, dev, s.dmaAddress, s.dmaLength, dir);
-        else dmaDirectSyncSingleForDevice(ctx, dev, s.dmaAddress, s.dmaLength, dir);
-      } else if (sgt.bouncedEach) {
-        if (forCpu) iommuDmaSyncSingleForCpu(ctx, dev, s.dmaAddress, s.dmaLength, dir);
-        else iommuDmaSyncSingleForDevice(ctx, dev, s.dmaAddress, s.dmaLength, dir);
-      }
-    }
-    if (!usesDirect(dev) && !sgt.bouncedEach && !dev.coherent) {
-      for (const s of sgt.entries) {
-        if (forCpu) ctx.cache.invalidate(s.phys, Number(s.length));
-        else ctx.cache.clean(s.phys, Number(s.length));
-      }
-    }
+    if (forCpu) dev.dmaOps.syncSgForCpu(ctx, dev, sgt, dir);
+    else dev.dmaOps.syncSgForDevice(ctx, dev, sgt, dir);
     for (const s of sgt.entries) ctx.ownership.setOwner(`sg:${dev.name}:${sgt.line}:${hex(s.phys)}`, forCpu ? 'cpu' : 'device');
     const out = sgt.entries.slice(0, sgt.mappedNents);
     ctx.trace.emit(`dma:${name}`, { device: dev.busId, dir: TRACE_DIR[dir], dma_addrs: hexList(out.map((s) => s.dmaAddress)), sizes: hexList(out.map((s) => s.dmaLength)) });
@@ -291,34 +229,15 @@ export interface CoherentAlloc {
 /** dma_alloc_coherent. */
 export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): CoherentAlloc | null {
   return ctx.trace.call('dma_alloc_coherent', { device: dev.busId, size: Number(size) }, () => {
-    const bytes = (size + ctx.platform.pageSize - 1n) & ~(ctx.platform.pageSize - 1n);
-    let order = 0;
-    while (ctx.platform.pageSize << BigInt(order) < bytes) order++;
-    // VDUSE: vduse_dev_alloc_coherent takes the pages and an IOVA above the bounce area itself.
-    const vduse = vduseDomainOf(dev);
-    const vduseCoh = vduse ? vduseDevAllocCoherent(ctx, vduse, size) : null;
-    let phys = vduse ? vduseCoh?.cpu ?? null : ctx.pages.allocPages(order, `coherent ${dev.name}`);
-    if (phys !== null && !vduse && usesDirect(dev) && phys + bytes - 1n > dev.dmaMask) {
-      // dma_direct_alloc retries in ZONE_DMA32/ZONE_DMA: memory below the mask.
-      ctx.pages.free(phys);
-      phys = ctx.pages.allocTopDown(ctx.platform.pageSize << BigInt(order), ctx.platform.pageSize << BigInt(order), dev.dmaMask + 1n, `coherent ${dev.name}`);
-    }
-    if (phys === null) {
+    const r = dev.dmaOps.alloc(ctx, dev, size);
+    if (r === 'no-pages') {
       ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: DMA_MAPPING_ERROR, size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
       return null;
     }
-    ctx.mem.fill(phys, Number(bytes), 0);
-    let dma = phys;
-    if (vduseCoh) dma = vduseCoh.dma;
-    else if (!usesDirect(dev)) {
-      const domain = dmaDomain(dev);
-      const r = domain ? iommuDmaMapPhysForCoherent(ctx, dev, phys, size) : DMA_MAPPING_ERROR;
-      dma = r;
-      if (dma === DMA_MAPPING_ERROR) {
-        ctx.pages.free(phys);
-        return null;
-      }
-    }
+    if (r === 'not-mapped') return null; // the IOMMU could not map the pages: alloc gave them back
+    const phys = r.cpu;
+    const dma = r.dma;
+    const bytes = coherentBytes(ctx, size);
     if (!dev.coherent) ctx.cache.uncached.push({ start: phys, end: phys + bytes });
     ctx.buffers.add('coherent', phys, size, bytes, ctx.trace.line, `coherent ${dev.name}`);
     ctx.trace.emit('dma:dma_alloc', { device: dev.busId, dir: 'BIDIRECTIONAL', dma_addr: dma, size: Number(size), flags: 'GFP_KERNEL', attrs: '' });
@@ -328,27 +247,12 @@ export function dmaAllocCoherent(ctx: EngineCtx, dev: Device, size: bigint): Coh
   });
 }
 
-/** iommu_dma_alloc's __iommu_dma_map of the new pages, always bidirectional. */
-function iommuDmaMapPhysForCoherent(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint): bigint {
-  // Coherent memory is page aligned, so iommu_dma_map_phys never bounces it.
-  if (iommuChainStacked(dev)) return stackedDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma; // IOMMU chain (iommu-chain.ts)
-  return iommuDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma;
-}
-
 export function dmaFreeCoherent(ctx: EngineCtx, dev: Device, size: bigint, coh: CoherentAlloc): void {
   ctx.trace.call('dma_free_coherent', { device: dev.busId, size: Number(size), dma_addr: coh.dma }, () => {
     ctx.debug.debugDmaFreeCoherent(debugDevice(dev), size, coh.cpu, coh.dma);
     const rec = ctx.mappings.end(dev.name, coh.dma, ctx.trace.line);
     if (rec) {
-      // VDUSE: vduse_dev_free_coherent drops the IOTLB range and the IOVA and frees the pages itself.
-      const vduse = vduseDomainOf(dev);
-      if (vduse) vduseDevFreeCoherent(ctx, vduse, size, coh.dma);
-      else if (iommuChainStacked(dev)) stackedDmaUnmapPhys(ctx, dev, coh.dma, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC); // IOMMU chain (iommu-chain.ts)
-      else if (!usesDirect(dev)) {
-        const domain = dmaDomain(dev);
-        if (domain && iommuIovaToPhys(domain, coh.dma) !== 0n) iommuDmaUnmapPhys(ctx, dev, coh.dma, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
-      }
-      if (!vduse) ctx.pages.free(coh.cpu);
+      dev.dmaOps.free(ctx, dev, size, coh.cpu, coh.dma);
       ctx.buffers.remove(coh.cpu);
       const i = ctx.cache.uncached.findIndex((r) => r.start === coh.cpu);
       if (i >= 0) ctx.cache.uncached.splice(i, 1);

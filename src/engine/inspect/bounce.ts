@@ -7,8 +7,7 @@
 import { dirName } from '../dma-mapping/dma-direction';
 import type { Machine } from '../machine';
 import { hex } from '../u64';
-import { vduseDomainOf } from '../vduse/vduse-dma-ops';
-import { BOUNCE_MAP_SHIFT, BOUNCE_MAP_SIZE, vduseDomainView } from '../vduse/vduse-iova-domain';
+import { BOUNCE_MAP_SHIFT, BOUNCE_MAP_SIZE, vduseDomainOf, vduseDomainView } from '../vduse/vduse-iova-domain';
 import type { Hex } from './types';
 
 /** Bytes compared per mapping at most (the view stays cheap on a 256 KiB slot run). */

@@ -6,13 +6,11 @@
 import type { Device } from '../device';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../dma-mapping/dma-direction';
 import { probeDma, type Translation } from '../device-access';
-import { iommuChainStacked } from '../iommu/iommu-chain';
 import type { IommuDomain } from '../iommu/iommu-domain';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../io-pgtable/types';
 import type { Machine } from '../machine';
 import { IO_TLB_SIZE } from '../swiotlb/swiotlb-pool';
 import { hex } from '../u64';
-import { vduseDomainOf } from '../vduse/vduse-dma-ops';
 import { vduseDomainView } from '../vduse/vduse-iova-domain';
 import type {
   BufferView, DeviceView, DomainView, IommuView, IotlbEntryView, MachineView, MappedRangeView, StreamingMappingView, SwiotlbStateView, VduseView,
@@ -112,12 +110,6 @@ export function inspectIotlb(m: Machine): IotlbEntryView[] {
   return out;
 }
 
-function dmaOpsName(dev: Device): string {
-  if (vduseDomainOf(dev)) return 'vduse';
-  if (iommuChainStacked(dev)) return 'dma-iommu (stacked)';
-  return dev.dmaIommu ? 'dma-iommu' : 'dma-direct';
-}
-
 export function inspectDevice(dev: Device): DeviceView {
   return {
     name: dev.name,
@@ -127,7 +119,7 @@ export function inspectDevice(dev: Device): DeviceView {
     untrusted: dev.untrusted,
     dmaMaskBits: dev.dmaMaskBits,
     pasidBits: dev.pasidBits,
-    dmaOps: dmaOpsName(dev),
+    dmaOps: dev.dmaOps.name,
     line: dev.line,
     path: dev.path.map((e) => ({
       iommu: e.iommu.name,

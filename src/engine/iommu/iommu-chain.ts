@@ -1,8 +1,9 @@
 // IOMMUs in series (`iommu = [near, far]`): a device-side MMU, such as an
 // imaging unit's, sitting behind the platform IOMMU (VT-d). Two things follow
-// from the topology, and this file does both:
+// from the topology:
 //
-// - Stacked DMA ops. The device's driver maps a buffer at the far IOMMU first
+// - Stacked DMA ops (their table is iommu-chain-dma-ops.ts; the walks through
+//   the chain are here). The device's driver maps a buffer at the far IOMMU first
 //   (the PCI device's own DMA API gives a far IOVA for the physical address),
 //   then at each nearer MMU (an IOVA of that MMU for the far IOVA), and hands
 //   the device the nearest IOVA; unmapping goes the other way. A passthrough
@@ -16,10 +17,8 @@
 
 import type { EngineCtx } from '../context';
 import type { Device } from '../device';
-import { archSyncDmaForCpu, archSyncDmaForDevice } from '../dma-mapping/arch-sync';
-import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, type DmaDirection } from '../dma-mapping/dma-direction';
+import { DMA_BIDIRECTIONAL } from '../dma-mapping/dma-direction';
 import { dmaInfoToProt, iommuDmaMapRaw, iommuDmaUnmapRaw } from '../dma-mapping/dma-iommu';
-import type { SgTable } from '../dma-mapping/scatterlist';
 import { ENOMEM, KernelError } from '../errno';
 import { allocIoPgtableOps } from '../io-pgtable/formats';
 import type { TableAllocator, TableMemory } from '../io-pgtable/types';
@@ -186,50 +185,9 @@ function rehomeTables(ctx: EngineCtx, dev: Device, i: number): void {
   ctx.trace.emit('engine:chain_pgtable', { iommu: iommu.name, domain: d.label, root: hex(ops.root), behind: upstream.map((p) => p.iommu.name).join(',') });
 }
 
-/** After probe: nearer MMUs' tables go behind the farther IOMMUs (farthest first), and the DMA API picks the stacked ops. */
+/** After probe: nearer MMUs' tables go behind the farther IOMMUs (farthest first); dev->dma_iommu when the stacked ops apply (iommu-chain-dma-ops.ts). */
 export function iommuChainProbe(ctx: EngineCtx, dev: Device): void {
   if (dev.path.length < 2) return;
   for (let i = dev.path.length - 2; i >= 0; i--) rehomeTables(ctx, dev, i);
   dev.dmaIommu = iommuChainStacked(dev);
-}
-
-// ---- the stacked DMA ops (dma-mapping.ts dispatches to them) ----
-
-export function stackedDmaMapPhys(ctx: EngineCtx, dev: Device, phys: bigint, size: bigint, dir: DmaDirection, attrs: number): { dma: bigint; bounce: bigint | null } {
-  if (!dev.coherent && (attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)) === 0) archSyncDmaForDevice(ctx, phys, size, dir);
-  return { dma: iommuChainMap(ctx, dev, 0, phys, size, dmaInfoToProt(dir, dev.coherent, attrs)), bounce: null };
-}
-
-export function stackedDmaUnmapPhys(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, attrs: number): void {
-  const phys = iommuChainIovaToPhys(dev, 0, addr);
-  if (phys !== 0n && !dev.coherent && (attrs & DMA_ATTR_SKIP_CPU_SYNC) === 0) archSyncDmaForCpu(ctx, phys, size, dir);
-  iommuChainUnmap(ctx, dev, 0, addr, size);
-}
-
-export function stackedDmaSyncSingle(ctx: EngineCtx, dev: Device, addr: bigint, size: bigint, dir: DmaDirection, forCpu: boolean): void {
-  if (dev.coherent) return;
-  const phys = iommuChainIovaToPhys(dev, 0, addr);
-  if (phys === 0n) return;
-  if (forCpu) archSyncDmaForCpu(ctx, phys, size, dir);
-  else archSyncDmaForDevice(ctx, phys, size, dir);
-}
-
-/** One mapping per segment (no merging), each through the whole chain; returns the count or 0. */
-export function stackedDmaMapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): number {
-  sgt.bouncedEach = false;
-  for (let i = 0; i < sgt.entries.length; i++) {
-    const s = sgt.entries[i];
-    const dma = stackedDmaMapPhys(ctx, dev, s.phys, s.length, dir, attrs).dma;
-    if (dma === DMA_MAPPING_ERROR) {
-      for (let j = 0; j < i; j++) stackedDmaUnmapPhys(ctx, dev, sgt.entries[j].dmaAddress, sgt.entries[j].dmaLength, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
-      return 0;
-    }
-    s.dmaAddress = dma;
-    s.dmaLength = s.length;
-  }
-  return sgt.entries.length;
-}
-
-export function stackedDmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDirection, attrs: number): void {
-  for (const s of sgt.entries) if (s.dmaLength !== 0n) stackedDmaUnmapPhys(ctx, dev, s.dmaAddress, s.dmaLength, dir, attrs);
 }

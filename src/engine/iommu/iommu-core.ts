@@ -18,7 +18,7 @@ import { apertureEnd, pagingFormat, vtdAgaw } from './iommu-kinds';
 import { attachHop, domainAttachUnit, driverAttachDevCheck } from './driver-attach';
 import { iommuMapPagesQuiet, iommuMapPagesQuietN, iommuUnmapPagesQuiet, iommuUnmapPagesQuietN, type IommuMapResult } from './iommu-pgsize';
 import { DomainPgtableHooks } from './pgtable-warn';
-import { vduseIommuDomain } from '../vduse/vduse-dma-ops';
+import { vduseIommuDomain } from '../vduse/vduse-iova-domain';
 
 /** Allocate a domain of `type` on `iommu`; a negative errno when the driver refuses. */
 export function iommuDomainAlloc(ctx: EngineCtx, iommu: Iommu, type: DomainType, label: string, nestParent = false): IommuDomain | number {
@@ -133,6 +133,7 @@ export function iommuAttachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Devi
     group.domain?.users.delete(dev.name);
     group.domain = domain;
     domain.users.add(dev.name);
+    ctx.setupGroupDmaOps(group);
     ctx.trace.emit('iommu:attach_device_to_domain', { device: dev.busId, domain: domain.label });
     return 0;
   });
@@ -149,6 +150,7 @@ export function iommuDetachDevice(ctx: EngineCtx, domain: IommuDomain, dev: Devi
     domain.users.delete(dev.name);
     entry.group.domain = entry.group.defaultDomain;
     entry.group.domain?.users.add(dev.name);
+    ctx.setupGroupDmaOps(entry.group);
     ctx.trace.emit('iommu:attach_device_to_domain', { device: dev.busId, domain: entry.group.domain?.label ?? '' });
     return 0;
   });

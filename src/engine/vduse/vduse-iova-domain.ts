@@ -12,9 +12,11 @@
 // orig_phys INVALID_PHYS_ADDR), so a 1 GiB bounce area costs nothing until used.
 
 import type { EngineCtx } from '../context';
+import type { Device } from '../device';
 import { DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping/dma-direction';
 import { EEXIST, EFAULT, EINVAL, ENOMEM, KernelError } from '../errno';
 import { IovaDomain } from '../iova/iova';
+import type { Iommu } from '../iommu/iommu-instance';
 import { CpuMemcpy } from '../memory/cpu-memcpy';
 import { DMA_MAPPING_ERROR, U64_MASK, alignUp, hex } from '../u64';
 
@@ -619,4 +621,22 @@ export function vduseDomainCreate(ctx: EngineCtx, name: string, iovaSize: bigint
     }
     return new VduseIovaDomain(name, iovaSize - 1n, bounceSize, ctx.platform.pageSize, ctx.platform.cpus);
   });
+}
+
+/**
+ * The instance's domain, created on first use: at probe of the first device
+ * behind it (vdpa_dev_add -> vduse_domain_create), or when a scenario drives
+ * an instance without a device (set_map, user access). `iova_limit` in the
+ * declaration is the size of the IOVA space (VDUSE_IOVA_SIZE), so the last
+ * IOVA is one below it.
+ */
+export function vduseIommuDomain(ctx: EngineCtx, iommu: Iommu): VduseIovaDomain {
+  if (!iommu.vduse) iommu.vduse = vduseDomainCreate(ctx, iommu.name, iommu.cfg.iovaLimit ?? VDUSE_IOVA_SIZE, iommu.cfg.bounceSize ?? VDUSE_BOUNCE_SIZE);
+  return iommu.vduse;
+}
+
+/** The VDUSE domain the device's DMA goes through; null when it is not behind a `vduse` instance. */
+export function vduseDomainOf(dev: Device): VduseIovaDomain | null {
+  const near = dev.path[0];
+  return near !== undefined && near.iommu.cfg.kind === 'vduse' ? near.iommu.vduse : null;
 }

@@ -3,7 +3,7 @@
 // userspace device touching the IOVA space through its mmap).
 
 import type { Iommu } from '../../engine/iommu/iommu-instance';
-import { vduseIommuDomain } from '../../engine/vduse/vduse-dma-ops';
+import { vduseIommuDomain } from '../../engine/vduse/vduse-iova-domain';
 import { vduseDomainSetMap, vduseUserRead, vduseUserWrite, type VduseIovaDomain, type VduseMapRange } from '../../engine/vduse/vduse-iova-domain';
 import type { BuiltinBinding, CallContext } from './builtin-types';
 import { address, bytes, int, iommu, length } from './coerce';

@@ -35,9 +35,11 @@ export interface EngineCtx {
   kasanReported: boolean;
   nextId(): number;
   /**
-   * iommu_setup_dma_ops() for every device behind `group`, whose domain the
-   * IOMMU core just changed: each picks its DMA ops table again
-   * (dma-mapping/dma-ops-setup.ts). The IOMMU core calls it through the
+   * Every device behind `group`, whose domain the IOMMU core just changed
+   * (attach, detach), picks its DMA ops table again
+   * (dma-mapping/dma-ops-setup.ts): the kernel's iommu_setup_dma_ops() runs
+   * at probe and on a default domain change, but a chain's stacked ops also
+   * depend on the domains attached. The IOMMU core calls it through the
    * machine because the tables sit above it.
    */
   setupGroupDmaOps(group: IommuGroup): void;

@@ -1,9 +1,10 @@
 // Which DMA ops table a device uses (dma-map-ops.ts), picked once where the
 // kernel picks: at probe, where iommu_setup_dma_ops() sets dev->dma_iommu
-// and a bus or driver with its own ops calls set_dma_ops(), and again when
-// the IOMMU core changes the domain of a group the device is behind (the
-// stacked ops of a chain apply only while some IOMMU on it has a DMA API
-// domain). dma-mapping.ts then calls dev.dmaOps without testing the path.
+// and a bus or driver with its own ops calls set_dma_ops(). The emulator
+// picks again when the IOMMU core changes the domain of a group the device
+// is behind (EngineCtx.setupGroupDmaOps), because a chain's stacked ops
+// apply only while some IOMMU on it has a DMA API domain. dma-mapping.ts
+// then calls dev.dmaOps without testing the path.
 
 import type { Device } from '../device';
 import { iommuChainStacked } from '../iommu/iommu-chain';

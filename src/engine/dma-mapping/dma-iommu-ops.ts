@@ -32,16 +32,25 @@ function iommuDmaSyncSgForDevice(ctx: EngineCtx, dev: Device, sgt: SgTable, dir:
   }
 }
 
-/** iommu_dma_alloc: pages mapped bidirectionally at a new IOVA (page aligned, so never bounced). */
-function iommuDmaAlloc(ctx: EngineCtx, dev: Device, size: bigint): DmaAllocResult {
+/**
+ * Coherent memory behind an IOMMU: pages mapped by `mapPhys` bidirectionally
+ * with no CPU sync (they are page aligned, so never bounced), or given back
+ * when the device has no DMA domain or the map fails.
+ */
+export function allocIommuCoherent(ctx: EngineCtx, dev: Device, size: bigint, mapPhys: DmaMapOps['mapPhys']): DmaAllocResult {
   const phys = allocCoherentPages(ctx, dev, size, false);
   if (phys === null) return 'no-pages';
-  const dma = dmaDomain(dev) ? iommuDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma : DMA_MAPPING_ERROR;
+  const dma = dmaDomain(dev) ? mapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma : DMA_MAPPING_ERROR;
   if (dma === DMA_MAPPING_ERROR) {
     ctx.pages.free(phys);
     return 'not-mapped';
   }
   return { cpu: phys, dma };
+}
+
+/** iommu_dma_alloc: pages mapped at a new IOVA. */
+function iommuDmaAlloc(ctx: EngineCtx, dev: Device, size: bigint): DmaAllocResult {
+  return allocIommuCoherent(ctx, dev, size, iommuDmaMapPhys);
 }
 
 /** iommu_dma_free: unmap what is still mapped, free the pages. */

@@ -12,9 +12,9 @@ import type { Device } from '../device';
 import { archSyncDmaForCpu, archSyncDmaForDevice } from '../dma-mapping/arch-sync';
 import { DMA_DIRECT_OPS } from '../dma-mapping/dma-direct-ops';
 import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, type DmaDirection } from '../dma-mapping/dma-direction';
-import { dmaDomain, dmaInfoToProt } from '../dma-mapping/dma-iommu';
-import { dmaIommuOrDirectOps } from '../dma-mapping/dma-iommu-ops';
-import { allocCoherentPages, DmaMapOps, type DmaAllocResult, type DmaMapResult } from '../dma-mapping/dma-map-ops';
+import { dmaInfoToProt } from '../dma-mapping/dma-iommu';
+import { allocIommuCoherent, dmaIommuOrDirectOps } from '../dma-mapping/dma-iommu-ops';
+import { DmaMapOps, type DmaAllocResult, type DmaMapResult } from '../dma-mapping/dma-map-ops';
 import type { SgTable } from '../dma-mapping/scatterlist';
 import { DMA_MAPPING_ERROR } from '../u64';
 import { iommuChainIovaToPhys, iommuChainMap, iommuChainUnmap } from './iommu-chain';
@@ -68,16 +68,7 @@ function stackedDmaUnmapSg(ctx: EngineCtx, dev: Device, sgt: SgTable, dir: DmaDi
 
 /** The pages mapped through the whole chain; without dev->dma_iommu, dma-direct's coherent memory. */
 function stackedDmaAlloc(ctx: EngineCtx, dev: Device, size: bigint): DmaAllocResult {
-  if (!dev.dmaIommu) return DMA_DIRECT_OPS.alloc(ctx, dev, size);
-  const phys = allocCoherentPages(ctx, dev, size, false);
-  if (phys === null) return 'no-pages';
-  // Coherent memory is page aligned: mapped as it is, bidirectionally, no CPU sync.
-  const dma = dmaDomain(dev) ? stackedDmaMapPhys(ctx, dev, phys, size, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC).dma : DMA_MAPPING_ERROR;
-  if (dma === DMA_MAPPING_ERROR) {
-    ctx.pages.free(phys);
-    return 'not-mapped';
-  }
-  return { cpu: phys, dma };
+  return dev.dmaIommu ? allocIommuCoherent(ctx, dev, size, stackedDmaMapPhys) : DMA_DIRECT_OPS.alloc(ctx, dev, size);
 }
 
 function stackedDmaFree(ctx: EngineCtx, dev: Device, size: bigint, cpu: bigint, dma: bigint): void {

@@ -134,7 +134,7 @@ export class CaptureLineSplitter {
         to = from + CUT_LINE_BYTES;
         cut = true;
       }
-      line = chunk.toString(this.ascii ? 'latin1' : 'utf8', from, to);
+      line = this.ascii ? latin1Text(chunk, from, to) : chunk.toString('utf8', from, to);
     } else {
       if (!cut) {
         const room = CUT_LINE_BYTES - this.carryBytes;
@@ -151,6 +151,17 @@ export class CaptureLineSplitter {
     }
     this.onLine(line, cut);
   }
+}
+
+/** Buffer's own latin1 decoder, which toString('latin1', ...) calls after checking its arguments and looking up the encoding. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+const LATIN1_SLICE = typeof (Buffer.prototype as Partial<Latin1Slicer>).latin1Slice === 'function';
+
+/** chunk[from, to) as latin1 text: a line is decoded straight by the native decoder (its bounds are known good). */
+function latin1Text(chunk: Buffer, from: number, to: number): string {
+  return LATIN1_SLICE ? (chunk as unknown as Latin1Slicer).latin1Slice(from, to) : chunk.toString('latin1', from, to);
 }
 
 function startsWith(chunk: Buffer, magic: number[]): boolean {

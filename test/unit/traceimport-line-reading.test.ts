@@ -41,6 +41,26 @@ describe('capture line reading', () => {
     );
   });
 
+  it('splits all-ASCII chunks (each line decoded as latin1) as readline does, counting the newlines, with CRs and non-ASCII chunks between them', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('x', 'ab', ' ', '[1]', '\n', '\n', '\r', '\r\n', 'é'), { maxLength: 80 }), fc.integer({ min: 1, max: 40 }), (parts, size) => {
+        const text = parts.join('');
+        const expected = text.split(/\r?\n|\r(?!\n)/);
+        if (expected[expected.length - 1] === '') expected.pop();
+        const r = split(Buffer.from(text), size);
+        assert.deepEqual(r.lines, expected);
+        assert.ok(r.cuts.every((c) => !c));
+        assert.equal(r.splitter.newlines, text.split('\n').length - 1);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('cuts a line longer than the limit inside one all-ASCII chunk and flags it; the lines around it are whole', () => {
+    const r = split(Buffer.from('first\n' + 'x'.repeat(CUT_LINE_BYTES + 10) + '\nnext\n'), CUT_LINE_BYTES * 2);
+    assert.deepEqual([r.lines[0], r.lines[1].length, r.cuts[1], r.lines[2], r.cuts[2]], ['first', CUT_LINE_BYTES, true, 'next', false]);
+  });
+
   it('stops at a NUL byte: the text before it is a line, its line number counts the newlines before it', () => {
     const r = split(Buffer.from('one\ntwo\r\nthr\u0000ee\nfour\n'), 4);
     assert.deepEqual(r.lines, ['one', 'two', 'thr']);

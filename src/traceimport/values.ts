@@ -79,7 +79,8 @@ const BDF = /^(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])
 export function pciDevName(text: string, domain = '0000'): string | undefined {
   const m = BDF.exec(text);
   if (!m) return undefined;
-  const dom = (m[1] ?? domain).toLowerCase().padStart(4, '0');
+  const d = m[1] ?? domain;
+  const dom = d === '0000' ? d : d.toLowerCase().padStart(4, '0');
   return `${dom}:${m[2].toLowerCase()}:${m[3].toLowerCase()}.${m[4]}`;
 }
 

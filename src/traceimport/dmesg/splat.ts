@@ -238,7 +238,9 @@ export class SplatRecord extends OpenRecord {
     const cut = text.search(FIRST_FIELD);
     f.reason = (cut >= 0 ? text.slice(0, cut) : text).replace(TRAILING_SEPARATORS, '');
     const fields = bracketFields(text);
-    for (const [k, v] of Object.entries(fields)) {
+    // for-in: the same keys in the same order as Object.entries, without its array of pairs.
+    for (const k in fields) {
+      const v = fields[k];
       const key = k === 'addr' ? 'cpu_addr' : k;
       const n = bytes(v);
       if (k === 'device_address') {

@@ -1,6 +1,14 @@
 // Small value parsers shared by the readers: hex addresses, decimal sizes,
 // PCI and platform device names as the kernel's dev_name() spells them.
 
+// Patterns of the functions below, made once (a regex literal in a function is a new RegExp object at each call).
+const UPPER_HEX = /[A-F]/;
+const HEX_PREFIX = /^0[xX]/;
+const DECIMAL_INT = /^-?\d{1,15}$/;
+const DECIMAL_DIGITS = /^\d{1,16}$/;
+const SHORT_BDF = /^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
+const REDACTED_BDF = /^x+:x+\.x$/i;
+
 const HEX_DIGITS = /^[0-9a-fA-F]+$/;
 
 /**
@@ -26,7 +34,7 @@ export function canonHexDigits(text: string): string | undefined {
   while (i < text.length - 1 && text.charCodeAt(i) === 48) i++;
   if (text.length - i > 16) return undefined;
   const digits = i === 0 ? text : text.slice(i);
-  return '0x' + (/[A-F]/.test(digits) ? digits.toLowerCase() : digits);
+  return '0x' + (UPPER_HEX.test(digits) ? digits.toLowerCase() : digits);
 }
 
 /** A canonical hex string to a BigInt (for replay arithmetic). */
@@ -41,7 +49,7 @@ export function toHex(v: bigint): string {
 
 /** A decimal size (`%zu`, `%llu`) to a number; undefined if not a safe integer. */
 export function decimalSize(text: string): number | undefined {
-  if (!/^\d{1,16}$/.test(text)) return undefined;
+  if (!DECIMAL_DIGITS.test(text)) return undefined;
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : undefined;
 }
@@ -56,8 +64,8 @@ export function hexSize(text: string): number | undefined {
 
 /** Parses an integer written as C prints it: `0x` hex, or decimal. */
 export function cInt(text: string): number | undefined {
-  if (/^0[xX]/.test(text)) return hexSize(text);
-  if (/^-?\d{1,15}$/.test(text)) return Number(text);
+  if (HEX_PREFIX.test(text)) return hexSize(text);
+  if (DECIMAL_INT.test(text)) return Number(text);
   return undefined;
 }
 
@@ -71,7 +79,8 @@ const BDF = /^(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])
 export function pciDevName(text: string, domain = '0000'): string | undefined {
   const m = BDF.exec(text);
   if (!m) return undefined;
-  const dom = (m[1] ?? domain).toLowerCase().padStart(4, '0');
+  const d = m[1] ?? domain;
+  const dom = d === '0000' ? d : d.toLowerCase().padStart(4, '0');
   return `${dom}:${m[2].toLowerCase()}:${m[3].toLowerCase()}.${m[4]}`;
 }
 
@@ -86,8 +95,8 @@ const DEV_NAME = /^[A-Za-z0-9_.:+@-]{1,64}$/;
 export function devName(text: string): string | undefined {
   const pci = pciDevName(text);
   if (pci !== undefined) return pci;
-  if (/^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(text)) return undefined;
-  if (!DEV_NAME.test(text) || /^x+:x+\.x$/i.test(text)) return undefined;
+  if (SHORT_BDF.test(text)) return undefined;
+  if (!DEV_NAME.test(text) || REDACTED_BDF.test(text)) return undefined;
   return text;
 }
 

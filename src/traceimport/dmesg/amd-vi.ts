@@ -12,6 +12,10 @@ import { canonHex, devName, pciDevName } from '../values';
 import { type LineCtx, OpenRecord, type Partial, type RecordSink, SingleLineRecord, base, isPartial, keyValues } from './record';
 import type { Finding } from '../types';
 
+// Patterns of the functions below, made once (a regex literal in a function is a new RegExp object at each call).
+const EVENT_TYPE = /^([A-Za-z][A-Za-z0-9_ ]*?)(?=(?: [a-z_]+=)|$)/;
+const DEVICE_DOMAIN = /^device=(\S+) domain=(0x[0-9a-fA-F]+)\s*$/;
+
 const LOGGED = /^(?:(\S+) (\S+): )?(?:AMD-Vi|AMD IOMMU): Event logged \[(.*)$/;
 /** The second printk piece of the old form: an event type, its fields, the closing bracket. */
 const CONTINUATION = /^([A-Z][A-Z0-9_]+(?: [A-Z0-9_]+)*) (.*\])\s*$/;
@@ -23,7 +27,7 @@ function eventFinding(ctx: LineCtx, content: string, prefix: { driver?: string; 
   const close = content.lastIndexOf(']');
   if (close < 0) return { partial: true, reason: 'AMD-Vi event without its closing "]" (cut short?)' };
   const inner = content.slice(0, close).trim();
-  const typeMatch = /^([A-Za-z][A-Za-z0-9_ ]*?)(?=(?: [a-z_]+=)|$)/.exec(inner);
+  const typeMatch = EVENT_TYPE.exec(inner);
   const type = (typeMatch ? typeMatch[1] : inner).trim();
   const kv = keyValues(inner.slice(type.length));
   const f = base(ctx, type === 'IO_PAGE_FAULT' ? 'io_page_fault' : 'iommu_event');
@@ -108,7 +112,7 @@ class NotAttachedRecord extends OpenRecord {
   }
 
   offer(ctx: LineCtx): boolean {
-    const m = /^device=(\S+) domain=(0x[0-9a-fA-F]+)\s*$/.exec(ctx.body);
+    const m = DEVICE_DOMAIN.exec(ctx.body);
     if (!m) return false;
     const d = pciDevName(m[1]);
     if (d !== undefined) this.f.device = d;

@@ -41,16 +41,26 @@ const TRANSLATION_FAULTS = new Set([0x10, 0x11, 0x12, 0x13]);
 /** EVTQ_1_CLASS: which access of the walk faulted. */
 const CLASS_TEXT = ['CD fetch', 'Stage 1 translation table fetch', 'Input address caused fault', 'Reserved'];
 
-function bit(word: bigint, n: number): boolean {
-  return ((word >> BigInt(n)) & 1n) === 1n;
+/** Bits 63..32 of a word's 16 hex digits (numbers, not BigInts: a record is decoded per fault). */
+function high(word: string): number {
+  return parseInt(word.slice(0, 8), 16);
 }
 
-function field(word: bigint, hi: number, lo: number): bigint {
-  return (word >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n);
+/** Bits 31..0 of a word's 16 hex digits. */
+function low(word: string): number {
+  return parseInt(word.slice(8), 16);
+}
+
+/** A word's value as canonical hex: its digits without leading zeros. */
+function wordHex(word: string): string {
+  let i = 0;
+  while (i < 15 && word.charCodeAt(i) === 48) i++;
+  return '0x' + word.slice(i);
 }
 
 class EventRecord extends OpenRecord {
-  private readonly words: bigint[] = [];
+  /** The record's words as printed: 16 lowercase hex digits each. */
+  private readonly words: string[] = [];
   private readonly decode: string[] = [];
   private readonly f: Finding;
 
@@ -75,7 +85,7 @@ class EventRecord extends OpenRecord {
     if (this.words.length < 4) {
       const w = WORD.exec(p.rest);
       if (!w) return false;
-      this.words.push(BigInt('0x' + w[1]));
+      this.words.push(w[1].toLowerCase());
       this.f.endLine = ctx.no;
       return this.take(ctx);
     }
@@ -127,7 +137,7 @@ class EventRecord extends OpenRecord {
         reason: `SMMUv3 event record with ${this.words.length} of its 4 words`,
       });
     }
-    if (this.words.length > 0) f.raw = this.words.map((w) => '0x' + w.toString(16).padStart(16, '0'));
+    if (this.words.length > 0) f.raw = this.words.map((w) => '0x' + w);
     if (f.reason === undefined) f.reason = f.event as string;
     if (this.decode.length > 0) f.decode = this.decode;
     if (this.words.length === 4 || this.decode.length > 0) sink.finding(f);
@@ -136,20 +146,24 @@ class EventRecord extends OpenRecord {
   /** Fills what the decode lines did not give from the raw words (the layout of struct arm_smmu_event's source). */
   private decodeWords(f: Finding): void {
     const [w0, w1, w2, w3] = this.words;
-    const id = Number(field(w0, 7, 0));
+    const hi0 = high(w0);
+    const lo0 = low(w0);
+    const hi1 = high(w1);
+    const lo1 = low(w1);
+    const id = lo0 & 0xff;
     if (id !== this.id) f.raw_event_id_mismatch = true;
-    if (f.sid === undefined) f.sid = '0x' + field(w0, 63, 32).toString(16);
-    if (f.ssid === undefined && bit(w0, 11)) f.ssid = '0x' + field(w0, 31, 12).toString(16);
+    if (f.sid === undefined) f.sid = '0x' + hi0.toString(16);
+    if (f.ssid === undefined && (lo0 >>> 11) & 1) f.ssid = '0x' + (lo0 >>> 12).toString(16);
     if (!TRANSLATION_FAULTS.has(id)) return;
-    if (f.access === undefined) f.access = bit(w1, 35) ? 'read' : 'write';
-    if (f.privileged === undefined) f.privileged = bit(w1, 33);
-    if (f.instruction === undefined) f.instruction = bit(w1, 34);
-    if (f.stage === undefined) f.stage = bit(w1, 39) ? 's2' : 's1';
-    if (f.class === undefined) f.class = CLASS_TEXT[Number(field(w1, 41, 40))];
-    if (f.stall === undefined) f.stall = bit(w1, 31);
-    if (f.stag === undefined) f.stag = '0x' + field(w1, 15, 0).toString(16);
-    if (f.addr === undefined) f.addr = '0x' + w2.toString(16);
-    if (f.ipa === undefined) f.ipa = '0x' + (w3 & (((1n << 40n) - 1n) << 12n)).toString(16);
+    if (f.access === undefined) f.access = (hi1 >>> 3) & 1 ? 'read' : 'write';
+    if (f.privileged === undefined) f.privileged = ((hi1 >>> 1) & 1) === 1;
+    if (f.instruction === undefined) f.instruction = ((hi1 >>> 2) & 1) === 1;
+    if (f.stage === undefined) f.stage = (hi1 >>> 7) & 1 ? 's2' : 's1';
+    if (f.class === undefined) f.class = CLASS_TEXT[(hi1 >>> 8) & 3];
+    if (f.stall === undefined) f.stall = lo1 >>> 31 === 1;
+    if (f.stag === undefined) f.stag = '0x' + (lo1 & 0xffff).toString(16);
+    if (f.addr === undefined) f.addr = wordHex(w2);
+    if (f.ipa === undefined) f.ipa = '0x' + ((high(w3) & 0xfffff) * 0x1_0000_0000 + ((low(w3) & 0xfffff000) >>> 0)).toString(16);
     if (f.reason === undefined) f.reason = `${f.event as string}: ${f.class as string}`;
   }
 

@@ -10,6 +10,9 @@ import { canonHex, cInt } from '../values';
 import { type LineCtx, OpenRecord, type Partial, type RecordSink, base, devPrefix, keyValues } from './record';
 import type { Finding } from '../types';
 
+// Patterns of the functions below, made once (a regex literal in a function is a new RegExp object at each call).
+const DECODE_SID = /SID=(0x[0-9a-fA-F]+)/;
+
 const FAULT = /^Unhandled context fault: (.*)$/;
 const DECODE = /^(FSR|FSYNR0|FSYNR1|FAR|PAR|TTBR0|TTBR1|CONTEXTIDR|SCTLR|TCR|MAIR0|CBAR|Client info|soft iova-to-phys|hard iova-to-phys|SOFTWARE TABLE WALK)\b\s*(.*)$/;
 
@@ -61,7 +64,7 @@ class ContextFaultRecord extends OpenRecord {
     const decode = (this.f.decode as string[] | undefined) ?? [];
     decode.push(p.rest);
     this.f.decode = decode;
-    const sid = /SID=(0x[0-9a-fA-F]+)/.exec(p.rest);
+    const sid = DECODE_SID.exec(p.rest);
     if (sid) this.f.sid = sid[1].toLowerCase();
     this.f.endLine = ctx.no;
     return this.take(ctx);

@@ -14,6 +14,9 @@ import { canonHex, pciDevName } from '../values';
 import { type LineCtx, OpenRecord, type Partial, type RecordSink, base, isPartial } from './record';
 import type { Finding } from '../types';
 
+// Patterns of the functions below, made once (a regex literal in a function is a new RegExp object at each call).
+const HEX_MARK = /0x/g;
+
 const DMAR_TAG = /^(?:dmar: ?){1,2}/i;
 const STATUS = /^DRHD: handling fault status reg ([0-9a-fA-F]+)\s*$/;
 const FAULT =
@@ -117,7 +120,7 @@ function faultFinding(ctx: LineCtx, t: string, type: string, requester: string, 
   const interrupt = what === 'index' || type === 'INTR-REMAP';
   const f = base(ctx, interrupt ? 'intr_remap_fault' : 'io_page_fault');
   f.source = 'intel-dmar';
-  const dev = pciDevName(requester.replace(/0x/g, ''));
+  const dev = pciDevName(requester.replace(HEX_MARK, ''));
   if (dev !== undefined) f.device = dev;
   f.request_device = requester;
   if (interrupt) {

@@ -5,6 +5,9 @@
 import type { StrippedLine } from '../line-prefix';
 import type { Finding, Malformed } from '../types';
 
+// Patterns of the functions below, made once (a regex literal in a function is a new RegExp object at each call).
+const DEV_PREFIX = /^(\S+) (\S+): (.*)$/;
+
 export interface LineCtx {
   /** 1-based line number. */
   no: number;
@@ -109,7 +112,7 @@ export function base(ctx: LineCtx, kind: string): Finding {
 
 /** `driver devname: rest` as dev_printk prints it; undefined when the line has no such prefix. */
 export function devPrefix(body: string): { driver: string; device: string; rest: string } | undefined {
-  const m = /^(\S+) (\S+): (.*)$/.exec(body);
+  const m = DEV_PREFIX.exec(body);
   if (!m) return undefined;
   return { driver: m[1], device: m[2], rest: m[3] };
 }

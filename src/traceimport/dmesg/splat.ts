@@ -10,6 +10,19 @@ import { canonHex, devName } from '../values';
 import { type LineCtx, OpenRecord, type RecordSink } from './record';
 import type { Finding } from '../types';
 
+// Patterns of the functions below, made once (a regex literal in a function is a new RegExp object at each call).
+const KEY_SPACE = /[ +]/g;
+const BYTES = /^(\d+)(?: bytes)?$/;
+const MAPPED_AT = /^(?:DMA-API: )?Mapped at:\s*$/;
+const WARNING_AT = /^WARNING: (?:CPU: (\d+) PID: (\d+) )?at (\S+) (\S+)/;
+const CALL_PARENS = /\(\)$/;
+const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.*?)(?: (?:Not tainted|Tainted:).*)?$/;
+const RIP_FUNCTION = /(?:RIP: [0-9a-f]{4}:|pc : |PC is at )\[?<?[0-9a-f]*>?\]?\s*([\w.$]+\+0x[0-9a-f]+\/0x[0-9a-f]+)/;
+const AFTER_COLON = /:.*$/;
+const FIRST_FIELD = / ?\[[a-z][a-z +]*=/;
+const TRAILING_SEPARATORS = /[ ,]+$/;
+const NUMERIC_KEY = /size|count|len|max/;
+
 const CUT_HERE = /^-+\[ cut here \]-+\s*$/;
 const WARNING = /^WARNING: (.*)$/;
 const OOPS = /^(?:BUG: .*|kernel BUG at .*|general protection fault.*|Oops(?: - \w+)?: .*|Internal error: .*|Unable to handle kernel .*|Kernel panic - not syncing.*)$/;
@@ -80,13 +93,13 @@ function bracketFields(text: string): Record<string, string> {
   const re = BRACKET_FIELD;
   re.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) out[m[1].replace(/[ +]/g, '_')] = m[2];
+  while ((m = re.exec(text)) !== null) out[m[1].replace(KEY_SPACE, '_')] = m[2];
   return out;
 }
 
 function bytes(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const m = /^(\d+)(?: bytes)?$/.exec(text.trim());
+  const m = BYTES.exec(text.trim());
   if (!m) return undefined;
   const n = Number(m[1]);
   return Number.isSafeInteger(n) ? n : undefined;
@@ -117,7 +130,7 @@ export class SplatRecord extends OpenRecord {
   private accept(ctx: LineCtx): boolean {
     const body = ctx.body.trimStart();
     if (this.ended) {
-      if (/^(?:DMA-API: )?Mapped at:\s*$/.test(body) && !this.seen.has('mapped')) {
+      if (MAPPED_AT.test(body) && !this.seen.has('mapped')) {
         this.seen.add('mapped');
         return true;
       }
@@ -183,16 +196,16 @@ export class SplatRecord extends OpenRecord {
     if (this.dma) this.fillDmaApi(f, this.dma.report);
     if (this.header) {
       f.header = this.header.text;
-      const w = /^WARNING: (?:CPU: (\d+) PID: (\d+) )?at (\S+) (\S+)/.exec(this.header.text);
+      const w = WARNING_AT.exec(this.header.text);
       if (w) {
         if (w[1] !== undefined) f.cpu = Number(w[1]);
         if (w[2] !== undefined) f.pid = Number(w[2]);
         f.warning_at = w[3];
-        f.function = w[4].replace(/\(\)$/, '');
+        f.function = w[4].replace(CALL_PARENS, '');
       }
     }
     if (this.cpuLine !== undefined) {
-      const c = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.*?)(?: (?:Not tainted|Tainted:).*)?$/.exec(this.cpuLine);
+      const c = CPU_LINE.exec(this.cpuLine);
       if (c) {
         f.cpu ??= Number(c[1]);
         f.pid ??= Number(c[2]);
@@ -200,12 +213,12 @@ export class SplatRecord extends OpenRecord {
       }
     }
     if (f.function === undefined && this.rip !== undefined) {
-      const r = /(?:RIP: [0-9a-f]{4}:|pc : |PC is at )\[?<?[0-9a-f]*>?\]?\s*([\w.$]+\+0x[0-9a-f]+\/0x[0-9a-f]+)/.exec(this.rip);
+      const r = RIP_FUNCTION.exec(this.rip);
       if (r) f.function = r[1];
     }
     if (!this.dma) {
       f.message = this.header?.text ?? `kernel splat (no WARNING/BUG line): ${this.rip ?? this.cpuLine ?? 'call trace'}`;
-      f.reason = this.header ? this.header.text.replace(/:.*$/, '') : 'splat';
+      f.reason = this.header ? this.header.text.replace(AFTER_COLON, '') : 'splat';
     }
     if (this.frames.length > 0) f.call_trace = this.frames;
     if (this.firstLine !== mainLine) f.startLine = this.firstLine;
@@ -222,16 +235,18 @@ export class SplatRecord extends OpenRecord {
     f.driver = r.driver;
     const text = r.text.trimEnd();
     f.message = text;
-    const cut = text.search(/ ?\[[a-z][a-z +]*=/);
-    f.reason = (cut >= 0 ? text.slice(0, cut) : text).replace(/[ ,]+$/, '');
+    const cut = text.search(FIRST_FIELD);
+    f.reason = (cut >= 0 ? text.slice(0, cut) : text).replace(TRAILING_SEPARATORS, '');
     const fields = bracketFields(text);
-    for (const [k, v] of Object.entries(fields)) {
+    // for-in: the same keys in the same order as Object.entries, without its array of pairs.
+    for (const k in fields) {
+      const v = fields[k];
       const key = k === 'addr' ? 'cpu_addr' : k;
       const n = bytes(v);
       if (k === 'device_address') {
         const a = canonHex(v);
         if (a !== undefined) f.addr = a;
-      } else if (n !== undefined && /size|count|len|max/.test(key)) {
+      } else if (n !== undefined && NUMERIC_KEY.test(key)) {
         f[key] = n;
       } else {
         f[key] = v;
